@@ -1,0 +1,15 @@
+from apps.accounts.scopes import TokenScope
+from apps.audit.filters import AuditEventFilter
+from apps.audit.models import AuditEvent
+from apps.tenancy.api.views import OrganizationReadOnlyViewSet
+
+from .serializers import AuditEventSerializer
+
+
+class AuditEventViewSet(OrganizationReadOnlyViewSet):
+    """The organisation's audit trail, oldest first, for SIEM or GRC tools."""
+
+    queryset = AuditEvent.objects.none()
+    serializer_class = AuditEventSerializer
+    filterset_class = AuditEventFilter
+    required_scopes = {"GET": TokenScope.AUDIT_READ}

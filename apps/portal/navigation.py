@@ -1,0 +1,41 @@
+"""The portal's navigation, by role. Later apps add their entries here."""
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from apps.tenancy.roles import Perm
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    perm: str
+
+
+NAV_ITEMS = [
+    NavItem("Home", "portal:home", Perm.VIEW_ORG),
+    NavItem("Members", "tenancy:members", Perm.VIEW_ORG),
+    NavItem("API clients", "accounts:api_clients", Perm.MANAGE_API_CLIENTS),
+    NavItem("History", "audit:history", Perm.VIEW_AUDIT),
+    NavItem("Settings", "tenancy:settings", Perm.MANAGE_SETTINGS),
+]
+
+
+def nav_for(request) -> list[dict]:
+    membership = getattr(request, "membership", None)
+    if membership is None:
+        return []
+    current = request.resolver_match.view_name if request.resolver_match else ""
+    items = []
+    for item in NAV_ITEMS:
+        if membership.has_perm(item.perm):
+            items.append(
+                {
+                    "label": item.label,
+                    "url": reverse(item.url_name, kwargs={"org_slug": request.organization.slug}),
+                    "active": current == item.url_name,
+                }
+            )
+    return items

@@ -1,0 +1,37 @@
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from apps.tenancy.permissions import org_perm_required
+from apps.tenancy.roles import Perm
+from apps.tenancy.selectors import membership_list, memberships_for_user
+
+
+@login_required
+def switcher(request):
+    memberships = memberships_for_user(user=request.user)
+    if len(memberships) == 1:
+        return redirect("portal:home", org_slug=memberships[0].organization.slug)
+    return render(request, "portal/switcher.html", {"memberships": memberships})
+
+
+@org_perm_required(Perm.VIEW_ORG)
+def home(request, org_slug: str):
+    organization = request.organization
+    return render(
+        request,
+        "portal/home.html",
+        {
+            "organization": organization,
+            "members": membership_list(organization=organization),
+        },
+    )
+
+
+@require_GET
+def healthz(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})

@@ -1,0 +1,41 @@
+from django import forms
+from django.contrib.auth import get_user_model
+
+from .models import Organization
+from .roles import Role
+
+User = get_user_model()
+
+
+class OrganizationSettingsForm(forms.ModelForm):
+    reason = forms.CharField(required=False, max_length=500, help_text="Optional: recorded in the history.")
+
+    class Meta:
+        model = Organization
+        fields = ["name", "base_currency", "variance_tolerance_pct"]
+        labels = {"variance_tolerance_pct": "Variance tolerance (%)"}
+
+
+class MembershipAddForm(forms.Form):
+    username = forms.CharField(max_length=150, help_text="An existing user's username or e-mail address.")
+    role = forms.ChoiceField(choices=Role.choices)
+
+    def clean_username(self):
+        value = self.cleaned_data["username"].strip()
+        user = User.objects.filter(username=value).first() or User.objects.filter(email__iexact=value).first()
+        if user is None or not user.is_active:
+            raise forms.ValidationError(f"No active user called {value!r}.")
+        return user
+
+
+class MembershipRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class ModeSwitchForm(forms.Form):
+    mode = forms.ChoiceField(choices=Organization.Mode.choices)
+    reason = forms.CharField(
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why the organisation is ready (or no longer ready) for chargeback.",
+    )

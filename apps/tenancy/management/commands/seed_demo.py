@@ -1,0 +1,105 @@
+"""Demo data: two organisations with a user for every role. Safe to run again: it converges."""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django_scopes import scope
+
+from apps.audit.services import audit_record
+from apps.tenancy.models import Membership, Organization
+from apps.tenancy.roles import Role
+
+User = get_user_model()
+
+DEMO_PASSWORD = "chargeback-demo-2026"  # noqa: S105 - demo data, printed on purpose
+
+ORGANIZATIONS = [
+    {"slug": "acme", "name": "Acme Corporation", "base_currency": "USD"},
+    {"slug": "globex", "name": "Globex Industries", "base_currency": "EUR"},
+]
+
+# username suffix -> (role, full name)
+PEOPLE = [
+    ("admin", Role.ORG_ADMIN, "Olivia Admin"),
+    ("finadmin", Role.FINANCE_ADMIN, "Fiona Approver"),
+    ("finadmin2", Role.FINANCE_ADMIN, "Frank Approver"),
+    ("analyst", Role.FINANCE_ANALYST, "Priya Preparer"),
+    ("owner", Role.BUDGET_OWNER, "Bob Owner"),
+    ("viewer", Role.VIEWER, "Vera Viewer"),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo organisations (acme, globex) and a user for every role. Idempotent."
+
+    def handle(self, *args, **options):
+        rows = []
+        for spec in ORGANIZATIONS:
+            rows.extend(self._seed_organization(spec))
+        consultant = self._user("consultant", "Casey Consultant")
+        for slug, role in (("acme", Role.VIEWER), ("globex", Role.FINANCE_ANALYST)):
+            rows.append(self._member(Organization.objects.get(slug=slug), consultant, role))
+
+        self.stdout.write(f"Demo users (password for all: {DEMO_PASSWORD})")
+        self.stdout.write(f"  {'username':<18} {'organisation':<10} role")
+        for username, slug, role in rows:
+            self.stdout.write(f"  {username:<18} {slug:<10} {Role(role).label}")
+
+    @transaction.atomic
+    def _seed_organization(self, spec: dict) -> list[tuple[str, str, str]]:
+        organization, created = Organization.objects.get_or_create(slug=spec["slug"], defaults=spec)
+        if created:
+            audit_record(
+                organization=organization,
+                actor=None,
+                action="organization.created",
+                target=organization,
+                after=spec,
+                reason="seed_demo",
+            )
+        rows = []
+        for suffix, role, full_name in PEOPLE:
+            user = self._user(f"{spec['slug']}-{suffix}", full_name, email_domain=f"{spec['slug']}.example")
+            rows.append(self._member(organization, user, role))
+        return rows
+
+    def _user(self, username: str, full_name: str, email_domain: str = "example.com"):
+        first, last = full_name.split(" ", 1)
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={"first_name": first, "last_name": last, "email": f"{username}@{email_domain}"},
+        )
+        if created or not user.check_password(DEMO_PASSWORD):
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        return user
+
+    @transaction.atomic
+    def _member(self, organization: Organization, user, role: str) -> tuple[str, str, str]:
+        with scope(organization=organization):
+            membership, created = Membership.objects.get_or_create(
+                organization=organization, user=user, defaults={"role": role}
+            )
+            if created:
+                audit_record(
+                    organization=organization,
+                    actor=None,
+                    action="membership.created",
+                    target=membership,
+                    after={"user": user.username, "role": role},
+                    reason="seed_demo",
+                )
+            elif membership.role != role:
+                before = {"user": user.username, "role": membership.role}
+                membership.role = role
+                membership.save(update_fields=["role"])
+                audit_record(
+                    organization=organization,
+                    actor=None,
+                    action="membership.role_changed",
+                    target=membership,
+                    before=before,
+                    after={"user": user.username, "role": role},
+                    reason="seed_demo",
+                )
+        return user.username, organization.slug, role

@@ -1,0 +1,64 @@
+"""The one place that says which role may do what.
+
+Views, API permissions and admin pages ask ``role_has_perm`` (or ``Membership.has_perm``);
+nothing else compares role names. Later apps add their capabilities here.
+"""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    ORG_ADMIN = "org_admin", "Org admin"
+    FINANCE_ADMIN = "finance_admin", "Finance admin (approver)"
+    FINANCE_ANALYST = "finance_analyst", "Finance analyst (preparer)"
+    BUDGET_OWNER = "budget_owner", "Budget owner"
+    VIEWER = "viewer", "Viewer"
+
+
+class Perm(models.TextChoices):
+    VIEW_ORG = "org.view", "See the organisation"
+    MANAGE_SETTINGS = "org.manage_settings", "Change organisation settings"
+    MANAGE_MEMBERS = "org.manage_members", "Add, change and remove members"
+    MANAGE_API_CLIENTS = "org.manage_api_clients", "Create and revoke API clients"
+    SWITCH_MODE = "org.switch_mode", "Switch between showback and chargeback"
+    VIEW_AUDIT = "audit.view", "See the organisation's history"
+    VIEW_ALL_COST = "cost.view_all", "See every cost centre's spend"
+    MANAGE_CATALOG = "catalog.manage", "Maintain taxonomy, cost centres and prices"
+    INGEST = "data.ingest", "Upload usage and invoices"
+    PREPARE_PERIOD = "period.prepare", "Reconcile, allocate and issue statements"
+    APPROVE_PERIOD = "period.approve", "Approve and close periods"
+    RESOLVE_DISPUTES = "dispute.resolve", "Work the disputes queue"
+    OPEN_DISPUTES = "dispute.open", "Dispute a statement line"
+
+
+_FINANCE_COMMON = {
+    Perm.VIEW_ORG,
+    Perm.VIEW_ALL_COST,
+    Perm.MANAGE_CATALOG,
+    Perm.INGEST,
+    Perm.PREPARE_PERIOD,
+    Perm.RESOLVE_DISPUTES,
+}
+
+ROLE_PERMS: dict[str, frozenset[str]] = {
+    Role.ORG_ADMIN: frozenset(
+        {
+            Perm.VIEW_ORG,
+            Perm.MANAGE_SETTINGS,
+            Perm.MANAGE_MEMBERS,
+            Perm.MANAGE_API_CLIENTS,
+            Perm.SWITCH_MODE,
+            Perm.VIEW_AUDIT,
+            Perm.VIEW_ALL_COST,
+            Perm.MANAGE_CATALOG,
+        }
+    ),
+    Role.FINANCE_ADMIN: frozenset(_FINANCE_COMMON | {Perm.APPROVE_PERIOD, Perm.VIEW_AUDIT}),
+    Role.FINANCE_ANALYST: frozenset(_FINANCE_COMMON),
+    Role.BUDGET_OWNER: frozenset({Perm.VIEW_ORG, Perm.OPEN_DISPUTES}),
+    Role.VIEWER: frozenset({Perm.VIEW_ORG, Perm.VIEW_ALL_COST}),
+}
+
+
+def role_has_perm(role: str, perm: str) -> bool:
+    return perm in ROLE_PERMS.get(role, frozenset())

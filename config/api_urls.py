@@ -1,0 +1,12 @@
+"""/api/v1/: every app's API routes, plus the OpenAPI schema."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+app_name = "api"
+
+urlpatterns = [
+    path("", include("apps.tenancy.api.urls")),
+    path("", include("apps.audit.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+]

@@ -1,0 +1,15 @@
+"""Test settings: the embedded default unless DATABASE_URL / CELERY_BROKER_URL say otherwise."""
+
+from .base import *  # noqa: F403
+from .base import SECRET_KEY
+
+DEBUG = False
+SECRET_KEY = SECRET_KEY or "test-only-not-secret-8d1c0b7a"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_client": "10000/min"}}
+
+# No collectstatic here: WhiteNoise serves from the apps' static folders.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True

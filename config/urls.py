@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from apps.portal.views import healthz
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("config.api_urls")),
+    path("healthz", healthz, name="healthz"),
+    path("", include("apps.accounts.urls")),
+    path("", include("apps.tenancy.urls")),
+    path("", include("apps.audit.urls")),
+    path("", include("apps.portal.urls")),
+]
+
+admin.site.site_header = "AI chargeback portal: administration"
+admin.site.site_title = "Chargeback admin"

@@ -1,0 +1,63 @@
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+from django_scopes import scopes_disabled
+
+from apps.audit.services import audit_chain_verify
+from apps.tenancy.models import Membership, Organization
+from apps.tenancy.roles import Role
+
+pytestmark = pytest.mark.django_db
+
+
+def test_login_page_renders_without_a_session():
+    response = Client().get(reverse("accounts:login"))
+    assert response.status_code == 200
+    assert b"Log in" in response.content
+    assert b"/static/django_htmx/htmx" in response.content  # served from the pip package, no CDN
+
+
+def test_healthz_checks_the_database():
+    assert Client().get("/healthz").json() == {"status": "ok"}
+
+
+def test_friendly_404(world):
+    response = world.login("a").get("/no/such/page/")
+    assert response.status_code == 404
+    assert b"Page not found" in response.content
+
+
+def test_navigation_follows_the_role(world):
+    admin_nav = [i["label"] for i in world.login("a").get("/o/alpha/").context["nav_items"]]
+    owner_nav = [i["label"] for i in world.login("a", Role.BUDGET_OWNER).get("/o/alpha/").context["nav_items"]]
+    assert admin_nav == ["Home", "Members", "API clients", "History", "Settings"]
+    assert owner_nav == ["Home", "Members"]
+
+
+def test_openapi_schema_is_served():
+    response = Client().get(reverse("api:schema"), {"format": "json"})
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert "/api/v1/organization/" in paths and "/api/v1/audit-events/" in paths
+
+
+def test_seed_demo_is_idempotent_and_every_user_can_log_in(capsys):
+    call_command("seed_demo")
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert "chargeback-demo-2026" in out
+    with scopes_disabled():
+        assert Organization.objects.filter(slug__in=["acme", "globex"]).count() == 2
+        assert Membership.objects.filter(organization__slug="acme").count() == 7
+        roles = set(Membership.objects.filter(organization__slug="globex").values_list("role", flat=True))
+    assert roles == set(Role.values)
+    for organization in Organization.objects.all():
+        assert audit_chain_verify(organization=organization).ok
+    for username in ("acme-admin", "acme-finadmin", "acme-analyst", "acme-owner", "acme-viewer", "globex-admin"):
+        client = Client()
+        response = client.post(reverse("accounts:login"), {"username": username, "password": "chargeback-demo-2026"})
+        assert response.status_code == 302, username
+        home = client.get(response["Location"], follow=True)
+        assert home.status_code == 200
+        assert home.context["current_org"].slug == username.split("-")[0]

@@ -1,0 +1,55 @@
+"""The test world: two organisations, a user for every role in each, and a way to act as any of them.
+
+Every cross-tenant test reaches from org "a" into org "b" (and back), like Zulip's realms.
+"""
+
+from dataclasses import dataclass, field
+
+from django.test import Client
+from django_scopes import scope
+
+from apps.accounts.scopes import TokenScope
+from apps.tenancy.models import Membership, Organization
+from apps.tenancy.roles import Role
+from tests.factories import ApiClientFactory, MembershipFactory, OrganizationFactory, UserFactory
+
+
+@dataclass
+class World:
+    orgs: dict[str, Organization] = field(default_factory=dict)
+    memberships: dict[tuple[str, str], Membership] = field(default_factory=dict)
+
+    def org(self, key: str) -> Organization:
+        return self.orgs[key]
+
+    def other(self, key: str) -> str:
+        return "b" if key == "a" else "a"
+
+    def user(self, key: str, role: str = Role.ORG_ADMIN):
+        return self.memberships[(key, role)].user
+
+    def login(self, key: str, role: str = Role.ORG_ADMIN) -> Client:
+        client = Client()
+        client.force_login(self.user(key, role))
+        return client
+
+    def api(self, key: str, scopes: list[str] | None = None) -> Client:
+        """An HTTP client carrying a token of org ``key`` with the given scopes (default: all)."""
+        organization = self.orgs[key]
+        with scope(organization=organization):
+            api_client = ApiClientFactory(organization=organization, scopes=scopes or list(TokenScope.values))
+        return Client(headers={"Authorization": f"Bearer {api_client.raw_token}"})
+
+
+def build_world() -> World:
+    world = World()
+    for key, slug, name in (("a", "alpha", "Alpha Corp"), ("b", "beta", "Beta Ltd")):
+        organization = OrganizationFactory(slug=slug, name=name)
+        world.orgs[key] = organization
+        for role in Role:
+            user = UserFactory(username=f"{slug}-{role.value}")
+            with scope(organization=organization):
+                world.memberships[(key, role.value)] = MembershipFactory(
+                    organization=organization, user=user, role=role
+                )
+    return world
