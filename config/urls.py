@@ -10,6 +10,9 @@ urlpatterns = [
     path("", include("apps.accounts.urls")),
     path("", include("apps.tenancy.urls")),
     path("", include("apps.audit.urls")),
+    path("", include("apps.owners.urls")),
+    path("", include("apps.taxonomy.urls")),
+    path("", include("apps.pricing.urls")),
     path("", include("apps.portal.urls")),
 ]
 

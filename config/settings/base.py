@@ -45,6 +45,9 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.audit",
     "apps.portal",
+    "apps.owners",
+    "apps.taxonomy",
+    "apps.pricing",
 ]
 
 MIDDLEWARE = [

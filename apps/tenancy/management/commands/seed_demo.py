@@ -1,5 +1,7 @@
 """Demo data: two organisations with a user for every role. Safe to run again: it converges."""
 
+from importlib import import_module
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -16,6 +18,12 @@ DEMO_PASSWORD = "chargeback-demo-2026"  # noqa: S105 - demo data, printed on pur
 ORGANIZATIONS = [
     {"slug": "acme", "name": "Acme Corporation", "base_currency": "USD"},
     {"slug": "globex", "name": "Globex Industries", "base_currency": "EUR"},
+]
+
+# Each app that has demo data exposes ``seed_demo(*, organization, stdout)`` in ``apps/<app>/demo.py``;
+# they run in this order (later ones read what earlier ones made). Each must be idempotent.
+APP_SEEDERS = [
+    # e.g. "apps.owners.demo",
 ]
 
 # username suffix -> (role, full name)
@@ -39,6 +47,13 @@ class Command(BaseCommand):
         consultant = self._user("consultant", "Casey Consultant")
         for slug, role in (("acme", Role.VIEWER), ("globex", Role.FINANCE_ANALYST)):
             rows.append(self._member(Organization.objects.get(slug=slug), consultant, role))
+
+        for module_path in APP_SEEDERS:
+            seeder = import_module(module_path)
+            for organization in Organization.objects.filter(slug__in=[o["slug"] for o in ORGANIZATIONS]).order_by(
+                "slug"
+            ):
+                seeder.seed_demo(organization=organization, stdout=self.stdout)
 
         self.stdout.write(f"Demo users (password for all: {DEMO_PASSWORD})")
         self.stdout.write(f"  {'username':<18} {'organisation':<10} role")
