@@ -1,0 +1,39 @@
+from django.conf import settings
+from django.db import models
+
+from apps.tenancy.models import TenantModel
+
+
+class BudgetOwner(TenantModel):
+    """A cost centre that can be charged: division → department → team, with its ERP references."""
+
+    code = models.CharField(max_length=40, help_text="Cost-centre code, unique in the organisation, e.g. CC-1001.")
+    name = models.CharField(max_length=200)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    owner_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="owned_cost_centres",
+        help_text="Members with the budget-owner role who see this cost centre and everything below it.",
+    )
+    gl_account = models.CharField("GL account", max_length=40, blank=True)
+    department = models.CharField(max_length=80, blank=True)
+    company_code = models.CharField("company code / subsidiary", max_length=40, blank=True)
+    erp_class = models.CharField("class", max_length=80, blank=True)
+    location = models.CharField(max_length=80, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_central = models.BooleanField(
+        default=False, help_text="A central/platform owner that may receive shared cost and the invoice true-up."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "code"], name="budgetowner_unique_code_per_org"),
+            models.CheckConstraint(condition=~models.Q(parent=models.F("id")), name="budgetowner_not_own_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
