@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from apps.tenancy.admin import TenantAdmin
 
-from .models import BudgetOwner
+from .models import Budget, BudgetOwner
 
 
 @admin.register(BudgetOwner)
@@ -10,3 +10,12 @@ class BudgetOwnerAdmin(TenantAdmin):
     list_display = ["code", "name", "organization", "parent", "is_active", "is_central"]
     list_filter = ["organization", "is_active", "is_central"]
     search_fields = ["code", "name", "gl_account"]
+
+
+@admin.register(Budget)
+class BudgetAdmin(TenantAdmin):
+    list_display = ["owner", "period", "amount", "currency", "organization"]
+    list_filter = ["organization", "currency"]
+    list_select_related = ["organization", "owner"]
+    search_fields = ["owner__code", "owner__name"]
+    date_hierarchy = "period"

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from apps.tenancy.models import TenantModel
+from apps.tenancy.models import CURRENCY_VALIDATOR, TenantModel
 
 
 class BudgetOwner(TenantModel):
@@ -37,3 +37,24 @@ class BudgetOwner(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+
+class Budget(TenantModel):
+    """What a cost centre may spend in one calendar month. ``period`` is the first day of the month."""
+
+    owner = models.ForeignKey(BudgetOwner, on_delete=models.PROTECT, related_name="budgets")
+    period = models.DateField(help_text="The first day of the budgeted month.")
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
+    currency = models.CharField(max_length=3, validators=[CURRENCY_VALIDATOR])
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["owner__code", "-period"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "owner", "period"], name="budget_unique_owner_period"),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="budget_amount_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner.code} {self.period:%Y-%m}: {self.amount} {self.currency}"

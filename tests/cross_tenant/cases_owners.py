@@ -1,8 +1,11 @@
 """Cross-tenant cases for the owners app."""
 
+import datetime
+from decimal import Decimal
+
 from django_scopes import scope
 
-from apps.owners.models import BudgetOwner
+from apps.owners.models import Budget, BudgetOwner
 
 from . import tenant_model
 
@@ -13,4 +16,17 @@ def make_budget_owner(world, organization, code: str = "CC-X") -> BudgetOwner:
     return owner
 
 
+def make_budget(world, organization) -> Budget:
+    owner = make_budget_owner(world, organization)
+    with scope(organization=organization):
+        budget, _ = Budget.objects.get_or_create(
+            organization=organization,
+            owner=owner,
+            period=datetime.date(2026, 10, 1),
+            defaults={"amount": Decimal("1000.00"), "currency": "USD"},
+        )
+    return budget
+
+
 tenant_model("owners.budgetowner", make_budget_owner)
+tenant_model("owners.budget", make_budget)

@@ -1,0 +1,371 @@
+"""Writes to cost centres and budgets. Each runs in one transaction with exactly one audit event.
+
+Cost centres are never deleted (statements and allocation lines point at them): they are
+deactivated, and only once nothing active hangs below them.
+"""
+
+import re
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from apps.audit.services import audit_record, model_snapshot
+from apps.tenancy.models import Membership, Organization
+from apps.tenancy.roles import Role
+
+from .models import Budget, BudgetOwner
+from .selectors import owner_subtree_ids
+
+User = get_user_model()
+
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+ERP_FIELDS = ("gl_account", "department", "company_code", "erp_class", "location")
+# What a budget-owner update may change; is_active goes through deactivate/reactivate rules too.
+OWNER_FIELDS = ("code", "name", "parent", "owner_users", *ERP_FIELDS, "is_central", "is_active")
+BUDGET_DECIMAL_PLACES = 2
+
+
+def budget_owner_snapshot(owner: BudgetOwner) -> dict:
+    snapshot = model_snapshot(owner, ("code", "name", *ERP_FIELDS, "is_active", "is_central"))
+    snapshot["parent"] = owner.parent.code if owner.parent_id else None
+    snapshot["owner_users"] = sorted(owner.owner_users.values_list("username", flat=True)) if owner.pk else []
+    return snapshot
+
+
+def _budget_snapshot(budget: Budget) -> dict:
+    return {
+        "owner": budget.owner.code,
+        "period": f"{budget.period:%Y-%m}",
+        "amount": str(budget.amount),
+        "currency": budget.currency,
+    }
+
+
+# --- validation shared with the catalog import ------------------------------------------------------
+
+
+def code_error(code: str) -> str | None:
+    max_length = BudgetOwner._meta.get_field("code").max_length
+    if not code:
+        return "Give the cost centre a code, e.g. CC-1001."
+    if len(code) > max_length:
+        return f"A code has at most {max_length} characters."
+    if not CODE_PATTERN.match(code):
+        return "Use letters, digits, '.', '_' or '-' in a code, starting with a letter or digit (no spaces)."
+    return None
+
+
+def text_field_errors(values: dict[str, str]) -> dict[str, str]:
+    """Length and presence checks for name and the ERP references."""
+    errors = {}
+    if "name" in values and not values["name"]:
+        errors["name"] = "Give the cost centre a name."
+    for field, value in values.items():
+        max_length = BudgetOwner._meta.get_field(field).max_length
+        if value and len(value) > max_length:
+            errors[field] = f"At most {max_length} characters."
+    return errors
+
+
+def owner_user_errors(*, organization: Organization, users: Iterable) -> list[str]:
+    users = list(users)
+    roles = dict(Membership.objects.filter(organization=organization, user__in=users).values_list("user_id", "role"))
+    problems = []
+    for user in users:
+        role = roles.get(user.pk)
+        if role is None:
+            problems.append(f"{user.username} is not a member of {organization.name}.")
+        elif role != Role.BUDGET_OWNER:
+            problems.append(
+                f"{user.username} is not a budget owner here: "
+                "give them the Budget owner role on the Members page first."
+            )
+    return problems
+
+
+def currency_error(currency: str) -> str | None:
+    if not CURRENCY_PATTERN.match(currency or ""):
+        return "Use a three-letter ISO 4217 currency code in capitals, such as USD or EUR."
+    return None
+
+
+def amount_error(amount) -> str | None:
+    try:
+        value = Decimal(str(amount))
+    except (InvalidOperation, ValueError):
+        return f"{amount!r} is not an amount: write it like 12500.00."
+    if not value.is_finite():
+        return "The amount must be a number."
+    if value < 0:
+        return "A budget cannot be negative."
+    if value != value.quantize(Decimal(1).scaleb(-BUDGET_DECIMAL_PLACES)):
+        return f"Budgets are kept to {BUDGET_DECIMAL_PLACES} decimal places."
+    if value >= Decimal(10) ** (18 - BUDGET_DECIMAL_PLACES):
+        return "That amount is too large."
+    return None
+
+
+def period_error(period) -> str | None:
+    if not isinstance(period, date):
+        return "Give the month as YYYY-MM."
+    if period.day != 1:
+        return "A budget covers a calendar month: use the first day of the month."
+    return None
+
+
+def _raise_if(errors: dict[str, Any]) -> None:
+    if errors:
+        raise ValidationError(errors)
+
+
+def _validate_owner(
+    *,
+    organization: Organization,
+    owner: BudgetOwner | None,
+    code: str,
+    name: str,
+    parent: BudgetOwner | None,
+    owner_users: list,
+    erp: dict[str, str],
+    is_active: bool,
+) -> None:
+    errors: dict[str, Any] = {}
+    problem = code_error(code)
+    if problem:
+        errors["code"] = problem
+    else:
+        clash = BudgetOwner.objects.filter(organization=organization, code__iexact=code)
+        if owner is not None:
+            clash = clash.exclude(pk=owner.pk)
+        existing = clash.first()
+        if existing is not None:
+            errors["code"] = f"{existing.code} ({existing.name}) already uses this code."
+    errors.update(text_field_errors({"name": name, **erp}))
+    if parent is not None:
+        if parent.organization_id != organization.pk:
+            errors["parent"] = "The parent cost centre must belong to this organisation."
+        elif owner is not None and parent.pk == owner.pk:
+            errors["parent"] = "A cost centre cannot be its own parent."
+        elif owner is not None and parent.pk in owner_subtree_ids(organization=organization, root_ids=[owner.pk]):
+            errors["parent"] = f"{parent.code} sits below {owner.code}: moving {owner.code} under it would make a loop."
+        elif is_active and not parent.is_active:
+            errors["parent"] = f"{parent.code} is inactive: reactivate it first or pick an active parent."
+    if not is_active and owner is not None:
+        active_children = list(owner.children.filter(is_active=True).order_by("code").values_list("code", flat=True))
+        if active_children:
+            errors["is_active"] = (
+                f"{owner.code} still has active cost centres below it ({', '.join(active_children)}): "
+                "deactivate or move them first."
+            )
+    problems = owner_user_errors(organization=organization, users=owner_users)
+    if problems:
+        errors["owner_users"] = problems
+    _raise_if(errors)
+
+
+# --- cost centres -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def budget_owner_create(
+    *,
+    organization: Organization,
+    actor,
+    code: str,
+    name: str,
+    parent: BudgetOwner | None = None,
+    owner_users: Iterable = (),
+    gl_account: str = "",
+    department: str = "",
+    company_code: str = "",
+    erp_class: str = "",
+    location: str = "",
+    is_central: bool = False,
+    is_active: bool = True,
+) -> BudgetOwner:
+    code, name = code.strip(), name.strip()
+    erp = {
+        "gl_account": gl_account.strip(),
+        "department": department.strip(),
+        "company_code": company_code.strip(),
+        "erp_class": erp_class.strip(),
+        "location": location.strip(),
+    }
+    owner_users = list(owner_users)
+    _validate_owner(
+        organization=organization,
+        owner=None,
+        code=code,
+        name=name,
+        parent=parent,
+        owner_users=owner_users,
+        erp=erp,
+        is_active=is_active,
+    )
+    owner = BudgetOwner.objects.create(
+        organization=organization,
+        code=code,
+        name=name,
+        parent=parent,
+        is_central=is_central,
+        is_active=is_active,
+        **erp,
+    )
+    owner.owner_users.set(owner_users)
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="budget_owner.created",
+        target=owner,
+        after=budget_owner_snapshot(owner),
+    )
+    return owner
+
+
+def _lock(owner: BudgetOwner) -> BudgetOwner:
+    return BudgetOwner.objects.select_for_update().select_related("parent").get(pk=owner.pk)
+
+
+@transaction.atomic
+def budget_owner_update(
+    *, owner: BudgetOwner, actor, data: dict[str, Any], action: str = "budget_owner.updated", reason: str = ""
+) -> BudgetOwner:
+    """Change any of ``OWNER_FIELDS``; fields not in ``data`` keep their value. Writes no event when
+    nothing changes."""
+    unknown = set(data) - set(OWNER_FIELDS)
+    if unknown:
+        raise ValueError(f"budget_owner_update cannot change {sorted(unknown)}")
+    stored = _lock(owner)
+    organization = stored.organization
+    before = budget_owner_snapshot(stored)
+    values = {
+        "code": data.get("code", stored.code).strip(),
+        "name": data.get("name", stored.name).strip(),
+        "parent": data.get("parent", stored.parent),
+        "is_central": data.get("is_central", stored.is_central),
+        "is_active": data.get("is_active", stored.is_active),
+    }
+    erp = {field: data.get(field, getattr(stored, field)).strip() for field in ERP_FIELDS}
+    owner_users = list(data["owner_users"]) if "owner_users" in data else list(stored.owner_users.all())
+    _validate_owner(
+        organization=organization,
+        owner=stored,
+        code=values["code"],
+        name=values["name"],
+        parent=values["parent"],
+        owner_users=owner_users,
+        erp=erp,
+        is_active=values["is_active"],
+    )
+    for field, value in {**values, **erp}.items():
+        setattr(stored, field, value)
+    stored.save()
+    stored.owner_users.set(owner_users)
+    after = budget_owner_snapshot(stored)
+    if after != before:
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action=action,
+            target=stored,
+            before=before,
+            after=after,
+            reason=reason,
+        )
+    if owner is not stored:
+        owner.refresh_from_db()
+    return stored
+
+
+@transaction.atomic
+def budget_owner_deactivate(*, owner: BudgetOwner, actor, reason: str = "") -> BudgetOwner:
+    if not owner.is_active:
+        raise ValidationError({"is_active": f"{owner.code} is already inactive."})
+    return budget_owner_update(
+        owner=owner, actor=actor, data={"is_active": False}, action="budget_owner.deactivated", reason=reason
+    )
+
+
+@transaction.atomic
+def budget_owner_reactivate(*, owner: BudgetOwner, actor, reason: str = "") -> BudgetOwner:
+    if owner.is_active:
+        raise ValidationError({"is_active": f"{owner.code} is already active."})
+    return budget_owner_update(
+        owner=owner, actor=actor, data={"is_active": True}, action="budget_owner.reactivated", reason=reason
+    )
+
+
+# --- budgets ----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def budget_set(
+    *, organization: Organization, actor, owner: BudgetOwner, period: date, amount: Decimal, currency: str
+) -> tuple[Budget, bool]:
+    """Create or replace the owner's budget for one month. Returns (budget, created)."""
+    currency = (currency or "").strip().upper()
+    errors: dict[str, str] = {}
+    if owner.organization_id != organization.pk:
+        errors["owner"] = "The cost centre must belong to this organisation."
+    for field, problem in (
+        ("period", period_error(period)),
+        ("amount", amount_error(amount)),
+        ("currency", currency_error(currency)),
+    ):
+        if problem:
+            errors[field] = problem
+    _raise_if(errors)
+    amount = Decimal(str(amount)).quantize(Decimal(1).scaleb(-BUDGET_DECIMAL_PLACES))
+    budget = (
+        Budget.objects.select_for_update()
+        .select_related("owner")
+        .filter(organization=organization, owner=owner, period=period)
+        .first()
+    )
+    if budget is None:
+        budget = Budget.objects.create(
+            organization=organization, owner=owner, period=period, amount=amount, currency=currency
+        )
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action="budget.created",
+            target=budget,
+            after=_budget_snapshot(budget),
+        )
+        return budget, True
+    before = _budget_snapshot(budget)
+    budget.amount, budget.currency = amount, currency
+    after = _budget_snapshot(budget)
+    if after != before:
+        budget.save(update_fields=["amount", "currency", "updated_at"])
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action="budget.updated",
+            target=budget,
+            before=before,
+            after=after,
+        )
+    return budget, False
+
+
+@transaction.atomic
+def budget_delete(*, budget: Budget, actor) -> None:
+    before = _budget_snapshot(budget)
+    organization, budget_id = budget.organization, budget.pk
+    budget.delete()
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="budget.deleted",
+        object_type="owners.budget",
+        object_id=str(budget_id),
+        before=before,
+    )
