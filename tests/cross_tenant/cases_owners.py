@@ -7,7 +7,7 @@ from django_scopes import scope
 
 from apps.owners.models import Budget, BudgetOwner
 
-from . import tenant_model
+from . import portal_route, tenant_model
 
 
 def make_budget_owner(world, organization, code: str = "CC-X") -> BudgetOwner:
@@ -30,3 +30,27 @@ def make_budget(world, organization) -> Budget:
 
 tenant_model("owners.budgetowner", make_budget_owner)
 tenant_model("owners.budget", make_budget)
+
+
+def _org(world, organization) -> dict:
+    return {"org_slug": organization.slug}
+
+
+def _owner(world, organization) -> dict:
+    return {"org_slug": organization.slug, "pk": make_budget_owner(world, organization).pk}
+
+
+def _budget(world, organization) -> dict:
+    budget = make_budget(world, organization)
+    return {"org_slug": organization.slug, "pk": budget.owner_id, "budget_pk": budget.pk}
+
+
+portal_route("owners:list", _org)
+portal_route("owners:create", _org)
+portal_route("owners:detail", _owner)
+portal_route("owners:edit", _owner)
+portal_route("owners:deactivate", _owner, method="post")
+portal_route("owners:reactivate", _owner, method="post")
+portal_route("owners:budget_create", _owner)
+portal_route("owners:budget_edit", _budget)
+portal_route("owners:budget_delete", _budget, method="post")
