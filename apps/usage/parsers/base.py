@@ -1,0 +1,181 @@
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import BinaryIO
+
+MAX_LINE_BYTES = 64 * 1024
+SERVICE_TIERS = ("standard", "batch", "priority", "flex")
+TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens")
+
+
+class FileRefused(Exception):
+    """The file as a whole cannot be read (empty, not UTF-8, unknown format). Nothing is written."""
+
+
+class RowProblem(Exception):
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    line: int
+    field: str
+    message: str
+
+
+@dataclass(slots=True)
+class UsageEvent:
+    line: int
+    request_id: str
+    occurred_at: datetime
+    provider: str
+    model: str
+    service_tier: str = "standard"
+    tags: dict = field(default_factory=dict)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    tool_calls: dict = field(default_factory=dict)
+    is_retry: bool = False
+    is_batch: bool = False
+    trace_id: str = ""
+    gateway_cost: Decimal | None = None
+    request_count: int = 1
+    # (mapping kind, external id) pairs whose configured tags fill in tags the event lacks.
+    mapping_keys: tuple = ()
+
+
+def json_loads(text: str | bytes):
+    # Exact from the first byte: JSON numbers with a fraction become Decimals, never floats.
+    return json.loads(text, parse_float=Decimal)
+
+
+def iter_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
+    """Yield (line number, bytes) with the newline stripped; bytes is None for a line longer than
+    MAX_LINE_BYTES, which is skipped without holding it in memory."""
+    line_no = 0
+    while True:
+        chunk = stream.readline(MAX_LINE_BYTES + 1)
+        if not chunk:
+            return
+        line_no += 1
+        if len(chunk) > MAX_LINE_BYTES and not chunk.endswith(b"\n"):
+            while chunk and not chunk.endswith(b"\n"):
+                chunk = stream.readline(MAX_LINE_BYTES)
+            yield line_no, None
+            continue
+        yield line_no, chunk.rstrip(b"\r\n")
+
+
+def as_int(value, field_name: str) -> int:
+    if value is None or value == "":
+        return 0
+    if isinstance(value, bool):
+        raise RowProblem(field_name, "must be a whole number, not true/false")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, Decimal):
+        if value != value.to_integral_value():
+            raise RowProblem(field_name, f"must be a whole number, got {value}")
+        number = int(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text.lstrip("-").isdigit():
+            raise RowProblem(field_name, f"must be a whole number, got {value!r}")
+        number = int(text)
+    else:
+        raise RowProblem(field_name, f"must be a whole number, got {type(value).__name__}")
+    if number < 0:
+        raise RowProblem(field_name, f"must not be negative, got {number}")
+    return number
+
+
+def as_decimal(value, field_name: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool | float):
+        raise RowProblem(field_name, "must be a decimal number")
+    try:
+        number = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+    except InvalidOperation as exc:
+        raise RowProblem(field_name, f"must be a decimal number, got {value!r}") from exc
+    if not number.is_finite():
+        raise RowProblem(field_name, f"must be a finite number, got {value!r}")
+    return number
+
+
+def as_bool(value, field_name: str) -> bool:
+    if value is None or value == "":
+        return False
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"true", "1", "yes", "y", "t"}:
+        return True
+    if text in {"false", "0", "no", "n", "f"}:
+        return False
+    raise RowProblem(field_name, f"must be true or false, got {value!r}")
+
+
+def as_timestamp(value, field_name: str) -> datetime:
+    if value is None or value == "":
+        raise RowProblem(field_name, "is required")
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(int(value), tz=UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise RowProblem(field_name, f"is not a valid epoch timestamp: {value}") from exc
+    if not isinstance(value, str):
+        raise RowProblem(field_name, f"must be an ISO 8601 timestamp, got {type(value).__name__}")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise RowProblem(field_name, f"is not an ISO 8601 timestamp: {value!r}") from exc
+    # A timestamp without an offset is read as UTC (documented in the README).
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def as_text(value, field_name: str, *, required: bool = False, max_length: int = 200) -> str:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise RowProblem(field_name, "is required")
+        return ""
+    if isinstance(value, dict | list):
+        raise RowProblem(field_name, "must be a string")
+    text = str(value).strip()
+    if len(text) > max_length:
+        raise RowProblem(field_name, f"is longer than {max_length} characters")
+    return text
+
+
+def as_tier(value, field_name: str = "service_tier") -> str:
+    tier = as_text(value, field_name).lower() or "standard"
+    if tier in {"default", "auto", "on_demand", "on-demand"}:
+        tier = "standard"
+    if tier not in SERVICE_TIERS:
+        raise RowProblem(field_name, f"must be one of {', '.join(SERVICE_TIERS)}, got {value!r}")
+    return tier
+
+
+def as_mapping(value, field_name: str) -> dict:
+    if value is None or value == "":
+        return {}
+    if not isinstance(value, dict):
+        raise RowProblem(field_name, "must be an object")
+    return value
+
+
+def tool_counts(value, field_name: str = "tool_calls") -> dict[str, int]:
+    counts = {}
+    for name, calls in as_mapping(value, field_name).items():
+        number = as_int(calls, f"{field_name}.{name}")
+        if number:
+            counts[str(name).strip().lower()] = number
+    return counts

@@ -1,0 +1,118 @@
+"""The canonical usage event v1 (DESIGN.md), as NDJSON, as a JSON array, and as CSV."""
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from .base import (
+    MAX_LINE_BYTES,
+    TOKEN_FIELDS,
+    RowError,
+    RowProblem,
+    UsageEvent,
+    as_bool,
+    as_decimal,
+    as_int,
+    as_mapping,
+    as_text,
+    as_tier,
+    as_timestamp,
+    iter_lines,
+    json_loads,
+    tool_counts,
+)
+
+
+def event_from_object(obj, line: int) -> UsageEvent:
+    if not isinstance(obj, dict):
+        raise RowProblem("(row)", f"must be a JSON object, got {type(obj).__name__}")
+    usage = as_mapping(obj.get("usage"), "usage")
+    tier = as_tier(obj.get("service_tier"))
+    tags = as_mapping(obj.get("tags"), "tags")
+    return UsageEvent(
+        line=line,
+        request_id=as_text(obj.get("request_id"), "request_id", required=True),
+        occurred_at=as_timestamp(obj.get("occurred_at"), "occurred_at"),
+        provider=as_text(obj.get("provider"), "provider", required=True, max_length=40).lower(),
+        model=as_text(obj.get("model"), "model", required=True),
+        service_tier=tier,
+        tags=dict(tags),
+        **{name: as_int(usage.get(name), f"usage.{name}") for name in TOKEN_FIELDS},
+        tool_calls=tool_counts(obj.get("tool_calls")),
+        is_retry=as_bool(obj.get("is_retry"), "is_retry"),
+        is_batch=tier == "batch" or as_bool(obj.get("is_batch"), "is_batch"),
+        trace_id=as_text(obj.get("trace_id"), "trace_id"),
+        gateway_cost=as_decimal(obj.get("cost"), "cost"),
+    )
+
+
+def read_ndjson(stream: BinaryIO) -> Iterator[UsageEvent | RowError]:
+    for line_no, raw in iter_lines(stream):
+        if raw is None:
+            yield RowError(line_no, "(line)", f"line is longer than {MAX_LINE_BYTES} bytes")
+            continue
+        if not raw.strip():
+            continue
+        try:
+            obj = json_loads(raw)
+        except ValueError as exc:
+            yield RowError(line_no, "(json)", f"invalid JSON: {exc}")
+            continue
+        try:
+            yield event_from_object(obj, line_no)
+        except RowProblem as problem:
+            yield RowError(line_no, problem.field, problem.message)
+
+
+def read_json_array(stream: BinaryIO) -> Iterator[UsageEvent | RowError]:
+    """A JSON array body (the API accepts one); row numbers are 1-based positions in the array."""
+    try:
+        document = json_loads(stream.read())
+    except ValueError as exc:
+        yield RowError(1, "(json)", f"invalid JSON: {exc}")
+        return
+    if not isinstance(document, list):
+        yield RowError(1, "(json)", "expected a JSON array of usage events")
+        return
+    for index, obj in enumerate(document, start=1):
+        try:
+            yield event_from_object(obj, index)
+        except RowProblem as problem:
+            yield RowError(index, problem.field, problem.message)
+
+
+CSV_BASE_COLUMNS = ("request_id", "occurred_at", "provider", "model")
+
+
+def read_csv(stream: BinaryIO) -> Iterator[UsageEvent | RowError]:
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    reader = csv.DictReader(text)
+    if reader.fieldnames is None:
+        return
+    columns = [c.strip() for c in reader.fieldnames]
+    reader.fieldnames = columns
+    line_no = 1
+    for row in reader:
+        line_no = reader.line_num
+        if None in row:
+            yield RowError(line_no, "(row)", f"has {len(columns) + len(row[None])} values for {len(columns)} columns")
+            continue
+        obj = {
+            "request_id": row.get("request_id"),
+            "occurred_at": row.get("occurred_at"),
+            "provider": row.get("provider"),
+            "model": row.get("model"),
+            "service_tier": row.get("service_tier"),
+            "is_retry": row.get("is_retry"),
+            "is_batch": row.get("is_batch"),
+            "trace_id": row.get("trace_id"),
+            "cost": row.get("cost"),
+            "usage": {name: row.get(name) for name in TOKEN_FIELDS},
+            "tags": {c[4:]: row[c] for c in columns if c.startswith("tag:") and row[c] not in (None, "")},
+            "tool_calls": {c[5:]: row[c] for c in columns if c.startswith("tool:") and row[c] not in (None, "")},
+        }
+        try:
+            yield event_from_object(obj, line_no)
+        except RowProblem as problem:
+            yield RowError(line_no, problem.field, problem.message)
