@@ -95,12 +95,12 @@ def test_blank_lines_are_skipped_and_line_numbers_stay_true():
 
 def test_csv_with_tag_and_tool_columns():
     data = (
-        "request_id,occurred_at,provider,model,service_tier,input_tokens,output_tokens,cache_read_tokens,"
-        "cache_write_5m_tokens,cache_write_1h_tokens,is_retry,trace_id,cost,tag:team,tag:feature,tool:web_search\n"
-        "r1,2026-10-03T10:00:00Z,openai,gpt-4o,batch,1000,200,0,0,0,true,t1,,search,answer-summaries,2\n"
-        "r2,2026-10-03T11:00:00Z,openai,gpt-4o,,-1,0,0,0,0,false,,,search,,\n"
-        "r3,2026-10-03T12:00:00Z,openai,gpt-4o,,10,5,,,,,,0.5,,,\n"
-    ).encode()
+        b"request_id,occurred_at,provider,model,service_tier,input_tokens,output_tokens,cache_read_tokens,"
+        b"cache_write_5m_tokens,cache_write_1h_tokens,is_retry,trace_id,cost,tag:team,tag:feature,tool:web_search\n"
+        b"r1,2026-10-03T10:00:00Z,openai,gpt-4o,batch,1000,200,0,0,0,true,t1,,search,answer-summaries,2\n"
+        b"r2,2026-10-03T11:00:00Z,openai,gpt-4o,,-1,0,0,0,0,false,,,search,,\n"
+        b"r3,2026-10-03T12:00:00Z,openai,gpt-4o,,10,5,,,,,,0.5,,,\n"
+    )
     items = _read("csv", data)
     r1, r3 = _events(items)
     assert r1.tags == {"team": "search", "feature": "answer-summaries"}
