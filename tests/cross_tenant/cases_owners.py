@@ -7,7 +7,7 @@ from django_scopes import scope
 
 from apps.owners.models import Budget, BudgetOwner
 
-from . import portal_route, tenant_model
+from . import api_route, portal_route, tenant_model
 
 
 def make_budget_owner(world, organization, code: str = "CC-X") -> BudgetOwner:
@@ -54,3 +54,8 @@ portal_route("owners:reactivate", _owner, method="post")
 portal_route("owners:budget_create", _owner)
 portal_route("owners:budget_edit", _budget)
 portal_route("owners:budget_delete", _budget, method="post")
+
+api_route("api:budget-owner-list", row_id=lambda w, o: make_budget_owner(w, o).pk)
+api_route("api:budget-owner-detail", lambda w, o: {"pk": make_budget_owner(w, o).pk})
+api_route("api:budget-list", row_id=lambda w, o: make_budget(w, o).pk)
+api_route("api:budget-detail", lambda w, o: {"pk": make_budget(w, o).pk})

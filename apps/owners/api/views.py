@@ -1,0 +1,112 @@
+from contextlib import contextmanager
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import mixins, serializers, status
+from rest_framework.response import Response
+
+from apps.accounts.scopes import TokenScope
+from apps.owners import services
+from apps.owners.filters import BudgetFilter, BudgetOwnerFilter
+from apps.owners.models import Budget, BudgetOwner
+from apps.tenancy.api.views import OrganizationListCreateViewSet, OrganizationModelViewSet
+
+from .serializers import BudgetOwnerSerializer, BudgetSerializer
+
+
+@contextmanager
+def service_errors_as_400():
+    try:
+        yield
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
+
+
+class BudgetOwnerViewSet(mixins.UpdateModelMixin, OrganizationListCreateViewSet):
+    """Cost centres (budget owners). Cost centres are never deleted: PATCH ``is_active`` to false
+    once nothing active hangs below them."""
+
+    queryset = BudgetOwner.objects.none()
+    serializer_class = BudgetOwnerSerializer
+    filterset_class = BudgetOwnerFilter
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    # PUT and DELETE pass the scope check so that they get an honest 405, not a misleading 403.
+    required_scopes = {
+        "GET": TokenScope.CATALOG_READ,
+        "POST": TokenScope.CATALOG_WRITE,
+        "PATCH": TokenScope.CATALOG_WRITE,
+        "PUT": TokenScope.CATALOG_WRITE,
+        "DELETE": TokenScope.CATALOG_WRITE,
+    }
+
+    def restrict_queryset(self, queryset):
+        return queryset.select_related("parent").prefetch_related("owner_users")
+
+    def perform_create(self, serializer):
+        with service_errors_as_400():
+            serializer.instance = services.budget_owner_create(
+                organization=self.request.organization, actor=self.request.user, **serializer.validated_data
+            )
+
+    def perform_update(self, serializer):
+        with service_errors_as_400():
+            serializer.instance = services.budget_owner_update(
+                owner=serializer.instance, actor=self.request.user, data=serializer.validated_data
+            )
+
+
+class BudgetViewSet(OrganizationModelViewSet):
+    """Monthly budgets per cost centre. POST sets the budget of a cost centre for a month: it
+    creates it (201) or replaces the amount of the existing one (200)."""
+
+    queryset = Budget.objects.none()
+    serializer_class = BudgetSerializer
+    filterset_class = BudgetFilter
+    required_scopes = {
+        "GET": TokenScope.CATALOG_READ,
+        "POST": TokenScope.CATALOG_WRITE,
+        "PUT": TokenScope.CATALOG_WRITE,
+        "PATCH": TokenScope.CATALOG_WRITE,
+        "DELETE": TokenScope.CATALOG_WRITE,
+    }
+
+    def restrict_queryset(self, queryset):
+        return queryset.select_related("owner")
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        with service_errors_as_400():
+            budget, created = services.budget_set(
+                organization=request.organization,
+                actor=request.user,
+                owner=data["owner"],
+                period=data["period"],
+                amount=data["amount"],
+                currency=data.get("currency", request.organization.base_currency),
+            )
+        return Response(
+            self.get_serializer(budget).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+    def perform_update(self, serializer):
+        budget, data = serializer.instance, serializer.validated_data
+        moved = {}
+        if data.get("owner", budget.owner) != budget.owner:
+            moved["owner"] = ["A budget cannot move to another cost centre: delete it and set a new one."]
+        if data.get("period", budget.period) != budget.period:
+            moved["period"] = ["A budget cannot move to another month: delete it and set a new one."]
+        if moved:
+            raise serializers.ValidationError(moved)
+        with service_errors_as_400():
+            serializer.instance, _ = services.budget_set(
+                organization=self.request.organization,
+                actor=self.request.user,
+                owner=budget.owner,
+                period=budget.period,
+                amount=data.get("amount", budget.amount),
+                currency=data.get("currency", budget.currency),
+            )
+
+    def perform_destroy(self, instance):
+        services.budget_delete(budget=instance, actor=self.request.user)
