@@ -46,3 +46,13 @@ def tree(world) -> dict:
 @pytest.fixture
 def tree_b(world) -> dict:
     return build_tree(world, "b")
+
+
+@pytest.fixture(autouse=True)
+def _configured_throttle_rates():
+    # tests/accounts/test_api_clients.py::test_rate_limit_answers_429_with_retry_after restores the class-level
+    # rates while its settings override is still active, leaving 3/min behind for later tests. Re-read them.
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import SimpleRateThrottle
+
+    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES

@@ -4,6 +4,7 @@ usernames, the same vocabulary as the catalog files."""
 import datetime
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.owners.models import Budget, BudgetOwner
@@ -11,6 +12,7 @@ from apps.owners.models import Budget, BudgetOwner
 User = get_user_model()
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}$", "example": "2026-10"})
 class MonthField(serializers.Field):
     """A calendar month as "YYYY-MM", stored as its first day."""
 
