@@ -23,7 +23,7 @@ ORGANIZATIONS = [
 # Each app that has demo data exposes ``seed_demo(*, organization, stdout)`` in ``apps/<app>/demo.py``;
 # they run in this order (later ones read what earlier ones made). Each must be idempotent.
 APP_SEEDERS = [
-    # e.g. "apps.owners.demo",
+    "apps.owners.demo",
 ]
 
 # username suffix -> (role, full name)
