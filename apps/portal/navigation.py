@@ -18,6 +18,7 @@ NAV_ITEMS = [
     NavItem("Home", "portal:home", Perm.VIEW_ORG),
     NavItem("Members", "tenancy:members", Perm.VIEW_ORG),
     NavItem("Cost centres", "owners:list", Perm.VIEW_ORG),
+    NavItem("Tagging", "taxonomy:dimensions", Perm.VIEW_ORG),
     NavItem("API clients", "accounts:api_clients", Perm.MANAGE_API_CLIENTS),
     NavItem("History", "audit:history", Perm.VIEW_AUDIT),
     NavItem("Settings", "tenancy:settings", Perm.MANAGE_SETTINGS),

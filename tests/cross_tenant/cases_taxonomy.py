@@ -5,7 +5,7 @@ from django_scopes import scope
 from apps.taxonomy.models import TagAlias, TagDimension, TagSet, TagValue
 from apps.taxonomy.normalise import tagset_hash
 
-from . import tenant_model
+from . import portal_route, tenant_model
 
 
 def make_dimension(world, organization) -> TagDimension:
@@ -45,3 +45,36 @@ tenant_model("taxonomy.tagdimension", make_dimension)
 tenant_model("taxonomy.tagvalue", make_value)
 tenant_model("taxonomy.tagalias", make_alias)
 tenant_model("taxonomy.tagset", make_tagset)
+
+
+def _org(world, organization) -> dict:
+    return {"org_slug": organization.slug}
+
+
+def _dimension(world, organization) -> dict:
+    return {"org_slug": organization.slug, "pk": make_dimension(world, organization).pk}
+
+
+def _value(world, organization) -> dict:
+    value = make_value(world, organization)
+    return {"org_slug": organization.slug, "pk": value.dimension_id, "value_pk": value.pk}
+
+
+def _alias(world, organization) -> dict:
+    alias = make_alias(world, organization)
+    return {"org_slug": organization.slug, "pk": alias.dimension_id, "value_pk": alias.value_id, "alias_pk": alias.pk}
+
+
+portal_route("taxonomy:dimensions", _org)
+portal_route("taxonomy:health", _org)
+portal_route("taxonomy:dimension_create", _org)
+portal_route("taxonomy:dimension_detail", _dimension)
+portal_route("taxonomy:dimension_edit", _dimension)
+portal_route("taxonomy:dimension_deactivate", _dimension, method="post")
+portal_route("taxonomy:dimension_reactivate", _dimension, method="post")
+portal_route("taxonomy:value_create", _dimension)
+portal_route("taxonomy:value_edit", _value)
+portal_route("taxonomy:value_deactivate", _value, method="post")
+portal_route("taxonomy:value_reactivate", _value, method="post")
+portal_route("taxonomy:alias_add", _value, method="post")
+portal_route("taxonomy:alias_remove", _alias, method="post")
