@@ -145,17 +145,13 @@ def test_only_org_admins_manage_api_clients(world, role):
     assert world.login("a", role).get(reverse("accounts:api_clients", kwargs={"org_slug": "alpha"})).status_code == 403
 
 
-def test_rate_limit_answers_429_with_retry_after(world, settings):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_client": "3/min"}}
-    from rest_framework.settings import api_settings
+def test_rate_limit_answers_429_with_retry_after(world, monkeypatch):
     from rest_framework.throttling import SimpleRateThrottle
 
-    SimpleRateThrottle.THROTTLE_RATES = {"api_client": "3/min"}
-    try:
-        _, token = _create(world)
-        api = _bearer(token)
-        statuses = [api.get(ORG_URL).status_code for _ in range(4)]
-        assert statuses == [200, 200, 200, 429]
-        assert int(api.get(ORG_URL)["Retry-After"]) > 0
-    finally:
-        SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    # The rates are read once into a class attribute; patch it for this test only.
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"api_client": "3/min"})
+    _, token = _create(world)
+    api = _bearer(token)
+    statuses = [api.get(ORG_URL).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    assert int(api.get(ORG_URL)["Retry-After"]) > 0
