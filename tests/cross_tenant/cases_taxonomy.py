@@ -5,7 +5,7 @@ from django_scopes import scope
 from apps.taxonomy.models import TagAlias, TagDimension, TagSet, TagValue
 from apps.taxonomy.normalise import tagset_hash
 
-from . import portal_route, tenant_model
+from . import api_route, portal_route, tenant_model
 
 
 def make_dimension(world, organization) -> TagDimension:
@@ -78,3 +78,11 @@ portal_route("taxonomy:value_deactivate", _value, method="post")
 portal_route("taxonomy:value_reactivate", _value, method="post")
 portal_route("taxonomy:alias_add", _value, method="post")
 portal_route("taxonomy:alias_remove", _alias, method="post")
+
+
+api_route("api:tag-dimension-list", row_id=lambda w, o: make_dimension(w, o).pk)
+api_route("api:tag-dimension-detail", lambda w, o: {"pk": make_dimension(w, o).pk})
+api_route("api:tag-value-list", row_id=lambda w, o: make_value(w, o).pk)
+api_route("api:tag-value-detail", lambda w, o: {"pk": make_value(w, o).pk})
+api_route("api:tag-set-list", row_id=lambda w, o: make_tagset(w, o).pk)
+api_route("api:tag-set-detail", lambda w, o: {"pk": make_tagset(w, o).pk})
