@@ -24,6 +24,7 @@ ORGANIZATIONS = [
 # they run in this order (later ones read what earlier ones made). Each must be idempotent.
 APP_SEEDERS = [
     "apps.owners.demo",
+    "apps.taxonomy.demo",
 ]
 
 # username suffix -> (role, full name)
