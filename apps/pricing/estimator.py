@@ -1,0 +1,460 @@
+"""The cost estimator: what one request costs by cost source, exactly, in integer nano-units.
+
+Pure: ``PriceBook`` is built from plain rows (``PriceRule``, aliases, ``OverrideRule``) and does its
+maths with integers and Decimals only. The one method that touches the ORM is the loader
+``PriceBook.for_organization``. Ingestion calls ``estimate`` for millions of rows, so the price
+table of each (provider, model, tier, day) is resolved once and cached as integer rates; a call is
+then a few dict look-ups and integer multiplications.
+
+Rules, in the order they apply:
+
+- the model is resolved to its canonical code (``resolve_model``); unknown → everything with a
+  quantity is *unpriced* (never a silent zero);
+- only rows of the request's service tier count (a batch request with no batch row is unpriced for
+  that usage type, not charged at the standard rate);
+- a row applies when ``effective_from <= day < effective_to``;
+- long context: when the prompt (input + cache read + cache writes) exceeds a long-context row's
+  ``min_context_tokens``, the long-context rate applies to every usage type that has one;
+- organisation overrides: the most specific active override wins (model > provider-wide, then a
+  usage type over all usage types, then a tier over all tiers). A negotiated price replaces the
+  list price (the long-context one too); a discount reduces whichever list price applies;
+- each cost source is summed exactly and rounded once, half-to-even, to nano-units.
+"""
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, localcontext
+
+TOKEN_USAGE_TYPES = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
+# usage mapping key -> usage type
+USAGE_KEYS = {
+    "input_tokens": "input",
+    "output_tokens": "output",
+    "cache_read_tokens": "cache_read",
+    "cache_write_5m_tokens": "cache_write_5m",
+    "cache_write_1h_tokens": "cache_write_1h",
+}
+COST_SOURCES = ("input", "output", "cache_read", "cache_write", "tool_calls")
+COST_SOURCE_OF = {
+    "input": "input",
+    "output": "output",
+    "cache_read": "cache_read",
+    "cache_write_5m": "cache_write",
+    "cache_write_1h": "cache_write",
+}
+SERVICE_TIERS = ("standard", "batch", "priority", "flex")
+UNIT_DIVISORS = {"token": 1, "1k_tokens": 1_000, "1m_tokens": 1_000_000, "call": 1, "1k_calls": 1_000}
+TOKEN_UNITS = ("token", "1k_tokens", "1m_tokens")
+CALL_UNITS = ("call", "1k_calls")
+
+# Rates are kept as integers of 10**-30 nano-units per unit of quantity, so a whole estimate is
+# integer arithmetic. Prices carry at most 10 decimals, discounts 2 and units divide by up to 10**6,
+# which stays well inside 30 digits; anything finer is refused rather than rounded.
+_RATE_SCALE_DIGITS = 30
+_RATE_SCALE = 10**_RATE_SCALE_DIGITS
+_HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True, slots=True)
+class PriceRule:
+    """One list price: ``price`` per ``unit`` of ``usage_type``."""
+
+    provider: str
+    model: str
+    service_tier: str
+    usage_type: str
+    unit: str
+    price: Decimal
+    currency: str = "USD"
+    effective_from: date = date.min
+    effective_to: date | None = None  # exclusive
+    min_context_tokens: int | None = None  # a long-context rate, for prompts above this many tokens
+
+    def applies_on(self, day: date) -> bool:
+        return self.effective_from <= day and (self.effective_to is None or day < self.effective_to)
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideRule:
+    """An organisation's negotiated price (``price`` per ``unit``) or ``discount_pct`` off list.
+    ``model`` None means every model of the provider; an empty usage type or tier means all."""
+
+    provider: str
+    model: str | None = None
+    usage_type: str = ""
+    service_tier: str = ""
+    price: Decimal | None = None
+    unit: str = ""
+    discount_pct: Decimal | None = None
+    effective_from: date = date.min
+    effective_to: date | None = None
+    id: int = 0  # only breaks ties between equally specific overrides (the newer one wins)
+
+    def applies_on(self, day: date) -> bool:
+        return self.effective_from <= day and (self.effective_to is None or day < self.effective_to)
+
+    @property
+    def specificity(self) -> tuple[bool, bool, bool]:
+        return (self.model is not None, bool(self.usage_type), bool(self.service_tier))
+
+
+@dataclass(frozen=True)
+class Estimate:
+    model: str | None  # canonical code; None when the model is unknown
+    cost_nano: dict[str, int]  # by cost source: input, output, cache_read, cache_write, tool_calls
+    total_nano: int
+    unpriced: tuple[str, ...]  # usage types with a quantity but no price
+    long_context: bool
+    currency: str = "USD"
+
+
+def scaled_rate(price: Decimal, unit: str, discount_pct: Decimal | None = None) -> int:
+    """``price`` per ``unit`` as an integer rate of 10**-30 nano-units per token or call."""
+    if isinstance(price, float) or isinstance(discount_pct, float):
+        raise TypeError("prices and discounts must be Decimals, not floats")
+    try:
+        divisor = UNIT_DIVISORS[unit]
+    except KeyError:
+        raise ValueError(f"unknown price unit {unit!r}") from None
+    with localcontext() as context:
+        context.prec = 100
+        value = Decimal(price).scaleb(9 + _RATE_SCALE_DIGITS) / divisor
+        if discount_pct is not None:
+            value = value * (_HUNDRED - Decimal(discount_pct)) / _HUNDRED
+        integral = value.to_integral_value()
+        if integral != value:
+            raise ValueError(f"price {price} per {unit} has more decimal places than the estimator keeps")
+    return int(integral)
+
+
+def _round_scaled(numerator: int) -> int:
+    """numerator / 10**30 rounded half-to-even (numerator is never negative)."""
+    quotient, remainder = divmod(numerator, _RATE_SCALE)
+    twice = 2 * remainder
+    if twice > _RATE_SCALE or (twice == _RATE_SCALE and quotient % 2):
+        quotient += 1
+    return quotient
+
+
+@dataclass(slots=True)
+class _PriceTable:
+    base: dict[str, int]
+    long_context: list[tuple[int, dict[str, int]]]  # (threshold, rates), highest threshold first
+    currency: str
+
+
+_MISSING = object()
+_PREFIXES = (
+    re.compile(r"^models/"),  # Gemini API resource names
+    re.compile(r"^(us|eu|apac|jp|au|ca|us-gov|global)\."),  # Bedrock cross-region inference profiles
+    re.compile(r"^(anthropic|amazon|meta|mistral|cohere|ai21|openai|google)\."),  # Bedrock vendor prefix
+)
+_SUFFIXES = (
+    re.compile(r"-v\d+(:\d+)?$"),  # Bedrock version, e.g. -v1:0
+    re.compile(r"-\d{4}-\d{2}-\d{2}$"),  # dated snapshot, e.g. gpt-4o-2024-08-06
+    re.compile(r"-\d{8}$"),  # dated snapshot, e.g. claude-sonnet-4-5-20250929
+)
+
+
+class PriceBook:
+    def __init__(
+        self,
+        rows: list[PriceRule],
+        aliases: dict[tuple[str, str], str],
+        overrides: list[OverrideRule],
+        *,
+        models: Iterable[tuple[str, str]] = (),
+    ):
+        self._rows: dict[tuple[str, str], list[PriceRule]] = {}
+        for row in rows:
+            self._rows.setdefault((row.provider, row.model), []).append(row)
+        self._models = {(p.lower(), m.lower()) for p, m in models} | set(self._rows)
+        self._aliases = {(p.lower(), a.lower()): m for (p, a), m in aliases.items()}
+        self._models |= {(p, m) for (p, _), m in self._aliases.items()}
+        self._overrides: dict[str, list[OverrideRule]] = {}
+        for override in overrides:
+            self._overrides.setdefault(override.provider, []).append(override)
+        self._resolved: dict[tuple[str, str], str | None] = {}
+        self._tables: dict[tuple[str, str, str, date], _PriceTable] = {}
+
+    # --- loading ----------------------------------------------------------------------------------
+
+    @classmethod
+    def for_organization(cls, organization) -> "PriceBook":
+        """The global list prices with the organisation's active overrides, in four queries."""
+        from django_scopes import scope
+
+        from .models import AiModel, ModelAlias, PriceOverride, PriceRow
+
+        rows = [
+            PriceRule(
+                provider=provider,
+                model=model,
+                service_tier=tier,
+                usage_type=usage_type,
+                unit=unit,
+                price=price,
+                currency=currency,
+                effective_from=effective_from,
+                effective_to=effective_to,
+                min_context_tokens=min_context_tokens,
+            )
+            for (
+                provider,
+                model,
+                tier,
+                usage_type,
+                unit,
+                price,
+                currency,
+                effective_from,
+                effective_to,
+                min_context_tokens,
+            ) in PriceRow.objects.values_list(
+                "provider__code",
+                "model__code",
+                "service_tier",
+                "usage_type",
+                "unit",
+                "price",
+                "currency",
+                "effective_from",
+                "effective_to",
+                "min_context_tokens",
+            )
+        ]
+        aliases = {
+            (provider, alias): model
+            for provider, alias, model in ModelAlias.objects.values_list("provider__code", "alias", "model__code")
+        }
+        models = list(AiModel.objects.values_list("provider__code", "code"))
+        with scope(organization=organization):
+            overrides = [
+                OverrideRule(
+                    provider=provider,
+                    model=model,
+                    usage_type=usage_type,
+                    service_tier=tier,
+                    price=price,
+                    unit=unit,
+                    discount_pct=discount_pct,
+                    effective_from=effective_from,
+                    effective_to=effective_to,
+                    id=pk,
+                )
+                for (
+                    pk,
+                    provider,
+                    model,
+                    usage_type,
+                    tier,
+                    price,
+                    unit,
+                    discount_pct,
+                    effective_from,
+                    effective_to,
+                ) in PriceOverride.objects.filter(organization=organization, is_active=True).values_list(
+                    "pk",
+                    "provider__code",
+                    "model__code",
+                    "usage_type",
+                    "service_tier",
+                    "price",
+                    "unit",
+                    "discount_pct",
+                    "effective_from",
+                    "effective_to",
+                )
+            ]
+        return cls(rows, aliases, overrides, models=models)
+
+    # --- model names ------------------------------------------------------------------------------
+
+    def resolve_model(self, provider: str, raw_model: str) -> str | None:
+        """The canonical model code: exact code, then the alias table, then generic rules (Bedrock
+        region and vendor prefixes, ``-v1:0`` suffixes, trailing dates), else None."""
+        key = (provider, raw_model)
+        cached = self._resolved.get(key, _MISSING)
+        if cached is not _MISSING:
+            return cached
+        resolved = self._resolve((provider or "").strip().lower(), (raw_model or "").strip().lower())
+        self._resolved[key] = resolved
+        return resolved
+
+    def _lookup(self, provider: str, name: str) -> str | None:
+        if (provider, name) in self._models:
+            return name
+        return self._aliases.get((provider, name))
+
+    def _resolve(self, provider: str, name: str) -> str | None:
+        found = self._lookup(provider, name)
+        if found or not name:
+            return found
+        for pattern in (*_PREFIXES, *_SUFFIXES):
+            stripped = pattern.sub("", name)
+            if stripped != name and stripped:
+                name = stripped
+                found = self._lookup(provider, name)
+                if found:
+                    return found
+        return None
+
+    # --- prices -----------------------------------------------------------------------------------
+
+    def _override_for(self, provider: str, model: str, usage_type: str, tier: str, day: date) -> OverrideRule | None:
+        best, best_key = None, None
+        for override in self._overrides.get(provider, ()):
+            if override.model is not None and override.model != model:
+                continue
+            if override.usage_type and override.usage_type != usage_type:
+                continue
+            if override.service_tier and override.service_tier != tier:
+                continue
+            if not override.applies_on(day):
+                continue
+            key = (override.specificity, override.effective_from, override.id)
+            if best_key is None or key > best_key:
+                best, best_key = override, key
+        return best
+
+    def _table(self, provider: str, model: str, tier: str, day: date) -> _PriceTable:
+        key = (provider, model, tier, day)
+        table = self._tables.get(key)
+        if table is not None:
+            return table
+        # Per (usage type, threshold) the row in force on the day; the latest start wins an overlap.
+        chosen: dict[tuple[str, int | None], PriceRule] = {}
+        for row in self._rows.get((provider, model), ()):
+            if row.service_tier != tier or not row.applies_on(day):
+                continue
+            slot = (row.usage_type, row.min_context_tokens)
+            if slot not in chosen or row.effective_from > chosen[slot].effective_from:
+                chosen[slot] = row
+        base: dict[str, int] = {}
+        long_context: dict[int, dict[str, int]] = {}
+        overrides: dict[str, OverrideRule | None] = {}
+
+        def override(usage_type: str) -> OverrideRule | None:
+            if usage_type not in overrides:
+                overrides[usage_type] = self._override_for(provider, model, usage_type, tier, day)
+            return overrides[usage_type]
+
+        for (usage_type, threshold), row in chosen.items():
+            found = override(usage_type)
+            if found is None:
+                rate = scaled_rate(row.price, row.unit)
+            elif found.price is not None:
+                rate = scaled_rate(found.price, found.unit)
+            else:
+                rate = scaled_rate(row.price, row.unit, found.discount_pct)
+            if threshold is None:
+                base[usage_type] = rate
+            else:
+                long_context.setdefault(threshold, {})[usage_type] = rate
+        # A negotiated price for a usage type the list does not price (e.g. a tier only the contract has).
+        for candidate in self._overrides.get(provider, ()):
+            if candidate.price is not None and candidate.usage_type and candidate.usage_type not in base:
+                found = override(candidate.usage_type)
+                if found is not None and found.price is not None:
+                    base[candidate.usage_type] = scaled_rate(found.price, found.unit)
+        currencies = sorted({row.currency for row in chosen.values()})
+        table = _PriceTable(
+            base=base,
+            long_context=sorted(long_context.items(), reverse=True),
+            currency=currencies[0] if currencies else "USD",
+        )
+        self._tables[key] = table
+        return table
+
+    def estimate(
+        self,
+        *,
+        provider: str,
+        model: str,
+        service_tier: str,
+        occurred_on: date,
+        usage: Mapping[str, int],
+        tool_calls: Mapping[str, int],
+    ) -> Estimate:
+        quantities: dict[str, int] = {}
+        for key, usage_type in USAGE_KEYS.items():
+            quantity = usage.get(key) or 0
+            if quantity:
+                quantities[usage_type] = _check_quantity(quantity, key)
+        tools: dict[str, int] = {}
+        for tool, calls in tool_calls.items():
+            if calls:
+                tools[str(tool).strip().lower()] = tools.get(str(tool).strip().lower(), 0) + _check_quantity(
+                    calls, f"tool_calls[{tool}]"
+                )
+        provider_code = (provider or "").strip().lower()
+        resolved = self.resolve_model(provider_code, model)
+        if resolved is None:
+            return Estimate(
+                model=None,
+                cost_nano=dict.fromkeys(COST_SOURCES, 0),
+                total_nano=0,
+                unpriced=(*quantities, *sorted(tools)),
+                long_context=False,
+            )
+        table = self._table(provider_code, resolved, (service_tier or "standard").strip().lower(), occurred_on)
+        prompt_tokens = (
+            quantities.get("input", 0)
+            + quantities.get("cache_read", 0)
+            + quantities.get("cache_write_5m", 0)
+            + quantities.get("cache_write_1h", 0)
+        )
+        long_rates = None
+        for threshold, rates in table.long_context:
+            if prompt_tokens > threshold:
+                long_rates = rates
+                break
+        sums = dict.fromkeys(COST_SOURCES, 0)
+        unpriced: list[str] = []
+        base = table.base
+        for usage_type, quantity in quantities.items():
+            rate = long_rates.get(usage_type) if long_rates is not None else None
+            if rate is None:
+                rate = base.get(usage_type)
+            if rate is None:
+                unpriced.append(usage_type)
+            else:
+                sums[COST_SOURCE_OF[usage_type]] += quantity * rate
+        for tool in sorted(tools):
+            rate = base.get(tool)
+            if rate is None:
+                unpriced.append(tool)
+            else:
+                sums["tool_calls"] += tools[tool] * rate
+        cost_nano = {source: _round_scaled(value) for source, value in sums.items()}
+        return Estimate(
+            model=resolved,
+            cost_nano=cost_nano,
+            total_nano=sum(cost_nano.values()),
+            unpriced=tuple(unpriced),
+            long_context=long_rates is not None,
+            currency=table.currency,
+        )
+
+
+def _check_quantity(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a whole number, got {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{name} cannot be negative")
+    return value
+
+
+__all__ = [
+    "COST_SOURCES",
+    "SERVICE_TIERS",
+    "TOKEN_USAGE_TYPES",
+    "UNIT_DIVISORS",
+    "Estimate",
+    "OverrideRule",
+    "PriceBook",
+    "PriceRule",
+    "scaled_rate",
+]

@@ -1,0 +1,412 @@
+"""Writes to the price book.
+
+- ``price_book_load``: upserts the global list prices from the price-book file. They belong to no
+  organisation, so no organisation's audit chain records them; the file under version control is
+  their history, and the command prints what it created and changed.
+- ``price_override_*``: an organisation's negotiated prices and discounts, each change in one
+  transaction with exactly one audit event. Overrides are never deleted (past estimates used them):
+  they are deactivated.
+"""
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from apps.audit.services import audit_record
+from apps.tenancy.models import Organization
+
+from .book_file import PRICE_PLACES, USAGE_TYPE_PATTERN, read_price_book
+from .estimator import TOKEN_USAGE_TYPES, UNIT_DIVISORS
+from .models import AiModel, ModelAlias, PriceOverride, PriceRow, Provider, ServiceTier
+
+# --- the global price book -------------------------------------------------------------------------
+
+_ROW_VALUE_FIELDS = ("unit", "price", "currency", "effective_to", "source", "source_date")
+
+
+def _count(counts: dict, kind: str, outcome: str) -> None:
+    counts.setdefault(kind, {"created": 0, "updated": 0, "unchanged": 0})[outcome] += 1
+
+
+@transaction.atomic
+def price_book_load(*, path: Path | str | None = None) -> dict[str, dict[str, int]]:
+    """Create or update providers, models, aliases and price rows from the file (default: the shipped
+    ``data/price_book.yaml``). Idempotent. Rows that are no longer in the file are left alone (past
+    usage was priced with them). Returns counts per kind: {"price_rows": {"created": n, ...}, ...}."""
+    book = read_price_book(path)
+    counts: dict[str, dict[str, int]] = {}
+    for kind in ("providers", "models", "aliases", "price_rows"):
+        counts[kind] = {"created": 0, "updated": 0, "unchanged": 0}
+
+    providers = {p.code: p for p in Provider.objects.all()}
+    for record in book.providers:
+        provider = providers.get(record.code)
+        if provider is None:
+            providers[record.code] = Provider.objects.create(
+                code=record.code, name=record.name, pricing_url=record.pricing_url
+            )
+            _count(counts, "providers", "created")
+        elif (provider.name, provider.pricing_url) != (record.name, record.pricing_url):
+            provider.name, provider.pricing_url = record.name, record.pricing_url
+            provider.save(update_fields=["name", "pricing_url"])
+            _count(counts, "providers", "updated")
+        else:
+            _count(counts, "providers", "unchanged")
+
+    models = {(m.provider.code, m.code): m for m in AiModel.objects.select_related("provider")}
+    for record in book.models:
+        model = models.get((record.provider, record.code))
+        if model is None:
+            models[(record.provider, record.code)] = AiModel.objects.create(
+                provider=providers[record.provider],
+                code=record.code,
+                display_name=record.display_name,
+                is_active=record.is_active,
+            )
+            _count(counts, "models", "created")
+        elif (model.display_name, model.is_active) != (record.display_name, record.is_active):
+            model.display_name, model.is_active = record.display_name, record.is_active
+            model.save(update_fields=["display_name", "is_active"])
+            _count(counts, "models", "updated")
+        else:
+            _count(counts, "models", "unchanged")
+
+    aliases = {(a.provider.code, a.alias): a for a in ModelAlias.objects.select_related("provider", "model")}
+    for record in book.aliases:
+        target = models[(record.provider, record.model)]
+        alias = aliases.get((record.provider, record.alias))
+        if alias is None:
+            ModelAlias.objects.create(provider=providers[record.provider], alias=record.alias, model=target)
+            _count(counts, "aliases", "created")
+        elif alias.model_id != target.pk:
+            alias.model = target
+            alias.save(update_fields=["model"])
+            _count(counts, "aliases", "updated")
+        else:
+            _count(counts, "aliases", "unchanged")
+
+    existing = {
+        (
+            row.provider.code,
+            row.model.code,
+            row.service_tier,
+            row.usage_type,
+            row.min_context_tokens,
+            row.effective_from,
+        ): row
+        for row in PriceRow.objects.select_related("provider", "model")
+    }
+    for record in book.rows:
+        values = {field: getattr(record, field) for field in _ROW_VALUE_FIELDS}
+        row = existing.get(record.natural_key)
+        if row is None:
+            PriceRow.objects.create(
+                provider=providers[record.provider],
+                model=models[(record.provider, record.model)],
+                service_tier=record.service_tier,
+                usage_type=record.usage_type,
+                min_context_tokens=record.min_context_tokens,
+                effective_from=record.effective_from,
+                **values,
+            )
+            _count(counts, "price_rows", "created")
+        elif any(getattr(row, field) != value for field, value in values.items()):
+            for field, value in values.items():
+                setattr(row, field, value)
+            row.save(update_fields=list(_ROW_VALUE_FIELDS))
+            _count(counts, "price_rows", "updated")
+        else:
+            _count(counts, "price_rows", "unchanged")
+    return counts
+
+
+def price_book_load_default() -> dict[str, dict[str, int]]:
+    """Load the shipped price book (for the demo, benchmarks and test fixtures)."""
+    return price_book_load()
+
+
+# --- organisation overrides --------------------------------------------------------------------------
+
+OVERRIDE_FIELDS = (
+    "provider",
+    "model",
+    "usage_type",
+    "service_tier",
+    "price",
+    "unit",
+    "discount_pct",
+    "effective_from",
+    "effective_to",
+    "note",
+    "is_active",
+)
+
+
+def override_snapshot(override: PriceOverride) -> dict:
+    return {
+        "provider": override.provider.code,
+        "model": override.model.code if override.model_id else None,
+        "usage_type": override.usage_type,
+        "service_tier": override.service_tier,
+        "price": None if override.price is None else str(Decimal(override.price).normalize()),
+        "unit": override.unit,
+        "discount_pct": None if override.discount_pct is None else str(override.discount_pct),
+        "effective_from": override.effective_from.isoformat(),
+        "effective_to": override.effective_to.isoformat() if override.effective_to else None,
+        "note": override.note,
+        "is_active": override.is_active,
+    }
+
+
+def known_usage_types(*, provider: Provider) -> list[str]:
+    """The token usage types plus every tool the provider's list prices name."""
+    tools = PriceRow.objects.filter(provider=provider).exclude(usage_type__in=TOKEN_USAGE_TYPES)
+    return [*TOKEN_USAGE_TYPES, *sorted(set(tools.values_list("usage_type", flat=True)))]
+
+
+def _decimal(value, field: str, errors: dict) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, float):
+        errors[field] = 'Write the number as text (e.g. "2.50"), not as a floating-point number.'
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        errors[field] = f"{value!r} is not a number."
+        return None
+    if not number.is_finite():
+        errors[field] = "This must be a number."
+        return None
+    return number
+
+
+def override_errors(
+    *,
+    organization: Organization,
+    override: PriceOverride | None,
+    provider: Provider | None,
+    model: AiModel | None,
+    usage_type: str,
+    service_tier: str,
+    price,
+    unit: str,
+    discount_pct,
+    effective_from: date | None,
+    effective_to: date | None,
+    note: str,
+    is_active: bool,
+) -> dict[str, str]:
+    """Every problem with an override as {field: message}; shared by the forms, API and catalog import."""
+    errors: dict[str, str] = {}
+    if provider is None:
+        errors["provider"] = "Choose the provider the price applies to."
+    if model is not None and provider is not None and model.provider_id != provider.pk:
+        errors["model"] = f"{model.code} is not a {provider.name} model."
+    if usage_type and not USAGE_TYPE_PATTERN.match(usage_type):
+        errors["usage_type"] = "Use a usage type such as input, output, cache_read or web_search."
+    elif usage_type and provider is not None and usage_type not in known_usage_types(provider=provider):
+        errors["usage_type"] = (
+            f"{provider.name} list prices have no usage type {usage_type!r}; use one of "
+            f"{', '.join(known_usage_types(provider=provider))}, or leave it empty for all."
+        )
+    if service_tier and service_tier not in ServiceTier.values:
+        errors["service_tier"] = f"Use one of {', '.join(ServiceTier.values)}, or leave it empty for all tiers."
+    price_value = _decimal(price, "price", errors)
+    discount_value = _decimal(discount_pct, "discount_pct", errors)
+    both_or_neither = (price_value is None) == (discount_value is None)
+    if "price" not in errors and "discount_pct" not in errors and both_or_neither:
+        errors["price"] = "Give either a negotiated price or a discount percentage, not both and not neither."
+    if price_value is not None:
+        if price_value < 0:
+            errors["price"] = "A price cannot be negative."
+        elif price_value != price_value.quantize(Decimal(1).scaleb(-PRICE_PLACES)) or price_value >= 10**10:
+            errors["price"] = "A price has at most 10 digits before and 10 after the decimal point."
+        if unit not in UNIT_DIVISORS:
+            errors["unit"] = "Say what the negotiated price is per: token, 1K or 1M tokens, call or 1K calls."
+        elif usage_type:
+            token_type = usage_type in TOKEN_USAGE_TYPES
+            if token_type != unit.endswith("tokens"):
+                errors["unit"] = f"{usage_type} is priced per {'tokens' if token_type else 'call'}, not {unit}."
+        if not usage_type:
+            errors["usage_type"] = (
+                "A negotiated price is for one usage type (e.g. input or output); use a discount for all of them."
+            )
+    elif unit:
+        errors["unit"] = "A discount has no unit: leave the unit empty."
+    if discount_value is not None:
+        if not Decimal(0) <= discount_value <= Decimal(100):
+            errors["discount_pct"] = "A discount is between 0 and 100 percent."
+        elif discount_value != discount_value.quantize(Decimal("0.01")):
+            errors["discount_pct"] = "A discount has at most 2 decimal places."
+    if effective_from is None:
+        errors["effective_from"] = "Give the first day the price applies."
+    elif effective_to is not None and effective_to <= effective_from:
+        errors["effective_to"] = "The end date must be after the start date (the end date itself is not included)."
+    if len(note) > PriceOverride._meta.get_field("note").max_length:
+        errors["note"] = "At most 500 characters."
+    if not errors and is_active:
+        clash = _overlapping(
+            organization=organization,
+            override=override,
+            provider=provider,
+            model=model,
+            usage_type=usage_type,
+            service_tier=service_tier,
+            effective_from=effective_from,
+            effective_to=effective_to,
+        )
+        if clash is not None:
+            until = f"until {clash.effective_to:%Y-%m-%d}" if clash.effective_to else "with no end date"
+            errors["effective_from"] = (
+                f"Another active override for the same provider, model, usage type and tier applies from "
+                f"{clash.effective_from:%Y-%m-%d} {until}: end or deactivate it first."
+            )
+    return errors
+
+
+def _overlapping(*, organization, override, provider, model, usage_type, service_tier, effective_from, effective_to):
+    candidates = PriceOverride.objects.filter(
+        organization=organization,
+        provider=provider,
+        model=model,
+        usage_type=usage_type,
+        service_tier=service_tier,
+        is_active=True,
+    )
+    if override is not None and override.pk:
+        candidates = candidates.exclude(pk=override.pk)
+    for other in candidates.order_by("effective_from"):
+        starts_before_other_ends = other.effective_to is None or effective_from < other.effective_to
+        ends_after_other_starts = effective_to is None or other.effective_from < effective_to
+        if starts_before_other_ends and ends_after_other_starts:
+            return other
+    return None
+
+
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    values = dict(values)
+    values["usage_type"] = (values.get("usage_type") or "").strip().lower()
+    values["service_tier"] = (values.get("service_tier") or "").strip().lower()
+    values["unit"] = (values.get("unit") or "").strip()
+    values["note"] = (values.get("note") or "").strip()
+    return values
+
+
+def _normalised_numbers(values: dict[str, Any]) -> dict[str, Any]:
+    values = dict(values)
+    for field in ("price", "discount_pct"):
+        if values.get(field) in ("", None):
+            values[field] = None
+        else:
+            values[field] = Decimal(str(values[field]).strip())
+    if values["price"] is None:
+        values["unit"] = ""
+    return values
+
+
+@transaction.atomic
+def price_override_create(
+    *,
+    organization: Organization,
+    actor,
+    provider: Provider,
+    model: AiModel | None = None,
+    usage_type: str = "",
+    service_tier: str = "",
+    price: Decimal | None = None,
+    unit: str = "",
+    discount_pct: Decimal | None = None,
+    effective_from: date,
+    effective_to: date | None = None,
+    note: str = "",
+    is_active: bool = True,
+) -> PriceOverride:
+    values = _clean(
+        {
+            "provider": provider,
+            "model": model,
+            "usage_type": usage_type,
+            "service_tier": service_tier,
+            "price": price,
+            "unit": unit,
+            "discount_pct": discount_pct,
+            "effective_from": effective_from,
+            "effective_to": effective_to,
+            "note": note,
+            "is_active": is_active,
+        }
+    )
+    errors = override_errors(organization=organization, override=None, **values)
+    if errors:
+        raise ValidationError(errors)
+    override = PriceOverride.objects.create(organization=organization, **_normalised_numbers(values))
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="price_override.created",
+        target=override,
+        after=override_snapshot(override),
+    )
+    return override
+
+
+@transaction.atomic
+def price_override_update(
+    *, override: PriceOverride, actor, data: dict[str, Any], action: str = "price_override.updated", reason: str = ""
+) -> PriceOverride:
+    """Change any of ``OVERRIDE_FIELDS``; fields not in ``data`` keep their value. Writes no event when
+    nothing changes."""
+    unknown = set(data) - set(OVERRIDE_FIELDS)
+    if unknown:
+        raise ValueError(f"price_override_update cannot change {sorted(unknown)}")
+    stored = PriceOverride.objects.select_for_update().select_related("provider", "model").get(pk=override.pk)
+    organization = stored.organization
+    before = override_snapshot(stored)
+    values = _clean({field: data.get(field, getattr(stored, field)) for field in OVERRIDE_FIELDS})
+    if "price" in data and data["price"] not in (None, "") and "discount_pct" not in data:
+        values["discount_pct"] = None  # switching a discount to a negotiated price
+    if "discount_pct" in data and data["discount_pct"] not in (None, "") and "price" not in data:
+        values["price"], values["unit"] = None, ""
+    errors = override_errors(organization=organization, override=stored, **values)
+    if errors:
+        raise ValidationError(errors)
+    for field, value in _normalised_numbers(values).items():
+        setattr(stored, field, value)
+    after = override_snapshot(stored)
+    if after != before:
+        stored.save()
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action=action,
+            target=stored,
+            before=before,
+            after=after,
+            reason=reason,
+        )
+    if override is not stored:
+        override.refresh_from_db()
+    return stored
+
+
+@transaction.atomic
+def price_override_deactivate(*, override: PriceOverride, actor, reason: str = "") -> PriceOverride:
+    if not override.is_active:
+        raise ValidationError({"is_active": "This override is already inactive."})
+    return price_override_update(
+        override=override, actor=actor, data={"is_active": False}, action="price_override.deactivated", reason=reason
+    )
+
+
+@transaction.atomic
+def price_override_reactivate(*, override: PriceOverride, actor, reason: str = "") -> PriceOverride:
+    if override.is_active:
+        raise ValidationError({"is_active": "This override is already active."})
+    return price_override_update(
+        override=override, actor=actor, data={"is_active": True}, action="price_override.reactivated", reason=reason
+    )
