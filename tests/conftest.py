@@ -15,3 +15,11 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def price_book(db) -> dict:
+    """The shipped list prices (apps/pricing/data/price_book.yaml) loaded into the database."""
+    from apps.pricing.services import price_book_load_default
+
+    return price_book_load_default()
