@@ -436,3 +436,21 @@ def test_the_example_file_in_the_readme_imports_cleanly(world):
     ]
     with scope(organization=a):
         assert TagAlias.objects.get(alias="search-team").value.owner.code == "CC-1101"
+
+
+def test_the_short_example_in_the_readme_imports_cleanly(world, tmp_path):
+    a = world.org("a")
+    with scope(organization=a):
+        MembershipFactory(organization=a, user=UserFactory(username="acme-owner"), role=Role.BUDGET_OWNER)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Catalog: taxonomy, cost centres and prices as files", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = _write(tmp_path, "readme.yaml", example)
+
+    out, _ = _run("import_catalog", path, "--org", a.slug)
+
+    assert out.splitlines() == [
+        "budget_owners: 2 created, 0 updated, 0 unchanged",
+        "budgets: 1 created, 0 updated, 0 unchanged",
+        "taxonomy: 3 created, 0 updated, 0 unchanged",
+    ]
