@@ -194,6 +194,14 @@ def test_the_demo_catalog_of_acme_round_trips_through_yaml(tmp_path):
     first, second = yaml.safe_load(exported.read_text()), yaml.safe_load(again)
     assert _sections(second) == _sections(first)
     assert len(first["budget_owners"]) == 18
+    assert [row["key"] for row in first["taxonomy"]] == [
+        "team",
+        "feature",
+        "workspace",
+        "environment",
+        "provider",
+        "customer",
+    ]
     assert "budget_owners: 18 created, 0 updated, 0 unchanged" in out.splitlines()
 
 
@@ -454,3 +462,25 @@ def test_the_short_example_in_the_readme_imports_cleanly(world, tmp_path):
         "budgets: 1 created, 0 updated, 0 unchanged",
         "taxonomy: 3 created, 0 updated, 0 unchanged",
     ]
+
+
+def test_a_section_whose_app_has_no_catalog_module_fails_only_when_the_file_uses_it(
+    world, catalog_file, tmp_path, monkeypatch
+):
+    a = world.org("a")
+    monkeypatch.setitem(catalog.SECTION_MODULES, "price_overrides", "apps.pricing.no_such_catalog_io")
+    path = _write(tmp_path, "prices.yaml", {**_catalog_document(world), "price_overrides": [{"provider": "openai"}]})
+    before = _state(a)
+
+    _, err, _ = _fails("import_catalog", path, "--org", a.slug)
+
+    assert err.splitlines() == [
+        f"{path}: price_overrides: The price_overrides section cannot be imported or exported here: "
+        "apps.pricing.no_such_catalog_io does not exist yet."
+    ]
+    assert _state(a) == before
+    out, _ = _run("import_catalog", catalog_file, "--org", a.slug)  # a file without the section imports
+    assert out.splitlines()[0] == "budget_owners: 18 created, 0 updated, 0 unchanged"
+    exported, warning = _run("export_catalog", "--org", a.slug)
+    assert warning == "warning: the price_overrides section is not available here and is left out.\n"
+    assert "price_overrides" not in yaml.safe_load(exported)
