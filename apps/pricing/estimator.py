@@ -184,6 +184,15 @@ class PriceBook:
     @classmethod
     def for_organization(cls, organization) -> "PriceBook":
         """The global list prices with the organisation's active overrides, in four queries."""
+        return cls._load(organization)
+
+    @classmethod
+    def list_prices(cls) -> "PriceBook":
+        """The global list prices alone (what an organisation pays before its own agreements)."""
+        return cls._load(None)
+
+    @classmethod
+    def _load(cls, organization) -> "PriceBook":
         from django_scopes import scope
 
         from .models import AiModel, ModelAlias, PriceOverride, PriceRow
@@ -230,6 +239,8 @@ class PriceBook:
             for provider, alias, model in ModelAlias.objects.values_list("provider__code", "alias", "model__code")
         }
         models = list(AiModel.objects.values_list("provider__code", "code"))
+        if organization is None:
+            return cls(rows, aliases, [], models=models)
         with scope(organization=organization):
             overrides = [
                 OverrideRule(

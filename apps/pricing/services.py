@@ -206,7 +206,7 @@ def override_errors(
     if provider is None:
         errors["provider"] = "Choose the provider the price applies to."
     if model is not None and provider is not None and model.provider_id != provider.pk:
-        errors["model"] = f"{model.code} is not a {provider.name} model."
+        errors["model"] = f"{model.code} is not one of {provider.name}'s models."
     if usage_type and not USAGE_TYPE_PATTERN.match(usage_type):
         errors["usage_type"] = "Use a usage type such as input, output, cache_read or web_search."
     elif usage_type and provider is not None and usage_type not in known_usage_types(provider=provider):

@@ -1,3 +1,17 @@
+from django.urls import path
+
+from . import views
+
 app_name = "pricing"
 
-urlpatterns: list = []
+_BASE = "o/<slug:org_slug>/pricing/"
+
+urlpatterns = [
+    path(_BASE, views.price_book, name="book"),
+    path(_BASE + "estimate/", views.estimate, name="estimate"),
+    path(_BASE + "overrides/", views.override_list, name="overrides"),
+    path(_BASE + "overrides/new/", views.override_create, name="override_create"),
+    path(_BASE + "overrides/<int:pk>/edit/", views.override_edit, name="override_edit"),
+    path(_BASE + "overrides/<int:pk>/deactivate/", views.override_deactivate, name="override_deactivate"),
+    path(_BASE + "overrides/<int:pk>/reactivate/", views.override_reactivate, name="override_reactivate"),
+]

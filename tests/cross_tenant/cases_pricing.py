@@ -9,7 +9,7 @@ from django_scopes import scope
 from apps.pricing.models import PriceOverride
 from tests.factories.pricing import AiModelFactory, ProviderFactory
 
-from . import tenant_model
+from . import api_route, portal_route, tenant_model, unscoped_route
 
 
 def make_price_override(world, organization) -> PriceOverride:
@@ -29,3 +29,28 @@ def make_price_override(world, organization) -> PriceOverride:
 
 
 tenant_model("pricing.priceoverride", make_price_override)
+
+
+def _org(world, organization) -> dict:
+    return {"org_slug": organization.slug}
+
+
+def _override(world, organization) -> dict:
+    return {"org_slug": organization.slug, "pk": make_price_override(world, organization).pk}
+
+
+portal_route("pricing:book", _org)
+portal_route("pricing:estimate", _org)
+portal_route("pricing:overrides", _org)
+portal_route("pricing:override_create", _org)
+portal_route("pricing:override_edit", _override)
+portal_route("pricing:override_deactivate", _override, method="post")
+portal_route("pricing:override_reactivate", _override, method="post")
+
+api_route("api:price-override-list", row_id=lambda w, o: make_price_override(w, o).pk)
+api_route("api:price-override-detail", lambda w, o: {"pk": make_price_override(w, o).pk})
+
+# List prices are global reference data: every organisation's token sees the same rows
+# (tests/pricing/test_api.py checks that they carry nothing of any organisation).
+unscoped_route("api:price-row-list", "global list prices, the same for every organisation")
+unscoped_route("api:price-row-detail", "global list prices, the same for every organisation")

@@ -1,0 +1,74 @@
+from contextlib import contextmanager
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import mixins, serializers
+
+from apps.accounts.scopes import TokenScope
+from apps.pricing import services
+from apps.pricing.filters import PriceOverrideFilter, PriceRowFilter
+from apps.pricing.models import PriceOverride, PriceRow
+from apps.tenancy.api.views import OrganizationListCreateViewSet, OrganizationReadOnlyViewSet
+
+from .serializers import PriceOverrideSerializer, PriceRowSerializer
+
+
+@contextmanager
+def service_errors_as_400():
+    try:
+        yield
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
+
+
+class PriceRowViewSet(OrganizationReadOnlyViewSet):
+    """Public list prices. They are global reference data, the same for every organisation: a token
+    is needed to read them, but what it sees does not depend on its organisation. Filter with
+    ``on=YYYY-MM-DD`` for the rows in force on a day."""
+
+    queryset = PriceRow.objects.none()
+    serializer_class = PriceRowSerializer
+    filterset_class = PriceRowFilter
+    # Writes pass the scope check only so that they get an honest 405 (list prices come from the file).
+    required_scopes = {
+        "GET": TokenScope.CATALOG_READ,
+        "POST": TokenScope.CATALOG_WRITE,
+        "PUT": TokenScope.CATALOG_WRITE,
+        "PATCH": TokenScope.CATALOG_WRITE,
+        "DELETE": TokenScope.CATALOG_WRITE,
+    }
+
+    def get_queryset(self):
+        # Global rows: no organisation filter applies (and none is needed).
+        return PriceRow.objects.select_related("provider", "model")
+
+
+class PriceOverrideViewSet(mixins.UpdateModelMixin, OrganizationListCreateViewSet):
+    """The organisation's negotiated prices and discounts. Never deleted: PATCH ``is_active`` to
+    false (or set ``effective_to``)."""
+
+    queryset = PriceOverride.objects.none()
+    serializer_class = PriceOverrideSerializer
+    filterset_class = PriceOverrideFilter
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    required_scopes = {
+        "GET": TokenScope.CATALOG_READ,
+        "POST": TokenScope.CATALOG_WRITE,
+        "PATCH": TokenScope.CATALOG_WRITE,
+        "PUT": TokenScope.CATALOG_WRITE,
+        "DELETE": TokenScope.CATALOG_WRITE,
+    }
+
+    def restrict_queryset(self, queryset):
+        return queryset.select_related("provider", "model")
+
+    def perform_create(self, serializer):
+        with service_errors_as_400():
+            serializer.instance = services.price_override_create(
+                organization=self.request.organization, actor=self.request.user, **serializer.validated_data
+            )
+
+    def perform_update(self, serializer):
+        with service_errors_as_400():
+            serializer.instance = services.price_override_update(
+                override=serializer.instance, actor=self.request.user, data=serializer.validated_data
+            )

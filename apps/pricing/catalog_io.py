@@ -1,0 +1,297 @@
+"""An organisation's negotiated prices and discounts as a catalog section, ``price_overrides``::
+
+    - provider: anthropic
+      model: ""                 # a model code, or empty for every model of the provider
+      usage_type: ""            # input, output, cache_read, cache_write_5m, cache_write_1h, a tool; empty = all
+      service_tier: ""          # standard, batch, priority, flex; empty = all
+      price: null               # a negotiated price as a string ("2.25") with its unit ...
+      unit: ""                  # token, 1k_tokens, 1m_tokens, call, 1k_calls
+      discount_pct: "8"         # ... or a discount off list, in percent
+      effective_from: 2025-01-01
+      effective_to: null        # exclusive
+      note: Enterprise agreement EA-2025-114
+      is_active: true
+
+A row is keyed by (provider, model, usage_type, service_tier, effective_from): importing it again
+updates that override. Prices and discounts are strings (or integers); a YAML float is refused,
+because it may already have lost a digit. Rows missing from the file are left alone.
+"""
+
+import csv
+import io
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django_scopes import scope
+
+from apps.tenancy.models import Organization
+
+from . import services
+from .models import AiModel, PriceOverride, Provider
+
+SECTION = "price_overrides"
+CSV_COLUMNS = [
+    "provider",
+    "model",
+    "usage_type",
+    "service_tier",
+    "price",
+    "unit",
+    "discount_pct",
+    "effective_from",
+    "effective_to",
+    "note",
+    "is_active",
+]
+TEXT_FIELDS = ("model", "usage_type", "service_tier", "unit", "note")
+
+Error = tuple[str, str, str]
+
+
+def _plain(value: Decimal | None) -> str | None:
+    if value is None:
+        return None
+    return format(Decimal(value).normalize(), "f")
+
+
+def export_section(*, organization: Organization) -> list[dict]:
+    with scope(organization=organization):
+        overrides = PriceOverride.objects.filter(organization=organization).select_related("provider", "model")
+        rows = [
+            {
+                "provider": o.provider.code,
+                "model": o.model.code if o.model_id else "",
+                "usage_type": o.usage_type,
+                "service_tier": o.service_tier,
+                "price": _plain(o.price),
+                "unit": o.unit,
+                "discount_pct": _plain(o.discount_pct),
+                "effective_from": o.effective_from.isoformat(),
+                "effective_to": o.effective_to.isoformat() if o.effective_to else None,
+                "note": o.note,
+                "is_active": o.is_active,
+            }
+            for o in overrides
+        ]
+    return sorted(
+        rows, key=lambda r: (r["provider"], r["model"], r["usage_type"], r["service_tier"], r["effective_from"])
+    )
+
+
+def _parse_date(value) -> date | None:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and value.strip():
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _parse_number(value):
+    """Decimal, None for empty, or the string "float" / "invalid" for what cannot be taken."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        return "invalid"
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return "invalid"
+    return number if number.is_finite() else "invalid"
+
+
+def _key(row: dict) -> tuple:
+    return (
+        str(row.get("provider") or "").strip().lower(),
+        str(row.get("model") or "").strip().lower(),
+        str(row.get("usage_type") or "").strip().lower(),
+        str(row.get("service_tier") or "").strip().lower(),
+        _parse_date(row.get("effective_from")),
+    )
+
+
+def _label(index: int, row) -> str:
+    if not isinstance(row, dict) or not row.get("provider") or _parse_date(row.get("effective_from")) is None:
+        return f"{SECTION}[{index}]"
+    provider, model, usage_type, tier, start = _key(row)
+    return f"{SECTION}[{provider}/{model or '*'} {usage_type or '*'} {tier or '*'} {start.isoformat()}]"
+
+
+def _resolve(row: dict, label: str, errors: list[Error]) -> dict | None:
+    """Row → keyword arguments for the services, or None (with errors added)."""
+    found = len(errors)
+    for field in sorted(set(row) - set(CSV_COLUMNS)):
+        errors.append((label, field, f"Unknown field; use {', '.join(CSV_COLUMNS)}."))
+    provider = Provider.objects.filter(code__iexact=str(row.get("provider") or "").strip()).first()
+    if provider is None:
+        errors.append((label, "provider", f"No provider has the code {row.get('provider')!r}."))
+    texts = {}
+    for field in TEXT_FIELDS:
+        value = row.get(field) or ""
+        if not isinstance(value, str):
+            errors.append((label, field, "Write this as text."))
+        texts[field] = str(value).strip()
+    model = None
+    if provider is not None and texts["model"]:
+        model = AiModel.objects.filter(provider=provider, code__iexact=texts["model"]).first()
+        if model is None:
+            errors.append((label, "model", f"{provider.name} has no model {texts['model']!r}."))
+    numbers = {}
+    for field in ("price", "discount_pct"):
+        number = _parse_number(row.get(field))
+        if number == "float":
+            errors.append((label, field, f'Write the number as a string, e.g. "{row[field]}", so no digit is lost.'))
+        elif number == "invalid":
+            errors.append((label, field, f"{row.get(field)!r} is not a number."))
+        numbers[field] = number if isinstance(number, Decimal) else None
+    dates = {}
+    for field in ("effective_from", "effective_to"):
+        value = row.get(field)
+        dates[field] = _parse_date(value)
+        if value not in (None, "") and dates[field] is None:
+            errors.append((label, field, "Give the date as YYYY-MM-DD."))
+    if "is_active" in row and not isinstance(row["is_active"], bool):
+        errors.append((label, "is_active", "Use true or false."))
+    if len(errors) > found:
+        return None
+    return {
+        "provider": provider,
+        "model": model,
+        "usage_type": texts["usage_type"].lower(),
+        "service_tier": texts["service_tier"].lower(),
+        "price": numbers["price"],
+        "unit": texts["unit"],
+        "discount_pct": numbers["discount_pct"],
+        "effective_from": dates["effective_from"],
+        "effective_to": dates["effective_to"],
+        "note": texts["note"],
+        "is_active": row.get("is_active", True),
+    }
+
+
+def _existing(organization: Organization) -> dict[tuple, PriceOverride]:
+    return {
+        (
+            o.provider.code.lower(),
+            o.model.code.lower() if o.model_id else "",
+            o.usage_type,
+            o.service_tier,
+            o.effective_from,
+        ): o
+        for o in PriceOverride.objects.filter(organization=organization).select_related("provider", "model")
+    }
+
+
+def _overlaps(a: dict, b: dict) -> bool:
+    a_end, b_end = a["effective_to"], b["effective_to"]
+    return (b_end is None or a["effective_from"] < b_end) and (a_end is None or b["effective_from"] < a_end)
+
+
+def validate_section(*, organization: Organization, rows: list[dict], context: dict) -> list[Error]:
+    """Every problem in the rows as (row label, field, message). Writes nothing."""
+    errors: list[Error] = []
+    with scope(organization=organization):
+        existing = _existing(organization)
+        seen: dict[tuple, str] = {}
+        valid: list[tuple[str, dict]] = []
+        for index, row in enumerate(rows):
+            label = _label(index, row)
+            if not isinstance(row, dict):
+                errors.append((label, "", "Each row must be a mapping of field names to values."))
+                continue
+            values = _resolve(row, label, errors)
+            if values is None:
+                continue
+            key = _key(row)
+            if key in seen:
+                errors.append((label, "effective_from", f"The same override appears twice in the file ({seen[key]})."))
+                continue
+            seen[key] = label
+            problems = services.override_errors(organization=organization, override=existing.get(key), **values)
+            if problems:
+                errors.extend((label, field, message) for field, message in problems.items())
+                continue
+            # Two active rows of the file for the same provider/model/usage type/tier must not overlap in time.
+            for other_label, other in valid:
+                same_target = all(other[f] == values[f] for f in ("provider", "model", "usage_type", "service_tier"))
+                if same_target and values["is_active"] and other["is_active"] and _overlaps(values, other):
+                    errors.append(
+                        (
+                            label,
+                            "effective_from",
+                            f"Overlaps {other_label} for the same provider, model, usage type and tier.",
+                        )
+                    )
+            valid.append((label, values))
+    return errors
+
+
+def apply_section(*, organization: Organization, rows: list[dict], actor) -> dict:
+    """Create or update each override by its natural key through the audited services."""
+    errors = validate_section(organization=organization, rows=rows, context={})
+    if errors:
+        raise ValueError(f"apply_section called with invalid rows: {errors[:3]}")
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    with scope(organization=organization):
+        existing = _existing(organization)
+        # Deactivations and end dates first, so a row that replaces an ended one does not overlap it.
+        ordered = sorted(rows, key=lambda r: (r.get("is_active", True), r.get("effective_to") is None))
+        for row in ordered:
+            values = _resolve(row, "", [])
+            override = existing.get(_key(row))
+            if override is None:
+                services.price_override_create(organization=organization, actor=actor, **values)
+                counts["created"] += 1
+                continue
+            before = services.override_snapshot(override)
+            updated = services.price_override_update(override=override, actor=actor, data=values)
+            counts["updated" if services.override_snapshot(updated) != before else "unchanged"] += 1
+    return counts
+
+
+def rows_from_csv(text: str) -> list[dict]:
+    """Columns as ``CSV_COLUMNS``; empty price, discount_pct and effective_to cells are empty values, an
+    empty is_active keeps the default (true)."""
+    rows = []
+    for record in csv.DictReader(io.StringIO(text)):
+        row: dict = {}
+        for column, value in record.items():
+            if column is None:
+                continue
+            value = (value or "").strip()
+            if column in ("price", "discount_pct", "effective_to"):
+                row[column] = value or None
+            elif column == "is_active":
+                if value:
+                    lowered = value.casefold()
+                    row[column] = (
+                        True if lowered in {"true", "yes", "1"} else False if lowered in {"false", "no", "0"} else value
+                    )
+            else:
+                row[column] = value
+        rows.append(row)
+    return rows
+
+
+def rows_to_csv(rows: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(
+            {
+                column: (
+                    ""
+                    if row.get(column) is None
+                    else str(row[column]).lower()
+                    if column == "is_active"
+                    else row[column]
+                )
+                for column in CSV_COLUMNS
+            }
+        )
+    return out.getvalue()

@@ -1,0 +1,141 @@
+"""Price-book pages: the global list prices (everyone in the organisation reads them), the
+organisation's negotiated prices and discounts (finance maintains them), and a calculator that
+shows what a request costs by cost source, at list price and at the organisation's price."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from apps.portal.forms import apply_validation_error
+from apps.tenancy.permissions import org_perm_required
+from apps.tenancy.roles import Perm
+
+from . import services
+from .estimator import COST_SOURCES, PriceBook
+from .forms import EstimateForm, PriceBookFilterForm, PriceOverrideForm
+from .models import PriceOverride
+from .selectors import price_overrides, price_rows_in_force
+
+PAGE_SIZE = 50
+
+
+@org_perm_required(Perm.VIEW_ORG)
+def price_book(request, org_slug: str):
+    form = PriceBookFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    day = filters.get("on") or timezone.localdate()
+    rows = price_rows_in_force(
+        day=day,
+        provider=filters.get("provider", ""),
+        model=(filters.get("model") or "").strip().lower(),
+        service_tier=filters.get("tier", ""),
+        include_retired=filters.get("retired", False),
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "pricing/price_book.html",
+        {
+            "form": form,
+            "day": day,
+            "page": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")),
+            "query": query.urlencode(),
+            "active_overrides": price_overrides(organization=request.organization, include_inactive=False).count(),
+        },
+    )
+
+
+@org_perm_required(Perm.VIEW_ORG)
+def override_list(request, org_slug: str):
+    overrides = price_overrides(organization=request.organization)
+    return render(
+        request,
+        "pricing/override_list.html",
+        {"page": Paginator(overrides, PAGE_SIZE).get_page(request.GET.get("page")), "query": ""},
+    )
+
+
+def _override_data(form: PriceOverrideForm) -> dict:
+    return {field: form.cleaned_data[field] for field in PriceOverrideForm.base_fields}
+
+
+@org_perm_required(Perm.MANAGE_CATALOG)
+def override_create(request, org_slug: str):
+    form = PriceOverrideForm(request.POST or None, initial={"effective_from": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.price_override_create(
+                organization=request.organization, actor=request.user, **_override_data(form)
+            )
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(request, "Price override saved: estimates from now on use it.")
+            return redirect("pricing:overrides", org_slug=org_slug)
+    return render(request, "pricing/override_form.html", {"form": form, "override": None})
+
+
+@org_perm_required(Perm.MANAGE_CATALOG)
+def override_edit(request, org_slug: str, pk: int):
+    override = get_object_or_404(PriceOverride.objects.select_related("provider", "model"), pk=pk)
+    form = PriceOverrideForm(request.POST or None, initial=PriceOverrideForm.initial_for(override))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.price_override_update(override=override, actor=request.user, data=_override_data(form))
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(request, "Price override saved.")
+            return redirect("pricing:overrides", org_slug=org_slug)
+    return render(request, "pricing/override_form.html", {"form": form, "override": override})
+
+
+def _toggle(request, org_slug: str, pk: int, *, activate: bool):
+    override = get_object_or_404(PriceOverride.objects.select_related("provider", "model"), pk=pk)
+    action = services.price_override_reactivate if activate else services.price_override_deactivate
+    try:
+        action(override=override, actor=request.user, reason=request.POST.get("reason", "").strip())
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Override {'reactivated' if activate else 'deactivated'}.")
+    return redirect("pricing:overrides", org_slug=org_slug)
+
+
+@require_POST
+@org_perm_required(Perm.MANAGE_CATALOG)
+def override_deactivate(request, org_slug: str, pk: int):
+    return _toggle(request, org_slug, pk, activate=False)
+
+
+@require_POST
+@org_perm_required(Perm.MANAGE_CATALOG)
+def override_reactivate(request, org_slug: str, pk: int):
+    return _toggle(request, org_slug, pk, activate=True)
+
+
+@org_perm_required(Perm.VIEW_ORG)
+def estimate(request, org_slug: str):
+    form = EstimateForm(request.GET if "model" in request.GET else None)
+    results = None
+    if form.is_valid():
+        arguments = {
+            "provider": form.cleaned_data["provider"],
+            "model": form.cleaned_data["model"],
+            "service_tier": form.cleaned_data["service_tier"],
+            "occurred_on": form.cleaned_data["occurred_on"],
+            "usage": form.usage(),
+            "tool_calls": form.tools(),
+        }
+        list_price = PriceBook.list_prices().estimate(**arguments)
+        org_price = PriceBook.for_organization(request.organization).estimate(**arguments)
+        results = {
+            "list": list_price,
+            "org": org_price,
+            "sources": [(source, list_price.cost_nano[source], org_price.cost_nano[source]) for source in COST_SOURCES],
+        }
+    return render(request, "pricing/estimate.html", {"form": form, "results": results})
