@@ -25,6 +25,7 @@ ORGANIZATIONS = [
 APP_SEEDERS = [
     "apps.owners.demo",
     "apps.taxonomy.demo",
+    "apps.pricing.demo",
 ]
 
 # username suffix -> (role, full name)
