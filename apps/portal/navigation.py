@@ -20,7 +20,6 @@ NAV_ITEMS = [
     NavItem("Cost centres", "owners:list", Perm.VIEW_ORG),
     NavItem("Tagging", "taxonomy:dimensions", Perm.VIEW_ORG),
     NavItem("Prices", "pricing:book", Perm.VIEW_ORG),
-    NavItem("Invoices", "invoices:list", Perm.INGEST),
     NavItem("API clients", "accounts:api_clients", Perm.MANAGE_API_CLIENTS),
     NavItem("History", "audit:history", Perm.VIEW_AUDIT),
     NavItem("Settings", "tenancy:settings", Perm.MANAGE_SETTINGS),
