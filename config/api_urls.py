@@ -11,5 +11,6 @@ urlpatterns = [
     path("", include("apps.owners.api.urls")),
     path("", include("apps.taxonomy.api.urls")),
     path("", include("apps.pricing.api.urls")),
+    path("", include("apps.invoices.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]

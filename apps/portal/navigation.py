@@ -19,6 +19,7 @@ NAV_ITEMS = [
     NavItem("Members", "tenancy:members", Perm.VIEW_ORG),
     NavItem("Cost centres", "owners:list", Perm.VIEW_ORG),
     NavItem("Tagging", "taxonomy:dimensions", Perm.VIEW_ORG),
+    NavItem("Invoices", "invoices:list", Perm.INGEST),
     NavItem("Prices", "pricing:book", Perm.VIEW_ORG),
     NavItem("API clients", "accounts:api_clients", Perm.MANAGE_API_CLIENTS),
     NavItem("History", "audit:history", Perm.VIEW_AUDIT),

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "apps.owners",
     "apps.taxonomy",
     "apps.pricing",
+    "apps.invoices",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,36 @@
+from django.contrib import admin
+
+from apps.tenancy.admin import ReadOnlyTenantAdmin, TenantAdmin
+
+from .models import InvoiceIngestError, InvoiceIngestJob, InvoiceLine, InvoiceSettings, ProviderInvoice
+
+
+@admin.register(InvoiceSettings)
+class InvoiceSettingsAdmin(TenantAdmin):
+    list_display = ["organization", "focus_cost_view", "updated_at"]
+
+
+# Bills change only through ingestion (deduplicated, totals recomputed, audited): read-only here.
+@admin.register(ProviderInvoice)
+class ProviderInvoiceAdmin(ReadOnlyTenantAdmin):
+    list_display = ["invoice_number", "provider", "billing_period", "total_nano", "currency", "organization"]
+    list_filter = ["provider", "billing_period"]
+    search_fields = ["invoice_number"]
+
+
+@admin.register(InvoiceLine)
+class InvoiceLineAdmin(ReadOnlyTenantAdmin):
+    list_display = ["invoice", "provider", "model", "cost_source", "charge_category", "amount_nano", "currency"]
+    list_filter = ["provider", "cost_source", "charge_category", "is_ai"]
+    list_select_related = ["organization", "invoice"]
+
+
+@admin.register(InvoiceIngestJob)
+class InvoiceIngestJobAdmin(ReadOnlyTenantAdmin):
+    list_display = ["pk", "file_name", "format", "status", "accepted", "duplicates", "rejected", "created_at"]
+    list_filter = ["status", "format"]
+
+
+@admin.register(InvoiceIngestError)
+class InvoiceIngestErrorAdmin(ReadOnlyTenantAdmin):
+    list_display = ["job", "line", "field", "message"]

@@ -1,0 +1,97 @@
+from rest_framework import serializers
+
+from apps.invoices.models import InvoiceIngestJob, InvoiceLine, ProviderInvoice
+from apps.invoices.services.ingest import invoice_ingest_summary, money_text
+
+
+class InvoiceLineSerializer(serializers.ModelSerializer):
+    amount = serializers.SerializerMethodField(help_text="Exact decimal string; negative for credits.")
+    quantity = serializers.DecimalField(max_digits=30, decimal_places=10, coerce_to_string=True, allow_null=True)
+
+    class Meta:
+        model = InvoiceLine
+        fields = [
+            "id",
+            "charge_period_start",
+            "charge_period_end",
+            "provider",
+            "service",
+            "model",
+            "model_raw",
+            "cost_source",
+            "usage_type",
+            "charge_category",
+            "is_ai",
+            "quantity",
+            "unit",
+            "amount",
+            "currency",
+            "tags",
+        ]
+        read_only_fields = fields
+
+    def get_amount(self, line: InvoiceLine) -> str:
+        return money_text(line.amount_nano, line.currency)
+
+
+class ProviderInvoiceSerializer(serializers.ModelSerializer):
+    billing_period = serializers.DateField(format="%Y-%m")
+    total = serializers.SerializerMethodField(help_text="Exact decimal string: the sum of the lines.")
+    lines = serializers.IntegerField(source="line_count", read_only=True)
+    lines_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ProviderInvoice
+        fields = [
+            "id",
+            "provider",
+            "invoice_number",
+            "billing_period",
+            "currency",
+            "total",
+            "lines",
+            "view",
+            "source_format",
+            "source_sha256",
+            "status",
+            "created_at",
+            "updated_at",
+            "lines_url",
+        ]
+        read_only_fields = fields
+
+    def get_total(self, invoice: ProviderInvoice) -> str:
+        return money_text(invoice.total_nano, invoice.currency)
+
+    def get_lines_url(self, invoice: ProviderInvoice) -> str:
+        from django.urls import reverse
+
+        return reverse("api:invoice-lines", kwargs={"pk": invoice.pk})
+
+
+class InvoiceImportSerializer(serializers.ModelSerializer):
+    result = serializers.SerializerMethodField(help_text="Invoices touched, duplicates, rejected and errors.")
+
+    class Meta:
+        model = InvoiceIngestJob
+        fields = [
+            "id",
+            "status",
+            "channel",
+            "format",
+            "file_name",
+            "sha256",
+            "size_bytes",
+            "rows_total",
+            "accepted",
+            "duplicates",
+            "rejected",
+            "error_message",
+            "created_at",
+            "finished_at",
+            "result",
+        ]
+        read_only_fields = fields
+
+    def get_result(self, job: InvoiceIngestJob) -> dict:
+        return invoice_ingest_summary(job, max_errors=100)

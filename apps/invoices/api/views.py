@@ -1,0 +1,100 @@
+"""Invoice API.
+
+Scopes: uploading (POST) and following an import need ``invoices:write``. Reading invoices and their
+lines needs ``periods:read``: bills are the other half of reconciliation, and the ERP connectors that
+read periods and reconciliations are the ones that read what they tie to; an uploader that should not
+see the company's bills can still push them.
+"""
+
+import io
+
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError as DRFValidationError
+from rest_framework.response import Response
+
+from apps.accounts.scopes import TokenScope
+from apps.invoices.filters import InvoiceImportFilter, InvoiceLineFilter, ProviderInvoiceFilter
+from apps.invoices.models import InvoiceIngestJob, InvoiceLine, ProviderInvoice
+from apps.invoices.parsers import FORMAT_CHOICES
+from apps.invoices.services.ingest import invoice_ingest_create
+from apps.tenancy.api.views import OrganizationReadOnlyViewSet
+from apps.usage.api.views import RawBodyParser
+
+from .serializers import InvoiceImportSerializer, InvoiceLineSerializer, ProviderInvoiceSerializer
+
+
+class InvoiceViewSet(OrganizationReadOnlyViewSet):
+    """Provider invoices: GET to read them (with their lines under ``lines/``), POST a bill to ingest it."""
+
+    queryset = ProviderInvoice.objects.none()
+    serializer_class = ProviderInvoiceSerializer
+    filterset_class = ProviderInvoiceFilter
+    required_scopes = {"GET": TokenScope.PERIODS_READ, "POST": TokenScope.INVOICES_WRITE}
+
+    def restrict_queryset(self, queryset):
+        return queryset.annotate(line_count=Count("lines"))
+
+    def get_parsers(self):
+        if self.request is not None and self.request.method == "POST":
+            return [RawBodyParser()]
+        return super().get_parsers()
+
+    @extend_schema(
+        request={"text/csv": bytes, "application/json": bytes, "application/x-ndjson": bytes},
+        responses={201: InvoiceImportSerializer, 202: InvoiceImportSerializer},
+        parameters=[
+            OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False),
+            OpenApiParameter("format", str, enum=list(FORMAT_CHOICES), required=False),
+            OpenApiParameter("file_name", str, required=False),
+        ],
+        description="The raw bytes of a bill (FOCUS CSV, OpenAI Costs pages, Anthropic cost report, AWS CUR 2.0 "
+        "CSV or the generic CSV; ?format= to skip detection). 201 with the import when it has been processed, "
+        "202 when it is queued; follow it under /invoice-imports/{id}/. The same Idempotency-Key with the same "
+        "body returns the same import (Idempotent-Replayed: true).",
+    )
+    def create(self, request):
+        body = request.data if isinstance(request.data, bytes) else b""
+        if not body.strip():
+            raise DRFValidationError({"body": "The request body is empty: send the invoice file as the body."})
+        format_name = request.query_params.get("format", "auto")
+        try:
+            job, created = invoice_ingest_create(
+                organization=request.organization,
+                actor=request.user,
+                file_name=request.query_params.get("file_name", f"api-invoice-{format_name}")[:255],
+                stream=io.BytesIO(body),
+                format=format_name,
+                channel=InvoiceIngestJob.Channel.API,
+                idempotency_key=request.headers.get("Idempotency-Key"),
+            )
+        except ValidationError as exc:
+            raise DRFValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from exc
+        job.refresh_from_db()
+        code = status.HTTP_201_CREATED if job.is_finished else status.HTTP_202_ACCEPTED
+        response = Response(InvoiceImportSerializer(job, context=self.get_serializer_context()).data, status=code)
+        response["Location"] = request.build_absolute_uri(reverse("api:invoice-import-detail", kwargs={"pk": job.pk}))
+        if not created:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+    @extend_schema(responses=InvoiceLineSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def lines(self, request, pk=None):
+        invoice = self.get_object()
+        queryset = InvoiceLineFilter(request.query_params, queryset=InvoiceLine.objects.filter(invoice=invoice)).qs
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(InvoiceLineSerializer(page, many=True).data)
+
+
+class InvoiceImportViewSet(OrganizationReadOnlyViewSet):
+    """Invoice imports (files received), with their result."""
+
+    queryset = InvoiceIngestJob.objects.none()
+    serializer_class = InvoiceImportSerializer
+    required_scopes = {"GET": TokenScope.INVOICES_WRITE}
+    filterset_class = InvoiceImportFilter

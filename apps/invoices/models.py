@@ -1,0 +1,223 @@
+"""Provider bills: the invoices and cost reports that chargeback ties back to.
+
+Amounts are stored as integers of nano-units (10**-9 of the currency), like every request-level cost
+in the project: SQLite keeps DecimalField values as REAL, so a SQL SUM over decimals could drift by a
+fraction of a cent, while integer SUMs are exact on SQLite and PostgreSQL alike, and reconciliation
+can compare ``InvoiceLine.amount_nano`` with ``DailyUsage.estimated_nano`` directly. Digits beyond the
+ninth decimal (OpenAI sends amounts with up to 17 significant digits) are rounded half-to-even per
+line; the exact source text is kept in ``InvoiceLine.raw``. An invoice total is always the exact sum
+of its lines.
+"""
+
+from django.conf import settings
+from django.db import models
+
+from apps.pricing.money import nano_to_decimal
+from apps.tenancy.models import TenantModel
+
+COST_SOURCES = ("input", "output", "cache_read", "cache_write", "tool_calls", "other")
+
+
+class CostView(models.TextChoices):
+    BILLED = "billed", "Billed cost (invoice view)"
+    EFFECTIVE = "effective", "Effective cost (amortised view)"
+
+
+class InvoiceSettings(TenantModel):
+    """Per-organisation choices for reading bills. One row per organisation, created on first use."""
+
+    focus_cost_view = models.CharField(
+        max_length=10,
+        choices=CostView.choices,
+        default=CostView.BILLED,
+        help_text="Which FOCUS column is the amount: BilledCost (what the invoice says) or EffectiveCost "
+        "(commitments and prepayments amortised over the usage they cover).",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "invoice settings"
+        constraints = [models.UniqueConstraint(fields=["organization"], name="invoicesettings_one_per_org")]
+
+    def __str__(self) -> str:
+        return f"Invoice settings ({self.focus_cost_view})"
+
+
+class InvoiceIngestJob(TenantModel):
+    """One invoice file (or API body), read in one transaction: its counts, errors and the invoices it touched."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        REFUSED = "refused", "Refused (nothing written)"
+        FAILED = "failed", "Failed (nothing written)"
+
+    class Channel(models.TextChoices):
+        UPLOAD = "upload", "Portal upload"
+        API = "api", "REST API"
+        COMMAND = "command", "Management command"
+        DEMO = "demo", "Demo data"
+
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    format = models.CharField(max_length=30)
+    file_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    payload = models.CharField(max_length=500, help_text="Where the received bytes are kept.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    cost_view = models.CharField(max_length=10, choices=CostView.choices, default=CostView.BILLED)
+    rows_total = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    invoices = models.ManyToManyField("ProviderInvoice", blank=True, related_name="jobs")
+    error_message = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by_label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="invoiceingestjob_unique_idempotency_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invoice import #{self.pk} {self.file_name} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.REFUSED, self.Status.FAILED)
+
+    @property
+    def progress_pct(self) -> int:
+        return 100 if self.is_finished else 0
+
+
+class InvoiceIngestError(TenantModel):
+    """A rejected row of an invoice file: where it was and why. The valid rows of the file are kept."""
+
+    job = models.ForeignKey(InvoiceIngestJob, on_delete=models.CASCADE, related_name="errors")
+    line = models.PositiveIntegerField()
+    field = models.CharField(max_length=100)
+    message = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["job", "line", "id"]
+
+
+class ProviderInvoice(TenantModel):
+    """One provider bill for one month (an invoice, or the month of a cost report)."""
+
+    class Status(models.TextChoices):
+        INGESTED = "ingested", "Ingested"
+
+    provider = models.CharField(max_length=40, help_text="Who bills: openai, anthropic, aws, azure, google, …")
+    invoice_number = models.CharField(
+        max_length=200, help_text="The provider's invoice id, or a derived id for cost reports that have none."
+    )
+    billing_period = models.DateField(help_text="First day of the billed month.")
+    currency = models.CharField(max_length=3)
+    total_nano = models.BigIntegerField(default=0, help_text="Exact sum of the lines, in nano-units.")
+    source_format = models.CharField(max_length=30)
+    source_sha256 = models.CharField(max_length=64, help_text="sha256 of the file that last added lines.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.INGESTED)
+    view = models.CharField(
+        max_length=10, choices=CostView.choices, default=CostView.BILLED, help_text="FOCUS cost column read."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-billing_period", "provider", "invoice_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "provider", "invoice_number", "billing_period"],
+                name="providerinvoice_unique_number_per_period",
+            ),
+            models.CheckConstraint(condition=models.Q(billing_period__day=1), name="providerinvoice_period_first_day"),
+        ]
+        indexes = [models.Index(fields=["organization", "billing_period"], name="providerinvoice_org_period")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.invoice_number} ({self.billing_period:%Y-%m})"
+
+    @property
+    def total(self):
+        return nano_to_decimal(self.total_nano)
+
+    @property
+    def period_label(self) -> str:
+        return f"{self.billing_period:%Y-%m}"
+
+
+class InvoiceLine(TenantModel):
+    """One charge of a bill. Denormalised (organisation, billing period, provider, model, cost source) so
+    reconciliation can aggregate lines with one GROUP BY and no join."""
+
+    class CostSource(models.TextChoices):
+        INPUT = "input", "Input tokens"
+        OUTPUT = "output", "Output tokens"
+        CACHE_READ = "cache_read", "Cache reads"
+        CACHE_WRITE = "cache_write", "Cache writes"
+        TOOL_CALLS = "tool_calls", "Tool calls"
+        OTHER = "other", "Other"
+
+    class ChargeCategory(models.TextChoices):
+        USAGE = "Usage", "Usage"
+        PURCHASE = "Purchase", "Purchase"
+        TAX = "Tax", "Tax"
+        CREDIT = "Credit", "Credit"
+        ADJUSTMENT = "Adjustment", "Adjustment"
+
+    invoice = models.ForeignKey(ProviderInvoice, on_delete=models.CASCADE, related_name="lines")
+    job = models.ForeignKey(InvoiceIngestJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    billing_period = models.DateField(help_text="Copied from the invoice, for aggregation without a join.")
+    charge_period_start = models.DateTimeField()
+    charge_period_end = models.DateTimeField()
+    provider = models.CharField(
+        max_length=40, help_text="The AI provider as usage names it (openai, anthropic, google, aws-bedrock, …)."
+    )
+    service = models.CharField(max_length=200, blank=True)
+    model = models.CharField(max_length=120, blank=True, help_text="Canonical model code, or the raw name.")
+    model_raw = models.CharField(max_length=200, blank=True)
+    cost_source = models.CharField(max_length=20, choices=CostSource.choices, default=CostSource.OTHER)
+    usage_type = models.CharField(max_length=300, blank=True, help_text="The source's own usage type or line item.")
+    charge_category = models.CharField(max_length=20, choices=ChargeCategory.choices, default=ChargeCategory.USAGE)
+    is_ai = models.BooleanField(default=True)
+    quantity = models.DecimalField(max_digits=30, decimal_places=10, null=True, blank=True)
+    unit = models.CharField(max_length=60, blank=True)
+    amount_nano = models.BigIntegerField(help_text="Nano-units; negative for credits.")
+    currency = models.CharField(max_length=3)
+    tags = models.JSONField(default=dict, blank=True)
+    raw = models.JSONField(default=dict, help_text="The source row as read (amounts as their original text).")
+    source_line = models.PositiveIntegerField(default=0, help_text="Line (or item) number in the source file.")
+    line_key = models.CharField(max_length=64, help_text="sha256 of the source row: re-ingesting it is a no-op.")
+
+    class Meta:
+        ordering = ["invoice", "charge_period_start", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "line_key"], name="invoiceline_unique_line_key"),
+            models.CheckConstraint(
+                condition=models.Q(cost_source__in=list(COST_SOURCES)), name="invoiceline_cost_source_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "billing_period", "provider"], name="invoiceline_org_period_prov"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.model or self.service} {self.cost_source} {self.amount}"
+
+    @property
+    def amount(self):
+        return nano_to_decimal(self.amount_nano)

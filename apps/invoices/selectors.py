@@ -1,0 +1,44 @@
+"""Reads over bills. Reconciliation aggregates ``InvoiceLine`` the same way (``invoice_line_totals``)."""
+
+from datetime import date
+
+from django.db.models import Count, QuerySet, Sum
+
+from .models import InvoiceIngestJob, InvoiceLine, ProviderInvoice
+
+
+def invoices(*, period: date | None = None, provider: str = "") -> QuerySet[ProviderInvoice]:
+    queryset = ProviderInvoice.objects.annotate(line_count=Count("lines"))
+    if period:
+        queryset = queryset.filter(billing_period=period)
+    if provider:
+        queryset = queryset.filter(provider=provider)
+    return queryset.order_by("-billing_period", "provider", "invoice_number")
+
+
+def invoice_period_totals(*, provider: str = "") -> list[dict]:
+    """Total per (period, provider, currency): the invoice list's summary."""
+    queryset = ProviderInvoice.objects.all()
+    if provider:
+        queryset = queryset.filter(provider=provider)
+    return list(
+        queryset.values("billing_period", "provider", "currency")
+        .annotate(total_nano=Sum("total_nano"), invoices=Count("id"))
+        .order_by("-billing_period", "provider", "currency")
+    )
+
+
+def invoice_lines(*, invoice: ProviderInvoice, is_ai: bool | None = None) -> QuerySet[InvoiceLine]:
+    queryset = InvoiceLine.objects.filter(invoice=invoice)
+    if is_ai is not None:
+        queryset = queryset.filter(is_ai=is_ai)
+    return queryset.order_by("charge_period_start", "provider", "model", "cost_source", "id")
+
+
+def invoice_line_totals(*, lines: QuerySet[InvoiceLine], by: tuple[str, ...]) -> list[dict]:
+    """Exact sums (integer nano-units) of lines grouped by the given fields, e.g. ("model", "cost_source")."""
+    return list(lines.values(*by).annotate(amount_nano=Sum("amount_nano"), lines=Count("id")).order_by(*by))
+
+
+def invoice_ingest_jobs() -> QuerySet[InvoiceIngestJob]:
+    return InvoiceIngestJob.objects.order_by("-created_at", "-id")

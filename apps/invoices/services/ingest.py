@@ -1,0 +1,381 @@
+"""Invoice ingestion: keep the received bytes, then read the whole file in one transaction.
+
+Bills are small next to usage (a month of a provider is hundreds to a few hundred thousand rows), so a
+file is all-or-nothing for its valid rows: the invalid ones are reported with line and field, the valid
+ones are stored together, and a crash stores nothing. Ingesting the same file twice changes nothing:
+every line carries a deterministic ``line_key`` (unique per organisation), and an invoice's total is
+recomputed exactly from its lines after each file.
+"""
+
+import functools
+import logging
+from collections import defaultdict
+from decimal import Decimal
+from typing import BinaryIO
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Sum
+from django.utils import timezone
+from django_scopes import scope, scopes_disabled
+
+from apps.audit.services import audit_record, model_snapshot
+from apps.invoices.models import (
+    CostView,
+    InvoiceIngestError,
+    InvoiceIngestJob,
+    InvoiceLine,
+    InvoiceSettings,
+    ProviderInvoice,
+)
+from apps.invoices.parsers import FORMAT_CHOICES, FileRefused, ParsedLine, RowError, detect_format, reader_for
+from apps.pricing.estimator import PriceBook
+from apps.pricing.money import currency_exponent, decimal_to_nano, nano_to_decimal
+from apps.tenancy.models import Organization
+from apps.usage.services.payloads import payload_open, payload_prescan, payload_store
+
+logger = logging.getLogger(__name__)
+
+MAX_STORED_ERRORS = 1000
+KEY_BATCH = 500
+# Where a cloud marketplace resells a model, the price book knows it under the model maker's name.
+RESOLVE_FALLBACK = {"aws-bedrock": "anthropic", "azure-openai": "openai", "google-vertex": "google"}
+INVOICE_AUDIT_FIELDS = ["provider", "invoice_number", "billing_period", "currency", "total_nano", "source_sha256"]
+
+
+def invoice_settings_for(*, organization: Organization) -> InvoiceSettings:
+    with scope(organization=organization):
+        found = InvoiceSettings.objects.filter(organization=organization).first()
+    return found or InvoiceSettings(organization=organization)
+
+
+def invoice_ingest_create(
+    *,
+    organization: Organization,
+    actor,
+    file_name: str,
+    stream: BinaryIO,
+    format: str = "auto",
+    channel: str,
+    idempotency_key: str | None = None,
+    enqueue: bool = True,
+) -> tuple[InvoiceIngestJob, bool]:
+    """Keep the bytes and queue a job. Returns (job, created); a known Idempotency-Key with the same body
+    returns the earlier job and does nothing else."""
+    if format not in FORMAT_CHOICES:
+        raise ValidationError({"format": f"Unknown format {format!r}; use one of: {', '.join(FORMAT_CHOICES)}."})
+    stored = payload_store(organization_id=organization.pk, stream=stream)
+    cost_view = invoice_settings_for(organization=organization).focus_cost_view
+    with scope(organization=organization), transaction.atomic():
+        if idempotency_key:
+            existing = InvoiceIngestJob.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:
+                if existing.sha256 != stored.sha256:
+                    raise ValidationError(
+                        {"idempotency_key": "This Idempotency-Key was already used with a different file."}
+                    )
+                return existing, False
+        user = actor if getattr(actor, "_meta", None) is not None else None
+        job = InvoiceIngestJob.objects.create(
+            organization=organization,
+            channel=channel,
+            format=format,
+            file_name=file_name[:255],
+            sha256=stored.sha256,
+            size_bytes=stored.size_bytes,
+            payload=stored.path,
+            idempotency_key=idempotency_key or None,
+            cost_view=cost_view,
+            created_by=user,
+            created_by_label=getattr(actor, "audit_label", None) or (actor.get_username() if user else "system"),
+        )
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action="invoices.ingest_received",
+            target=job,
+            after={
+                "file_name": job.file_name,
+                "sha256": job.sha256,
+                "format": format,
+                "size_bytes": job.size_bytes,
+                "channel": channel,
+                "cost_view": cost_view,
+            },
+        )
+        if enqueue:
+            from apps.invoices.tasks import run_invoice_ingest
+
+            run_invoice_ingest.delay_on_commit(job.pk)
+    return job, True
+
+
+def invoice_ingest_run(*, job_id: int) -> InvoiceIngestJob:
+    """Read a job's file and store its invoices. Safe to call again: a finished job is returned as is."""
+    with scopes_disabled():
+        job = InvoiceIngestJob.objects.select_related("organization").get(pk=job_id)
+    with scope(organization=job.organization):
+        if job.is_finished:
+            return job
+        try:
+            format_name, items = _read(job)
+        except FileRefused as refused:
+            return _finish_without_writing(job, status=InvoiceIngestJob.Status.REFUSED, message=str(refused))
+        try:
+            return _store(job, format_name, items)
+        except Exception as exc:
+            logger.exception("invoice ingest job %s failed", job.pk)
+            _finish_without_writing(
+                job, status=InvoiceIngestJob.Status.FAILED, message=f"internal error, nothing was stored: {exc}"
+            )
+            raise
+
+
+def _read(job: InvoiceIngestJob) -> tuple[str, list[ParsedLine | RowError]]:
+    prescan = payload_prescan(job.payload)
+    format_name = job.format if job.format != "auto" else detect_format(prescan.head, job.file_name)
+    reader = reader_for(format_name)
+    if format_name == "focus":
+        reader = functools.partial(reader, cost_view=job.cost_view)
+    with payload_open(job.payload) as stream:
+        items = list(reader(stream))
+    if not items:
+        raise FileRefused("the file has a header but no charges")
+    return format_name, items
+
+
+def _resolver(organization: Organization):
+    book = PriceBook.for_organization(organization)
+
+    def resolve(line: ParsedLine) -> str:
+        if line.model_hint:
+            return line.model_hint
+        if not line.model_raw:
+            return ""
+        for provider in (line.provider, RESOLVE_FALLBACK.get(line.provider)):
+            if provider:
+                found = book.resolve_model(provider, line.model_raw)
+                if found:
+                    return found
+        return line.model_raw.strip().lower()[:120]
+
+    return resolve
+
+
+@transaction.atomic
+def _store(job: InvoiceIngestJob, format_name: str, items: list[ParsedLine | RowError]) -> InvoiceIngestJob:
+    organization = job.organization
+    job = InvoiceIngestJob.objects.select_for_update().get(pk=job.pk)
+    if job.is_finished:  # another runner finished it while this one was reading
+        return job
+    errors = [item for item in items if isinstance(item, RowError)]
+    lines = [item for item in items if isinstance(item, ParsedLine)]
+
+    keyed: dict[str, ParsedLine] = {}
+    for line in lines:
+        keyed.setdefault(line.line_key(format_name), line)
+    duplicates = len(lines) - len(keyed)
+    existing: set[str] = set()
+    keys = list(keyed)
+    for start in range(0, len(keys), KEY_BATCH):
+        existing.update(
+            InvoiceLine.objects.filter(line_key__in=keys[start : start + KEY_BATCH]).values_list("line_key", flat=True)
+        )
+    duplicates += len(existing)
+
+    groups: dict[tuple, list[tuple[str, ParsedLine]]] = defaultdict(list)
+    touched: dict[tuple, None] = {}
+    for key, line in keyed.items():
+        identity = (line.invoice_provider, line.invoice_number, line.billing_period)
+        touched.setdefault(identity)
+        if key not in existing:
+            groups[identity].append((key, line))
+
+    view = job.cost_view if format_name == "focus" else CostView.BILLED
+    resolve = _resolver(organization)
+    invoices: dict[tuple, ProviderInvoice] = {}
+    before: dict[int, dict | None] = {}
+    new_lines: list[InvoiceLine] = []
+    for identity in touched:
+        provider, number, period = identity
+        invoice = (
+            ProviderInvoice.objects.select_for_update()
+            .filter(provider=provider, invoice_number=number, billing_period=period)
+            .first()
+        )
+        pending = groups.get(identity, [])
+        if invoice is None and not pending:
+            continue
+        if invoice is None:
+            invoice = ProviderInvoice.objects.create(
+                organization=organization,
+                provider=provider,
+                invoice_number=number,
+                billing_period=period,
+                currency=pending[0][1].currency,
+                source_format=format_name,
+                source_sha256=job.sha256,
+                view=view,
+            )
+            before[invoice.pk] = None
+        else:
+            before[invoice.pk] = model_snapshot(invoice, INVOICE_AUDIT_FIELDS)
+        invoices[identity] = invoice
+        for key, line in pending:
+            if line.currency != invoice.currency:
+                errors.append(
+                    RowError(
+                        line.line,
+                        "currency",
+                        f"invoice {number} for {period:%Y-%m} is in {invoice.currency}; this charge is in "
+                        f"{line.currency}. One invoice has one currency.",
+                    )
+                )
+                continue
+            if invoice.view != view:
+                errors.append(
+                    RowError(
+                        line.line,
+                        "view",
+                        f"invoice {number} was read with the {invoice.get_view_display().lower()}; this file was "
+                        f"read with the other FOCUS cost column, and mixing them would double count.",
+                    )
+                )
+                continue
+            new_lines.append(_line_row(job, invoice, key, line, resolve))
+    InvoiceLine.objects.bulk_create(new_lines, batch_size=1000)
+
+    for invoice in invoices.values():
+        figures = InvoiceLine.objects.filter(invoice=invoice).aggregate(total=Sum("amount_nano"), lines=Count("id"))
+        total = figures["total"] or 0
+        changed = total != invoice.total_nano or before[invoice.pk] is None
+        if changed:
+            invoice.total_nano = total
+            invoice.source_sha256 = job.sha256
+            invoice.save(update_fields=["total_nano", "source_sha256", "updated_at"])
+            audit_record(
+                organization=organization,
+                actor=None,
+                action="invoice.ingested" if before[invoice.pk] is None else "invoice.lines_added",
+                target=invoice,
+                before=before[invoice.pk],
+                after={**model_snapshot(invoice, INVOICE_AUDIT_FIELDS), "lines": figures["lines"], "job": job.pk},
+            )
+    job.invoices.add(*invoices.values())
+
+    errors.sort(key=lambda e: (e.line, e.field))
+    InvoiceIngestError.objects.bulk_create(
+        [
+            InvoiceIngestError(
+                organization=organization, job=job, line=e.line, field=e.field[:100], message=e.message[:500]
+            )
+            for e in errors[:MAX_STORED_ERRORS]
+        ]
+    )
+    job.format = format_name
+    job.accepted = len(new_lines)
+    job.duplicates = duplicates
+    job.rejected = len(errors)
+    job.rows_total = job.accepted + job.duplicates + job.rejected
+    job.status = InvoiceIngestJob.Status.SUCCEEDED
+    job.finished_at = timezone.now()
+    job.save()
+    audit_record(
+        organization=organization,
+        actor=None,
+        action="invoices.ingest_succeeded",
+        target=job,
+        after={
+            "format": format_name,
+            "accepted": job.accepted,
+            "duplicates": job.duplicates,
+            "rejected": job.rejected,
+            "invoices": sorted(str(i) for i in invoices.values()),
+        },
+    )
+    return job
+
+
+def _line_row(job, invoice: ProviderInvoice, key: str, line: ParsedLine, resolve) -> InvoiceLine:
+    return InvoiceLine(
+        organization=job.organization,
+        invoice=invoice,
+        job=job,
+        billing_period=invoice.billing_period,
+        charge_period_start=line.charge_period_start,
+        charge_period_end=line.charge_period_end,
+        provider=line.provider,
+        service=line.service[:200],
+        model=resolve(line) if line.is_ai else "",
+        model_raw=line.model_raw[:200],
+        cost_source=line.cost_source if line.is_ai else InvoiceLine.CostSource.OTHER,
+        usage_type=line.usage_type[:300],
+        charge_category=line.charge_category,
+        is_ai=line.is_ai,
+        quantity=line.quantity,
+        unit=line.unit[:60],
+        amount_nano=decimal_to_nano(line.amount),
+        currency=line.currency,
+        tags=line.tags,
+        raw=line.raw,
+        source_line=line.line,
+        line_key=key,
+    )
+
+
+def _finish_without_writing(job: InvoiceIngestJob, *, status: str, message: str) -> InvoiceIngestJob:
+    with transaction.atomic():
+        job = InvoiceIngestJob.objects.select_for_update().select_related("organization").get(pk=job.pk)
+        if job.is_finished:
+            return job
+        job.status = status
+        job.error_message = message
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "error_message", "finished_at"])
+        audit_record(
+            organization=job.organization,
+            actor=None,
+            action=f"invoices.ingest_{status}",
+            target=job,
+            after={"message": message},
+        )
+    return job
+
+
+def money_text(nano: int, currency: str) -> str:
+    """Exact decimal text, at least the currency's minor unit: 1_500_000_000 USD -> "1.50", 12.3456 -> "12.3456"."""
+    value = nano_to_decimal(nano).normalize()
+    places = currency_exponent(currency)
+    if value.as_tuple().exponent > -places:
+        value = value.quantize(Decimal(1).scaleb(-places))
+    return f"{value:f}"
+
+
+def invoice_ingest_summary(job: InvoiceIngestJob, *, max_errors: int | None = None) -> dict:
+    """The JSON the command prints: exactly status, invoices, duplicates, rejected and errors."""
+    invoices = [
+        {
+            "provider": invoice.provider,
+            "billing_period": invoice.period_label,
+            "total": money_text(invoice.total_nano, invoice.currency),
+            "currency": invoice.currency,
+            "lines": invoice.line_count,
+        }
+        for invoice in job.invoices.annotate(line_count=Count("lines")).order_by(
+            "billing_period", "provider", "invoice_number"
+        )
+    ]
+    if job.status in (InvoiceIngestJob.Status.REFUSED, InvoiceIngestJob.Status.FAILED):
+        errors = [{"line": 0, "field": "(file)", "message": job.error_message}]
+    else:
+        rows = InvoiceIngestError.objects.filter(job=job).order_by("line", "id")
+        if max_errors is not None:
+            rows = rows[:max_errors]
+        errors = [{"line": e.line, "field": e.field, "message": e.message} for e in rows]
+    return {
+        "status": job.status,
+        "invoices": invoices,
+        "duplicates": job.duplicates,
+        "rejected": job.rejected,
+        "errors": errors,
+    }

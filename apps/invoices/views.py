@@ -1,0 +1,130 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.portal.forms import apply_validation_error
+from apps.tenancy.permissions import org_perm_required, require_org_perm
+from apps.tenancy.roles import Perm
+
+from . import selectors
+from .forms import InvoiceFilterForm, InvoiceSettingsForm, InvoiceUploadForm, LineFilterForm
+from .models import InvoiceIngestError, InvoiceIngestJob, ProviderInvoice
+from .services.ingest import invoice_ingest_create, invoice_settings_for
+from .services.settings import invoice_settings_update
+
+
+@org_perm_required(Perm.VIEW_ALL_COST)
+def invoice_list(request, org_slug: str):
+    form = InvoiceFilterForm(request.GET or None)
+    provider = form.provider_code()
+    page = Paginator(selectors.invoices(period=form.period_date(), provider=provider), 50).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "invoices/invoice_list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "period_totals": selectors.invoice_period_totals(provider=provider)[:36],
+        },
+    )
+
+
+@org_perm_required(Perm.VIEW_ALL_COST)
+def invoice_detail(request, org_slug: str, pk: int):
+    invoice = get_object_or_404(ProviderInvoice, pk=pk)
+    form = LineFilterForm(request.GET or None)
+    kind = form.cleaned_data.get("kind") if form.is_valid() else ""
+    is_ai = {"ai": True, "other": False}.get(kind or "")
+    lines = selectors.invoice_lines(invoice=invoice, is_ai=is_ai)
+    page = Paginator(lines, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "invoices/invoice_detail.html",
+        {
+            "invoice": invoice,
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "by_model": selectors.invoice_line_totals(
+                lines=selectors.invoice_lines(invoice=invoice), by=("is_ai", "provider", "model", "cost_source")
+            ),
+            "by_category": selectors.invoice_line_totals(
+                lines=selectors.invoice_lines(invoice=invoice), by=("charge_category",)
+            ),
+        },
+    )
+
+
+@org_perm_required(Perm.VIEW_ALL_COST)
+def import_list(request, org_slug: str):
+    """Everyone who sees cost sees what was imported; uploading needs the ingest permission."""
+    can_ingest = request.membership.has_perm(Perm.INGEST)
+    form = InvoiceUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        require_org_perm(request, Perm.INGEST)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                job, _ = invoice_ingest_create(
+                    organization=request.organization,
+                    actor=request.user,
+                    file_name=upload.name,
+                    stream=upload,
+                    format=form.cleaned_data["format"],
+                    channel=InvoiceIngestJob.Channel.UPLOAD,
+                )
+            except ValidationError as exc:
+                apply_validation_error(form, exc)
+            else:
+                return redirect("invoices:import_detail", org_slug=org_slug, pk=job.pk)
+    settings_row = invoice_settings_for(organization=request.organization)
+    return render(
+        request,
+        "invoices/import_list.html",
+        {
+            "form": form,
+            "can_ingest": can_ingest,
+            "page": Paginator(selectors.invoice_ingest_jobs(), 25).get_page(request.GET.get("page")),
+            "settings_form": InvoiceSettingsForm(initial={"focus_cost_view": settings_row.focus_cost_view}),
+            "can_change_settings": request.membership.has_perm(Perm.PREPARE_PERIOD),
+        },
+    )
+
+
+@org_perm_required(Perm.VIEW_ALL_COST)
+def import_detail(request, org_slug: str, pk: int):
+    job = get_object_or_404(InvoiceIngestJob, pk=pk)
+    errors = Paginator(InvoiceIngestError.objects.filter(job=job).order_by("line", "id"), 50).get_page(
+        request.GET.get("page")
+    )
+    template = "invoices/_import_progress.html" if request.htmx else "invoices/import_detail.html"
+    return render(request, template, {"job": job, "errors": errors, "invoices": selectors.invoices().filter(jobs=job)})
+
+
+@require_POST
+@org_perm_required(Perm.PREPARE_PERIOD)
+def settings_update(request, org_slug: str):
+    form = InvoiceSettingsForm(request.POST)
+    if form.is_valid():
+        try:
+            invoice_settings_update(
+                organization=request.organization,
+                actor=request.user,
+                focus_cost_view=form.cleaned_data["focus_cost_view"],
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "Saved. FOCUS files ingested from now on use this amount.")
+    else:
+        messages.error(request, "Choose billed or effective cost.")
+    return redirect("invoices:imports", org_slug=org_slug)
