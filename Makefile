@@ -34,6 +34,13 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Benchmarks print their figures; they assert nothing. They need PostgreSQL (DATABASE_URL) and make
+# a scratch database of their own, like the test runner.
+BENCH_ROWS ?= 1000000
+bench: $(STAMP)
+	@test -n "$$DATABASE_URL" || { echo "make bench needs DATABASE_URL=postgres://... (see README)"; exit 2; }
+	$(BIN)/python manage.py bench_ingest --rows $(BENCH_ROWS)
+
 worker: $(STAMP)
 	$(BIN)/celery -A config worker --loglevel=INFO
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("apps.owners.urls")),
     path("", include("apps.taxonomy.urls")),
     path("", include("apps.pricing.urls")),
+    path("", include("apps.usage.urls")),
     path("", include("apps.invoices.urls")),
     path("", include("apps.portal.urls")),
 ]

@@ -23,3 +23,15 @@ def price_book(db) -> dict:
     from apps.pricing.services import price_book_load_default
 
     return price_book_load_default()
+
+
+@pytest.fixture
+def eager_celery():
+    """Run tasks in-process even when CI configures a broker (for tests of the web flow, not of workers)."""
+    from config.celery import app
+
+    # Settings come from Django under the CELERY_ namespace, so the namespaced key is the one to change.
+    previous = app.conf.task_always_eager
+    app.conf.update(CELERY_TASK_ALWAYS_EAGER=True)
+    yield
+    app.conf.update(CELERY_TASK_ALWAYS_EAGER=previous)

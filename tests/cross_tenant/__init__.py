@@ -26,6 +26,8 @@ class PortalRoute:
     url_name: str
     kwargs: KwargsBuilder
     method: str = "get"
+    # The role that may use the route in its own organisation (the tests act as it on both sides).
+    role: str = "org_admin"
 
 
 @dataclass(frozen=True)
@@ -55,9 +57,11 @@ def no_kwargs(world, organization) -> dict:
     return {}
 
 
-def portal_route(url_name: str, kwargs: KwargsBuilder = no_kwargs, method: str = "get") -> None:
+def portal_route(
+    url_name: str, kwargs: KwargsBuilder = no_kwargs, method: str = "get", role: str = "org_admin"
+) -> None:
     assert url_name not in PORTAL_ROUTES, f"{url_name} registered twice"
-    PORTAL_ROUTES[url_name] = PortalRoute(url_name, kwargs, method)
+    PORTAL_ROUTES[url_name] = PortalRoute(url_name, kwargs, method, role)
 
 
 def api_route(url_name: str, kwargs: KwargsBuilder = no_kwargs, row_id=None, method: str = "get") -> None:

@@ -21,7 +21,7 @@ def test_portal_route_is_404_for_another_organisations_member(world, case, own):
     other = world.other(own)
     # Given an org admin of `own`, when they open the route of the other organisation
     url = reverse(case.url_name, kwargs=case.kwargs(world, world.org(other)))
-    response = getattr(world.login(own), case.method)(url)
+    response = getattr(world.login(own, case.role), case.method)(url)
     # then the other organisation does not exist for them
     assert response.status_code == 404, f"{url} answered {response.status_code} to a non-member"
 
@@ -29,8 +29,8 @@ def test_portal_route_is_404_for_another_organisations_member(world, case, own):
 @pytest.mark.parametrize("case", [c for c in PORTAL_ROUTES.values() if c.method == "get"], ids=lambda c: c.url_name)
 def test_portal_route_works_for_its_own_members(world, case):
     url = reverse(case.url_name, kwargs=case.kwargs(world, world.org("a")))
-    response = world.login("a").get(url)
-    assert response.status_code == 200, f"{url} answered {response.status_code} to its own org admin"
+    response = world.login("a", case.role).get(url)
+    assert response.status_code == 200, f"{url} answered {response.status_code} to its own {case.role}"
 
 
 def _named_routes(resolver=None, namespace=""):
@@ -56,7 +56,7 @@ def test_portal_route_with_own_slug_and_other_orgs_object_is_404(world, case):
     other_kwargs = case.kwargs(world, world.org("b"))
     object_kwargs = {k: v for k, v in other_kwargs.items() if k != "org_slug"}
     url = reverse(case.url_name, kwargs={**own_kwargs, **object_kwargs})
-    response = getattr(world.login("a"), case.method)(url)
+    response = getattr(world.login("a", case.role), case.method)(url)
     assert response.status_code == 404, f"{url} reached another organisation's object"
 
 

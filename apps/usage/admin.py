@@ -1,0 +1,47 @@
+from django.contrib import admin
+
+from apps.tenancy.admin import ReadOnlyTenantAdmin, TenantAdmin
+
+from .models import DailyUsage, IngestError, IngestJob, SourceMapping, UsageRecord
+
+
+@admin.register(IngestJob)
+class IngestJobAdmin(ReadOnlyTenantAdmin):
+    list_display = [
+        "id",
+        "organization",
+        "file_name",
+        "format",
+        "status",
+        "rows_total",
+        "accepted",
+        "duplicates",
+        "rejected",
+        "created_at",
+    ]
+    list_filter = ["organization", "status", "format"]
+
+
+@admin.register(IngestError)
+class IngestErrorAdmin(ReadOnlyTenantAdmin):
+    list_display = ["job", "line", "field", "message"]
+
+
+@admin.register(UsageRecord)
+class UsageRecordAdmin(ReadOnlyTenantAdmin):
+    list_display = ["request_id", "organization", "occurred_at", "provider", "model", "estimated_nano"]
+    list_filter = ["organization", "provider"]
+    search_fields = ["request_id", "trace_id"]
+    show_full_result_count = False
+
+
+@admin.register(DailyUsage)
+class DailyUsageAdmin(ReadOnlyTenantAdmin):
+    list_display = ["day", "organization", "provider", "model", "service_tier", "requests", "estimated_nano"]
+    list_filter = ["organization", "provider"]
+
+
+@admin.register(SourceMapping)
+class SourceMappingAdmin(TenantAdmin):
+    list_display = ["kind", "external_id", "organization", "tags"]
+    list_filter = ["organization", "kind"]

@@ -1,0 +1,204 @@
+from django.conf import settings
+from django.db import models
+
+from apps.tenancy.models import TenantModel
+
+
+class IngestJob(TenantModel):
+    """One file (or API body) of usage, read once, resumable, with its counts and errors."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class Channel(models.TextChoices):
+        UPLOAD = "upload", "Portal upload"
+        API = "api", "REST API"
+        COMMAND = "command", "Management command"
+
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    format = models.CharField(max_length=30)
+    source = models.CharField(max_length=30, blank=True, help_text="Idempotency namespace of the records.")
+    file_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    payload = models.CharField(max_length=500, help_text="Where the received bytes are kept for (re-)running.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    rows_total = models.PositiveBigIntegerField(default=0)
+    accepted = models.PositiveBigIntegerField(default=0)
+    duplicates = models.PositiveBigIntegerField(default=0)
+    rejected = models.PositiveBigIntegerField(default=0)
+    lines_done = models.PositiveBigIntegerField(default=0, help_text="Checkpoint: lines committed so far.")
+    lines_expected = models.PositiveBigIntegerField(default=0)
+    estimated_nano = models.BigIntegerField(default=0, help_text="Price-book cost of the accepted rows (nano-units).")
+    unpriced_rows = models.PositiveBigIntegerField(default=0)
+    currency = models.CharField(max_length=3, default="USD")
+    error_message = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by_label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="ingestjob_unique_idempotency_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Ingest #{self.pk} {self.file_name} ({self.status})"
+
+    @property
+    def progress_pct(self) -> int:
+        if self.status == self.Status.SUCCEEDED:
+            return 100
+        if not self.lines_expected:
+            return 0
+        return min(99, int(self.lines_done * 100 / self.lines_expected))
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+class IngestError(TenantModel):
+    """A rejected row: where it was and why. The rows around it are kept."""
+
+    job = models.ForeignKey(IngestJob, on_delete=models.CASCADE, related_name="errors")
+    line = models.PositiveBigIntegerField()
+    field = models.CharField(max_length=100)
+    message = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["job", "line", "id"]
+        indexes = [models.Index(fields=["job", "line"], name="ingesterror_job_line")]
+
+
+class UsageRecord(TenantModel):
+    """One AI request (or one provider usage bucket), tagged and priced. Unique per org, source and request id."""
+
+    job = models.ForeignKey(IngestJob, null=True, on_delete=models.SET_NULL, related_name="+")
+    source = models.CharField(max_length=30)
+    request_id = models.CharField(max_length=200)
+    occurred_at = models.DateTimeField()
+    day = models.DateField()
+    provider = models.CharField(max_length=40)
+    model = models.CharField(max_length=120, help_text="Canonical model id, or the raw id when unknown.")
+    model_raw = models.CharField(max_length=200)
+    service_tier = models.CharField(max_length=20, default="standard")
+    tagset = models.ForeignKey("taxonomy.TagSet", on_delete=models.PROTECT, related_name="+")
+    trace_id = models.CharField(max_length=200, blank=True)
+    is_retry = models.BooleanField(default=False)
+    is_batch = models.BooleanField(default=False)
+    request_count = models.PositiveIntegerField(default=1, help_text="1 for a request; n for a provider usage bucket.")
+    input_tokens = models.BigIntegerField(default=0, help_text="Uncached input tokens.")
+    output_tokens = models.BigIntegerField(default=0)
+    cache_read_tokens = models.BigIntegerField(default=0)
+    cache_write_5m_tokens = models.BigIntegerField(default=0)
+    cache_write_1h_tokens = models.BigIntegerField(default=0)
+    tool_calls = models.BigIntegerField(default=0)
+    tool_calls_detail = models.JSONField(default=dict, blank=True)
+    cost_input_nano = models.BigIntegerField(default=0)
+    cost_output_nano = models.BigIntegerField(default=0)
+    cost_cache_read_nano = models.BigIntegerField(default=0)
+    cost_cache_write_nano = models.BigIntegerField(default=0)
+    cost_tools_nano = models.BigIntegerField(default=0)
+    estimated_nano = models.BigIntegerField(default=0)
+    gateway_cost_nano = models.BigIntegerField(null=True, blank=True)
+    unpriced = models.BooleanField(default=False)
+    missing_required_tags = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "source", "request_id"], name="usagerecord_idempotency"),
+            models.CheckConstraint(
+                condition=models.Q(
+                    input_tokens__gte=0,
+                    output_tokens__gte=0,
+                    cache_read_tokens__gte=0,
+                    cache_write_5m_tokens__gte=0,
+                    cache_write_1h_tokens__gte=0,
+                    tool_calls__gte=0,
+                ),
+                name="usagerecord_quantities_non_negative",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "day"], name="usagerecord_org_day"),
+            models.Index(fields=["organization", "tagset", "day"], name="usagerecord_org_tagset_day"),
+        ]
+
+
+class DailyUsage(TenantModel):
+    """The cube every read uses: day × provider × model × tier × TagSet × retry × batch, with each cost
+    source as its own columns. Maintained in the same transaction as the raw rows."""
+
+    day = models.DateField()
+    provider = models.CharField(max_length=40)
+    model = models.CharField(max_length=120)
+    service_tier = models.CharField(max_length=20)
+    tagset = models.ForeignKey("taxonomy.TagSet", on_delete=models.PROTECT, related_name="+")
+    is_retry = models.BooleanField(default=False)
+    is_batch = models.BooleanField(default=False)
+    records = models.BigIntegerField(default=0)
+    requests = models.BigIntegerField(default=0)
+    unpriced_records = models.BigIntegerField(default=0)
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    cache_read_tokens = models.BigIntegerField(default=0)
+    cache_write_tokens = models.BigIntegerField(default=0)
+    tool_calls = models.BigIntegerField(default=0)
+    cost_input_nano = models.BigIntegerField(default=0)
+    cost_output_nano = models.BigIntegerField(default=0)
+    cost_cache_read_nano = models.BigIntegerField(default=0)
+    cost_cache_write_nano = models.BigIntegerField(default=0)
+    cost_tools_nano = models.BigIntegerField(default=0)
+    estimated_nano = models.BigIntegerField(default=0)
+    gateway_cost_nano = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["day", "provider", "model"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "day", "provider", "model", "service_tier", "tagset", "is_retry", "is_batch"],
+                name="dailyusage_cell",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "day"], name="dailyusage_org_day")]
+
+
+class SourceMapping(TenantModel):
+    """Maps a provider-side id (OpenAI project, Anthropic workspace, API key, LiteLLM team) to tags."""
+
+    class Kind(models.TextChoices):
+        OPENAI_PROJECT = "openai_project", "OpenAI project id"
+        OPENAI_API_KEY = "openai_api_key", "OpenAI API key id"
+        ANTHROPIC_WORKSPACE = "anthropic_workspace", "Anthropic workspace id"
+        ANTHROPIC_API_KEY = "anthropic_api_key", "Anthropic API key id"
+        LITELLM_TEAM = "litellm_team", "LiteLLM team id"
+
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    external_id = models.CharField(max_length=200)
+    tags = models.JSONField(help_text='Tags to apply, e.g. {"team": "search", "workspace": "acme-prod"}.')
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["kind", "external_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "kind", "external_id"], name="sourcemapping_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.external_id}"

@@ -1,0 +1,157 @@
+"""Reads over usage. Totals and breakdowns come from the DailyUsage cube; only the paginated
+drill-down reads raw UsageRecords, by index."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import Q, QuerySet, Sum
+
+from apps.taxonomy.models import TagSet, TagValue
+from apps.tenancy.models import Membership, Organization
+
+from .models import DailyUsage, IngestJob, UsageRecord
+
+COST_SOURCES = {
+    "input": ("cost_input_nano", "input_tokens"),
+    "output": ("cost_output_nano", "output_tokens"),
+    "cache_read": ("cost_cache_read_nano", "cache_read_tokens"),
+    "cache_write": ("cost_cache_write_nano", "cache_write_tokens"),
+    "tool_calls": ("cost_tools_nano", "tool_calls"),
+}
+CUBE_TOTAL_FIELDS = (
+    "records",
+    "requests",
+    "unpriced_records",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "tool_calls",
+    "cost_input_nano",
+    "cost_output_nano",
+    "cost_cache_read_nano",
+    "cost_cache_write_nano",
+    "cost_tools_nano",
+    "estimated_nano",
+    "gateway_cost_nano",
+)
+
+
+@dataclass
+class UsageFilter:
+    date_from: date | None = None
+    date_to: date | None = None  # inclusive
+    provider: str = ""
+    model: str = ""
+    service_tier: str = ""
+    cost_source: str = ""
+    is_retry: bool | None = None
+    is_batch: bool | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def visible_team_values(*, organization: Organization, membership: Membership) -> set[str] | None:
+    """None = everything. A budget owner sees usage whose team tag belongs to a cost centre in their subtree."""
+    from apps.owners.selectors import visible_owner_ids
+
+    owner_ids = visible_owner_ids(membership=membership)
+    if owner_ids is None:
+        return None
+    return set(TagValue.objects.filter(dimension__key="team", owner_id__in=owner_ids).values_list("value", flat=True))
+
+
+def _tag_q(prefix: str, usage_filter: UsageFilter, team_values: set[str] | None) -> Q:
+    condition = Q()
+    for key, value in usage_filter.tags.items():
+        if value == "(missing)":
+            condition &= ~Q(**{f"{prefix}tags__has_key": key})
+        else:
+            condition &= Q(**{f"{prefix}tags__{key}": value})
+    if team_values is not None:
+        condition &= Q(**{f"{prefix}tags__team__in": sorted(team_values)})
+    return condition
+
+
+def _common_q(usage_filter: UsageFilter) -> Q:
+    condition = Q()
+    if usage_filter.date_from:
+        condition &= Q(day__gte=usage_filter.date_from)
+    if usage_filter.date_to:
+        condition &= Q(day__lte=usage_filter.date_to)
+    for name in ("provider", "model", "service_tier"):
+        if getattr(usage_filter, name):
+            condition &= Q(**{name: getattr(usage_filter, name)})
+    if usage_filter.is_retry is not None:
+        condition &= Q(is_retry=usage_filter.is_retry)
+    if usage_filter.is_batch is not None:
+        condition &= Q(is_batch=usage_filter.is_batch)
+    return condition
+
+
+def daily_usage(*, usage_filter: UsageFilter, team_values: set[str] | None) -> QuerySet[DailyUsage]:
+    queryset = DailyUsage.objects.filter(_common_q(usage_filter))
+    tag_condition = _tag_q("", usage_filter, team_values)
+    if tag_condition:
+        queryset = queryset.filter(tagset__in=TagSet.objects.filter(tag_condition).values("pk"))
+    return queryset
+
+
+def usage_records(*, usage_filter: UsageFilter, team_values: set[str] | None) -> QuerySet[UsageRecord]:
+    queryset = UsageRecord.objects.filter(_common_q(usage_filter)).select_related("tagset")
+    tag_condition = _tag_q("", usage_filter, team_values)
+    if tag_condition:
+        queryset = queryset.filter(tagset__in=TagSet.objects.filter(tag_condition).values("pk"))
+    if usage_filter.cost_source:
+        _cost_field, quantity_field = COST_SOURCES[usage_filter.cost_source]
+        raw_quantity = {"cache_write_tokens": None}.get(quantity_field, quantity_field)
+        if raw_quantity:
+            queryset = queryset.filter(**{f"{raw_quantity}__gt": 0})
+        else:
+            queryset = queryset.filter(Q(cache_write_5m_tokens__gt=0) | Q(cache_write_1h_tokens__gt=0))
+    return queryset.order_by("-occurred_at", "-id")
+
+
+def cost_of(row: dict, cost_source: str) -> int:
+    if cost_source:
+        return row[COST_SOURCES[cost_source][0]] or 0
+    return row["estimated_nano"] or 0
+
+
+def usage_totals(queryset: QuerySet[DailyUsage], *, cost_source: str = "") -> dict:
+    sums = queryset.aggregate(**{name: Sum(name) for name in CUBE_TOTAL_FIELDS})
+    totals = {name: sums[name] or 0 for name in CUBE_TOTAL_FIELDS}
+    totals["cost_nano"] = cost_of(totals, cost_source)
+    return totals
+
+
+BREAKDOWN_COLUMNS = ("provider", "model", "service_tier", "day")
+
+
+def usage_breakdown(queryset: QuerySet[DailyUsage], *, by: str, cost_source: str = "") -> list[dict]:
+    """Rows of {key, requests, tokens…, cost_nano, share}, largest cost first. ``by`` is a cube column or
+    a tag dimension key; tag breakdowns group by TagSet in the database and fold in Python."""
+    if by in BREAKDOWN_COLUMNS:
+        grouped = queryset.values(by).annotate(**{n: Sum(n) for n in CUBE_TOTAL_FIELDS})
+        rows = [{"key": row[by], **{n: row[n] or 0 for n in CUBE_TOTAL_FIELDS}} for row in grouped]
+    else:
+        grouped = queryset.values("tagset_id").annotate(**{n: Sum(n) for n in CUBE_TOTAL_FIELDS})
+        per_tagset = {row["tagset_id"]: row for row in grouped}
+        tags = dict(TagSet.objects.filter(pk__in=per_tagset).values_list("pk", "tags"))
+        folded: dict[str, dict] = defaultdict(lambda: dict.fromkeys(CUBE_TOTAL_FIELDS, 0))
+        for tagset_id, row in per_tagset.items():
+            key = (tags.get(tagset_id) or {}).get(by) or "(missing)"
+            for name in CUBE_TOTAL_FIELDS:
+                folded[key][name] += row[name] or 0
+        rows = [{"key": key, **sums} for key, sums in folded.items()]
+    total = sum(cost_of(row, cost_source) for row in rows)
+    for row in rows:
+        row["cost_nano"] = cost_of(row, cost_source)
+        row["share_pct"] = (row["cost_nano"] * 100 / total) if total else 0
+    if by == "day":
+        return sorted(rows, key=lambda r: r["key"])
+    return sorted(rows, key=lambda r: (-r["cost_nano"], str(r["key"])))
+
+
+def ingest_jobs() -> QuerySet[IngestJob]:
+    return IngestJob.objects.order_by("-created_at", "-id")

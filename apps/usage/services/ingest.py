@@ -1,0 +1,400 @@
+"""Usage ingestion: receive bytes, then read them in resumable, idempotent chunks.
+
+``ingest_job_create`` keeps the payload and queues a job; ``ingest_job_run`` (the Celery task's body)
+reads it. Each chunk of lines commits in one transaction: its new records, their cube cells, its
+rejected-row errors and the job's checkpoint (``lines_done``). A worker killed mid-file loses nothing:
+running the job again skips the committed lines and carries on; the (organisation, source, request id)
+unique key makes every record land once even if two jobs overlap.
+"""
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django_scopes import scope, scopes_disabled
+
+from apps.audit.services import audit_record
+from apps.pricing.estimator import PriceBook
+from apps.pricing.money import decimal_to_nano
+from apps.taxonomy.normalise import tagset_hash
+from apps.taxonomy.services import tag_normaliser_for, tagsets_get_or_create
+from apps.tenancy.models import Organization
+from apps.usage.models import IngestError, IngestJob, SourceMapping
+from apps.usage.parsers import FileRefused, RowError, UsageEvent, detect_format, reader_for
+from apps.usage.parsers.base import RowProblem
+
+from .payloads import payload_open, payload_prescan, payload_store
+from .writer import PreparedRecord, cube_add, insert_records
+
+logger = logging.getLogger(__name__)
+
+CHUNK_LINES = int(os.environ.get("INGEST_CHUNK_LINES", "5000"))
+MAX_STORED_ERRORS = 1000
+FORMAT_CHOICES = ("auto", "ndjson", "json", "csv", "openai-usage", "anthropic-usage", "litellm")
+
+
+class ConcurrentRunError(Exception):
+    """Another runner advanced this job's checkpoint first; this one stops without writing."""
+
+
+def ingest_job_create(
+    *,
+    organization: Organization,
+    actor,
+    file_name: str,
+    stream: BinaryIO,
+    format: str = "auto",
+    channel: str,
+    idempotency_key: str | None = None,
+    enqueue: bool = True,
+) -> tuple[IngestJob, bool]:
+    """Keep the bytes and queue a job. Returns (job, created); with a known Idempotency-Key and the
+    same body the earlier job is returned and nothing new happens."""
+    if format not in FORMAT_CHOICES:
+        raise ValidationError({"format": f"Unknown format {format!r}; use one of: {', '.join(FORMAT_CHOICES)}."})
+    stored = payload_store(organization_id=organization.pk, stream=stream)
+    with scope(organization=organization), transaction.atomic():
+        if idempotency_key:
+            existing = IngestJob.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:
+                if existing.sha256 != stored.sha256:
+                    raise ValidationError(
+                        {"idempotency_key": "This Idempotency-Key was already used with a different body."}
+                    )
+                return existing, False
+        user = actor if getattr(actor, "_meta", None) is not None else None
+        job = IngestJob.objects.create(
+            organization=organization,
+            channel=channel,
+            format=format,
+            file_name=file_name[:255],
+            sha256=stored.sha256,
+            size_bytes=stored.size_bytes,
+            payload=stored.path,
+            idempotency_key=idempotency_key or None,
+            created_by=user,
+            created_by_label=getattr(actor, "audit_label", None) or (actor.get_username() if user else "system"),
+        )
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action="usage.ingest_received",
+            target=job,
+            after={
+                "file_name": job.file_name,
+                "sha256": job.sha256,
+                "format": format,
+                "size_bytes": job.size_bytes,
+                "channel": channel,
+            },
+        )
+        if enqueue:
+            from apps.usage.tasks import run_ingest_job
+
+            run_ingest_job.delay_on_commit(job.pk)
+    return job, True
+
+
+@dataclass
+class _Context:
+    organization: Organization
+    job: IngestJob
+    source: str
+    normaliser: object
+    price_book: PriceBook
+    mappings: dict
+    tag_cache: dict
+    tagset_ids: dict
+
+    def prepare(self, event: UsageEvent) -> PreparedRecord:
+        raw_tags = dict(event.tags)
+        for key in event.mapping_keys:
+            for name, value in self.mappings.get(key, {}).items():
+                raw_tags.setdefault(name, value)
+        raw_tags.setdefault("provider", event.provider)
+        cache_key = tuple(sorted((str(k), repr(v)) for k, v in raw_tags.items()))
+        cached = self.tag_cache.get(cache_key)
+        if cached is None:
+            try:
+                normalised = self.normaliser.normalise(raw_tags)
+            except ValueError as exc:
+                raise RowProblem("tags", str(exc)) from exc
+            cached = (tagset_hash(normalised.tags), normalised.tags, bool(normalised.missing_required))
+            self.tag_cache[cache_key] = cached
+        tag_hash, tags, missing_required = cached
+        estimate = self.price_book.estimate(
+            provider=event.provider,
+            model=event.model,
+            service_tier=event.service_tier,
+            occurred_on=event.occurred_at.date(),
+            usage={
+                "input_tokens": event.input_tokens,
+                "output_tokens": event.output_tokens,
+                "cache_read_tokens": event.cache_read_tokens,
+                "cache_write_5m_tokens": event.cache_write_5m_tokens,
+                "cache_write_1h_tokens": event.cache_write_1h_tokens,
+            },
+            tool_calls=event.tool_calls,
+        )
+        costs = estimate.cost_nano
+        record = PreparedRecord(
+            organization_id=self.organization.pk,
+            job_id=self.job.pk,
+            source=self.source,
+            request_id=event.request_id,
+            occurred_at=event.occurred_at,
+            day=event.occurred_at.date(),
+            provider=event.provider,
+            model=estimate.model or event.model.lower(),
+            model_raw=event.model,
+            service_tier=event.service_tier,
+            tagset_id=0,
+            trace_id=event.trace_id,
+            is_retry=event.is_retry,
+            is_batch=event.is_batch,
+            request_count=event.request_count,
+            input_tokens=event.input_tokens,
+            output_tokens=event.output_tokens,
+            cache_read_tokens=event.cache_read_tokens,
+            cache_write_5m_tokens=event.cache_write_5m_tokens,
+            cache_write_1h_tokens=event.cache_write_1h_tokens,
+            tool_calls=sum(event.tool_calls.values()),
+            tool_calls_detail=event.tool_calls,
+            cost_input_nano=costs.get("input", 0),
+            cost_output_nano=costs.get("output", 0),
+            cost_cache_read_nano=costs.get("cache_read", 0),
+            cost_cache_write_nano=costs.get("cache_write", 0),
+            cost_tools_nano=costs.get("tool_calls", 0),
+            estimated_nano=estimate.total_nano,
+            gateway_cost_nano=decimal_to_nano(event.gateway_cost) if event.gateway_cost is not None else None,
+            unpriced=bool(estimate.unpriced),
+            missing_required_tags=missing_required,
+            tag_hash=tag_hash,
+            tags=tags,
+        )
+        return record
+
+
+def _context_for(job: IngestJob, source: str) -> _Context:
+    organization = job.organization
+    mappings = {(m.kind, m.external_id): m.tags for m in SourceMapping.objects.all()}
+    return _Context(
+        organization=organization,
+        job=job,
+        source=source,
+        normaliser=tag_normaliser_for(organization=organization),
+        price_book=PriceBook.for_organization(organization),
+        mappings=mappings,
+        tag_cache={},
+        tagset_ids={},
+    )
+
+
+def ingest_job_run(*, job_id: int) -> IngestJob:
+    """Read (or finish reading) a job's payload. Safe to call again at any point."""
+    with scopes_disabled():
+        job = IngestJob.objects.select_related("organization").get(pk=job_id)
+    with scope(organization=job.organization):
+        if job.is_finished:
+            return job
+        job = _mark_running(job)
+        try:
+            if not job.source:
+                job = _prepare(job)
+                if job.is_finished:
+                    return job
+            _read(job)
+        except ConcurrentRunError:
+            logger.info("ingest job %s is being run elsewhere; this runner stops", job.pk)
+            return IngestJob.objects.get(pk=job.pk)
+        except Exception as exc:
+            logger.exception("ingest job %s failed", job.pk)
+            _finish(
+                job,
+                status=IngestJob.Status.FAILED,
+                message=f"internal error: {exc}. The job can be re-run and resumes where it stopped.",
+            )
+            raise
+        return _finish(job, status=IngestJob.Status.SUCCEEDED)
+
+
+def _mark_running(job: IngestJob) -> IngestJob:
+    with transaction.atomic():
+        job = IngestJob.objects.select_for_update().select_related("organization").get(pk=job.pk)
+        job.status = IngestJob.Status.RUNNING
+        job.attempts += 1
+        job.started_at = job.started_at or timezone.now()
+        job.error_message = ""
+        job.save(update_fields=["status", "attempts", "started_at", "error_message"])
+    return job
+
+
+def _prepare(job: IngestJob) -> IngestJob:
+    """Whole-file checks before the first write: readable, UTF-8, non-empty, a known format."""
+    try:
+        prescan = payload_prescan(job.payload)
+        format_name = job.format if job.format != "auto" else detect_format(prescan.head, job.file_name)
+        _reader, source = reader_for(format_name)
+    except FileRefused as refused:
+        return _finish(job, status=IngestJob.Status.FAILED, message=str(refused))
+    IngestJob.objects.filter(pk=job.pk).update(
+        format=format_name, source=source, lines_expected=prescan.lines, currency="USD"
+    )
+    job.format, job.source, job.lines_expected, job.currency = format_name, source, prescan.lines, "USD"
+    return job
+
+
+def _read(job: IngestJob) -> None:
+    reader, source = reader_for(job.format)
+    context = _context_for(job, source)
+    events: list[UsageEvent] = []
+    errors: list[RowError] = []
+    chunk_start = job.lines_done
+    last_line = job.lines_done
+    with payload_open(job.payload) as stream:
+        for item in reader(stream):
+            if item.line <= job.lines_done:
+                continue  # committed by an earlier run
+            if item.line - chunk_start > CHUNK_LINES and (events or errors):
+                _commit_chunk(context, events, errors, last_line)
+                events, errors, chunk_start = [], [], last_line
+            (errors if isinstance(item, RowError) else events).append(item)
+            last_line = max(last_line, item.line)
+    _commit_chunk(context, events, errors, max(last_line, job.lines_expected))
+
+
+def _commit_chunk(context: _Context, events: list[UsageEvent], errors: list[RowError], last_line: int) -> None:
+    job = context.job
+    prepared: list[PreparedRecord] = []
+    for event in events:
+        try:
+            prepared.append(context.prepare(event))
+        except RowProblem as problem:
+            errors.append(RowError(event.line, problem.field, problem.message))
+    _resolve_tagsets(context, prepared)
+    unique: dict[str, PreparedRecord] = {}
+    for record in prepared:
+        unique.setdefault(record.request_id, record)
+    in_chunk_duplicates = len(prepared) - len(unique)
+    with transaction.atomic():
+        locked = IngestJob.objects.select_for_update().get(pk=job.pk)
+        if locked.lines_done != job.lines_done or locked.is_finished:
+            raise ConcurrentRunError()
+        inserted = insert_records(list(unique.values()))
+        cube_add(inserted)
+        room = max(0, MAX_STORED_ERRORS - IngestError.objects.filter(job=job).count())
+        IngestError.objects.bulk_create(
+            [
+                IngestError(
+                    organization=context.organization,
+                    job=job,
+                    line=e.line,
+                    field=e.field[:100],
+                    message=e.message[:500],
+                )
+                for e in sorted(errors, key=lambda e: e.line)[:room]
+            ]
+        )
+        accepted = len(inserted)
+        duplicates = len(unique) - accepted + in_chunk_duplicates
+        cost = sum(r.estimated_nano for r in inserted)
+        unpriced = sum(1 for r in inserted if r.unpriced)
+        IngestJob.objects.filter(pk=job.pk).update(
+            rows_total=F("rows_total") + accepted + duplicates + len(errors),
+            accepted=F("accepted") + accepted,
+            duplicates=F("duplicates") + duplicates,
+            rejected=F("rejected") + len(errors),
+            estimated_nano=F("estimated_nano") + cost,
+            unpriced_rows=F("unpriced_rows") + unpriced,
+            lines_done=last_line,
+        )
+    job.lines_done = last_line
+
+
+def _resolve_tagsets(context: _Context, prepared: list[PreparedRecord]) -> None:
+    missing = {r.tag_hash: r.tags for r in prepared if r.tag_hash not in context.tagset_ids}
+    if missing:
+        context.tagset_ids.update(
+            tagsets_get_or_create(organization=context.organization, tag_dicts=list(missing.values()))
+        )
+    for record in prepared:
+        record.tagset_id = context.tagset_ids[record.tag_hash]
+
+
+def _finish(job: IngestJob, *, status: str, message: str = "") -> IngestJob:
+    with transaction.atomic():
+        job = IngestJob.objects.select_for_update().select_related("organization").get(pk=job.pk)
+        if job.is_finished:
+            return job
+        job.status = status
+        job.error_message = message
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "error_message", "finished_at"])
+        audit_record(
+            organization=job.organization,
+            actor=None,
+            action=f"usage.ingest_{status}",
+            target=job,
+            after={
+                "rows_total": job.rows_total,
+                "accepted": job.accepted,
+                "duplicates": job.duplicates,
+                "rejected": job.rejected,
+                "estimated_nano": job.estimated_nano,
+                "message": message,
+            },
+        )
+    return job
+
+
+def ingest_job_retry(*, job: IngestJob, actor) -> IngestJob:
+    """Queue a failed job again; it resumes from its checkpoint."""
+    with transaction.atomic():
+        job = IngestJob.objects.select_for_update().get(pk=job.pk)
+        if job.status != IngestJob.Status.FAILED:
+            raise ValidationError("Only a failed job can be retried.")
+        if not job.source:
+            raise ValidationError("This file was refused as a whole; fix it and upload it again.")
+        job.status = IngestJob.Status.QUEUED
+        job.finished_at = None
+        job.save(update_fields=["status", "finished_at"])
+        audit_record(organization=job.organization, actor=actor, action="usage.ingest_retried", target=job)
+        from apps.usage.tasks import run_ingest_job
+
+        run_ingest_job.delay_on_commit(job.pk)
+    return job
+
+
+def ingest_job_summary(job: IngestJob, *, max_errors: int | None = None) -> dict:
+    """The JSON the command prints (and the API returns)."""
+    from apps.pricing.money import nano_to_decimal
+
+    errors = IngestError.objects.filter(job=job).order_by("line", "id")
+    if max_errors is not None:
+        errors = errors[:max_errors]
+    summary = {
+        "job": job.pk,
+        "status": "succeeded" if job.status == IngestJob.Status.SUCCEEDED else job.status,
+        "rows_total": job.rows_total,
+        "accepted": job.accepted,
+        "duplicates": job.duplicates,
+        "rejected": job.rejected,
+        "estimated_cost": decimal_string(nano_to_decimal(job.estimated_nano)),
+        "currency": job.currency,
+        "errors": [{"line": e.line, "field": e.field, "message": e.message} for e in errors],
+    }
+    if job.error_message:
+        summary["message"] = job.error_message
+    return summary
+
+
+def decimal_string(value) -> str:
+    """Exact, without trailing zeros or exponent: Decimal("0.021250000") -> "0.02125"."""
+    text = format(value.normalize(), "f")
+    return text if text != "-0" else "0"

@@ -1,0 +1,200 @@
+"""Writing one chunk of priced usage rows and their cube deltas, inside the caller's transaction.
+
+PostgreSQL: COPY into a temporary staging table, then INSERT … ON CONFLICT DO NOTHING RETURNING, so the
+database decides which rows are new even when two ingests overlap. SQLite (one writer at a time): read the
+chunk's existing request ids, then bulk insert the rest. Either way only the rows actually inserted go
+into the DailyUsage cube, with one upsert per cell in a fixed (sorted) order to avoid deadlocks.
+"""
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db import connection
+
+from apps.usage.models import DailyUsage, UsageRecord
+
+RECORD_COLUMNS = (
+    "organization_id",
+    "job_id",
+    "source",
+    "request_id",
+    "occurred_at",
+    "day",
+    "provider",
+    "model",
+    "model_raw",
+    "service_tier",
+    "tagset_id",
+    "trace_id",
+    "is_retry",
+    "is_batch",
+    "request_count",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "tool_calls",
+    "tool_calls_detail",
+    "cost_input_nano",
+    "cost_output_nano",
+    "cost_cache_read_nano",
+    "cost_cache_write_nano",
+    "cost_tools_nano",
+    "estimated_nano",
+    "gateway_cost_nano",
+    "unpriced",
+    "missing_required_tags",
+)
+
+CUBE_KEY = ("organization_id", "day", "provider", "model", "service_tier", "tagset_id", "is_retry", "is_batch")
+CUBE_SUMS = (
+    "records",
+    "requests",
+    "unpriced_records",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "tool_calls",
+    "cost_input_nano",
+    "cost_output_nano",
+    "cost_cache_read_nano",
+    "cost_cache_write_nano",
+    "cost_tools_nano",
+    "estimated_nano",
+    "gateway_cost_nano",
+)
+
+
+@dataclass(slots=True)
+class PreparedRecord:
+    organization_id: int
+    job_id: int
+    source: str
+    request_id: str
+    occurred_at: datetime
+    day: date
+    provider: str
+    model: str
+    model_raw: str
+    service_tier: str
+    tagset_id: int
+    trace_id: str
+    is_retry: bool
+    is_batch: bool
+    request_count: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_5m_tokens: int
+    cache_write_1h_tokens: int
+    tool_calls: int
+    tool_calls_detail: dict
+    cost_input_nano: int
+    cost_output_nano: int
+    cost_cache_read_nano: int
+    cost_cache_write_nano: int
+    cost_tools_nano: int
+    estimated_nano: int
+    gateway_cost_nano: int | None
+    unpriced: bool
+    missing_required_tags: bool
+    # Not stored: the normalised tags and their hash, resolved to tagset_id once per chunk.
+    tag_hash: str = ""
+    tags: dict | None = None
+
+    def values(self) -> tuple:
+        return tuple(getattr(self, c) for c in RECORD_COLUMNS)
+
+
+def insert_records(records: list[PreparedRecord]) -> list[PreparedRecord]:
+    """Insert what is new; return the records that were inserted (the rest are duplicates)."""
+    if not records:
+        return []
+    writer = _insert_postgresql if connection.vendor == "postgresql" else _insert_generic
+    inserted_ids = writer(records)
+    return [r for r in records if r.request_id in inserted_ids]
+
+
+def _insert_generic(records: list[PreparedRecord]) -> set[str]:
+    first = records[0]
+    existing = set()
+    ids = [r.request_id for r in records]
+    for start in range(0, len(ids), 500):
+        existing.update(
+            UsageRecord.objects.filter(
+                organization_id=first.organization_id, source=first.source, request_id__in=ids[start : start + 500]
+            ).values_list("request_id", flat=True)
+        )
+    new = [r for r in records if r.request_id not in existing]
+    UsageRecord.objects.bulk_create(
+        [UsageRecord(**{c: getattr(r, c) for c in RECORD_COLUMNS}) for r in new], batch_size=500
+    )
+    return {r.request_id for r in new}
+
+
+_STAGE = "usage_record_stage"
+
+
+def _insert_postgresql(records: list[PreparedRecord]) -> set[str]:
+    table = UsageRecord._meta.db_table
+    columns = ", ".join(RECORD_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} ON COMMIT DELETE ROWS AS "
+            f"SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        cursor.execute(f"TRUNCATE {_STAGE}")
+        with cursor.cursor.copy(f"COPY {_STAGE} ({columns}) FROM STDIN") as copy:
+            for record in records:
+                values = list(record.values())
+                values[RECORD_COLUMNS.index("tool_calls_detail")] = json.dumps(record.tool_calls_detail)
+                copy.write_row(values)
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {_STAGE} "
+            "ON CONFLICT (organization_id, source, request_id) DO NOTHING RETURNING request_id"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def cube_add(records: list[PreparedRecord]) -> int:
+    """Add the inserted records to the DailyUsage cube. Returns the number of cells touched."""
+    cells: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(CUBE_SUMS))
+    for r in records:
+        key = (r.organization_id, r.day, r.provider, r.model, r.service_tier, r.tagset_id, r.is_retry, r.is_batch)
+        sums = cells[key]
+        sums[0] += 1
+        sums[1] += r.request_count
+        sums[2] += 1 if r.unpriced else 0
+        sums[3] += r.input_tokens
+        sums[4] += r.output_tokens
+        sums[5] += r.cache_read_tokens
+        sums[6] += r.cache_write_5m_tokens + r.cache_write_1h_tokens
+        sums[7] += r.tool_calls
+        sums[8] += r.cost_input_nano
+        sums[9] += r.cost_output_nano
+        sums[10] += r.cost_cache_read_nano
+        sums[11] += r.cost_cache_write_nano
+        sums[12] += r.cost_tools_nano
+        sums[13] += r.estimated_nano
+        sums[14] += r.gateway_cost_nano or 0
+    if not cells:
+        return 0
+    table = DailyUsage._meta.db_table
+    columns = CUBE_KEY + CUBE_SUMS
+    updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in CUBE_SUMS)
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({', '.join(CUBE_KEY)}) DO UPDATE SET {updates}"
+    )
+    params = [key + tuple(sums) for key, sums in sorted(cells.items(), key=lambda item: _sort_key(item[0]))]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+    return len(params)
+
+
+def _sort_key(key: tuple) -> tuple:
+    return tuple(str(part) for part in key)

@@ -1,0 +1,150 @@
+import csv
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.portal.forms import apply_validation_error
+from apps.taxonomy.models import TagDimension
+from apps.tenancy.permissions import org_perm_required
+from apps.tenancy.roles import Perm
+
+from . import selectors
+from .forms import SourceMappingForm, UploadForm, UsageFilterForm
+from .models import IngestError, IngestJob, SourceMapping
+from .services.ingest import ingest_job_create, ingest_job_retry
+from .services.mappings import source_mapping_create, source_mapping_delete
+
+
+def _filter_form(request) -> UsageFilterForm:
+    dimensions = list(
+        TagDimension.objects.filter(is_active=True).order_by("position", "key").values_list("key", flat=True)
+    )
+    return UsageFilterForm(request.GET or None, dimensions=dimensions)
+
+
+@org_perm_required(Perm.VIEW_ORG)
+def explorer(request, org_slug: str):
+    form = _filter_form(request)
+    usage_filter = form.usage_filter()
+    team_values = selectors.visible_team_values(organization=request.organization, membership=request.membership)
+    cube = selectors.daily_usage(usage_filter=usage_filter, team_values=team_values)
+    group_by = (form.cleaned_data.get("group_by") if form.is_valid() else None) or "team"
+    return render(
+        request,
+        "usage/explorer.html",
+        {
+            "form": form,
+            "totals": selectors.usage_totals(cube, cost_source=usage_filter.cost_source),
+            "breakdown": selectors.usage_breakdown(cube, by=group_by, cost_source=usage_filter.cost_source)[:200],
+            "group_by": group_by,
+            "restricted": team_values is not None,
+            "currency": "USD",
+        },
+    )
+
+
+@org_perm_required(Perm.VIEW_ORG)
+def records(request, org_slug: str):
+    form = _filter_form(request)
+    usage_filter = form.usage_filter()
+    team_values = selectors.visible_team_values(organization=request.organization, membership=request.membership)
+    page = Paginator(selectors.usage_records(usage_filter=usage_filter, team_values=team_values), 50).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "usage/records.html", {"form": form, "page": page, "query": query.urlencode()})
+
+
+@org_perm_required(Perm.INGEST)
+def jobs(request, org_slug: str):
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            job, _ = ingest_job_create(
+                organization=request.organization,
+                actor=request.user,
+                file_name=upload.name,
+                stream=upload,
+                format=form.cleaned_data["format"],
+                channel=IngestJob.Channel.UPLOAD,
+            )
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            return redirect("usage:job_detail", org_slug=org_slug, pk=job.pk)
+    page = Paginator(selectors.ingest_jobs(), 25).get_page(request.GET.get("page"))
+    return render(request, "usage/jobs.html", {"form": form, "page": page})
+
+
+@org_perm_required(Perm.INGEST)
+def job_detail(request, org_slug: str, pk: int):
+    job = get_object_or_404(IngestJob, pk=pk)
+    errors = Paginator(IngestError.objects.filter(job=job).order_by("line", "id"), 50).get_page(request.GET.get("page"))
+    template = "usage/_job_progress.html" if request.htmx else "usage/job_detail.html"
+    return render(request, template, {"job": job, "errors": errors})
+
+
+@org_perm_required(Perm.INGEST)
+def job_errors_csv(request, org_slug: str, pk: int):
+    job = get_object_or_404(IngestJob, pk=pk)
+    rows = list(IngestError.objects.filter(job=job).order_by("line", "id").values_list("line", "field", "message"))
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="ingest-{job.pk}-errors.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["file", "line", "field", "message"])
+    for line, field_name, message in rows:
+        writer.writerow([job.file_name, line, field_name, message])
+    return response
+
+
+@require_POST
+@org_perm_required(Perm.INGEST)
+def job_retry(request, org_slug: str, pk: int):
+    job = get_object_or_404(IngestJob, pk=pk)
+    try:
+        ingest_job_retry(job=job, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("usage:job_detail", org_slug=org_slug, pk=pk)
+
+
+@org_perm_required(Perm.VIEW_ORG)
+def mappings(request, org_slug: str):
+    can_manage = request.membership.has_perm(Perm.MANAGE_CATALOG)
+    form = SourceMappingForm(request.POST or None)
+    if request.method == "POST":
+        if not can_manage:
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied("Your role cannot change source mappings.")
+        if form.is_valid():
+            try:
+                source_mapping_create(organization=request.organization, actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_validation_error(form, exc)
+            else:
+                messages.success(request, "Mapping added. It applies to usage ingested from now on.")
+                return redirect("usage:mappings", org_slug=org_slug)
+    return render(
+        request,
+        "usage/mappings.html",
+        {
+            "mappings": SourceMapping.objects.order_by("kind", "external_id"),
+            "form": form,
+            "can_manage": can_manage,
+        },
+    )
+
+
+@require_POST
+@org_perm_required(Perm.MANAGE_CATALOG)
+def mapping_delete(request, org_slug: str, pk: int):
+    source_mapping_delete(mapping=get_object_or_404(SourceMapping, pk=pk), actor=request.user)
+    messages.success(request, "Mapping removed.")
+    return redirect("usage:mappings", org_slug=org_slug)
