@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "apps.owners",
     "apps.taxonomy",
     "apps.pricing",
+    "apps.usage",
     "apps.invoices",
 ]
 
@@ -141,6 +142,11 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Received usage and invoice files are kept here until processed (and for re-runs).
+INGEST_PAYLOAD_DIR = os.environ.get("INGEST_PAYLOAD_DIR", str(BASE_DIR / "media" / "ingest"))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024  # API bodies; large files go through upload or the command
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "chargeback@localhost")

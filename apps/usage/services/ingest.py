@@ -7,7 +7,6 @@ running the job again skips the committed lines and carries on; the (organisatio
 unique key makes every record land once even if two jobs overlap.
 """
 
-import json
 import logging
 import os
 from dataclasses import dataclass

@@ -149,14 +149,15 @@ class Command(BaseCommand):
         table = UsageRecord._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
-                f"CREATE TABLE bench_copy (LIKE {table} INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING CONSTRAINTS INCLUDING INDEXES)"
+                f"CREATE TABLE bench_copy (LIKE {table} INCLUDING DEFAULTS INCLUDING IDENTITY "
+                "INCLUDING CONSTRAINTS INCLUDING INDEXES)"
             )
         started = time.perf_counter()
         with connection.cursor() as cursor:
-            with cursor.cursor.copy(f"COPY bench_copy ({', '.join(RECORD_COLUMNS)}) FROM STDIN") as copy:
-                with converted.open("rb") as data:
-                    while block := data.read(1 << 20):
-                        copy.write(block)
+            copy_sql = f"COPY bench_copy ({', '.join(RECORD_COLUMNS)}) FROM STDIN"
+            with cursor.cursor.copy(copy_sql) as copy, converted.open("rb") as data:
+                while block := data.read(1 << 20):
+                    copy.write(block)
             cursor.execute("SELECT count(*) FROM bench_copy")
             copied = cursor.fetchone()[0]
         seconds = time.perf_counter() - started
