@@ -191,13 +191,27 @@ def _overlaps(a: dict, b: dict) -> bool:
     return (b_end is None or a["effective_from"] < b_end) and (a_end is None or b["effective_from"] < a_end)
 
 
+def _stored_values(override: PriceOverride) -> dict:
+    return {
+        "provider": override.provider,
+        "model": override.model,
+        "usage_type": override.usage_type,
+        "service_tier": override.service_tier,
+        "effective_from": override.effective_from,
+        "effective_to": override.effective_to,
+        "is_active": override.is_active,
+    }
+
+
 def validate_section(*, organization: Organization, rows: list[dict], context: dict) -> list[Error]:
-    """Every problem in the rows as (row label, field, message). Writes nothing."""
+    """Every problem in the rows as (row label, field, message). Writes nothing. Overlaps are checked on
+    the state after the whole file (stored overrides overlaid with the rows), so one file may end a
+    term and start the next."""
     errors: list[Error] = []
     with scope(organization=organization):
         existing = _existing(organization)
+        final: dict[tuple, tuple[str | None, dict]] = {key: (None, _stored_values(o)) for key, o in existing.items()}
         seen: dict[tuple, str] = {}
-        valid: list[tuple[str, dict]] = []
         for index, row in enumerate(rows):
             label = _label(index, row)
             if not isinstance(row, dict):
@@ -211,22 +225,40 @@ def validate_section(*, organization: Organization, rows: list[dict], context: d
                 errors.append((label, "effective_from", f"The same override appears twice in the file ({seen[key]})."))
                 continue
             seen[key] = label
-            problems = services.override_errors(organization=organization, override=existing.get(key), **values)
+            problems = services.override_errors(
+                organization=organization, override=existing.get(key), check_overlap=False, **values
+            )
             if problems:
                 errors.extend((label, field, message) for field, message in problems.items())
                 continue
-            # Two active rows of the file for the same provider/model/usage type/tier must not overlap in time.
-            for other_label, other in valid:
-                same_target = all(other[f] == values[f] for f in ("provider", "model", "usage_type", "service_tier"))
-                if same_target and values["is_active"] and other["is_active"] and _overlaps(values, other):
-                    errors.append(
-                        (
-                            label,
-                            "effective_from",
-                            f"Overlaps {other_label} for the same provider, model, usage type and tier.",
-                        )
-                    )
-            valid.append((label, values))
+            final[key] = (label, values)
+        errors.extend(_overlap_errors(list(final.values())))
+    return errors
+
+
+def _overlap_errors(entries: list[tuple[str | None, dict]]) -> list[Error]:
+    """Two active overrides for the same provider, model, usage type and tier must not overlap in time."""
+    errors: list[Error] = []
+    active = [(label, values) for label, values in entries if values["is_active"]]
+    for position, (label, values) in enumerate(active):
+        if label is None:
+            continue
+        # each pair of file rows is reported once, on the later row; stored overrides are checked against all
+        others = active[:position] + [(lbl, val) for lbl, val in active[position + 1 :] if lbl is None]
+        for other_label, other in others:
+            same_target = all(other[f] == values[f] for f in ("provider", "model", "usage_type", "service_tier"))
+            if not same_target or not _overlaps(values, other):
+                continue
+            if other_label is None:
+                until = f"until {other['effective_to']:%Y-%m-%d}" if other["effective_to"] else "with no end date"
+                message = (
+                    f"Overlaps the stored override from {other['effective_from']:%Y-%m-%d} {until} for the same "
+                    "provider, model, usage type and tier: end or deactivate it in the file too."
+                )
+            else:
+                message = f"Overlaps {other_label} for the same provider, model, usage type and tier."
+            errors.append((label, "effective_from", message))
+            break
     return errors
 
 
@@ -238,8 +270,11 @@ def apply_section(*, organization: Organization, rows: list[dict], actor) -> dic
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     with scope(organization=organization):
         existing = _existing(organization)
-        # Deactivations and end dates first, so a row that replaces an ended one does not overlap it.
-        ordered = sorted(rows, key=lambda r: (r.get("is_active", True), r.get("effective_to") is None))
+        # Stored overrides first (deactivations and new end dates), then new ones: no step overlaps.
+        ordered = sorted(
+            rows,
+            key=lambda r: (_key(r) not in existing, r.get("is_active", True), r.get("effective_to") is None),
+        )
         for row in ordered:
             values = _resolve(row, "", [])
             override = existing.get(_key(row))
@@ -249,6 +284,7 @@ def apply_section(*, organization: Organization, rows: list[dict], actor) -> dic
                 continue
             before = services.override_snapshot(override)
             updated = services.price_override_update(override=override, actor=actor, data=values)
+            existing[_key(row)] = updated
             counts["updated" if services.override_snapshot(updated) != before else "unchanged"] += 1
     return counts
 

@@ -131,6 +131,7 @@ def price_book_load_default() -> dict[str, dict[str, int]]:
 
 # --- organisation overrides --------------------------------------------------------------------------
 
+_CENT = Decimal("0.01")
 OVERRIDE_FIELDS = (
     "provider",
     "model",
@@ -154,7 +155,7 @@ def override_snapshot(override: PriceOverride) -> dict:
         "service_tier": override.service_tier,
         "price": None if override.price is None else str(Decimal(override.price).normalize()),
         "unit": override.unit,
-        "discount_pct": None if override.discount_pct is None else str(override.discount_pct),
+        "discount_pct": None if override.discount_pct is None else str(Decimal(override.discount_pct).quantize(_CENT)),
         "effective_from": override.effective_from.isoformat(),
         "effective_to": override.effective_to.isoformat() if override.effective_to else None,
         "note": override.note,
@@ -200,8 +201,11 @@ def override_errors(
     effective_to: date | None,
     note: str,
     is_active: bool,
+    check_overlap: bool = True,
 ) -> dict[str, str]:
-    """Every problem with an override as {field: message}; shared by the forms, API and catalog import."""
+    """Every problem with an override as {field: message}; shared by the forms, API and catalog import.
+    ``check_overlap=False`` leaves out the check against the stored overrides (the catalog import checks
+    overlaps on the state after the whole file instead)."""
     errors: dict[str, str] = {}
     if provider is None:
         errors["provider"] = "Choose the provider the price applies to."
@@ -249,7 +253,7 @@ def override_errors(
         errors["effective_to"] = "The end date must be after the start date (the end date itself is not included)."
     if len(note) > PriceOverride._meta.get_field("note").max_length:
         errors["note"] = "At most 500 characters."
-    if not errors and is_active:
+    if not errors and is_active and check_overlap:
         clash = _overlapping(
             organization=organization,
             override=override,
