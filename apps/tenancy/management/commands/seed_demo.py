@@ -26,6 +26,7 @@ APP_SEEDERS = [
     "apps.owners.demo",
     "apps.taxonomy.demo",
     "apps.pricing.demo",
+    "apps.invoices.demo",
 ]
 
 # username suffix -> (role, full name)

@@ -1,0 +1,243 @@
+"""Demo bills for acme: September to November 2026 from openai, anthropic and google, written as real files
+in each provider's own format (OpenAI Costs pages, an Anthropic cost report in cents, a FOCUS CSV for Vertex
+AI) and ingested through the real ingest path.
+
+The amounts follow acme's demo usage (the DailyUsage cube, priced by the price book) with a fixed variance
+per provider: openai +2.1%, google -1.4% and anthropic +6.3%, just outside the default 5% tolerance, so the
+reconciliation demo shows both states. Idempotent: a provider's month that already has its invoice is skipped.
+"""
+
+import io
+import json
+import re
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from django.db.models import Sum
+from django.db.models.functions import TruncMonth
+from django_scopes import scope
+
+from apps.invoices.models import InvoiceIngestJob, ProviderInvoice
+from apps.invoices.services.ingest import invoice_ingest_create
+from apps.invoices.tasks import run_invoice_ingest
+from apps.pricing.money import nano_to_decimal
+
+MONTHS = [date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)]
+VARIANCE_PCT = {"openai": Decimal("2.1"), "google": Decimal("-1.4"), "anthropic": Decimal("6.3")}
+COST_COLUMNS = {
+    "input": "cost_input_nano",
+    "output": "cost_output_nano",
+    "cache_read": "cost_cache_read_nano",
+    "cache_write": "cost_cache_write_nano",
+    "tool_calls": "cost_tools_nano",
+}
+MICRO = Decimal("0.000001")
+GOOGLE_STORAGE = Decimal("12.40")  # other cloud cost on the same FOCUS bill (is_ai false)
+
+
+def seed_demo(*, organization, stdout) -> None:
+    if organization.slug != "acme":
+        return
+    cube = _usage_cube(organization)
+    if not cube:
+        stdout.write("  acme: no demo usage yet, so no demo invoices (run the usage seeder first)")
+        return
+    files = {
+        "openai": ("acme-openai-costs-2026-09-to-11.ndjson", _openai_pages),
+        "anthropic": ("acme-anthropic-cost-report-2026-09-to-11.json", _anthropic_report),
+        "google": ("acme-gcp-focus-2026-09-to-11.csv", _google_focus),
+    }
+    for provider, (file_name, writer) in files.items():
+        months = {
+            month: lines
+            for month, lines in cube.get(provider, {}).items()
+            if not _already_billed(organization, provider, month)
+        }
+        if not months:
+            stdout.write(f"  acme: demo {provider} invoices already ingested")
+            continue
+        content = writer({month: _billed(lines, VARIANCE_PCT[provider]) for month, lines in months.items()})
+        job, _ = invoice_ingest_create(
+            organization=organization,
+            actor=None,
+            file_name=file_name,
+            stream=io.BytesIO(content.encode()),
+            channel=InvoiceIngestJob.Channel.DEMO,
+            enqueue=False,
+        )
+        run_invoice_ingest.apply(args=[job.pk])
+        with scope(organization=organization):
+            job.refresh_from_db()
+        stdout.write(
+            f"  acme: ingested {provider} demo invoices for {len(months)} month(s), {job.accepted} lines ({job.status})"
+        )
+
+
+def _invoice_number(provider: str, month: date) -> str:
+    return {
+        "openai": f"openai-costs-{month:%Y-%m}",
+        "anthropic": f"anthropic-cost-{month:%Y-%m}",
+        "google": f"GCP-{month:%Y%m}-ACME",
+    }[provider]
+
+
+def _already_billed(organization, provider: str, month: date) -> bool:
+    with scope(organization=organization):
+        return ProviderInvoice.objects.filter(
+            provider=provider, billing_period=month, invoice_number=_invoice_number(provider, month)
+        ).exists()
+
+
+def _usage_cube(organization) -> dict:
+    """provider -> month -> [(model, cost source, estimated nano)] from the DailyUsage cube (exact integer sums)."""
+    from apps.usage.models import DailyUsage
+
+    with scope(organization=organization):
+        rows = (
+            DailyUsage.objects.filter(day__gte=MONTHS[0], day__lt=date(2026, 12, 1), provider__in=list(VARIANCE_PCT))
+            .annotate(month=TruncMonth("day"))
+            .values("provider", "month", "model")
+            .annotate(**{source: Sum(column) for source, column in COST_COLUMNS.items()})
+            .order_by("provider", "month", "model")
+        )
+        cube: dict = defaultdict(lambda: defaultdict(list))
+        for row in rows:
+            month = row["month"] if isinstance(row["month"], date) else row["month"].date()
+            month = date(month.year, month.month, 1)
+            for source in COST_COLUMNS:
+                if row[source]:
+                    cube[row["provider"]][month].append((row["model"], source, row[source]))
+    return cube
+
+
+def _billed(lines: list, variance_pct: Decimal) -> list[tuple[str, str, Decimal]]:
+    factor = 1 + variance_pct / 100
+    return [
+        (model, source, (nano_to_decimal(nano) * factor).quantize(MICRO, ROUND_HALF_EVEN))
+        for model, source, nano in lines
+    ]
+
+
+def _epoch(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
+
+
+def _next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def _json_with_decimals(document) -> str:
+    """JSON where Decimal amounts are written as JSON numbers with their exact digits (as the API does)."""
+    text = json.dumps(document, default=lambda value: f"__decimal__{value}__")
+    return re.sub(r'"__decimal__([-0-9.E+]+)__"', r"\1", text)
+
+
+OPENAI_KIND = {"input": "input", "output": "output", "cache_read": "cached input"}
+
+
+def _openai_pages(months: dict) -> str:
+    """One Costs API page per month, as NDJSON (the result of following next_page)."""
+    pages = []
+    ordered = sorted(months)
+    for index, month in enumerate(ordered):
+        results = []
+        for model, source, amount in months[month]:
+            line_item = f"{model}, {OPENAI_KIND[source]}" if source in OPENAI_KIND else "web search tool calls"
+            results.append(
+                {
+                    "object": "organization.costs.result",
+                    "amount": {"value": amount, "currency": "usd"},
+                    "line_item": line_item,
+                    "project_id": None,
+                }
+            )
+        bucket = {
+            "object": "bucket",
+            "start_time": _epoch(month),
+            "end_time": _epoch(_next_month(month)),
+            "results": results,
+        }
+        last = index == len(ordered) - 1
+        pages.append(
+            {
+                "object": "page",
+                "data": [bucket],
+                "has_more": not last,
+                "next_page": None if last else f"page_{index + 1}",
+            }
+        )
+    return "\n".join(_json_with_decimals(page) for page in pages) + "\n"
+
+
+ANTHROPIC_TOKEN = {
+    "input": "uncached_input_tokens",
+    "output": "output_tokens",
+    "cache_read": "cache_read_input_tokens",
+    "cache_write": "cache_creation.ephemeral_5m_input_tokens",
+}
+
+
+def _anthropic_report(months: dict) -> str:
+    """A cost report: ``amount`` is a decimal string in cents."""
+    data = []
+    for month in sorted(months):
+        results = []
+        for model, source, amount in months[month]:
+            cents = f"{amount.scaleb(2).normalize():f}"
+            tool = source == "tool_calls"
+            results.append(
+                {
+                    "currency": "USD",
+                    "amount": cents,
+                    "workspace_id": "wrkspc_assistant",
+                    "description": f"{model} {'web search' if tool else ANTHROPIC_TOKEN[source]}",
+                    "cost_type": "web_search" if tool else "tokens",
+                    "context_window": None if tool else "0-200k",
+                    "model": model,
+                    "service_tier": "standard",
+                    "token_type": None if tool else ANTHROPIC_TOKEN[source],
+                }
+            )
+        data.append(
+            {
+                "starting_at": f"{month.isoformat()}T00:00:00Z",
+                "ending_at": f"{_next_month(month).isoformat()}T00:00:00Z",
+                "results": results,
+            }
+        )
+    return json.dumps({"data": data, "has_more": False, "next_page": None}, indent=1)
+
+
+FOCUS_HEADER = (
+    "BilledCost,EffectiveCost,BillingCurrency,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,"
+    "ChargeCategory,ChargeDescription,InvoiceId,ProviderName,PublisherName,InvoiceIssuerName,ServiceName,"
+    "ServiceCategory,ServiceSubcategory,SkuId,SkuMeter,ConsumedQuantity,ConsumedUnit,PricingQuantity,PricingUnit,Tags"
+)
+FOCUS_METER = {
+    "input": "Input Tokens",
+    "output": "Output Tokens",
+    "cache_read": "Cached Input Tokens",
+    "cache_write": "Cache Write Tokens",
+    "tool_calls": "Grounding Requests",
+}
+
+
+def _google_focus(months: dict) -> str:
+    rows = [FOCUS_HEADER]
+    for month in sorted(months):
+        start, end = month.isoformat(), _next_month(month).isoformat()
+        invoice = _invoice_number("google", month)
+        for model, source, amount in months[month]:
+            meter = FOCUS_METER[source]
+            rows.append(
+                f"{amount},{amount},USD,{start},{end},{start},{end},Usage,{model} {meter.lower()},{invoice},"
+                f"Google Cloud,Google,Google Cloud,Vertex AI,AI and Machine Learning,Generative AI,"
+                f"VTX-{model}-{source},{meter},NULL,NULL,NULL,1000000 Tokens,NULL"
+            )
+        rows.append(
+            f"{GOOGLE_STORAGE},{GOOGLE_STORAGE},USD,{start},{end},{start},{end},Usage,Standard storage,{invoice},"
+            "Google Cloud,Google,Google Cloud,Cloud Storage,Storage,NULL,GCS-STD,NULL,620,GiB-months,620,GiB-months,"
+            "NULL"
+        )
+    return "\n".join(rows) + "\n"
