@@ -4,6 +4,7 @@ and the tenant boundary."""
 import copy
 import datetime
 import json
+from decimal import Decimal
 from io import StringIO
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from apps.audit.models import AuditEvent
 from apps.owners import catalog_io as owners_io
 from apps.owners.demo import budget_rows, owner_rows
 from apps.owners.models import Budget, BudgetOwner
+from apps.pricing.models import PriceOverride
 from apps.taxonomy.models import TagAlias, TagDimension, TagValue
 from apps.tenancy import catalog
 from apps.tenancy.models import Membership, Organization
@@ -55,6 +57,36 @@ TAXONOMY_ROWS = [
 ]
 
 
+PRICE_OVERRIDE_ROWS = [
+    {
+        "provider": "anthropic",
+        "model": "",
+        "usage_type": "",
+        "service_tier": "",
+        "price": None,
+        "unit": "",
+        "discount_pct": "8",
+        "effective_from": "2026-01-01",
+        "effective_to": None,
+        "note": "Enterprise agreement EA-2026-114",
+        "is_active": True,
+    },
+    {
+        "provider": "openai",
+        "model": "gpt-4o",
+        "usage_type": "input",
+        "service_tier": "standard",
+        "price": "2.25",
+        "unit": "1m_tokens",
+        "discount_pct": None,
+        "effective_from": "2026-03-01",
+        "effective_to": "2027-03-01",
+        "note": "",
+        "is_active": True,
+    },
+]
+
+
 def _run(command: str, *args) -> tuple[str, str]:
     out, err = StringIO(), StringIO()
     call_command(command, *args, stdout=out, stderr=err)
@@ -77,6 +109,7 @@ def _state(organization: Organization) -> tuple[int, ...]:
             TagDimension.objects.count(),
             TagValue.objects.count(),
             TagAlias.objects.count(),
+            PriceOverride.objects.count(),
             AuditEvent.objects.count(),
         )
 
@@ -96,6 +129,7 @@ def _catalog_document(world) -> dict:
         "budget_owners": owners,
         "budgets": budget_rows(organization=organization, today=datetime.date(2026, 10, 15))[:12],
         "taxonomy": copy.deepcopy(TAXONOMY_ROWS),
+        "price_overrides": copy.deepcopy(PRICE_OVERRIDE_ROWS),
     }
 
 
@@ -110,6 +144,11 @@ def _write(tmp_path, name: str, document) -> str:
     return str(path)
 
 
+@pytest.fixture(autouse=True)
+def _price_book(price_book):
+    """Price overrides name providers and models of the shipped price book (global reference data)."""
+
+
 @pytest.fixture
 def catalog_file(world, tmp_path) -> str:
     return _write(tmp_path, "catalog.yaml", _catalog_document(world))
@@ -117,7 +156,7 @@ def catalog_file(world, tmp_path) -> str:
 
 def test_sections_are_discovered_in_dependency_order():
     assert catalog.SECTION_NAMES == ["budget_owners", "budgets", "taxonomy", "price_overrides"]
-    assert catalog.available_sections()[:3] == ["budget_owners", "budgets", "taxonomy"]
+    assert catalog.available_sections() == catalog.SECTION_NAMES
     budgets = catalog.catalog_section("budgets")
     assert budgets.csv_columns == ["owner", "period", "amount", "currency"]
     assert budgets.validate_section is owners_io.validate_budgets
@@ -134,15 +173,16 @@ def test_import_creates_every_section_and_a_second_import_changes_nothing(world,
         "budget_owners: 18 created, 0 updated, 0 unchanged",
         "budgets: 12 created, 0 updated, 0 unchanged",
         "taxonomy: 6 created, 0 updated, 0 unchanged",  # 2 dimensions + 4 values
+        "price_overrides: 2 created, 0 updated, 0 unchanged",
     ]
     after = _state(a)
-    assert after[:5] == (18, 12, 2, 4, 3)
-    assert after[5] - before[5] >= 18 + 12 + 6  # at least one audit event per created row
+    assert after[:6] == (18, 12, 2, 4, 3, 2)
+    assert after[6] - before[6] >= 18 + 12 + 6 + 2  # at least one audit event per created row
     with scope(organization=a):
         search = BudgetOwner.objects.get(code="CC-1101")
         assert search.parent.code == "CC-1100"
         assert TagValue.objects.get(value="search").owner == search
-        events = AuditEvent.objects.filter(seq__gt=before[5])
+        events = AuditEvent.objects.filter(seq__gt=before[6])
         assert {event.actor_label for event in events} == {"system"}
 
     out, _ = _run("import_catalog", catalog_file, "--org", a.slug)
@@ -150,6 +190,7 @@ def test_import_creates_every_section_and_a_second_import_changes_nothing(world,
         "budget_owners: 0 created, 0 updated, 18 unchanged",
         "budgets: 0 created, 0 updated, 12 unchanged",
         "taxonomy: 0 created, 0 updated, 6 unchanged",
+        "price_overrides: 0 created, 0 updated, 2 unchanged",
     ]
     assert _state(a) == after  # re-importing the same file writes no audit event either
 
@@ -213,6 +254,8 @@ def test_every_error_in_every_section_is_listed_and_nothing_is_written(world, tm
     document["budgets"][0]["amount"] = 18000.5  # a YAML float
     document["budgets"][1]["period"] = "October"
     document["taxonomy"][0]["values"][1]["owner"] = "CC-4040"
+    document["price_overrides"][1]["model"] = "gpt-9"
+    document["price_overrides"][1]["price"] = 2.25
     path = _write(tmp_path, "broken.yaml", document)
     before = _state(a)
 
@@ -226,8 +269,11 @@ def test_every_error_in_every_section_is_listed_and_nothing_is_written(world, tm
         f"{path}: budgets[CC-1102 October]: period: Give the month as YYYY-MM, e.g. 2026-10.",
         f"{path}: taxonomy[team]: values[platform].owner: No cost centre has the code 'CC-4040' (neither in this "
         "organisation nor in the file).",
+        f"{path}: price_overrides[openai/gpt-9 input standard 2026-03-01]: model: OpenAI has no model 'gpt-9'.",
+        f"{path}: price_overrides[openai/gpt-9 input standard 2026-03-01]: price: Write the number as a string, "
+        'e.g. "2.25", so no digit is lost.',
     ]
-    assert str(error) == f"{path}: 5 error(s); nothing was imported."
+    assert str(error) == f"{path}: 7 error(s); nothing was imported."
     assert _state(a) == before  # no row and no audit event
 
 
@@ -316,6 +362,7 @@ def test_dry_run_counts_the_changes_and_writes_nothing(world, catalog_file):
         "budget_owners: 18 created, 0 updated, 0 unchanged",
         "budgets: 12 created, 0 updated, 0 unchanged",
         "taxonomy: 6 created, 0 updated, 0 unchanged",
+        "price_overrides: 2 created, 0 updated, 0 unchanged",
         "Dry run: these are the changes an import would make; nothing was written.",
     ]
     assert _state(a) == before
@@ -377,7 +424,7 @@ def test_section_option_imports_only_that_section_of_a_document(world, catalog_f
     out, _ = _run("import_catalog", catalog_file, "--org", a.slug, "--section", "budget_owners")
 
     assert out.splitlines() == ["budget_owners: 18 created, 0 updated, 0 unchanged"]
-    assert _state(a)[:4] == (18, 0, 0, 0)
+    assert _state(a)[:6] == (18, 0, 0, 0, 0, 0)
 
 
 def test_an_unknown_organisation_or_missing_file_is_a_clear_error(world, catalog_file, tmp_path):
@@ -412,7 +459,7 @@ def test_importing_into_b_never_touches_a(world, catalog_file, tmp_path):
         assert BudgetOwner.objects.get(code="CC-1101").name == "Beta Search"
         assert list(TagAlias.objects.values_list("alias", flat=True).order_by("alias")) == ["find", "prd", "prod"]
     with scopes_disabled():
-        assert not AuditEvent.objects.filter(organization=a, seq__gt=a_before[5]).exists()
+        assert not AuditEvent.objects.filter(organization=a, seq__gt=a_before[6]).exists()
 
 
 def test_a_file_naming_a_cost_centre_of_the_other_org_is_refused(world, catalog_file, tmp_path):
@@ -441,9 +488,11 @@ def test_the_example_file_in_the_readme_imports_cleanly(world):
         "budget_owners: 3 created, 0 updated, 0 unchanged",
         "budgets: 2 created, 0 updated, 0 unchanged",
         "taxonomy: 6 created, 0 updated, 0 unchanged",
+        "price_overrides: 2 created, 0 updated, 0 unchanged",
     ]
     with scope(organization=a):
         assert TagAlias.objects.get(alias="search-team").value.owner.code == "CC-1101"
+        assert PriceOverride.objects.get(model__code="gpt-4o").price == Decimal("2.25")
 
 
 def test_the_short_example_in_the_readme_imports_cleanly(world, tmp_path):
@@ -461,12 +510,11 @@ def test_the_short_example_in_the_readme_imports_cleanly(world, tmp_path):
         "budget_owners: 2 created, 0 updated, 0 unchanged",
         "budgets: 1 created, 0 updated, 0 unchanged",
         "taxonomy: 3 created, 0 updated, 0 unchanged",
+        "price_overrides: 2 created, 0 updated, 0 unchanged",
     ]
 
 
-def test_a_section_whose_app_has_no_catalog_module_fails_only_when_the_file_uses_it(
-    world, catalog_file, tmp_path, monkeypatch
-):
+def test_a_section_whose_app_has_no_catalog_module_fails_only_when_the_file_uses_it(world, tmp_path, monkeypatch):
     a = world.org("a")
     monkeypatch.setitem(catalog.SECTION_MODULES, "price_overrides", "apps.pricing.no_such_catalog_io")
     path = _write(tmp_path, "prices.yaml", {**_catalog_document(world), "price_overrides": [{"provider": "openai"}]})
@@ -479,7 +527,9 @@ def test_a_section_whose_app_has_no_catalog_module_fails_only_when_the_file_uses
         "apps.pricing.no_such_catalog_io does not exist yet."
     ]
     assert _state(a) == before
-    out, _ = _run("import_catalog", catalog_file, "--org", a.slug)  # a file without the section imports
+    document = _catalog_document(world)
+    del document["price_overrides"]
+    out, _ = _run("import_catalog", _write(tmp_path, "no-prices.yaml", document), "--org", a.slug)
     assert out.splitlines()[0] == "budget_owners: 18 created, 0 updated, 0 unchanged"
     exported, warning = _run("export_catalog", "--org", a.slug)
     assert warning == "warning: the price_overrides section is not available here and is left out.\n"
