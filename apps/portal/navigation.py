@@ -16,11 +16,13 @@ class NavItem:
 
 NAV_ITEMS = [
     NavItem("Home", "portal:home", Perm.VIEW_ORG),
+    NavItem("Usage", "usage:explorer", Perm.VIEW_ORG),
     NavItem("Members", "tenancy:members", Perm.VIEW_ORG),
     NavItem("Cost centres", "owners:list", Perm.VIEW_ORG),
     NavItem("Tagging", "taxonomy:dimensions", Perm.VIEW_ORG),
-    NavItem("Invoices", "invoices:list", Perm.INGEST),
     NavItem("Prices", "pricing:book", Perm.VIEW_ORG),
+    NavItem("Invoices", "invoices:list", Perm.INGEST),
+    NavItem("Usage imports", "usage:jobs", Perm.INGEST),
     NavItem("API clients", "accounts:api_clients", Perm.MANAGE_API_CLIENTS),
     NavItem("History", "audit:history", Perm.VIEW_AUDIT),
     NavItem("Settings", "tenancy:settings", Perm.MANAGE_SETTINGS),

@@ -36,7 +36,7 @@ from apps.owners.models import BudgetOwner
 from apps.tenancy.models import Organization
 
 from . import services
-from .models import CaseRule, TagAlias, TagDimension, TagValue
+from .models import CaseRule, Granularity, TagAlias, TagDimension, TagValue
 from .normalise import apply_case_rule, lookup_form, normalise_key, normalise_value_text
 
 SECTION = "taxonomy"
@@ -46,6 +46,7 @@ CSV_COLUMNS = [
     "description",
     "required",
     "case_rule",
+    "granularity",
     "position",
     "dimension_active",
     "value",
@@ -54,7 +55,17 @@ CSV_COLUMNS = [
     "value_active",
     "aliases",
 ]
-DIMENSION_KEYS = {"key", "label", "description", "required", "case_rule", "position", "is_active", "values"}
+DIMENSION_KEYS = {
+    "key",
+    "label",
+    "description",
+    "required",
+    "case_rule",
+    "granularity",
+    "position",
+    "is_active",
+    "values",
+}
 VALUE_KEYS = {"value", "description", "owner", "is_active", "aliases"}
 
 Error = tuple[str, str, str]
@@ -96,6 +107,7 @@ def export_section(*, organization: Organization) -> list[dict]:
                 "description": dimension.description,
                 "required": dimension.required,
                 "case_rule": dimension.case_rule,
+                "granularity": dimension.granularity,
                 "position": dimension.position,
                 "is_active": dimension.is_active,
                 "values": values_by_dimension.get(dimension.pk, []),
@@ -228,6 +240,8 @@ def _dimension_errors(row: dict, dimension: TagDimension | None, label: str, err
         errors.append((label, "description", "Give the description as text."))
     for name in ("required", "is_active"):
         _check_bool(row, name, errors, label, name)
+    if "granularity" in row and row["granularity"] not in Granularity.values:
+        errors.append((label, "granularity", f"Choose one of: {', '.join(Granularity.values)}."))
     if "position" in row and (not isinstance(row["position"], int) or isinstance(row["position"], bool)):
         errors.append((label, "position", "Give the position as a whole number, e.g. 10."))
     elif "position" in row and row["position"] < 0:
@@ -349,7 +363,7 @@ def apply_section(*, organization: Organization, rows: list[dict], actor) -> dic
             key = normalise_key(row["key"])
             data = {
                 name: row[name]
-                for name in ("label", "description", "required", "case_rule", "position", "is_active")
+                for name in ("label", "description", "required", "case_rule", "granularity", "position", "is_active")
                 if name in row
             }
             if "description" in data:
@@ -395,7 +409,12 @@ def rows_from_csv(text: str) -> list[dict]:
         row = rows.get(key)
         if row is None:
             row = rows[key] = {"key": key, "values": []}
-            for column, name in (("label", "label"), ("description", "description"), ("case_rule", "case_rule")):
+            for column, name in (
+                ("label", "label"),
+                ("description", "description"),
+                ("case_rule", "case_rule"),
+                ("granularity", "granularity"),
+            ):
                 if column in cell and (cell[column] or name == "description"):
                     row[name] = cell[column]
             for column, name in (("required", "required"), ("dimension_active", "is_active")):
@@ -433,6 +452,7 @@ def rows_to_csv(rows: list[dict]) -> str:
             "description": row.get("description") or "",
             "required": _csv_bool(row, "required"),
             "case_rule": row.get("case_rule", ""),
+            "granularity": row.get("granularity", ""),
             "position": row.get("position", ""),
             "dimension_active": _csv_bool(row, "is_active"),
         }

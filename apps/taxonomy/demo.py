@@ -60,6 +60,9 @@ PROVIDERS = {
     "azure-openai": ["azure"],
 }
 
+# Hundreds of customers: kept per request and in per-value daily totals, not in the daily cube.
+DETAIL_DIMENSIONS = {"customer"}
+
 DIMENSIONS = [
     ("team", "Team", "The team that made the request; maps to its cost centre.", True, "lower"),
     ("feature", "Feature", "The product feature or workflow the request served.", True, "lower"),
@@ -109,6 +112,7 @@ def taxonomy_rows(*, organization: Organization, owner_codes: set[str]) -> list[
             "description": description,
             "required": required,
             "case_rule": case_rule,
+            "granularity": "detail" if key in DETAIL_DIMENSIONS else "cube",
             "position": 10 * (index + 1),
             "is_active": True,
             "values": values[key],

@@ -4,7 +4,7 @@ from django.db.models import Q
 from apps.owners.models import BudgetOwner
 from apps.tenancy.models import Organization
 
-from .models import CaseRule, TagDimension, TagValue
+from .models import CaseRule, Granularity, TagDimension, TagValue
 
 
 class TagDimensionForm(forms.Form):
@@ -20,6 +20,12 @@ class TagDimensionForm(forms.Form):
     case_rule = forms.ChoiceField(
         choices=CaseRule.choices, initial=CaseRule.LOWER, help_text="How values are normalised before matching."
     )
+    granularity = forms.ChoiceField(
+        choices=Granularity.choices,
+        initial=Granularity.CUBE,
+        required=False,
+        help_text="Use per-value totals for dimensions with thousands of values, such as customer.",
+    )
     position = forms.IntegerField(min_value=0, required=False, help_text="Order in lists; empty puts it last.")
 
     def __init__(self, *args, dimension: TagDimension | None = None, **kwargs):
@@ -27,6 +33,9 @@ class TagDimensionForm(forms.Form):
         if dimension is not None:
             self.fields["key"].disabled = True
             self.fields["key"].help_text = "Usage already recorded uses this key, so it cannot change."
+
+    def clean_granularity(self) -> str:
+        return self.cleaned_data.get("granularity") or Granularity.CUBE
 
     @staticmethod
     def initial_for(dimension: TagDimension) -> dict:
@@ -36,6 +45,7 @@ class TagDimensionForm(forms.Form):
             "description": dimension.description,
             "required": dimension.required,
             "case_rule": dimension.case_rule,
+            "granularity": dimension.granularity,
             "position": dimension.position,
         }
 

@@ -18,6 +18,11 @@ class CaseRule(models.TextChoices):
     UPPER = "upper", "UPPER CASE (emea → EMEA)"
 
 
+class Granularity(models.TextChoices):
+    CUBE = "cube", "In the daily cube (allocation, budgets, every breakdown)"
+    DETAIL = "detail", "Per-value daily totals only (high cardinality, e.g. customer)"
+
+
 class TagDimension(TenantModel):
     key = models.CharField(max_length=64, help_text="The tag name as it arrives in usage, e.g. team or cost_center.")
     label = models.CharField(max_length=100)
@@ -26,6 +31,13 @@ class TagDimension(TenantModel):
         default=False, help_text="Every request should carry it; requests without it count as tagging gaps."
     )
     case_rule = models.CharField(max_length=10, choices=CaseRule.choices, default=CaseRule.LOWER)
+    granularity = models.CharField(
+        max_length=10,
+        choices=Granularity.choices,
+        default=Granularity.CUBE,
+        help_text="A dimension with thousands of values (customer, user) is kept per request and in per-value "
+        "daily totals, but not in the daily cube, so the cube stays small whatever its cardinality.",
+    )
     is_active = models.BooleanField(default=True)
     position = models.PositiveIntegerField(default=0, help_text="Order in lists and reports.")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -20,7 +20,7 @@ from apps.audit.services import audit_record, model_snapshot
 from apps.owners.models import BudgetOwner
 from apps.tenancy.models import Organization
 
-from .models import CaseRule, TagAlias, TagDimension, TagSet, TagValue
+from .models import CaseRule, Granularity, TagAlias, TagDimension, TagSet, TagValue
 from .normalise import (
     MAX_VALUE_LENGTH,
     DimensionRule,
@@ -35,7 +35,7 @@ from .normalise import (
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 KEY_MAX_LENGTH = 64
 TAGSET_CHUNK = 500
-DIMENSION_FIELDS = ("label", "description", "required", "case_rule", "is_active", "position")
+DIMENSION_FIELDS = ("label", "description", "required", "case_rule", "granularity", "is_active", "position")
 VALUE_FIELDS = ("value", "description", "owner", "is_active", "aliases")
 
 
@@ -241,6 +241,7 @@ def tag_dimension_create(
     description: str = "",
     required: bool = False,
     case_rule: str = CaseRule.LOWER,
+    granularity: str = Granularity.CUBE,
     position: int | None = None,
     is_active: bool = True,
 ) -> TagDimension:
@@ -256,6 +257,7 @@ def tag_dimension_create(
         description=description.strip(),
         required=required,
         case_rule=case_rule,
+        granularity=granularity,
         position=position,
         is_active=is_active,
     )
@@ -295,7 +297,9 @@ def tag_dimension_update(
     stored.label = label
     stored.case_rule = case_rule
     stored.description = data.get("description", stored.description).strip()
-    for name in ("required", "is_active", "position"):
+    if data.get("granularity") is not None and data["granularity"] not in Granularity.values:
+        raise ValidationError({"granularity": f"Choose one of: {', '.join(Granularity.values)}."})
+    for name in ("required", "granularity", "is_active", "position"):
         if data.get(name) is not None:
             setattr(stored, name, data[name])
     after = dimension_snapshot(stored)

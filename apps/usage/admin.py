@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from apps.tenancy.admin import ReadOnlyTenantAdmin, TenantAdmin
 
-from .models import DailyUsage, IngestError, IngestJob, SourceMapping, UsageRecord
+from .models import DailyDetailUsage, DailyUsage, IngestError, IngestJob, SourceMapping, UsageRecord
 
 
 @admin.register(IngestJob)
@@ -45,3 +45,9 @@ class DailyUsageAdmin(ReadOnlyTenantAdmin):
 class SourceMappingAdmin(TenantAdmin):
     list_display = ["kind", "external_id", "organization", "tags"]
     list_filter = ["organization", "kind"]
+
+
+@admin.register(DailyDetailUsage)
+class DailyDetailUsageAdmin(ReadOnlyTenantAdmin):
+    list_display = ["day", "organization", "dimension", "value", "team", "requests", "estimated_nano"]
+    list_filter = ["organization", "dimension"]

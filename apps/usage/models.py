@@ -98,6 +98,9 @@ class UsageRecord(TenantModel):
     model_raw = models.CharField(max_length=200)
     service_tier = models.CharField(max_length=20, default="standard")
     tagset = models.ForeignKey("taxonomy.TagSet", on_delete=models.PROTECT, related_name="+")
+    detail_tags = models.JSONField(
+        default=dict, blank=True, help_text="Tags of high-cardinality (detail) dimensions, e.g. customer."
+    )
     trace_id = models.CharField(max_length=200, blank=True)
     is_retry = models.BooleanField(default=False)
     is_batch = models.BooleanField(default=False)
@@ -177,6 +180,43 @@ class DailyUsage(TenantModel):
             ),
         ]
         indexes = [models.Index(fields=["organization", "day"], name="dailyusage_org_day")]
+
+
+class DailyDetailUsage(TenantModel):
+    """Daily totals per value of a detail (high-cardinality) dimension such as customer, per team.
+
+    Detail dimensions stay out of the cube's tag sets so the cube grows with tag combinations, not with
+    customers; this table answers "spend by customer" instead. Team is kept so a budget owner sees only
+    the customers of their own cost centres."""
+
+    day = models.DateField()
+    dimension = models.CharField(max_length=64)
+    value = models.CharField(max_length=200)
+    team = models.CharField(max_length=200, blank=True)
+    records = models.BigIntegerField(default=0)
+    requests = models.BigIntegerField(default=0)
+    unpriced_records = models.BigIntegerField(default=0)
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    cache_read_tokens = models.BigIntegerField(default=0)
+    cache_write_tokens = models.BigIntegerField(default=0)
+    tool_calls = models.BigIntegerField(default=0)
+    cost_input_nano = models.BigIntegerField(default=0)
+    cost_output_nano = models.BigIntegerField(default=0)
+    cost_cache_read_nano = models.BigIntegerField(default=0)
+    cost_cache_write_nano = models.BigIntegerField(default=0)
+    cost_tools_nano = models.BigIntegerField(default=0)
+    estimated_nano = models.BigIntegerField(default=0)
+    gateway_cost_nano = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["day", "dimension", "value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "day", "dimension", "value", "team"], name="dailydetailusage_cell"
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "dimension", "day"], name="dailydetail_org_dim_day")]
 
 
 class SourceMapping(TenantModel):

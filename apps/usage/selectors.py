@@ -7,10 +7,10 @@ from datetime import date
 
 from django.db.models import Q, QuerySet, Sum
 
-from apps.taxonomy.models import TagSet, TagValue
+from apps.taxonomy.models import Granularity, TagDimension, TagSet, TagValue
 from apps.tenancy.models import Membership, Organization
 
-from .models import DailyUsage, IngestJob, UsageRecord
+from .models import DailyDetailUsage, DailyUsage, IngestJob, UsageRecord
 
 COST_SOURCES = {
     "input": ("cost_input_nano", "input_tokens"),
@@ -61,13 +61,23 @@ def visible_team_values(*, organization: Organization, membership: Membership) -
     return set(TagValue.objects.filter(dimension__key="team", owner_id__in=owner_ids).values_list("value", flat=True))
 
 
-def _tag_q(prefix: str, usage_filter: UsageFilter, team_values: set[str] | None) -> Q:
+def detail_dimension_keys() -> set[str]:
+    """Dimensions kept out of the cube (high cardinality, e.g. customer)."""
+    return set(TagDimension.objects.filter(granularity=Granularity.DETAIL).values_list("key", flat=True))
+
+
+def _json_q(field: str, tags: dict[str, str]) -> Q:
     condition = Q()
-    for key, value in usage_filter.tags.items():
+    for key, value in tags.items():
         if value == "(missing)":
-            condition &= ~Q(**{f"{prefix}tags__has_key": key})
+            condition &= ~Q(**{f"{field}__has_key": key})
         else:
-            condition &= Q(**{f"{prefix}tags__{key}": value})
+            condition &= Q(**{f"{field}__{key}": value})
+    return condition
+
+
+def _tag_q(prefix: str, usage_filter: UsageFilter, team_values: set[str] | None, detail_keys=frozenset()) -> Q:
+    condition = _json_q(f"{prefix}tags", {k: v for k, v in usage_filter.tags.items() if k not in detail_keys})
     if team_values is not None:
         condition &= Q(**{f"{prefix}tags__team__in": sorted(team_values)})
     return condition
@@ -89,19 +99,49 @@ def _common_q(usage_filter: UsageFilter) -> Q:
     return condition
 
 
-def daily_usage(*, usage_filter: UsageFilter, team_values: set[str] | None) -> QuerySet[DailyUsage]:
+def daily_usage(
+    *, usage_filter: UsageFilter, team_values: set[str] | None, detail_keys=frozenset()
+) -> QuerySet[DailyUsage]:
+    """The cube, filtered. Filters on detail dimensions are not in the cube: use daily_detail_usage."""
     queryset = DailyUsage.objects.filter(_common_q(usage_filter))
-    tag_condition = _tag_q("", usage_filter, team_values)
+    tag_condition = _tag_q("", usage_filter, team_values, detail_keys)
     if tag_condition:
         queryset = queryset.filter(tagset__in=TagSet.objects.filter(tag_condition).values("pk"))
     return queryset
 
 
-def usage_records(*, usage_filter: UsageFilter, team_values: set[str] | None) -> QuerySet[UsageRecord]:
+def daily_detail_usage(
+    *, usage_filter: UsageFilter, team_values: set[str] | None, dimension: str
+) -> QuerySet[DailyDetailUsage]:
+    """Per-value daily totals of one detail dimension, filtered by period, value and team."""
+    queryset = DailyDetailUsage.objects.filter(dimension=dimension)
+    if usage_filter.date_from:
+        queryset = queryset.filter(day__gte=usage_filter.date_from)
+    if usage_filter.date_to:
+        queryset = queryset.filter(day__lte=usage_filter.date_to)
+    value = usage_filter.tags.get(dimension)
+    if value == "(missing)":
+        return queryset.none()
+    if value:
+        queryset = queryset.filter(value=value)
+    team = usage_filter.tags.get("team")
+    if team:
+        queryset = queryset.filter(team="" if team == "(missing)" else team)
+    if team_values is not None:
+        queryset = queryset.filter(team__in=sorted(team_values))
+    return queryset
+
+
+def usage_records(
+    *, usage_filter: UsageFilter, team_values: set[str] | None, detail_keys=frozenset()
+) -> QuerySet[UsageRecord]:
     queryset = UsageRecord.objects.filter(_common_q(usage_filter)).select_related("tagset")
-    tag_condition = _tag_q("", usage_filter, team_values)
+    tag_condition = _tag_q("", usage_filter, team_values, detail_keys)
     if tag_condition:
         queryset = queryset.filter(tagset__in=TagSet.objects.filter(tag_condition).values("pk"))
+    detail_condition = _json_q("detail_tags", {k: v for k, v in usage_filter.tags.items() if k in detail_keys})
+    if detail_condition:
+        queryset = queryset.filter(detail_condition)
     if usage_filter.cost_source:
         _cost_field, quantity_field = COST_SOURCES[usage_filter.cost_source]
         raw_quantity = {"cache_write_tokens": None}.get(quantity_field, quantity_field)
@@ -126,14 +166,17 @@ def usage_totals(queryset: QuerySet[DailyUsage], *, cost_source: str = "") -> di
 
 
 BREAKDOWN_COLUMNS = ("provider", "model", "service_tier", "day")
+DETAIL_BREAKDOWN_COLUMNS = ("value", "team", "day")
 
 
-def usage_breakdown(queryset: QuerySet[DailyUsage], *, by: str, cost_source: str = "") -> list[dict]:
+def usage_breakdown(queryset: QuerySet, *, by: str, cost_source: str = "") -> list[dict]:
     """Rows of {key, requests, tokens…, cost_nano, share}, largest cost first. ``by`` is a cube column or
-    a tag dimension key; tag breakdowns group by TagSet in the database and fold in Python."""
-    if by in BREAKDOWN_COLUMNS:
+    a tag dimension key; tag breakdowns group by TagSet in the database and fold in Python. On the
+    detail table, ``by`` is one of its columns (value, team, day)."""
+    columns = DETAIL_BREAKDOWN_COLUMNS if queryset.model is DailyDetailUsage else BREAKDOWN_COLUMNS
+    if by in columns:
         grouped = queryset.values(by).annotate(**{n: Sum(n) for n in CUBE_TOTAL_FIELDS})
-        rows = [{"key": row[by], **{n: row[n] or 0 for n in CUBE_TOTAL_FIELDS}} for row in grouped]
+        rows = [{"key": row[by] or "(missing)", **{n: row[n] or 0 for n in CUBE_TOTAL_FIELDS}} for row in grouped]
     else:
         grouped = queryset.values("tagset_id").annotate(**{n: Sum(n) for n in CUBE_TOTAL_FIELDS})
         per_tagset = {row["tagset_id"]: row for row in grouped}

@@ -31,17 +31,33 @@ def explorer(request, org_slug: str):
     form = _filter_form(request)
     usage_filter = form.usage_filter()
     team_values = selectors.visible_team_values(organization=request.organization, membership=request.membership)
-    cube = selectors.daily_usage(usage_filter=usage_filter, team_values=team_values)
     group_by = (form.cleaned_data.get("group_by") if form.is_valid() else None) or "team"
+    detail_keys = selectors.detail_dimension_keys()
+    in_play = [k for k in usage_filter.tags if k in detail_keys] or ([group_by] if group_by in detail_keys else [])
+    note = ""
+    if in_play:
+        # A detail dimension (e.g. customer) is not in the cube: read its per-value daily totals.
+        dimension = in_play[0]
+        rows = selectors.daily_detail_usage(usage_filter=usage_filter, team_values=team_values, dimension=dimension)
+        by = {dimension: "value", "team": "team", "day": "day"}.get(group_by, "value")
+        note = (
+            f"{dimension} has many values, so these figures come from per-{dimension} daily totals: the provider, "
+            "model, tier, retry and batch filters do not apply here."
+        )
+        group_by = dimension if by == "value" else by
+    else:
+        rows = selectors.daily_usage(usage_filter=usage_filter, team_values=team_values, detail_keys=detail_keys)
+        by = group_by
     return render(
         request,
         "usage/explorer.html",
         {
             "form": form,
-            "totals": selectors.usage_totals(cube, cost_source=usage_filter.cost_source),
-            "breakdown": selectors.usage_breakdown(cube, by=group_by, cost_source=usage_filter.cost_source)[:200],
+            "totals": selectors.usage_totals(rows, cost_source=usage_filter.cost_source),
+            "breakdown": selectors.usage_breakdown(rows, by=by, cost_source=usage_filter.cost_source)[:200],
             "group_by": group_by,
             "restricted": team_values is not None,
+            "note": note,
             "currency": "USD",
         },
     )
@@ -52,9 +68,10 @@ def records(request, org_slug: str):
     form = _filter_form(request)
     usage_filter = form.usage_filter()
     team_values = selectors.visible_team_values(organization=request.organization, membership=request.membership)
-    page = Paginator(selectors.usage_records(usage_filter=usage_filter, team_values=team_values), 50).get_page(
-        request.GET.get("page")
+    queryset = selectors.usage_records(
+        usage_filter=usage_filter, team_values=team_values, detail_keys=selectors.detail_dimension_keys()
     )
+    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "usage/records.html", {"form": form, "page": page, "query": query.urlencode()})

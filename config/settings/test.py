@@ -13,3 +13,6 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_client": "10
 # No collectstatic here: WhiteNoise serves from the apps' static folders.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+
+# seed_demo in tests: the same shapes, a fraction of the demo's 210,000 requests.
+DEMO_USAGE_REQUESTS = {"acme": 4_000, "globex": 800}

@@ -5,7 +5,8 @@ import io
 from django.db import transaction
 from django_scopes import scope
 
-from apps.usage.models import DailyUsage, IngestError, IngestJob, SourceMapping, UsageRecord
+from apps.taxonomy.models import TagDimension
+from apps.usage.models import DailyDetailUsage, DailyUsage, IngestError, IngestJob, SourceMapping, UsageRecord
 from apps.usage.services.ingest import ingest_job_create, ingest_job_run
 
 from . import api_route, portal_route, tenant_model
@@ -14,7 +15,7 @@ FINANCE = "finance_analyst"
 
 EVENT = (
     '{{"request_id": "{rid}", "occurred_at": "2026-10-03T14:22:05Z", "provider": "openai", "model": "gpt-4o", '
-    '"tags": {{"team": "search"}}, "usage": {{"input_tokens": 10, "output_tokens": 5}}}}\n'
+    '"tags": {{"team": "search", "customer": "cust_1"}}, "usage": {{"input_tokens": 10, "output_tokens": 5}}}}\n'
     "not json\n"
 )
 
@@ -23,6 +24,10 @@ def ingested_job(world, organization) -> IngestJob:
     """A finished job of one good and one bad row, in the given organisation (made once per test)."""
     cache = world.__dict__.setdefault("_usage_jobs", {})
     if organization.pk not in cache:
+        with scope(organization=organization):
+            TagDimension.objects.get_or_create(
+                organization=organization, key="customer", defaults={"label": "Customer", "granularity": "detail"}
+            )
         body = EVENT.format(rid=f"req-{organization.slug}").encode()
         with transaction.atomic():
             job, _ = ingest_job_create(
@@ -81,3 +86,4 @@ tenant_model("usage.ingesterror", lambda w, o: _first(IngestError, w, o))
 tenant_model("usage.usagerecord", lambda w, o: _first(UsageRecord, w, o))
 tenant_model("usage.dailyusage", lambda w, o: _first(DailyUsage, w, o))
 tenant_model("usage.sourcemapping", _mapping)
+tenant_model("usage.dailydetailusage", lambda w, o: _first(DailyDetailUsage, w, o))

@@ -31,8 +31,10 @@ def test_friendly_404(world):
 def test_navigation_follows_the_role(world):
     admin_nav = [i["label"] for i in world.login("a").get("/o/alpha/").context["nav_items"]]
     owner_nav = [i["label"] for i in world.login("a", Role.BUDGET_OWNER).get("/o/alpha/").context["nav_items"]]
-    assert admin_nav == ["Home", "Members", "Cost centres", "Tagging", "Prices", "API clients", "History", "Settings"]
-    assert owner_nav == ["Home", "Members", "Cost centres", "Tagging", "Prices"]
+    assert admin_nav == [
+        "Home", "Usage", "Members", "Cost centres", "Tagging", "Prices", "API clients", "History", "Settings",
+    ]
+    assert owner_nav == ["Home", "Usage", "Members", "Cost centres", "Tagging", "Prices"]
 
 
 def test_openapi_schema_is_served():

@@ -50,6 +50,7 @@ def test_export_apply_into_the_other_org_and_export_again_gives_the_same_data(wo
         "description": "",
         "required": True,
         "case_rule": "lower",
+        "granularity": "cube",
         "position": 10,
         "is_active": True,
         "values": [
@@ -81,8 +82,8 @@ def test_csv_round_trips(world, taxonomy):
     rows = catalog_io.export_section(organization=world.org("a"))
     text = catalog_io.rows_to_csv(rows)
     assert text.splitlines()[0] == ",".join(catalog_io.CSV_COLUMNS)
-    assert "environment,Environment,,true,lower,20,true,production,,,true,prod" in text
-    assert "customer,Customer,,false,preserve,30,true,,,,," in text
+    assert "environment,Environment,,true,lower,cube,20,true,production,,,true,prod" in text
+    assert "customer,Customer,,false,preserve,cube,30,true,,,,," in text
     assert catalog_io.rows_from_csv(text) == rows
 
 

@@ -142,6 +142,7 @@ def test_dimension_create_normalises_the_key_and_audits(world):
         "description": "",
         "required": True,
         "case_rule": "lower",
+        "granularity": "cube",
         "is_active": True,
         "position": 10,
     }

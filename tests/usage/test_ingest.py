@@ -70,7 +70,12 @@ def catalog(world, price_book):
                     organization=organization, key=name, label=name.title(), required=True, position=position
                 )
             TagDimension.objects.create(
-                organization=organization, key="customer", label="Customer", required=False, position=9
+                organization=organization,
+                key="customer",
+                label="Customer",
+                required=False,
+                position=9,
+                granularity="detail",
             )
     return world
 
@@ -109,14 +114,15 @@ def test_canonical_event_is_priced_exactly_per_cost_source(catalog):
         record.cost_cache_write_nano,
         record.cost_tools_nano,
     ) == (3_600_000, 5_250_000, 2_400_000, 0, 10_000_000)
+    # customer is a detail dimension: on the record, not in the cube's tag set.
     assert record.tagset.tags == {
         "team": "search",
         "feature": "answer-summaries",
         "workspace": "acme-prod",
         "environment": "production",
-        "customer": "cust_042",
         "provider": "anthropic",
     }
+    assert record.detail_tags == {"customer": "cust_042"}
     assert record.missing_required_tags is False and record.unpriced is False
     assert (
         cell.records,
@@ -438,3 +444,41 @@ def test_explorer_totals_and_budget_owner_subtree(catalog):
     filtered = catalog.login("a", Role.FINANCE_ANALYST).get(url, {"cost_source": "tool_calls", "month": "2026-10"})
     assert filtered.context["totals"]["cost_nano"] == 3 * 10_000_000
     assert Decimal(filtered.context["totals"]["cost_nano"]).scaleb(-9) == Decimal("0.03")
+
+
+def test_customers_stay_out_of_the_cube_but_have_their_own_daily_totals(catalog):
+    from apps.usage.models import DailyDetailUsage
+
+    org = catalog.org("a")
+    tags = dict(event()["tags"])
+    events = [event(f"c{i}", tags={**tags, "customer": f"cust_{i % 3}"}) for i in range(9)]
+    events.append(event("m1", tags={**tags, "team": "marketing", "customer": "cust_0"}))
+    events.append(event("none", tags={k: v for k, v in tags.items() if k != "customer"}))
+    ingest(org, ndjson(*events))
+    with scope(organization=org):
+        # 11 requests, 3 customers: two cube cells (search, marketing), not one per customer
+        assert DailyUsage.objects.count() == 2
+        assert TagSet.objects.count() == 2
+        detail = {(d.value, d.team): d.requests for d in DailyDetailUsage.objects.filter(dimension="customer")}
+        assert detail == {
+            ("cust_0", "search"): 3,
+            ("cust_1", "search"): 3,
+            ("cust_2", "search"): 3,
+            ("cust_0", "marketing"): 1,
+        }
+        assert sum(d.estimated_nano for d in DailyDetailUsage.objects.all()) == 10 * SONNET_EVENT_NANO
+    url = reverse("usage:explorer", kwargs={"org_slug": "alpha"})
+    client = catalog.login("a", Role.FINANCE_ANALYST)
+    by_customer = client.get(url, {"group_by": "customer"})
+    assert [(r["key"], r["requests"]) for r in by_customer.context["breakdown"]] == [
+        ("cust_0", 4),
+        ("cust_1", 3),
+        ("cust_2", 3),
+    ]
+    assert "per-customer daily totals" in by_customer.context["note"]
+    one_customer = client.get(url, {"tag_customer": "cust_0", "group_by": "team"})
+    assert [(r["key"], r["requests"]) for r in one_customer.context["breakdown"]] == [("search", 3), ("marketing", 1)]
+    drill = client.get(reverse("usage:records", kwargs={"org_slug": "alpha"}), {"tag_customer": "cust_2"})
+    assert sorted(r.request_id for r in drill.context["page"]) == ["c2", "c5", "c8"]
+    missing = client.get(reverse("usage:records", kwargs={"org_slug": "alpha"}), {"tag_customer": "(missing)"})
+    assert [r.request_id for r in missing.context["page"]] == ["none"]

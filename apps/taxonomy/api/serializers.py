@@ -19,6 +19,7 @@ class TagDimensionSerializer(serializers.ModelSerializer):
             "description",
             "required",
             "case_rule",
+            "granularity",
             "is_active",
             "position",
             "created_at",

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from apps.accounts.scopes import TokenScope
 from apps.tenancy.api.views import OrganizationReadOnlyViewSet
+from apps.usage.filters import IngestJobFilter
 from apps.usage.models import IngestError, IngestJob
 from apps.usage.services.ingest import ingest_job_create
 
@@ -31,7 +32,7 @@ class UsageJobViewSet(OrganizationReadOnlyViewSet):
     queryset = IngestJob.objects.none()
     serializer_class = IngestJobSerializer
     required_scopes = {"GET": TokenScope.USAGE_WRITE, "POST": TokenScope.USAGE_WRITE}
-    filterset_fields = ["status"]
+    filterset_class = IngestJobFilter
 
     def get_parsers(self):
         if getattr(self, "action", None) == "create" or (self.request and self.request.method == "POST"):

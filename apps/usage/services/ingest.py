@@ -9,7 +9,7 @@ unique key makes every record land once even if two jobs overlap.
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from django.core.exceptions import ValidationError
@@ -21,7 +21,8 @@ from django_scopes import scope, scopes_disabled
 from apps.audit.services import audit_record
 from apps.pricing.estimator import PriceBook
 from apps.pricing.money import decimal_to_nano
-from apps.taxonomy.normalise import tagset_hash
+from apps.taxonomy.models import Granularity, TagDimension
+from apps.taxonomy.normalise import normalise_key, tagset_hash
 from apps.taxonomy.services import tag_normaliser_for, tagsets_get_or_create
 from apps.tenancy.models import Organization
 from apps.usage.models import IngestError, IngestJob, SourceMapping
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 CHUNK_LINES = int(os.environ.get("INGEST_CHUNK_LINES", "5000"))
 MAX_STORED_ERRORS = 1000
+DETAIL_CACHE_SIZE = 200_000
 FORMAT_CHOICES = ("auto", "ndjson", "json", "csv", "openai-usage", "anthropic-usage", "litellm")
 
 
@@ -110,6 +112,28 @@ class _Context:
     mappings: dict
     tag_cache: dict
     tagset_ids: dict
+    detail_keys: frozenset = frozenset()
+    detail_cache: dict = field(default_factory=dict)
+
+    def _split_tags(self, raw_tags: dict) -> tuple[dict, dict]:
+        """Tags of detail dimensions (e.g. customer) go on the record only; the rest form the tag set."""
+        if not self.detail_keys:
+            return raw_tags, {}
+        cube, detail = {}, {}
+        for key, value in raw_tags.items():
+            (detail if normalise_key(str(key)) in self.detail_keys else cube)[key] = value
+        return cube, detail
+
+    def _detail_value(self, key: str, raw) -> str | None:
+        cache_key = (key, repr(raw))
+        if cache_key not in self.detail_cache:
+            if len(self.detail_cache) > DETAIL_CACHE_SIZE:
+                self.detail_cache.clear()  # bounded memory whatever the cardinality
+            try:
+                self.detail_cache[cache_key] = self.normaliser.normalise_value(key, raw)
+            except ValueError as exc:
+                raise RowProblem("tags", str(exc)) from exc
+        return self.detail_cache[cache_key]
 
     def prepare(self, event: UsageEvent) -> PreparedRecord:
         raw_tags = dict(event.tags)
@@ -117,16 +141,23 @@ class _Context:
             for name, value in self.mappings.get(key, {}).items():
                 raw_tags.setdefault(name, value)
         raw_tags.setdefault("provider", event.provider)
-        cache_key = tuple(sorted((str(k), repr(v)) for k, v in raw_tags.items()))
+        cube_raw, detail_raw = self._split_tags(raw_tags)
+        cache_key = tuple(sorted((str(k), repr(v)) for k, v in cube_raw.items()))
         cached = self.tag_cache.get(cache_key)
         if cached is None:
             try:
-                normalised = self.normaliser.normalise(raw_tags)
+                normalised = self.normaliser.normalise(cube_raw)
             except ValueError as exc:
                 raise RowProblem("tags", str(exc)) from exc
-            cached = (tagset_hash(normalised.tags), normalised.tags, bool(normalised.missing_required))
+            cached = (tagset_hash(normalised.tags), normalised.tags, frozenset(normalised.missing_required))
             self.tag_cache[cache_key] = cached
-        tag_hash, tags, missing_required = cached
+        tag_hash, tags, missing = cached
+        detail_tags = {}
+        for key, raw in detail_raw.items():
+            value = self._detail_value(normalise_key(str(key)), raw)
+            if value is not None:
+                detail_tags[normalise_key(str(key))] = value
+        missing_required = bool(missing - detail_tags.keys())
         estimate = self.price_book.estimate(
             provider=event.provider,
             model=event.model,
@@ -154,6 +185,7 @@ class _Context:
             model_raw=event.model,
             service_tier=event.service_tier,
             tagset_id=0,
+            detail_tags=detail_tags,
             trace_id=event.trace_id,
             is_retry=event.is_retry,
             is_batch=event.is_batch,
@@ -192,6 +224,9 @@ def _context_for(job: IngestJob, source: str) -> _Context:
         mappings=mappings,
         tag_cache={},
         tagset_ids={},
+        detail_keys=frozenset(
+            TagDimension.objects.filter(is_active=True, granularity=Granularity.DETAIL).values_list("key", flat=True)
+        ),
     )
 
 

@@ -13,7 +13,7 @@ from datetime import date, datetime
 
 from django.db import connection
 
-from apps.usage.models import DailyUsage, UsageRecord
+from apps.usage.models import DailyDetailUsage, DailyUsage, UsageRecord
 
 RECORD_COLUMNS = (
     "organization_id",
@@ -27,6 +27,7 @@ RECORD_COLUMNS = (
     "model_raw",
     "service_tier",
     "tagset_id",
+    "detail_tags",
     "trace_id",
     "is_retry",
     "is_batch",
@@ -50,6 +51,7 @@ RECORD_COLUMNS = (
 )
 
 CUBE_KEY = ("organization_id", "day", "provider", "model", "service_tier", "tagset_id", "is_retry", "is_batch")
+DETAIL_KEY = ("organization_id", "day", "dimension", "value", "team")
 CUBE_SUMS = (
     "records",
     "requests",
@@ -82,6 +84,7 @@ class PreparedRecord:
     model_raw: str
     service_tier: str
     tagset_id: int
+    detail_tags: dict
     trace_id: str
     is_retry: bool
     is_batch: bool
@@ -137,6 +140,8 @@ def _insert_generic(records: list[PreparedRecord]) -> set[str]:
 
 
 _STAGE = "usage_record_stage"
+_TOOLS_INDEX = RECORD_COLUMNS.index("tool_calls_detail")
+_DETAIL_INDEX = RECORD_COLUMNS.index("detail_tags")
 
 
 def _insert_postgresql(records: list[PreparedRecord]) -> set[str]:
@@ -151,7 +156,8 @@ def _insert_postgresql(records: list[PreparedRecord]) -> set[str]:
         with cursor.cursor.copy(f"COPY {_STAGE} ({columns}) FROM STDIN") as copy:
             for record in records:
                 values = list(record.values())
-                values[RECORD_COLUMNS.index("tool_calls_detail")] = json.dumps(record.tool_calls_detail)
+                values[_TOOLS_INDEX] = json.dumps(record.tool_calls_detail)
+                values[_DETAIL_INDEX] = json.dumps(record.detail_tags)
                 copy.write_row(values)
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {_STAGE} "
@@ -160,40 +166,63 @@ def _insert_postgresql(records: list[PreparedRecord]) -> set[str]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def cube_add(records: list[PreparedRecord]) -> int:
-    """Add the inserted records to the DailyUsage cube. Returns the number of cells touched."""
-    cells: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(CUBE_SUMS))
-    for r in records:
-        key = (r.organization_id, r.day, r.provider, r.model, r.service_tier, r.tagset_id, r.is_retry, r.is_batch)
-        sums = cells[key]
-        sums[0] += 1
-        sums[1] += r.request_count
-        sums[2] += 1 if r.unpriced else 0
-        sums[3] += r.input_tokens
-        sums[4] += r.output_tokens
-        sums[5] += r.cache_read_tokens
-        sums[6] += r.cache_write_5m_tokens + r.cache_write_1h_tokens
-        sums[7] += r.tool_calls
-        sums[8] += r.cost_input_nano
-        sums[9] += r.cost_output_nano
-        sums[10] += r.cost_cache_read_nano
-        sums[11] += r.cost_cache_write_nano
-        sums[12] += r.cost_tools_nano
-        sums[13] += r.estimated_nano
-        sums[14] += r.gateway_cost_nano or 0
+def _sums(record: PreparedRecord) -> tuple:
+    return (
+        1,
+        record.request_count,
+        1 if record.unpriced else 0,
+        record.input_tokens,
+        record.output_tokens,
+        record.cache_read_tokens,
+        record.cache_write_5m_tokens + record.cache_write_1h_tokens,
+        record.tool_calls,
+        record.cost_input_nano,
+        record.cost_output_nano,
+        record.cost_cache_read_nano,
+        record.cost_cache_write_nano,
+        record.cost_tools_nano,
+        record.estimated_nano,
+        record.gateway_cost_nano or 0,
+    )
+
+
+def _upsert(table: str, key_columns: tuple, cells: dict[tuple, list[int]]) -> int:
     if not cells:
         return 0
-    table = DailyUsage._meta.db_table
-    columns = CUBE_KEY + CUBE_SUMS
+    columns = key_columns + CUBE_SUMS
     updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in CUBE_SUMS)
     sql = (
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
-        f"ON CONFLICT ({', '.join(CUBE_KEY)}) DO UPDATE SET {updates}"
+        f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates}"
     )
+    # A fixed order of cells keeps two concurrent ingests from locking them in opposite orders.
     params = [key + tuple(sums) for key, sums in sorted(cells.items(), key=lambda item: _sort_key(item[0]))]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
     return len(params)
+
+
+def cube_add(records: list[PreparedRecord]) -> int:
+    """Add the inserted records to the DailyUsage cube and, for their detail tags (e.g. customer), to
+    DailyDetailUsage. Returns the number of cube cells touched."""
+    cube: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(CUBE_SUMS))
+    detail: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(CUBE_SUMS))
+    for r in records:
+        sums = _sums(r)
+        cell = cube[
+            (r.organization_id, r.day, r.provider, r.model, r.service_tier, r.tagset_id, r.is_retry, r.is_batch)
+        ]
+        for index, amount in enumerate(sums):
+            cell[index] += amount
+        if r.detail_tags:
+            team = (r.tags or {}).get("team", "")
+            for dimension, value in r.detail_tags.items():
+                detail_cell = detail[(r.organization_id, r.day, dimension, value, team)]
+                for index, amount in enumerate(sums):
+                    detail_cell[index] += amount
+    touched = _upsert(DailyUsage._meta.db_table, CUBE_KEY, cube)
+    _upsert(DailyDetailUsage._meta.db_table, DETAIL_KEY, detail)
+    return touched
 
 
 def _sort_key(key: tuple) -> tuple:

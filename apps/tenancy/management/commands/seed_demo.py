@@ -26,6 +26,7 @@ APP_SEEDERS = [
     "apps.owners.demo",
     "apps.taxonomy.demo",
     "apps.pricing.demo",
+    "apps.usage.demo",
     "apps.invoices.demo",
 ]
 
