@@ -191,14 +191,28 @@ def _upsert(table: str, key_columns: tuple, cells: dict[tuple, list[int]]) -> in
         return 0
     columns = key_columns + CUBE_SUMS
     updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in CUBE_SUMS)
-    sql = (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
-        f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates}"
-    )
+    conflict = f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates}"
     # A fixed order of cells keeps two concurrent ingests from locking them in opposite orders.
     params = [key + tuple(sums) for key, sums in sorted(cells.items(), key=lambda item: _sort_key(item[0]))]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        if connection.vendor == "postgresql":
+            # One COPY and one set-based merge instead of a statement per cell.
+            stage = f"{table}_stage"
+            cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
+                f"SELECT {', '.join(columns)} FROM {table} WITH NO DATA"
+            )
+            cursor.execute(f"TRUNCATE {stage}")
+            with cursor.cursor.copy(f"COPY {stage} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in params:
+                    copy.write_row(row)
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM {stage} "
+                f"ORDER BY {', '.join(key_columns)} {conflict}"
+            )
+        else:
+            placeholders = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) {conflict}", params)
     return len(params)
 
 

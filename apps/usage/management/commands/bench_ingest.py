@@ -109,39 +109,40 @@ class Command(BaseCommand):
             for line in events:
                 event = json.loads(line)
                 usage = event["usage"]
-                values = [
-                    job.organization_id,
-                    job.pk,
-                    "events",
-                    event["request_id"],
-                    event["occurred_at"],
-                    event["occurred_at"][:10],
-                    event["provider"],
-                    event["model"],
-                    event["model"],
-                    event["service_tier"],
-                    1,
-                    event["trace_id"],
-                    event["is_retry"],
-                    event["service_tier"] == "batch",
-                    1,
-                    usage["input_tokens"],
-                    usage["output_tokens"],
-                    usage["cache_read_tokens"],
-                    usage["cache_write_5m_tokens"],
-                    usage["cache_write_1h_tokens"],
-                    len(event["tool_calls"]),
-                    json.dumps(event["tool_calls"]),
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    None,
-                    False,
-                    False,
-                ]
+                stored = {
+                    "organization_id": job.organization_id,
+                    "job_id": job.pk,
+                    "source": "events",
+                    "request_id": event["request_id"],
+                    "occurred_at": event["occurred_at"],
+                    "day": event["occurred_at"][:10],
+                    "provider": event["provider"],
+                    "model": event["model"],
+                    "model_raw": event["model"],
+                    "service_tier": event["service_tier"],
+                    "tagset_id": 1,
+                    "detail_tags": json.dumps({"customer": event["tags"].get("customer")}),
+                    "trace_id": event["trace_id"],
+                    "is_retry": event["is_retry"],
+                    "is_batch": event["service_tier"] == "batch",
+                    "request_count": 1,
+                    **{
+                        name: usage[name]
+                        for name in (
+                            "input_tokens",
+                            "output_tokens",
+                            "cache_read_tokens",
+                            "cache_write_5m_tokens",
+                            "cache_write_1h_tokens",
+                        )
+                    },
+                    "tool_calls": sum(event["tool_calls"].values()),
+                    "tool_calls_detail": json.dumps(event["tool_calls"]),
+                    "gateway_cost_nano": None,
+                    "unpriced": False,
+                    "missing_required_tags": False,
+                }
+                values = [stored.get(column, 0) for column in RECORD_COLUMNS]
                 out.write(
                     "\t".join("\\N" if v is None else str(v).lower() if isinstance(v, bool) else str(v) for v in values)
                     + "\n"
