@@ -215,14 +215,22 @@ def alias_remove(request, org_slug: str, pk: int, value_pk: int, alias_pk: int):
 
 @org_perm_required(Perm.VIEW_ORG)
 def health(request, org_slug: str):
-    # Counted in tag sets until usage passes request counts (tagging_health(request_counts=...)).
-    rows = tagging_health(organization=request.organization)
+    from apps.usage import selectors as usage_selectors
+
+    # Requests, from the usage cube. Detail dimensions (e.g. customer) are not in tag sets: their
+    # coverage comes from their own daily totals.
+    request_counts = usage_selectors.requests_by_tagset()
+    rows = tagging_health(organization=request.organization, request_counts=request_counts)
+    detail_keys = usage_selectors.detail_dimension_keys()
+    for row in rows:
+        if row.key in detail_keys:
+            row.missing = max(0, row.counted - usage_selectors.requests_with_detail_value(row.key))
     return render(
         request,
         "taxonomy/health.html",
         {
             "rows": rows,
-            "unit": "tag sets",
+            "unit": "requests",
             "undefined_keys": undefined_tag_keys(organization=request.organization),
         },
     )

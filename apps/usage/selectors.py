@@ -198,3 +198,12 @@ def usage_breakdown(queryset: QuerySet, *, by: str, cost_source: str = "") -> li
 
 def ingest_jobs() -> QuerySet[IngestJob]:
     return IngestJob.objects.order_by("-created_at", "-id")
+
+
+def requests_by_tagset() -> dict[int, int]:
+    """Requests per tag set over all time, from the cube (for the tagging-health page)."""
+    return dict(DailyUsage.objects.values("tagset_id").annotate(n=Sum("requests")).values_list("tagset_id", "n"))
+
+
+def requests_with_detail_value(dimension: str) -> int:
+    return DailyDetailUsage.objects.filter(dimension=dimension).aggregate(n=Sum("requests"))["n"] or 0

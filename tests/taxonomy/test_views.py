@@ -136,8 +136,12 @@ def test_readers_cannot_edit(world, taxonomy, role):
     assert response.status_code == 403
 
 
-def test_health_page_counts_tag_sets_and_lists_unknown_values(world, taxonomy):
-    tagsets_get_or_create(
+def test_health_page_counts_requests_from_the_usage_cube_and_lists_unknown_values(world, taxonomy):
+    from datetime import date
+
+    from apps.usage.models import DailyUsage
+
+    ids = tagsets_get_or_create(
         organization=world.org("a"),
         tag_dicts=[
             {"team": "search", "environment": "production"},
@@ -146,9 +150,21 @@ def test_health_page_counts_tag_sets_and_lists_unknown_values(world, taxonomy):
             {"environment": "qa", "cost_center": "x"},
         ],
     )
+    requests = [10, 5, 2, 1]  # per tag set, in the order above
+    with scope(organization=world.org("a")):
+        for tagset_id, count in zip(ids.values(), requests, strict=True):
+            DailyUsage.objects.create(
+                organization=world.org("a"),
+                day=date(2026, 10, 1),
+                provider="openai",
+                model="gpt-4o",
+                service_tier="standard",
+                tagset_id=tagset_id,
+                requests=count,
+            )
     response = world.login("a", Role.BUDGET_OWNER).get(_url("health"))
     rows = {r.key: r for r in response.context["rows"]}
-    assert (rows["team"].missing, rows["team"].unknown_values) == (1, [("serch", 2)])
-    assert (rows["environment"].missing, rows["environment"].unknown_values) == (1, [("qa", 1)])
+    assert (rows["team"].counted, rows["team"].missing, rows["team"].unknown_values) == (18, 1, [("serch", 7)])
+    assert (rows["environment"].missing, rows["environment"].unknown_values) == (2, [("qa", 1)])
     assert response.context["undefined_keys"] == [("cost_center", 1)]
-    assert b"Counts are of tag sets, not of requests" in response.content
+    assert b"Counts are of requests recorded in the usage cube" in response.content
