@@ -1,6 +1,6 @@
 """Deterministic, realistic usage events for the demo and the benchmark (same seed, same bytes).
 
-Cardinality follows what the issue asks the benchmark to model: 12 teams, 40 features, 500 customers,
+Cardinality follows what the issue asks the benchmark to model: 12 teams, 41 features, 500 customers,
 4 models, over several providers, with cache reads, batch jobs, retries, tool calls and a small share
 of requests missing a required tag (so the tagging-gap figures are not zero).
 """
@@ -9,6 +9,10 @@ import json
 import random
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+
+# The demo taxonomy's own feature list, so generated usage matches its value lists (apart from the
+# deliberate share of requests without a team or feature tag).
+from apps.taxonomy.demo import FEATURES_BY_TEAM
 
 TEAMS = [
     "search",
@@ -24,20 +28,7 @@ TEAMS = [
     "platform",
     "observability",
 ]
-FEATURES_BY_TEAM = {
-    "search": ["answer-summaries", "query-rewrite", "result-reranking", "semantic-snippets"],
-    "recommendations": ["similar-items", "bundle-suggestions", "personalised-feed"],
-    "support": ["ticket-triage", "reply-drafts", "sentiment-tagging", "kb-answers"],
-    "assistant": ["chat-assistant", "agent-workflows", "voice-transcripts", "meeting-notes"],
-    "data-platform": ["schema-docs", "sql-generation", "pii-detection"],
-    "ml-research": ["eval-harness", "synthetic-data", "model-distillation", "red-teaming"],
-    "marketing": ["product-descriptions", "campaign-copy", "seo-briefs"],
-    "sales-eng": ["rfp-answers", "call-summaries", "lead-enrichment"],
-    "legal-ops": ["contract-review", "clause-extraction", "policy-qa"],
-    "finance-ops": ["invoice-extraction", "expense-coding", "variance-commentary"],
-    "platform": ["gateway-guardrails", "prompt-cache-warmup", "routing-classifier"],
-    "observability": ["trace-summaries", "log-anomaly-notes"],
-}
+
 # (provider, model, share of requests, typical input, typical output)
 MODELS = [
     ("anthropic", "claude-sonnet-4-5-20250929", 0.40, 2400, 450),
@@ -75,13 +66,16 @@ def generate_events(
         feature = rng.choice(FEATURES_BY_TEAM[team])
         environment = rng.choices(env_names, weights=env_weights)[0]
         tier = "batch" if rng.random() < 0.07 and provider != "google" else "standard"
-        cached = provider in ("anthropic", "openai") and rng.random() < 0.45
+        # Batch jobs in the demo carry no prompt caching or tools: their list prices are not published.
+        cached = provider in ("anthropic", "openai") and tier == "standard" and rng.random() < 0.45
         input_tokens = max(1, int(rng.lognormvariate(0, 0.6) * typical_in))
         usage = {
             "input_tokens": input_tokens,
             "output_tokens": max(1, int(rng.lognormvariate(0, 0.7) * typical_out)),
             "cache_read_tokens": int(input_tokens * rng.uniform(1.5, 6)) if cached else 0,
-            "cache_write_5m_tokens": int(input_tokens * 0.5) if provider == "anthropic" and rng.random() < 0.05 else 0,
+            "cache_write_5m_tokens": int(input_tokens * 0.5)
+            if cached and provider == "anthropic" and rng.random() < 0.1
+            else 0,
             "cache_write_1h_tokens": 0,
         }
         tags = {
@@ -102,7 +96,9 @@ def generate_events(
             "service_tier": tier,
             "tags": tags,
             "usage": usage,
-            "tool_calls": {"web_search": 1} if provider == "anthropic" and rng.random() < 0.04 else {},
+            "tool_calls": {"web_search": 1}
+            if provider == "anthropic" and tier == "standard" and rng.random() < 0.04
+            else {},
             "is_retry": rng.random() < 0.015,
             "trace_id": f"tr_{index // 4:08d}",
             "cost": None,
