@@ -32,7 +32,15 @@ def test_navigation_follows_the_role(world):
     admin_nav = [i["label"] for i in world.login("a").get("/o/alpha/").context["nav_items"]]
     owner_nav = [i["label"] for i in world.login("a", Role.BUDGET_OWNER).get("/o/alpha/").context["nav_items"]]
     assert admin_nav == [
-        "Home", "Usage", "Members", "Cost centres", "Tagging", "Prices", "API clients", "History", "Settings",
+        "Home",
+        "Usage",
+        "Members",
+        "Cost centres",
+        "Tagging",
+        "Prices",
+        "API clients",
+        "History",
+        "Settings",
     ]
     assert owner_nav == ["Home", "Usage", "Members", "Cost centres", "Tagging", "Prices"]
 
