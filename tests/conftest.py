@@ -9,6 +9,17 @@ def world(db) -> World:
     return build_world()
 
 
+@pytest.fixture(scope="session")
+def _payload_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("ingest-payloads")
+
+
+@pytest.fixture(autouse=True)
+def _payload_dir(settings, _payload_root):
+    # Received files go to a temporary folder, never the repository's media/ (worker tests pass it on).
+    settings.INGEST_PAYLOAD_DIR = str(_payload_root)
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     # Throttle counters and axes' state live in the cache; tests must not leak them into each other.

@@ -229,7 +229,7 @@ def budget_owner_create(
 
 
 def _lock(owner: BudgetOwner) -> BudgetOwner:
-    return BudgetOwner.objects.select_for_update().select_related("parent").get(pk=owner.pk)
+    return BudgetOwner.objects.select_for_update(of=("self",)).select_related("parent").get(pk=owner.pk)
 
 
 @transaction.atomic

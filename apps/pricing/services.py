@@ -368,7 +368,9 @@ def price_override_update(
     unknown = set(data) - set(OVERRIDE_FIELDS)
     if unknown:
         raise ValueError(f"price_override_update cannot change {sorted(unknown)}")
-    stored = PriceOverride.objects.select_for_update().select_related("provider", "model").get(pk=override.pk)
+    stored = (
+        PriceOverride.objects.select_for_update(of=("self",)).select_related("provider", "model").get(pk=override.pk)
+    )
     organization = stored.organization
     before = override_snapshot(stored)
     values = _clean({field: data.get(field, getattr(stored, field)) for field in OVERRIDE_FIELDS})

@@ -431,7 +431,7 @@ def tag_value_update(
     unknown = set(data) - set(VALUE_FIELDS)
     if unknown:
         raise ValueError(f"tag_value_update cannot change {sorted(unknown)}")
-    stored = TagValue.objects.select_for_update().select_related("dimension", "owner").get(pk=tag_value.pk)
+    stored = TagValue.objects.select_for_update(of=("self",)).select_related("dimension", "owner").get(pk=tag_value.pk)
     organization, dimension = stored.organization, stored.dimension
     before = value_snapshot(stored)
     value = normalise_value_text(str(data.get("value", stored.value)), dimension.case_rule)
@@ -495,7 +495,7 @@ def tag_value_reactivate(*, tag_value: TagValue, actor, reason: str = "") -> Tag
 
 @transaction.atomic
 def tag_alias_add(*, tag_value: TagValue, actor, alias: str) -> TagAlias:
-    stored = TagValue.objects.select_for_update().select_related("dimension").get(pk=tag_value.pk)
+    stored = TagValue.objects.select_for_update(of=("self",)).select_related("dimension").get(pk=tag_value.pk)
     if lookup_form(alias) in set(stored.aliases.values_list("alias", flat=True)):
         raise ValidationError({"alias": f"“{alias}” is already an alias of {stored.value}."})
     cleaned, problems = alias_problems(
@@ -522,7 +522,7 @@ def tag_alias_add(*, tag_value: TagValue, actor, alias: str) -> TagAlias:
 
 @transaction.atomic
 def tag_alias_remove(*, alias: TagAlias, actor) -> None:
-    stored = TagValue.objects.select_for_update().select_related("dimension").get(pk=alias.value_id)
+    stored = TagValue.objects.select_for_update(of=("self",)).select_related("dimension").get(pk=alias.value_id)
     before = value_snapshot(stored)
     TagAlias.objects.filter(pk=alias.pk).delete()
     audit_record(

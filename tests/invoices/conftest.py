@@ -16,6 +16,12 @@ def _payload_dir(settings, tmp_path):
     settings.INGEST_PAYLOAD_DIR = str(tmp_path / "payloads")
 
 
+@pytest.fixture(autouse=True)
+def _tasks_in_process(eager_celery):
+    """These tests follow the web flow, not a worker: run the ingest task in-process even when CI
+    configures a broker."""
+
+
 @pytest.fixture
 def models_catalog(db):
     """Just enough of the price book's model list for names to resolve to canonical codes."""

@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django_scopes import scope
 
@@ -50,6 +51,7 @@ def test_killed_worker_loses_nothing_and_double_counts_nothing(price_book):
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": database_url,
         "INGEST_CHUNK_LINES": "1000",
+        "INGEST_PAYLOAD_DIR": settings.INGEST_PAYLOAD_DIR,
     }
     worker = subprocess.Popen(
         [

@@ -325,7 +325,7 @@ def _line_row(job, invoice: ProviderInvoice, key: str, line: ParsedLine, resolve
 
 def _finish_without_writing(job: InvoiceIngestJob, *, status: str, message: str) -> InvoiceIngestJob:
     with transaction.atomic():
-        job = InvoiceIngestJob.objects.select_for_update().select_related("organization").get(pk=job.pk)
+        job = InvoiceIngestJob.objects.select_for_update(of=("self",)).select_related("organization").get(pk=job.pk)
         if job.is_finished:
             return job
         job.status = status
