@@ -13,5 +13,6 @@ urlpatterns = [
     path("", include("apps.pricing.api.urls")),
     path("", include("apps.usage.api.urls")),
     path("", include("apps.invoices.api.urls")),
+    path("", include("apps.reconciliation.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("apps.pricing.urls")),
     path("", include("apps.usage.urls")),
     path("", include("apps.invoices.urls")),
+    path("", include("apps.reconciliation.urls")),
     path("", include("apps.portal.urls")),
 ]
 

@@ -4,6 +4,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from apps.reconciliation.selectors import readiness_for
 from apps.tenancy.permissions import org_perm_required
 from apps.tenancy.roles import Perm
 from apps.tenancy.selectors import membership_list, memberships_for_user
@@ -26,6 +27,7 @@ def home(request, org_slug: str):
         {
             "organization": organization,
             "members": membership_list(organization=organization),
+            "readiness": readiness_for(membership=request.membership),
         },
     )
 

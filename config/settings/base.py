@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "apps.pricing",
     "apps.usage",
     "apps.invoices",
+    "apps.reconciliation",
 ]
 
 MIDDLEWARE = [

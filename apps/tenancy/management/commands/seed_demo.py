@@ -28,6 +28,7 @@ APP_SEEDERS = [
     "apps.pricing.demo",
     "apps.usage.demo",
     "apps.invoices.demo",
+    "apps.reconciliation.demo",
 ]
 
 # username suffix -> (role, full name)

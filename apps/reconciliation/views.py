@@ -1,0 +1,169 @@
+"""Reconciliation pages. Reading needs PREPARE_PERIOD or VIEW_ALL_COST (finance roles, org admins,
+viewers); making a run needs PREPARE_PERIOD."""
+
+import csv
+from datetime import date
+from functools import wraps
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from apps.invoices.selectors import invoices
+from apps.tenancy.permissions import org_perm_required
+from apps.tenancy.roles import Perm
+
+from . import selectors
+from .forms import PeriodForm
+from .models import ReconciliationRun
+from .services import reconciliation_run_create
+
+READ_PERMS = (Perm.PREPARE_PERIOD, Perm.VIEW_ALL_COST)
+
+
+def reconciliation_read_required(view):
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        membership = getattr(request, "membership", None)
+        if membership is None:
+            raise Http404("No such organisation.")
+        if not any(membership.has_perm(perm) for perm in READ_PERMS):
+            raise PermissionDenied(f"Your role ({membership.get_role_display()}) cannot see reconciliation.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _default_period() -> date:
+    run = selectors.latest_run()
+    if run is not None:
+        return run.period
+    periods = selectors.periods_to_reconcile()
+    if periods:
+        return periods[0]
+    today = timezone.localdate()
+    return date(today.year, today.month, 1)
+
+
+def _page(request, *, period: date, run: ReconciliationRun | None, is_latest: bool):
+    organization = request.organization
+    history = Paginator(selectors.runs(period=period), 50).get_page(request.GET.get("page"))
+    context = {
+        "period": period,
+        "period_label": f"{period:%Y-%m}",
+        "run": run,
+        "is_latest": is_latest,
+        "history": history,
+        "history_query": f"period={period:%Y-%m}",
+        "periods": selectors.periods_to_reconcile()[:24],
+        "trend": selectors.trend(),
+        "can_run": request.membership.has_perm(Perm.PREPARE_PERIOD),
+        "period_invoices": invoices(period=period),
+        "currency": run.currency if run else organization.base_currency,
+    }
+    if run is not None:
+        providers = list(selectors.run_lines(run=run, level="provider"))
+        context.update(
+            providers=providers,
+            model_lines=selectors.model_chart(run=run),
+            source_lines=list(selectors.run_lines(run=run, level="cost_source")),
+            day_charts=[
+                {"provider": line.provider, "bars": selectors.day_chart(run=run, provider=line.provider)}
+                for line in providers
+            ],
+            untagged=[
+                {"key": key, "requests": figures["requests"], "cost_nano": figures["cost_nano"]}
+                for key, figures in run.untagged.items()
+            ],
+            model_scale=selectors.MODEL_CHART_SCALE_PCT,
+            overhead_threshold=selectors.PLATFORM_OVERHEAD_THRESHOLD_PCT,
+            overhead_ok=run.platform_overhead_pct <= selectors.PLATFORM_OVERHEAD_THRESHOLD_PCT,
+        )
+    return render(request, "reconciliation/run.html", context)
+
+
+@reconciliation_read_required
+def overview(request, org_slug: str):
+    form = PeriodForm(request.GET or None)
+    period = form.period_date() or _default_period()
+    return _page(request, period=period, run=selectors.latest_run(period=period), is_latest=True)
+
+
+@reconciliation_read_required
+def run_detail(request, org_slug: str, pk: int):
+    run = get_object_or_404(ReconciliationRun, pk=pk)
+    latest = selectors.latest_run(period=run.period)
+    return _page(request, period=run.period, run=run, is_latest=latest is not None and latest.pk == run.pk)
+
+
+@require_POST
+@org_perm_required(Perm.PREPARE_PERIOD)
+def run_create(request, org_slug: str):
+    form = PeriodForm(request.POST)
+    period = form.period_date()
+    if period is None:
+        messages.error(request, "Choose the month to reconcile as YYYY-MM, e.g. 2026-10.")
+        return redirect("reconciliation:overview", org_slug=org_slug)
+    try:
+        run = reconciliation_run_create(organization=request.organization, period=period, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("reconciliation:overview", org_slug=org_slug)
+    messages.success(
+        request,
+        f"Reconciled {run.period_label}: {run.get_status_display().lower()} (tolerance "
+        f"{selectors.normalised_pct(run.tolerance_pct)}%).",
+    )
+    return redirect(f"{reverse('reconciliation:overview', kwargs={'org_slug': org_slug})}?period={run.period_label}")
+
+
+CSV_HEADER = [
+    "run",
+    "period",
+    "level",
+    "provider",
+    "key",
+    "currency",
+    "estimated",
+    "invoiced",
+    "variance",
+    "variance_pct",
+    "within_tolerance",
+    "note",
+]
+
+
+@reconciliation_read_required
+def run_export(request, org_slug: str, pk: int):
+    run = get_object_or_404(ReconciliationRun, pk=pk)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="reconciliation-{request.organization.slug}-{run.period_label}-run{run.pk}.csv"'
+    )
+    writer = csv.writer(response)
+    writer.writerow(CSV_HEADER)
+    # Exact amounts (all nine decimals) so the export re-adds to the run's totals.
+    for level in ("provider", "model", "cost_source", "day"):
+        for line in selectors.run_lines(run=run, level=level):
+            writer.writerow(
+                [
+                    run.pk,
+                    run.period_label,
+                    line.level,
+                    line.provider,
+                    line.key,
+                    run.currency,
+                    selectors.exact(line.estimated_nano),
+                    "" if line.invoiced_nano is None else selectors.exact(line.invoiced_nano),
+                    "" if line.variance_nano is None else selectors.exact(line.variance_nano),
+                    "" if line.variance_pct is None else str(line.variance_pct),
+                    {True: "yes", False: "no", None: ""}[line.within_tolerance],
+                    line.note,
+                ]
+            )
+    return response
