@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from apps.reconciliation.models import ReconciliationLine, ReconciliationRun
-from apps.reconciliation.selectors import money, normalised_pct, run_lines
+from apps.reconciliation.selectors import money, normalised_pct, run_lines, variance_money
 
 
 class ReconciliationProviderLineSerializer(serializers.ModelSerializer):
@@ -25,7 +25,7 @@ class ReconciliationProviderLineSerializer(serializers.ModelSerializer):
         return money(line.invoiced_nano or 0, self._currency())
 
     def get_variance(self, line) -> str:
-        return money(line.variance_nano or 0, self._currency())
+        return variance_money(line.estimated_nano, line.invoiced_nano, self._currency())
 
 
 class ReconciliationRunSerializer(serializers.ModelSerializer):
@@ -72,7 +72,7 @@ class ReconciliationRunSerializer(serializers.ModelSerializer):
         return money(run.invoiced_nano, run.currency)
 
     def get_variance(self, run) -> str:
-        return money(run.variance_nano, run.currency)
+        return variance_money(run.estimated_nano, run.invoiced_nano, run.currency)
 
     def get_unallocated(self, run) -> str:
         return money(run.unallocated_nano, run.currency)
