@@ -13,7 +13,6 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import BinaryIO
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
@@ -32,7 +31,7 @@ from apps.invoices.parsers import FORMAT_CHOICES, FileRefused, ParsedLine, RowEr
 from apps.pricing.estimator import PriceBook
 from apps.pricing.money import currency_exponent, decimal_to_nano, nano_to_decimal
 from apps.tenancy.models import Organization
-from apps.usage.services.payloads import payload_open, payload_prescan, payload_store
+from apps.usage.services.payloads import ingest_job_receive, payload_open, payload_prescan
 
 logger = logging.getLogger(__name__)
 
@@ -62,52 +61,24 @@ def invoice_ingest_create(
 ) -> tuple[InvoiceIngestJob, bool]:
     """Keep the bytes and queue a job. Returns (job, created); a known Idempotency-Key with the same body
     returns the earlier job and does nothing else."""
-    if format not in FORMAT_CHOICES:
-        raise ValidationError({"format": f"Unknown format {format!r}; use one of: {', '.join(FORMAT_CHOICES)}."})
-    stored = payload_store(organization_id=organization.pk, stream=stream)
-    cost_view = invoice_settings_for(organization=organization).focus_cost_view
-    with scope(organization=organization), transaction.atomic():
-        if idempotency_key:
-            existing = InvoiceIngestJob.objects.filter(idempotency_key=idempotency_key).first()
-            if existing is not None:
-                if existing.sha256 != stored.sha256:
-                    raise ValidationError(
-                        {"idempotency_key": "This Idempotency-Key was already used with a different file."}
-                    )
-                return existing, False
-        user = actor if getattr(actor, "_meta", None) is not None else None
-        job = InvoiceIngestJob.objects.create(
-            organization=organization,
-            channel=channel,
-            format=format,
-            file_name=file_name[:255],
-            sha256=stored.sha256,
-            size_bytes=stored.size_bytes,
-            payload=stored.path,
-            idempotency_key=idempotency_key or None,
-            cost_view=cost_view,
-            created_by=user,
-            created_by_label=getattr(actor, "audit_label", None) or (actor.get_username() if user else "system"),
-        )
-        audit_record(
-            organization=organization,
-            actor=actor,
-            action="invoices.ingest_received",
-            target=job,
-            after={
-                "file_name": job.file_name,
-                "sha256": job.sha256,
-                "format": format,
-                "size_bytes": job.size_bytes,
-                "channel": channel,
-                "cost_view": cost_view,
-            },
-        )
-        if enqueue:
-            from apps.invoices.tasks import run_invoice_ingest
+    job, created = ingest_job_receive(
+        job_model=InvoiceIngestJob,
+        organization=organization,
+        actor=actor,
+        file_name=file_name,
+        stream=stream,
+        format=format,
+        format_choices=FORMAT_CHOICES,
+        channel=channel,
+        idempotency_key=idempotency_key,
+        audit_action="invoices.ingest_received",
+        extra_fields={"cost_view": invoice_settings_for(organization=organization).focus_cost_view},
+    )
+    if created and enqueue:
+        from apps.invoices.tasks import run_invoice_ingest
 
-            run_invoice_ingest.delay_on_commit(job.pk)
-    return job, True
+        run_invoice_ingest.delay_on_commit(job.pk)
+    return job, created
 
 
 def invoice_ingest_run(*, job_id: int) -> InvoiceIngestJob:

@@ -29,7 +29,7 @@ from apps.usage.models import IngestError, IngestJob, SourceMapping
 from apps.usage.parsers import FileRefused, RowError, UsageEvent, detect_format, reader_for
 from apps.usage.parsers.base import RowProblem
 
-from .payloads import payload_open, payload_prescan, payload_store
+from .payloads import ingest_job_receive, payload_open, payload_prescan
 from .writer import PreparedRecord, cube_add, insert_records
 
 logger = logging.getLogger(__name__)
@@ -57,49 +57,23 @@ def ingest_job_create(
 ) -> tuple[IngestJob, bool]:
     """Keep the bytes and queue a job. Returns (job, created); with a known Idempotency-Key and the
     same body the earlier job is returned and nothing new happens."""
-    if format not in FORMAT_CHOICES:
-        raise ValidationError({"format": f"Unknown format {format!r}; use one of: {', '.join(FORMAT_CHOICES)}."})
-    stored = payload_store(organization_id=organization.pk, stream=stream)
-    with scope(organization=organization), transaction.atomic():
-        if idempotency_key:
-            existing = IngestJob.objects.filter(idempotency_key=idempotency_key).first()
-            if existing is not None:
-                if existing.sha256 != stored.sha256:
-                    raise ValidationError(
-                        {"idempotency_key": "This Idempotency-Key was already used with a different body."}
-                    )
-                return existing, False
-        user = actor if getattr(actor, "_meta", None) is not None else None
-        job = IngestJob.objects.create(
-            organization=organization,
-            channel=channel,
-            format=format,
-            file_name=file_name[:255],
-            sha256=stored.sha256,
-            size_bytes=stored.size_bytes,
-            payload=stored.path,
-            idempotency_key=idempotency_key or None,
-            created_by=user,
-            created_by_label=getattr(actor, "audit_label", None) or (actor.get_username() if user else "system"),
-        )
-        audit_record(
-            organization=organization,
-            actor=actor,
-            action="usage.ingest_received",
-            target=job,
-            after={
-                "file_name": job.file_name,
-                "sha256": job.sha256,
-                "format": format,
-                "size_bytes": job.size_bytes,
-                "channel": channel,
-            },
-        )
-        if enqueue:
-            from apps.usage.tasks import run_ingest_job
+    job, created = ingest_job_receive(
+        job_model=IngestJob,
+        organization=organization,
+        actor=actor,
+        file_name=file_name,
+        stream=stream,
+        format=format,
+        format_choices=FORMAT_CHOICES,
+        channel=channel,
+        idempotency_key=idempotency_key,
+        audit_action="usage.ingest_received",
+    )
+    if created and enqueue:
+        from apps.usage.tasks import run_ingest_job
 
-            run_ingest_job.delay_on_commit(job.pk)
-    return job, True
+        run_ingest_job.delay_on_commit(job.pk)
+    return job, created
 
 
 @dataclass

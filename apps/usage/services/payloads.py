@@ -91,3 +91,70 @@ def payload_prescan(relative_path: str) -> Prescan:
     if last_byte != b"\n":
         lines += 1  # a last line without a newline
     return Prescan(lines=lines, head=head)
+
+
+def ingest_job_receive(
+    *,
+    job_model,
+    organization,
+    actor,
+    file_name: str,
+    stream: BinaryIO,
+    format: str,
+    format_choices: tuple[str, ...],
+    channel: str,
+    idempotency_key: str | None,
+    audit_action: str,
+    extra_fields: dict | None = None,
+):
+    """What every ingest does on receipt (usage and invoices): check the format name, keep the bytes,
+    honour the Idempotency-Key (same body: the earlier job; another body: refused), create the job and
+    audit it, in one transaction. Returns (job, created); the caller enqueues the job."""
+    from django.core.exceptions import ValidationError
+    from django.db import transaction
+    from django_scopes import scope
+
+    from apps.audit.services import actor_label_for, audit_record
+
+    if format not in format_choices:
+        raise ValidationError({"format": f"Unknown format {format!r}; use one of: {', '.join(format_choices)}."})
+    stored = payload_store(organization_id=organization.pk, stream=stream)
+    extra_fields = extra_fields or {}
+    with scope(organization=organization), transaction.atomic():
+        if idempotency_key:
+            existing = job_model.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:
+                if existing.sha256 != stored.sha256:
+                    raise ValidationError(
+                        {"idempotency_key": "This Idempotency-Key was already used with a different body."}
+                    )
+                return existing, False
+        user = actor if getattr(actor, "_meta", None) is not None else None
+        job = job_model.objects.create(
+            organization=organization,
+            channel=channel,
+            format=format,
+            file_name=file_name[:255],
+            sha256=stored.sha256,
+            size_bytes=stored.size_bytes,
+            payload=stored.path,
+            idempotency_key=idempotency_key or None,
+            created_by=user,
+            created_by_label=actor_label_for(actor),
+            **extra_fields,
+        )
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action=audit_action,
+            target=job,
+            after={
+                "file_name": job.file_name,
+                "sha256": job.sha256,
+                "format": format,
+                "size_bytes": job.size_bytes,
+                "channel": channel,
+                **extra_fields,
+            },
+        )
+    return job, True
