@@ -1,0 +1,727 @@
+"""The allocation engine: a pure function from a period's cost cells, the invoice totals and one rule set to
+allocation lines. No ORM and no Django here: the services turn database rows into these dataclasses.
+
+How a period is allocated (see DESIGN.md, "Allocation semantics"):
+
+1. Cells are grouped by (tagset, provider, model, tier, retry, cost source); rules see each group once.
+2. Rules are walked in (position, rule_id) order and *claim* groups that no earlier rule claimed (Azure:
+   earlier rules drain a source first). Direct and tag-map rules book a group to one owner; a shared pool
+   with ``source="conditions"`` claims the groups its conditions pick.
+3. Each owner's *direct* cost (and requests/tokens) is what direct and tag-map rules gave it over the whole
+   period. Pools split by that basis only, never by what other pools gave (AWS: a pool's source is never
+   another pool's target).
+4. Pools with ``source="unallocated"`` run after every other rule, in order, over what is still unclaimed
+   (including what an earlier pool could not split because none of its targets had any basis).
+5. The invoice true-up of each provider (invoice total minus estimated total) goes first to pools with
+   ``source="true_up"`` whose conditions match ``provider`` (the true-up looks like a cell with
+   ``cost_source="true_up"`` and no tags), then to the ``TrueUpPolicy``.
+6. Whatever is left is Unallocated, reported with a reason, never silently assigned.
+
+Amounts are integers of nano-units. Every split is largest-remainder rounding to whole nano-units with ties
+broken by owner code, so sum(lines) + unallocated == pool total exactly. Shares in a pool are taken per
+component (feature, provider, model, cost source) of the pool, so each line says which cost it shares.
+
+Inputs must be non-negative (credits reach the period through the invoice true-up). A negative true-up
+(invoice below the estimate) gives negative true-up lines; every other line is non-negative.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from fnmatch import fnmatchcase
+from fractions import Fraction
+from typing import Literal
+
+COST_SOURCES = ("input", "output", "cache_read", "cache_write", "tool_calls")
+CELL_FIELDS = ("provider", "model", "service_tier", "cost_source", "is_retry")
+OPERATORS = ("equals", "in", "exists", "missing", "glob")
+SHARE_PLACES = Decimal("1.000000000000")
+TRUE_UP_SOURCE = "true_up"
+FEATURE_TAG = "feature"
+
+Method = Literal["direct", "tag_map", "even", "fixed", "proportional", "usage", "true_up"]
+
+
+# --- inputs -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell:
+    tagset_id: int
+    tags: Mapping[str, str]
+    provider: str
+    model: str
+    service_tier: str
+    is_retry: bool
+    cost_source: str
+    amount_nano: int
+    requests: int
+    tokens: int
+
+
+@dataclass(frozen=True)
+class Condition:
+    field: str  # "tag:<key>" or one of CELL_FIELDS
+    op: str  # one of OPERATORS
+    value: str | tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    owner: str
+    weight_pct: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class DirectRule:
+    rule_id: str
+    name: str
+    position: int
+    conditions: tuple[Condition, ...]
+    owner: str
+
+
+@dataclass(frozen=True)
+class TagMapRule:
+    rule_id: str
+    name: str
+    position: int
+    dimension: str
+    mapping: Mapping[str, str]
+    conditions: tuple[Condition, ...] = ()
+
+
+@dataclass(frozen=True)
+class SharedPoolRule:
+    rule_id: str
+    name: str
+    position: int
+    conditions: tuple[Condition, ...]
+    source: str  # "conditions" | "unallocated" | "true_up"
+    targets: tuple[Target, ...]
+    method: str  # "even" | "fixed" | "proportional" | "usage"
+    usage_basis: str = "requests"  # "requests" | "tokens"
+    same_provider: bool = False
+
+
+@dataclass(frozen=True)
+class TrueUpPolicy:
+    mode: str  # "full_cost" | "usage_only" | "none"
+    central_owner: str | None = None
+
+
+Rule = DirectRule | TagMapRule | SharedPoolRule
+
+
+# --- outputs ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    owner: str
+    feature: str
+    provider: str
+    model: str
+    cost_source: str
+    amount_nano: int
+    rule_id: str
+    method: str
+    basis_nano: int
+    share: Decimal
+    explanation: str
+
+
+@dataclass(frozen=True)
+class UnallocatedItem:
+    """Part of the Unallocated amount and why nothing claimed it."""
+
+    feature: str
+    provider: str
+    model: str
+    cost_source: str
+    amount_nano: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class AllocationResult:
+    lines: tuple[Line, ...]
+    unallocated_nano: int
+    pool_total_nano: int  # estimated cost of the cells + every provider's true-up
+    inputs_hash: str
+    estimated_total_nano: int = 0
+    true_up_nano: int = 0
+    unallocated: tuple[UnallocatedItem, ...] = field(default=())
+
+
+# --- splitting --------------------------------------------------------------------------------------------
+
+
+def split_largest_remainder(amount_nano: int, weights: Mapping[str, Fraction | int | Decimal]) -> dict[str, int]:
+    """Split an integer amount by non-negative weights: everyone gets the floor of their exact share, and
+    the units left over go one each to the largest fractional remainders, ties to the lowest owner code.
+    A zero weight never gets a unit. A negative amount is split as its magnitude, then negated."""
+    if amount_nano < 0:
+        return {owner: -part for owner, part in split_largest_remainder(-amount_nano, weights).items()}
+    exact_weights = {owner: Fraction(weight) for owner, weight in weights.items()}
+    if any(weight < 0 for weight in exact_weights.values()):
+        raise ValueError("Split weights cannot be negative.")
+    total_weight = sum(exact_weights.values(), Fraction(0))
+    if total_weight <= 0:
+        raise ValueError("Split weights must not all be zero.")
+    floors: dict[str, int] = {}
+    remainders: list[tuple[Fraction, str]] = []
+    for owner, weight in exact_weights.items():
+        exact = amount_nano * weight / total_weight
+        floors[owner] = exact.numerator // exact.denominator
+        remainders.append((exact - floors[owner], owner))
+    left_over = amount_nano - sum(floors.values())
+    remainders.sort(key=lambda item: (-item[0], item[1]))
+    for _, owner in remainders[:left_over]:
+        floors[owner] += 1
+    return floors
+
+
+def _share(part: Fraction) -> Decimal:
+    with localcontext() as context:
+        context.prec = 60
+        return (Decimal(part.numerator) / Decimal(part.denominator)).quantize(SHARE_PLACES, rounding=ROUND_HALF_EVEN)
+
+
+def _money(nano: int, exponent: int, symbol: str) -> str:
+    with localcontext() as context:
+        context.prec = 60
+        value = (Decimal(nano) / Decimal(10**9)).quantize(Decimal(1).scaleb(-exponent), rounding=ROUND_HALF_EVEN)
+    sign = "-" if value < 0 else ""
+    return f"{sign}{symbol}{abs(value):,.{exponent}f}"
+
+
+def _percent(share: Fraction) -> str:
+    with localcontext() as context:
+        context.prec = 60
+        value = (Decimal(share.numerator) * 100 / Decimal(share.denominator)).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_EVEN
+        )
+    text = f"{value:f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+# --- conditions -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _GroupKey:
+    tagset_id: int
+    provider: str
+    model: str
+    service_tier: str
+    is_retry: bool
+    cost_source: str
+
+
+@dataclass
+class _Group:
+    key: _GroupKey
+    tags: Mapping[str, str]
+    amount_nano: int = 0
+    requests: int = 0
+    tokens: int = 0
+
+    @property
+    def feature(self) -> str:
+        return self.tags.get(FEATURE_TAG, "")
+
+    @property
+    def component(self) -> tuple[str, str, str, str]:
+        return (self.feature, self.key.provider, self.key.model, self.key.cost_source)
+
+
+def _field_value(group_key: _GroupKey, tags: Mapping[str, str], field_name: str) -> str | None:
+    if field_name.startswith("tag:"):
+        return tags.get(field_name[4:])
+    if field_name == "is_retry":
+        return "true" if group_key.is_retry else "false"
+    return getattr(group_key, field_name)
+
+
+def _matches(condition: Condition, group_key: _GroupKey, tags: Mapping[str, str]) -> bool:
+    value = _field_value(group_key, tags, condition.field)
+    present = value is not None and value != ""
+    if condition.op == "exists":
+        return present
+    if condition.op == "missing":
+        return not present
+    if not present:
+        return False
+    if condition.op == "equals":
+        return value == condition.value
+    if condition.op == "in":
+        return value in (condition.value or ())
+    return fnmatchcase(value, str(condition.value))  # glob
+
+
+def _all_match(conditions: Sequence[Condition], group_key: _GroupKey, tags: Mapping[str, str]) -> bool:
+    return all(_matches(condition, group_key, tags) for condition in conditions)
+
+
+# --- validation -------------------------------------------------------------------------------------------
+
+
+def _validate(rules: Sequence[Rule], true_up: TrueUpPolicy, owner_codes: Collection[str]) -> None:
+    known = set(owner_codes)
+    seen_ids: set[str] = set()
+
+    def check_owner(owner: str | None, rule_name: str) -> None:
+        if not owner or owner not in known:
+            raise ValueError(f"Rule “{rule_name}” names budget owner “{owner}”, which is not a known owner.")
+
+    for rule in rules:
+        if rule.rule_id in seen_ids:
+            raise ValueError(f"Two rules share the id “{rule.rule_id}”.")
+        seen_ids.add(rule.rule_id)
+        for condition in getattr(rule, "conditions", ()):
+            if not (condition.field.startswith("tag:") and len(condition.field) > 4) and (
+                condition.field not in CELL_FIELDS
+            ):
+                raise ValueError(f"Rule “{rule.name}” has a condition on unknown field “{condition.field}”.")
+            if condition.op not in OPERATORS:
+                raise ValueError(f"Rule “{rule.name}” has an unknown operator “{condition.op}”.")
+        if isinstance(rule, DirectRule):
+            check_owner(rule.owner, rule.name)
+        elif isinstance(rule, TagMapRule):
+            for owner in rule.mapping.values():
+                check_owner(owner, rule.name)
+        elif isinstance(rule, SharedPoolRule):
+            if rule.source not in ("conditions", "unallocated", "true_up"):
+                raise ValueError(f"Rule “{rule.name}” has an unknown pool source “{rule.source}”.")
+            if rule.method not in ("even", "fixed", "proportional", "usage"):
+                raise ValueError(f"Rule “{rule.name}” has an unknown split method “{rule.method}”.")
+            if rule.usage_basis not in ("requests", "tokens"):
+                raise ValueError(f"Rule “{rule.name}” shares usage by “{rule.usage_basis}”: use requests or tokens.")
+            if not rule.targets:
+                raise ValueError(f"Rule “{rule.name}” shares a pool but names no budget owners to share it.")
+            owners = [target.owner for target in rule.targets]
+            if len(set(owners)) != len(owners):
+                raise ValueError(f"Rule “{rule.name}” names the same budget owner twice.")
+            for target in rule.targets:
+                check_owner(target.owner, rule.name)
+                if target.weight_pct is not None and target.weight_pct < 0:
+                    raise ValueError(f"Rule “{rule.name}” gives {target.owner} a negative percentage.")
+            if rule.method == "fixed":
+                weights = [target.weight_pct for target in rule.targets]
+                if any(weight is None for weight in weights) or sum(weights) != 100:
+                    raise ValueError(f"Rule “{rule.name}” is a fixed split: its percentages must add up to 100.")
+        else:
+            raise TypeError(f"Unknown rule type {type(rule).__name__}.")
+    if true_up.mode not in ("full_cost", "usage_only", "none"):
+        raise ValueError(f"Unknown true-up policy “{true_up.mode}”.")
+    if true_up.mode == "usage_only":
+        check_owner(true_up.central_owner, "invoice true-up")
+
+
+# --- the hash ---------------------------------------------------------------------------------------------
+
+
+def _canonical(value):
+    if isinstance(value, Decimal):
+        return f"D:{value.normalize():f}"
+    if isinstance(value, Mapping):
+        return {str(key): _canonical(item) for key, item in sorted(value.items())}
+    if isinstance(value, tuple | list):
+        return [_canonical(item) for item in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return {"_type": type(value).__name__} | {
+            name: _canonical(getattr(value, name)) for name in value.__dataclass_fields__
+        }
+    return value
+
+
+def inputs_hash(
+    *,
+    cells: Sequence[Cell],
+    invoice_totals_nano: Mapping[str, int],
+    rules: Sequence[Rule],
+    true_up: TrueUpPolicy,
+    owner_codes: Collection[str],
+    currency_exponent: int,
+) -> str:
+    """sha256 of the inputs in a canonical order: equal inputs in any order give the same hash."""
+    document = {
+        "cells": sorted(json.dumps(_canonical(cell), sort_keys=True) for cell in cells),
+        "invoice_totals_nano": _canonical(dict(invoice_totals_nano)),
+        "rules": [_canonical(rule) for rule in sorted(rules, key=lambda rule: (rule.position, rule.rule_id))],
+        "true_up": _canonical(true_up),
+        "owner_codes": sorted(owner_codes),
+        "currency_exponent": currency_exponent,
+    }
+    encoded = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+# --- the engine -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _LineBuilder:
+    """Lines of the same owner, component, rule and method are summed, so a tag map over many tag sets
+    gives one line per owner and component."""
+
+    amount_nano: int = 0
+    basis_nano: int = 0
+    share: Fraction = Fraction(1)
+    labels: set[str] = field(default_factory=set)
+    explanation: str = ""
+
+
+def allocate(
+    *,
+    cells: Iterable[Cell],
+    invoice_totals_nano: Mapping[str, int],
+    rules: Sequence[Rule],
+    true_up: TrueUpPolicy,
+    owner_codes: Collection[str],
+    currency_exponent: int = 2,
+    currency_symbol: str = "",
+) -> AllocationResult:
+    cells = list(cells)
+    rules = sorted(rules, key=lambda rule: (rule.position, rule.rule_id))
+    _validate(rules, true_up, owner_codes)
+    digest = inputs_hash(
+        cells=cells,
+        invoice_totals_nano=invoice_totals_nano,
+        rules=rules,
+        true_up=true_up,
+        owner_codes=owner_codes,
+        currency_exponent=currency_exponent,
+    )
+
+    def money(nano: int) -> str:
+        return _money(nano, currency_exponent, currency_symbol)
+
+    # 1. Group the cells: rules are evaluated once per group, not per row.
+    groups: dict[_GroupKey, _Group] = {}
+    tags_by_tagset: dict[int, dict[str, str]] = {}
+    for cell in cells:
+        if cell.amount_nano < 0 or cell.requests < 0 or cell.tokens < 0:
+            raise ValueError("Cost cells cannot be negative: credits reach a period through the invoice true-up.")
+        tags = dict(cell.tags)
+        if tags_by_tagset.setdefault(cell.tagset_id, tags) != tags:
+            raise ValueError(f"Tag set {cell.tagset_id} arrives with two different sets of tags.")
+        key = _GroupKey(cell.tagset_id, cell.provider, cell.model, cell.service_tier, cell.is_retry, cell.cost_source)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = _Group(key=key, tags=tags_by_tagset[cell.tagset_id])
+        group.amount_nano += cell.amount_nano
+        group.requests += cell.requests
+        group.tokens += cell.tokens
+    ordered_groups = [groups[key] for key in sorted(groups, key=_sort_key_of_group)]
+
+    line_builders: dict[tuple, _LineBuilder] = {}
+
+    def add_line(key: tuple, amount: int, basis: int, share: Fraction, label: str, explanation) -> None:
+        builder = line_builders.setdefault(key, _LineBuilder(share=share))
+        builder.amount_nano += amount
+        builder.basis_nano += basis
+        builder.labels.add(label)
+        builder.explanation = explanation(builder)
+
+    # 2. Claims, in rule order. Direct and tag-map rules book straight away; pools only claim for now.
+    claimed: set[_GroupKey] = set()
+    pool_claims: dict[str, list[_Group]] = defaultdict(list)
+    direct_cost: dict[tuple[str, str | None], int] = defaultdict(int)  # (owner, provider or None)
+    direct_usage: dict[tuple[str, str | None, str], int] = defaultdict(int)  # (owner, provider, basis)
+    for rule in rules:
+        if isinstance(rule, SharedPoolRule) and rule.source != "conditions":
+            continue
+        for group in ordered_groups:
+            if group.key in claimed or not _all_match(rule.conditions, group.key, group.tags):
+                continue
+            if isinstance(rule, SharedPoolRule):
+                claimed.add(group.key)
+                pool_claims[rule.rule_id].append(group)
+                continue
+            if isinstance(rule, DirectRule):
+                owner, method, label = rule.owner, "direct", ""
+            else:
+                value = group.tags.get(rule.dimension)
+                if value is None or value not in rule.mapping:
+                    continue
+                owner, method, label = rule.mapping[value], "tag_map", f"{rule.dimension}={value}"
+            claimed.add(group.key)
+            provider = group.key.provider
+            for provider_key in (None, provider):
+                direct_cost[(owner, provider_key)] += group.amount_nano
+                direct_usage[(owner, provider_key, "requests")] += group.requests
+                direct_usage[(owner, provider_key, "tokens")] += group.tokens
+            feature, _, model, cost_source = group.component
+            add_line(
+                (owner, feature, provider, model, cost_source, rule.rule_id, method),
+                group.amount_nano,
+                group.amount_nano,
+                Fraction(1),
+                label,
+                _direct_explanation(rule, provider, model, cost_source, money),
+            )
+
+    unallocated_reason: dict[_GroupKey, str] = {
+        group.key: "no rule claims it" for group in ordered_groups if group.key not in claimed
+    }
+
+    def basis_for(rule: SharedPoolRule, target: Target, provider: str) -> Fraction:
+        provider_key = provider if rule.same_provider else None
+        if rule.method == "even" or rule.method == "fixed":
+            basis = Fraction(1)
+        elif rule.method == "proportional":
+            basis = Fraction(direct_cost[(target.owner, provider_key)])
+        else:
+            basis = Fraction(direct_usage[(target.owner, provider_key, rule.usage_basis)])
+        if target.weight_pct is not None:
+            basis *= Fraction(target.weight_pct)
+        return basis
+
+    def split_pool(rule: SharedPoolRule, pool_groups: list[_Group]) -> list[_Group]:
+        """Book a pool to its targets, component by component; return the groups it could not split."""
+        components: dict[tuple[str, str, str, str], list[_Group]] = defaultdict(list)
+        for group in pool_groups:
+            components[group.component].append(group)
+        returned: list[_Group] = []
+        for component in sorted(components):
+            feature, provider, model, cost_source = component
+            amount = sum(group.amount_nano for group in components[component])
+            weights = {target.owner: basis_for(rule, target, provider) for target in rule.targets}
+            total_weight = sum(weights.values(), Fraction(0))
+            if total_weight == 0:
+                returned.extend(components[component])
+                continue
+            parts = split_largest_remainder(amount, weights)
+            for owner in sorted(parts):
+                if weights[owner] == 0:
+                    continue  # a target with no basis gets nothing, not even a zero line
+                share = weights[owner] / total_weight
+                add_line(
+                    (owner, feature, provider, model, cost_source, rule.rule_id, rule.method),
+                    parts[owner],
+                    amount,
+                    share,
+                    "",
+                    _pool_explanation(rule, share, provider, model, cost_source, len(rule.targets), money),
+                )
+        return returned
+
+    # 3. Pools over their own conditions, then pools over the unallocated remainder.
+    for rule in rules:
+        if isinstance(rule, SharedPoolRule) and rule.source == "conditions":
+            for group in split_pool(rule, pool_claims[rule.rule_id]):
+                unallocated_reason[group.key] = _zero_basis_reason(rule)
+    for rule in rules:
+        if not (isinstance(rule, SharedPoolRule) and rule.source == "unallocated"):
+            continue
+        taken = [
+            group
+            for group in ordered_groups
+            if group.key in unallocated_reason and _all_match(rule.conditions, group.key, group.tags)
+        ]
+        for group in taken:
+            del unallocated_reason[group.key]
+        for group in split_pool(rule, taken):
+            unallocated_reason[group.key] = _zero_basis_reason(rule)
+
+    # 4. The invoice true-up, per provider.
+    estimated_by_provider: dict[str, int] = defaultdict(int)
+    for group in ordered_groups:
+        estimated_by_provider[group.key.provider] += group.amount_nano
+    true_up_by_provider = {
+        provider: int(invoice_total) - estimated_by_provider.get(provider, 0)
+        for provider, invoice_total in invoice_totals_nano.items()
+    }
+    allocated_by_provider: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for key, builder in line_builders.items():
+        owner, provider = key[0], key[2]
+        allocated_by_provider[provider][owner] += builder.amount_nano
+    unallocated_true_up: list[tuple[str, int, str]] = []
+    true_up_pools = [rule for rule in rules if isinstance(rule, SharedPoolRule) and rule.source == TRUE_UP_SOURCE]
+    for provider in sorted(true_up_by_provider):
+        difference = true_up_by_provider[provider]
+        if difference == 0:
+            continue
+        pseudo_key = _GroupKey(0, provider, "", "", False, TRUE_UP_SOURCE)
+        pool = next((rule for rule in true_up_pools if _all_match(rule.conditions, pseudo_key, {})), None)
+        if pool is not None:
+            weights = {target.owner: basis_for(pool, target, provider) for target in pool.targets}
+            total_weight = sum(weights.values(), Fraction(0))
+            if total_weight == 0:
+                unallocated_true_up.append((provider, difference, _zero_basis_reason(pool)))
+                continue
+            parts = split_largest_remainder(difference, weights)
+            for owner in sorted(parts):
+                if weights[owner] == 0:
+                    continue
+                share = weights[owner] / total_weight
+                add_line(
+                    (owner, "", provider, "", TRUE_UP_SOURCE, pool.rule_id, pool.method),
+                    parts[owner],
+                    difference,
+                    share,
+                    "",
+                    _pool_explanation(pool, share, provider, "", TRUE_UP_SOURCE, len(pool.targets), money),
+                )
+            continue
+        if true_up.mode == "none":
+            unallocated_true_up.append((provider, difference, "the true-up policy books no invoice difference"))
+        elif true_up.mode == "usage_only":
+            owner = true_up.central_owner
+            add_line(
+                (owner, "", provider, "", TRUE_UP_SOURCE, "", "true_up"),
+                difference,
+                difference,
+                Fraction(1),
+                "",
+                lambda builder, provider=provider: (
+                    f"100% of the {provider} invoice true-up {money(builder.basis_nano)}, "
+                    "booked to the central owner (usage-only policy)"
+                ),
+            )
+        else:
+            weights = {owner: amount for owner, amount in allocated_by_provider[provider].items() if amount > 0}
+            if not weights:
+                unallocated_true_up.append(
+                    (provider, difference, f"no budget owner has allocated {provider} cost to spread the true-up by")
+                )
+                continue
+            total_weight = sum(weights.values())
+            parts = split_largest_remainder(difference, weights)
+            for owner in sorted(parts):
+                share = Fraction(weights[owner], total_weight)
+                add_line(
+                    (owner, "", provider, "", TRUE_UP_SOURCE, "", "true_up"),
+                    parts[owner],
+                    difference,
+                    share,
+                    "",
+                    lambda builder, provider=provider, share=share: (
+                        f"{_percent(share)} of the {provider} invoice true-up {money(builder.basis_nano)}, "
+                        f"by share of estimated {provider} cost"
+                    ),
+                )
+
+    # 5. Results, in a total order.
+    lines = tuple(
+        sorted(
+            (
+                Line(
+                    owner=key[0],
+                    feature=key[1],
+                    provider=key[2],
+                    model=key[3],
+                    cost_source=key[4],
+                    amount_nano=builder.amount_nano,
+                    rule_id=key[5],
+                    method=key[6],
+                    basis_nano=builder.basis_nano,
+                    share=_share(builder.share),
+                    explanation=builder.explanation,
+                )
+                for key, builder in line_builders.items()
+            ),
+            key=_line_sort_key,
+        )
+    )
+    unallocated_amounts: dict[tuple[str, str, str, str, str], int] = defaultdict(int)
+    for group in ordered_groups:
+        if group.key in unallocated_reason:
+            unallocated_amounts[(*group.component, unallocated_reason[group.key])] += group.amount_nano
+    for provider, difference, reason in unallocated_true_up:
+        unallocated_amounts[("", provider, "", TRUE_UP_SOURCE, reason)] += difference
+    unallocated = tuple(
+        UnallocatedItem(
+            feature=feature,
+            provider=provider,
+            model=model,
+            cost_source=cost_source,
+            amount_nano=amount,
+            reason=reason,
+        )
+        for (feature, provider, model, cost_source, reason), amount in sorted(unallocated_amounts.items())
+        if amount != 0
+    )
+    estimated_total = sum(estimated_by_provider.values())
+    true_up_total = sum(true_up_by_provider.values())
+    result = AllocationResult(
+        lines=lines,
+        unallocated_nano=sum(item.amount_nano for item in unallocated),
+        pool_total_nano=estimated_total + true_up_total,
+        inputs_hash=digest,
+        estimated_total_nano=estimated_total,
+        true_up_nano=true_up_total,
+        unallocated=unallocated,
+    )
+    # Conservation is the engine's promise; a bug must fail loudly, never publish numbers that do not foot.
+    if sum(line.amount_nano for line in lines) + result.unallocated_nano != result.pool_total_nano:
+        raise AssertionError("Allocation does not conserve the pool total.")
+    return result
+
+
+def _sort_key_of_group(key: _GroupKey) -> tuple:
+    return (key.provider, key.model, key.service_tier, key.cost_source, key.is_retry, key.tagset_id)
+
+
+def _line_sort_key(line: Line) -> tuple:
+    return (
+        line.owner,
+        line.provider,
+        line.model,
+        line.feature,
+        line.cost_source,
+        line.rule_id,
+        line.method,
+        line.amount_nano,
+        line.basis_nano,
+        line.share,
+        line.explanation,
+    )
+
+
+def _what(provider: str, model: str, cost_source: str) -> str:
+    return " ".join(part for part in (provider, model, cost_source.replace("_", " ")) if part)
+
+
+def _direct_explanation(rule: Rule, provider: str, model: str, cost_source: str, money):
+    def explain(builder: _LineBuilder) -> str:
+        what = f"100% of {_what(provider, model, cost_source)} {money(builder.basis_nano)}"
+        if isinstance(rule, TagMapRule):
+            values = ", ".join(sorted(builder.labels))
+            return f"{what}, tagged {values} (rule “{rule.name}”)"
+        return f"{what}, by rule “{rule.name}”"
+
+    return explain
+
+
+_BY_METHOD = {
+    "even": "split evenly among {count} owners",
+    "fixed": "by fixed percentage",
+    "proportional": "by share of direct spend",
+    "usage": "by share of {basis}",
+}
+
+
+def _pool_explanation(rule: SharedPoolRule, share: Fraction, provider, model, cost_source, count, money):
+    by = _BY_METHOD[rule.method].format(count=count, basis=rule.usage_basis)
+    if rule.same_provider and rule.method in ("proportional", "usage"):
+        by += f" on {provider}"
+
+    def explain(builder: _LineBuilder) -> str:
+        what = _what(provider, model, cost_source)
+        return f"{_percent(share)} of {rule.name} {money(builder.basis_nano)} ({what}), {by}"
+
+    return explain
+
+
+def _zero_basis_reason(rule: SharedPoolRule) -> str:
+    if rule.method == "usage":
+        return f"rule “{rule.name}”: none of its owners has direct {rule.usage_basis} to share by"
+    return f"rule “{rule.name}”: none of its owners has direct spend to share by"
