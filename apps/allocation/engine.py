@@ -15,7 +15,18 @@ How a period is allocated (see DESIGN.md, "Allocation semantics"):
 5. The invoice true-up of each provider (invoice total minus estimated total) goes first to pools with
    ``source="true_up"`` whose conditions match ``provider`` (the true-up looks like a cell with
    ``cost_source="true_up"`` and no tags), then to the ``TrueUpPolicy``.
+   ``full_cost`` spreads it over the owners in proportion to everything allocated to them for that provider
+   (direct and pool lines; Unallocated takes no part, and if no owner has cost for the provider the
+   difference stays Unallocated). ``usage_only`` books it to ``central_owner``. ``none`` leaves it
+   Unallocated, visibly. Policy lines have ``rule_id=""`` and ``method="true_up"``.
 6. Whatever is left is Unallocated, reported with a reason, never silently assigned.
+
+Pool targets: ``fixed`` needs percentages adding up to 100. For the other methods an optional
+``weight_pct`` multiplies the target's basis (even: 1; proportional: direct cost; usage: direct requests or
+tokens), which is how a pool is shared to a weighted subset. A target whose weighted basis is zero gets
+nothing; if every target's is zero the component stays Unallocated (Azure's rule for a zero-cost target).
+The caller puts a cube row's requests on one of its cost-source cells only, so usage is not counted twice.
+A line's feature is the cell's ``feature`` tag ("" when untagged).
 
 Amounts are integers of nano-units. Every split is largest-remainder rounding to whole nano-units with ties
 broken by owner code, so sum(lines) + unallocated == pool total exactly. Shares in a pool are taken per
@@ -259,10 +270,17 @@ def _matches(condition: Condition, group_key: _GroupKey, tags: Mapping[str, str]
     if not present:
         return False
     if condition.op == "equals":
-        return value == condition.value
+        return value == _as_text(condition.value)
     if condition.op == "in":
-        return value in (condition.value or ())
+        return value in {_as_text(item) for item in (condition.value or ())}
     return fnmatchcase(value, str(condition.value))  # glob
+
+
+def _as_text(value) -> str:
+    # is_retry is compared as "true"/"false"; a caller passing a bool means the same thing.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _all_match(conditions: Sequence[Condition], group_key: _GroupKey, tags: Mapping[str, str]) -> bool:
@@ -349,6 +367,7 @@ def inputs_hash(
     true_up: TrueUpPolicy,
     owner_codes: Collection[str],
     currency_exponent: int,
+    currency_symbol: str = "",
 ) -> str:
     """sha256 of the inputs in a canonical order: equal inputs in any order give the same hash."""
     document = {
@@ -358,6 +377,7 @@ def inputs_hash(
         "true_up": _canonical(true_up),
         "owner_codes": sorted(owner_codes),
         "currency_exponent": currency_exponent,
+        "currency_symbol": currency_symbol,
     }
     encoded = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(encoded.encode()).hexdigest()
@@ -398,6 +418,7 @@ def allocate(
         true_up=true_up,
         owner_codes=owner_codes,
         currency_exponent=currency_exponent,
+        currency_symbol=currency_symbol,
     )
 
     def money(nano: int) -> str:
@@ -710,7 +731,13 @@ _BY_METHOD = {
 
 
 def _pool_explanation(rule: SharedPoolRule, share: Fraction, provider, model, cost_source, count, money):
-    by = _BY_METHOD[rule.method].format(count=count, basis=rule.usage_basis)
+    weighted = rule.method != "fixed" and any(target.weight_pct is not None for target in rule.targets)
+    if weighted and rule.method == "even":
+        by = f"by weighted share among {count} owners"
+    else:
+        by = _BY_METHOD[rule.method].format(count=count, basis=rule.usage_basis)
+        if weighted:
+            by += ", weighted"
     if rule.same_provider and rule.method in ("proportional", "usage"):
         by += f" on {provider}"
 

@@ -2,6 +2,8 @@
 conservation, non-negativity, order invariance, idempotency and exact largest-remainder splits."""
 
 import random
+import subprocess
+import sys
 from decimal import Decimal
 from fractions import Fraction
 
@@ -551,3 +553,47 @@ def test_pool_splits_are_largest_remainder_of_the_exact_shares(amount, direct, m
     expected = {owner: part for owner, part in split_largest_remainder(amount, weights).items() if weights[owner]}
     assert shared == {owner: part for owner, part in expected.items() if part or weights[owner]}
     assert result.unallocated_nano == 0
+
+
+def test_retry_conditions_accept_text_or_bool():
+    retries = [
+        Cell(
+            tagset_id=1,
+            tags={},
+            provider="openai",
+            model="gpt-4o",
+            service_tier="default",
+            is_retry=retry,
+            cost_source="input",
+            amount_nano=amount,
+            requests=1,
+            tokens=1,
+        )
+        for retry, amount in ((True, 30), (False, 70))
+    ]
+    for value in (True, "true"):
+        rule = DirectRule(
+            rule_id="retries",
+            name="Retries",
+            position=1,
+            conditions=(Condition(field="is_retry", op="equals", value=value),),
+            owner="CC-9000",
+        )
+        result = run(retries, [rule])
+        assert totals(result) == {"CC-9000": 30}
+        assert result.unallocated_nano == 70
+
+
+def test_a_weighted_even_pool_says_it_is_weighted():
+    cells = [cell(4, {"feature": "gateway"}, 100)]
+    pool = gateway_pool("even", (Target("CC-1001", Decimal("3")), Target("CC-1002", Decimal("1"))))
+    result = run(cells, [pool])
+    assert totals(result) == {"CC-1001": 75, "CC-1002": 25}
+    assert result.lines[0].explanation == (
+        "75% of platform gateway $0.00 (openai gpt-4o input), by weighted share among 2 owners"
+    )
+
+
+def test_the_engine_runs_without_django():
+    code = "import sys, apps.allocation.engine; sys.exit(any(name.startswith('django') for name in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
