@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "apps.usage",
     "apps.invoices",
     "apps.reconciliation",
+    "apps.allocation",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,484 @@
+"""Writes and checks for allocation rule sets: create, edit the draft, publish, branch, compare."""
+
+import fnmatch
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django_scopes import scope
+
+from apps.audit.services import audit_record, model_snapshot
+from apps.owners.models import BudgetOwner
+from apps.pricing.models import AiModel, Provider, ServiceTier
+from apps.taxonomy.models import TagDimension, TagValue
+from apps.tenancy.models import Organization
+from apps.usage.selectors import COST_SOURCES
+
+from .document import Problem, document_sha256, empty_document, normalise, rule_label
+from .models import RuleSet, RuleSetVersion
+
+VERSION_FIELDS = ["rule_set_id", "number", "status", "true_up_mode", "true_up_central_owner_id", "sha256"]
+
+
+@dataclass
+class RuleSetCheck:
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def _shape_error(problems: list[Problem]) -> ValidationError:
+    return ValidationError([f"{where}: {fld}: {message}" for where, fld, message in problems])
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Catalog:
+    owners: dict  # code -> BudgetOwner
+    dimensions: dict  # key -> TagDimension (active)
+    values: dict  # key -> {value: owner code or None} (active values)
+    providers: set
+    models: dict  # code -> set of provider codes
+
+
+def _catalog(organization: Organization) -> _Catalog:
+    with scope(organization=organization):
+        owners = {o.code: o for o in BudgetOwner.objects.filter(organization=organization)}
+        dimensions = {d.key: d for d in TagDimension.objects.filter(organization=organization, is_active=True)}
+        values: dict = {key: {} for key in dimensions}
+        rows = TagValue.objects.filter(organization=organization, is_active=True, dimension__is_active=True)
+        for value in rows.select_related("dimension", "owner"):
+            values[value.dimension.key][value.value] = value.owner.code if value.owner_id else None
+    models: dict = {}
+    for code, provider in AiModel.objects.values_list("code", "provider__code"):
+        models.setdefault(code, set()).add(provider)
+    return _Catalog(owners, dimensions, values, set(Provider.objects.values_list("code", flat=True)), models)
+
+
+def _owner_problems(where: str, fld: str, code: str | None, cat: _Catalog, errors: list[Problem]) -> None:
+    if not code:
+        return
+    owner = cat.owners.get(code)
+    if owner is None:
+        errors.append((where, fld, f"There is no budget owner {code}."))
+    elif not owner.is_active:
+        errors.append((where, fld, f"Budget owner {code} ({owner.name}) is inactive; it cannot receive cost."))
+
+
+def _known_values(fld: str, cat: _Catalog) -> set | None:
+    """The values a field can take, or None when any value is possible."""
+    if fld.startswith("tag:"):
+        return set(cat.values.get(fld[4:], {}))
+    return {
+        "provider": cat.providers,
+        "model": set(cat.models),
+        "service_tier": set(ServiceTier.values),
+        "cost_source": set(COST_SOURCES),
+    }.get(fld)
+
+
+def _field_label(fld: str) -> str:
+    return f"tag {fld[4:]}" if fld.startswith("tag:") else fld.replace("_", " ")
+
+
+def _never_matches(rule: dict, cat: _Catalog) -> list[tuple[str, str]]:
+    """(field, message) for each reason the rule's conditions can never all hold."""
+    reasons = []
+    by_field: dict[str, list[dict]] = {}
+    for i, cond in enumerate(rule["conditions"]):
+        fld, op = cond["field"], cond["op"]
+        by_field.setdefault(fld, []).append(cond)
+        label = f"conditions[{i}]"
+        if fld.startswith("tag:") and fld[4:] not in cat.dimensions:
+            reasons.append((label, f"There is no active tag dimension '{fld[4:]}', so this rule never matches."))
+            continue
+        if op == "missing" and not fld.startswith("tag:"):
+            reasons.append((label, f"Every request has a {_field_label(fld)}, so 'missing' never matches."))
+            continue
+        known = _known_values(fld, cat)
+        if known is None or op not in ("equals", "in"):
+            if op == "glob" and known is not None and not any(fnmatch.fnmatchcase(v, cond["value"]) for v in known):
+                reasons.append((label, f"No known {_field_label(fld)} matches the pattern {cond['value']}."))
+            continue
+        wanted = [cond["value"]] if op == "equals" else cond["value"]
+        unknown = [v for v in wanted if v not in known]
+        if len(unknown) == len(wanted):
+            shown = ", ".join(unknown)
+            reasons.append((label, f"{shown} is not a known {_field_label(fld)}, so this rule never matches."))
+    for fld, conds in by_field.items():
+        ops = {c["op"] for c in conds}
+        allowed: set | None = None
+        for cond in conds:
+            if cond["op"] == "equals":
+                allowed = {cond["value"]} if allowed is None else allowed & {cond["value"]}
+            elif cond["op"] == "in":
+                allowed = set(cond["value"]) if allowed is None else allowed & set(cond["value"])
+        if "missing" in ops and ops & {"equals", "in", "exists", "glob"}:
+            reasons.append(("conditions", f"{_field_label(fld)} cannot be both missing and present."))
+        elif allowed is not None and not allowed:
+            reasons.append(("conditions", f"No {_field_label(fld)} satisfies all the conditions at once."))
+    return reasons
+
+
+def _implies(later: dict, earlier: dict) -> bool:
+    """Whether the later condition, when true, makes the earlier one true (conservative)."""
+    if later["field"] != earlier["field"]:
+        return False
+    if later == earlier:
+        return True
+    lop, eop = later["op"], earlier["op"]
+    if eop == "exists":
+        return lop in ("equals", "in", "glob", "exists")
+    later_values = [later["value"]] if lop == "equals" else later["value"] if lop == "in" else None
+    if later_values is None:
+        return False
+    if eop == "equals":
+        return later_values == [earlier["value"]]
+    if eop == "in":
+        return set(later_values) <= set(earlier["value"])
+    if eop == "glob":
+        return all(fnmatch.fnmatchcase(str(v), earlier["value"]) for v in later_values)
+    return False
+
+
+def _conditions_imply(later: list[dict], earlier: list[dict]) -> bool:
+    return all(any(_implies(lc, ec) for lc in later) for ec in earlier)
+
+
+def _effective_mapping(rule: dict, cat: _Catalog) -> dict:
+    if rule.get("mapping") is not None:
+        return rule["mapping"]
+    return {v: o for v, o in cat.values.get(rule.get("dimension") or "", {}).items() if o}
+
+
+def _claims(rule: dict) -> bool:
+    return rule["kind"] != "shared_pool" or rule.get("source") == "conditions"
+
+
+def _shadowed_by(rule: dict, earlier: dict, cat: _Catalog) -> bool:
+    if not _claims(earlier) or not _conditions_imply(rule["conditions"], earlier["conditions"]):
+        return False
+    if earlier["kind"] != "tag_map":
+        return True
+    # A tag map claims only requests whose dimension value it maps.
+    mapped = set(_effective_mapping(earlier, cat))
+    dim = f"tag:{earlier['dimension']}"
+    probe = {"field": dim, "op": "in", "value": sorted(mapped)}
+    return bool(mapped) and any(_implies(c, probe) for c in rule["conditions"] if c["field"] == dim)
+
+
+def _owner_of_condition(cond: dict, rules: list[dict], cat: _Catalog) -> str | None:
+    """The owner whose direct cost a tag condition ``tag:d equals v`` selects, if the rules say so."""
+    if cond["op"] != "equals" or not cond["field"].startswith("tag:"):
+        return None
+    for rule in rules:
+        if rule["kind"] == "tag_map" and f"tag:{rule['dimension']}" == cond["field"] and not rule["conditions"]:
+            owner = _effective_mapping(rule, cat).get(cond["value"])
+            if owner:
+                return owner
+        if rule["kind"] == "direct" and rule["conditions"] == [cond]:
+            return rule["owner"]
+    # Otherwise the taxonomy's owner link of the value says whose cost it is.
+    return cat.values.get(cond["field"][4:], {}).get(cond["value"])
+
+
+def _pool_problems(where: str, rule: dict, rules: list[dict], cat: _Catalog, errors: list[Problem]) -> None:
+    targets = rule["targets"]
+    if not targets:
+        errors.append((where, "targets", "A shared pool needs at least one budget owner to share the cost among."))
+        return
+    codes = [t["owner"] for t in targets]
+    for i, code in enumerate(codes):
+        _owner_problems(where, f"targets[{i}].owner", code, cat, errors)
+        if code in codes[:i]:
+            errors.append((where, f"targets[{i}].owner", f"{code} is listed twice; list each owner once."))
+    if rule["method"] == "fixed":
+        weights = [Decimal(t["weight_pct"]) for t in targets if t["weight_pct"] is not None]
+        if len(weights) == len(targets) and sum(weights) != Decimal("100"):
+            total = sum(weights)
+            errors.append((where, "targets", f"The fixed percentages add up to {total}%, not 100%."))
+    for cond in rule["conditions"]:
+        owner = _owner_of_condition(cond, rules, cat)
+        if owner and owner in codes:
+            errors.append(
+                (
+                    where,
+                    "conditions",
+                    f"The pool selects {owner}'s own cost ({cond['field'][4:]}={cond['value']}) and shares it "
+                    f"back to {owner}: the pool would feed itself. Narrow the conditions or drop {owner} "
+                    "from the targets.",
+                )
+            )
+
+
+def rule_set_check(*, organization: Organization, document: dict) -> RuleSetCheck:
+    """Every error (blocks publishing) and warning of a document, in finance-readable words."""
+    doc, shape = normalise(document)
+    check = RuleSetCheck(errors=list(shape))
+    cat = _catalog(organization)
+    rules = doc["rules"]
+    pool_sources: dict[str, str] = {}
+    for index, rule in enumerate(rules):
+        where = rule_label(index, rule)
+        for fld, message in _never_matches(rule, cat):
+            check.errors.append((where, fld, message))
+        if rule["kind"] == "direct":
+            _owner_problems(where, "owner", rule["owner"], cat, check.errors)
+        elif rule["kind"] == "tag_map" and rule["dimension"]:
+            known = cat.values.get(rule["dimension"])
+            if known is None:
+                check.errors.append((where, "dimension", f"There is no active tag dimension '{rule['dimension']}'."))
+            elif rule["mapping"] is None:
+                if not _effective_mapping(rule, cat):
+                    check.errors.append(
+                        (
+                            where,
+                            "mapping",
+                            f"No value of {rule['dimension']} is linked to a budget owner in the taxonomy, "
+                            "so this rule never assigns anything. Add a mapping or link the values.",
+                        )
+                    )
+            else:
+                for value, code in rule["mapping"].items():
+                    if value not in known:
+                        check.errors.append(
+                            (where, f"mapping.{value}", f"{value} is not a value of {rule['dimension']}.")
+                        )
+                    _owner_problems(where, f"mapping.{value}", code, cat, check.errors)
+        elif rule["kind"] == "shared_pool":
+            _pool_problems(where, rule, rules, cat, check.errors)
+            source = rule["source"]
+            if source in ("unallocated", "true_up"):
+                if source in pool_sources:
+                    check.errors.append(
+                        (
+                            where,
+                            "source",
+                            f"{pool_sources[source]} already takes the {source.replace('_', '-')} cost; "
+                            "this pool would never receive anything.",
+                        )
+                    )
+                else:
+                    pool_sources[source] = where
+        for earlier_index, earlier in enumerate(rules[:index]):
+            if _claims(rule) and _shadowed_by(rule, earlier, cat):
+                check.errors.append(
+                    (
+                        where,
+                        "conditions",
+                        f"Every request this rule matches is already claimed by {rule_label(earlier_index, earlier)}, "
+                        "so it never applies. Move it above that rule or remove it.",
+                    )
+                )
+                break
+    true_up = doc["true_up"]
+    central = true_up["central_owner"]
+    if true_up["mode"] == "usage_only" and not central:
+        check.errors.append(("true_up", "central_owner", "Booking the true-up to a central owner needs that owner."))
+    _owner_problems("true_up", "central_owner", central, cat, check.errors)
+    owner = cat.owners.get(central or "")
+    if owner is not None and not owner.is_central:
+        check.warnings.append(
+            ("true_up", "central_owner", f"{central} ({owner.name}) is not marked as a central cost centre.")
+        )
+    if true_up["mode"] != "none" and "true_up" in pool_sources:
+        check.errors.append(
+            (
+                "true_up",
+                "mode",
+                f"The invoice true-up is handled both by the true-up policy and by {pool_sources['true_up']}; "
+                "set the policy to none or remove the pool.",
+            )
+        )
+    return check
+
+
+def rule_set_validate(*, organization: Organization, document: dict) -> list[Problem]:
+    """Every error that blocks publishing, as (rule index/name, field, message)."""
+    return rule_set_check(organization=organization, document=document).errors
+
+
+# --- writes -------------------------------------------------------------------------------------
+
+
+def _apply_document(version: RuleSetVersion, doc: dict, organization: Organization) -> None:
+    central = doc["true_up"]["central_owner"]
+    with scope(organization=organization):
+        owner = BudgetOwner.objects.filter(organization=organization, code=central).first() if central else None
+    version.document = doc
+    version.sha256 = document_sha256(doc)
+    version.true_up_mode = doc["true_up"]["mode"]
+    version.true_up_central_owner = owner
+
+
+@transaction.atomic
+def rule_set_create(*, organization: Organization, actor, name: str, description: str = "") -> RuleSet:
+    """A new rule set with an empty draft (version 1)."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Give the rule set a name."})
+    with scope(organization=organization):
+        if RuleSet.objects.filter(organization=organization, name=name).exists():
+            raise ValidationError({"name": f"There is already a rule set called {name}."})
+        rule_set = RuleSet.objects.create(organization=organization, name=name, description=description)
+        draft = RuleSetVersion(organization=organization, rule_set=rule_set, number=1, created_by=_user(actor))
+        _apply_document(draft, empty_document(), organization)
+        draft.save()
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="allocation.rule_set_created",
+        target=rule_set,
+        after={"name": name, "description": description, "draft": draft.number},
+    )
+    return rule_set
+
+
+def _user(actor):
+    return actor if getattr(actor, "_meta", None) is not None else getattr(actor, "user", None)
+
+
+def _locked_draft(draft: RuleSetVersion) -> RuleSetVersion:
+    locked = RuleSetVersion.objects.select_for_update(of=("self",)).filter(pk=draft.pk).first()
+    if locked is None or locked.is_published:
+        raise ValidationError(f"Version {draft.number} is published and cannot be changed; start a new draft.")
+    return locked
+
+
+@transaction.atomic
+def draft_update(*, draft: RuleSetVersion, document: dict, actor) -> tuple[RuleSetVersion, RuleSetCheck]:
+    """Save a new document on the draft. Shape errors refuse it; meaning errors are returned, not fatal."""
+    organization = draft.organization
+    doc, shape = normalise(document)
+    if shape:
+        raise _shape_error(shape)
+    with scope(organization=organization):
+        draft = _locked_draft(draft)
+        before = model_snapshot(draft, VERSION_FIELDS)
+        _apply_document(draft, doc, organization)
+        draft.save()
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="allocation.draft_updated",
+        target=draft,
+        before=before,
+        after=model_snapshot(draft, VERSION_FIELDS),
+    )
+    return draft, rule_set_check(organization=organization, document=doc)
+
+
+@transaction.atomic
+def draft_publish(*, draft: RuleSetVersion, actor) -> RuleSetVersion:
+    """Freeze the draft as the next published version, or refuse with every validation error."""
+    organization = draft.organization
+    with scope(organization=organization):
+        draft = _locked_draft(draft)
+        errors = rule_set_validate(organization=organization, document=draft.document)
+        if errors:
+            raise _shape_error(errors)
+        before = model_snapshot(draft, VERSION_FIELDS)
+        draft.status = RuleSetVersion.Status.PUBLISHED
+        draft.published_at = timezone.now()
+        draft.published_by = _user(actor)
+        draft.save()
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="allocation.version_published",
+        target=draft,
+        before=before,
+        after=model_snapshot(draft, [*VERSION_FIELDS, "published_at"]),
+    )
+    return draft
+
+
+@transaction.atomic
+def draft_from_version(*, version: RuleSetVersion, actor) -> RuleSetVersion:
+    """Start the draft from any version's rules (replacing the current draft's rules if there is one)."""
+    organization = version.organization
+    with scope(organization=organization):
+        RuleSet.objects.select_for_update().filter(pk=version.rule_set_id).first()
+        draft = RuleSetVersion.objects.filter(rule_set_id=version.rule_set_id, status="draft").first()
+        before = model_snapshot(draft, VERSION_FIELDS) if draft else None
+        if draft is None:
+            top = RuleSetVersion.objects.filter(rule_set_id=version.rule_set_id).aggregate(n=Max("number"))["n"]
+            draft = RuleSetVersion(
+                organization=organization,
+                rule_set_id=version.rule_set_id,
+                number=(top or 0) + 1,
+                created_by=_user(actor),
+            )
+        _apply_document(draft, version.document, organization)
+        draft.save()
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="allocation.draft_started",
+        target=draft,
+        before=before,
+        after={**model_snapshot(draft, VERSION_FIELDS), "from_version": version.number},
+    )
+    return draft
+
+
+# --- compare ------------------------------------------------------------------------------------
+
+
+@dataclass
+class VersionDiff:
+    added: list[str]
+    removed: list[str]
+    changed: dict  # rule name -> {key: (before, after)}
+    moved: list[tuple[str, int, int]]  # name, position in a, position in b (1-based)
+    true_up: tuple | None
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.added or self.removed or self.changed or self.moved or self.true_up)
+
+    def lines(self) -> list[str]:
+        out = [f"+ added rule {name}" for name in self.added]
+        out += [f"- removed rule {name}" for name in self.removed]
+        for name, changes in self.changed.items():
+            for key, (old, new) in changes.items():
+                out.append(f"~ {name}: {key} changed from {old!r} to {new!r}")
+        out += [f"↕ {name} moved from position {a} to {b}" for name, a, b in self.moved]
+        if self.true_up:
+            old, new = (_true_up_words(t) for t in self.true_up)
+            out.append(f"~ true-up changed from {old} to {new}")
+        return out
+
+
+def _true_up_words(true_up: dict | None) -> str:
+    if not true_up:
+        return "none"
+    central = true_up.get("central_owner")
+    return f"{true_up.get('mode')} (central owner {central})" if central else str(true_up.get("mode"))
+
+
+def versions_compare(a: RuleSetVersion, b: RuleSetVersion) -> VersionDiff:
+    """What changed from version a to version b, rule by rule (rules are matched by name)."""
+    rules_a = {r["name"]: (i, r) for i, r in enumerate(a.document.get("rules", []), start=1)}
+    rules_b = {r["name"]: (i, r) for i, r in enumerate(b.document.get("rules", []), start=1)}
+    changed = {}
+    for name in rules_a.keys() & rules_b.keys():
+        old, new = rules_a[name][1], rules_b[name][1]
+        diff = {k: (old.get(k), new.get(k)) for k in sorted(old.keys() | new.keys()) if old.get(k) != new.get(k)}
+        if diff:
+            changed[name] = diff
+    common_a = [n for n in rules_a if n in rules_b]
+    common_b = [n for n in rules_b if n in rules_a]
+    moved = [(n, rules_a[n][0], rules_b[n][0]) for n in common_b if common_a.index(n) != common_b.index(n)]
+    ta, tb = a.document.get("true_up"), b.document.get("true_up")
+    return VersionDiff(
+        added=[n for n in rules_b if n not in rules_a],
+        removed=[n for n in rules_a if n not in rules_b],
+        changed={n: changed[n] for n in rules_b if n in changed},
+        moved=moved,
+        true_up=(ta, tb) if ta != tb else None,
+    )
