@@ -41,7 +41,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fnmatch import fnmatchcase
@@ -359,6 +359,26 @@ def _canonical(value):
     return value
 
 
+def _cell_text(cell: Cell) -> str:
+    # The hot path of the hash: a flat, fixed-order list per cell rather than the generic walk.
+    return json.dumps(
+        [
+            cell.tagset_id,
+            sorted((str(key), str(value)) for key, value in cell.tags.items()),
+            cell.provider,
+            cell.model,
+            cell.service_tier,
+            cell.is_retry,
+            cell.cost_source,
+            cell.amount_nano,
+            cell.requests,
+            cell.tokens,
+        ],
+        separators=(",", ":"),
+        ensure_ascii=True,
+    )
+
+
 def inputs_hash(
     *,
     cells: Sequence[Cell],
@@ -371,7 +391,7 @@ def inputs_hash(
 ) -> str:
     """sha256 of the inputs in a canonical order: equal inputs in any order give the same hash."""
     document = {
-        "cells": sorted(json.dumps(_canonical(cell), sort_keys=True) for cell in cells),
+        "cells": sorted(_cell_text(cell) for cell in cells),
         "invoice_totals_nano": _canonical(dict(invoice_totals_nano)),
         "rules": [_canonical(rule) for rule in sorted(rules, key=lambda rule: (rule.position, rule.rule_id))],
         "true_up": _canonical(true_up),
@@ -395,7 +415,7 @@ class _LineBuilder:
     basis_nano: int = 0
     share: Fraction = Fraction(1)
     labels: set[str] = field(default_factory=set)
-    explanation: str = ""
+    explain: Callable[[_LineBuilder], str] | None = None
 
 
 def allocate(
@@ -449,7 +469,7 @@ def allocate(
         builder.amount_nano += amount
         builder.basis_nano += basis
         builder.labels.add(label)
-        builder.explanation = explanation(builder)
+        builder.explain = explanation  # rendered once, at the end, with the summed amounts
 
     # 2. Claims, in rule order. Direct and tag-map rules book straight away; pools only claim for now.
     claimed: set[_GroupKey] = set()
@@ -511,11 +531,14 @@ def allocate(
         for group in pool_groups:
             components[group.component].append(group)
         returned: list[_Group] = []
+        weights_by_provider: dict[str, tuple[dict[str, Fraction], Fraction]] = {}
         for component in sorted(components):
             feature, provider, model, cost_source = component
             amount = sum(group.amount_nano for group in components[component])
-            weights = {target.owner: basis_for(rule, target, provider) for target in rule.targets}
-            total_weight = sum(weights.values(), Fraction(0))
+            if provider not in weights_by_provider:
+                weights = {target.owner: basis_for(rule, target, provider) for target in rule.targets}
+                weights_by_provider[provider] = (weights, sum(weights.values(), Fraction(0)))
+            weights, total_weight = weights_by_provider[provider]
             if total_weight == 0:
                 returned.extend(components[component])
                 continue
@@ -645,7 +668,7 @@ def allocate(
                     method=key[6],
                     basis_nano=builder.basis_nano,
                     share=_share(builder.share),
-                    explanation=builder.explanation,
+                    explanation=builder.explain(builder),
                 )
                 for key, builder in line_builders.items()
             ),
