@@ -520,14 +520,26 @@ def test_the_hash_changes_when_an_input_changes():
 @given(
     amount=st.integers(min_value=0, max_value=10**13),
     direct=st.lists(st.integers(min_value=0, max_value=10**9), min_size=3, max_size=3),
-    method=st.sampled_from(["even", "proportional", "usage"]),
+    method=st.sampled_from(["even", "fixed", "proportional", "usage"]),
+    basis_points=st.tuples(st.integers(0, 10_000), st.integers(0, 10_000)).filter(lambda pair: sum(pair) <= 10_000),
 )
-def test_pool_splits_are_largest_remainder_of_the_exact_shares(amount, direct, method):
+def test_pool_splits_are_largest_remainder_of_the_exact_shares(amount, direct, method, basis_points):
     cells = [
         cell(10 + index, {"team": team}, spend, requests=spend % 97)
         for index, (team, spend) in enumerate(zip(["search", "ads", "legal"], direct, strict=True))
     ]
     cells.append(cell(4, {"feature": "gateway"}, amount))
+    percentages = dict(
+        zip(
+            ["CC-1001", "CC-1002", "CC-1003"],
+            [Decimal(basis_points[0]) / 100, Decimal(basis_points[1]) / 100, Decimal(10_000 - sum(basis_points)) / 100],
+            strict=True,
+        )
+    )
+    if method == "fixed":
+        targets = tuple(Target(owner, percentage) for owner, percentage in percentages.items())
+    else:
+        targets = (Target("CC-1001"), Target("CC-1002"), Target("CC-1003"))
     rules = [
         TagMapRule(
             rule_id="teams",
@@ -536,11 +548,13 @@ def test_pool_splits_are_largest_remainder_of_the_exact_shares(amount, direct, m
             dimension="team",
             mapping={"search": "CC-1001", "ads": "CC-1002", "legal": "CC-1003"},
         ),
-        gateway_pool(method, (Target("CC-1001"), Target("CC-1002"), Target("CC-1003"))),
+        gateway_pool(method, targets),
     ]
     result = run(cells, rules)
     if method == "even":
         weights = {"CC-1001": 1, "CC-1002": 1, "CC-1003": 1}
+    elif method == "fixed":
+        weights = percentages
     elif method == "proportional":
         weights = dict(zip(["CC-1001", "CC-1002", "CC-1003"], direct, strict=True))
     else:
