@@ -16,6 +16,7 @@ from .models import RuleSet, RuleSetVersion
 from .services import draft_from_version, draft_publish, draft_update, rule_set_check, rule_set_create
 
 DEFAULT_RULE_SET = "Allocation rules"
+RULE_KEY_ORDER = ["kind", "name", "conditions", "owner", "dimension", "mapping", "source", "method", "targets"]
 
 
 class RulesFileError(Exception):
@@ -96,7 +97,10 @@ def export_document(version: RuleSetVersion) -> dict:
         "rule_set": version.rule_set.name,
         "description": version.rule_set.description,
         "version": version.number,
-        "true_up": version.document["true_up"],
+        "true_up": {
+            "mode": version.document["true_up"]["mode"],
+            "central_owner": version.document["true_up"]["central_owner"],
+        },
         "rules": version.document["rules"],
     }
 
@@ -104,7 +108,9 @@ def export_document(version: RuleSetVersion) -> dict:
 def _drop_empty(rule: dict) -> dict:
     """The file form omits keys with default values, so files stay short and readable."""
     defaults = {"conditions": [], "usage_basis": None, "same_provider": False, "mapping": None}
-    out = {k: v for k, v in rule.items() if defaults.get(k, object()) != v}
+    # A fixed key order (PostgreSQL's jsonb does not keep the stored one).
+    keys = sorted(rule, key=lambda k: (RULE_KEY_ORDER.index(k) if k in RULE_KEY_ORDER else 99, k))
+    out = {k: rule[k] for k in keys if defaults.get(k, object()) != rule[k]}
     if "targets" in out:
         out["targets"] = [{k: v for k, v in t.items() if v is not None} for t in out["targets"]]
     return out
