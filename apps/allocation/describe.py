@@ -79,6 +79,9 @@ def _pool_text(rule: dict, names: dict) -> str:
         how = f"is shared among {_owner_list(codes, names)} in proportion to their {basis}"
     else:
         how = f"is shared among {_owner_list(codes, names)} in proportion to their {rule['usage_basis']}"
+    weighted = [t for t in rule["targets"] if t["weight_pct"] is not None]
+    if method != "fixed" and weighted:
+        how += ", weighted " + ", ".join(f"{t['owner']} {t['weight_pct']}%" for t in weighted)
     return f"{what} {how}."
 
 

@@ -96,7 +96,7 @@ def _condition(where: str, index: int, raw, problems: list[Problem]) -> dict | N
     return {"field": field, "op": op, "value": text}
 
 
-def _weight(where: str, label: str, raw, problems: list[Problem]) -> str | None:
+def _weight(where: str, label: str, raw, problems: list[Problem], *, fixed: bool) -> str | None:
     if raw is None:
         return None
     try:
@@ -106,8 +106,11 @@ def _weight(where: str, label: str, raw, problems: list[Problem]) -> str | None:
     if weight is None or not weight.is_finite():
         problems.append((where, label, f"Give the percentage as a number such as 12.5; got {raw!r}."))
         return None
-    if weight <= 0 or weight > 100:
-        problems.append((where, label, "A percentage must be more than 0 and at most 100."))
+    if weight <= 0:
+        problems.append((where, label, "A weight or percentage must be more than 0."))
+        return None
+    if fixed and weight > 100:
+        problems.append((where, label, "A fixed percentage must be more than 0 and at most 100."))
         return None
     return format(weight.normalize(), "f")
 
@@ -156,8 +159,6 @@ def _rule(index: int, raw, problems: list[Problem]) -> dict | None:
         source = raw.get("source", "conditions")
         if source not in SOURCES:
             problems.append((where, "source", f"Use one of {', '.join(SOURCES)}; got {source!r}."))
-        elif source != "conditions" and rule["conditions"]:
-            problems.append((where, "conditions", f"A pool of the {source} cost takes no conditions."))
         method = raw.get("method")
         if method not in METHODS:
             problems.append((where, "method", f"Use one of {', '.join(METHODS)}; got {method!r}."))
@@ -183,11 +184,10 @@ def _rule(index: int, raw, problems: list[Problem]) -> dict | None:
             if not isinstance(target, dict) or _text(target.get("owner")) is None:
                 problems.append((where, label, "Each target names a budget owner."))
                 continue
-            weight = _weight(where, f"{label}.weight_pct", target.get("weight_pct"), problems)
+            # fixed: the target's percentage; other methods: an optional weight on the target's basis.
+            weight = _weight(where, f"{label}.weight_pct", target.get("weight_pct"), problems, fixed=method == "fixed")
             if method == "fixed" and weight is None and target.get("weight_pct") is None:
                 problems.append((where, f"{label}.weight_pct", "A fixed split needs a percentage for every target."))
-            elif method != "fixed" and target.get("weight_pct") is not None:
-                problems.append((where, f"{label}.weight_pct", "Percentages only apply to the fixed method."))
             targets.append({"owner": _text(target["owner"]), "weight_pct": weight})
         rule.update(
             {

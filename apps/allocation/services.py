@@ -215,6 +215,44 @@ def _pool_problems(where: str, rule: dict, rules: list[dict], cat: _Catalog, err
             )
 
 
+def _remainder_pool_problems(where: str, index: int, rule: dict, rules: list[dict], check: RuleSetCheck) -> None:
+    """Pools of the unallocated remainder or of the true-up: what they can select, and earlier pools first."""
+    source = rule["source"]
+    if source == "true_up":
+        for i, cond in enumerate(rule["conditions"]):
+            if cond["field"] != "provider":
+                check.errors.append(
+                    (
+                        where,
+                        f"conditions[{i}]",
+                        "The invoice true-up has no tags, model, tier or cost source; a true-up pool can only "
+                        "select by provider.",
+                    )
+                )
+    if source not in ("unallocated", "true_up"):
+        return
+    for earlier_index, earlier in enumerate(rules[:index]):
+        if earlier["kind"] != "shared_pool" or earlier["source"] != source:
+            continue
+        if not _conditions_imply(rule["conditions"], earlier["conditions"]):
+            continue
+        label = rule_label(earlier_index, earlier)
+        if source == "true_up":
+            check.errors.append(
+                (where, "source", f"{label} takes this true-up first, so this pool never receives anything.")
+            )
+        else:
+            check.warnings.append(
+                (
+                    where,
+                    "source",
+                    f"{label} takes this unallocated cost first; this pool only receives what that pool cannot "
+                    "share (when none of its targets has any spend or usage).",
+                )
+            )
+        return
+
+
 def rule_set_check(*, organization: Organization, document: dict) -> RuleSetCheck:
     """Every error (blocks publishing) and warning of a document, in finance-readable words."""
     doc, shape = normalise(document)
@@ -251,19 +289,9 @@ def rule_set_check(*, organization: Organization, document: dict) -> RuleSetChec
                     _owner_problems(where, f"mapping.{value}", code, cat, check.errors)
         elif rule["kind"] == "shared_pool":
             _pool_problems(where, rule, rules, cat, check.errors)
-            source = rule["source"]
-            if source in ("unallocated", "true_up"):
-                if source in pool_sources:
-                    check.errors.append(
-                        (
-                            where,
-                            "source",
-                            f"{pool_sources[source]} already takes the {source.replace('_', '-')} cost; "
-                            "this pool would never receive anything.",
-                        )
-                    )
-                else:
-                    pool_sources[source] = where
+            _remainder_pool_problems(where, index, rule, rules, check)
+            if rule["source"] == "true_up" and not rule["conditions"]:
+                pool_sources.setdefault("true_up", where)
         for earlier_index, earlier in enumerate(rules[:index]):
             if _claims(rule) and _shadowed_by(rule, earlier, cat):
                 check.errors.append(
@@ -286,12 +314,11 @@ def rule_set_check(*, organization: Organization, document: dict) -> RuleSetChec
             ("true_up", "central_owner", f"{central} ({owner.name}) is not marked as a central cost centre.")
         )
     if true_up["mode"] != "none" and "true_up" in pool_sources:
-        check.errors.append(
+        check.warnings.append(
             (
                 "true_up",
                 "mode",
-                f"The invoice true-up is handled both by the true-up policy and by {pool_sources['true_up']}; "
-                "set the policy to none or remove the pool.",
+                f"{pool_sources['true_up']} takes every provider's true-up, so this true-up policy never applies.",
             )
         )
     return check

@@ -39,7 +39,7 @@ DOCUMENT = {
             "conditions": [{"field": "tag:feature", "op": "equals", "value": "chat"}],
             "method": "usage",
             "usage_basis": "tokens",
-            "targets": [{"owner": "CC-1101"}, {"owner": "CC-1201"}],
+            "targets": [{"owner": "CC-1101", "weight_pct": "150"}, {"owner": "CC-1201"}],
         },
         {
             "kind": "shared_pool",
@@ -64,7 +64,7 @@ def test_each_rule_reads_as_a_sentence(world):
         "CC-1401 Finance in proportion to their direct spend.",
         "4. Requests with provider=openai and retries go to CC-1301 Platform.",
         "5. Chat usage cost (feature=chat) is shared among CC-1101 Search and CC-1201 Ads in proportion to "
-        "their tokens.",
+        "their tokens, weighted CC-1101 150%.",
         "6. Cost that no earlier rule claims is split in fixed shares: CC-1101 Search 62.5%, CC-1201 Ads 37.5%.",
         "Whatever no rule claims stays Unallocated.",
         "Invoice true-up: each provider's difference between invoice and estimate is booked to CC-1301 Platform; "

@@ -105,28 +105,58 @@ def test_a_pool_that_shares_an_owners_own_cost_back_feeds_itself(org):
     assert message.startswith("The pool selects CC-1101's own cost (team=search) and shares it back to CC-1101")
 
 
-def test_two_pools_of_the_unallocated_remainder_and_double_true_up(org):
+def test_remainder_pools_earlier_pools_come_first(org):
     targets = [{"owner": "CC-1301"}]
+    openai = {"field": "provider", "op": "equals", "value": "openai"}
     document = doc(
         pool("Rest", "even", targets, source="unallocated"),
         pool("Rest again", "even", targets, source="unallocated"),
-        pool("True-up", "even", targets, source="true_up"),
+        pool("OpenAI true-up", "even", targets, openai, source="true_up"),
+        pool("OpenAI true-up again", "even", targets, openai, source="true_up"),
+        pool("Anthropic true-up", "even", targets, {"field": "tag:team", "op": "exists"}, source="true_up"),
     )
-    assert errors(org, document) == [
+    check = rule_set_check(organization=org, document=document)
+    assert check.errors == [
+        (
+            "rules[3] (OpenAI true-up again)",
+            "source",
+            "rules[2] (OpenAI true-up) takes this true-up first, so this pool never receives anything.",
+        ),
+        (
+            "rules[4] (Anthropic true-up)",
+            "conditions[0]",
+            "The invoice true-up has no tags, model, tier or cost source; a true-up pool can only select by provider.",
+        ),
+    ]
+    assert check.warnings == [
         (
             "rules[1] (Rest again)",
             "source",
-            "rules[0] (Rest) already takes the unallocated cost; this pool would never receive anything.",
-        ),
-        (
-            "true_up",
-            "mode",
-            "The invoice true-up is handled both by the true-up policy and by rules[2] (True-up); "
-            "set the policy to none or remove the pool.",
-        ),
+            "rules[0] (Rest) takes this unallocated cost first; this pool only receives what that pool cannot "
+            "share (when none of its targets has any spend or usage).",
+        )
+    ]
+
+
+def test_a_true_up_pool_for_every_provider_leaves_the_policy_nothing(org):
+    document = doc(pool("True-up", "even", [{"owner": "CC-1301"}], source="true_up"))
+    check = rule_set_check(organization=org, document=document)
+    assert check.errors == []
+    assert check.warnings == [
+        ("true_up", "mode", "rules[0] (True-up) takes every provider's true-up, so this true-up policy never applies.")
     ]
     document["true_up"]["mode"] = "none"
-    assert len(errors(org, document)) == 1
+    assert rule_set_check(organization=org, document=document).warnings == []
+
+
+def test_weights_on_a_proportional_pool_are_allowed(org):
+    targets = [{"owner": "CC-1101", "weight_pct": "200"}, {"owner": "CC-1201", "weight_pct": 50}]
+    assert errors(org, doc(pool("Gateway", "proportional", targets, GATEWAY))) == []
+    fixed = [{"owner": "CC-1101", "weight_pct": "150"}, {"owner": "CC-1201"}]
+    assert errors(org, doc(pool("Gateway", "fixed", fixed, GATEWAY))) == [
+        ("rules[0] (Gateway)", "targets[0].weight_pct", "A fixed percentage must be more than 0 and at most 100."),
+        ("rules[0] (Gateway)", "targets[1].weight_pct", "A fixed split needs a percentage for every target."),
+    ]
 
 
 @pytest.mark.parametrize(
