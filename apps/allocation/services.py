@@ -109,6 +109,15 @@ def _never_matches(rule: dict, cat: _Catalog) -> list[tuple[str, str]]:
         if len(unknown) == len(wanted):
             shown = ", ".join(unknown)
             reasons.append((label, f"{shown} is not a known {_field_label(fld)}, so this rule never matches."))
+    providers = {c["value"] for c in by_field.get("provider", []) if c["op"] == "equals"}
+    for cond in by_field.get("model", []):
+        wanted = [cond["value"]] if cond["op"] == "equals" else cond["value"] if cond["op"] == "in" else []
+        known = [v for v in wanted if v in cat.models]
+        if len(providers) == 1 and known and not any(providers & cat.models[v] for v in known):
+            (provider,) = providers
+            reasons.append(
+                ("conditions", f"{', '.join(known)} is not a model of {provider}, so this rule never matches.")
+            )
     for fld, conds in by_field.items():
         ops = {c["op"] for c in conds}
         allowed: set | None = None
@@ -264,6 +273,13 @@ def rule_set_check(*, organization: Organization, document: dict) -> RuleSetChec
         where = rule_label(index, rule)
         for fld, message in _never_matches(rule, cat):
             check.errors.append((where, fld, message))
+        for i, cond in enumerate(rule["conditions"]):
+            known = _known_values(cond["field"], cat) if cond["op"] == "in" else None
+            unknown = [v for v in cond["value"] if v not in known] if known else []
+            if known and unknown and len(unknown) < len(cond["value"]):
+                check.warnings.append(
+                    (where, f"conditions[{i}]", f"{', '.join(unknown)}: not a known {_field_label(cond['field'])}.")
+                )
         if rule["kind"] == "direct":
             _owner_problems(where, "owner", rule["owner"], cat, check.errors)
         elif rule["kind"] == "tag_map" and rule["dimension"]:

@@ -203,6 +203,20 @@ def test_rules_that_can_never_match(org, condition, field, message):
     assert errors(org, doc(direct("R", "CC-1101", condition))) == [("rules[0] (R)", field, message)]
 
 
+def test_a_model_of_another_provider_never_matches(org):
+    openai = {"field": "provider", "op": "equals", "value": "openai"}
+    claude = {"field": "model", "op": "equals", "value": "claude-sonnet-4-5"}
+    assert errors(org, doc(direct("R", "CC-1101", openai, claude))) == [
+        ("rules[0] (R)", "conditions", "claude-sonnet-4-5 is not a model of openai, so this rule never matches.")
+    ]
+    gpt = {"field": "model", "op": "in", "value": ["claude-sonnet-4-5", "gpt-4o"]}
+    check = rule_set_check(organization=org, document=doc(direct("R", "CC-1101", openai, gpt)))
+    assert check.errors == []
+    partly = {"field": "tag:team", "op": "in", "value": ["search", "sales"]}
+    check = rule_set_check(organization=org, document=doc(direct("R", "CC-1101", partly)))
+    assert (check.errors, check.warnings) == ([], [("rules[0] (R)", "conditions[0]", "sales: not a known tag team.")])
+
+
 def test_contradictory_conditions(org):
     missing = {"field": "tag:team", "op": "missing"}
     assert errors(org, doc(direct("R", "CC-1101", SEARCH, missing))) == [

@@ -191,3 +191,14 @@ def test_the_readme_example_imports_and_publishes_cleanly(org):
     result = import_rules(organization=org, raw=parse_text(example), actor=None, publish=True)
     assert (result.version.number, result.version.status, result.errors) == (1, "published", [])
     assert [r["kind"] for r in result.version.document["rules"]] == ["direct", "tag_map", "shared_pool"]
+
+
+def test_import_command_prints_warnings_but_publishes(org, tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_text(RULES_YAML.replace("central_owner: CC-1301", "central_owner: CC-1401"))
+    out, err = StringIO(), StringIO()
+    call_command("import_rules", str(path), "--org", "alpha", "--publish", stdout=out, stderr=err)
+    assert err.getvalue() == (
+        f"{path}: warning: true_up: central_owner: CC-1401 (Finance) is not marked as a central cost centre.\n"
+    )
+    assert _versions(org) == [(1, "published")]
