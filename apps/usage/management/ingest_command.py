@@ -1,0 +1,67 @@
+"""The shared body of the ``ingest_*`` commands (usage and invoices): find the organisation and the file,
+receive it, run the job's Celery task here and now, print its summary (human or exactly one JSON
+object) and exit 1 when the file was refused as a whole."""
+
+import json
+import sys
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django_scopes import scope
+
+from apps.tenancy.models import Organization
+
+
+class IngestFileCommand(BaseCommand):
+    format_choices: tuple[str, ...] = ()
+    job_model = None  # the app's ingest job model (Status, Channel)
+    task = None  # the Celery task that runs a job by id
+
+    def create_job(self, *, organization, file_name: str, stream, format: str):
+        """Receive the file through the app's service; return the job."""
+        raise NotImplementedError
+
+    def summarise(self, job) -> dict:
+        raise NotImplementedError
+
+    def write_human(self, summary: dict, file_path: Path) -> None:
+        raise NotImplementedError
+
+    def add_arguments(self, parser):
+        parser.add_argument("path")
+        parser.add_argument("--org", required=True, metavar="SLUG")
+        parser.add_argument("--format", default="auto", choices=self.format_choices)
+        parser.add_argument("--json", action="store_true", help="Print exactly one JSON object.")
+
+    def handle(self, *args, path, org, format, **options):
+        organization = Organization.objects.filter(slug=org).first()
+        if organization is None:
+            raise CommandError(f"No organisation with slug {org!r}.")
+        file_path = Path(path)
+        if not file_path.is_file():
+            raise CommandError(f"{path}: no such file.")
+        try:
+            with file_path.open("rb") as stream:
+                job = self.create_job(organization=organization, file_name=file_path.name, stream=stream, format=format)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from exc
+        # Through the Celery task, run here and now so the command can report the outcome.
+        self.task.apply(args=[job.pk])
+        with scope(organization=organization):
+            job.refresh_from_db()
+            summary = self.summarise(job)
+        if options["json"]:
+            self.stdout.write(json.dumps(summary))
+        else:
+            self.write_human(summary, file_path)
+        if job.status != self.job_model.Status.SUCCEEDED:
+            if not options["json"]:
+                self.stderr.write(f"{file_path}: refused, nothing was written: {job.error_message}")
+            sys.exit(1)
+
+    def write_errors(self, summary: dict, file_path: Path, limit: int = 50) -> None:
+        for error in summary["errors"][:limit]:
+            self.stdout.write(f"  {file_path.name}:{error['line']}: {error['field']}: {error['message']}")
+        if len(summary["errors"]) > limit:
+            self.stdout.write(f"  … {len(summary['errors']) - limit} more errors (see the job page or --json)")
