@@ -142,13 +142,12 @@ def usage_records(
     detail_condition = _json_q("detail_tags", {k: v for k, v in usage_filter.tags.items() if k in detail_keys})
     if detail_condition:
         queryset = queryset.filter(detail_condition)
-    if usage_filter.cost_source:
-        _cost_field, quantity_field = COST_SOURCES[usage_filter.cost_source]
-        raw_quantity = {"cache_write_tokens": None}.get(quantity_field, quantity_field)
-        if raw_quantity:
-            queryset = queryset.filter(**{f"{raw_quantity}__gt": 0})
-        else:
-            queryset = queryset.filter(Q(cache_write_5m_tokens__gt=0) | Q(cache_write_1h_tokens__gt=0))
+    if usage_filter.cost_source == "cache_write":
+        # The raw record keeps both cache-write durations; the cube sums them into one column.
+        queryset = queryset.filter(Q(cache_write_5m_tokens__gt=0) | Q(cache_write_1h_tokens__gt=0))
+    elif usage_filter.cost_source:
+        quantity_field = COST_SOURCES[usage_filter.cost_source][1]
+        queryset = queryset.filter(**{f"{quantity_field}__gt": 0})
     return queryset.order_by("-occurred_at", "-id")
 
 
