@@ -145,6 +145,7 @@ class Line:
     basis_nano: int
     share: Decimal
     explanation: str
+    labels: tuple[str, ...] = ()  # tag-map lines: the "dimension=value" labels the line sums
 
 
 @dataclass(frozen=True)
@@ -669,6 +670,7 @@ def allocate(
                     basis_nano=builder.basis_nano,
                     share=_share(builder.share),
                     explanation=builder.explain(builder),
+                    labels=tuple(sorted(label for label in builder.labels if label)),
                 )
                 for key, builder in line_builders.items()
             ),

@@ -33,12 +33,18 @@ class TrueUpMode(models.TextChoices):
 class RuleSet(TenantModel):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
+    is_primary = models.BooleanField(
+        default=False, help_text="The rule set whose latest published version allocates the organisation's periods."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["-is_primary", "name"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "name"], name="ruleset_unique_name_per_org"),
+            models.UniqueConstraint(
+                fields=["organization"], condition=models.Q(is_primary=True), name="ruleset_one_primary_per_org"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -115,3 +121,106 @@ class RuleSetVersion(TenantModel):
         if self._stored_status() == self.Status.PUBLISHED:
             raise PublishedVersionError(f"Version {self.number} is published and cannot be deleted.")
         return super().delete(*args, **kwargs)
+
+
+class AllocationRun(TenantModel):
+    """One allocation of one period with one published rule-set version, written with its lines in one
+    transaction. A period has at most one *draft* run, which a re-run replaces; a run becomes *issued*
+    when statements are built from it and is kept for good (it explains them)."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ISSUED = "issued", "Issued"
+
+    period = models.DateField(help_text="First day of the allocated month.")
+    billing_period = models.ForeignKey("periods.BillingPeriod", on_delete=models.PROTECT, related_name="+")
+    rule_set_version = models.ForeignKey(RuleSetVersion, on_delete=models.PROTECT, related_name="runs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    inputs_hash = models.CharField(max_length=64, help_text="sha256 of the cells, invoice totals and rules.")
+    currency = models.CharField(max_length=3)
+    pool_total_nano = models.BigIntegerField(help_text="Estimated cost plus every provider's invoice true-up.")
+    estimated_nano = models.BigIntegerField()
+    true_up_nano = models.BigIntegerField()
+    allocated_nano = models.BigIntegerField()
+    unallocated_nano = models.BigIntegerField()
+    invoice_totals = models.JSONField(default=dict, help_text="Invoice total per provider, nano-units.")
+    cells = models.PositiveIntegerField(default=0, help_text="Cost cells read from the usage cube.")
+    line_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by_label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-period", "-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(period__day=1), name="allocationrun_period_first_day"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["draft", "issued"]), name="allocationrun_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(pool_total_nano=models.F("allocated_nano") + models.F("unallocated_nano")),
+                name="allocationrun_conserves_pool",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "period"],
+                condition=models.Q(status="draft"),
+                name="allocationrun_one_draft_per_period",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "period", "created_at"], name="allocrun_org_period")]
+
+    def __str__(self) -> str:
+        return f"Allocation #{self.pk} {self.period:%Y-%m} ({self.status})"
+
+    @property
+    def period_label(self) -> str:
+        return f"{self.period:%Y-%m}"
+
+
+class AllocationLine(TenantModel):
+    """One line of a run. ``owner`` is empty for Unallocated lines (method ``unallocated``), which carry
+    the reason nothing claimed the cost in ``explanation``."""
+
+    UNALLOCATED = "unallocated"
+
+    run = models.ForeignKey(AllocationRun, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField(help_text="Order of the line in the engine's output.")
+    owner = models.ForeignKey(
+        "owners.BudgetOwner", null=True, blank=True, on_delete=models.PROTECT, related_name="allocation_lines"
+    )
+    owner_code = models.CharField(max_length=40, blank=True, help_text="Empty for Unallocated.")
+    feature = models.CharField(max_length=200, blank=True)
+    provider = models.CharField(max_length=40)
+    model = models.CharField(max_length=120, blank=True)
+    cost_source = models.CharField(max_length=20)
+    amount_nano = models.BigIntegerField()
+    rule_id = models.CharField(max_length=64, blank=True)
+    rule_name = models.CharField(max_length=200, blank=True)
+    method = models.CharField(max_length=20)
+    basis_nano = models.BigIntegerField(default=0)
+    share = models.DecimalField(max_digits=16, decimal_places=12, default=0)
+    explanation = models.TextField()
+    match_tags = models.JSONField(
+        default=dict, blank=True, help_text="Tags that pick this line's usage in the explorer (drill-down)."
+    )
+
+    class Meta:
+        ordering = ["run", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "run", "position"], name="allocationline_unique_position"),
+            models.CheckConstraint(
+                condition=(models.Q(method="unallocated") & models.Q(owner__isnull=True))
+                | (~models.Q(method="unallocated") & models.Q(owner__isnull=False)),
+                name="allocationline_owner_unless_unallocated",
+            ),
+        ]
+        indexes = [models.Index(fields=["run", "owner_code"], name="allocline_run_owner")]
+
+    def __str__(self) -> str:
+        return f"{self.owner_code or 'Unallocated'} {self.provider} {self.model} {self.cost_source}"
+
+    @property
+    def is_unallocated(self) -> bool:
+        return self.method == self.UNALLOCATED

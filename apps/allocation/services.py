@@ -367,7 +367,10 @@ def rule_set_create(*, organization: Organization, actor, name: str, description
     with scope(organization=organization):
         if RuleSet.objects.filter(organization=organization, name=name).exists():
             raise ValidationError({"name": f"There is already a rule set called {name}."})
-        rule_set = RuleSet.objects.create(organization=organization, name=name, description=description)
+        is_first = not RuleSet.objects.filter(organization=organization).exists()
+        rule_set = RuleSet.objects.create(
+            organization=organization, name=name, description=description, is_primary=is_first
+        )
         draft = RuleSetVersion(organization=organization, rule_set=rule_set, number=1, created_by=_user(actor))
         _apply_document(draft, empty_document(), organization)
         draft.save()
@@ -377,6 +380,31 @@ def rule_set_create(*, organization: Organization, actor, name: str, description
         action="allocation.rule_set_created",
         target=rule_set,
         after={"name": name, "description": description, "draft": draft.number},
+    )
+    return rule_set
+
+
+@transaction.atomic
+def rule_set_make_primary(*, rule_set: RuleSet, actor) -> RuleSet:
+    """Make this the rule set that allocates the organisation's periods (the others stay as they are)."""
+    organization = rule_set.organization
+    with scope(organization=organization):
+        Organization.objects.select_for_update().filter(pk=organization.pk).first()
+        previous = RuleSet.objects.filter(organization=organization, is_primary=True).exclude(pk=rule_set.pk).first()
+        if previous is None and rule_set.is_primary:
+            return rule_set
+        if previous is not None:
+            previous.is_primary = False
+            previous.save(update_fields=["is_primary"])
+        rule_set.is_primary = True
+        rule_set.save(update_fields=["is_primary"])
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="allocation.rule_set_made_primary",
+        target=rule_set,
+        before={"primary": previous.name if previous else None},
+        after={"primary": rule_set.name},
     )
     return rule_set
 

@@ -64,3 +64,23 @@ def quantize_money(value: Decimal, currency: str) -> Decimal:
     with localcontext() as context:
         context.prec = _PRECISION
         return value.quantize(Decimal(1).scaleb(-currency_exponent(currency)), rounding=ROUND_HALF_EVEN)
+
+
+def footed_minor_units(parts_nano: dict, currency: str) -> dict:
+    """Round each part (nano-units) to the currency's minor unit so that the rounded parts add up to the
+    rounded total exactly: every part gets its floor, and the units still missing go one each to the
+    largest remainders, ties to the lowest key. Returns Decimals keyed like ``parts_nano``.
+
+    Shown totals (per owner, per section) are footed this way so a page or a CSV always adds up."""
+    unit = 10 ** (9 - currency_exponent(currency))
+    total = sum(parts_nano.values())
+    with localcontext() as context:
+        context.prec = _PRECISION
+        target = int((Decimal(total) / unit).to_integral_value(rounding=ROUND_HALF_EVEN))
+    floors = {key: value // unit for key, value in parts_nano.items()}
+    left_over = target - sum(floors.values())
+    by_remainder = sorted(parts_nano, key=lambda key: (-(parts_nano[key] - floors[key] * unit), str(key)))
+    for key in by_remainder[:left_over]:
+        floors[key] += 1
+    exponent = currency_exponent(currency)
+    return {key: Decimal(units).scaleb(-exponent) for key, units in floors.items()}

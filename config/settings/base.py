@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "apps.invoices",
     "apps.reconciliation",
     "apps.allocation",
+    "apps.periods",
 ]
 
 MIDDLEWARE = [

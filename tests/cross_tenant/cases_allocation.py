@@ -1,9 +1,10 @@
-"""Cross-tenant cases for the allocation app (tenant models only: no portal or API routes yet)."""
+"""Cross-tenant cases for the allocation app."""
 
 from django_scopes import scope
 
-from apps.allocation.models import RuleSet, RuleSetVersion
+from apps.allocation.models import AllocationLine, AllocationRun, RuleSet, RuleSetVersion
 from apps.allocation.services import rule_set_create
+from tests.factories.allocation import allocated_period
 
 from . import tenant_model
 
@@ -20,5 +21,20 @@ def make_rule_set_version(world, organization) -> RuleSetVersion:
         return RuleSetVersion.objects.get(rule_set=rule_set, number=1)
 
 
+def make_allocation_run(world, organization) -> AllocationRun:
+    """One allocated month per organisation (October 2026), made on first use."""
+    with scope(organization=organization):
+        existing = AllocationRun.objects.filter(organization=organization).first()
+    return existing or allocated_period(organization)
+
+
+def make_allocation_line(world, organization) -> AllocationLine:
+    run = make_allocation_run(world, organization)
+    with scope(organization=organization):
+        return AllocationLine.objects.filter(run=run).exclude(owner=None).order_by("position").first()
+
+
 tenant_model("allocation.ruleset", make_rule_set)
 tenant_model("allocation.rulesetversion", make_rule_set_version)
+tenant_model("allocation.allocationrun", make_allocation_run)
+tenant_model("allocation.allocationline", make_allocation_line)

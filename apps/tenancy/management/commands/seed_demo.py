@@ -29,6 +29,7 @@ APP_SEEDERS = [
     "apps.usage.demo",
     "apps.invoices.demo",
     "apps.reconciliation.demo",
+    "apps.allocation.demo",
 ]
 
 # username suffix -> (role, full name)

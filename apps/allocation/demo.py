@@ -1,0 +1,93 @@
+"""Demo allocation: acme gets a published rule set (platform gateway and observability shared out, the
+team tag map through the taxonomy's owner links, full-cost true-up) and every month with usage is
+allocated. Idempotent: an existing rule set or draft run is left as it is."""
+
+from datetime import date
+
+from django.db.models.functions import TruncMonth
+from django_scopes import scope
+
+from apps.pricing.money import nano_to_decimal, quantize_money
+from apps.usage.models import DailyUsage
+
+from .models import AllocationRun, RuleSet
+from .runs import allocation_run_create
+from .services import draft_publish, draft_update, rule_set_create
+
+RULE_SET_NAME = "Acme allocation"
+BUSINESS_OWNERS = [
+    "CC-1101",
+    "CC-1102",
+    "CC-1201",
+    "CC-1202",
+    "CC-1301",
+    "CC-1302",
+    "CC-2101",
+    "CC-2102",
+    "CC-2103",
+    "CC-2104",
+]
+
+DOCUMENT = {
+    "true_up": {"mode": "full_cost", "central_owner": None},
+    "rules": [
+        {
+            "kind": "shared_pool",
+            "name": "Platform gateway",
+            "conditions": [{"field": "tag:team", "op": "equals", "value": "platform"}],
+            "source": "conditions",
+            "method": "proportional",
+            "targets": [{"owner": code} for code in BUSINESS_OWNERS],
+        },
+        {
+            "kind": "shared_pool",
+            "name": "Observability",
+            "conditions": [{"field": "tag:team", "op": "equals", "value": "observability"}],
+            "source": "conditions",
+            "method": "usage",
+            "usage_basis": "requests",
+            "targets": [{"owner": code} for code in BUSINESS_OWNERS],
+        },
+        {"kind": "tag_map", "name": "Teams", "dimension": "team", "conditions": []},
+    ],
+}
+
+
+def seed_demo(*, organization, stdout) -> None:
+    if organization.slug != "acme":
+        stdout.write(f"  {organization.slug}: no allocation rules in the demo")
+        return
+    with scope(organization=organization):
+        rule_set = RuleSet.objects.filter(organization=organization, name=RULE_SET_NAME).first()
+    if rule_set is None:
+        rule_set = rule_set_create(
+            organization=organization,
+            actor=None,
+            name=RULE_SET_NAME,
+            description="Teams pay for their own requests; platform and observability are shared out.",
+        )
+        with scope(organization=organization):
+            draft = rule_set.versions.get(status="draft")
+        draft, _ = draft_update(draft=draft, document=DOCUMENT, actor=None)
+        draft_publish(draft=draft, actor=None)
+        stdout.write(f"  {organization.slug}: published rule set {RULE_SET_NAME} v1")
+    with scope(organization=organization):
+        months = sorted(
+            {
+                row.date() if hasattr(row, "date") else row
+                for row in DailyUsage.objects.annotate(month=TruncMonth("day"))
+                .values_list("month", flat=True)
+                .distinct()
+            }
+        )
+        done = set(AllocationRun.objects.values_list("period", flat=True))
+    for month in months:
+        month = date(month.year, month.month, 1)
+        if month in done:
+            stdout.write(f"  {organization.slug}: {month:%Y-%m} already allocated")
+            continue
+        run = allocation_run_create(organization=organization, period=month, actor=None)
+        stdout.write(
+            f"  {organization.slug}: allocated {month:%Y-%m}: {run.line_count} lines, "
+            f"unallocated {quantize_money(nano_to_decimal(run.unallocated_nano), run.currency)} {run.currency}"
+        )
