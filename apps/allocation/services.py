@@ -29,8 +29,21 @@ class RuleSetCheck:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def _shape_error(problems: list[Problem]) -> ValidationError:
-    return ValidationError([f"{where}: {fld}: {message}" for where, fld, message in problems])
+class RuleProblemsError(ValidationError):
+    """Problems that refuse a save or a publish, kept as (where, field, message) so a form can show each
+    one on its field; ``messages`` reads "where: field: message"."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__([f"{where}: {fld}: {message}" for where, fld, message in problems])
+        self.problems = list(problems)
+
+
+class StaleDraftError(ValidationError):
+    """The draft changed after the caller read it (another save came first)."""
+
+
+def _shape_error(problems: list[Problem]) -> RuleProblemsError:
+    return RuleProblemsError(problems)
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -296,6 +309,15 @@ def rule_set_check(*, organization: Organization, document: dict) -> RuleSetChec
                             "so this rule never assigns anything. Add a mapping or link the values.",
                         )
                     )
+            elif not rule["mapping"]:
+                check.errors.append(
+                    (
+                        where,
+                        "mapping",
+                        "The mapping is empty, so this rule never assigns anything. Map at least one value to a "
+                        "budget owner, or use the taxonomy's owner links.",
+                    )
+                )
             else:
                 for value, code in rule["mapping"].items():
                     if value not in known:
@@ -413,22 +435,32 @@ def _user(actor):
     return actor if getattr(actor, "_meta", None) is not None else getattr(actor, "user", None)
 
 
-def _locked_draft(draft: RuleSetVersion) -> RuleSetVersion:
+def _locked_draft(draft: RuleSetVersion, expected_sha256: str | None = None) -> RuleSetVersion:
     locked = RuleSetVersion.objects.select_for_update(of=("self",)).filter(pk=draft.pk).first()
     if locked is None or locked.is_published:
         raise ValidationError(f"Version {draft.number} is published and cannot be changed; start a new draft.")
+    if expected_sha256 is not None and locked.sha256 != expected_sha256:
+        raise StaleDraftError(
+            f"The draft of version {locked.number} changed after you opened it (someone else saved it). "
+            "Reload it and make your change again."
+        )
     return locked
 
 
 @transaction.atomic
-def draft_update(*, draft: RuleSetVersion, document: dict, actor) -> tuple[RuleSetVersion, RuleSetCheck]:
-    """Save a new document on the draft. Shape errors refuse it; meaning errors are returned, not fatal."""
+def draft_update(
+    *, draft: RuleSetVersion, document: dict, actor, expected_sha256: str | None = None
+) -> tuple[RuleSetVersion, RuleSetCheck]:
+    """Save a new document on the draft. Shape errors refuse it; meaning errors are returned, not fatal.
+
+    With ``expected_sha256`` (the draft's fingerprint when the caller read it) a draft that has changed
+    since is refused with ``StaleDraftError``, so an editor never overwrites a change it has not seen."""
     organization = draft.organization
     doc, shape = normalise(document)
     if shape:
         raise _shape_error(shape)
     with scope(organization=organization):
-        draft = _locked_draft(draft)
+        draft = _locked_draft(draft, expected_sha256)
         before = model_snapshot(draft, VERSION_FIELDS)
         _apply_document(draft, doc, organization)
         draft.save()
@@ -444,11 +476,13 @@ def draft_update(*, draft: RuleSetVersion, document: dict, actor) -> tuple[RuleS
 
 
 @transaction.atomic
-def draft_publish(*, draft: RuleSetVersion, actor) -> RuleSetVersion:
-    """Freeze the draft as the next published version, or refuse with every validation error."""
+def draft_publish(*, draft: RuleSetVersion, actor, expected_sha256: str | None = None) -> RuleSetVersion:
+    """Freeze the draft as the next published version, or refuse with every validation error.
+
+    With ``expected_sha256`` only the exact rules the publisher reviewed are published."""
     organization = draft.organization
     with scope(organization=organization):
-        draft = _locked_draft(draft)
+        draft = _locked_draft(draft, expected_sha256)
         errors = rule_set_validate(organization=organization, document=draft.document)
         if errors:
             raise _shape_error(errors)
