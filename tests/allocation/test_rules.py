@@ -7,6 +7,8 @@ from django_scopes import scope
 
 from apps.allocation.models import PublishedVersionError, RuleSetVersion
 from apps.allocation.services import (
+    RuleProblemsError,
+    StaleDraftError,
     draft_from_version,
     draft_publish,
     draft_update,
@@ -267,6 +269,44 @@ def test_shape_errors_refuse_a_draft_but_meaning_errors_do_not(org):
     assert check.errors == [("rules[0] (Ghost)", "owner", "There is no budget owner CC-0000.")]
     with pytest.raises(ValidationError, match="There is no budget owner CC-0000"):
         draft_publish(draft=saved, actor=None)
+
+
+def test_problems_keep_their_rule_and_field_for_forms(org):
+    draft = rule_set_with_draft(org, doc())
+    with pytest.raises(RuleProblemsError) as exc:
+        draft_update(draft=draft, document=doc({"kind": "direct", "name": "X", "owner": None}), actor=None)
+    assert exc.value.problems == [("rules[0] (X)", "owner", "A direct rule names one budget owner (cost-centre code).")]
+    saved, _ = draft_update(draft=draft, document=doc(direct("Ghost", "CC-0000")), actor=None)
+    with pytest.raises(RuleProblemsError) as exc:
+        draft_publish(draft=saved, actor=None)
+    assert exc.value.problems == [("rules[0] (Ghost)", "owner", "There is no budget owner CC-0000.")]
+
+
+def test_an_empty_explicit_mapping_assigns_nothing(org):
+    teams = {"kind": "tag_map", "name": "Teams", "dimension": "team", "mapping": {}}
+    assert errors(org, doc(teams)) == [
+        (
+            "rules[0] (Teams)",
+            "mapping",
+            "The mapping is empty, so this rule never assigns anything. Map at least one value to a budget owner, "
+            "or use the taxonomy's owner links.",
+        )
+    ]
+
+
+def test_a_draft_changed_since_it_was_read_is_not_overwritten_or_published(org):
+    draft = rule_set_with_draft(org, doc(direct("Search", "CC-1101", SEARCH)))
+    read_sha = draft.sha256
+    draft_update(draft=draft, document=doc(direct("Ads", "CC-1201", SEARCH)), actor=None, expected_sha256=read_sha)
+    message = "The draft of version 1 changed after you opened it"
+    with pytest.raises(StaleDraftError, match=message):
+        draft_update(draft=draft, document=doc(), actor=None, expected_sha256=read_sha)
+    with pytest.raises(StaleDraftError, match=message):
+        draft_publish(draft=draft, actor=None, expected_sha256=read_sha)
+    with scope(organization=org):
+        current = RuleSetVersion.objects.get(pk=draft.pk)
+    assert (current.status, current.document["rules"][0]["name"]) == ("draft", "Ads")
+    assert draft_publish(draft=current, actor=None, expected_sha256=current.sha256).status == "published"
 
 
 def test_versions_are_numbered_and_publishing_is_audited(org, world):
