@@ -270,6 +270,9 @@ def _version_page(request, version: RuleSetVersion, *, publish_problems=None, st
         "can_publish": not version.is_published and membership.has_perm(Perm.APPROVE_PERIOD),
         "kinds": [(kind, KIND_LABELS[kind]) for kind in KINDS],
         "publish_problems": publish_problems,
+        "same_as": None
+        if version.is_published
+        else selectors.versions(rule_set=version.rule_set).filter(status="published", sha256=version.sha256).first(),
     }
     return render(request, "allocation/rules/version.html", context, status=status)
 

@@ -193,6 +193,7 @@ def test_start_a_draft_from_a_published_version(org, draft, analyst):
         new = RuleSetVersion.objects.get(rule_set_id=draft.rule_set_id, status="draft")
     assert response["Location"] == url("version", new)
     assert (new.number, new.document, new.sha256) == (2, published.document, published.sha256)
+    assert "The draft has exactly the rules of version 1" in analyst.get(url("version", new)).content.decode()
     refused = analyst.post(url("draft_start", new))
     assert refused.status_code == 409
     assert "Version 2 is the draft already; edit it directly." in refused.content.decode()
@@ -420,7 +421,10 @@ def test_shape_errors_are_shown_on_their_fields_and_nothing_is_saved(org, draft,
         "weight_pct": ["Give the percentage as a number such as 12.5; got 'lots'."]
     }
     assert editor.targets.forms[1].errors == {"__all__": ["Each target names a budget owner."]}
-    assert "Every rule needs a name." in response.content.decode()
+    page = response.content.decode()
+    assert "Every rule needs a name." in page
+    assert '<div class="error">Give the percentage as a number such as 12.5; got &#x27;lots&#x27;.</div>' in page
+    assert '<div class="error">Each target names a budget owner.</div>' in page
     assert stored(draft).document == DOCUMENT
 
 
