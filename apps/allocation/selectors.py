@@ -175,10 +175,32 @@ def line_amount(line: AllocationLine, currency: str) -> Decimal:
     return quantize_money(nano_to_decimal(line.amount_nano), currency)
 
 
-def drilldown_query(line: AllocationLine, *, period: date) -> str:
+def rule_usage_filters(version: RuleSetVersion) -> dict[str, dict[str, str]]:
+    """Usage-explorer filters implied by each rule's own conditions, by the rule id the run stores ("r1",
+    "r2", … in document order, as ``runs.engine_rules`` numbers them). Only what the explorer can express
+    is kept (a tag that equals a value or is missing, the service tier, retries), so a drill-down may show
+    a little more than the line, never less."""
+    filters: dict[str, dict[str, str]] = {}
+    for index, rule in enumerate(version.document.get("rules", [])):
+        query: dict[str, str] = {}
+        for condition in rule.get("conditions", []):
+            field, op, value = condition.get("field", ""), condition.get("op"), condition.get("value")
+            if field.startswith("tag:") and op == "equals":
+                query[f"tag_{field[4:]}"] = str(value)
+            elif field.startswith("tag:") and op == "missing":
+                query[f"tag_{field[4:]}"] = "(missing)"
+            elif field == "service_tier" and op == "equals":
+                query["service_tier"] = str(value)
+            elif field == "is_retry" and op == "equals":
+                query["retry"] = "yes" if str(value).lower() == "true" else "no"
+        filters[f"r{index + 1}"] = query
+    return filters
+
+
+def drilldown_query(line: AllocationLine, *, period: date, rule_filters: dict[str, dict[str, str]]) -> str:
     """The usage-explorer query that shows the requests behind a line: its month, provider, model and
-    cost source (a true-up line has none: it is the invoice's difference, not usage), its feature, and the
-    tag value a tag-map line was booked by."""
+    cost source (a true-up line has none: it is the invoice's difference, not usage), its feature, the tag
+    value a tag-map line was booked by, and what the line's rule itself selects (a pool's conditions)."""
     query = QueryDict(mutable=True)
     query["month"] = f"{period:%Y-%m}"
     query["provider"] = line.provider
@@ -186,8 +208,10 @@ def drilldown_query(line: AllocationLine, *, period: date) -> str:
         query["model"] = line.model
     if line.cost_source != "true_up":
         query["cost_source"] = line.cost_source
+    extra = dict(rule_filters.get(line.rule_id, {}))
     if line.feature:
-        query["tag_feature"] = line.feature
-    for dimension, value in sorted((line.match_tags or {}).items()):
-        query[f"tag_{dimension}"] = value
+        extra["tag_feature"] = line.feature
+    extra.update({f"tag_{dimension}": value for dimension, value in (line.match_tags or {}).items()})
+    for key in sorted(extra):
+        query[key] = extra[key]
     return query.urlencode()

@@ -145,6 +145,7 @@ def allocate(request, org_slug: str, period: str):
 def _line_rows(request, *, lines, total: Decimal, run, month: date):
     """One page of lines with their footed amounts (adding up to ``total`` over all pages)."""
     amounts = selectors.footed_line_amounts(lines=lines, total=total, currency=run.currency)
+    rule_filters = selectors.rule_usage_filters(run.rule_set_version)
     page = Paginator(lines, LINES_PER_PAGE).get_page(request.GET.get("page"))
     rows = [
         {
@@ -152,7 +153,7 @@ def _line_rows(request, *, lines, total: Decimal, run, month: date):
             "amount": amounts[line.pk],
             "exact": selectors.exact_amount(line.amount_nano),
             "explanation": line.explanation.removeprefix("Unallocated: ") if line.is_unallocated else line.explanation,
-            "usage_query": selectors.drilldown_query(line, period=month),
+            "usage_query": selectors.drilldown_query(line, period=month, rule_filters=rule_filters),
             "share_pct": (line.share * 100).quantize(Decimal("0.01")),
         }
         for line in page

@@ -249,6 +249,44 @@ def test_owner_lines_are_paginated_and_footed_to_the_owner_total_over_every_page
     assert feature_link in main(first)
 
 
+def test_drill_down_of_pool_and_direct_lines_carries_their_rules_conditions(world, org):
+    allocation_catalog(org)
+    research = {
+        "kind": "shared_pool",
+        "name": "Research",
+        "conditions": [
+            {"field": "tag:team", "op": "equals", "value": "research"},
+            {"field": "is_retry", "op": "equals", "value": False},
+            {"field": "model", "op": "glob", "value": "gpt-*"},  # not a filter the explorer has: left out
+        ],
+        "source": "conditions",
+        "method": "even",
+        "targets": [{"owner": "CC-1101"}, {"owner": "CC-1201"}],
+    }
+    untagged = {
+        "kind": "direct",
+        "name": "Untagged",
+        "conditions": [{"field": "tag:team", "op": "missing"}],
+        "owner": "CC-1401",
+    }
+    published(org, doc(research, untagged))
+    usage(org, {"team": "research", "feature": "chat"}, requests=2, cost_input_nano=2 * USD)
+    usage(org, {}, requests=1, cost_output_nano=USD)
+    runs.allocation_run_create(organization=org, period=OCT, actor=None)
+    client = world.login("a", "finance_analyst")
+
+    [pool_line] = client.get(url("owner", code="CC-1101")).context["rows"]
+    [direct_line] = client.get(url("owner", code="CC-1401")).context["rows"]
+
+    assert pool_line["usage_query"] == (
+        "month=2026-10&provider=openai&model=gpt-4o&cost_source=input&retry=no&tag_feature=chat&tag_team=research"
+    )
+    assert pool_line["explanation"] == "50% of Research $2.00 (openai gpt-4o input), split evenly among 2 owners"
+    assert direct_line["usage_query"] == (
+        "month=2026-10&provider=openai&model=gpt-4o&cost_source=output&tag_team=%28missing%29"
+    )
+
+
 def test_an_owner_without_lines_and_an_unknown_owner(world, run):
     client = world.login("a", "finance_analyst")
     html = main(client.get(url("owner", code="CC-1401")))
