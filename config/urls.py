@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("apps.invoices.urls")),
     path("", include("apps.reconciliation.urls")),
     path("", include("apps.allocation.urls_rules")),
+    path("", include("apps.allocation.urls")),
     path("", include("apps.portal.urls")),
 ]
 

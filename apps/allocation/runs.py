@@ -247,7 +247,10 @@ def allocation_run_create(
             and previous.rule_set_version_id == version.pk
         ):
             return previous
+        replaced = None
         if previous is not None:
+            # Kept before the delete, which clears the instance's pk: the audit names the run it replaced.
+            replaced = {"run": previous.pk, "inputs_hash": previous.inputs_hash, "replaced": True}
             AllocationLine.objects.filter(run=previous).delete()
             previous.delete()
         owners = {owner.code: owner for owner in BudgetOwner.objects.filter(organization=organization)}
@@ -317,7 +320,7 @@ def allocation_run_create(
             actor=actor,
             action="allocation_run.created",
             target=run,
-            before=({"run": previous.pk, "inputs_hash": previous.inputs_hash, "replaced": True} if previous else None),
+            before=replaced,
             after={
                 "period": run.period_label,
                 "rule_set": version.rule_set.name,

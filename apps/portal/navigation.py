@@ -23,6 +23,7 @@ NAV_ITEMS = [
     NavItem("Prices", "pricing:book", Perm.VIEW_ORG),
     NavItem("Invoices", "invoices:list", Perm.INGEST),
     NavItem("Reconciliation", "reconciliation:overview", Perm.PREPARE_PERIOD),
+    NavItem("Allocation", "allocation:overview", Perm.VIEW_ORG),
     NavItem("Allocation rules", "rules:list", Perm.VIEW_ALL_COST),
     NavItem("Usage imports", "usage:jobs", Perm.INGEST),
     NavItem("API clients", "accounts:api_clients", Perm.MANAGE_API_CLIENTS),

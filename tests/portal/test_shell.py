@@ -38,12 +38,13 @@ def test_navigation_follows_the_role(world):
         "Cost centres",
         "Tagging",
         "Prices",
+        "Allocation",
         "Allocation rules",
         "API clients",
         "History",
         "Settings",
     ]
-    assert owner_nav == ["Home", "Usage", "Members", "Cost centres", "Tagging", "Prices"]
+    assert owner_nav == ["Home", "Usage", "Members", "Cost centres", "Tagging", "Prices", "Allocation"]
 
 
 def test_openapi_schema_is_served():

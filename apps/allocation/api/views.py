@@ -1,0 +1,81 @@
+"""Allocation API: a period's current run as the ``allocate --json`` object with the run's identity, and
+its lines (cursor-paginated, filterable by owner). Reading needs ``periods:read``."""
+
+import re
+from datetime import date
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from apps.accounts.scopes import TokenScope
+from apps.allocation.filters import AllocationLineFilter
+from apps.allocation.models import AllocationLine, AllocationRun
+from apps.allocation.runs import current_run, run_summary_json
+from apps.pricing.money import footed_minor_units
+from apps.tenancy.api.views import OrganizationAPIView, OrganizationScopedMixin
+
+from .serializers import AllocationLineSerializer, AllocationSummarySerializer
+
+PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+PERIOD_PARAMETER = OpenApiParameter(
+    "period", str, OpenApiParameter.PATH, description="The month, as YYYY-MM (e.g. 2026-10)."
+)
+
+
+def period_run(request, period: str) -> AllocationRun:
+    """The period's current run (its draft, else its latest issued run), or a 404 that says why."""
+    match = PERIOD_RE.match(period)
+    if not match:
+        raise NotFound("Use a period as YYYY-MM, e.g. 2026-10.")
+    run = current_run(organization=request.organization, period=date(int(match.group(1)), int(match.group(2)), 1))
+    if run is None:
+        raise NotFound(f"{period} has not been allocated.")
+    return run
+
+
+def run_summary(run: AllocationRun) -> dict:
+    # Estimated and true-up are footed together, so they add up to pool_total like the owners do.
+    parts = footed_minor_units({"estimated": run.estimated_nano, "true_up": run.true_up_nano}, run.currency)
+    return {
+        **run_summary_json(run=run, period=run.period),
+        "currency": run.currency,
+        "status": run.status,
+        "run_id": run.pk,
+        "created_at": run.created_at,
+        "estimated": str(parts["estimated"]),
+        "true_up": str(parts["true_up"]),
+    }
+
+
+class PeriodAllocationView(OrganizationAPIView):
+    """The current allocation of a period (YYYY-MM): pool, Unallocated and each owner's amount, footed to
+    the currency's minor unit so they add up; 404 when the period has not been allocated."""
+
+    queryset = AllocationRun.objects.none()
+    serializer_class = AllocationSummarySerializer
+    required_scopes = {"GET": TokenScope.PERIODS_READ}
+
+    @extend_schema(parameters=[PERIOD_PARAMETER], responses=AllocationSummarySerializer)
+    def get(self, request, period: str):
+        run = period_run(request, period)
+        return Response(AllocationSummarySerializer(run_summary(run)).data)
+
+
+@extend_schema(parameters=[PERIOD_PARAMETER])
+class PeriodAllocationLinesView(OrganizationScopedMixin, generics.ListAPIView):
+    """The lines of a period's current allocation, in the engine's order, with the rule, method, share and
+    explanation of each; amounts are exact (nano-units). ``?owner=CODE`` keeps one owner's lines;
+    Unallocated lines have ``owner: null``."""
+
+    queryset = AllocationLine.objects.none()
+    serializer_class = AllocationLineSerializer
+    filterset_class = AllocationLineFilter
+    required_scopes = {"GET": TokenScope.PERIODS_READ}
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no token, no organisation
+            return AllocationLine.objects.none()
+        run = period_run(self.request, self.kwargs["period"])
+        return AllocationLine.objects.filter(organization=self.request.organization, run=run)
