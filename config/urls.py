@@ -16,6 +16,8 @@ urlpatterns = [
     path("", include("apps.usage.urls")),
     path("", include("apps.invoices.urls")),
     path("", include("apps.reconciliation.urls")),
+    path("", include("apps.statements.urls")),
+    path("", include("apps.disputes.urls")),
     path("", include("apps.portal.urls")),
 ]
 
