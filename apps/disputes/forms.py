@@ -13,7 +13,11 @@ class DisputeOpenForm(forms.Form):
     )
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), max_length=4000)
     evidence_url = forms.URLField(
-        required=False, max_length=500, label="Evidence link", help_text="Optional: a ticket, log or document."
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        label="Evidence link",
+        help_text="Optional: a ticket, log or document.",
     )
 
 

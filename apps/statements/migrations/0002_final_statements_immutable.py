@@ -1,8 +1,8 @@
 """A final statement and its lines refuse changes in the database; drafts stay editable.
 
-- ``statements_statement``: the append-only triggers of ``apps.audit.triggers`` with a
-  ``WHEN OLD.status = 'final'`` condition (the PostgreSQL function is the shared one). Closing a period is
-  the UPDATE of a row whose old status is ``draft``, so it passes.
+- ``statements_statement``: like the append-only triggers of ``apps.audit.triggers``, with a
+  ``WHEN OLD.status = 'final'`` condition. Closing a period is the UPDATE of a row whose old status is
+  ``draft``, so it passes.
 - ``statements_statementline``: INSERT, UPDATE and DELETE are refused when the line's statement is final.
   PostgreSQL does not allow a subquery in a trigger's WHEN, so its function looks the statement up;
   SQLite does allow it.
@@ -10,10 +10,18 @@
 
 from django.db import migrations
 
-from apps.audit.triggers import PG_FUNCTION
-
 STATEMENT = "statements_statement"
 LINE = "statements_statementline"
+
+PG_STATEMENT_FUNCTION = """
+CREATE OR REPLACE FUNCTION chargeback_refuse_final_statement() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'final rows of % are immutable: % refused', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'restrict_violation';
+END;
+$$;
+"""
 
 PG_LINE_FUNCTION = """
 CREATE OR REPLACE FUNCTION chargeback_refuse_final_statement_line() RETURNS trigger
@@ -43,9 +51,9 @@ def forwards(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
         statements = [
-            PG_FUNCTION,
+            PG_STATEMENT_FUNCTION,
             f'CREATE TRIGGER "{STATEMENT}_final_immutable" BEFORE UPDATE OR DELETE ON "{STATEMENT}" '
-            "FOR EACH ROW WHEN (OLD.status = 'final') EXECUTE FUNCTION chargeback_refuse_append_only();",
+            "FOR EACH ROW WHEN (OLD.status = 'final') EXECUTE FUNCTION chargeback_refuse_final_statement();",
             PG_LINE_FUNCTION,
             f'CREATE TRIGGER "{LINE}_final_immutable" BEFORE INSERT OR UPDATE OR DELETE ON "{LINE}" '
             "FOR EACH ROW EXECUTE FUNCTION chargeback_refuse_final_statement_line();",
@@ -81,6 +89,7 @@ def backwards(apps, schema_editor):
             f'DROP TRIGGER IF EXISTS "{STATEMENT}_final_immutable" ON "{STATEMENT}";',
             f'DROP TRIGGER IF EXISTS "{LINE}_final_immutable" ON "{LINE}";',
             "DROP FUNCTION IF EXISTS chargeback_refuse_final_statement_line();",
+            "DROP FUNCTION IF EXISTS chargeback_refuse_final_statement();",
         ]
     else:
         statements = [
@@ -95,6 +104,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("statements", "0001_initial"), ("audit", "0002_append_only_triggers")]
+    dependencies = [("statements", "0001_initial")]
 
     operations = [migrations.RunPython(forwards, backwards, elidable=False)]
