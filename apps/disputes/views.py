@@ -54,8 +54,9 @@ def _may_comment(request, dispute: Dispute) -> bool:
 @disputes_read_required
 def dispute_list(request, org_slug: str):
     resolver = request.membership.has_perm(Perm.RESOLVE_DISPUTES)
-    form = QueueFilterForm(request.GET or None)
-    filters = form.filters(default_status=Dispute.Status.OPEN if resolver else "")
+    default_status = Dispute.Status.OPEN if resolver else ""
+    form = QueueFilterForm(request.GET or None, initial={"status": default_status})
+    filters = form.filters(default_status=default_status)
     rows = selectors.dispute_queue(membership=request.membership, **filters)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()

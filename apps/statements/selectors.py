@@ -67,7 +67,7 @@ def usage_query(line: StatementLine, period_label: str) -> str:
         for dimension, value in sorted((line.match_tags or {}).items()):
             params[f"tag_{dimension}"] = value
         if line.match_tags:
-            params["group_by"] = "feature"
+            params["group_by"] = "day"
     return urlencode(params)
 
 
@@ -161,7 +161,7 @@ class OwnerPanel:
     statements: list[Statement] = field(default_factory=list)
     rows: list[BudgetRow] = field(default_factory=list)
     charged: Decimal = Decimal(0)
-    budget: Decimal = Decimal(0)
+    budget: Decimal | None = None
     currency: str = ""
     open_disputes: list = field(default_factory=list)
 
@@ -171,9 +171,11 @@ class OwnerPanel:
 
     @property
     def used_pct(self) -> Decimal | None:
+        """Charges of the budgeted cost centres against their budgets."""
         if not self.budget:
             return None
-        return (self.charged / self.budget * 100).quantize(Decimal("0.1"))
+        charged = sum((row.charged for row in self.rows if row.budget is not None), Decimal(0))
+        return (charged / self.budget * 100).quantize(Decimal("0.1"))
 
 
 def current_statements(*, membership: Membership, period: date) -> list[Statement]:
@@ -212,7 +214,8 @@ def owner_home_panel(*, membership: Membership) -> OwnerPanel | None:
             BudgetRow(statement.owner_code, statement.owner_name, statement, statement.total_amount, budget)
         )
     panel.charged = sum((row.charged for row in panel.rows), Decimal(0))
-    panel.budget = sum((row.budget for row in panel.rows if row.budget is not None), Decimal(0))
+    budgeted = [row.budget for row in panel.rows if row.budget is not None]
+    panel.budget = sum(budgeted, Decimal(0)) if budgeted else None
     if panel.statements:
         panel.currency = panel.statements[0].currency
     return panel

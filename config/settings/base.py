@@ -193,6 +193,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    # Several models have a "status"; name the statement and dispute ones instead of hashing a suffix.
+    "ENUM_NAME_OVERRIDES": {
+        "StatementStatusEnum": "apps.statements.models.Statement.Status",
+        "DisputeStatusEnum": "apps.disputes.models.Dispute.Status",
+    },
 }
 
 CACHES = {

@@ -38,11 +38,12 @@ def test_navigation_follows_the_role(world):
         "Cost centres",
         "Tagging",
         "Prices",
+        "Statements",
         "API clients",
         "History",
         "Settings",
     ]
-    assert owner_nav == ["Home", "Usage", "Members", "Cost centres", "Tagging", "Prices"]
+    assert owner_nav == ["Home", "Usage", "Members", "Cost centres", "Tagging", "Prices", "Statements", "Disputes"]
 
 
 def test_openapi_schema_is_served():
