@@ -85,6 +85,13 @@ def _refused(request, form, exc: ValidationError, dispute: Dispute):
     return redirect("disputes:detail", org_slug=request.organization.slug, pk=dispute.pk)
 
 
+def _already_resolved(request, dispute: Dispute):
+    if dispute.is_open:
+        return None
+    messages.error(request, f"Dispute #{dispute.pk} is already {dispute.get_status_display().lower()}.")
+    return redirect("disputes:detail", org_slug=request.organization.slug, pk=dispute.pk)
+
+
 def _detail(request, dispute: Dispute, *, status: int = 200, **forms):
     resolver = request.membership.has_perm(Perm.RESOLVE_DISPUTES) and dispute.is_open
     context = {
@@ -167,6 +174,8 @@ def dispute_comment(request, org_slug: str, pk: int):
 @org_perm_required(Perm.RESOLVE_DISPUTES)
 def dispute_accept(request, org_slug: str, pk: int):
     dispute = _visible_dispute_or_404(request, pk)
+    if (response := _already_resolved(request, dispute)) is not None:
+        return response
     form = AcceptForm(request.POST, candidates=selectors.recharge_candidates(dispute=dispute))
     if form.is_valid():
         try:
@@ -194,6 +203,8 @@ def dispute_accept(request, org_slug: str, pk: int):
 @org_perm_required(Perm.RESOLVE_DISPUTES)
 def dispute_reject(request, org_slug: str, pk: int):
     dispute = _visible_dispute_or_404(request, pk)
+    if (response := _already_resolved(request, dispute)) is not None:
+        return response
     form = RejectForm(request.POST)
     if form.is_valid():
         try:
