@@ -64,4 +64,4 @@ def test_without_a_period_in_review_the_demo_says_why_and_does_nothing():
 def test_other_organisations_get_no_dispute():
     out = io.StringIO()
     seed_demo(organization=OrganizationFactory(slug="globex"), stdout=out)
-    assert out.getvalue() == "  globex: no disputes in the demo\n"
+    assert out.getvalue() == "  globex: no disputes in the demo"
