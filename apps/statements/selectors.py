@@ -80,8 +80,11 @@ class SectionView:
     nano: int
 
 
-def statement_sections(statement: Statement) -> list[SectionView]:
-    """The statement's sections in order, each with its lines (drill-down query on ``line.usage_query``)."""
+def statement_sections(statement: Statement, *, drill_into_shared: bool = True) -> list[SectionView]:
+    """The statement's sections in order, each with its lines (drill-down query on ``line.usage_query``).
+
+    A shared line's usage is the pool's (e.g. the platform team's), which a budget owner's usage explorer
+    does not show, so their shared lines get no drill-down (``drill_into_shared=False``)."""
     by_section: dict[str, list[StatementLine]] = {section: [] for section in SECTION_ORDER}
     lines = (
         StatementLine.objects.filter(statement=statement)
@@ -90,7 +93,8 @@ def statement_sections(statement: Statement) -> list[SectionView]:
         .order_by("position")
     )
     for line in lines:
-        line.usage_query = usage_query(line, statement.period_label)
+        drill = drill_into_shared or line.section != Section.SHARED
+        line.usage_query = usage_query(line, statement.period_label) if drill else ""
         by_section[line.section].append(line)
     return [
         SectionView(

@@ -72,7 +72,9 @@ def statement_list(request, org_slug: str):
 def _detail_context(request, statement: Statement) -> dict:
     return {
         "statement": statement,
-        "sections": selectors.statement_sections(statement),
+        "sections": selectors.statement_sections(
+            statement, drill_into_shared=request.membership.has_perm(Perm.VIEW_ALL_COST)
+        ),
         "difference": selectors.statement_difference(statement),
         "superseded_by": _superseded_by(statement),
         "period_state": statement.billing_period.get_state_display(),

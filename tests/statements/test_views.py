@@ -109,11 +109,14 @@ def test_the_statement_page_shows_sections_explanations_and_drill_down(world, is
         "/o/alpha/usage/?month=2026-10&amp;provider=openai&amp;model=gpt-4o&amp;cost_source=input"
         "&amp;tag_feature=chat&amp;tag_team=search&amp;group_by=day"
     ) in html
+    assert '/o/alpha/usage/?month=2026-10&amp;provider=openai">usage</a>' in html
+    # the pool's usage is not the owner's to explore; finance drills into it by the pool's feature
+    assert "tag_feature=gateway-healthcheck" not in html and "shared pool</span>" in html
+    finance_html = world.login("a", "finance_analyst").get(url("detail", statement)).content.decode()
     assert (
         "/o/alpha/usage/?month=2026-10&amp;provider=openai&amp;model=gpt-4o&amp;cost_source=input"
         '&amp;tag_feature=gateway-healthcheck"'
-    ) in html
-    assert '/o/alpha/usage/?month=2026-10&amp;provider=openai">usage</a>' in html
+    ) in finance_html
     # the budget owner may dispute a line of a draft in review
     assert "Dispute the whole statement" in html
     assert f"/o/alpha/statements/{statement.pk}/dispute/?line=" in html
