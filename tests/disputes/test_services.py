@@ -342,3 +342,12 @@ def test_another_organisations_disputes_do_not_block_approval(world, issued):
     other = issue_october(world.org("b"))
     open_dispute(world, issued)
     assert guard_no_open_disputes(other.billing_period, None) is None
+
+
+def test_open_disputes_become_a_period_fact_when_the_periods_app_offers_facts(monkeypatch):
+    from django.apps import apps
+
+    registered = []
+    monkeypatch.setattr(hooks, "register_period_fact", lambda label, fn: registered.append((label, fn)), raising=False)
+    apps.get_app_config("disputes").ready()
+    assert registered == [("Open disputes", open_disputes_fact)]
