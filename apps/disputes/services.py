@@ -182,7 +182,9 @@ def dispute_comment_add(*, dispute: Dispute, actor, body: str) -> DisputeComment
 
 def _open_for_resolution(dispute: Dispute) -> tuple[BillingPeriod, Dispute]:
     billing_period = _locked_period(dispute.billing_period_id)
-    dispute = Dispute.objects.select_for_update().select_related("statement", "line", "owner").get(pk=dispute.pk)
+    dispute = (
+        Dispute.objects.select_for_update(of=("self",)).select_related("statement", "line", "owner").get(pk=dispute.pk)
+    )
     if not dispute.is_open:
         raise ValidationError(f"Dispute #{dispute.pk} is already {dispute.get_status_display().lower()}.")
     return billing_period, dispute
