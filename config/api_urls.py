@@ -15,5 +15,7 @@ urlpatterns = [
     path("", include("apps.invoices.api.urls")),
     path("", include("apps.reconciliation.api.urls")),
     path("", include("apps.allocation.api.urls")),
+    path("", include("apps.statements.api.urls")),
+    path("", include("apps.disputes.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]

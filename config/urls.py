@@ -18,6 +18,8 @@ urlpatterns = [
     path("", include("apps.reconciliation.urls")),
     path("", include("apps.allocation.urls_rules")),
     path("", include("apps.allocation.urls")),
+    path("", include("apps.statements.urls")),
+    path("", include("apps.disputes.urls")),
     path("", include("apps.portal.urls")),
 ]
 

@@ -25,6 +25,10 @@ NAV_ITEMS = [
     NavItem("Reconciliation", "reconciliation:overview", Perm.PREPARE_PERIOD),
     NavItem("Allocation", "allocation:overview", Perm.VIEW_ORG),
     NavItem("Allocation rules", "rules:list", Perm.VIEW_ALL_COST),
+    NavItem("Statements", "statements:list", Perm.VIEW_ORG),
+    # Finance works the queue; a budget owner follows their own disputes (no role has both perms).
+    NavItem("Disputes", "disputes:list", Perm.RESOLVE_DISPUTES),
+    NavItem("Disputes", "disputes:list", Perm.OPEN_DISPUTES),
     NavItem("Usage imports", "usage:jobs", Perm.INGEST),
     NavItem("API clients", "accounts:api_clients", Perm.MANAGE_API_CLIENTS),
     NavItem("History", "audit:history", Perm.VIEW_AUDIT),

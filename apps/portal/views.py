@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from apps.reconciliation.selectors import readiness_for
+from apps.statements.selectors import owner_home_panel
 from apps.tenancy.permissions import org_perm_required
 from apps.tenancy.roles import Perm
 from apps.tenancy.selectors import membership_list, memberships_for_user
@@ -28,6 +29,7 @@ def home(request, org_slug: str):
             "organization": organization,
             "members": membership_list(organization=organization),
             "readiness": readiness_for(membership=request.membership),
+            "owner_panel": owner_home_panel(membership=request.membership),
         },
     )
 

@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "apps.reconciliation",
     "apps.allocation",
     "apps.periods",
+    "apps.statements",
+    "apps.disputes",
 ]
 
 MIDDLEWARE = [
@@ -153,6 +155,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "chargeback@localhost")
+# Where e-mails link to (statements issued, disputes opened and resolved).
+PORTAL_URL = os.environ.get("PORTAL_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # Celery: unset broker = the embedded runtime, where tasks run eagerly in-process.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
@@ -189,6 +193,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    # Several models have a "status"; name the statement and dispute ones instead of hashing a suffix.
+    "ENUM_NAME_OVERRIDES": {
+        "StatementStatusEnum": "apps.statements.models.Statement.Status",
+        "DisputeStatusEnum": "apps.disputes.models.Dispute.Status",
+    },
 }
 
 CACHES = {

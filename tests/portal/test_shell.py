@@ -40,11 +40,22 @@ def test_navigation_follows_the_role(world):
         "Prices",
         "Allocation",
         "Allocation rules",
+        "Statements",
         "API clients",
         "History",
         "Settings",
     ]
-    assert owner_nav == ["Home", "Usage", "Members", "Cost centres", "Tagging", "Prices", "Allocation"]
+    assert owner_nav == [
+        "Home",
+        "Usage",
+        "Members",
+        "Cost centres",
+        "Tagging",
+        "Prices",
+        "Allocation",
+        "Statements",
+        "Disputes",
+    ]
 
 
 def test_openapi_schema_is_served():

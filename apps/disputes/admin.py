@@ -1,0 +1,24 @@
+from django.contrib import admin
+
+from apps.tenancy.admin import ReadOnlyTenantAdmin
+
+from .models import Adjustment, Dispute, DisputeComment
+
+
+# Disputes change only through the services (validation, adjustments, audit, e-mail): read-only here.
+@admin.register(Dispute)
+class DisputeAdmin(ReadOnlyTenantAdmin):
+    list_display = ["pk", "statement", "owner", "amount_nano", "status", "opened_at", "organization"]
+    list_filter = ["status"]
+    list_select_related = ["organization", "statement", "owner"]
+
+
+@admin.register(DisputeComment)
+class DisputeCommentAdmin(ReadOnlyTenantAdmin):
+    list_display = ["dispute", "author_label", "created_at"]
+
+
+@admin.register(Adjustment)
+class AdjustmentAdmin(ReadOnlyTenantAdmin):
+    list_display = ["dispute", "kind", "owner", "amount_nano", "billing_period", "created_at"]
+    list_filter = ["kind"]

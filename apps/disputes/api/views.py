@@ -1,0 +1,19 @@
+from apps.accounts.scopes import TokenScope
+from apps.disputes.filters import DisputeFilter
+from apps.disputes.models import Dispute
+from apps.tenancy.api.views import OrganizationReadOnlyViewSet
+
+from .serializers import DisputeSerializer
+
+
+class DisputeViewSet(OrganizationReadOnlyViewSet):
+    """Disputes of statement lines and their outcomes (open, accepted with the amount credited and who pays
+    it instead, rejected with the reason). Changes go through the portal."""
+
+    queryset = Dispute.objects.none()
+    serializer_class = DisputeSerializer
+    filterset_class = DisputeFilter
+    required_scopes = {"GET": TokenScope.PERIODS_READ}
+
+    def restrict_queryset(self, queryset):
+        return queryset.select_related("statement", "line", "owner", "opened_by", "recharge_owner")

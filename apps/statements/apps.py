@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class StatementsConfig(AppConfig):
+    name = "apps.statements"
+    label = "statements"
+    verbose_name = "Statements"
+
+    def ready(self):
+        from apps.periods import hooks
+
+        from . import services
+
+        hooks.register_guard("submit_for_review", services.guard_period_has_draft_allocation)
+        hooks.on_transition("submit_for_review", services.statements_issue)
+        hooks.on_transition("close", services.statements_finalise)

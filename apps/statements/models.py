@@ -1,0 +1,215 @@
+"""Statements: what one budget owner is charged for one billing period, in one version.
+
+A statement is built from the period's issued allocation run (and the accepted dispute adjustments of the
+period) when the period enters review. It is a *draft* while the period is in review, and becomes *final*
+when the period closes. A final statement and its lines never change again:
+
+- the model refuses ``save``/``delete`` of a final statement, and of a line of a final statement;
+- database triggers (migration 0002) refuse UPDATE and DELETE of a final statement row, and INSERT, UPDATE
+  and DELETE of a line whose statement is final, from the ORM, raw SQL or another program. The close itself
+  is the UPDATE of a row whose old status is ``draft``, so it passes.
+
+Reopening a closed period and closing it again produces version n+1, which ``supersedes`` version n: a full
+restatement (the journal reverses version n and books n+1), never an edit.
+
+Amounts: ``*_nano`` are the exact integers of nano-units; the Decimal ``amount`` fields are footed to the
+currency's minor unit per statement (``apps.pricing.money.footed_minor_units``), so the lines add up to their
+section totals and the sections to the statement total exactly, on the page, in the CSV and over the API.
+"""
+
+from decimal import Decimal
+
+from django.db import models
+
+from apps.pricing.money import quantize_money
+from apps.tenancy.models import TenantModel
+
+
+class FinalStatementError(Exception):
+    """A final statement (or a line of one) was asked to change."""
+
+
+class Section(models.TextChoices):
+    DIRECT = "direct", "Direct cost"
+    SHARED = "shared", "Shared cost"
+    TRUE_UP = "true_up", "Invoice true-up"
+    ADJUSTMENT = "adjustment", "Adjustments"
+
+
+SECTION_ORDER = [Section.DIRECT, Section.SHARED, Section.TRUE_UP, Section.ADJUSTMENT]
+
+AMOUNT_FIELD = {"max_digits": 20, "decimal_places": 3}
+
+
+class Statement(TenantModel):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft (in review)"
+        FINAL = "final", "Final"
+
+    billing_period = models.ForeignKey("periods.BillingPeriod", on_delete=models.PROTECT, related_name="+")
+    period = models.DateField(help_text="First day of the month charged.")
+    owner = models.ForeignKey("owners.BudgetOwner", on_delete=models.PROTECT, related_name="statements")
+    owner_code = models.CharField(max_length=40, help_text="The cost-centre code when the statement was built.")
+    owner_name = models.CharField(max_length=200)
+    version = models.PositiveIntegerField(help_text="The period's statement version: 1, then +1 per reopen.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    supersedes = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="superseded_by",
+        help_text="The owner's final statement of an earlier version that this one replaces.",
+    )
+    allocation_run = models.ForeignKey("allocation.AllocationRun", on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    direct_nano = models.BigIntegerField(default=0)
+    shared_nano = models.BigIntegerField(default=0)
+    true_up_nano = models.BigIntegerField(default=0)
+    adjustment_nano = models.BigIntegerField(default=0)
+    total_nano = models.BigIntegerField(default=0)
+    direct_amount = models.DecimalField(default=Decimal(0), **AMOUNT_FIELD)
+    shared_amount = models.DecimalField(default=Decimal(0), **AMOUNT_FIELD)
+    true_up_amount = models.DecimalField(default=Decimal(0), **AMOUNT_FIELD)
+    adjustment_amount = models.DecimalField(default=Decimal(0), **AMOUNT_FIELD)
+    total_amount = models.DecimalField(default=Decimal(0), **AMOUNT_FIELD)
+    line_count = models.PositiveIntegerField(default=0)
+    issued_at = models.DateTimeField()
+    issued_by_label = models.CharField(max_length=200, blank=True)
+    rebuilt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When an accepted dispute last rebuilt this draft."
+    )
+    finalised_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-period", "owner_code", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "billing_period", "owner", "version"], name="statement_unique_owner_version"
+            ),
+            models.CheckConstraint(condition=models.Q(status__in=["draft", "final"]), name="statement_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status="draft") | models.Q(finalised_at__isnull=False),
+                name="statement_final_has_date",
+            ),
+            models.CheckConstraint(condition=models.Q(version__gte=1), name="statement_version_positive"),
+            models.CheckConstraint(
+                condition=models.Q(
+                    total_nano=models.F("direct_nano")
+                    + models.F("shared_nano")
+                    + models.F("true_up_nano")
+                    + models.F("adjustment_nano")
+                ),
+                name="statement_total_is_sections",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "period", "owner"], name="statement_org_period_owner")]
+
+    def __str__(self) -> str:
+        return f"{self.owner_code} {self.period:%Y-%m} v{self.version} ({self.status})"
+
+    @property
+    def period_label(self) -> str:
+        return f"{self.period:%Y-%m}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status == self.Status.FINAL
+
+    @property
+    def reference(self) -> str:
+        """What an ERP calls it: ``{period}-{cost centre}-v{n}``."""
+        return f"{self.period_label}-{self.owner_code}-v{self.version}"
+
+    def section_amount(self, section: str) -> Decimal:
+        return getattr(self, f"{section}_amount")
+
+    def section_nano(self, section: str) -> int:
+        return getattr(self, f"{section}_nano")
+
+    def money(self, value: Decimal) -> Decimal:
+        return quantize_money(value, self.currency)
+
+    def _stored_status(self) -> str | None:
+        if self._state.adding or self.pk is None:
+            return None
+        return type(self)._base_manager.filter(pk=self.pk).values_list("status", flat=True).first()
+
+    def save(self, *args, **kwargs):
+        if self._stored_status() == self.Status.FINAL:
+            raise FinalStatementError(f"Statement {self.reference} is final and cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self._stored_status() == self.Status.FINAL:
+            raise FinalStatementError(f"Statement {self.reference} is final and cannot be deleted.")
+        return super().delete(*args, **kwargs)
+
+
+class StatementLine(TenantModel):
+    """One charge on a statement: an allocation line of the owner (direct, shared or true-up), or one side
+    of an accepted dispute's adjustment. The allocation's dimensions, rule and explanation are copied, so a
+    statement reads on its own; ``source_key`` ("alloc:<id>" / "adj:<id>") keeps a rebuilt draft's lines
+    (and the disputes that point at them) stable."""
+
+    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField()
+    section = models.CharField(max_length=12, choices=Section.choices)
+    source_key = models.CharField(max_length=40)
+    allocation_line = models.ForeignKey(
+        "allocation.AllocationLine", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    adjustment = models.ForeignKey(
+        "disputes.Adjustment", null=True, blank=True, on_delete=models.PROTECT, related_name="statement_lines"
+    )
+    feature = models.CharField(max_length=200, blank=True)
+    provider = models.CharField(max_length=40, blank=True)
+    model = models.CharField(max_length=120, blank=True)
+    cost_source = models.CharField(max_length=20, blank=True)
+    rule_name = models.CharField(max_length=200, blank=True)
+    method = models.CharField(max_length=20, blank=True)
+    share = models.DecimalField(max_digits=16, decimal_places=12, default=0)
+    explanation = models.TextField()
+    match_tags = models.JSONField(default=dict, blank=True)
+    amount_nano = models.BigIntegerField()
+    amount = models.DecimalField(**AMOUNT_FIELD)
+
+    class Meta:
+        ordering = ["statement", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "statement", "position"], name="statementline_unique_position"
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "statement", "source_key"], name="statementline_unique_source"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(section__in=["direct", "shared", "true_up", "adjustment"]),
+                name="statementline_section_valid",
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(section="adjustment") & models.Q(adjustment__isnull=False))
+                | (~models.Q(section="adjustment") & models.Q(allocation_line__isnull=False)),
+                name="statementline_has_source",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.statement_id}#{self.position} {self.section} {self.provider} {self.model}".strip()
+
+    def _statement_is_final(self) -> bool:
+        return (
+            Statement._base_manager.filter(pk=self.statement_id, status=Statement.Status.FINAL).exists()
+            if self.statement_id
+            else False
+        )
+
+    def save(self, *args, **kwargs):
+        if self._statement_is_final():
+            raise FinalStatementError("The lines of a final statement cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self._statement_is_final():
+            raise FinalStatementError("The lines of a final statement cannot be deleted.")
+        return super().delete(*args, **kwargs)

@@ -1,0 +1,232 @@
+"""Reads over statements: what a member may see, a statement by section, the difference with the version
+it supersedes, drill-down queries into the usage explorer, and the budget owner's home panel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from apps.owners.models import Budget
+from apps.owners.selectors import visible_owner_ids
+from apps.tenancy.models import Membership
+from apps.tenancy.roles import Role
+
+from .models import SECTION_ORDER, Section, Statement, StatementLine
+
+UNTAGGED = "(missing)"  # the usage explorer's value for "this tag is absent"
+EXPLORER_COST_SOURCES = frozenset({"input", "output", "cache_read", "cache_write", "tool_calls"})
+
+
+def statements_visible(*, membership: Membership) -> QuerySet[Statement]:
+    """Finance and viewers see every statement; a budget owner those of their cost centres' subtree."""
+    queryset = Statement.objects.filter(organization_id=membership.organization_id)
+    visible = visible_owner_ids(membership=membership)
+    return queryset if visible is None else queryset.filter(owner_id__in=visible)
+
+
+def statement_list(
+    *, membership: Membership, period: date | None = None, owner_code: str = "", status: str = ""
+) -> QuerySet[Statement]:
+    queryset = statements_visible(membership=membership)
+    if period is not None:
+        queryset = queryset.filter(period=period)
+    if owner_code:
+        queryset = queryset.filter(owner_code__iexact=owner_code.strip())
+    if status == "current":
+        queryset = queryset.filter(superseded_by__isnull=True)
+    elif status == "superseded":
+        queryset = queryset.filter(superseded_by__isnull=False)
+    elif status:
+        queryset = queryset.filter(status=status)
+    return queryset.select_related("superseded_by").order_by("-period", "owner_code", "-version", "-id")
+
+
+def statement_periods(*, membership: Membership) -> list[date]:
+    periods = statements_visible(membership=membership).values_list("period", flat=True)
+    return list(periods.distinct().order_by("-period"))
+
+
+def usage_query(line: StatementLine, period_label: str) -> str:
+    """The usage explorer's query string for the requests behind a line; "" for adjustments."""
+    if line.section == Section.ADJUSTMENT:
+        return ""
+    params: dict[str, str] = {"month": period_label}
+    if line.provider:
+        params["provider"] = line.provider
+    if line.section != Section.TRUE_UP:
+        # The true-up is the invoice's difference to the estimate: only its provider and month have usage.
+        if line.model:
+            params["model"] = line.model
+        if line.cost_source in EXPLORER_COST_SOURCES:
+            params["cost_source"] = line.cost_source
+        params["tag_feature"] = line.feature or UNTAGGED
+        for dimension, value in sorted((line.match_tags or {}).items()):
+            params[f"tag_{dimension}"] = value
+        if line.match_tags:
+            params["group_by"] = "day"
+    return urlencode(params)
+
+
+@dataclass
+class SectionView:
+    key: str
+    label: str
+    lines: list[StatementLine]
+    amount: Decimal
+    nano: int
+
+
+def statement_sections(statement: Statement, *, drill_into_shared: bool = True) -> list[SectionView]:
+    """The statement's sections in order, each with its lines (drill-down query on ``line.usage_query``).
+
+    A shared line's usage is the pool's (e.g. the platform team's), which a budget owner's usage explorer
+    does not show, so their shared lines get no drill-down (``drill_into_shared=False``)."""
+    by_section: dict[str, list[StatementLine]] = {section: [] for section in SECTION_ORDER}
+    lines = (
+        StatementLine.objects.filter(statement=statement)
+        .select_related("adjustment")
+        .annotate(dispute_count=Count("disputes"))
+        .order_by("position")
+    )
+    for line in lines:
+        drill = drill_into_shared or line.section != Section.SHARED
+        line.usage_query = usage_query(line, statement.period_label) if drill else ""
+        by_section[line.section].append(line)
+    return [
+        SectionView(
+            key=section,
+            label=Section(section).label,
+            lines=by_section[section],
+            amount=statement.section_amount(section),
+            nano=statement.section_nano(section),
+        )
+        for section in SECTION_ORDER
+    ]
+
+
+@dataclass
+class DifferenceRow:
+    label: str
+    previous: Decimal
+    current: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        return self.current - self.previous
+
+
+def statement_difference(statement: Statement) -> list[DifferenceRow]:
+    """Per section and in total, this statement against the one it supersedes ([] when it supersedes none)."""
+    previous = statement.supersedes
+    if previous is None:
+        return []
+    rows = [
+        DifferenceRow(Section(section).label, previous.section_amount(section), statement.section_amount(section))
+        for section in SECTION_ORDER
+    ]
+    rows.append(DifferenceRow("Total", previous.total_amount, statement.total_amount))
+    return rows
+
+
+# --- the budget owner's home panel ---------------------------------------------------------------
+
+
+@dataclass
+class BudgetRow:
+    owner_code: str
+    owner_name: str
+    statement: Statement | None
+    charged: Decimal
+    budget: Decimal | None
+
+    @property
+    def used_pct(self) -> Decimal | None:
+        if not self.budget:
+            return None
+        return (self.charged / self.budget * 100).quantize(Decimal("0.1"))
+
+    @property
+    def bar_pct(self) -> int:
+        used = self.used_pct
+        return 0 if used is None else max(0, min(100, int(used)))
+
+    @property
+    def over(self) -> bool:
+        return self.budget is not None and self.charged > self.budget
+
+
+@dataclass
+class OwnerPanel:
+    period: date | None
+    statements: list[Statement] = field(default_factory=list)
+    rows: list[BudgetRow] = field(default_factory=list)
+    charged: Decimal = Decimal(0)
+    budget: Decimal | None = None
+    currency: str = ""
+    open_disputes: list = field(default_factory=list)
+
+    @property
+    def period_label(self) -> str:
+        return f"{self.period:%Y-%m}" if self.period else ""
+
+    @property
+    def used_pct(self) -> Decimal | None:
+        """Charges of the budgeted cost centres against their budgets."""
+        if not self.budget:
+            return None
+        charged = sum((row.charged for row in self.rows if row.budget is not None), Decimal(0))
+        return (charged / self.budget * 100).quantize(Decimal("0.1"))
+
+
+def current_statements(*, membership: Membership, period: date) -> list[Statement]:
+    """The latest version of each visible owner's statement for a period."""
+    return list(
+        statements_visible(membership=membership)
+        .filter(period=period, superseded_by__isnull=True)
+        .order_by("owner_code", "-version")
+    )
+
+
+def owner_home_panel(*, membership: Membership) -> OwnerPanel | None:
+    """For budget owners: the latest period with statements, each owner's charge against its budget, and
+    the open disputes on their statements. None for other roles (finance has the queue)."""
+    from apps.disputes.selectors import disputes_visible
+
+    if membership.role != Role.BUDGET_OWNER:
+        return None
+    visible = statements_visible(membership=membership)
+    latest = visible.order_by("-period").values_list("period", flat=True).first()
+    panel = OwnerPanel(period=latest, currency=membership.organization.base_currency)
+    panel.open_disputes = list(
+        disputes_visible(membership=membership).filter(status="open").select_related("statement", "owner")[:20]
+    )
+    if latest is None:
+        return panel
+    panel.statements = current_statements(membership=membership, period=latest)
+    budgets = dict(
+        Budget.objects.filter(owner_id__in=[s.owner_id for s in panel.statements], period=latest).values_list(
+            "owner_id", "amount"
+        )
+    )
+    for statement in panel.statements:
+        budget = budgets.get(statement.owner_id)
+        panel.rows.append(
+            BudgetRow(statement.owner_code, statement.owner_name, statement, statement.total_amount, budget)
+        )
+    panel.charged = sum((row.charged for row in panel.rows), Decimal(0))
+    budgeted = [row.budget for row in panel.rows if row.budget is not None]
+    panel.budget = sum(budgeted, Decimal(0)) if budgeted else None
+    if panel.statements:
+        panel.currency = panel.statements[0].currency
+    return panel
+
+
+def period_totals(*, membership: Membership, period: date) -> dict:
+    """Sums of the current statements of a period that the member sees (finance list header)."""
+    rows = statements_visible(membership=membership).filter(period=period, superseded_by__isnull=True)
+    totals = rows.aggregate(total=Sum("total_nano"), drafts=Count("id", filter=Q(status="draft")), count=Count("id"))
+    return {"total_nano": totals["total"] or 0, "drafts": totals["drafts"], "count": totals["count"]}

@@ -1,0 +1,163 @@
+"""Statement pages. Every member with a role that sees cost may open them: finance and viewers see every
+statement, a budget owner those of their subtree (anything else is a 404, not a 403)."""
+
+import csv
+
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from apps.periods.models import BillingPeriod
+from apps.pricing.money import nano_to_decimal
+from apps.tenancy.permissions import org_perm_required
+from apps.tenancy.roles import Perm
+
+from . import selectors
+from .forms import StatementFilterForm
+from .models import Statement
+
+PAGE_SIZE = 50
+
+
+def _visible_statement_or_404(request, pk: int) -> Statement:
+    queryset = selectors.statements_visible(membership=request.membership).select_related(
+        "billing_period", "supersedes", "owner"
+    )
+    return get_object_or_404(queryset, pk=pk)
+
+
+def _superseded_by(statement: Statement) -> Statement | None:
+    try:
+        return statement.superseded_by
+    except Statement.DoesNotExist:
+        return None
+
+
+def can_dispute(request, statement: Statement) -> bool:
+    """Budget owners dispute the current draft of a period in review."""
+    period = statement.billing_period
+    return (
+        request.membership.has_perm(Perm.OPEN_DISPUTES)
+        and statement.status == Statement.Status.DRAFT
+        and period.state == BillingPeriod.State.IN_REVIEW
+        and statement.version == period.version
+    )
+
+
+@org_perm_required(Perm.VIEW_ORG)
+def statement_list(request, org_slug: str):
+    form = StatementFilterForm(request.GET or None)
+    filters = form.filters()
+    rows = selectors.statement_list(membership=request.membership, **filters)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "statements/statement_list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "periods": selectors.statement_periods(membership=request.membership)[:12],
+            "period": filters["period"],
+            "totals": selectors.period_totals(membership=request.membership, period=filters["period"])
+            if filters["period"]
+            else None,
+            "sees_all": request.membership.has_perm(Perm.VIEW_ALL_COST),
+        },
+    )
+
+
+def _detail_context(request, statement: Statement) -> dict:
+    return {
+        "statement": statement,
+        "sections": selectors.statement_sections(
+            statement, drill_into_shared=request.membership.has_perm(Perm.VIEW_ALL_COST)
+        ),
+        "difference": selectors.statement_difference(statement),
+        "superseded_by": _superseded_by(statement),
+        "period_state": statement.billing_period.get_state_display(),
+        "can_dispute": can_dispute(request, statement),
+    }
+
+
+@org_perm_required(Perm.VIEW_ORG)
+def statement_detail(request, org_slug: str, pk: int):
+    from apps.disputes.selectors import disputes_visible
+
+    statement = _visible_statement_or_404(request, pk)
+    context = _detail_context(request, statement)
+    context["disputes"] = (
+        disputes_visible(membership=request.membership)
+        .filter(statement=statement)
+        .select_related("line")
+        .order_by("-opened_at")
+    )
+    return render(request, "statements/statement_detail.html", context)
+
+
+@org_perm_required(Perm.VIEW_ORG)
+def statement_print(request, org_slug: str, pk: int):
+    statement = _visible_statement_or_404(request, pk)
+    return render(request, "statements/statement_print.html", _detail_context(request, statement))
+
+
+CSV_HEADER = [
+    "reference",
+    "period",
+    "version",
+    "status",
+    "cost_centre",
+    "cost_centre_name",
+    "section",
+    "position",
+    "feature",
+    "provider",
+    "model",
+    "cost_source",
+    "rule",
+    "method",
+    "share",
+    "currency",
+    "amount",
+    "amount_exact",
+    "explanation",
+]
+
+
+@org_perm_required(Perm.VIEW_ORG)
+def statement_export(request, org_slug: str, pk: int):
+    statement = _visible_statement_or_404(request, pk)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="statement-{request.organization.slug}-{statement.reference}.csv"'
+    )
+    writer = csv.writer(response)
+    writer.writerow(CSV_HEADER)
+    # "amount" is footed (the lines add up to the statement total); "amount_exact" keeps all nine decimals.
+    for line in statement.lines.order_by("position"):
+        writer.writerow(
+            [
+                statement.reference,
+                statement.period_label,
+                statement.version,
+                statement.status,
+                statement.owner_code,
+                statement.owner_name,
+                line.section,
+                line.position,
+                line.feature,
+                line.provider,
+                line.model,
+                line.cost_source,
+                line.rule_name,
+                line.method,
+                line.share,
+                statement.currency,
+                statement.money(line.amount),
+                nano_to_decimal(line.amount_nano),
+                line.explanation,
+            ]
+        )
+    return response
