@@ -40,6 +40,7 @@ BENCH_ROWS ?= 1000000
 bench: $(STAMP)
 	@test -n "$$DATABASE_URL" || { echo "make bench needs DATABASE_URL=postgres://... (see README)"; exit 2; }
 	$(BIN)/python manage.py bench_ingest --rows $(BENCH_ROWS)
+	$(BIN)/python manage.py bench_allocate --rows $(BENCH_ROWS)
 
 worker: $(STAMP)
 	$(BIN)/celery -A config worker --loglevel=INFO
