@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("apps.usage.api.urls")),
     path("", include("apps.invoices.api.urls")),
     path("", include("apps.reconciliation.api.urls")),
+    path("", include("apps.periods.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]

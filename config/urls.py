@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("apps.usage.urls")),
     path("", include("apps.invoices.urls")),
     path("", include("apps.reconciliation.urls")),
+    path("", include("apps.periods.urls")),
     path("", include("apps.portal.urls")),
 ]
 

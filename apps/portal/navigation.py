@@ -22,6 +22,7 @@ NAV_ITEMS = [
     NavItem("Tagging", "taxonomy:dimensions", Perm.VIEW_ORG),
     NavItem("Prices", "pricing:book", Perm.VIEW_ORG),
     NavItem("Invoices", "invoices:list", Perm.INGEST),
+    NavItem("Periods", "periods:board", Perm.VIEW_ALL_COST),
     NavItem("Reconciliation", "reconciliation:overview", Perm.PREPARE_PERIOD),
     NavItem("Usage imports", "usage:jobs", Perm.INGEST),
     NavItem("API clients", "accounts:api_clients", Perm.MANAGE_API_CLIENTS),
