@@ -10,6 +10,7 @@ from apps.periods.services import period_transition
 from apps.tenancy.models import Organization
 from apps.tenancy.roles import Role
 from tests.factories import MembershipFactory, UserFactory
+from tests.factories.invoices import ProviderInvoiceFactory
 from tests.factories.reconciliation import ReconciliationLineFactory, ReconciliationRunFactory
 
 OCT = date(2026, 10, 1)
@@ -27,8 +28,9 @@ STEP_ROLE = {
 
 def reconciled(organization, period: date = OCT, *, within: bool = True):
     """A reconciliation run of the month: openai +1.96 % (within); with ``within=False`` also anthropic
-    at +6.30 % and mistral with no invoice (outside)."""
+    at +6.30 % and mistral with no invoice (outside). The month gets an invoice, as a reconciled month has."""
     with scope(organization=organization):
+        ProviderInvoiceFactory(organization=organization, billing_period=period)
         run = ReconciliationRunFactory(
             organization=organization, period=period, status="within" if within else "outside"
         )
