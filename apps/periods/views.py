@@ -61,7 +61,7 @@ def board(request, org_slug: str):
     )
 
 
-def _detail(request, month, *, errors=None, status=200, form=None):
+def _detail(request, month, *, errors=None, status=200, form=None, attempted=None):
     organization = request.organization
     billing_period = selectors.billing_period_or_unsaved(organization=organization, period=month)
     first, after = period_bounds(organization, month)
@@ -81,6 +81,7 @@ def _detail(request, month, *, errors=None, status=200, form=None):
         "arrivals": list(late_arrivals(billing_period)) if billing_period.pk else [],
         "facts": [(label, values.get(billing_period.pk)) for label, values in facts.items()],
         "errors": errors or [],
+        "attempted": attempted,
         "form": form,
         "allocation_url": f"/o/{organization.slug}/allocation/{billing_period.label}/",
         "transitions": TRANSITIONS,
@@ -115,7 +116,9 @@ def transition(request, org_slug: str, period: str):
             override=form.cleaned_data["override"],
         )
     except PeriodTransitionError as exc:
-        return _detail(request, month, errors=exc.messages, status=exc.status_code, form=form)
+        return _detail(
+            request, month, errors=exc.messages, status=exc.status_code, form=form, attempted=TRANSITIONS[name]
+        )
     suffix = f" (version {billing_period.version})" if name == "reopen" else ""
     state = billing_period.get_state_display().lower()
     messages.success(request, f"{TRANSITIONS[name].label}: {billing_period.label} is now {state}{suffix}.")

@@ -171,7 +171,9 @@ def test_skipping_a_state_from_the_page_answers_409_with_the_message(ready):
     response = post(ready, "approve", Role.FINANCE_ADMIN)
     assert response.status_code == 409
     assert response.context["errors"] == ["2026-10 is open: Approve needs a period that is in review."]
-    assert "2026-10 is open: Approve needs a period that is in review." in response.content.decode()
+    html = response.content.decode()
+    assert "Approve was refused:" in html
+    assert "2026-10 is open: Approve needs a period that is in review." in html
 
 
 def test_the_preparers_own_approval_is_refused_on_the_page(ready):
