@@ -17,5 +17,6 @@ urlpatterns = [
     path("", include("apps.allocation.api.urls")),
     path("", include("apps.statements.api.urls")),
     path("", include("apps.disputes.api.urls")),
+    path("", include("apps.periods.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]

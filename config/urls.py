@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("apps.allocation.urls")),
     path("", include("apps.statements.urls")),
     path("", include("apps.disputes.urls")),
+    path("", include("apps.periods.urls")),
     path("", include("apps.portal.urls")),
 ]
 

@@ -12,4 +12,5 @@ class TokenScope(models.TextChoices):
     USAGE_READ = "usage:read", "Read usage"
     INVOICES_WRITE = "invoices:write", "Upload invoices and cost reports"
     PERIODS_READ = "periods:read", "Read periods, reconciliation and allocation"
+    PERIODS_WRITE = "periods:write", "Move periods through their workflow (as the member who created the token)"
     STATEMENTS_READ = "statements:read", "Read statements and journal entries"

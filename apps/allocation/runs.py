@@ -25,6 +25,7 @@ from django_scopes import scope
 from apps.audit.services import actor_label_for, audit_record
 from apps.invoices.models import InvoiceLine
 from apps.owners.models import BudgetOwner
+from apps.periods.calendar import period_bounds
 from apps.periods.services import period_for_update
 from apps.pricing.money import currency_exponent, footed_minor_units, nano_to_decimal, quantize_money
 from apps.tenancy.models import Organization
@@ -54,9 +55,10 @@ def next_month(period: date) -> date:
 def period_cells(*, organization: Organization, period: date) -> list[engine.Cell]:
     """The month's cost cells, summed in the database by (tag set, provider, model, tier, retry)."""
     sums = {column: Sum(column) for cost, tokens in COST_COLUMNS.values() for column in (cost, tokens) if column}
+    first, after = period_bounds(organization, period)  # the fiscal calendar's days of the period
     with scope(organization=organization):
         rows = (
-            DailyUsage.objects.filter(organization=organization, day__gte=period, day__lt=next_month(period))
+            DailyUsage.objects.filter(organization=organization, day__gte=first, day__lt=after)
             .values("tagset_id", "tagset__tags", "provider", "model", "service_tier", "is_retry")
             .annotate(requests_sum=Sum("requests"), **sums)
             .order_by()

@@ -12,5 +12,4 @@ class DisputesConfig(AppConfig):
         from . import services
 
         hooks.register_guard("approve", services.guard_no_open_disputes)
-        if hasattr(hooks, "register_period_fact"):
-            hooks.register_period_fact("Open disputes", services.open_disputes_fact)
+        hooks.register_period_fact("Open disputes", services.open_disputes_fact)

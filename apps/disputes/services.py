@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 from django_scopes import scope
 
@@ -86,8 +87,20 @@ def guard_no_open_disputes(billing_period: BillingPeriod, actor=None) -> str | N
     return f"{count} disputes are still open: resolve them before approving."
 
 
-def open_disputes_fact(billing_period: BillingPeriod, *args, **kwargs) -> int:
-    return open_disputes_count(billing_period)
+def open_disputes_fact(billing_periods: list[BillingPeriod]) -> dict[int, int]:
+    """The periods board's "Open disputes" column: open disputes per period, in one query."""
+    if not billing_periods:
+        return {}
+    counts = {bp.pk: 0 for bp in billing_periods}
+    with scope(organization=billing_periods[0].organization_id):
+        rows = (
+            Dispute.objects.filter(billing_period__in=billing_periods, status=Dispute.Status.OPEN)
+            .values("billing_period_id")
+            .annotate(n=Count("id"))
+        )
+        for row in rows:
+            counts[row["billing_period_id"]] = row["n"]
+    return counts
 
 
 # --- writes --------------------------------------------------------------------------------------

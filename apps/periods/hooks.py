@@ -9,6 +9,11 @@ Transitions are named (see ``services``): ``start_reconciliation`` (open → rec
 - An *effect* is ``fn(billing_period, actor, reason) -> None``: it runs inside the transition's transaction
   after the state has changed; raising rolls the whole transition back.
 
+- A *fact* is ``fn(billing_periods) -> {period_pk: value}``: a figure another app knows about a list of
+  saved periods (e.g. "Open disputes"), shown as a column of the periods board and on a period's page
+  under its label. Periods missing from the answer show as empty. One call per page, so a fact is one
+  grouped query, not one per period.
+
 Apps register in ``AppConfig.ready()``; registration is idempotent (a function is kept once).
 """
 
@@ -19,9 +24,11 @@ TRANSITION_NAMES = ("start_reconciliation", "submit_for_review", "approve", "clo
 
 Guard = Callable[..., "str | None"]
 Effect = Callable[..., None]
+Fact = Callable[[list], dict]
 
 _guards: dict[str, list[Guard]] = defaultdict(list)
 _effects: dict[str, list[Effect]] = defaultdict(list)
+_facts: dict[str, Fact] = {}
 
 
 def _check(name: str) -> None:
@@ -47,3 +54,16 @@ def guards_for(transition: str) -> list[Guard]:
 
 def effects_for(transition: str) -> list[Effect]:
     return list(_effects[transition])
+
+
+def register_period_fact(label: str, fn: Fact) -> None:
+    """Add a column to the periods board (and a line to a period's page); registering a label again
+    replaces its function."""
+    if not label.strip():
+        raise ValueError("A period fact needs a label.")
+    _facts[label] = fn
+
+
+def period_facts() -> dict[str, Fact]:
+    """The registered facts by label, in registration order."""
+    return dict(_facts)

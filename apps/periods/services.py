@@ -1,13 +1,44 @@
-"""Writes on billing periods."""
+"""Writes on billing periods: the one service that moves a period through its workflow.
 
+``period_transition`` locks the period row, checks the state, the actor's role and every guard (built-in
+and registered by other apps through ``hooks``), changes the state, records who did it, writes exactly
+one audit event and runs the other apps' effects, all in one transaction. ``transition_check`` is the
+same checks without the lock or the change: the period page shows its messages before anyone clicks.
+
+Who acts: a portal or admin user acts as themselves, with their role in the organisation. An API token
+acts for the member who created it (``ApiClient.created_by``), with that member's current role; preparing
+transitions (start reconciliation, submit for review) are also open to a token with ``periods:write``
+whoever made it, as uploads are to ``usage:write``. Approving, closing and reopening always need a person
+whose role allows them, so maker-checker compares people in every interface.
+"""
+
+from dataclasses import dataclass, field
 from datetime import date
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
 from django_scopes import scope
 
-from apps.tenancy.models import Organization
+from apps.accounts.scopes import TokenScope
+from apps.audit.services import audit_record
+from apps.tenancy.models import Membership, Organization
+from apps.tenancy.roles import ROLE_PERMS, Perm, Role
 
+from . import hooks
 from .models import BillingPeriod
+from .workflow import TRANSITIONS, Transition
+
+User = get_user_model()
+
+ROLE_PLURALS = {
+    Role.ORG_ADMIN: "org admins",
+    Role.FINANCE_ADMIN: "finance admins",
+    Role.FINANCE_ANALYST: "finance analysts",
+    Role.BUDGET_OWNER: "budget owners",
+    Role.VIEWER: "viewers",
+}
 
 
 def parse_period(text: str) -> date:
@@ -30,3 +61,348 @@ def period_for_update(*, organization: Organization, period: date, actor=None) -
             defaults={"created_by": actor if getattr(actor, "_meta", None) is not None else None},
         )
         return BillingPeriod.objects.select_for_update().get(organization=organization, period=period)
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+class PeriodTransitionError(ValidationError):
+    """A refused transition. ``status_code`` is what the API answers; the portal shows ``messages``."""
+
+    status_code = 400
+
+    def __init__(self, messages):
+        super().__init__(list(messages))
+
+
+class WrongState(PeriodTransitionError):
+    status_code = 409
+
+
+class TransitionForbidden(PeriodTransitionError):
+    status_code = 403
+
+
+class TransitionBlocked(PeriodTransitionError):
+    status_code = 400
+
+
+# --- who acts -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _OnBehalf:
+    """An API client acting for the member who created it: the audit names both."""
+
+    user: object
+    audit_label: str
+
+
+@dataclass(frozen=True)
+class Acting:
+    actor: object  # what the audit records: a user, an API principal (or one acting for a member), or None
+    user: object | None  # the person, for roles and maker-checker
+    membership: Membership | None
+    label: str
+    api_client: object | None = None
+
+    def has_perm(self, perm: str) -> bool:
+        return self.membership is not None and self.membership.has_perm(perm)
+
+
+def _membership(organization: Organization, user) -> Membership | None:
+    if user is None or not user.is_active:
+        return None
+    with scope(organization=organization):
+        return Membership.objects.filter(organization=organization, user=user).first()
+
+
+def acting_for(*, organization: Organization, actor) -> Acting:
+    client = getattr(actor, "client", None)
+    if client is not None:  # an API principal
+        person = client.created_by
+        membership = _membership(organization, person)
+        if membership is None:
+            return Acting(actor=actor, user=None, membership=None, label=client.audit_label, api_client=client)
+        on_behalf = _OnBehalf(user=person, audit_label=f"{client.audit_label} for {person.get_username()}")
+        return Acting(
+            actor=on_behalf, user=person, membership=membership, label=on_behalf.audit_label, api_client=client
+        )
+    if getattr(actor, "_meta", None) is not None:
+        return Acting(actor=actor, user=actor, membership=_membership(organization, actor), label=actor.get_username())
+    return Acting(actor=None, user=None, membership=None, label="system")
+
+
+def roles_that_may(perm: str) -> str:
+    names = [ROLE_PLURALS[Role(role)] for role in Role if perm in ROLE_PERMS[role]]
+    return " and ".join(names) or "nobody"
+
+
+def _role_blocker(t: Transition, acting: Acting, billing_period: BillingPeriod) -> str:
+    client = acting.api_client
+    if client is not None and t.perm == Perm.PREPARE_PERIOD and TokenScope.PERIODS_WRITE in client.scopes:
+        return ""  # the scope is the authority for preparing, as for uploads
+    if acting.has_perm(t.perm):
+        return ""
+    label, who_may = billing_period.label, roles_that_may(t.perm)
+    if client is not None and acting.membership is None:
+        return (
+            f"API client {client.name} cannot {t.verb} {label}: it acts for nobody (it was not created by a "
+            f"current member), and only {who_may} can {t.verb} a period. Do it in the portal."
+        )
+    if client is not None:
+        return (
+            f"API client {client.name} acts for {acting.user.get_username()}, whose role "
+            f"({acting.membership.get_role_display()}) cannot {t.verb} {label}: only {who_may} can."
+        )
+    if acting.membership is None:
+        organization = billing_period.organization.name
+        return f"{acting.label} is not a member of {organization}: only {who_may} can {t.verb} {label}."
+    return f"Your role ({acting.membership.get_role_display()}) cannot {t.verb} {label}: only {who_may} can."
+
+
+# --- checks -------------------------------------------------------------------------------------
+
+
+@dataclass
+class TransitionCheck:
+    """Why a transition would be refused now, grouped by how it is refused."""
+
+    transition: Transition
+    billing_period: BillingPeriod
+    role: str = ""  # the actor's role may never do it (403)
+    wrong_state: str = ""  # 409
+    forbidden: list[str] = field(default_factory=list)  # this actor may not, here (403): maker-checker, override
+    blocked: list[str] = field(default_factory=list)  # guards (400)
+    reconciliation_run: object | None = None
+    outside_tolerance: bool = False  # an override with a reason would clear the reconciliation guard
+    override_used: bool = False
+
+    @property
+    def allowed(self) -> bool:
+        return not (self.role or self.wrong_state or self.forbidden or self.blocked)
+
+    @property
+    def messages(self) -> list[str]:
+        return [m for m in (self.role, self.wrong_state) if m] + self.forbidden + self.blocked
+
+    def error(self) -> PeriodTransitionError | None:
+        if self.role:
+            return TransitionForbidden([self.role])
+        if self.wrong_state:
+            return WrongState([self.wrong_state])
+        if self.forbidden:
+            return TransitionForbidden(self.forbidden)
+        if self.blocked:
+            return TransitionBlocked(self.blocked)
+        return None
+
+
+def wrong_state_message(billing_period: BillingPeriod, t: Transition) -> str:
+    return (
+        f"{billing_period.label} is {billing_period.get_state_display().lower()}: "
+        f"{t.label} needs a period that is {t.source_label}."
+    )
+
+
+def _provider_text(line) -> str:
+    if line.variance_pct is None:
+        return f"{line.provider} ({line.note or 'nothing to compare'})"
+    return f"{line.provider} ({line.variance_pct:+.2f}%)"
+
+
+def _reconciliation_guard(check: TransitionCheck, *, acting: Acting, override: bool, reason: str) -> None:
+    from apps.reconciliation.selectors import latest_run, normalised_pct, run_lines
+
+    billing_period = check.billing_period
+    label = billing_period.label
+    run = latest_run(period=billing_period.period)
+    check.reconciliation_run = run
+    if run is None:
+        check.blocked.append(f"Reconcile {label} first: submitting for review needs a reconciliation run of the month.")
+        return
+    if run.status == run.Status.WITHIN:
+        return
+    check.outside_tolerance = True
+    outside = [line for line in run_lines(run=run, level="provider") if line.within_tolerance is not True]
+    if not override:
+        check.blocked.append(
+            f"Reconciliation run #{run.pk} of {label} is outside the {normalised_pct(run.tolerance_pct)}% tolerance "
+            f"for {', '.join(_provider_text(line) for line in outside)}: fix the data and reconcile again, or a "
+            "finance admin submits with an override and a written reason."
+        )
+        return
+    if not acting.has_perm(Perm.APPROVE_PERIOD):
+        check.forbidden.append(
+            f"Only {roles_that_may(Perm.APPROVE_PERIOD)} can override the reconciliation tolerance: ask one to "
+            f"submit {label} with a written reason."
+        )
+    if not reason:
+        check.blocked.append(
+            f"An override needs a written reason: say why {label} may go to review outside the tolerance."
+        )
+    check.override_used = True
+
+
+def _check(
+    *,
+    organization: Organization,
+    billing_period: BillingPeriod,
+    t: Transition,
+    acting: Acting,
+    override: bool,
+    reason: str,
+) -> TransitionCheck:
+    check = TransitionCheck(transition=t, billing_period=billing_period)
+    check.role = _role_blocker(t, acting, billing_period)
+    if billing_period.state != t.source:
+        check.wrong_state = wrong_state_message(billing_period, t)
+    label = billing_period.label
+    if t.name == "submit_for_review":
+        _reconciliation_guard(check, acting=acting, override=override, reason=reason)
+    preparer = billing_period.prepared_by_id
+    if t.name == "approve" and preparer is not None and acting.user is not None and acting.user.pk == preparer:
+        check.forbidden.append(
+            f"{acting.user.get_username()} prepared {label} (submitted it for review), so cannot approve it: "
+            "another finance admin must (maker-checker)."
+        )
+    if t.name in ("approve", "close") and organization.mode == Organization.Mode.SHOWBACK:
+        check.blocked.append(
+            f"{organization.name} is in showback: periods stop at reviewed statements; "
+            f"switch to chargeback to {t.verb}."
+        )
+    if t.reason_required and not reason:
+        check.blocked.append(
+            f"Reopening needs a written reason: it starts version {billing_period.version + 1} of {label}'s statements."
+        )
+    for guard in hooks.guards_for(t.name):
+        message = guard(billing_period, acting.actor)
+        if message:
+            check.blocked.append(str(message))
+    return check
+
+
+def transition_check(
+    *,
+    organization: Organization,
+    period: date,
+    transition: str,
+    actor,
+    override: bool = False,
+    reason: str = "",
+    billing_period: BillingPeriod | None = None,
+) -> TransitionCheck:
+    """What ``period_transition`` would say now, without locking or changing anything (the dry run the
+    period page shows). A month without a period row is checked as the open period it would become."""
+    t = _transition(transition)
+    acting = acting_for(organization=organization, actor=actor)
+    with scope(organization=organization):
+        if billing_period is None:
+            billing_period = BillingPeriod.objects.filter(organization=organization, period=period).first()
+        if billing_period is None:
+            billing_period = BillingPeriod(organization=organization, period=period)
+        return _check(
+            organization=organization,
+            billing_period=billing_period,
+            t=t,
+            acting=acting,
+            override=override,
+            reason=(reason or "").strip(),
+        )
+
+
+def _transition(name: str) -> Transition:
+    if name not in TRANSITIONS:
+        raise TransitionBlocked([f"Unknown transition “{name}”: use one of {', '.join(TRANSITIONS)}."])
+    return TRANSITIONS[name]
+
+
+# --- the transition -----------------------------------------------------------------------------
+
+
+def _snapshot(billing_period: BillingPeriod) -> dict:
+    return {"state": billing_period.state, "version": billing_period.version}
+
+
+def _apply(billing_period: BillingPeriod, t: Transition, acting: Acting, check: TransitionCheck, reason: str, now):
+    after_extra: dict = {}
+    if t.name == "submit_for_review":
+        billing_period.prepared_by, billing_period.prepared_by_label = acting.user, acting.label
+        billing_period.prepared_at = now
+        after_extra["reconciliation_run"] = check.reconciliation_run.pk if check.reconciliation_run else None
+        if check.override_used:
+            billing_period.override_reason = reason
+            billing_period.override_by, billing_period.override_by_label = acting.user, acting.label
+            billing_period.override_at = now
+            after_extra["override"] = True
+        else:
+            billing_period.override_reason, billing_period.override_by_label = "", ""
+            billing_period.override_by, billing_period.override_at = None, None
+    elif t.name == "approve":
+        billing_period.approved_by, billing_period.approved_by_label = acting.user, acting.label
+        billing_period.approved_at = now
+    elif t.name == "close":
+        billing_period.closed_by, billing_period.closed_by_label = acting.user, acting.label
+        billing_period.closed_at = now
+    elif t.name == "reopen":
+        # A new cycle: version n+1 is prepared, reviewed and approved afresh; the audit keeps the last one.
+        billing_period.version += 1
+        for prefix in ("prepared", "override", "approved", "closed"):
+            setattr(billing_period, f"{prefix}_by", None)
+            setattr(billing_period, f"{prefix}_by_label", "")
+            setattr(billing_period, f"{prefix}_at", None)
+        billing_period.override_reason = ""
+    billing_period.state = t.target
+    billing_period.state_changed_at = now
+    return after_extra
+
+
+def period_transition(
+    *,
+    organization: Organization,
+    period: date,
+    transition: str,
+    actor,
+    reason: str = "",
+    override: bool = False,
+) -> BillingPeriod:
+    """Move a period one step along ``workflow.TRANSITIONS``, or raise a ``PeriodTransitionError`` that
+    carries every message that blocks it (``WrongState`` 409, ``TransitionForbidden`` 403,
+    ``TransitionBlocked`` 400). Two people doing the same transition at once: the row lock makes the
+    second one wait, then find the state moved on (409); exactly one audit event is written."""
+    t = _transition(transition)
+    reason = (reason or "").strip()
+    acting = acting_for(organization=organization, actor=actor)
+    with transaction.atomic():
+        billing_period = period_for_update(organization=organization, period=period, actor=acting.user)
+        with scope(organization=organization):
+            check = _check(
+                organization=organization,
+                billing_period=billing_period,
+                t=t,
+                acting=acting,
+                override=override,
+                reason=reason,
+            )
+            error = check.error()
+            if error is not None:
+                raise error
+            before = _snapshot(billing_period)
+            after_extra = _apply(billing_period, t, acting, check, reason, timezone.now())
+            billing_period._transition_saving = True
+            try:
+                billing_period.save()
+            finally:
+                billing_period._transition_saving = False
+            audit_record(
+                organization=organization,
+                actor=acting.actor,
+                action=f"billing_period.{t.name}",
+                target=billing_period,
+                before=before,
+                after={**_snapshot(billing_period), "period": billing_period.label, **after_extra},
+                reason=reason,
+            )
+            for effect in hooks.effects_for(t.name):
+                effect(billing_period, acting.actor, reason)
+    return billing_period

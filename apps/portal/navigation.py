@@ -22,6 +22,7 @@ NAV_ITEMS = [
     NavItem("Tagging", "taxonomy:dimensions", Perm.VIEW_ORG),
     NavItem("Prices", "pricing:book", Perm.VIEW_ORG),
     NavItem("Invoices", "invoices:list", Perm.INGEST),
+    NavItem("Periods", "periods:board", Perm.VIEW_ALL_COST),
     NavItem("Reconciliation", "reconciliation:overview", Perm.PREPARE_PERIOD),
     NavItem("Allocation", "allocation:overview", Perm.VIEW_ORG),
     NavItem("Allocation rules", "rules:list", Perm.VIEW_ALL_COST),

@@ -1,5 +1,8 @@
 """Writes: making a reconciliation run. It reads the DailyUsage cube (never the raw usage table) and the
-period's invoice lines, computes every figure in ``engine`` and stores the run with its lines."""
+period's invoice lines, computes every figure in ``engine`` and stores the run with its lines.
+
+Usage is read over the period's days in the organisation's fiscal calendar (``periods.calendar``);
+invoice lines by their billing month, as providers bill calendar months."""
 
 from datetime import UTC, date, timedelta
 
@@ -11,6 +14,7 @@ from django_scopes import scope
 from apps.audit.services import actor_label_for, audit_record, model_snapshot
 from apps.invoices.models import InvoiceLine
 from apps.invoices.selectors import invoice_line_totals
+from apps.periods.calendar import period_bounds
 from apps.taxonomy.models import Granularity, TagDimension, TagSet, TagValue
 from apps.tenancy.models import Organization
 from apps.usage.models import DailyDetailUsage, DailyUsage
@@ -47,8 +51,9 @@ def next_month(period: date) -> date:
     return date(period.year + period.month // 12, period.month % 12 + 1, 1)
 
 
-def _usage_cells(period: date) -> tuple[list[engine.UsageCell], dict]:
-    cube = DailyUsage.objects.filter(day__gte=period, day__lt=next_month(period))
+def _usage_cells(organization: Organization, period: date) -> tuple[list[engine.UsageCell], dict]:
+    first, after = period_bounds(organization, period)
+    cube = DailyUsage.objects.filter(day__gte=first, day__lt=after)
     rows = (
         cube.values("provider", "model", "day")
         .annotate(estimated=Sum("estimated_nano"), **{source: Sum(column) for source, column in SOURCE_COLUMNS.items()})
@@ -126,7 +131,8 @@ def _dimensions(organization: Organization) -> tuple[list[str], set[str]]:
 
 
 def _tag_figures(organization: Organization, period: date) -> engine.TagFigures:
-    cube = DailyUsage.objects.filter(day__gte=period, day__lt=next_month(period))
+    first, after = period_bounds(organization, period)
+    cube = DailyUsage.objects.filter(day__gte=first, day__lt=after)
     per_tagset = {
         row["tagset_id"]: row
         for row in cube.values("tagset_id").annotate(requests=Sum("requests"), estimated=Sum("estimated_nano"))
@@ -149,7 +155,7 @@ def _tag_figures(organization: Organization, period: date) -> engine.TagFigures:
     for key in detail:
         # Detail dimensions (e.g. customer) are not in the cube's tag sets: their per-value totals say
         # how much usage carried a value, and the rest lacked it.
-        tagged = DailyDetailUsage.objects.filter(day__gte=period, day__lt=next_month(period), dimension=key).aggregate(
+        tagged = DailyDetailUsage.objects.filter(day__gte=first, day__lt=after, dimension=key).aggregate(
             requests=Sum("requests"), cost=Sum("estimated_nano")
         )
         untagged[key] = {
@@ -179,7 +185,7 @@ def reconciliation_run_create(*, organization: Organization, period: date, actor
     _validate_period(period)
     tolerance = organization.variance_tolerance_pct
     with scope(organization=organization):
-        usage, usage_summary = _usage_cells(period)
+        usage, usage_summary = _usage_cells(organization, period)
         invoices, other_cloud, invoice_summary = _invoice_cells(period)
         lines = engine.reconcile(usage=usage, invoices=invoices, tolerance_pct=tolerance)
         tags = _tag_figures(organization, period)

@@ -12,8 +12,11 @@ class OrganizationSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Organization
-        fields = ["name", "base_currency", "variance_tolerance_pct"]
-        labels = {"variance_tolerance_pct": "Variance tolerance (%)"}
+        fields = ["name", "base_currency", "variance_tolerance_pct", "period_start_day"]
+        labels = {
+            "variance_tolerance_pct": "Variance tolerance (%)",
+            "period_start_day": "Billing periods start on day",
+        }
 
 
 class MembershipAddForm(forms.Form):

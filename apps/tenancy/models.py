@@ -28,6 +28,12 @@ class Organization(models.Model):
         help_text="Largest estimate-vs-invoice variance, in percent, that counts as reconciled.",
     )
     mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.SHOWBACK)
+    period_start_day = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(28)],
+        help_text="Day of the month a billing period starts on (1–28; every month has it). A period is named "
+        "after the month it starts in: with 5, 2026-10 runs from 5 October to 4 November.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -39,6 +45,10 @@ class Organization(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(mode__in=["showback", "chargeback"]), name="organization_mode_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(period_start_day__gte=1) & models.Q(period_start_day__lte=28),
+                name="organization_period_start_day_1_28",
             ),
         ]
 

@@ -13,7 +13,7 @@ from .roles import Role
 
 User = get_user_model()
 
-ORGANIZATION_SETTINGS_FIELDS = ("name", "base_currency", "variance_tolerance_pct")
+ORGANIZATION_SETTINGS_FIELDS = ("name", "base_currency", "variance_tolerance_pct", "period_start_day")
 
 
 @transaction.atomic
@@ -24,14 +24,20 @@ def organization_update(
     name: str,
     base_currency: str,
     variance_tolerance_pct: Decimal,
+    period_start_day: int | None = None,
     reason: str = "",
 ) -> Organization:
     # "before" comes from the database: a bound ModelForm has already written into the instance.
     stored = Organization.objects.select_for_update().get(pk=organization.pk)
     before = model_snapshot(stored, ORGANIZATION_SETTINGS_FIELDS)
+    if period_start_day is None:
+        period_start_day = stored.period_start_day
+    if period_start_day != stored.period_start_day:
+        _ensure_calendar_may_change(stored)
     organization.name = name
     organization.base_currency = base_currency
     organization.variance_tolerance_pct = variance_tolerance_pct
+    organization.period_start_day = period_start_day
     organization.full_clean()
     organization.save(update_fields=list(ORGANIZATION_SETTINGS_FIELDS))
     after = model_snapshot(organization, ORGANIZATION_SETTINGS_FIELDS)
@@ -46,6 +52,29 @@ def organization_update(
             reason=reason,
         )
     return organization
+
+
+def _ensure_calendar_may_change(organization: Organization) -> None:
+    """Moving the period start day moves days between periods: refused once any period has left open, or
+    days already reconciled, reviewed or charged would change period (or fall between two)."""
+    from django_scopes import scope
+
+    from apps.periods.models import BillingPeriod
+
+    with scope(organization=organization):
+        worked = (
+            BillingPeriod.objects.filter(organization=organization)
+            .exclude(state=BillingPeriod.State.OPEN)
+            .order_by("-period")
+            .first()
+        )
+    if worked is not None:
+        raise ValidationError(
+            {
+                "period_start_day": f"The period start day cannot change once a period has left open "
+                f"({worked.label} is {worked.get_state_display().lower()}): its days would move to another period."
+            }
+        )
 
 
 @transaction.atomic

@@ -59,6 +59,9 @@ def mode_switch(request, org_slug: str):
             messages.success(request, f"The organisation is now in {form.cleaned_data['mode']} mode.")
     else:
         messages.error(request, "Choose a mode and give a reason.")
+    # The readiness panel on the home page switches too, and comes back there.
+    if request.POST.get("next") == "home":
+        return redirect("portal:home", org_slug=org_slug)
     return redirect("tenancy:settings", org_slug=org_slug)
 
 

@@ -21,6 +21,7 @@ from apps.taxonomy.normalise import tagset_hash
 from tests.factories.allocation import allocated_period, allocation_catalog, rule_set_with_draft
 from tests.factories.invoices import InvoiceLineFactory, ProviderInvoiceFactory
 from tests.factories.reconciliation import DailyUsageFactory
+from tests.factories.statements import set_state
 from tests.factories.taxonomy import TagSetFactory
 
 pytestmark = pytest.mark.django_db
@@ -256,7 +257,7 @@ def test_a_period_past_reconciling_refuses_to_allocate(org, state, words):
     run = allocated_period(org)
     usage(org, {"team": "ads"}, requests=1, cost_input_nano=2 * USD)  # inputs changed since
     with scope(organization=org):
-        BillingPeriod.objects.filter(pk=run.billing_period_id).update(state=state)
+        set_state(BillingPeriod.objects.get(pk=run.billing_period_id), state)
 
     with pytest.raises(ValidationError) as refused:
         runs.allocation_run_create(organization=org, period=OCT, actor=None)

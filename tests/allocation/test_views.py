@@ -14,6 +14,7 @@ from apps.allocation.services import draft_from_version, draft_update
 from apps.owners.models import BudgetOwner
 from apps.periods.models import BillingPeriod
 from tests.factories.allocation import allocated_period, allocation_catalog, rule_set_with_draft
+from tests.factories.statements import set_state
 
 from .test_runs import OCT, TEAMS, USD, ai_invoice, doc, published, usage
 
@@ -165,7 +166,7 @@ def test_allocate_now_with_nothing_changed_keeps_the_run(world, run):
 
 def test_allocate_now_shows_the_refusal_of_a_frozen_period(world, run):
     with scope(organization=world.org("a")):
-        BillingPeriod.objects.filter(pk=run.billing_period_id).update(state=BillingPeriod.State.IN_REVIEW)
+        set_state(BillingPeriod.objects.get(pk=run.billing_period_id), BillingPeriod.State.IN_REVIEW)
     client = world.login("a", "finance_analyst")
     page = main(client.get(url("period")))
     assert "<strong>2026-10 is in review: its allocation is frozen.</strong>" in page

@@ -329,11 +329,11 @@ def test_open_disputes_block_the_approval_with_a_count(world, issued):
     assert guard_no_open_disputes(billing_period, None) == "1 dispute is still open: resolve it before approving."
     second = open_dispute(world, issued, amount="2.00")
     assert guard_no_open_disputes(billing_period, None) == "2 disputes are still open: resolve them before approving."
-    assert open_disputes_fact(billing_period) == 2
+    assert open_disputes_fact([billing_period]) == {billing_period.pk: 2}
     dispute_reject(dispute=first, actor=world.user("a", "finance_admin"), reason="No.")
     accept(world, issued, second, amount="1.00")
     assert guard_no_open_disputes(billing_period, None) is None
-    assert open_disputes_fact(billing_period) == 0
+    assert open_disputes_fact([billing_period]) == {billing_period.pk: 0}
 
 
 def test_another_organisations_disputes_do_not_block_approval(world, issued):
@@ -344,7 +344,7 @@ def test_another_organisations_disputes_do_not_block_approval(world, issued):
     assert guard_no_open_disputes(other.billing_period, None) is None
 
 
-def test_open_disputes_become_a_period_fact_when_the_periods_app_offers_facts(monkeypatch):
+def test_open_disputes_are_a_column_of_the_periods_board(monkeypatch):
     from django.apps import apps
 
     registered = []

@@ -38,6 +38,7 @@ def test_navigation_follows_the_role(world):
         "Cost centres",
         "Tagging",
         "Prices",
+        "Periods",
         "Allocation",
         "Allocation rules",
         "Statements",

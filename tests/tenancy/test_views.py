@@ -39,14 +39,30 @@ def test_settings_page_is_for_org_admins(world, role, status):
 def test_settings_change_is_saved_and_audited(world):
     response = world.login("a").post(
         _url(world, "tenancy:settings"),
-        {"name": "Alpha Corporation", "base_currency": "EUR", "variance_tolerance_pct": "3.5", "reason": "FY27"},
+        {
+            "name": "Alpha Corporation",
+            "base_currency": "EUR",
+            "variance_tolerance_pct": "3.5",
+            "period_start_day": "1",
+            "reason": "FY27",
+        },
     )
     assert response.status_code == 302
     world.org("a").refresh_from_db()
     assert world.org("a").variance_tolerance_pct == Decimal("3.50")
     [event] = _events(world, action="organization.updated")
-    assert event.before == {"name": "Alpha Corp", "base_currency": "USD", "variance_tolerance_pct": "5.00"}
-    assert event.after == {"name": "Alpha Corporation", "base_currency": "EUR", "variance_tolerance_pct": "3.5"}
+    assert event.before == {
+        "name": "Alpha Corp",
+        "base_currency": "USD",
+        "variance_tolerance_pct": "5.00",
+        "period_start_day": 1,
+    }
+    assert event.after == {
+        "name": "Alpha Corporation",
+        "base_currency": "EUR",
+        "variance_tolerance_pct": "3.5",
+        "period_start_day": 1,
+    }
     assert event.reason == "FY27"
     assert event.actor_label == "alpha-org_admin"
 

@@ -28,6 +28,7 @@ from apps.invoices.models import (
     ProviderInvoice,
 )
 from apps.invoices.parsers import FORMAT_CHOICES, FileRefused, ParsedLine, RowError, detect_format, reader_for
+from apps.periods.late_data import flag_late_invoices
 from apps.pricing.estimator import PriceBook
 from apps.pricing.money import currency_exponent, decimal_to_nano, nano_to_decimal
 from apps.tenancy.models import Organization
@@ -93,13 +94,15 @@ def invoice_ingest_run(*, job_id: int) -> InvoiceIngestJob:
         except FileRefused as refused:
             return _finish_without_writing(job, status=InvoiceIngestJob.Status.REFUSED, message=str(refused))
         try:
-            return _store(job, format_name, items)
+            job = _store(job, format_name, items)
         except Exception as exc:
             logger.exception("invoice ingest job %s failed", job.pk)
             _finish_without_writing(
                 job, status=InvoiceIngestJob.Status.FAILED, message=f"internal error, nothing was stored: {exc}"
             )
             raise
+    flag_late_invoices(job=job)  # committed: lines for a period past open are flagged on it
+    return job
 
 
 def _read(job: InvoiceIngestJob) -> tuple[str, list[ParsedLine | RowError]]:

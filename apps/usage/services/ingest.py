@@ -19,6 +19,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from apps.audit.services import audit_record
+from apps.periods.late_data import flag_late_usage
 from apps.pricing.estimator import PriceBook
 from apps.pricing.money import decimal_to_nano
 from apps.taxonomy.models import Granularity, TagDimension
@@ -223,13 +224,16 @@ def ingest_job_run(*, job_id: int) -> IngestJob:
             return IngestJob.objects.get(pk=job.pk)
         except Exception as exc:
             logger.exception("ingest job %s failed", job.pk)
-            _finish(
+            job = _finish(
                 job,
                 status=IngestJob.Status.FAILED,
                 message=f"internal error: {exc}. The job can be re-run and resumes where it stopped.",
             )
+            flag_late_usage(job=job)  # committed chunks are kept: a period past open must know
             raise
-        return _finish(job, status=IngestJob.Status.SUCCEEDED)
+        job = _finish(job, status=IngestJob.Status.SUCCEEDED)
+    flag_late_usage(job=job)
+    return job
 
 
 def _mark_running(job: IngestJob) -> IngestJob:

@@ -30,6 +30,7 @@ APP_SEEDERS = [
     "apps.invoices.demo",
     "apps.reconciliation.demo",
     "apps.allocation.demo",
+    "apps.periods.demo",
     "apps.disputes.demo",
 ]
 

@@ -1,0 +1,113 @@
+"""Periods API: read periods (``periods:read``) and move them along the workflow (``periods:write``).
+
+A token acts for the member who created it (see ``apps.periods.services``): approving, closing and
+reopening need that member's role to allow them, and maker-checker compares that member with the
+preparer. Refusals answer 409 (wrong state: a step cannot be skipped), 403 (who may not) or 400 (guards),
+each with every message.
+"""
+
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from apps.accounts.scopes import TokenScope
+from apps.periods import selectors
+from apps.periods.filters import BillingPeriodFilter
+from apps.periods.late_data import late_data_for
+from apps.periods.models import BillingPeriod
+from apps.periods.services import PeriodTransitionError, parse_period, period_transition
+from apps.tenancy.api.views import OrganizationReadOnlyViewSet
+
+from .serializers import BillingPeriodSerializer, TransitionErrorSerializer, TransitionRequestSerializer
+
+PERIOD_REGEX = r"\d{4}-(?:0[1-9]|1[0-2])"
+
+
+class PeriodViewSet(OrganizationReadOnlyViewSet):
+    """Billing periods: one per month that has been worked on, with its state and sign-offs."""
+
+    queryset = BillingPeriod.objects.none()
+    serializer_class = BillingPeriodSerializer
+    filterset_class = BillingPeriodFilter
+    lookup_field = "period"
+    lookup_value_regex = PERIOD_REGEX
+    required_scopes = {"GET": TokenScope.PERIODS_READ, "POST": TokenScope.PERIODS_WRITE}
+
+    def restrict_queryset(self, queryset):
+        return queryset.select_related("organization")
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["late_data"] = getattr(self, "_late_data", {})
+        return context
+
+    def _month(self):
+        try:
+            return parse_period(self.kwargs["period"])
+        except ValidationError:
+            raise NotFound("Use a period as YYYY-MM, e.g. 2026-10.") from None
+
+    def get_object(self):
+        month = self._month()
+        billing_period = self.get_queryset().filter(period=month).first()
+        if billing_period is None:
+            raise NotFound(
+                f"{month:%Y-%m} has no billing period yet: its first transition (start_reconciliation) "
+                "or allocation creates it."
+            )
+        return billing_period
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        self._late_data = late_data_for(page)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        billing_period = self.get_object()
+        self._late_data = late_data_for([billing_period])
+        return Response(self.get_serializer(billing_period).data)
+
+    @extend_schema(
+        request=TransitionRequestSerializer,
+        responses={
+            200: BillingPeriodSerializer,
+            400: OpenApiResponse(TransitionErrorSerializer, description="A guard blocks it, or the body is invalid."),
+            403: OpenApiResponse(TransitionErrorSerializer, description="The token, or its member, may not."),
+            404: OpenApiResponse(description="The month has no usage, invoices or billing period."),
+            409: OpenApiResponse(TransitionErrorSerializer, description="The period is not in the state it leaves."),
+        },
+        description="Apply one transition: start_reconciliation, submit_for_review (optionally with override "
+        "and reason), approve, close, or reopen (reason required).",
+    )
+    @action(detail=True, methods=["post"], url_path="transitions")
+    def transitions(self, request, period=None):
+        month = self._month()
+        if not selectors.month_exists(organization=request.organization, period=month):
+            raise NotFound(f"{month:%Y-%m} has no usage, invoices or billing period.")
+        body = TransitionRequestSerializer(data=request.data)
+        if not body.is_valid():
+            return Response(
+                {"detail": "Invalid transition request.", "messages": _flatten(body.errors)},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        try:
+            billing_period = period_transition(
+                organization=request.organization,
+                period=month,
+                transition=body.validated_data["transition"],
+                actor=request.user,
+                reason=body.validated_data["reason"],
+                override=body.validated_data["override"],
+            )
+        except PeriodTransitionError as exc:
+            return Response({"detail": " ".join(exc.messages), "messages": exc.messages}, status=exc.status_code)
+        self._late_data = late_data_for([billing_period])
+        return Response(self.get_serializer(billing_period).data)
+
+
+def _flatten(errors: dict) -> list[str]:
+    return [f"{field}: {message}" for field, messages in errors.items() for message in messages]

@@ -1,0 +1,66 @@
+"""Demo periods: acme switches to chargeback; September 2026 goes all the way to closed (prepared by the
+analyst, or by the second finance admin with a recorded override when reconciliation is outside tolerance,
+and approved and closed by the first finance admin); October goes up to review; November stays open.
+Idempotent: each step runs only from the state it leaves, so a second run changes nothing."""
+
+from datetime import date
+
+from django.contrib.auth import get_user_model
+from django_scopes import scope
+
+from apps.tenancy.models import Organization
+from apps.tenancy.roles import Perm
+from apps.tenancy.services import organization_mode_switch
+
+from .models import BillingPeriod
+from .services import period_transition, transition_check
+from .workflow import TRANSITIONS
+
+User = get_user_model()
+
+OVERRIDE_REASON = (
+    "Anthropic bills cache writes at the 1-hour rate our gateway prices at 5 minutes; the difference is "
+    "understood and charged at the invoice amount through the true-up."
+)
+PLAN = {
+    date(2026, 9, 1): ("start_reconciliation", "submit_for_review", "approve", "close"),
+    date(2026, 10, 1): ("start_reconciliation", "submit_for_review"),
+    date(2026, 11, 1): (),
+}
+
+
+def seed_demo(*, organization, stdout) -> None:
+    if organization.slug != "acme":
+        stdout.write(f"  {organization.slug}: stays in showback, periods open")
+        return
+    people = {name: User.objects.get(username=f"acme-{name}") for name in ("admin", "analyst", "finadmin", "finadmin2")}
+    if organization.mode != Organization.Mode.CHARGEBACK:
+        organization_mode_switch(
+            organization=organization,
+            actor=people["admin"],
+            mode=Organization.Mode.CHARGEBACK,
+            reason="Reconciliation has been within tolerance for two months; tagging gaps are closed.",
+        )
+        stdout.write(f"  {organization.slug}: switched to chargeback")
+    for period, steps in PLAN.items():
+        with scope(organization=organization):
+            billing_period = BillingPeriod.objects.filter(organization=organization, period=period).first()
+        billing_period = billing_period or BillingPeriod(organization=organization, period=period)
+        for name in steps:
+            if billing_period.state != TRANSITIONS[name].source:
+                continue
+            approver = TRANSITIONS[name].perm == Perm.APPROVE_PERIOD
+            actor, override, reason = people["finadmin" if approver else "analyst"], False, ""
+            if name == "submit_for_review":
+                check = transition_check(organization=organization, period=period, transition=name, actor=actor)
+                if check.outside_tolerance:
+                    # Only a finance admin may override, and then the other one approves (maker-checker).
+                    actor, override, reason = people["finadmin2"], True, OVERRIDE_REASON
+            billing_period = period_transition(
+                organization=organization, period=period, transition=name, actor=actor, override=override, reason=reason
+            )
+            stdout.write(
+                f"  {organization.slug}: {billing_period.label} {TRANSITIONS[name].label.lower()} by "
+                f"{actor.username}{' (tolerance override)' if override else ''}"
+            )
+        stdout.write(f"  {organization.slug}: {billing_period.label} is {billing_period.get_state_display().lower()}")

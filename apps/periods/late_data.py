@@ -1,0 +1,195 @@
+"""Late data: usage or invoices that arrive for a period after it left ``open``.
+
+The ingest services keep every row (the cube and the invoices have them) and, once a job's rows are
+committed, call ``flag_late_usage`` or ``flag_late_invoices``. Rows that landed in a period past ``open``
+are recorded as a ``LateArrival`` of that period and audited, so finance sees them on the period's page
+and the board instead of finding them silently missing from (or added to) issued statements. A reopen
+starts a new version, which retires the flag; the allocation of the new version reads the data.
+
+Usage belongs to a period by its day (the fiscal calendar's bounds); invoice lines by their billing month.
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Count, Max, Min, Sum
+from django.utils import timezone
+from django_scopes import scope
+
+from apps.audit.services import audit_record
+from apps.tenancy.models import Organization
+
+from .calendar import period_bounds
+from .models import BillingPeriod, LateArrival
+
+
+@dataclass(frozen=True)
+class _Found:
+    billing_period_id: int
+    rows: int
+    amount_nano: int
+    detail: dict
+
+
+def flag_late_usage(*, job) -> list[LateArrival]:
+    """After a usage import has committed: flag the periods past open that it stored records for."""
+    from apps.usage.models import UsageRecord
+
+    organization = job.organization
+    with scope(organization=organization):
+        records = UsageRecord.objects.filter(organization=organization, job_id=job.pk)
+        span = records.aggregate(first=Min("day"), last=Max("day"))
+        if span["first"] is None:
+            return []
+        found = []
+        for billing_period in _past_open(organization):
+            first, after = period_bounds(organization, billing_period.period)
+            if after <= span["first"] or first > span["last"]:
+                continue
+            rows = records.filter(day__gte=first, day__lt=after)
+            figures = rows.aggregate(count=Count("id"), amount=Sum("estimated_nano"), first=Min("day"), last=Max("day"))
+            if not figures["count"]:
+                continue
+            providers = sorted(set(rows.order_by().values_list("provider", flat=True).distinct()))
+            found.append(
+                _Found(
+                    billing_period.pk,
+                    figures["count"],
+                    figures["amount"] or 0,
+                    {"providers": providers, "days": [f"{figures['first']}", f"{figures['last']}"]},
+                )
+            )
+    return _record(organization, LateArrival.Kind.USAGE, job, found)
+
+
+def flag_late_invoices(*, job) -> list[LateArrival]:
+    """After an invoice import has committed: flag the periods past open whose billing month got new lines."""
+    from apps.invoices.models import InvoiceLine
+
+    organization = job.organization
+    with scope(organization=organization):
+        by_month = {bp.period: bp for bp in _past_open(organization)}
+        if not by_month:
+            return []
+        lines = InvoiceLine.objects.filter(organization=organization, job_id=job.pk, billing_period__in=list(by_month))
+        totals = lines.values("billing_period").annotate(count=Count("id"), amount=Sum("amount_nano")).order_by()
+        found = []
+        for row in totals:
+            month_lines = lines.filter(billing_period=row["billing_period"])
+            invoices = sorted(
+                {
+                    f"{provider} {number}"
+                    for provider, number in month_lines.values_list("invoice__provider", "invoice__invoice_number")
+                }
+            )
+            found.append(
+                _Found(by_month[row["billing_period"]].pk, row["count"], row["amount"] or 0, {"invoices": invoices})
+            )
+    return _record(organization, LateArrival.Kind.INVOICES, job, found)
+
+
+def _past_open(organization: Organization) -> list[BillingPeriod]:
+    return list(
+        BillingPeriod.objects.filter(organization=organization)
+        .exclude(state=BillingPeriod.State.OPEN)
+        .order_by("period")
+    )
+
+
+def _record(organization: Organization, kind: str, job, found: list[_Found]) -> list[LateArrival]:
+    recorded = []
+    now = timezone.now()
+    for item in found:
+        with transaction.atomic(), scope(organization=organization):
+            # Period row first, then (inside audit_record) the organisation: the order transitions use.
+            billing_period = BillingPeriod.objects.select_for_update().get(pk=item.billing_period_id)
+            if billing_period.state == BillingPeriod.State.OPEN:
+                continue  # reopened meanwhile: the data simply belongs to the open period now
+            arrival = LateArrival.objects.filter(billing_period=billing_period, kind=kind, job_id=job.pk).first()
+            before = None
+            if arrival is None:
+                arrival = LateArrival(
+                    organization=organization,
+                    billing_period=billing_period,
+                    kind=kind,
+                    job_id=job.pk,
+                    first_at=now,
+                )
+            elif arrival.rows == item.rows and arrival.version == billing_period.version:
+                recorded.append(arrival)
+                continue  # the same job finishing again: nothing new arrived
+            else:
+                before = {"rows": arrival.rows, "amount_nano": arrival.amount_nano}
+            arrival.version = billing_period.version
+            arrival.state_at_arrival = billing_period.state
+            arrival.rows = item.rows
+            arrival.amount_nano = item.amount_nano
+            arrival.file_name = (job.file_name or "")[:255]
+            arrival.detail = item.detail
+            arrival.last_at = now
+            arrival.save()
+            audit_record(
+                organization=organization,
+                actor=None,
+                action="billing_period.late_data",
+                target=billing_period,
+                before=before,
+                after={
+                    "period": billing_period.label,
+                    "state": billing_period.state,
+                    "kind": kind,
+                    "job": job.pk,
+                    "file_name": arrival.file_name,
+                    "rows": item.rows,
+                    "amount_nano": item.amount_nano,
+                    **item.detail,
+                },
+            )
+            recorded.append(arrival)
+    return recorded
+
+
+@dataclass(frozen=True)
+class LateData:
+    usage_rows: int = 0
+    invoice_lines: int = 0
+    usage_nano: int = 0
+    invoice_nano: int = 0
+    first_at: object = None
+    last_at: object = None
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.usage_rows or self.invoice_lines)
+
+
+def late_data_for(billing_periods) -> dict[int, LateData]:
+    """The current version's late data per period pk, in one grouped query."""
+    periods = [bp for bp in billing_periods if bp.pk]
+    if not periods:
+        return {}
+    versions = {bp.pk: bp.version for bp in periods}
+    rows = (
+        LateArrival.objects.filter(billing_period_id__in=list(versions))
+        .values("billing_period_id", "version", "kind")
+        .annotate(rows=Sum("rows"), amount=Sum("amount_nano"), first=Min("first_at"), last=Max("last_at"))
+        .order_by()
+    )
+    collected: dict[int, dict] = {}
+    for row in rows:
+        if row["version"] != versions[row["billing_period_id"]]:
+            continue
+        figures = collected.setdefault(row["billing_period_id"], {"first_at": None, "last_at": None})
+        prefix = "usage" if row["kind"] == LateArrival.Kind.USAGE else "invoice"
+        figures[f"{prefix}_rows" if prefix == "usage" else "invoice_lines"] = row["rows"]
+        figures[f"{prefix}_nano"] = row["amount"] or 0
+        figures["first_at"] = min(filter(None, [figures["first_at"], row["first"]]))
+        figures["last_at"] = max(filter(None, [figures["last_at"], row["last"]]))
+    return {pk: LateData(**figures) for pk, figures in collected.items()}
+
+
+def late_arrivals(billing_period: BillingPeriod):
+    """The current version's late arrivals of a period, oldest first."""
+    return LateArrival.objects.filter(billing_period=billing_period, version=billing_period.version).order_by(
+        "first_at", "id"
+    )

@@ -1,0 +1,212 @@
+"""Reads for the periods board, a period's page and its timeline. Call inside the organisation's scope."""
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet, Sum
+
+from apps.audit.models import AuditEvent
+from apps.invoices.models import InvoiceLine, ProviderInvoice
+from apps.reconciliation.engine import variance_pct
+from apps.reconciliation.models import ReconciliationRun
+from apps.tenancy.models import Organization
+from apps.usage.models import DailyUsage
+
+from . import hooks
+from .calendar import period_bounds, period_of_day
+from .late_data import LateData, late_data_for
+from .models import BillingPeriod
+from .services import TransitionCheck, transition_check
+from .workflow import STATE_ORDER, transition_from
+
+
+def months(*, organization: Organization) -> list[date]:
+    """Months with a period row, usage or invoices, newest first: what the board lists."""
+    found = set(BillingPeriod.objects.filter(organization=organization).values_list("period", flat=True))
+    found |= set(ProviderInvoice.objects.filter(organization=organization).values_list("billing_period", flat=True))
+    days = DailyUsage.objects.filter(organization=organization).order_by().values_list("day", flat=True).distinct()
+    found |= {period_of_day(organization, day) for day in days}
+    return sorted(found, reverse=True)
+
+
+def month_exists(*, organization: Organization, period: date) -> bool:
+    """A month the organisation has something in: a period row, usage in its bounds or an invoice."""
+    first, after = period_bounds(organization, period)
+    return (
+        BillingPeriod.objects.filter(organization=organization, period=period).exists()
+        or ProviderInvoice.objects.filter(organization=organization, billing_period=period).exists()
+        or DailyUsage.objects.filter(organization=organization, day__gte=first, day__lt=after).exists()
+    )
+
+
+def billing_period_or_unsaved(*, organization: Organization, period: date) -> BillingPeriod:
+    """The period row, or the open period the month would become (not saved: reading never creates one)."""
+    found = BillingPeriod.objects.filter(organization=organization, period=period).first()
+    return found or BillingPeriod(organization=organization, period=period)
+
+
+def latest_runs(*, periods: list[date]) -> dict[date, ReconciliationRun]:
+    latest: dict[date, ReconciliationRun] = {}
+    for run in ReconciliationRun.objects.filter(period__in=periods).order_by("period", "-created_at", "-id"):
+        latest.setdefault(run.period, run)
+    return latest
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Estimated and invoiced AI cost of a month: from its latest reconciliation run, or live when the
+    month has not been reconciled yet."""
+
+    estimated_nano: int
+    invoiced_nano: int
+    source: str  # "run" or "live"
+    run: ReconciliationRun | None = None
+
+    @property
+    def variance_nano(self) -> int:
+        return self.invoiced_nano - self.estimated_nano
+
+    @property
+    def variance_pct(self) -> Decimal | None:
+        return variance_pct(estimated_nano=self.estimated_nano, invoiced_nano=self.invoiced_nano)
+
+    @property
+    def within(self) -> bool | None:
+        return None if self.run is None else self.run.status == ReconciliationRun.Status.WITHIN
+
+
+def figures_for(*, organization: Organization, periods: list[date]) -> dict[date, Figures]:
+    runs = latest_runs(periods=periods)
+    result = {period: Figures(run.estimated_nano, run.invoiced_nano, "run", run) for period, run in runs.items()}
+    live = [period for period in periods if period not in runs]
+    if live:
+        invoiced = dict(
+            InvoiceLine.objects.filter(organization=organization, billing_period__in=live, is_ai=True)
+            .values("billing_period")
+            .annotate(total=Sum("amount_nano"))
+            .order_by()
+            .values_list("billing_period", "total")
+        )
+        for period in live:
+            first, after = period_bounds(organization, period)
+            estimated = DailyUsage.objects.filter(organization=organization, day__gte=first, day__lt=after).aggregate(
+                total=Sum("estimated_nano")
+            )["total"]
+            result[period] = Figures(estimated or 0, invoiced.get(period) or 0, "live")
+    return result
+
+
+def facts_for(billing_periods: list[BillingPeriod]) -> dict[str, dict[int, object]]:
+    """Every registered period fact (``hooks.register_period_fact``) for the saved periods, by label."""
+    saved = [bp for bp in billing_periods if bp.pk]
+    return {label: (fn(saved) if saved else {}) for label, fn in hooks.period_facts().items()}
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """What stands between a period and its next step, for the people who prepare and approve it."""
+
+    next_label: str
+    ready: bool
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        if self.ready:
+            return f"Ready: {self.next_label.lower()}"
+        return self.messages[0]
+
+
+def readiness(*, organization: Organization, billing_period: BillingPeriod, actor) -> Readiness:
+    t = transition_from(billing_period.state)
+    check = transition_check(
+        organization=organization,
+        period=billing_period.period,
+        transition=t.name,
+        actor=actor,
+        billing_period=billing_period,
+        reason="(board)" if t.reason_required else "",
+    )
+    # Roles and maker-checker are about who looks, not about the period: the board shows the period's own state.
+    return Readiness(next_label=t.label, ready=not check.blocked, messages=check.blocked)
+
+
+@dataclass
+class BoardRow:
+    period: date
+    billing_period: BillingPeriod
+    figures: Figures
+    late: LateData
+    facts: list
+    readiness: Readiness
+
+    @property
+    def label(self) -> str:
+        return f"{self.period:%Y-%m}"
+
+
+def board(*, organization: Organization, periods: list[date], actor) -> tuple[list[str], list[BoardRow]]:
+    """Rows of the periods board for the given months, and the labels of the fact columns."""
+    existing = {bp.period: bp for bp in BillingPeriod.objects.filter(organization=organization, period__in=periods)}
+    billing_periods = [existing.get(p) or BillingPeriod(organization=organization, period=p) for p in periods]
+    figures = figures_for(organization=organization, periods=periods)
+    late = late_data_for(billing_periods)
+    facts = facts_for(billing_periods)
+    rows = [
+        BoardRow(
+            period=bp.period,
+            billing_period=bp,
+            figures=figures[bp.period],
+            late=late.get(bp.pk, LateData()),
+            facts=[values.get(bp.pk) for values in facts.values()],
+            readiness=readiness(organization=organization, billing_period=bp, actor=actor),
+        )
+        for bp in billing_periods
+    ]
+    return list(facts), rows
+
+
+def track(billing_period: BillingPeriod) -> list[dict]:
+    """The five states in order, each marked done, current or to come."""
+    position = STATE_ORDER.index(billing_period.state)
+    return [
+        {"state": state, "label": state.label, "done": index < position, "current": index == position}
+        for index, state in enumerate(STATE_ORDER)
+    ]
+
+
+def timeline(billing_period: BillingPeriod) -> QuerySet[AuditEvent]:
+    """The period's audit events, oldest first: its transitions and late-data flags."""
+    if not billing_period.pk:
+        return AuditEvent.objects.none()
+    return AuditEvent.objects.filter(
+        Q(object_type=BillingPeriod._meta.label_lower, object_id=str(billing_period.pk))
+    ).order_by("seq")
+
+
+def checks_for_page(*, organization: Organization, billing_period: BillingPeriod, actor) -> dict:
+    """The dry run of the period's next transition for this actor, and of the override when reconciliation
+    is outside tolerance."""
+    t = transition_from(billing_period.state)
+    # A reason is typed into the form, so its absence is not shown as a blocker before anyone types one.
+    check: TransitionCheck = transition_check(
+        organization=organization,
+        period=billing_period.period,
+        transition=t.name,
+        actor=actor,
+        billing_period=billing_period,
+        reason="(dry run)" if t.reason_required else "",
+    )
+    override = None
+    if check.outside_tolerance:
+        override = transition_check(
+            organization=organization,
+            period=billing_period.period,
+            transition=t.name,
+            actor=actor,
+            override=True,
+            reason="(dry run)",
+            billing_period=billing_period,
+        )
+    return {"transition": t, "check": check, "override_check": override}

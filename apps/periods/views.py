@@ -1,0 +1,137 @@
+"""Periods pages. Reading needs PREPARE_PERIOD or VIEW_ALL_COST (finance roles, org admins, viewers);
+each transition needs what ``workflow.TRANSITIONS`` says, checked by the service, which also explains
+every refusal (shown on the period's page with the status the API would answer)."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.tenancy.roles import Perm
+
+from . import selectors
+from .calendar import period_bounds
+from .forms import TransitionForm
+from .late_data import late_arrivals, late_data_for
+from .services import PeriodTransitionError, parse_period, period_transition
+from .workflow import TRANSITIONS
+
+READ_PERMS = (Perm.PREPARE_PERIOD, Perm.VIEW_ALL_COST)
+BOARD_PAGE_SIZE = 24
+
+
+def periods_read_required(view):
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        membership = getattr(request, "membership", None)
+        if membership is None:
+            raise Http404("No such organisation.")
+        if not any(membership.has_perm(perm) for perm in READ_PERMS):
+            raise PermissionDenied(f"Your role ({membership.get_role_display()}) cannot see billing periods.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _month_or_404(request, period: str):
+    month = parse_period(period)
+    if not selectors.month_exists(organization=request.organization, period=month):
+        raise Http404(f"{period} has no usage, invoices or billing period in {request.organization.name}.")
+    return month
+
+
+@periods_read_required
+def board(request, org_slug: str):
+    organization = request.organization
+    page = Paginator(selectors.months(organization=organization), BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
+    fact_labels, rows = selectors.board(organization=organization, periods=list(page.object_list), actor=request.user)
+    return render(
+        request,
+        "periods/board.html",
+        {
+            "page": page,
+            "rows": rows,
+            "fact_labels": fact_labels,
+            "late_rows": [row for row in rows if row.late.flagged],
+        },
+    )
+
+
+def _detail(request, month, *, errors=None, status=200, form=None, attempted=None):
+    organization = request.organization
+    billing_period = selectors.billing_period_or_unsaved(organization=organization, period=month)
+    first, after = period_bounds(organization, month)
+    figures = selectors.figures_for(organization=organization, periods=[month])[month]
+    run = figures.run
+    facts = selectors.facts_for([billing_period])
+    context = {
+        "billing_period": billing_period,
+        "period_label": billing_period.label,
+        "first_day": first,
+        "after_day": after,
+        "track": selectors.track(billing_period),
+        "figures": figures,
+        "run": run,
+        "providers": list(run.lines.filter(level="provider").order_by("provider")) if run else [],
+        "late": late_data_for([billing_period]).get(billing_period.pk),
+        "arrivals": list(late_arrivals(billing_period)) if billing_period.pk else [],
+        "facts": [(label, values.get(billing_period.pk)) for label, values in facts.items()],
+        "errors": errors or [],
+        "attempted": attempted,
+        "form": form,
+        "allocation_url": f"/o/{organization.slug}/allocation/{billing_period.label}/",
+        "transitions": TRANSITIONS,
+        **selectors.checks_for_page(organization=organization, billing_period=billing_period, actor=request.user),
+    }
+    t = context["transition"]
+    context["may_transition"] = request.membership.has_perm(t.perm)
+    context["may_override"] = request.membership.has_perm(Perm.APPROVE_PERIOD)
+    return render(request, "periods/detail.html", context, status=status)
+
+
+@periods_read_required
+def detail(request, org_slug: str, period: str):
+    return _detail(request, _month_or_404(request, period))
+
+
+@require_POST
+@periods_read_required
+def transition(request, org_slug: str, period: str):
+    month = _month_or_404(request, period)
+    form = TransitionForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, month, errors=["Choose a transition."], status=400, form=form)
+    name = form.cleaned_data["transition"]
+    try:
+        billing_period = period_transition(
+            organization=request.organization,
+            period=month,
+            transition=name,
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+            override=form.cleaned_data["override"],
+        )
+    except PeriodTransitionError as exc:
+        return _detail(
+            request, month, errors=exc.messages, status=exc.status_code, form=form, attempted=TRANSITIONS[name]
+        )
+    suffix = f" (version {billing_period.version})" if name == "reopen" else ""
+    state = billing_period.get_state_display().lower()
+    messages.success(request, f"{TRANSITIONS[name].label}: {billing_period.label} is now {state}{suffix}.")
+    return redirect("periods:detail", org_slug=org_slug, period=billing_period.label)
+
+
+@periods_read_required
+def timeline(request, org_slug: str, period: str):
+    month = _month_or_404(request, period)
+    billing_period = selectors.billing_period_or_unsaved(organization=request.organization, period=month)
+    page = Paginator(selectors.timeline(billing_period), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "periods/timeline.html",
+        {"billing_period": billing_period, "period_label": billing_period.label, "page": page},
+    )
