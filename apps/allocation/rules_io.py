@@ -111,8 +111,14 @@ def _drop_empty(rule: dict) -> dict:
     # A fixed key order (PostgreSQL's jsonb does not keep the stored one).
     keys = sorted(rule, key=lambda k: (RULE_KEY_ORDER.index(k) if k in RULE_KEY_ORDER else 99, k))
     out = {k: rule[k] for k in keys if defaults.get(k, object()) != rule[k]}
+    if "conditions" in out:
+        out["conditions"] = [
+            {k: condition[k] for k in ("field", "op", "value") if k in condition} for condition in out["conditions"]
+        ]
     if "targets" in out:
-        out["targets"] = [{k: v for k, v in t.items() if v is not None} for t in out["targets"]]
+        out["targets"] = [
+            {k: target[k] for k in ("owner", "weight_pct") if target.get(k) is not None} for target in out["targets"]
+        ]
     return out
 
 

@@ -80,7 +80,7 @@ TRANSITIONS: dict[str, Transition] = {
             False,
             "Close",
             "close",
-            "Statements become final and immutable; journal export and webhooks follow.",
+            "Statements become final and immutable: a later change needs a reopen and a new version.",
         ),
         Transition(
             "reopen",
