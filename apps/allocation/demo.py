@@ -7,11 +7,10 @@ from datetime import date
 from django.db.models.functions import TruncMonth
 from django_scopes import scope
 
-from apps.pricing.money import nano_to_decimal, quantize_money
 from apps.usage.models import DailyUsage
 
 from .models import AllocationRun, RuleSet
-from .runs import allocation_run_create
+from .runs import allocation_run_create, run_owner_totals
 from .services import draft_publish, draft_update, rule_set_create
 
 RULE_SET_NAME = "Acme allocation"
@@ -87,7 +86,8 @@ def seed_demo(*, organization, stdout) -> None:
             stdout.write(f"  {organization.slug}: {month:%Y-%m} already allocated")
             continue
         run = allocation_run_create(organization=organization, period=month, actor=None)
+        unallocated = next((row.amount for row in run_owner_totals(run) if not row.code), 0)
         stdout.write(
             f"  {organization.slug}: allocated {month:%Y-%m}: {run.line_count} lines, "
-            f"unallocated {quantize_money(nano_to_decimal(run.unallocated_nano), run.currency)} {run.currency}"
+            f"unallocated {unallocated} {run.currency} (footed with the owners, as the allocation page shows it)"
         )
