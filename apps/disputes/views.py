@@ -2,8 +2,6 @@
 owner (``Perm.OPEN_DISPUTES``) disputes the draft statements of their subtree, follows the thread and sees
 the outcome. Viewers read. Anything outside what a member sees is a 404."""
 
-from functools import wraps
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -15,7 +13,7 @@ from apps.portal.forms import apply_validation_error
 from apps.statements.models import StatementLine
 from apps.statements.selectors import statements_visible
 from apps.statements.views import can_dispute
-from apps.tenancy.permissions import org_perm_required
+from apps.tenancy.permissions import org_any_perm_required, org_perm_required
 from apps.tenancy.roles import Perm
 
 from . import selectors, services
@@ -26,17 +24,7 @@ PAGE_SIZE = 50
 READ_PERMS = (Perm.RESOLVE_DISPUTES, Perm.OPEN_DISPUTES, Perm.VIEW_ALL_COST)
 
 
-def disputes_read_required(view):
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        membership = getattr(request, "membership", None)
-        if membership is None:
-            raise Http404("No such organisation.")
-        if not any(membership.has_perm(perm) for perm in READ_PERMS):
-            raise PermissionDenied(f"Your role ({membership.get_role_display()}) cannot see disputes.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
+disputes_read_required = org_any_perm_required(*READ_PERMS, what="disputes")
 
 
 def _visible_dispute_or_404(request, pk: int) -> Dispute:

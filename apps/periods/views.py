@@ -2,15 +2,13 @@
 each transition needs what ``workflow.TRANSITIONS`` says, checked by the service, which also explains
 every refusal (shown on the period's page with the status the API would answer)."""
 
-from functools import wraps
-
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from apps.tenancy.permissions import org_any_perm_required
 from apps.tenancy.roles import Perm
 
 from . import selectors
@@ -24,17 +22,7 @@ READ_PERMS = (Perm.PREPARE_PERIOD, Perm.VIEW_ALL_COST)
 BOARD_PAGE_SIZE = 24
 
 
-def periods_read_required(view):
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        membership = getattr(request, "membership", None)
-        if membership is None:
-            raise Http404("No such organisation.")
-        if not any(membership.has_perm(perm) for perm in READ_PERMS):
-            raise PermissionDenied(f"Your role ({membership.get_role_display()}) cannot see billing periods.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
+periods_read_required = org_any_perm_required(*READ_PERMS, what="billing periods")
 
 
 def _month_or_404(request, period: str):

@@ -3,19 +3,18 @@ viewers); making a run needs PREPARE_PERIOD."""
 
 import csv
 from datetime import date
-from functools import wraps
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.invoices.selectors import invoices
-from apps.tenancy.permissions import org_perm_required
+from apps.tenancy.permissions import org_any_perm_required, org_perm_required
 from apps.tenancy.roles import Perm
 
 from . import selectors
@@ -26,17 +25,7 @@ from .services import reconciliation_run_create
 READ_PERMS = (Perm.PREPARE_PERIOD, Perm.VIEW_ALL_COST)
 
 
-def reconciliation_read_required(view):
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        membership = getattr(request, "membership", None)
-        if membership is None:
-            raise Http404("No such organisation.")
-        if not any(membership.has_perm(perm) for perm in READ_PERMS):
-            raise PermissionDenied(f"Your role ({membership.get_role_display()}) cannot see reconciliation.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
+reconciliation_read_required = org_any_perm_required(*READ_PERMS, what="reconciliation")
 
 
 def _default_period() -> date:

@@ -37,3 +37,21 @@ def org_perm_required(perm: str):
         return wrapped
 
     return decorator
+
+
+def org_any_perm_required(*perms: str, what: str):
+    """For read pages several roles share: any one of ``perms`` lets the member see ``what``."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            membership = getattr(request, "membership", None)
+            if membership is None:
+                raise Http404("No such organisation.")
+            if not any(membership.has_perm(perm) for perm in perms):
+                raise PermissionDenied(f"Your role ({membership.get_role_display()}) cannot see {what}.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
