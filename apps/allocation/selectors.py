@@ -16,7 +16,7 @@ from django.http import QueryDict
 from apps.invoices.models import ProviderInvoice
 from apps.owners.models import BudgetOwner
 from apps.periods.models import BillingPeriod
-from apps.pricing.money import currency_exponent, nano_to_decimal, quantize_money
+from apps.pricing.money import footed_minor_units, nano_to_decimal, quantize_money
 from apps.tenancy.models import Organization
 from apps.usage.models import DailyUsage
 
@@ -144,26 +144,9 @@ def owner_lines(*, run: AllocationRun, owner: BudgetOwner | None) -> QuerySet[Al
     return lines.order_by("position")
 
 
-def foot_to(parts_nano: dict, total: Decimal, currency: str) -> dict:
-    """Round parts (nano-units) to the currency's minor unit so they add up to ``total`` exactly, by
-    largest remainder (ties to the lowest key). ``total`` is the parts' shown total, footed elsewhere
-    to within one minor unit of their exact sum, so an owner's lines add up to the owner's row."""
-    exponent = currency_exponent(currency)
-    unit = 10 ** (9 - exponent)
-    target = int(total.scaleb(exponent))
-    floors = {key: value // unit for key, value in parts_nano.items()}
-    left_over = target - sum(floors.values())
-    if not 0 <= left_over <= len(parts_nano):
-        raise ValueError(f"{total} is not within a minor unit of the parts' sum.")
-    by_remainder = sorted(parts_nano, key=lambda key: (-(parts_nano[key] - floors[key] * unit), key))
-    for key in by_remainder[:left_over]:
-        floors[key] += 1
-    return {key: Decimal(units).scaleb(-exponent) for key, units in floors.items()}
-
-
 def footed_line_amounts(*, lines: QuerySet[AllocationLine], total: Decimal, currency: str) -> dict[int, Decimal]:
     """Shown amounts of every line in ``lines`` by id, adding up to ``total`` (the owner's shown row)."""
-    return foot_to(dict(lines.values_list("id", "amount_nano")), total, currency)
+    return footed_minor_units(dict(lines.values_list("id", "amount_nano")), currency, total=total)
 
 
 def exact_amount(nano: int) -> str:

@@ -198,7 +198,7 @@ def unallocated(request, org_slug: str, period: str):
     lines = selectors.owner_lines(run=run, owner=None)
     page, rows = _line_rows(request, lines=lines, total=total, run=run, month=month)
     reasons = list(lines.order_by().values("explanation").annotate(amount_nano=Sum("amount_nano"), count=Count("id")))
-    footed = selectors.foot_to({row["explanation"]: row["amount_nano"] for row in reasons}, total, run.currency)
+    footed = footed_minor_units({row["explanation"]: row["amount_nano"] for row in reasons}, run.currency, total=total)
     reasons = sorted(
         (
             {

@@ -66,21 +66,29 @@ def quantize_money(value: Decimal, currency: str) -> Decimal:
         return value.quantize(Decimal(1).scaleb(-currency_exponent(currency)), rounding=ROUND_HALF_EVEN)
 
 
-def footed_minor_units(parts_nano: dict, currency: str) -> dict:
+def footed_minor_units(parts_nano: dict, currency: str, *, total: Decimal | None = None) -> dict:
     """Round each part (nano-units) to the currency's minor unit so that the rounded parts add up to the
     rounded total exactly: every part gets its floor, and the units still missing go one each to the
     largest remainders, ties to the lowest key. Returns Decimals keyed like ``parts_nano``.
 
+    ``total`` is the shown total to foot to when it was itself footed elsewhere (e.g. an owner's row, to
+    which that owner's lines must add up); it must be within one minor unit per part of the exact sum.
+    Without it, the parts foot to their own sum rounded half-to-even.
+
     Shown totals (per owner, per section) are footed this way so a page or a CSV always adds up."""
-    unit = 10 ** (9 - currency_exponent(currency))
-    total = sum(parts_nano.values())
-    with localcontext() as context:
-        context.prec = _PRECISION
-        target = int((Decimal(total) / unit).to_integral_value(rounding=ROUND_HALF_EVEN))
+    exponent = currency_exponent(currency)
+    unit = 10 ** (9 - exponent)
+    if total is None:
+        with localcontext() as context:
+            context.prec = _PRECISION
+            target = int((Decimal(sum(parts_nano.values())) / unit).to_integral_value(rounding=ROUND_HALF_EVEN))
+    else:
+        target = int(total.scaleb(exponent))
     floors = {key: value // unit for key, value in parts_nano.items()}
     left_over = target - sum(floors.values())
-    by_remainder = sorted(parts_nano, key=lambda key: (-(parts_nano[key] - floors[key] * unit), str(key)))
+    if not 0 <= left_over <= len(parts_nano):
+        raise ValueError(f"{total} is not within a minor unit of the parts' sum.")
+    by_remainder = sorted(parts_nano, key=lambda key: (-(parts_nano[key] - floors[key] * unit), key))
     for key in by_remainder[:left_over]:
         floors[key] += 1
-    exponent = currency_exponent(currency)
     return {key: Decimal(units).scaleb(-exponent) for key, units in floors.items()}
