@@ -45,10 +45,6 @@ COST_COLUMNS = {
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
 
-def next_month(period: date) -> date:
-    return date(period.year + period.month // 12, period.month % 12 + 1, 1)
-
-
 # --- reading ------------------------------------------------------------------------------------
 
 

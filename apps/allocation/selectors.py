@@ -15,13 +15,14 @@ from django.http import QueryDict
 
 from apps.invoices.models import ProviderInvoice
 from apps.owners.models import BudgetOwner
+from apps.periods.calendar import month_before, period_bounds, period_of_day
 from apps.periods.models import BillingPeriod
 from apps.pricing.money import footed_minor_units, nano_to_decimal, quantize_money
 from apps.tenancy.models import Organization
 from apps.usage.models import DailyUsage
 
 from .models import AllocationLine, AllocationRun, RuleSetVersion
-from .runs import OwnerTotal, next_month, run_owner_totals
+from .runs import OwnerTotal, run_owner_totals
 
 # The period picker looks this far back from the newest month with data.
 PICKER_MONTHS = 24
@@ -47,16 +48,17 @@ def _usage_months(organization: Organization) -> set[date]:
     newest = newest.first()
     if newest is None:
         return set()
-    month, found = date(newest.year, newest.month, 1), set()
+    month, found = period_of_day(organization, newest), set()
     for _ in range(PICKER_MONTHS):
         if _has_usage(organization, month):
             found.add(month)
-        month = date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+        month = month_before(month)
     return found
 
 
 def _has_usage(organization: Organization, period: date) -> bool:
-    return DailyUsage.objects.filter(organization=organization, day__gte=period, day__lt=next_month(period)).exists()
+    first, after = period_bounds(organization, period)
+    return DailyUsage.objects.filter(organization=organization, day__gte=first, day__lt=after).exists()
 
 
 def known_periods(*, organization: Organization) -> list[date]:

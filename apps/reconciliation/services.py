@@ -47,10 +47,6 @@ RUN_SNAPSHOT_FIELDS = [
 ]
 
 
-def next_month(period: date) -> date:
-    return date(period.year + period.month // 12, period.month % 12 + 1, 1)
-
-
 def _usage_cells(organization: Organization, period: date) -> tuple[list[engine.UsageCell], dict]:
     first, after = period_bounds(organization, period)
     cube = DailyUsage.objects.filter(day__gte=first, day__lt=after)

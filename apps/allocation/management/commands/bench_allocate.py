@@ -182,13 +182,14 @@ class Command(BaseCommand):
     # --- the clocks -----------------------------------------------------------------------------------
 
     def _measure(self, organization, *, repeat: int) -> dict:
-        from apps.allocation.runs import allocation_run_create, next_month
+        from apps.allocation.runs import allocation_run_create
+        from apps.periods.calendar import month_after
         from apps.usage.models import DailyUsage, UsageRecord
 
         def allocate():
             return allocation_run_create(organization=organization, period=PERIOD, actor=None)
 
-        month = [organization.pk, PERIOD, next_month(PERIOD)]
+        month = [organization.pk, PERIOD, month_after(PERIOD)]
         group_by_sql = (
             f"SELECT tagset_id, provider, SUM(estimated_nano) FROM {UsageRecord._meta.db_table} "  # noqa: S608 - a model's table
             "WHERE organization_id = %s AND day >= %s AND day < %s GROUP BY tagset_id, provider"
