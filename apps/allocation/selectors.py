@@ -77,16 +77,6 @@ def known_periods(*, organization: Organization) -> list[date]:
     return sorted(months, reverse=True)
 
 
-def period_is_known(*, organization: Organization, period: date) -> bool:
-    """Whether the month has anything to show or allocate. Other months are not pages (404)."""
-    return (
-        AllocationRun.objects.filter(organization=organization, period=period).exists()
-        or BillingPeriod.objects.filter(organization=organization, period=period).exists()
-        or ProviderInvoice.objects.filter(organization=organization, billing_period=period).exists()
-        or _has_usage(organization, period)
-    )
-
-
 def billing_period(*, organization: Organization, period: date) -> BillingPeriod | None:
     return BillingPeriod.objects.filter(organization=organization, period=period).first()
 

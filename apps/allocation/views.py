@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from apps.owners.models import BudgetOwner
 from apps.owners.selectors import visible_owner_ids
+from apps.periods.selectors import month_exists
 from apps.pricing.money import footed_minor_units, nano_to_decimal, quantize_money
 from apps.reconciliation.forms import PeriodForm
 from apps.tenancy.permissions import org_perm_required
@@ -34,7 +35,7 @@ def _known_month(request, period: str) -> date:
     organisation has nothing in."""
     year, number = (int(part) for part in period.split("-"))
     month = date(year, number, 1)
-    if not selectors.period_is_known(organization=request.organization, period=month):
+    if not month_exists(organization=request.organization, period=month):
         raise Http404(f"{period} has no usage, invoice or allocation in {request.organization.name}.")
     return month
 
