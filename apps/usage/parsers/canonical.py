@@ -3,7 +3,10 @@
 import csv
 import io
 from collections.abc import Iterator
-from typing import BinaryIO
+from decimal import Decimal
+from typing import Annotated, BinaryIO
+
+import msgspec
 
 from .base import (
     MAX_LINE_BYTES,
@@ -47,6 +50,71 @@ def event_from_object(obj, line: int) -> UsageEvent:
     )
 
 
+# The fast lane for well-formed NDJSON lines: one typed decode in C (msgspec) instead of a generic
+# decode plus a check per field, about ten times faster. It accepts only a strict subset of what
+# ``event_from_object`` accepts (whole non-negative numbers as numbers, strings as strings, tag values
+# as strings), and its strings still go through the same field checks, so a line it takes becomes the
+# same event. Anything else (a number as a string, a bad timestamp, invalid JSON...) falls back to the
+# general path, which is the one that accepts leniently and words the errors.
+_Count = Annotated[int, msgspec.Meta(ge=0)]
+
+
+class _StrictUsage(msgspec.Struct):
+    input_tokens: _Count = 0
+    output_tokens: _Count = 0
+    cache_read_tokens: _Count = 0
+    cache_write_5m_tokens: _Count = 0
+    cache_write_1h_tokens: _Count = 0
+
+
+class _StrictEvent(msgspec.Struct):
+    request_id: str
+    occurred_at: str
+    provider: str
+    model: str
+    service_tier: str | None = None
+    tags: dict[str, str] | None = None
+    usage: _StrictUsage | None = None
+    tool_calls: dict[str, _Count] | None = None
+    is_retry: bool | None = None
+    is_batch: bool | None = None
+    trace_id: str | None = None
+    cost: Decimal | None = None
+
+
+_strict_decode = msgspec.json.Decoder(_StrictEvent).decode
+_NO_USAGE = _StrictUsage()
+
+
+def _strict_event(raw: bytes, line: int) -> UsageEvent | None:
+    """The event for a well-formed line, or None to let the general path decide."""
+    try:
+        obj = _strict_decode(raw)
+    except msgspec.MsgspecError:
+        return None
+    usage = obj.usage or _NO_USAGE
+    tier = as_tier(obj.service_tier)
+    return UsageEvent(
+        line=line,
+        request_id=as_text(obj.request_id, "request_id", required=True),
+        occurred_at=as_timestamp(obj.occurred_at, "occurred_at"),
+        provider=as_text(obj.provider, "provider", required=True, max_length=40).lower(),
+        model=as_text(obj.model, "model", required=True),
+        service_tier=tier,
+        tags=obj.tags or {},
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_read_tokens=usage.cache_read_tokens,
+        cache_write_5m_tokens=usage.cache_write_5m_tokens,
+        cache_write_1h_tokens=usage.cache_write_1h_tokens,
+        tool_calls=tool_counts(obj.tool_calls) if obj.tool_calls else {},
+        is_retry=bool(obj.is_retry),
+        is_batch=tier == "batch" or bool(obj.is_batch),
+        trace_id=as_text(obj.trace_id, "trace_id"),
+        gateway_cost=as_decimal(obj.cost, "cost"),
+    )
+
+
 def read_ndjson(stream: BinaryIO) -> Iterator[UsageEvent | RowError]:
     for line_no, raw in iter_lines(stream):
         if raw is None:
@@ -54,6 +122,13 @@ def read_ndjson(stream: BinaryIO) -> Iterator[UsageEvent | RowError]:
             continue
         if not raw.strip():
             continue
+        try:
+            event = _strict_event(raw, line_no)
+            if event is not None:
+                yield event
+                continue
+        except RowProblem:
+            pass  # the general path words it
         try:
             obj = json_loads(raw)
         except ValueError as exc:

@@ -9,6 +9,7 @@ unique key makes every record land once even if two jobs overlap.
 
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -31,11 +32,17 @@ from apps.usage.parsers import FileRefused, RowError, UsageEvent, detect_format,
 from apps.usage.parsers.base import RowProblem
 
 from .payloads import ingest_job_receive, payload_open, payload_prescan
-from .writer import PreparedRecord, cube_add, insert_records
+from .pipeline import run_ahead
+from .writer import PreparedRecord, RecordWriter, cube_add
 
 logger = logging.getLogger(__name__)
 
-CHUNK_LINES = int(os.environ.get("INGEST_CHUNK_LINES", "5000"))
+# Lines per committed chunk: a twentieth of the file (so the progress bar moves), at least MIN and at
+# most MAX. Bigger chunks fold more rows into each cube cell (fewer upserts) at the cost of memory:
+# MAX_CHUNK_LINES prepared rows are about 50 MB. INGEST_CHUNK_LINES fixes the size (tests, tuning).
+MIN_CHUNK_LINES = 2_000
+MAX_CHUNK_LINES = 50_000
+CHUNK_LINES = int(os.environ.get("INGEST_CHUNK_LINES", "0")) or None
 MAX_STORED_ERRORS = 1000
 DETAIL_CACHE_SIZE = 200_000
 FORMAT_CHOICES = ("auto", "ndjson", "json", "csv", "openai-usage", "anthropic-usage", "litellm")
@@ -89,50 +96,72 @@ class _Context:
     tagset_ids: dict
     detail_keys: frozenset = frozenset()
     detail_cache: dict = field(default_factory=dict)
+    key_cache: dict = field(default_factory=dict)
+    writer: RecordWriter = field(default_factory=RecordWriter)
 
-    def _split_tags(self, raw_tags: dict) -> tuple[dict, dict]:
-        """Tags of detail dimensions (e.g. customer) go on the record only; the rest form the tag set."""
-        if not self.detail_keys:
-            return raw_tags, {}
-        cube, detail = {}, {}
-        for key, value in raw_tags.items():
-            (detail if normalise_key(str(key)) in self.detail_keys else cube)[key] = value
-        return cube, detail
+    def _key(self, raw_key) -> str:
+        key = self.key_cache.get(raw_key)
+        if key is None:
+            if len(self.key_cache) > DETAIL_CACHE_SIZE:
+                self.key_cache.clear()
+            key = self.key_cache[raw_key] = normalise_key(str(raw_key))
+        return key
 
     def _detail_value(self, key: str, raw) -> str | None:
-        cache_key = (key, repr(raw))
-        if cache_key not in self.detail_cache:
+        cache_key = (key, raw) if type(raw) is str else (key, repr(raw))
+        value = self.detail_cache.get(cache_key, self)
+        if value is self:
             if len(self.detail_cache) > DETAIL_CACHE_SIZE:
                 self.detail_cache.clear()  # bounded memory whatever the cardinality
             try:
-                self.detail_cache[cache_key] = self.normaliser.normalise_value(key, raw)
+                value = self.detail_cache[cache_key] = self.normaliser.normalise_value(key, raw)
             except ValueError as exc:
                 raise RowProblem("tags", str(exc)) from exc
-        return self.detail_cache[cache_key]
+        return value
 
-    def prepare(self, event: UsageEvent) -> PreparedRecord:
-        raw_tags = dict(event.tags)
-        for key in event.mapping_keys:
-            for name, value in self.mappings.get(key, {}).items():
-                raw_tags.setdefault(name, value)
-        raw_tags.setdefault("provider", event.provider)
-        cube_raw, detail_raw = self._split_tags(raw_tags)
-        cache_key = tuple(sorted((str(k), repr(v)) for k, v in cube_raw.items()))
+    def _tags(self, event: UsageEvent) -> tuple[str, dict, dict, bool]:
+        """(tag set hash, tag set tags, detail tags, missing a required tag) for an event's tags.
+
+        Tags of detail dimensions (e.g. customer) go on the record only; the rest form the tag set,
+        normalised once per distinct combination."""
+        raw_tags = event.tags
+        if event.mapping_keys:
+            raw_tags = dict(raw_tags)
+            for key in event.mapping_keys:
+                for name, value in self.mappings.get(key, {}).items():
+                    raw_tags.setdefault(name, value)
+        cube_raw: list[tuple] = []
+        detail_tags: dict[str, str] = {}
+        plain = True
+        for raw_key, raw in raw_tags.items():
+            key = self._key(raw_key)
+            if key in self.detail_keys:
+                value = self._detail_value(key, raw)
+                if value is not None:
+                    detail_tags[key] = value
+            else:
+                cube_raw.append((raw_key, raw))
+                plain = plain and type(raw) is str
+        if "provider" not in raw_tags:
+            cube_raw.append(("provider", event.provider))
+        # The same tags in any order are one combination; non-string values are keyed by their repr
+        # (1, 1.0 and True hash alike but normalise differently).
+        cache_key = frozenset(cube_raw) if plain else tuple(sorted((str(k), repr(v)) for k, v in cube_raw))
         cached = self.tag_cache.get(cache_key)
         if cached is None:
             try:
-                normalised = self.normaliser.normalise(cube_raw)
+                normalised = self.normaliser.normalise(dict(cube_raw))
             except ValueError as exc:
                 raise RowProblem("tags", str(exc)) from exc
             cached = (tagset_hash(normalised.tags), normalised.tags, frozenset(normalised.missing_required))
+            if len(self.tag_cache) > DETAIL_CACHE_SIZE:
+                self.tag_cache.clear()
             self.tag_cache[cache_key] = cached
         tag_hash, tags, missing = cached
-        detail_tags = {}
-        for key, raw in detail_raw.items():
-            value = self._detail_value(normalise_key(str(key)), raw)
-            if value is not None:
-                detail_tags[normalise_key(str(key))] = value
-        missing_required = bool(missing - detail_tags.keys())
+        return tag_hash, tags, detail_tags, bool(missing - detail_tags.keys())
+
+    def prepare(self, event: UsageEvent) -> PreparedRecord:
+        tag_hash, tags, detail_tags, missing_required = self._tags(event)
         estimate = self.price_book.estimate(
             provider=event.provider,
             model=event.model,
@@ -262,33 +291,58 @@ def _prepare(job: IngestJob) -> IngestJob:
     return job
 
 
+@dataclass
+class _Chunk:
+    prepared: list[PreparedRecord]
+    errors: list[RowError]
+    last_line: int
+
+
+def _chunk_lines(lines_expected: int) -> int:
+    if CHUNK_LINES:
+        return CHUNK_LINES
+    return max(MIN_CHUNK_LINES, min(MAX_CHUNK_LINES, lines_expected // 20))
+
+
 def _read(job: IngestJob) -> None:
     reader, source = reader_for(job.format)
     context = _context_for(job, source)
-    events: list[UsageEvent] = []
+    for chunk in run_ahead(_prepared_chunks(context, reader, job), name=f"ingest-{job.pk}-reader"):
+        _commit_chunk(context, chunk)
+
+
+def _prepared_chunks(context: _Context, reader, job: IngestJob) -> Iterator[_Chunk]:
+    """Parse and price the payload chunk by chunk. Pure Python, no database: it runs in a thread of
+    its own while the previous chunk is being written."""
+    chunk_lines = _chunk_lines(job.lines_expected)
+    prepared: list[PreparedRecord] = []
     errors: list[RowError] = []
     chunk_start = job.lines_done
     last_line = job.lines_done
+    prepare = context.prepare
     with payload_open(job.payload) as stream:
         for item in reader(stream):
-            if item.line <= job.lines_done:
+            line = item.line
+            if line <= job.lines_done:
                 continue  # committed by an earlier run
-            if item.line - chunk_start > CHUNK_LINES and (events or errors):
-                _commit_chunk(context, events, errors, last_line)
-                events, errors, chunk_start = [], [], last_line
-            (errors if isinstance(item, RowError) else events).append(item)
-            last_line = max(last_line, item.line)
-    _commit_chunk(context, events, errors, max(last_line, job.lines_expected))
+            if line - chunk_start > chunk_lines and (prepared or errors):
+                yield _Chunk(prepared, errors, last_line)
+                prepared, errors, chunk_start = [], [], last_line
+            if isinstance(item, RowError):
+                errors.append(item)
+            else:
+                try:
+                    prepared.append(prepare(item))
+                except RowProblem as problem:
+                    errors.append(RowError(line, problem.field, problem.message))
+            if line > last_line:
+                last_line = line
+    yield _Chunk(prepared, errors, max(last_line, job.lines_expected))
 
 
-def _commit_chunk(context: _Context, events: list[UsageEvent], errors: list[RowError], last_line: int) -> None:
+def _commit_chunk(context: _Context, chunk: _Chunk) -> None:
     job = context.job
-    prepared: list[PreparedRecord] = []
-    for event in events:
-        try:
-            prepared.append(context.prepare(event))
-        except RowProblem as problem:
-            errors.append(RowError(event.line, problem.field, problem.message))
+    prepared, errors, last_line = chunk.prepared, chunk.errors, chunk.last_line
     _resolve_tagsets(context, prepared)
     unique: dict[str, PreparedRecord] = {}
     for record in prepared:
@@ -298,7 +352,7 @@ def _commit_chunk(context: _Context, events: list[UsageEvent], errors: list[RowE
         locked = IngestJob.objects.select_for_update().get(pk=job.pk)
         if locked.lines_done != job.lines_done or locked.is_finished:
             raise ConcurrentRunError()
-        inserted = insert_records(list(unique.values()))
+        inserted = context.writer.insert(list(unique.values()))
         cube_add(inserted)
         room = max(0, MAX_STORED_ERRORS - IngestError.objects.filter(job=job).count())
         IngestError.objects.bulk_create(

@@ -1,9 +1,13 @@
 """Writing one chunk of priced usage rows and their cube deltas, inside the caller's transaction.
 
-PostgreSQL: COPY into a temporary staging table, then INSERT … ON CONFLICT DO NOTHING RETURNING, so the
-database decides which rows are new even when two ingests overlap. SQLite (one writer at a time): read the
-chunk's existing request ids, then bulk insert the rest. Either way only the rows actually inserted go
-into the DailyUsage cube, with one upsert per cell in a fixed (sorted) order to avoid deadlocks.
+PostgreSQL: the chunk is COPYed straight into the usage table inside a savepoint, in request-id order
+(so two writers that overlap wait on each other in one direction only and cannot deadlock). When the
+unique (organisation, source, request id) key refuses a row, the savepoint is rolled back and the chunk
+goes through a temporary staging table and INSERT … ON CONFLICT DO NOTHING RETURNING instead, so the
+database decides which rows are new; once a job has met stored rows it keeps using that path. SQLite
+(one writer at a time): read the chunk's existing request ids, then bulk insert the rest. Either way
+only the rows actually inserted go into the DailyUsage cube, with one upsert per cell in a fixed
+(sorted) order to avoid deadlocks.
 """
 
 import json
@@ -11,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db import connection
+from django.db import connection, transaction
 
 from apps.usage.models import DailyDetailUsage, DailyUsage, UsageRecord
 
@@ -113,13 +117,34 @@ class PreparedRecord:
         return tuple(getattr(self, c) for c in RECORD_COLUMNS)
 
 
+class RecordWriter:
+    """Inserts a job's chunks; remembers whether the job has met rows already stored."""
+
+    def __init__(self) -> None:
+        self.overlapping = False
+
+    def insert(self, records: list[PreparedRecord]) -> list[PreparedRecord]:
+        """Insert what is new; return the records that were inserted (the rest are duplicates)."""
+        if not records:
+            return []
+        records = sorted(records, key=_by_request_id)
+        if connection.vendor != "postgresql":
+            inserted_ids = _insert_generic(records)
+        elif not self.overlapping and _copy_all_or_nothing(records):
+            return records
+        else:
+            self.overlapping = True
+            inserted_ids = _insert_postgresql(records)
+        return [r for r in records if r.request_id in inserted_ids]
+
+
 def insert_records(records: list[PreparedRecord]) -> list[PreparedRecord]:
     """Insert what is new; return the records that were inserted (the rest are duplicates)."""
-    if not records:
-        return []
-    writer = _insert_postgresql if connection.vendor == "postgresql" else _insert_generic
-    inserted_ids = writer(records)
-    return [r for r in records if r.request_id in inserted_ids]
+    return RecordWriter().insert(records)
+
+
+def _by_request_id(record: PreparedRecord) -> str:
+    return record.request_id
 
 
 def _insert_generic(records: list[PreparedRecord]) -> set[str]:
@@ -140,8 +165,66 @@ def _insert_generic(records: list[PreparedRecord]) -> set[str]:
 
 
 _STAGE = "usage_record_stage"
-_TOOLS_INDEX = RECORD_COLUMNS.index("tool_calls_detail")
-_DETAIL_INDEX = RECORD_COLUMNS.index("detail_tags")
+_IDEMPOTENCY_CONSTRAINT = "usagerecord_idempotency"
+
+
+def _copy_row(r: PreparedRecord) -> tuple:
+    # RECORD_COLUMNS order; JSON columns as text (COPY's text format reads it into jsonb).
+    return (
+        r.organization_id,
+        r.job_id,
+        r.source,
+        r.request_id,
+        r.occurred_at,
+        r.day,
+        r.provider,
+        r.model,
+        r.model_raw,
+        r.service_tier,
+        r.tagset_id,
+        json.dumps(r.detail_tags) if r.detail_tags else "{}",
+        r.trace_id,
+        r.is_retry,
+        r.is_batch,
+        r.request_count,
+        r.input_tokens,
+        r.output_tokens,
+        r.cache_read_tokens,
+        r.cache_write_5m_tokens,
+        r.cache_write_1h_tokens,
+        r.tool_calls,
+        json.dumps(r.tool_calls_detail) if r.tool_calls_detail else "{}",
+        r.cost_input_nano,
+        r.cost_output_nano,
+        r.cost_cache_read_nano,
+        r.cost_cache_write_nano,
+        r.cost_tools_nano,
+        r.estimated_nano,
+        r.gateway_cost_nano,
+        r.unpriced,
+        r.missing_required_tags,
+    )
+
+
+def _copy_into(cursor, table: str, records: list[PreparedRecord]) -> None:
+    with cursor.cursor.copy(f"COPY {table} ({', '.join(RECORD_COLUMNS)}) FROM STDIN") as copy:
+        write_row = copy.write_row
+        for record in records:
+            write_row(_copy_row(record))
+
+
+def _copy_all_or_nothing(records: list[PreparedRecord]) -> bool:
+    """COPY the chunk straight into the table; False (and nothing written) if any row is already there."""
+    from psycopg.errors import UniqueViolation
+
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            _copy_into(cursor, UsageRecord._meta.db_table, records)
+    except UniqueViolation as exc:
+        if exc.diag.constraint_name != _IDEMPOTENCY_CONSTRAINT:
+            raise
+        return False
+    return True
 
 
 def _insert_postgresql(records: list[PreparedRecord]) -> set[str]:
@@ -153,14 +236,9 @@ def _insert_postgresql(records: list[PreparedRecord]) -> set[str]:
             f"SELECT {columns} FROM {table} WITH NO DATA"
         )
         cursor.execute(f"TRUNCATE {_STAGE}")
-        with cursor.cursor.copy(f"COPY {_STAGE} ({columns}) FROM STDIN") as copy:
-            for record in records:
-                values = list(record.values())
-                values[_TOOLS_INDEX] = json.dumps(record.tool_calls_detail)
-                values[_DETAIL_INDEX] = json.dumps(record.detail_tags)
-                copy.write_row(values)
+        _copy_into(cursor, _STAGE, records)
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {_STAGE} "
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {_STAGE} ORDER BY request_id "
             "ON CONFLICT (organization_id, source, request_id) DO NOTHING RETURNING request_id"
         )
         return {row[0] for row in cursor.fetchall()}

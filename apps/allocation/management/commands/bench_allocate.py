@@ -35,10 +35,10 @@ LOAD_FILE_NAME = "bench-allocate.ndjson"
 def load_events(*, organization, events: Iterable[dict], expected: int = 0):
     """Store canonical events (as objects) the way ``ingest_job_run`` stores the same events read from an
     NDJSON file: the same parser, tag normalisation, pricing and chunk commit (records, cube, detail totals,
-    checkpoint), ``CHUNK_LINES`` events per transaction. Returns the finished job."""
+    checkpoint), in the chunks a file of that many lines gets. Returns the finished job."""
     from apps.usage.models import IngestJob
     from apps.usage.parsers.canonical import event_from_object
-    from apps.usage.services.ingest import CHUNK_LINES, _commit_chunk, _context_for, _finish
+    from apps.usage.services.ingest import _Chunk, _chunk_lines, _commit_chunk, _context_for, _finish
 
     with scope(organization=organization):
         job = IngestJob.objects.create(
@@ -55,10 +55,10 @@ def load_events(*, organization, events: Iterable[dict], expected: int = 0):
         context = _context_for(job, job.source)
         events = iter(events)
         line = 0
-        while chunk := list(islice(events, CHUNK_LINES)):
-            parsed = [event_from_object(obj, line + offset) for offset, obj in enumerate(chunk, start=1)]
+        while chunk := list(islice(events, _chunk_lines(expected))):
+            prepared = [context.prepare(event_from_object(obj, line + n)) for n, obj in enumerate(chunk, start=1)]
             line += len(chunk)
-            _commit_chunk(context, parsed, [], line)
+            _commit_chunk(context, _Chunk(prepared, [], line))
         return _finish(job, status=IngestJob.Status.SUCCEEDED)
 
 

@@ -1,0 +1,65 @@
+"""Running a producer a step ahead of its consumer, in a thread.
+
+Ingest is two kinds of work: parsing and pricing lines (Python, holds the GIL) and writing chunks
+(mostly waiting on the database, GIL released). With the reader one chunk ahead in a thread of its
+own, the two overlap instead of taking turns. The queue is bounded, so memory stays at a few chunks
+whatever the file's size.
+"""
+
+import queue
+import threading
+from collections.abc import Iterator
+from typing import TypeVar
+
+T = TypeVar("T")
+
+_DONE = object()
+
+
+class _Failed:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+def run_ahead(items: Iterator[T], *, depth: int = 1, name: str = "run-ahead") -> Iterator[T]:
+    """Yield what ``items`` yields, producing up to ``depth`` items ahead in a background thread.
+    An exception in the producer is raised here; stopping early (an exception or ``close()`` on
+    this side) stops the producer at its next item."""
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_DONE)
+        except BaseException as exc:
+            put(_Failed(exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name=name, daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        worker.join()
