@@ -36,6 +36,7 @@ USAGE_KEYS = {
     "cache_write_5m_tokens": "cache_write_5m",
     "cache_write_1h_tokens": "cache_write_1h",
 }
+_USAGE_ITEMS = tuple(USAGE_KEYS.items())
 COST_SOURCES = ("input", "output", "cache_read", "cache_write", "tool_calls")
 COST_SOURCE_OF = {
     "input": "input",
@@ -390,10 +391,11 @@ class PriceBook:
         tool_calls: Mapping[str, int],
     ) -> Estimate:
         quantities: dict[str, int] = {}
-        for key, usage_type in USAGE_KEYS.items():
-            quantity = usage.get(key) or 0
+        for key, usage_type in _USAGE_ITEMS:
+            quantity = usage.get(key)
             if quantity:
-                quantities[usage_type] = _check_quantity(quantity, key)
+                valid = type(quantity) is int and quantity > 0
+                quantities[usage_type] = quantity if valid else _check_quantity(quantity, key)
         tools: dict[str, int] = {}
         for tool, calls in tool_calls.items():
             if calls:
@@ -439,7 +441,7 @@ class PriceBook:
                 unpriced.append(tool)
             else:
                 sums["tool_calls"] += tools[tool] * rate
-        cost_nano = {source: _round_scaled(value) for source, value in sums.items()}
+        cost_nano = {source: _round_scaled(value) if value else 0 for source, value in sums.items()}
         return Estimate(
             model=resolved,
             cost_nano=cost_nano,

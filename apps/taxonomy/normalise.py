@@ -96,6 +96,8 @@ class TagNormaliser:
             return None
         if len(text) > MAX_VALUE_LENGTH:
             raise ValueError(f"Tag {key!r} is longer than {MAX_VALUE_LENGTH} characters.")
+        if "\x00" in text or "\x00" in key:
+            raise ValueError(f"Tag {key!r} contains a NUL character.")
         rule = self._rules.get(key)
         if rule is not None:
             text = apply_case_rule(text, rule.case_rule)

@@ -60,26 +60,6 @@ def ndjson(*events) -> bytes:
 SONNET_EVENT_NANO = 3_600_000 + 5_250_000 + 2_400_000 + 10_000_000
 
 
-@pytest.fixture
-def catalog(world, price_book):
-    for key in ("a", "b"):
-        organization = world.org(key)
-        with scope(organization=organization):
-            for position, name in enumerate(["team", "feature", "workspace", "environment", "provider"]):
-                TagDimension.objects.create(
-                    organization=organization, key=name, label=name.title(), required=True, position=position
-                )
-            TagDimension.objects.create(
-                organization=organization,
-                key="customer",
-                label="Customer",
-                required=False,
-                position=9,
-                granularity="detail",
-            )
-    return world
-
-
 def ingest(organization, body: bytes, *, format="auto", name="usage.ndjson") -> IngestJob:
     with transaction.atomic():
         job, _ = ingest_job_create(

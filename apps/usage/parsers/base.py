@@ -152,6 +152,8 @@ def as_text(value, field_name: str, *, required: bool = False, max_length: int =
     text = str(value).strip()
     if len(text) > max_length:
         raise RowProblem(field_name, f"is longer than {max_length} characters")
+    if "\x00" in text:
+        raise RowProblem(field_name, "must not contain a NUL character")
     return text
 
 

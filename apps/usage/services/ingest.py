@@ -7,6 +7,7 @@ running the job again skips the committed lines and carries on; the (organisatio
 unique key makes every record land once even if two jobs overlap.
 """
 
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -97,6 +98,7 @@ class _Context:
     detail_keys: frozenset = frozenset()
     detail_cache: dict = field(default_factory=dict)
     key_cache: dict = field(default_factory=dict)
+    json_cache: dict = field(default_factory=dict)
     writer: RecordWriter = field(default_factory=RecordWriter)
 
     def _key(self, raw_key) -> str:
@@ -119,8 +121,8 @@ class _Context:
                 raise RowProblem("tags", str(exc)) from exc
         return value
 
-    def _tags(self, event: UsageEvent) -> tuple[str, dict, dict, bool]:
-        """(tag set hash, tag set tags, detail tags, missing a required tag) for an event's tags.
+    def _tags(self, event: UsageEvent) -> tuple[str, dict, dict, bool, str]:
+        """(tag set hash, tag set tags, detail tags, missing a required tag, detail tags as JSON).
 
         Tags of detail dimensions (e.g. customer) go on the record only; the rest form the tag set,
         normalised once per distinct combination."""
@@ -158,10 +160,21 @@ class _Context:
                 self.tag_cache.clear()
             self.tag_cache[cache_key] = cached
         tag_hash, tags, missing = cached
-        return tag_hash, tags, detail_tags, bool(missing - detail_tags.keys())
+        return tag_hash, tags, detail_tags, bool(missing - detail_tags.keys()), self._detail_json(detail_tags)
+
+    def _detail_json(self, detail_tags: dict) -> str:
+        if not detail_tags:
+            return "{}"
+        key = tuple(detail_tags.items())
+        text = self.json_cache.get(key)
+        if text is None:
+            if len(self.json_cache) > DETAIL_CACHE_SIZE:
+                self.json_cache.clear()
+            text = self.json_cache[key] = json.dumps(detail_tags)
+        return text
 
     def prepare(self, event: UsageEvent) -> PreparedRecord:
-        tag_hash, tags, detail_tags, missing_required = self._tags(event)
+        tag_hash, tags, detail_tags, missing_required, detail_json = self._tags(event)
         estimate = self.price_book.estimate(
             provider=event.provider,
             model=event.model,
@@ -178,8 +191,8 @@ class _Context:
         )
         costs = estimate.cost_nano
         record = PreparedRecord(
-            organization_id=self.organization.pk,
-            job_id=self.job.pk,
+            organization_id=self.job.organization_id,
+            job_id=self.job.id,
             source=self.source,
             request_id=event.request_id,
             occurred_at=event.occurred_at,
@@ -212,6 +225,7 @@ class _Context:
             missing_required_tags=missing_required,
             tag_hash=tag_hash,
             tags=tags,
+            detail_json=detail_json,
         )
         return record
 
