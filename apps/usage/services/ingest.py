@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
@@ -34,7 +34,7 @@ from apps.usage.parsers.base import RowProblem
 
 from .payloads import ingest_job_receive, payload_open, payload_prescan
 from .pipeline import run_ahead
-from .writer import PreparedRecord, RecordWriter, cube_add
+from .writer import PreparedRecord, RecordWriter, StagedChunk, stage_chunk
 
 logger = logging.getLogger(__name__)
 
@@ -307,7 +307,7 @@ def _prepare(job: IngestJob) -> IngestJob:
 
 @dataclass
 class _Chunk:
-    prepared: list[PreparedRecord]
+    staged: StagedChunk
     errors: list[RowError]
     last_line: int
 
@@ -321,13 +321,14 @@ def _chunk_lines(lines_expected: int) -> int:
 def _read(job: IngestJob) -> None:
     reader, source = reader_for(job.format)
     context = _context_for(job, source)
-    for chunk in run_ahead(_prepared_chunks(context, reader, job), name=f"ingest-{job.pk}-reader"):
+    chunks = _prepared_chunks(context, reader, job, for_copy=connection.vendor == "postgresql")
+    for chunk in run_ahead(chunks, name=f"ingest-{job.pk}-reader"):
         _commit_chunk(context, chunk)
 
 
-def _prepared_chunks(context: _Context, reader, job: IngestJob) -> Iterator[_Chunk]:
-    """Parse and price the payload chunk by chunk. Pure Python, no database: it runs in a thread of
-    its own while the previous chunk is being written."""
+def _prepared_chunks(context: _Context, reader, job: IngestJob, *, for_copy: bool) -> Iterator[_Chunk]:
+    """Parse, price and stage the payload chunk by chunk. Pure Python, no database: it runs in a
+    thread of its own while the previous chunk is being written."""
     chunk_lines = _chunk_lines(job.lines_expected)
     prepared: list[PreparedRecord] = []
     errors: list[RowError] = []
@@ -340,7 +341,7 @@ def _prepared_chunks(context: _Context, reader, job: IngestJob) -> Iterator[_Chu
             if line <= job.lines_done:
                 continue  # committed by an earlier run
             if line - chunk_start > chunk_lines and (prepared or errors):
-                yield _Chunk(prepared, errors, last_line)
+                yield _Chunk(stage_chunk(prepared, for_copy=for_copy), errors, last_line)
                 prepared, errors, chunk_start = [], [], last_line
             if isinstance(item, RowError):
                 errors.append(item)
@@ -351,23 +352,18 @@ def _prepared_chunks(context: _Context, reader, job: IngestJob) -> Iterator[_Chu
                     errors.append(RowError(line, problem.field, problem.message))
             if line > last_line:
                 last_line = line
-    yield _Chunk(prepared, errors, max(last_line, job.lines_expected))
+    yield _Chunk(stage_chunk(prepared, for_copy=for_copy), errors, max(last_line, job.lines_expected))
 
 
 def _commit_chunk(context: _Context, chunk: _Chunk) -> None:
     job = context.job
-    prepared, errors, last_line = chunk.prepared, chunk.errors, chunk.last_line
-    _resolve_tagsets(context, prepared)
-    unique: dict[str, PreparedRecord] = {}
-    for record in prepared:
-        unique.setdefault(record.request_id, record)
-    in_chunk_duplicates = len(prepared) - len(unique)
+    staged, errors, last_line = chunk.staged, chunk.errors, chunk.last_line
+    _resolve_tagsets(context, staged.records)
     with transaction.atomic():
         locked = IngestJob.objects.select_for_update().get(pk=job.pk)
         if locked.lines_done != job.lines_done or locked.is_finished:
             raise ConcurrentRunError()
-        inserted = context.writer.insert(list(unique.values()))
-        cube_add(inserted)
+        written = context.writer.write(staged, context.tagset_ids)
         room = max(0, MAX_STORED_ERRORS - IngestError.objects.filter(job=job).count())
         IngestError.objects.bulk_create(
             [
@@ -381,10 +377,10 @@ def _commit_chunk(context: _Context, chunk: _Chunk) -> None:
                 for e in sorted(errors, key=lambda e: e.line)[:room]
             ]
         )
-        accepted = len(inserted)
-        duplicates = len(unique) - accepted + in_chunk_duplicates
-        cost = sum(r.estimated_nano for r in inserted)
-        unpriced = sum(1 for r in inserted if r.unpriced)
+        accepted = written.accepted
+        duplicates = len(staged.records) - accepted + staged.in_chunk_duplicates
+        cost = written.estimated_nano
+        unpriced = written.unpriced
         IngestJob.objects.filter(pk=job.pk).update(
             rows_total=F("rows_total") + accepted + duplicates + len(errors),
             accepted=F("accepted") + accepted,

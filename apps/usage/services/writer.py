@@ -53,6 +53,10 @@ RECORD_COLUMNS = (
     "missing_required_tags",
 )
 
+# COPY's column order: the tag set id first, so a line prepared before the tag sets are resolved is
+# completed by putting the id in front of it.
+COPY_COLUMNS = ("tagset_id", *(c for c in RECORD_COLUMNS if c != "tagset_id"))
+
 CUBE_KEY = ("organization_id", "day", "provider", "model", "service_tier", "tagset_id", "is_retry", "is_batch")
 DETAIL_KEY = ("organization_id", "day", "dimension", "value", "team")
 CUBE_SUMS = (
@@ -114,34 +118,76 @@ class PreparedRecord:
     # detail_tags as JSON text, for COPY (shared between records with the same detail tags).
     detail_json: str = "{}"
 
-    def values(self) -> tuple:
-        return tuple(getattr(self, c) for c in RECORD_COLUMNS)
+
+
+@dataclass(slots=True)
+class StagedChunk:
+    """The expensive, database-free half of writing a chunk, done off the main thread (see
+    ``ingest._prepared_chunks``): the records unique by request id in request-id order, their COPY
+    text and their cube totals. Tag set ids are only known once the main thread has resolved the
+    tag sets, so the text and the cube keys carry the tag hash in their place."""
+
+    records: list[PreparedRecord]
+    in_chunk_duplicates: int
+    copy_tails: list[str] | None = None  # per record: its COPY line after the leading tagset_id
+    cube: dict[tuple, list[int]] | None = None  # CUBE_KEY with the tag hash for tagset_id
+    detail: dict[tuple, list[int]] | None = None
+
+
+def stage_chunk(records: list[PreparedRecord], *, for_copy: bool) -> StagedChunk:
+    """Deduplicate and order a chunk; with ``for_copy`` (PostgreSQL) also format its COPY text and fold
+    its cube cells, so the main thread only substitutes tag set ids and writes."""
+    unique: dict[str, PreparedRecord] = {}
+    for record in records:
+        unique.setdefault(record.request_id, record)
+    ordered = sorted(unique.values(), key=_by_request_id)
+    staged = StagedChunk(records=ordered, in_chunk_duplicates=len(records) - len(unique))
+    if for_copy:
+        staged.copy_tails = [_copy_tail(r) for r in ordered]
+        staged.cube, staged.detail = cube_totals(ordered, by_hash=True)
+    return staged
+
+
+@dataclass(slots=True)
+class Written:
+    accepted: int
+    estimated_nano: int
+    unpriced: int
 
 
 class RecordWriter:
-    """Inserts a job's chunks; remembers whether the job has met rows already stored."""
+    """Writes a job's chunks and their cube cells; remembers whether the job has met stored rows."""
 
     def __init__(self) -> None:
         self.overlapping = False
 
-    def insert(self, records: list[PreparedRecord]) -> list[PreparedRecord]:
-        """Insert what is new; return the records that were inserted (the rest are duplicates)."""
+    def write(self, staged: StagedChunk, tagset_ids: dict[str, int]) -> Written:
+        """Insert what is new and add it to the cubes, in the caller's transaction."""
+        records = staged.records
         if not records:
-            return []
-        records = sorted(records, key=_by_request_id)
-        if connection.vendor != "postgresql":
-            inserted_ids = _insert_generic(records)
-        elif not self.overlapping and _copy_all_or_nothing(records):
-            return records
-        else:
-            self.overlapping = True
-            inserted_ids = _insert_postgresql(records)
-        return [r for r in records if r.request_id in inserted_ids]
+            return Written(0, 0, 0)
+        if connection.vendor == "postgresql" and not self.overlapping and staged.copy_tails is not None:
+            ids = {tag_hash: str(pk) for tag_hash, pk in tagset_ids.items()}
+            lines = [f"{ids[r.tag_hash]}\t{tail}" for r, tail in zip(records, staged.copy_tails, strict=True)]
+            if _copy_all_or_nothing(lines):
+                cube = {(*key[:5], tagset_ids[key[5]], *key[6:]): sums for key, sums in staged.cube.items()}
+                _upsert(DailyUsage._meta.db_table, CUBE_KEY, cube)
+                _upsert(DailyDetailUsage._meta.db_table, DETAIL_KEY, staged.detail)
+                return _written(records)
+            self.overlapping = True  # this file meets stored rows: let the database sort them out
+        insert = _insert_postgresql if connection.vendor == "postgresql" else _insert_generic
+        inserted_ids = insert(records)
+        inserted = [r for r in records if r.request_id in inserted_ids]
+        cube_add(inserted)
+        return _written(inserted)
 
 
-def insert_records(records: list[PreparedRecord]) -> list[PreparedRecord]:
-    """Insert what is new; return the records that were inserted (the rest are duplicates)."""
-    return RecordWriter().insert(records)
+def _written(records: list[PreparedRecord]) -> Written:
+    return Written(
+        accepted=len(records),
+        estimated_nano=sum(r.estimated_nano for r in records),
+        unpriced=sum(1 for r in records if r.unpriced),
+    )
 
 
 def _by_request_id(record: PreparedRecord) -> str:
@@ -180,15 +226,15 @@ _BOOL = {True: "t", False: "f"}
 _NULL = "\\N"
 
 
-def _copy_line(r: PreparedRecord) -> str:
-    """One row of COPY's text format, columns in RECORD_COLUMNS order (a formatted string is a third
-    cheaper than psycopg's per-value adaptation, and this runs for every row)."""
+def _copy_tail(r: PreparedRecord) -> str:
+    """A row of COPY's text format after its leading tagset_id, columns in COPY_COLUMNS order (a
+    formatted string is a third cheaper than psycopg's per-value adaptation, and this runs per row)."""
     gateway = _NULL if r.gateway_cost_nano is None else r.gateway_cost_nano
     tools = _text(json.dumps(r.tool_calls_detail)) if r.tool_calls_detail else "{}"
     return (
         f"{r.organization_id}\t{r.job_id}\t{_text(r.source)}\t{_text(r.request_id)}\t{r.occurred_at.isoformat()}\t"
         f"{r.day.isoformat()}\t{_text(r.provider)}\t{_text(r.model)}\t{_text(r.model_raw)}\t{_text(r.service_tier)}\t"
-        f"{r.tagset_id}\t{_text(r.detail_json)}\t{_text(r.trace_id)}\t{_BOOL[r.is_retry]}\t{_BOOL[r.is_batch]}\t"
+        f"{_text(r.detail_json)}\t{_text(r.trace_id)}\t{_BOOL[r.is_retry]}\t{_BOOL[r.is_batch]}\t"
         f"{r.request_count}\t{r.input_tokens}\t{r.output_tokens}\t{r.cache_read_tokens}\t"
         f"{r.cache_write_5m_tokens}\t{r.cache_write_1h_tokens}\t{r.tool_calls}\t{tools}\t"
         f"{r.cost_input_nano}\t{r.cost_output_nano}\t{r.cost_cache_read_nano}\t{r.cost_cache_write_nano}\t"
@@ -196,19 +242,19 @@ def _copy_line(r: PreparedRecord) -> str:
     )
 
 
-def _copy_into(cursor, table: str, records: list[PreparedRecord]) -> None:
-    with cursor.cursor.copy(f"COPY {table} ({', '.join(RECORD_COLUMNS)}) FROM STDIN") as copy:
-        for start in range(0, len(records), 2000):
-            copy.write("".join([_copy_line(r) for r in records[start : start + 2000]]))
+def _copy_lines(cursor, table: str, lines: list[str]) -> None:
+    with cursor.cursor.copy(f"COPY {table} ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
+        for start in range(0, len(lines), 2000):
+            copy.write("".join(lines[start : start + 2000]))
 
 
-def _copy_all_or_nothing(records: list[PreparedRecord]) -> bool:
+def _copy_all_or_nothing(lines: list[str]) -> bool:
     """COPY the chunk straight into the table; False (and nothing written) if any row is already there."""
     from psycopg.errors import UniqueViolation
 
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            _copy_into(cursor, UsageRecord._meta.db_table, records)
+            _copy_lines(cursor, UsageRecord._meta.db_table, lines)
     except UniqueViolation as exc:
         if exc.diag.constraint_name != _IDEMPOTENCY_CONSTRAINT:
             raise
@@ -225,7 +271,7 @@ def _insert_postgresql(records: list[PreparedRecord]) -> set[str]:
             f"SELECT {columns} FROM {table} WITH NO DATA"
         )
         cursor.execute(f"TRUNCATE {_STAGE}")
-        _copy_into(cursor, _STAGE, records)
+        _copy_lines(cursor, _STAGE, [f"{r.tagset_id}\t{_copy_tail(r)}" for r in records])
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {_STAGE} ORDER BY request_id "
             "ON CONFLICT (organization_id, source, request_id) DO NOTHING RETURNING request_id"
@@ -284,14 +330,16 @@ def _upsert(table: str, key_columns: tuple, cells: dict[tuple, list[int]]) -> in
     return len(params)
 
 
-def cube_add(records: list[PreparedRecord]) -> int:
-    """Add the inserted records to the DailyUsage cube and, for their detail tags (e.g. customer), to
-    DailyDetailUsage. Returns the number of cube cells touched."""
+def cube_totals(records: list[PreparedRecord], *, by_hash: bool = False) -> tuple[dict, dict]:
+    """The records folded into DailyUsage cells (CUBE_KEY) and, for their detail tags (e.g. customer),
+    DailyDetailUsage cells (DETAIL_KEY): {key: sums in CUBE_SUMS order}. ``by_hash`` keys the cube by
+    tag hash instead of tag set id (before the tag sets are resolved)."""
     cube: dict[tuple, list[tuple]] = {}
     detail: dict[tuple, list[tuple]] = {}
     for r in records:
         sums = _sums(r)
-        key = (r.organization_id, r.day, r.provider, r.model, r.service_tier, r.tagset_id, r.is_retry, r.is_batch)
+        tagset = r.tag_hash if by_hash else r.tagset_id
+        key = (r.organization_id, r.day, r.provider, r.model, r.service_tier, tagset, r.is_retry, r.is_batch)
         cell = cube.get(key)
         if cell is None:
             cube[key] = [sums]
@@ -306,8 +354,15 @@ def cube_add(records: list[PreparedRecord]) -> int:
                     detail[key] = [sums]
                 else:
                     cell.append(sums)
-    touched = _upsert(DailyUsage._meta.db_table, CUBE_KEY, _totals(cube))
-    _upsert(DailyDetailUsage._meta.db_table, DETAIL_KEY, _totals(detail))
+    return _totals(cube), _totals(detail)
+
+
+def cube_add(records: list[PreparedRecord]) -> int:
+    """Add the inserted records to the DailyUsage cube and DailyDetailUsage. Returns the number of cube
+    cells touched."""
+    cube, detail = cube_totals(records)
+    touched = _upsert(DailyUsage._meta.db_table, CUBE_KEY, cube)
+    _upsert(DailyDetailUsage._meta.db_table, DETAIL_KEY, detail)
     return touched
 
 
