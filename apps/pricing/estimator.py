@@ -178,6 +178,8 @@ class PriceBook:
         for override in overrides:
             self._overrides.setdefault(override.provider, []).append(override)
         self._resolved: dict[tuple[str, str], str | None] = {}
+        # (provider, model, tier, day) as given -> (canonical model, price table): one look-up a request.
+        self._routes: dict[tuple, tuple[str | None, _PriceTable | None]] = {}
         self._tables: dict[tuple[str, str, str, date], _PriceTable] = {}
 
     # --- loading ----------------------------------------------------------------------------------
@@ -402,9 +404,18 @@ class PriceBook:
                 tools[str(tool).strip().lower()] = tools.get(str(tool).strip().lower(), 0) + _check_quantity(
                     calls, f"tool_calls[{tool}]"
                 )
-        provider_code = (provider or "").strip().lower()
-        resolved = self.resolve_model(provider_code, model)
-        if resolved is None:
+        route_key = (provider, model, service_tier, occurred_on)
+        route = self._routes.get(route_key)
+        if route is None:
+            provider_code = (provider or "").strip().lower()
+            resolved = self.resolve_model(provider_code, model)
+            tier = (service_tier or "standard").strip().lower()
+            table = None if resolved is None else self._table(provider_code, resolved, tier, occurred_on)
+            if len(self._routes) > 100_000:
+                self._routes.clear()
+            route = self._routes[route_key] = (resolved, table)
+        resolved, table = route
+        if table is None:
             return Estimate(
                 model=None,
                 cost_nano=dict.fromkeys(COST_SOURCES, 0),
@@ -412,7 +423,6 @@ class PriceBook:
                 unpriced=(*quantities, *sorted(tools)),
                 long_context=False,
             )
-        table = self._table(provider_code, resolved, (service_tier or "standard").strip().lower(), occurred_on)
         prompt_tokens = (
             quantities.get("input", 0)
             + quantities.get("cache_read", 0)

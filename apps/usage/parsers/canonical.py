@@ -10,6 +10,7 @@ import msgspec
 
 from .base import (
     MAX_LINE_BYTES,
+    SERVICE_TIERS,
     TOKEN_FIELDS,
     RowError,
     RowProblem,
@@ -86,20 +87,37 @@ _strict_decode = msgspec.json.Decoder(_StrictEvent).decode
 _NO_USAGE = _StrictUsage()
 
 
+def _plain(value: str, max_length: int = 200) -> bool:
+    """A string as_text would keep exactly as it is: non-empty, trimmed, short enough, no NUL."""
+    return 0 < len(value) <= max_length and not value[0].isspace() and not value[-1].isspace() and "\x00" not in value
+
+
 def _strict_event(raw: bytes, line: int) -> UsageEvent | None:
-    """The event for a well-formed line, or None to let the general path decide."""
+    """The event for a well-formed line, or None to let the general path decide (it also words every
+    error). Strings are taken only when ``as_text`` would leave them unchanged, tiers only when already
+    canonical, so the event is the one ``event_from_object`` builds."""
     try:
         obj = _strict_decode(raw)
     except msgspec.MsgspecError:
         return None
+    request_id, provider, model = obj.request_id, obj.provider, obj.model
+    trace_id = obj.trace_id or ""
+    tier = obj.service_tier or "standard"
+    if not (
+        _plain(request_id)
+        and _plain(provider, 40)
+        and _plain(model)
+        and (not trace_id or _plain(trace_id))
+        and tier in SERVICE_TIERS
+    ):
+        return None
     usage = obj.usage or _NO_USAGE
-    tier = as_tier(obj.service_tier)
     return UsageEvent(
         line=line,
-        request_id=as_text(obj.request_id, "request_id", required=True),
+        request_id=request_id,
         occurred_at=as_timestamp(obj.occurred_at, "occurred_at"),
-        provider=as_text(obj.provider, "provider", required=True, max_length=40).lower(),
-        model=as_text(obj.model, "model", required=True),
+        provider=provider.lower(),
+        model=model,
         service_tier=tier,
         tags=obj.tags or {},
         input_tokens=usage.input_tokens,
@@ -110,8 +128,8 @@ def _strict_event(raw: bytes, line: int) -> UsageEvent | None:
         tool_calls=tool_counts(obj.tool_calls) if obj.tool_calls else {},
         is_retry=bool(obj.is_retry),
         is_batch=tier == "batch" or bool(obj.is_batch),
-        trace_id=as_text(obj.trace_id, "trace_id"),
-        gateway_cost=as_decimal(obj.cost, "cost"),
+        trace_id=trace_id,
+        gateway_cost=None if obj.cost is None else as_decimal(obj.cost, "cost"),
     )
 
 

@@ -4,9 +4,14 @@ Ingest is two kinds of work: parsing and pricing lines (Python, holds the GIL) a
 (mostly waiting on the database, GIL released). With the reader one chunk ahead in a thread of its
 own, the two overlap instead of taking turns. The queue is bounded, so memory stays at a few chunks
 whatever the file's size.
+
+While it runs, the interpreter's switch interval is shortened (5 ms to 0.05 ms): every database round
+trip of the consumer releases the GIL and must win it back from the busy producer, and at 5 ms a
+round trip measured 8.8 ms instead of 0.1 ms.
 """
 
 import queue
+import sys
 import threading
 from collections.abc import Iterator
 from typing import TypeVar
@@ -14,6 +19,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 _DONE = object()
+SWITCH_INTERVAL = 0.00005
 
 
 class _Failed:
@@ -51,6 +57,8 @@ def run_ahead(items: Iterator[T], *, depth: int = 1, name: str = "run-ahead") ->
                 close()
 
     worker = threading.Thread(target=produce, name=name, daemon=True)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
     worker.start()
     try:
         while True:
@@ -63,3 +71,4 @@ def run_ahead(items: Iterator[T], *, depth: int = 1, name: str = "run-ahead") ->
     finally:
         stop.set()
         worker.join()
+        sys.setswitchinterval(interval)

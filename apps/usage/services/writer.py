@@ -119,7 +119,6 @@ class PreparedRecord:
     detail_json: str = "{}"
 
 
-
 @dataclass(slots=True)
 class StagedChunk:
     """The expensive, database-free half of writing a chunk, done off the main thread (see
