@@ -96,8 +96,8 @@ class TagNormaliser:
             return None
         if len(text) > MAX_VALUE_LENGTH:
             raise ValueError(f"Tag {key!r} is longer than {MAX_VALUE_LENGTH} characters.")
-        if "\x00" in text or "\x00" in key:
-            raise ValueError(f"Tag {key!r} contains a NUL character.")
+        if _unstorable(text) or _unstorable(key):
+            raise ValueError(f"Tag {key!r} contains a NUL character or invalid Unicode.")
         rule = self._rules.get(key)
         if rule is not None:
             text = apply_case_rule(text, rule.case_rule)
@@ -124,6 +124,19 @@ class TagNormaliser:
             if key in self._rules and key in self.values and value not in self.values[key]
         )
         return NormalisedTags(tags=dict(sorted(tags.items())), missing_required=missing, unknown=unknown)
+
+
+def _unstorable(text: str) -> bool:
+    """NUL or a lone surrogate: PostgreSQL's text and jsonb cannot hold them."""
+    if "\x00" in text:
+        return True
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def tagset_hash(tags: Mapping[str, str]) -> str:

@@ -92,9 +92,9 @@ class UsageRecord(TenantModel):
     Its three references carry no database constraint (``db_constraint=False``): PostgreSQL checks a
     foreign key with a trigger per inserted row, which measured as much as the COPY itself (10.9 to
     21.9 µs a row, see ``make bench``). The writer guarantees them instead: the organisation and job are
-    the job's own, and the tag set is created or found in the same transaction. Django still applies
-    on_delete (PROTECT, SET_NULL) when anything is deleted through the ORM, and
-    ``tests/usage/test_integrity.py`` checks that no record points nowhere.
+    the job's own, and the tag set is found or created (and committed) before the chunk that uses it;
+    tag sets are never deleted while in use. Django still applies on_delete (PROTECT, SET_NULL) when
+    anything is deleted through the ORM, and ``tests/usage/test_writer.py`` checks both.
     """
 
     # The unique (organization, source, request_id) index already leads with the organisation: a

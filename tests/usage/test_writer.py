@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from apps.taxonomy.models import TagSet
 from apps.usage.models import DailyDetailUsage, DailyUsage, IngestJob, UsageRecord
-from apps.usage.parsers.base import RowProblem, json_loads
+from apps.usage.parsers.base import TOKEN_FIELDS, RowProblem, json_loads
 from apps.usage.parsers.canonical import _strict_event, event_from_object, read_ndjson
 from apps.usage.services import ingest as ingest_service
 from apps.usage.services.pipeline import run_ahead
@@ -118,19 +118,7 @@ _events = st.fixed_dictionaries(
     optional={
         "service_tier": st.sampled_from(["standard", "batch", "Priority", "default", None]),
         "tags": st.dictionaries(st.sampled_from(["team", "Feature", "customer", "env"]), _text, max_size=4),
-        "usage": st.fixed_dictionaries(
-            {},
-            optional={
-                name: _count
-                for name in (
-                    "input_tokens",
-                    "output_tokens",
-                    "cache_read_tokens",
-                    "cache_write_5m_tokens",
-                    "cache_write_1h_tokens",
-                )
-            },
-        ),
+        "usage": st.fixed_dictionaries({}, optional=dict.fromkeys(TOKEN_FIELDS, _count)),
         "tool_calls": st.dictionaries(st.sampled_from(["web_search", "Code Exec"]), _count, max_size=2),
         "is_retry": st.booleans() | st.none(),
         "is_batch": st.booleans(),
@@ -289,3 +277,47 @@ def test_a_crash_in_the_writer_stops_the_reader_and_keeps_committed_chunks(catal
         job.refresh_from_db()
         assert (job.status, job.lines_done, job.accepted, UsageRecord.objects.count()) == ("failed", 2, 2, 2)
         assert DailyUsage.objects.get().records == 2
+
+
+def test_values_postgresql_cannot_store_are_row_errors(catalog):
+    """Each of these used to fail the whole job (and every retry) at the database."""
+    org = catalog.org("a")
+    lines = [
+        json.dumps(event("ok1")),
+        json.dumps(event("tool", tool_calls={"web\u0000search": 1})),
+        json.dumps(event("surrogate\ud800")),
+        json.dumps(event("early", occurred_at="0001-01-01T00:00:00+05:00")),
+        json.dumps(event("huge", usage={"input_tokens": 2**63})),
+        json.dumps(event("rich", cost="1E+400")),
+        json.dumps(event("long-model", model="m" * 121)),
+        json.dumps(event("tag-surrogate", tags={"team": "search", "customer": "c\udc00"})),
+        json.dumps(event("ok2")),
+    ]
+    job = ingest(org, "\n".join(lines).encode() + b"\n")  # json.dumps writes surrogates as \\u escapes
+    assert (job.status, job.accepted, job.rejected) == ("succeeded", 2, 7)
+    with scope(organization=org):
+        errors = list(job.errors.order_by("line").values_list("line", "field"))
+        assert sorted(UsageRecord.objects.values_list("request_id", flat=True)) == ["ok1", "ok2"]
+    assert errors == [
+        (2, "tool_calls.'web\\x00search'"),
+        (3, "request_id"),
+        (4, "occurred_at"),
+        (5, "usage.input_tokens"),
+        (6, "cost"),
+        (7, "model"),
+        (8, "tags"),
+    ]
+
+
+def test_overlapping_runs_restore_the_switch_interval_once_all_are_done():
+    import sys
+
+    before = sys.getswitchinterval()
+    first = run_ahead(iter(range(3)))
+    second = run_ahead(iter(range(3)))
+    assert next(first) == 0 and next(second) == 0
+    assert sys.getswitchinterval() < before
+    first.close()  # the first to start finishes first
+    assert sys.getswitchinterval() < before  # the second still runs
+    second.close()
+    assert sys.getswitchinterval() == before

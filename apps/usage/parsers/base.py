@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 from typing import BinaryIO
 
 MAX_LINE_BYTES = 64 * 1024
+MAX_COUNT = 2**63 - 1  # a bigint column
 SERVICE_TIERS = ("standard", "batch", "priority", "flex")
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens")
 
@@ -94,6 +95,8 @@ def as_int(value, field_name: str) -> int:
         raise RowProblem(field_name, f"must be a whole number, got {type(value).__name__}")
     if number < 0:
         raise RowProblem(field_name, f"must not be negative, got {number}")
+    if number > MAX_COUNT:
+        raise RowProblem(field_name, f"is too large (at most {MAX_COUNT})")
     return number
 
 
@@ -136,10 +139,10 @@ def as_timestamp(value, field_name: str) -> datetime:
         raise RowProblem(field_name, f"must be an ISO 8601 timestamp, got {type(value).__name__}")
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError as exc:
+        # A timestamp without an offset is read as UTC (documented in the README).
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise RowProblem(field_name, f"is not an ISO 8601 timestamp: {value!r}") from exc
-    # A timestamp without an offset is read as UTC (documented in the README).
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def as_text(value, field_name: str, *, required: bool = False, max_length: int = 200) -> str:
@@ -152,9 +155,22 @@ def as_text(value, field_name: str, *, required: bool = False, max_length: int =
     text = str(value).strip()
     if len(text) > max_length:
         raise RowProblem(field_name, f"is longer than {max_length} characters")
-    if "\x00" in text:
-        raise RowProblem(field_name, "must not contain a NUL character")
+    problem = text_problem(text)
+    if problem:
+        raise RowProblem(field_name, problem)
     return text
+
+
+def text_problem(text: str) -> str:
+    """What makes a string unstorable in PostgreSQL text or jsonb (NUL, a lone surrogate), or ""."""
+    if "\x00" in text:
+        return "must not contain a NUL character"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "is not valid Unicode text (a lone surrogate)"
+    return ""
 
 
 def as_tier(value, field_name: str = "service_tier") -> str:
@@ -179,5 +195,9 @@ def tool_counts(value, field_name: str = "tool_calls") -> dict[str, int]:
     for name, calls in as_mapping(value, field_name).items():
         number = as_int(calls, f"{field_name}.{name}")
         if number:
-            counts[str(name).strip().lower()] = number
+            tool = str(name).strip().lower()
+            problem = text_problem(tool) or ("is longer than 100 characters" if len(tool) > 100 else "")
+            if problem:
+                raise RowProblem(f"{field_name}.{name!r}", f"tool name {problem}")
+            counts[tool] = number
     return counts

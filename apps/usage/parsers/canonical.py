@@ -9,6 +9,7 @@ from typing import Annotated, BinaryIO
 import msgspec
 
 from .base import (
+    MAX_COUNT,
     MAX_LINE_BYTES,
     SERVICE_TIERS,
     TOKEN_FIELDS,
@@ -57,7 +58,7 @@ def event_from_object(obj, line: int) -> UsageEvent:
 # as strings), and its strings still go through the same field checks, so a line it takes becomes the
 # same event. Anything else (a number as a string, a bad timestamp, invalid JSON...) falls back to the
 # general path, which is the one that accepts leniently and words the errors.
-_Count = Annotated[int, msgspec.Meta(ge=0)]
+_Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNT)]
 
 
 class _StrictUsage(msgspec.Struct):

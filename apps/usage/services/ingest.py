@@ -11,6 +11,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -28,9 +29,9 @@ from apps.taxonomy.models import Granularity, TagDimension
 from apps.taxonomy.normalise import normalise_key, tagset_hash
 from apps.taxonomy.services import tag_normaliser_for, tagsets_get_or_create
 from apps.tenancy.models import Organization
-from apps.usage.models import IngestError, IngestJob, SourceMapping
+from apps.usage.models import IngestError, IngestJob, SourceMapping, UsageRecord
 from apps.usage.parsers import FileRefused, RowError, UsageEvent, detect_format, reader_for
-from apps.usage.parsers.base import RowProblem
+from apps.usage.parsers.base import MAX_COUNT, RowProblem
 
 from .payloads import ingest_job_receive, payload_open, payload_prescan
 from .pipeline import run_ahead
@@ -41,6 +42,8 @@ logger = logging.getLogger(__name__)
 # Lines per committed chunk: a twentieth of the file (so the progress bar moves), at least MIN and at
 # most MAX. Bigger chunks fold more rows into each cube cell (fewer upserts) at the cost of memory:
 # MAX_CHUNK_LINES prepared rows are about 50 MB. INGEST_CHUNK_LINES fixes the size (tests, tuning).
+PROVIDER_MAX_LENGTH = UsageRecord._meta.get_field("provider").max_length
+MODEL_MAX_LENGTH = UsageRecord._meta.get_field("model").max_length
 MIN_CHUNK_LINES = 2_000
 MAX_CHUNK_LINES = 50_000
 CHUNK_LINES = int(os.environ.get("INGEST_CHUNK_LINES", "0")) or None
@@ -110,7 +113,8 @@ class _Context:
         return key
 
     def _detail_value(self, key: str, raw) -> str | None:
-        cache_key = (key, raw) if type(raw) is str else (key, repr(raw))
+        # Strings by value; anything else by type and repr (so "['a']" and ['a'] stay apart).
+        cache_key = (key, raw) if type(raw) is str else (key, type(raw), repr(raw))
         value = self.detail_cache.get(cache_key, self)
         if value is self:
             if len(self.detail_cache) > DETAIL_CACHE_SIZE:
@@ -174,6 +178,8 @@ class _Context:
         return text
 
     def prepare(self, event: UsageEvent) -> PreparedRecord:
+        if len(event.provider) > PROVIDER_MAX_LENGTH:  # lower-casing can lengthen some letters
+            raise RowProblem("provider", f"is longer than {PROVIDER_MAX_LENGTH} characters")
         tag_hash, tags, detail_tags, missing_required, detail_json = self._tags(event)
         estimate = self.price_book.estimate(
             provider=event.provider,
@@ -190,6 +196,14 @@ class _Context:
             tool_calls=event.tool_calls,
         )
         costs = estimate.cost_nano
+        model = estimate.model or event.model.lower()
+        if len(model) > MODEL_MAX_LENGTH:  # an unknown model is stored under its own id
+            raise RowProblem("model", f"is not a known model and longer than {MODEL_MAX_LENGTH} characters")
+        gateway_nano = None
+        if event.gateway_cost is not None:
+            gateway_nano = decimal_to_nano(event.gateway_cost)
+            if abs(gateway_nano) > MAX_COUNT:
+                raise RowProblem("cost", "is out of range")
         record = PreparedRecord(
             organization_id=self.job.organization_id,
             job_id=self.job.id,
@@ -198,7 +212,7 @@ class _Context:
             occurred_at=event.occurred_at,
             day=event.occurred_at.date(),
             provider=event.provider,
-            model=estimate.model or event.model.lower(),
+            model=model,
             model_raw=event.model,
             service_tier=event.service_tier,
             tagset_id=0,
@@ -220,7 +234,7 @@ class _Context:
             cost_cache_write_nano=costs.get("cache_write", 0),
             cost_tools_nano=costs.get("tool_calls", 0),
             estimated_nano=estimate.total_nano,
-            gateway_cost_nano=decimal_to_nano(event.gateway_cost) if event.gateway_cost is not None else None,
+            gateway_cost_nano=gateway_nano,
             unpriced=bool(estimate.unpriced),
             missing_required_tags=missing_required,
             tag_hash=tag_hash,
@@ -322,8 +336,9 @@ def _read(job: IngestJob) -> None:
     reader, source = reader_for(job.format)
     context = _context_for(job, source)
     chunks = _prepared_chunks(context, reader, job, for_copy=connection.vendor == "postgresql")
-    for chunk in run_ahead(chunks, name=f"ingest-{job.pk}-reader"):
-        _commit_chunk(context, chunk)
+    with closing(run_ahead(chunks, name=f"ingest-{job.pk}-reader")) as ahead:
+        for chunk in ahead:
+            _commit_chunk(context, chunk)
 
 
 def _prepared_chunks(context: _Context, reader, job: IngestJob, *, for_copy: bool) -> Iterator[_Chunk]:
@@ -332,13 +347,13 @@ def _prepared_chunks(context: _Context, reader, job: IngestJob, *, for_copy: boo
     chunk_lines = _chunk_lines(job.lines_expected)
     prepared: list[PreparedRecord] = []
     errors: list[RowError] = []
-    chunk_start = job.lines_done
-    last_line = job.lines_done
+    done = job.lines_done  # read once: the main thread moves job.lines_done on as it commits
+    chunk_start = last_line = done
     prepare = context.prepare
     with payload_open(job.payload) as stream:
         for item in reader(stream):
             line = item.line
-            if line <= job.lines_done:
+            if line <= done:
                 continue  # committed by an earlier run
             if line - chunk_start > chunk_lines and (prepared or errors):
                 yield _Chunk(stage_chunk(prepared, for_copy=for_copy), errors, last_line)

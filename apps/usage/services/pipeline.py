@@ -27,6 +27,29 @@ class _Failed:
         self.exc = exc
 
 
+_interval_lock = threading.Lock()
+_interval_users = 0
+_interval_saved = 0.0
+
+
+def _shorten_switch_interval() -> None:
+    global _interval_users, _interval_saved
+    with _interval_lock:
+        if _interval_users == 0:
+            _interval_saved = sys.getswitchinterval()
+            sys.setswitchinterval(min(_interval_saved, SWITCH_INTERVAL))
+        _interval_users += 1
+
+
+def _restore_switch_interval() -> None:
+    """The last of overlapping runs (e.g. two uploads in a threaded web server) restores it."""
+    global _interval_users
+    with _interval_lock:
+        _interval_users -= 1
+        if _interval_users == 0:
+            sys.setswitchinterval(_interval_saved)
+
+
 def run_ahead(items: Iterator[T], *, depth: int = 1, name: str = "run-ahead") -> Iterator[T]:
     """Yield what ``items`` yields, producing up to ``depth`` items ahead in a background thread.
     An exception in the producer is raised here; stopping early (an exception or ``close()`` on
@@ -57,12 +80,16 @@ def run_ahead(items: Iterator[T], *, depth: int = 1, name: str = "run-ahead") ->
                 close()
 
     worker = threading.Thread(target=produce, name=name, daemon=True)
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
-    worker.start()
+    _shorten_switch_interval()
     try:
+        worker.start()
         while True:
-            item = handoff.get()
+            try:
+                item = handoff.get(timeout=1)
+            except queue.Empty:
+                if worker.is_alive():
+                    continue
+                raise RuntimeError(f"{name} stopped without finishing or reporting an error") from None
             if item is _DONE:
                 return
             if isinstance(item, _Failed):
@@ -70,5 +97,6 @@ def run_ahead(items: Iterator[T], *, depth: int = 1, name: str = "run-ahead") ->
             yield item
     finally:
         stop.set()
-        worker.join()
-        sys.setswitchinterval(interval)
+        if worker.is_alive():
+            worker.join()
+        _restore_switch_interval()

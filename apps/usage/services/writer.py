@@ -165,17 +165,21 @@ class RecordWriter:
         records = staged.records
         if not records:
             return Written(0, 0, 0)
-        if connection.vendor == "postgresql" and not self.overlapping and staged.copy_tails is not None:
+        lines = None
+        if connection.vendor == "postgresql" and staged.copy_tails is not None:
             ids = {tag_hash: str(pk) for tag_hash, pk in tagset_ids.items()}
             lines = [f"{ids[r.tag_hash]}\t{tail}" for r, tail in zip(records, staged.copy_tails, strict=True)]
+        if lines is not None and not self.overlapping:
             if _copy_all_or_nothing(lines):
                 cube = {(*key[:5], tagset_ids[key[5]], *key[6:]): sums for key, sums in staged.cube.items()}
                 _upsert(DailyUsage._meta.db_table, CUBE_KEY, cube)
                 _upsert(DailyDetailUsage._meta.db_table, DETAIL_KEY, staged.detail)
                 return _written(records)
             self.overlapping = True  # this file meets stored rows: let the database sort them out
-        insert = _insert_postgresql if connection.vendor == "postgresql" else _insert_generic
-        inserted_ids = insert(records)
+        if connection.vendor == "postgresql":
+            inserted_ids = _insert_postgresql(lines or [f"{r.tagset_id}\t{_copy_tail(r)}" for r in records])
+        else:
+            inserted_ids = _insert_generic(records)
         inserted = [r for r in records if r.request_id in inserted_ids]
         cube_add(inserted)
         return _written(inserted)
@@ -261,7 +265,10 @@ def _copy_all_or_nothing(lines: list[str]) -> bool:
     return True
 
 
-def _insert_postgresql(records: list[PreparedRecord]) -> set[str]:
+def _insert_postgresql(lines: list[str]) -> set[str]:
+    """Stage the chunk's COPY lines and let the unique key decide which are new. Rows go in in the
+    same order as the direct COPY's (code-point order of request ids, COLLATE "C"), so a job on either
+    path waits on another in one direction only."""
     table = UsageRecord._meta.db_table
     columns = ", ".join(RECORD_COLUMNS)
     with connection.cursor() as cursor:
@@ -270,9 +277,9 @@ def _insert_postgresql(records: list[PreparedRecord]) -> set[str]:
             f"SELECT {columns} FROM {table} WITH NO DATA"
         )
         cursor.execute(f"TRUNCATE {_STAGE}")
-        _copy_lines(cursor, _STAGE, [f"{r.tagset_id}\t{_copy_tail(r)}" for r in records])
+        _copy_lines(cursor, _STAGE, lines)
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {_STAGE} ORDER BY request_id "
+            f'INSERT INTO {table} ({columns}) SELECT {columns} FROM {_STAGE} ORDER BY request_id COLLATE "C" '
             "ON CONFLICT (organization_id, source, request_id) DO NOTHING RETURNING request_id"
         )
         return {row[0] for row in cursor.fetchall()}
