@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, localcontext
+from typing import NamedTuple
 
 TOKEN_USAGE_TYPES = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
 # usage mapping key -> usage type
@@ -101,8 +102,10 @@ class OverrideRule:
         return (self.model is not None, bool(self.usage_type), bool(self.service_tier))
 
 
-@dataclass(frozen=True)
-class Estimate:
+class Estimate(NamedTuple):
+    """Immutable; a named tuple because ingest builds one per request (about half a frozen dataclass's
+    construction cost)."""
+
     model: str | None  # canonical code; None when the model is unknown
     cost_nano: dict[str, int]  # by cost source: input, output, cache_read, cache_write, tool_calls
     total_nano: int

@@ -181,11 +181,12 @@ class _Context:
         if len(event.provider) > PROVIDER_MAX_LENGTH:  # lower-casing can lengthen some letters
             raise RowProblem("provider", f"is longer than {PROVIDER_MAX_LENGTH} characters")
         tag_hash, tags, detail_tags, missing_required, detail_json = self._tags(event)
+        day = event.occurred_at.date()
         estimate = self.price_book.estimate(
             provider=event.provider,
             model=event.model,
             service_tier=event.service_tier,
-            occurred_on=event.occurred_at.date(),
+            occurred_on=day,
             usage={
                 "input_tokens": event.input_tokens,
                 "output_tokens": event.output_tokens,
@@ -210,7 +211,7 @@ class _Context:
             source=self.source,
             request_id=event.request_id,
             occurred_at=event.occurred_at,
-            day=event.occurred_at.date(),
+            day=day,
             provider=event.provider,
             model=model,
             model_raw=event.model,

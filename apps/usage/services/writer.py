@@ -231,13 +231,28 @@ _NULL = "\\N"
 
 def _copy_tail(r: PreparedRecord) -> str:
     """A row of COPY's text format after its leading tagset_id, columns in COPY_COLUMNS order (a
-    formatted string is a third cheaper than psycopg's per-value adaptation, and this runs per row)."""
+    formatted string is a third cheaper than psycopg's per-value adaptation, and this runs per row).
+    ``source`` and ``service_tier`` come from fixed lists; the strings from the file are checked
+    together and escaped only when one of them needs it."""
+    request_id, provider, model, model_raw, detail, trace = (
+        r.request_id,
+        r.provider,
+        r.model,
+        r.model_raw,
+        r.detail_json,
+        r.trace_id,
+    )
+    joined = request_id + provider + model + model_raw + detail + trace
+    if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+        request_id, provider, model, model_raw, detail, trace = map(
+            _text, (request_id, provider, model, model_raw, detail, trace)
+        )
     gateway = _NULL if r.gateway_cost_nano is None else r.gateway_cost_nano
     tools = _text(json.dumps(r.tool_calls_detail)) if r.tool_calls_detail else "{}"
     return (
-        f"{r.organization_id}\t{r.job_id}\t{_text(r.source)}\t{_text(r.request_id)}\t{r.occurred_at.isoformat()}\t"
-        f"{r.day.isoformat()}\t{_text(r.provider)}\t{_text(r.model)}\t{_text(r.model_raw)}\t{_text(r.service_tier)}\t"
-        f"{_text(r.detail_json)}\t{_text(r.trace_id)}\t{_BOOL[r.is_retry]}\t{_BOOL[r.is_batch]}\t"
+        f"{r.organization_id}\t{r.job_id}\t{r.source}\t{request_id}\t{r.occurred_at.isoformat()}\t"
+        f"{r.day.isoformat()}\t{provider}\t{model}\t{model_raw}\t{r.service_tier}\t"
+        f"{detail}\t{trace}\t{_BOOL[r.is_retry]}\t{_BOOL[r.is_batch]}\t"
         f"{r.request_count}\t{r.input_tokens}\t{r.output_tokens}\t{r.cache_read_tokens}\t"
         f"{r.cache_write_5m_tokens}\t{r.cache_write_1h_tokens}\t{r.tool_calls}\t{tools}\t"
         f"{r.cost_input_nano}\t{r.cost_output_nano}\t{r.cost_cache_read_nano}\t{r.cost_cache_write_nano}\t"
