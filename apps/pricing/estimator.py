@@ -147,6 +147,25 @@ class _PriceTable:
     base: dict[str, int]
     long_context: list[tuple[int, dict[str, int]]]  # (threshold, rates), highest threshold first
     currency: str
+    # Rates are in 10**-30 nano-units (scale _RATE_SCALE) unless every one of them is a whole number of
+    # nano-units, as list prices and most discounts are: then they are kept in nano-units (scale 1)
+    # and a cost needs no rounding at all.
+    scale: int = _RATE_SCALE
+
+
+def _whole_nano(table: _PriceTable) -> _PriceTable:
+    rate_dicts = [table.base, *(rates for _threshold, rates in table.long_context)]
+    if any(rate % _RATE_SCALE for rates in rate_dicts for rate in rates.values()):
+        return table
+    return _PriceTable(
+        base={key: rate // _RATE_SCALE for key, rate in table.base.items()},
+        long_context=[
+            (threshold, {key: rate // _RATE_SCALE for key, rate in rates.items()})
+            for threshold, rates in table.long_context
+        ],
+        currency=table.currency,
+        scale=1,
+    )
 
 
 _MISSING = object()
@@ -377,10 +396,12 @@ class PriceBook:
                 if found is not None and found.price is not None:
                     base[candidate.usage_type] = scaled_rate(found.price, found.unit)
         currencies = sorted({row.currency for row in chosen.values()})
-        table = _PriceTable(
-            base=base,
-            long_context=sorted(long_context.items(), reverse=True),
-            currency=currencies[0] if currencies else "USD",
+        table = _whole_nano(
+            _PriceTable(
+                base=base,
+                long_context=sorted(long_context.items(), reverse=True),
+                currency=currencies[0] if currencies else "USD",
+            )
         )
         self._tables[key] = table
         return table
@@ -454,7 +475,10 @@ class PriceBook:
                 unpriced.append(tool)
             else:
                 sums["tool_calls"] += tools[tool] * rate
-        cost_nano = {source: _round_scaled(value) if value else 0 for source, value in sums.items()}
+        if table.scale == 1:
+            cost_nano = sums
+        else:
+            cost_nano = {source: _round_scaled(value) if value else 0 for source, value in sums.items()}
         return Estimate(
             model=resolved,
             cost_nano=cost_nano,
