@@ -96,7 +96,7 @@ class TagNormaliser:
             return None
         if len(text) > MAX_VALUE_LENGTH:
             raise ValueError(f"Tag {key!r} is longer than {MAX_VALUE_LENGTH} characters.")
-        if _unstorable(text) or _unstorable(key):
+        if storage_problem(text) or storage_problem(key):
             raise ValueError(f"Tag {key!r} contains a NUL character or invalid Unicode.")
         rule = self._rules.get(key)
         if rule is not None:
@@ -126,17 +126,16 @@ class TagNormaliser:
         return NormalisedTags(tags=dict(sorted(tags.items())), missing_required=missing, unknown=unknown)
 
 
-def _unstorable(text: str) -> bool:
-    """NUL or a lone surrogate: PostgreSQL's text and jsonb cannot hold them."""
+def storage_problem(text: str) -> str:
+    """What makes a string unstorable in PostgreSQL text or jsonb (NUL, a lone surrogate), or ""."""
     if "\x00" in text:
-        return True
-    if text.isascii():
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
+        return "must not contain a NUL character"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "is not valid Unicode text (a lone surrogate)"
+    return ""
 
 
 def tagset_hash(tags: Mapping[str, str]) -> str:

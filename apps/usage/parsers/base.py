@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import BinaryIO
 
+from apps.taxonomy.normalise import storage_problem
+
 MAX_LINE_BYTES = 64 * 1024
 MAX_COUNT = 2**63 - 1  # a bigint column
 SERVICE_TIERS = ("standard", "batch", "priority", "flex")
@@ -155,22 +157,10 @@ def as_text(value, field_name: str, *, required: bool = False, max_length: int =
     text = str(value).strip()
     if len(text) > max_length:
         raise RowProblem(field_name, f"is longer than {max_length} characters")
-    problem = text_problem(text)
+    problem = storage_problem(text)
     if problem:
         raise RowProblem(field_name, problem)
     return text
-
-
-def text_problem(text: str) -> str:
-    """What makes a string unstorable in PostgreSQL text or jsonb (NUL, a lone surrogate), or ""."""
-    if "\x00" in text:
-        return "must not contain a NUL character"
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            return "is not valid Unicode text (a lone surrogate)"
-    return ""
 
 
 def as_tier(value, field_name: str = "service_tier") -> str:
@@ -196,7 +186,7 @@ def tool_counts(value, field_name: str = "tool_calls") -> dict[str, int]:
         number = as_int(calls, f"{field_name}.{name}")
         if number:
             tool = str(name).strip().lower()
-            problem = text_problem(tool) or ("is longer than 100 characters" if len(tool) > 100 else "")
+            problem = storage_problem(tool) or ("is longer than 100 characters" if len(tool) > 100 else "")
             if problem:
                 raise RowProblem(f"{field_name}.{name!r}", f"tool name {problem}")
             counts[tool] = number
