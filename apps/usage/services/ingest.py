@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
@@ -35,15 +35,15 @@ from apps.usage.parsers.base import MAX_COUNT, RowProblem
 
 from .payloads import ingest_job_receive, payload_open, payload_prescan
 from .pipeline import run_ahead
-from .writer import PreparedRecord, RecordWriter, StagedChunk, stage_chunk
+from .writer import PreparedRecord, RecordWriter, StagedChunk, stage_chunk, uses_copy
 
 logger = logging.getLogger(__name__)
 
+PROVIDER_MAX_LENGTH = UsageRecord._meta.get_field("provider").max_length
+MODEL_MAX_LENGTH = UsageRecord._meta.get_field("model").max_length
 # Lines per committed chunk: a twentieth of the file (so the progress bar moves), at least MIN and at
 # most MAX. Bigger chunks fold more rows into each cube cell (fewer upserts) at the cost of memory:
 # MAX_CHUNK_LINES prepared rows are about 50 MB. INGEST_CHUNK_LINES fixes the size (tests, tuning).
-PROVIDER_MAX_LENGTH = UsageRecord._meta.get_field("provider").max_length
-MODEL_MAX_LENGTH = UsageRecord._meta.get_field("model").max_length
 MIN_CHUNK_LINES = 2_000
 MAX_CHUNK_LINES = 50_000
 CHUNK_LINES = int(os.environ.get("INGEST_CHUNK_LINES", "0")) or None
@@ -336,7 +336,7 @@ def _chunk_lines(lines_expected: int) -> int:
 def _read(job: IngestJob) -> None:
     reader, source = reader_for(job.format)
     context = _context_for(job, source)
-    chunks = _prepared_chunks(context, reader, job, for_copy=connection.vendor == "postgresql")
+    chunks = _prepared_chunks(context, reader, job, for_copy=uses_copy())
     with closing(run_ahead(chunks, name=f"ingest-{job.pk}-reader")) as ahead:
         for chunk in ahead:
             _commit_chunk(context, chunk)

@@ -161,28 +161,32 @@ class RecordWriter:
         self.overlapping = False
 
     def write(self, staged: StagedChunk, tagset_ids: dict[str, int]) -> Written:
-        """Insert what is new and add it to the cubes, in the caller's transaction."""
+        """Insert what is new and add it to the cubes, in the caller's transaction. The records' tag set
+        ids are resolved already (``ingest._resolve_tagsets``)."""
         records = staged.records
         if not records:
             return Written(0, 0, 0)
-        lines = None
-        if connection.vendor == "postgresql" and staged.copy_tails is not None:
-            ids = {tag_hash: str(pk) for tag_hash, pk in tagset_ids.items()}
-            lines = [f"{ids[r.tag_hash]}\t{tail}" for r, tail in zip(records, staged.copy_tails, strict=True)]
-        if lines is not None and not self.overlapping:
-            if _copy_all_or_nothing(lines):
-                cube = {(*key[:5], tagset_ids[key[5]], *key[6:]): sums for key, sums in staged.cube.items()}
-                _upsert(DailyUsage._meta.db_table, CUBE_KEY, cube)
-                _upsert(DailyDetailUsage._meta.db_table, DETAIL_KEY, staged.detail)
-                return _written(records)
-            self.overlapping = True  # this file meets stored rows: let the database sort them out
-        if connection.vendor == "postgresql":
-            inserted_ids = _insert_postgresql(lines or [f"{r.tagset_id}\t{_copy_tail(r)}" for r in records])
-        else:
+        if not uses_copy():
             inserted_ids = _insert_generic(records)
+        else:
+            tails = staged.copy_tails or [_copy_tail(r) for r in records]
+            lines = [f"{r.tagset_id}\t{tail}" for r, tail in zip(records, tails, strict=True)]
+            if not self.overlapping and staged.cube is not None:
+                if _copy_all_or_nothing(lines):
+                    cube = {(*key[:5], tagset_ids[key[5]], *key[6:]): sums for key, sums in staged.cube.items()}
+                    _upsert(DailyUsage._meta.db_table, CUBE_KEY, cube)
+                    _upsert(DailyDetailUsage._meta.db_table, DETAIL_KEY, staged.detail)
+                    return _written(records)
+                self.overlapping = True  # this file meets stored rows: let the database sort them out
+            inserted_ids = _insert_postgresql(lines)
         inserted = [r for r in records if r.request_id in inserted_ids]
         cube_add(inserted)
         return _written(inserted)
+
+
+def uses_copy() -> bool:
+    """Whether this database takes chunks through COPY (PostgreSQL), so staging formats COPY text."""
+    return connection.vendor == "postgresql"
 
 
 def _written(records: list[PreparedRecord]) -> Written:
@@ -218,9 +222,13 @@ _STAGE = "usage_record_stage"
 _IDEMPOTENCY_CONSTRAINT = "usagerecord_idempotency"
 
 
+def _needs_escape(value: str) -> bool:
+    return "\\" in value or "\t" in value or "\n" in value or "\r" in value
+
+
 def _text(value: str) -> str:
     """A string as a field of COPY's text format."""
-    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+    if _needs_escape(value):
         return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     return value
 
@@ -242,8 +250,7 @@ def _copy_tail(r: PreparedRecord) -> str:
         r.detail_json,
         r.trace_id,
     )
-    joined = request_id + provider + model + model_raw + detail + trace
-    if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+    if _needs_escape(request_id + provider + model + model_raw + detail + trace):
         request_id, provider, model, model_raw, detail, trace = map(
             _text, (request_id, provider, model, model_raw, detail, trace)
         )

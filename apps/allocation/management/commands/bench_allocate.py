@@ -39,7 +39,7 @@ def load_events(*, organization, events: Iterable[dict], expected: int = 0):
     from apps.usage.models import IngestJob
     from apps.usage.parsers.canonical import event_from_object
     from apps.usage.services.ingest import _Chunk, _chunk_lines, _commit_chunk, _context_for, _finish
-    from apps.usage.services.writer import stage_chunk
+    from apps.usage.services.writer import stage_chunk, uses_copy
 
     with scope(organization=organization):
         job = IngestJob.objects.create(
@@ -59,7 +59,7 @@ def load_events(*, organization, events: Iterable[dict], expected: int = 0):
         while chunk := list(islice(events, _chunk_lines(expected))):
             prepared = [context.prepare(event_from_object(obj, line + n)) for n, obj in enumerate(chunk, start=1)]
             line += len(chunk)
-            _commit_chunk(context, _Chunk(stage_chunk(prepared, for_copy=connection.vendor == "postgresql"), [], line))
+            _commit_chunk(context, _Chunk(stage_chunk(prepared, for_copy=uses_copy()), [], line))
         return _finish(job, status=IngestJob.Status.SUCCEEDED)
 
 
