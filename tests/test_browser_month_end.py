@@ -129,6 +129,23 @@ def log_in(browser, live_server, username: str, *, viewport: dict = DESKTOP):
     return page
 
 
+def script_problems(*pages) -> list[str]:
+    """What the pages said went wrong in the browser: console errors (a Content-Security-Policy violation, a
+    failed load) and uncaught script errors. The expected ones are left out: there is no favicon, and the
+    refused approval answers 403."""
+    problems = []
+    for page in pages:
+        for message in page.console_messages(filter="all"):
+            url = message.location.get("url", "")
+            expected = url.endswith("/favicon.ico") or (
+                "status of 403" in message.text and url.endswith("/periods/2026-10/transition/")
+            )
+            if message.type == "error" and not expected:
+                problems.append(f"{page.url}: {message.text} ({url})")
+        problems += [f"{page.url}: {error}" for error in page.page_errors(filter="all")]
+    return problems
+
+
 def screenshot(page, name: str) -> None:
     """With BROWSER_SCREENSHOTS=<dir>: the page as it is, then at phone width (the layout reflows; no reload,
     which would post a form again)."""
@@ -353,6 +370,7 @@ def test_month_end_walk_in_a_browser(october, live_server, browser):
     expect(owner.locator("h1")).to_contain_text("Accepted")
     expect(owner.locator("main")).to_contain_text("1.00 USD to CC-1101")
 
+    assert script_problems(analyst, preparer, owner, checker) == []
     print(f"\nmonth-end walk in chromium: {time.monotonic() - started:.1f} s")
 
 
