@@ -131,19 +131,24 @@ def log_in(browser, live_server, username: str, *, viewport: dict = DESKTOP):
 
 def script_problems(*pages) -> list[str]:
     """What the pages said went wrong in the browser: console errors (a Content-Security-Policy violation, a
-    failed load) and uncaught script errors. The expected ones are left out: there is no favicon, and the
-    refused approval answers 403."""
+    failed load) and uncaught script errors. The expected one is left out: the refused approval answers 403."""
     problems = []
     for page in pages:
         for message in page.console_messages(filter="all"):
             url = message.location.get("url", "")
-            expected = url.endswith("/favicon.ico") or (
-                "status of 403" in message.text and url.endswith("/periods/2026-10/transition/")
-            )
+            expected = "status of 403" in message.text and url.endswith("/periods/2026-10/transition/")
             if message.type == "error" and not expected:
                 problems.append(f"{page.url}: {message.text} ({url})")
         problems += [f"{page.url}: {error}" for error in page.page_errors(filter="all")]
     return problems
+
+
+def page_width_at_phone_size(page) -> int:
+    """How wide the page lays out in a 390 px viewport: wider means the whole page scrolls sideways."""
+    page.set_viewport_size(PHONE)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    page.set_viewport_size(DESKTOP)
+    return width
 
 
 def screenshot(page, name: str) -> None:
@@ -279,6 +284,7 @@ def test_month_end_walk_in_a_browser(october, live_server, browser):
     analyst.get_by_role("button", name="Start reconciliation 2026-10").click()
     expect(analyst.locator(messages)).to_have_text("Start reconciliation: 2026-10 is now reconciling.")
     screenshot(analyst, "period-reconciling")
+    assert page_width_at_phone_size(analyst) <= PHONE["width"]
 
     # A finance admin submits it for review: draft statements are issued.
     preparer = log_in(browser, live_server, october["preparer"])
@@ -298,6 +304,7 @@ def test_month_end_walk_in_a_browser(october, live_server, browser):
     row.get_by_role("link", name="Open").click()
     expect(owner.locator("h1")).to_contain_text("CC-1101 Search: 2026-10")
     screenshot(owner, "statement-draft")
+    assert page_width_at_phone_size(owner) <= PHONE["width"]
     output_line = owner.locator("tr[id^=line-]", has=owner.locator("td", has_text="output"))
     expect(output_line).to_contain_text("3.00")
     output_line.get_by_role("link", name="dispute").click()
@@ -366,6 +373,7 @@ def test_month_end_walk_in_a_browser(october, live_server, browser):
     expect(disputes).to_contain_text("1.00")
     expect(disputes).to_contain_text("Accepted")
     screenshot(owner, "statement-final")
+    assert page_width_at_phone_size(owner) <= PHONE["width"]
     owner.goto(dispute_url)
     expect(owner.locator("h1")).to_contain_text("Accepted")
     expect(owner.locator("main")).to_contain_text("1.00 USD to CC-1101")
