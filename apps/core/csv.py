@@ -78,7 +78,10 @@ def encode_cell(value: Cell) -> str:
 
 
 def encode_row(cells: Iterable[Cell], *, lineterminator: str = "\r\n") -> str:
-    return ",".join(encode_cell(cell) for cell in cells) + lineterminator
+    encoded = [encode_cell(cell) for cell in cells]
+    if encoded == [""]:
+        encoded = ['""']  # a row of one empty cell, not a blank line that readers skip
+    return ",".join(encoded) + lineterminator
 
 
 class CsvWriter:

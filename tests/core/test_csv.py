@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from apps.core.csv import (
@@ -84,6 +84,10 @@ def test_a_negative_amount_stays_a_number_and_hostile_text_beside_it_does_not():
     assert _read(text)[1] == ["-12.50", "'-12.50", "'=1+2", "", "7"]
 
 
+def test_a_row_of_one_empty_cell_is_not_a_blank_line():
+    assert _read(csv_text([[None], ["x"]])) == [[""], ["x"]]
+
+
 def test_non_finite_decimals_are_text():
     assert encode_cell(Decimal("-Infinity")) == '"\'-Infinity"'
     assert encode_cell(Decimal("NaN")) == '"NaN"'
@@ -135,6 +139,7 @@ text_cells = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_s
 )
 
 
+@settings(deadline=None)  # the machine is shared: time is not the property
 @given(st.lists(st.lists(text_cells, min_size=1, max_size=6), min_size=1, max_size=5))
 @example([['=HYPERLINK("http://evil.example","x")', "a\r\n=1+2", '"=1"', "-"]])
 def test_no_cell_read_back_starts_with_a_trigger_and_stripping_the_quote_gives_the_text(rows):
@@ -151,6 +156,7 @@ def test_no_cell_read_back_starts_with_a_trigger_and_stripping_the_quote_gives_t
             assert restore(cell) == original
 
 
+@settings(deadline=None)
 @given(text_cells)
 def test_neutralise_is_one_to_one(text):
     neutralised = neutralise(text)
@@ -158,6 +164,7 @@ def test_neutralise_is_one_to_one(text):
     assert restore(neutralised) == text
 
 
+@settings(deadline=None)
 @given(st.decimals(allow_nan=False, allow_infinity=False) | st.integers())
 def test_every_number_reads_back_as_the_same_number(value):
     (cells,) = _read(csv_text([[value]]))
