@@ -24,9 +24,11 @@ The rule follows OWASP "CSV Injection" (CWE-1236):
   "true", "yes") are refused with ``TypeError``; ``None`` is an empty cell; anything else (dates, lazy
   strings) is written as its text, neutralised.
 
-Exports are built in memory and returned whole (``csv_response``): each is bounded (a statement's
-lines, a reconciliation run's lines, at most ``MAX_STORED_ERRORS`` ingest errors), and a streamed
-response would read the database after the request's tenancy scope has closed.
+Downloads are built in memory and returned whole (``csv_response``); there is deliberately no streaming
+variant. Every export of the product is bounded (one statement's lines, one reconciliation run's lines, the
+capped list of one ingest job's errors), and a streamed body is produced after the view has returned, when
+the request's tenancy scope (django-scopes, opened by the middleware) has already closed, so its queries
+would fail closed or have to reopen the scope outside the request's checks.
 """
 
 import csv
