@@ -30,7 +30,6 @@ may add a division and its teams, move subtrees or deactivate a branch bottom-up
 context for the sections validated after it. Rows missing from a file are left alone: nothing is deleted.
 """
 
-import csv
 import io
 import re
 from collections.abc import Callable
@@ -41,6 +40,7 @@ from decimal import Decimal, InvalidOperation
 from django.contrib.auth import get_user_model
 from django_scopes import scope
 
+from apps.core.csv import CsvWriter, read_records
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.roles import Role
 
@@ -350,7 +350,7 @@ def rows_from_csv(text: str) -> list[dict]:
     """CSV columns as ``CSV_COLUMNS``; owner_users separated by ';'. An empty cell in is_active or
     is_central keeps the current value."""
     rows = []
-    for record in csv.DictReader(io.StringIO(text)):
+    for record in read_records(text):
         row: dict = {}
         for column, value in record.items():
             if column is None:
@@ -371,7 +371,7 @@ def rows_from_csv(text: str) -> list[dict]:
 
 def rows_to_csv(rows: list[dict]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer = CsvWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
         record = dict(row)
@@ -498,7 +498,7 @@ def apply_budgets(*, organization: Organization, rows: list[dict], actor) -> dic
 
 def budget_rows_from_csv(text: str) -> list[dict]:
     rows = []
-    for record in csv.DictReader(io.StringIO(text)):
+    for record in read_records(text):
         row = {column: (value or "").strip() for column, value in record.items() if column is not None}
         if row.get("currency") == "":
             del row["currency"]
@@ -508,7 +508,7 @@ def budget_rows_from_csv(text: str) -> list[dict]:
 
 def budget_rows_to_csv(rows: list[dict]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=BUDGET_CSV_COLUMNS, lineterminator="\n")
+    writer = CsvWriter(out, fieldnames=BUDGET_CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()

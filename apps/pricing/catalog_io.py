@@ -17,13 +17,13 @@ updates that override. Prices and discounts are strings (or integers); a YAML fl
 because it may already have lost a digit. Rows missing from the file are left alone.
 """
 
-import csv
 import io
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django_scopes import scope
 
+from apps.core.csv import CsvWriter, read_records
 from apps.tenancy.models import Organization
 
 from . import services
@@ -293,7 +293,7 @@ def rows_from_csv(text: str) -> list[dict]:
     """Columns as ``CSV_COLUMNS``; empty price, discount_pct and effective_to cells are empty values, an
     empty is_active keeps the default (true)."""
     rows = []
-    for record in csv.DictReader(io.StringIO(text)):
+    for record in read_records(text):
         row: dict = {}
         for column, value in record.items():
             if column is None:
@@ -315,7 +315,7 @@ def rows_from_csv(text: str) -> list[dict]:
 
 def rows_to_csv(rows: list[dict]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer = CsvWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow(

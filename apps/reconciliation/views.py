@@ -1,19 +1,19 @@
 """Reconciliation pages. Reading needs PREPARE_PERIOD or VIEW_ALL_COST (finance roles, org admins,
 viewers); making a run needs PREPARE_PERIOD."""
 
-import csv
 from datetime import date
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from apps.core.csv import csv_response
 from apps.invoices.selectors import invoices
+from apps.pricing.money import nano_to_decimal
 from apps.tenancy.permissions import org_any_perm_required, org_perm_required
 from apps.tenancy.roles import Perm
 
@@ -130,29 +130,28 @@ CSV_HEADER = [
 @reconciliation_read_required
 def run_export(request, org_slug: str, pk: int):
     run = get_object_or_404(ReconciliationRun, pk=pk)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="reconciliation-{request.organization.slug}-{run.period_label}-run{run.pk}.csv"'
+    # Exact amounts (all nine decimals) so the export re-adds to the run's totals. They go in as Decimals, so
+    # a negative variance stays a number; keys (model names, tag values from usage files) are neutralised.
+    rows = (
+        [
+            run.pk,
+            run.period_label,
+            line.level,
+            line.provider,
+            line.key,
+            run.currency,
+            nano_to_decimal(int(line.estimated_nano)),
+            None if line.invoiced_nano is None else nano_to_decimal(int(line.invoiced_nano)),
+            None if line.variance_nano is None else nano_to_decimal(int(line.variance_nano)),
+            line.variance_pct,
+            {True: "yes", False: "no", None: ""}[line.within_tolerance],
+            line.note,
+        ]
+        for level in ("provider", "model", "cost_source", "day")
+        for line in selectors.run_lines(run=run, level=level)
     )
-    writer = csv.writer(response)
-    writer.writerow(CSV_HEADER)
-    # Exact amounts (all nine decimals) so the export re-adds to the run's totals.
-    for level in ("provider", "model", "cost_source", "day"):
-        for line in selectors.run_lines(run=run, level=level):
-            writer.writerow(
-                [
-                    run.pk,
-                    run.period_label,
-                    line.level,
-                    line.provider,
-                    line.key,
-                    run.currency,
-                    selectors.exact(line.estimated_nano),
-                    "" if line.invoiced_nano is None else selectors.exact(line.invoiced_nano),
-                    "" if line.variance_nano is None else selectors.exact(line.variance_nano),
-                    "" if line.variance_pct is None else str(line.variance_pct),
-                    {True: "yes", False: "no", None: ""}[line.within_tolerance],
-                    line.note,
-                ]
-            )
-    return response
+    return csv_response(
+        filename=f"reconciliation-{request.organization.slug}-{run.period_label}-run{run.pk}.csv",
+        header=CSV_HEADER,
+        rows=rows,
+    )

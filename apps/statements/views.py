@@ -1,12 +1,10 @@
 """Statement pages. Every member with a role that sees cost may open them: finance and viewers see every
 statement, a budget owner those of their subtree (anything else is a 404, not a 403)."""
 
-import csv
-
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from apps.core.csv import csv_response
 from apps.periods.models import BillingPeriod
 from apps.pricing.money import nano_to_decimal
 from apps.tenancy.permissions import org_perm_required
@@ -129,35 +127,33 @@ CSV_HEADER = [
 @org_perm_required(Perm.VIEW_ORG)
 def statement_export(request, org_slug: str, pk: int):
     statement = _visible_statement_or_404(request, pk)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="statement-{request.organization.slug}-{statement.reference}.csv"'
-    )
-    writer = csv.writer(response)
-    writer.writerow(CSV_HEADER)
     # "amount" is footed (the lines add up to the statement total); "amount_exact" keeps all nine decimals.
-    for line in statement.lines.order_by("position"):
-        writer.writerow(
-            [
-                statement.reference,
-                statement.period_label,
-                statement.version,
-                statement.status,
-                statement.owner_code,
-                statement.owner_name,
-                line.section,
-                line.position,
-                line.feature,
-                line.provider,
-                line.model,
-                line.cost_source,
-                line.rule_name,
-                line.method,
-                line.share,
-                statement.currency,
-                statement.money(line.amount),
-                nano_to_decimal(line.amount_nano),
-                line.explanation,
-            ]
-        )
-    return response
+    # Amounts and counts go in as numbers (a spreadsheet sums them); every text cell, whoever typed it
+    # (tag values, feature and model names, explanations), is neutralised by the writer.
+    rows = (
+        [
+            statement.reference,
+            statement.period_label,
+            statement.version,
+            statement.status,
+            statement.owner_code,
+            statement.owner_name,
+            line.section,
+            line.position,
+            line.feature,
+            line.provider,
+            line.model,
+            line.cost_source,
+            line.rule_name,
+            line.method,
+            line.share,
+            statement.currency,
+            statement.money(line.amount),
+            nano_to_decimal(line.amount_nano),
+            line.explanation,
+        ]
+        for line in statement.lines.order_by("position")
+    )
+    return csv_response(
+        filename=f"statement-{request.organization.slug}-{statement.reference}.csv", header=CSV_HEADER, rows=rows
+    )

@@ -26,12 +26,12 @@ CSV: one line per value (a dimension without values gets one line with an empty 
 dimension's columns repeated on each of its lines, aliases separated by ``;``.
 """
 
-import csv
 import io
 from typing import Any
 
 from django_scopes import scope
 
+from apps.core.csv import CsvWriter, read_records
 from apps.owners.models import BudgetOwner
 from apps.tenancy.models import Organization
 
@@ -403,7 +403,7 @@ def rows_from_csv(text: str) -> list[dict]:
     """Lines grouped into one row per dimension (in order of first appearance). An empty cell in a
     flag or the position keeps the current value; an empty ``aliases`` cell means no aliases."""
     rows: dict[str, dict] = {}
-    for record in csv.DictReader(io.StringIO(text)):
+    for record in read_records(text):
         cell = {column: (value or "").strip() for column, value in record.items() if column is not None}
         key = cell.get("dimension", "")
         row = rows.get(key)
@@ -443,7 +443,7 @@ def _csv_bool(row: dict, name: str) -> str:
 
 def rows_to_csv(rows: list[dict]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer = CsvWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
         dimension = {

@@ -83,8 +83,12 @@ def test_export_apply_into_the_other_org_and_export_again_gives_the_same_data(wo
 def test_csv_round_trips(world, tree):
     owners = catalog_io.export_section(organization=world.org("a"))
     text = catalog_io.rows_to_csv(owners)
-    assert text.splitlines()[0] == ",".join(catalog_io.CSV_COLUMNS)
-    assert "CC-1100,Cost centre CC-1100,CC-1000,6420-AI-Services,,US01,,,alpha-budget_owner,true,false" in text
+    # Every text cell is quoted (see apps/core/csv.py); the header is text too.
+    assert text.splitlines()[0] == ",".join(f'"{column}"' for column in catalog_io.CSV_COLUMNS)
+    assert (
+        '"CC-1100","Cost centre CC-1100","CC-1000","6420-AI-Services","","US01","","",'
+        '"alpha-budget_owner","true","false"' in text.splitlines()
+    )
     assert catalog_io.rows_from_csv(text) == owners
     budgets = [{"owner": "CC-1101", "period": "2026-09", "amount": "12500.00", "currency": "USD"}]
     assert catalog_io.budget_rows_from_csv(catalog_io.budget_rows_to_csv(budgets)) == budgets

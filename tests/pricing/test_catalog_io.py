@@ -92,8 +92,11 @@ def test_export_apply_into_the_other_org_and_export_again_gives_the_same_data(wo
 def test_csv_round_trips(world, price_book):
     rows = [*ROWS[:2], {**ROWS[2], "provider": "anthropic"}]
     text = catalog_io.rows_to_csv(rows)
-    assert text.splitlines()[0] == ",".join(catalog_io.CSV_COLUMNS)
-    assert "openai,gpt-4o,input,standard,2.25,1m_tokens,,2025-07-01,2026-07-01,OA-7731,true" in text
+    assert text.splitlines()[0] == ",".join(f'"{column}"' for column in catalog_io.CSV_COLUMNS)
+    assert (
+        '"openai","gpt-4o","input","standard","2.25","1m_tokens","","2025-07-01","2026-07-01","OA-7731","true"'
+        in text.splitlines()
+    )
     assert catalog_io.rows_from_csv(text) == rows
 
 

@@ -81,9 +81,12 @@ def test_export_apply_into_the_other_org_and_export_again_gives_the_same_data(wo
 def test_csv_round_trips(world, taxonomy):
     rows = catalog_io.export_section(organization=world.org("a"))
     text = catalog_io.rows_to_csv(rows)
-    assert text.splitlines()[0] == ",".join(catalog_io.CSV_COLUMNS)
-    assert "environment,Environment,,true,lower,cube,20,true,production,,,true,prod" in text
-    assert "customer,Customer,,false,preserve,cube,30,true,,,,," in text
+    assert text.splitlines()[0] == ",".join(f'"{column}"' for column in catalog_io.CSV_COLUMNS)
+    # Text cells are quoted, the position is a bare number; a dimension without values leaves them empty.
+    assert '"environment","Environment","","true","lower","cube",20,"true","production","","","true","prod"' in (
+        text.splitlines()
+    )
+    assert '"customer","Customer","","false","preserve","cube",30,"true",,,,,' in text.splitlines()
     assert catalog_io.rows_from_csv(text) == rows
 
 

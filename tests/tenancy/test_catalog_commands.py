@@ -395,7 +395,7 @@ def test_csv_import_of_budget_owners(world, tmp_path):
         assert list(search.owner_users.values_list("username", flat=True)) == ["alpha-budget_owner"]
     exported, _ = _run("export_catalog", "--org", a.slug, "--section", "budget_owners", "--format", "csv")
     assert exported.splitlines()[2] == (
-        "CC-1100,Search,CC-1000,6420-AI,ENG-SEARCH,US01,R&D,US-SFO,alpha-budget_owner,true,false"
+        '"CC-1100","Search","CC-1000","6420-AI","ENG-SEARCH","US01","R&D","US-SFO","alpha-budget_owner","true","false"'
     )
 
 

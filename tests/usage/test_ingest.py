@@ -390,7 +390,7 @@ def test_portal_upload_job_page_and_error_csv(catalog, django_capture_on_commit_
     detail = client.get(with_callbacks["Location"])
     assert detail.context["job"].accepted == 1 and detail.context["job"].status == "succeeded"
     csv_response = client.get(with_callbacks["Location"] + "errors.csv")
-    assert csv_response.content.decode().splitlines()[1].startswith("october.ndjson,2,(json),invalid JSON")
+    assert csv_response.content.decode().splitlines()[1].startswith('"october.ndjson",2,"(json)","invalid JSON')
 
 
 @pytest.mark.parametrize(("role", "status"), [(Role.BUDGET_OWNER, 403), (Role.VIEWER, 403), (Role.FINANCE_ADMIN, 200)])
