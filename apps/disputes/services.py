@@ -41,7 +41,7 @@ def _amount_nano(value, *, field: str, currency: str) -> int:
     if not value.is_finite() or value <= 0:
         raise ValidationError({field: "The amount must be more than zero."})
     places = currency_exponent(currency)
-    if value != value.quantize(Decimal(1).scaleb(-places)):
+    if value != quantize_money(value, currency):  # exact at any size (a plain quantize fails past 28 digits)
         raise ValidationError({field: f"{currency} amounts have at most {places} decimals."})
     return decimal_to_nano(value)
 

@@ -283,6 +283,16 @@ def test_an_adjustment_side_is_written_once_per_dispute(world, issued):
         )
 
 
+def test_an_amount_of_any_size_is_refused_with_a_message(world, issued):
+    with pytest.raises(ValidationError) as excinfo:
+        open_dispute(world, issued, amount="1E+30")
+    assert refusal(excinfo) == "You can dispute at most 10.01 USD, the amount of line 1."
+    dispute = open_dispute(world, issued, amount="1.00")
+    with pytest.raises(ValidationError) as excinfo:
+        accept(world, issued, dispute, amount="1E+30")
+    assert refusal(excinfo) == "Accept at most the disputed 1.00 USD; reject the dispute or accept a part of it."
+
+
 @pytest.mark.parametrize("amount_nano", [0, -1_000_000_000])
 def test_a_dispute_of_nothing_or_less_is_refused_by_the_database(world, issued, amount_nano):
     with pytest.raises(IntegrityError), transaction.atomic():
