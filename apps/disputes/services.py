@@ -2,6 +2,10 @@
 transaction with the period row locked first (the same order as a period transition, so an approval
 cannot slip between a check and a write), writes its audit event, and e-mails after commit.
 
+Opening and accepting then lock the statement and the line (every lock filtered by organisation, one row
+per table), and only then check that what is open or credited fits in what was charged: two requests at
+once wait for each other, and the second sees the first's dispute or credit.
+
 Who may do what is checked by the views (``Perm.OPEN_DISPUTES`` on a visible statement,
 ``Perm.RESOLVE_DISPUTES`` for the queue); these functions check what the data allows.
 """
