@@ -249,7 +249,9 @@ def test_a_double_submitted_dispute_form_opens_one_dispute(world, issued):
     owner = world.login("a", "budget_owner")
     page = owner.get(create_url(statement), {"line": line.pk})
     token = str(page.context["form"].initial["submission"])
-    assert f'<input type="hidden" name="submission" value="{token}" id="id_submission">' in page.content.decode()
+    html = page.content.decode()
+    assert f'<input type="hidden" name="submission" value="{token}" id="id_submission">' in html
+    assert "<label" not in html[html.index('name="line"') - 60 : html.index('id="id_submission"')]
     data = {"line": line.pk, "amount": "4.00", "reason": "Reranker tests.", "submission": token}
     first = owner.post(create_url(statement), data)
     again = owner.post(create_url(statement), data, follow=True)
