@@ -8,6 +8,9 @@ from .models import Dispute
 
 class DisputeOpenForm(forms.Form):
     line = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # Made fresh for every empty form: the same form submitted twice (a double click, a resent POST) opens
+    # one dispute.
+    submission = forms.UUIDField(required=False, widget=forms.HiddenInput)
     amount = forms.DecimalField(
         max_digits=18, decimal_places=3, min_value=Decimal("0.001"), help_text="How much of the charge is wrong."
     )

@@ -7,6 +7,11 @@ thread and resolves it.
   statements of the period straight away while it is in review, otherwise on the next version.
 - *reject* keeps the charge and says why.
 
+What is disputed never exceeds what was charged: on a line, the open disputes' amounts plus the accepted
+ones' credits are at most the line's amount; on a statement, every open dispute and accepted credit of the
+owner in the period is at most the statement's charges (its lines other than the credits themselves). The
+services check it with the period, statement and line rows locked, at open and again at accept.
+
 Changes go through ``services`` only (audited, e-mailed); adjustments are never edited or removed.
 """
 
@@ -42,6 +47,12 @@ class Dispute(TenantModel):
     evidence_url = models.URLField(max_length=500, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    submission_key = models.UUIDField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The token of the form that opened it: the same form submitted twice opens one dispute.",
+    )
     opened_at = models.DateTimeField(auto_now_add=True)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -61,6 +72,9 @@ class Dispute(TenantModel):
     class Meta:
         ordering = ["-opened_at", "-id"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "opened_by", "submission_key"], name="dispute_one_per_submission"
+            ),
             models.CheckConstraint(
                 condition=models.Q(status__in=["open", "accepted", "rejected"]), name="dispute_status_valid"
             ),

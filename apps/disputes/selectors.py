@@ -1,15 +1,20 @@
 """Reads over disputes: what a member may see (finance: all; a budget owner: disputes on the statements of
-their subtree), the queue with its filters, and the owners a dispute may be re-charged to."""
+their subtree), the queue with its filters, the owners a dispute may be re-charged to, and how much of a
+line or a statement is still disputable."""
 
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from django.db.models import Count, QuerySet
 
 from apps.owners.models import BudgetOwner
 from apps.owners.selectors import visible_owner_ids
+from apps.pricing.money import decimal_to_nano
+from apps.statements.models import Section, Statement, StatementLine
 from apps.tenancy.models import Membership
 
-from .models import Dispute, DisputeComment
+from .models import Adjustment, Dispute, DisputeComment
 
 
 def disputes_visible(*, membership: Membership) -> QuerySet[Dispute]:
@@ -54,3 +59,71 @@ def recharge_candidates(*, dispute: Dispute) -> QuerySet[BudgetOwner]:
         .exclude(pk=dispute.owner_id)
         .order_by("-is_central", "code")
     )
+
+
+# --- how much is still disputable ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Room:
+    """What was charged on a line or a statement (footed, as the owner reads it) and how much of it is
+    already claimed: open disputes at their amount, accepted ones at the amount credited (the rest of a
+    partly accepted dispute is free again), rejected ones not at all."""
+
+    charged_nano: int
+    claimed_nano: int
+
+    @property
+    def left_nano(self) -> int:
+        return max(0, self.charged_nano - self.claimed_nano)
+
+
+def _claimed_nano(disputes: QuerySet[Dispute], *, credited_only: bool = False, exclude_id: int | None = None) -> int:
+    statuses = [Dispute.Status.ACCEPTED] if credited_only else [Dispute.Status.OPEN, Dispute.Status.ACCEPTED]
+    disputes = disputes.filter(status__in=statuses)
+    if exclude_id is not None:
+        disputes = disputes.exclude(pk=exclude_id)
+    return sum(
+        adjusted if status == Dispute.Status.ACCEPTED else amount
+        for status, amount, adjusted in disputes.values_list("status", "amount_nano", "adjusted_nano")
+    )
+
+
+def line_room(*, line: StatementLine, credited_only: bool = False, exclude_id: int | None = None) -> Room:
+    """The line's amount against the disputes on it (``credited_only``: only the credits of accepted ones,
+    ``exclude_id``: leaving one dispute out, the one being accepted)."""
+    disputes = Dispute.objects.filter(organization_id=line.organization_id, line_id=line.pk)
+    return Room(
+        charged_nano=decimal_to_nano(line.amount),
+        claimed_nano=_claimed_nano(disputes, credited_only=credited_only, exclude_id=exclude_id),
+    )
+
+
+def statement_room(*, statement: Statement, credited_only: bool = False, exclude_id: int | None = None) -> Room:
+    """The statement's charges against every dispute of its owner in the period, on any line, on the whole
+    statement, and on earlier versions (whose accepted credits a later version carries again).
+
+    Charged is the sum of the statement's lines other than the credits of accepted disputes: those credits
+    are already claimed, so counting them on both sides would shrink the room twice. Re-charges of other
+    owners' disputes are charges like any other."""
+    amounts = (
+        StatementLine.objects.filter(organization_id=statement.organization_id, statement_id=statement.pk)
+        .exclude(section=Section.ADJUSTMENT, method=Adjustment.Kind.CREDIT)
+        .values_list("amount", flat=True)
+    )
+    disputes = Dispute.objects.filter(
+        organization_id=statement.organization_id,
+        billing_period_id=statement.billing_period_id,
+        owner_id=statement.owner_id,
+    )
+    return Room(
+        charged_nano=decimal_to_nano(sum(amounts, Decimal(0))),
+        claimed_nano=_claimed_nano(disputes, credited_only=credited_only, exclude_id=exclude_id),
+    )
+
+
+def disputable_nano(*, statement: Statement, line: StatementLine | None = None) -> int:
+    """How much the owner may still dispute on the line (within what is left on the statement), or on the
+    whole statement."""
+    left = statement_room(statement=statement).left_nano
+    return left if line is None else min(left, line_room(line=line).left_nano)

@@ -2,12 +2,17 @@
 transaction with the period row locked first (the same order as a period transition, so an approval
 cannot slip between a check and a write), writes its audit event, and e-mails after commit.
 
+Opening and accepting then lock the statement and the line (every lock filtered by organisation, one row
+per table), and only then check that what is open or credited fits in what was charged: two requests at
+once wait for each other, and the second sees the first's dispute or credit.
+
 Who may do what is checked by the views (``Perm.OPEN_DISPUTES`` on a visible statement,
 ``Perm.RESOLVE_DISPUTES`` for the queue); these functions check what the data allows.
 """
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -23,7 +28,7 @@ from apps.pricing.money import currency_exponent, decimal_to_nano, nano_to_decim
 from apps.statements.models import Statement, StatementLine
 from apps.statements.services import statements_rebuild
 
-from . import notifications
+from . import notifications, selectors
 from .models import Adjustment, Dispute, DisputeComment
 
 MAX_TEXT = 4000
@@ -40,7 +45,7 @@ def _amount_nano(value, *, field: str, currency: str) -> int:
     if not value.is_finite() or value <= 0:
         raise ValidationError({field: "The amount must be more than zero."})
     places = currency_exponent(currency)
-    if value != value.quantize(Decimal(1).scaleb(-places)):
+    if value != quantize_money(value, currency):  # exact at any size (a plain quantize fails past 28 digits)
         raise ValidationError({field: f"{currency} amounts have at most {places} decimals."})
     return decimal_to_nano(value)
 
@@ -54,8 +59,8 @@ def _text(value: str, *, field: str, message: str) -> str:
     return value
 
 
-def _locked_period(billing_period_id: int) -> BillingPeriod:
-    return BillingPeriod.objects.select_for_update().get(pk=billing_period_id)
+def _locked_period(organization, billing_period_id: int) -> BillingPeriod:
+    return BillingPeriod.objects.select_for_update().get(organization=organization, pk=billing_period_id)
 
 
 def _snapshot(dispute: Dispute) -> dict:
@@ -106,6 +111,91 @@ def open_disputes_fact(billing_periods: list[BillingPeriod]) -> dict[int, int]:
 # --- writes --------------------------------------------------------------------------------------
 
 
+class DuplicateSubmission(ValidationError):
+    """The dispute was opened already: the same form submitted again (its token), or the same person
+    disputing the same line for the same amount and reason while that dispute is still open. ``dispute``
+    is the one that exists."""
+
+    def __init__(self, message: str, *, dispute: Dispute):
+        super().__init__(message)
+        self.dispute = dispute
+
+
+def _what(line: StatementLine | None) -> str:
+    return f"line {line.position}" if line is not None else "the statement"
+
+
+def _room_refusal(room: selectors.Room, amount_nano: int, *, what: str, currency: str) -> str | None:
+    """Why ``amount_nano`` does not fit in what is left to dispute, saying how much does."""
+    if room.charged_nano <= 0:
+        return f"Nothing is charged on {what}, so there is nothing to dispute."
+    if amount_nano <= room.left_nano:
+        return None
+    if room.claimed_nano == 0:
+        return f"You can dispute at most {_money(room.charged_nano, currency)}, the amount of {what}."
+    claimed = (
+        f"{_money(room.claimed_nano, currency)} of its {_money(room.charged_nano, currency)} is already disputed "
+        "or credited"
+    )
+    if room.left_nano == 0:
+        return f"Nothing more can be disputed on {what} ({_money(0, currency)} left): {claimed}."
+    return f"You can dispute at most {_money(room.left_nano, currency)} more on {what}: {claimed}."
+
+
+def _credit_refusal(room: selectors.Room, amount_nano: int, *, what: str, currency: str) -> str | None:
+    """Why crediting ``amount_nano`` would credit more than was charged, saying how much may still be."""
+    if amount_nano <= room.left_nano:
+        return None
+    credited = (
+        f"{_money(room.claimed_nano, currency)} of its {_money(room.charged_nano, currency)} is already credited "
+        "by other disputes"
+    )
+    if room.left_nano == 0:
+        return f"Nothing more can be credited on {what} ({_money(0, currency)} left): {credited}; reject this dispute."
+    return f"Credit at most {_money(room.left_nano, currency)} on {what}: {credited}."
+
+
+def _locked_statement(organization, statement_id: int) -> Statement:
+    return Statement.objects.select_for_update().get(organization=organization, pk=statement_id)
+
+
+def _locked_line(organization, line_id: int) -> StatementLine | None:
+    return StatementLine.objects.select_for_update().filter(organization=organization, pk=line_id).first()
+
+
+def _already_opened(
+    *, organization, actor, statement: Statement, line, amount_nano: int, reason: str, submission_key
+) -> DuplicateSubmission | None:
+    if submission_key is not None and actor is not None:
+        earlier = Dispute.objects.filter(
+            organization=organization, opened_by=actor, submission_key=submission_key
+        ).first()
+        if earlier is not None:
+            return DuplicateSubmission(
+                f"Dispute #{earlier.pk} was already opened from this form: it was submitted twice.", dispute=earlier
+            )
+    twin = (
+        Dispute.objects.filter(
+            organization=organization,
+            opened_by=actor,
+            statement=statement,
+            line=line,
+            amount_nano=amount_nano,
+            reason=reason,
+            status=Dispute.Status.OPEN,
+        )
+        .order_by("pk")
+        .first()
+    )
+    if twin is not None:
+        return DuplicateSubmission(
+            f"You already opened dispute #{twin.pk} for {_money(amount_nano, statement.currency)} on "
+            f"{_what(line)} with the same reason, and it is still open.",
+            dispute=twin,
+        )
+    return None
+
+
 @transaction.atomic
 def dispute_open(
     *,
@@ -115,12 +205,19 @@ def dispute_open(
     reason: str,
     line: StatementLine | None = None,
     evidence_url: str = "",
+    submission_key: uuid.UUID | None = None,
 ) -> Dispute:
-    """A budget owner disputes a line of a draft statement (or the whole statement)."""
+    """A budget owner disputes a line of a draft statement (or the whole statement).
+
+    The amount must fit in what is still disputable on the line and on the statement (see
+    ``selectors.line_room`` and ``selectors.statement_room``), checked with the period, the statement and
+    the line locked (in that order, as every dispute write does), so two requests cannot both take the
+    same room. A form submitted twice (same ``submission_key``), or the same person opening the same
+    dispute again while it is open, raises ``DuplicateSubmission`` naming the dispute that exists."""
     organization = statement.organization
     with scope(organization=organization):
-        billing_period = _locked_period(statement.billing_period_id)
-        statement = Statement.objects.get(pk=statement.pk)
+        billing_period = _locked_period(organization, statement.billing_period_id)
+        statement = _locked_statement(organization, statement.pk)
         if (
             statement.is_final
             or billing_period.state != BillingPeriod.State.IN_REVIEW
@@ -130,20 +227,30 @@ def dispute_open(
                 f"Statement {statement.reference} is not in review: disputes are opened while the period is in "
                 "review, on its current statements."
             )
-        if line is not None and line.statement_id != statement.pk:
-            raise ValidationError({"line": "That line is not on this statement."})
+        if line is not None:
+            line = _locked_line(organization, line.pk)
+            if line is None or line.statement_id != statement.pk:
+                raise ValidationError({"line": "That line is not on this statement."})
         amount_nano = _amount_nano(amount, field="amount", currency=statement.currency)
-        ceiling = line.amount if line is not None else statement.total_amount
-        what = f"line {line.position}" if line is not None else "the statement"
-        if ceiling <= 0:
-            raise ValidationError({"amount": f"Nothing is charged on {what}, so there is nothing to dispute."})
-        if amount > ceiling:
-            raise ValidationError(
-                {
-                    "amount": f"You can dispute at most {quantize_money(ceiling, statement.currency):,} "
-                    f"{statement.currency}, the amount of {what}."
-                }
-            )
+        reason = _text(reason, field="reason", message="Say why the charge is wrong.")
+        duplicate = _already_opened(
+            organization=organization,
+            actor=actor,
+            statement=statement,
+            line=line,
+            amount_nano=amount_nano,
+            reason=reason,
+            submission_key=submission_key,
+        )
+        if duplicate is not None:
+            raise duplicate
+        rooms = [(selectors.statement_room(statement=statement), "the statement")]
+        if line is not None:
+            rooms.insert(0, (selectors.line_room(line=line), _what(line)))
+        for room, what in rooms:
+            refusal = _room_refusal(room, amount_nano, what=what, currency=statement.currency)
+            if refusal is not None:
+                raise ValidationError({"amount": refusal})
         dispute = Dispute.objects.create(
             organization=organization,
             statement=statement,
@@ -152,9 +259,10 @@ def dispute_open(
             owner=statement.owner,
             currency=statement.currency,
             amount_nano=amount_nano,
-            reason=_text(reason, field="reason", message="Say why the charge is wrong."),
+            reason=reason,
             evidence_url=(evidence_url or "").strip(),
             opened_by=actor,
+            submission_key=submission_key,
         )
         audit_record(
             organization=organization,
@@ -194,13 +302,37 @@ def dispute_comment_add(*, dispute: Dispute, actor, body: str) -> DisputeComment
 
 
 def _open_for_resolution(dispute: Dispute) -> tuple[BillingPeriod, Dispute]:
-    billing_period = _locked_period(dispute.billing_period_id)
+    """The period, the dispute's statement, its line and the dispute itself, locked in the order
+    ``dispute_open`` locks them."""
+    organization = dispute.organization
+    stored = Dispute.objects.filter(organization=organization, pk=dispute.pk).values("statement_id", "line_id").get()
+    billing_period = _locked_period(organization, dispute.billing_period_id)
+    _locked_statement(organization, stored["statement_id"])
+    if stored["line_id"] is not None:
+        _locked_line(organization, stored["line_id"])
     dispute = (
-        Dispute.objects.select_for_update(of=("self",)).select_related("statement", "line", "owner").get(pk=dispute.pk)
+        Dispute.objects.select_for_update(of=("self",))
+        .select_related("statement", "line", "owner")
+        .get(organization=organization, pk=dispute.pk)
     )
     if not dispute.is_open:
         raise ValidationError(f"Dispute #{dispute.pk} is already {dispute.get_status_display().lower()}.")
     return billing_period, dispute
+
+
+def _check_credit_fits(dispute: Dispute, adjusted_nano: int) -> None:
+    """Credits never exceed the charge: with the other accepted disputes' credits, this one fits in the
+    line's amount and in the statement's charges (whatever open disputes were let in before this check
+    existed)."""
+    rooms = [(selectors.statement_room(statement=dispute.statement, credited_only=True, exclude_id=dispute.pk), None)]
+    if dispute.line_id:
+        rooms.insert(
+            0, (selectors.line_room(line=dispute.line, credited_only=True, exclude_id=dispute.pk), dispute.line)
+        )
+    for room, line in rooms:
+        refusal = _credit_refusal(room, adjusted_nano, what=_what(line), currency=dispute.currency)
+        if refusal is not None:
+            raise ValidationError({"amount": refusal})
 
 
 @transaction.atomic
@@ -219,6 +351,7 @@ def dispute_accept(*, dispute: Dispute, actor, amount: Decimal, recharge_owner: 
                     "reject the dispute or accept a part of it."
                 }
             )
+        _check_credit_fits(dispute, adjusted_nano)
         if recharge_owner is None or recharge_owner.organization_id != organization.pk:
             raise ValidationError({"recharge_owner": "Choose the cost centre that pays instead."})
         if recharge_owner.pk == dispute.owner_id:

@@ -2,6 +2,8 @@
 owner (``Perm.OPEN_DISPUTES``) disputes the draft statements of their subtree, follows the thread and sees
 the outcome. Viewers read. Anything outside what a member sees is a 404."""
 
+import uuid
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -10,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.portal.forms import apply_validation_error
+from apps.pricing.money import nano_to_decimal, quantize_money
 from apps.statements.models import StatementLine
 from apps.statements.selectors import statements_visible
 from apps.statements.views import can_dispute
@@ -119,7 +122,12 @@ def dispute_create(request, org_slug: str, pk: int):
         if not str(line_id).isdigit():
             raise Http404("No such line.")
         line = get_object_or_404(StatementLine, pk=int(line_id), statement=statement)
-    initial = {"line": line.pk if line else None, "amount": (line.amount if line else statement.total_amount)}
+    disputable = nano_to_decimal(selectors.disputable_nano(statement=statement, line=line))
+    initial = {
+        "line": line.pk if line else None,
+        "amount": quantize_money(disputable, statement.currency) if disputable > 0 else None,
+        "submission": uuid.uuid4(),
+    }
     form = DisputeOpenForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -130,13 +138,21 @@ def dispute_create(request, org_slug: str, pk: int):
                 amount=form.cleaned_data["amount"],
                 reason=form.cleaned_data["reason"],
                 evidence_url=form.cleaned_data["evidence_url"],
+                submission_key=form.cleaned_data["submission"],
             )
+        except services.DuplicateSubmission as duplicate:
+            messages.info(request, duplicate.message)
+            return redirect("disputes:detail", org_slug=org_slug, pk=duplicate.dispute.pk)
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:
             messages.success(request, f"Dispute #{dispute.pk} opened: finance has been told.")
             return redirect("disputes:detail", org_slug=org_slug, pk=dispute.pk)
-    return render(request, "disputes/dispute_form.html", {"form": form, "statement": statement, "line": line})
+    return render(
+        request,
+        "disputes/dispute_form.html",
+        {"form": form, "statement": statement, "line": line, "disputable": disputable},
+    )
 
 
 @require_POST

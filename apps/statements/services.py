@@ -296,6 +296,10 @@ def statements_rebuild(*, billing_period: BillingPeriod, owner_ids, actor=None) 
         run = sample.allocation_run
         specs = _owner_specs(run=run, billing_period=billing_period)
         previous = _previous_finals(billing_period)
+        # The drafts are locked up front in primary-key order, as every writer locks rows of one table.
+        list(
+            current.select_for_update().filter(owner_id__in=set(owner_ids)).order_by("pk").values_list("pk", flat=True)
+        )
         rebuilt = []
         for owner in BudgetOwner.objects.filter(pk__in=set(owner_ids)).order_by("code"):
             statement = current.select_for_update().filter(owner=owner).first()

@@ -24,11 +24,13 @@ def search_line(issued, section: str = "direct", cost_source: str = "input") -> 
 
 
 def open_dispute(world, issued, amount: str = "4.00", line=None, **extra):
-    statement = issued.statement("CC-1101")
+    """By default: the budget owner disputes ``amount`` of line 1 of CC-1101's statement (``line=False``: the
+    whole statement)."""
+    statement = extra.pop("statement", None) or issued.statement("CC-1101")
     return dispute_open(
         statement=statement,
         line=search_line(issued) if line is None else line or None,
-        actor=world.user("a", "budget_owner"),
+        actor=extra.pop("actor", None) or world.user("a", "budget_owner"),
         amount=Decimal(amount),
         reason=extra.pop("reason", "Half of these calls were the ads team's reranker tests."),
         **extra,

@@ -83,11 +83,19 @@ def test_a_budget_owner_opens_a_dispute_on_a_line(world, issued, django_capture_
 
 
 def test_the_whole_statement_can_be_disputed_up_to_its_total(world, issued):
-    dispute = open_dispute(world, issued, amount="16.11", line=False)
-    assert dispute.line is None and dispute.amount_nano == 16_110_000_000
     with pytest.raises(ValidationError) as excinfo:
         open_dispute(world, issued, amount="16.12", line=False)
     assert excinfo.value.message_dict == {"amount": ["You can dispute at most 16.11 USD, the amount of the statement."]}
+    dispute = open_dispute(world, issued, amount="16.11", line=False)
+    assert dispute.line is None and dispute.amount_nano == 16_110_000_000
+    with pytest.raises(ValidationError) as excinfo:
+        open_dispute(world, issued, amount="0.01", line=False, reason="Again.")
+    assert excinfo.value.message_dict == {
+        "amount": [
+            "Nothing more can be disputed on the statement (0.00 USD left): 16.11 USD of its 16.11 USD is already "
+            "disputed or credited."
+        ]
+    }
 
 
 @pytest.mark.parametrize(
