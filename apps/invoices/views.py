@@ -4,6 +4,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from apps.core.limits import LimitExceeded
 from apps.portal.forms import apply_validation_error
 from apps.tenancy.permissions import org_perm_required, require_org_perm
 from apps.tenancy.roles import Perm
@@ -82,6 +83,8 @@ def import_list(request, org_slug: str):
                     format=form.cleaned_data["format"],
                     channel=InvoiceIngestJob.Channel.UPLOAD,
                 )
+            except LimitExceeded as exc:
+                form.add_error("file", exc.message)
             except ValidationError as exc:
                 apply_validation_error(form, exc)
             else:

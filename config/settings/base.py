@@ -150,8 +150,20 @@ STORAGES = {
 
 # Received usage and invoice files are kept here until processed (and for re-runs).
 INGEST_PAYLOAD_DIR = os.environ.get("INGEST_PAYLOAD_DIR", str(BASE_DIR / "media" / "ingest"))
-DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024  # API bodies; large files go through upload or the command
+DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024  # form fields and request.body; ingest bodies have their own cap
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Hard limits on what an ingest receives (apps/core/limits.py). Upload: the bytes as sent, on every path
+# but a file the ingest commands read from disk (portal forms answer with a form error, the API with 413).
+# Decompressed and ratio: a gzip file is decompressed as it is read, never whole, and refused beyond either.
+INGEST_MAX_UPLOAD_BYTES = int(os.environ.get("INGEST_MAX_UPLOAD_MB", "50")) * 1024 * 1024
+INGEST_MAX_DECOMPRESSED_BYTES = int(os.environ.get("INGEST_MAX_DECOMPRESSED_MB", "2048")) * 1024 * 1024
+INGEST_MAX_GZIP_RATIO = int(os.environ.get("INGEST_MAX_GZIP_RATIO", "100"))
+# Every uploaded file passes this handler first: it stops keeping bytes past the upload limit.
+FILE_UPLOAD_HANDLERS = [
+    "apps.core.uploads.CappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "chargeback@localhost")

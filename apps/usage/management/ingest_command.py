@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scope
 
+from apps.core.limits import LimitExceeded
 from apps.tenancy.models import Organization
 
 
@@ -46,6 +47,8 @@ class IngestFileCommand(BaseCommand):
                 job = self.create_job(organization=organization, file_name=file_path.name, stream=stream, format=format)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
+        except LimitExceeded as exc:
+            raise CommandError(f"{path}: refused, nothing was written: {exc.message}") from exc
         # Through the Celery task, run here and now so the command can report the outcome.
         self.task.apply(args=[job.pk])
         with scope(organization=organization):
