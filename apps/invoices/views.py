@@ -12,7 +12,7 @@ from apps.tenancy.roles import Perm
 from . import selectors
 from .forms import InvoiceFilterForm, InvoiceSettingsForm, InvoiceUploadForm, LineFilterForm
 from .models import InvoiceIngestError, InvoiceIngestJob, ProviderInvoice
-from .services.ingest import invoice_ingest_create, invoice_settings_for
+from .services.ingest import invoice_ingest_create, invoice_ingest_retry, invoice_settings_for
 from .services.settings import invoice_settings_update
 
 
@@ -110,7 +110,27 @@ def import_detail(request, org_slug: str, pk: int):
         request.GET.get("page")
     )
     template = "invoices/_import_progress.html" if request.htmx else "invoices/import_detail.html"
-    return render(request, template, {"job": job, "errors": errors, "invoices": selectors.invoices().filter(jobs=job)})
+    return render(
+        request,
+        template,
+        {
+            "job": job,
+            "errors": errors,
+            "invoices": selectors.invoices().filter(jobs=job),
+            "can_ingest": request.membership.has_perm(Perm.INGEST),
+        },
+    )
+
+
+@require_POST
+@org_perm_required(Perm.INGEST)
+def import_retry(request, org_slug: str, pk: int):
+    job = get_object_or_404(InvoiceIngestJob, pk=pk)
+    try:
+        invoice_ingest_retry(job=job, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("invoices:import_detail", org_slug=org_slug, pk=pk)
 
 
 @require_POST

@@ -184,6 +184,14 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# A running ingest job whose worker has not reported for this long (a usage job beats at every committed
+# chunk, an invoice job while it reads) is marked interrupted by the sweeper, and can then be retried.
+INGEST_STALE_AFTER = timedelta(minutes=int(os.environ.get("INGEST_STALE_AFTER_MINUTES", "15")))
+# Periodic tasks, run by `celery -A config beat`.
+CELERY_BEAT_SCHEDULE = {
+    "usage-sweep-stale-jobs": {"task": "usage.sweep_stale_jobs", "schedule": 60.0},
+    "invoices-sweep-stale-jobs": {"task": "invoices.sweep_stale_jobs", "schedule": 60.0},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["apps.accounts.authentication.ApiTokenAuthentication"],

@@ -20,7 +20,7 @@ from apps.core.limits import LimitExceeded
 from apps.invoices.filters import InvoiceImportFilter, InvoiceLineFilter, ProviderInvoiceFilter
 from apps.invoices.models import InvoiceIngestJob, InvoiceLine, ProviderInvoice
 from apps.invoices.parsers import FORMAT_CHOICES
-from apps.invoices.services.ingest import invoice_ingest_create
+from apps.invoices.services.ingest import invoice_ingest_create, invoice_ingest_retry
 from apps.tenancy.api.views import OrganizationReadOnlyViewSet
 from apps.usage.api.views import PayloadTooLarge, RawBodyParser, raw_body
 
@@ -101,5 +101,23 @@ class InvoiceImportViewSet(OrganizationReadOnlyViewSet):
 
     queryset = InvoiceIngestJob.objects.none()
     serializer_class = InvoiceImportSerializer
-    required_scopes = {"GET": TokenScope.INVOICES_WRITE}
+    required_scopes = {"GET": TokenScope.INVOICES_WRITE, "POST": TokenScope.INVOICES_WRITE}
     filterset_class = InvoiceImportFilter
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: InvoiceImportSerializer,
+            409: OpenApiResponse(description="The import is not failed or interrupted, or was refused."),
+        },
+        description="Queue a failed or interrupted import again (nothing of it was stored: it reads the file again).",
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        job = self.get_object()
+        try:
+            job = invoice_ingest_retry(job=job, actor=request.user)
+        except ValidationError as exc:
+            return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_409_CONFLICT)
+        job.refresh_from_db()
+        return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)

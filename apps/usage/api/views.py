@@ -16,7 +16,7 @@ from apps.core.limits import LimitExceeded, capped, too_large
 from apps.tenancy.api.views import OrganizationReadOnlyViewSet
 from apps.usage.filters import IngestJobFilter
 from apps.usage.models import IngestError, IngestJob
-from apps.usage.services.ingest import ingest_job_create
+from apps.usage.services.ingest import ingest_job_create, ingest_job_retry
 
 from .serializers import IngestJobSerializer
 
@@ -115,6 +115,25 @@ class UsageJobViewSet(OrganizationReadOnlyViewSet):
         if not created:
             response["Idempotent-Replayed"] = "true"
         return response
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: IngestJobSerializer,
+            409: OpenApiResponse(description="The job is not failed or interrupted, or was refused as a whole."),
+        },
+        description="Queue a failed or interrupted job again; it resumes from its checkpoint, so rows committed "
+        "by earlier attempts are neither stored nor counted again.",
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        job = self.get_object()
+        try:
+            job = ingest_job_retry(job=job, actor=request.user)
+        except ValidationError as exc:
+            return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_409_CONFLICT)
+        job.refresh_from_db()
+        return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
 
     @action(detail=True, methods=["get"])
     def errors(self, request, pk=None):

@@ -68,3 +68,42 @@ class IngestFileCommand(BaseCommand):
             self.stdout.write(f"  {file_path.name}:{error['line']}: {error['field']}: {error['message']}")
         if len(summary["errors"]) > limit:
             self.stdout.write(f"  … {len(summary['errors']) - limit} more errors (see the job page or --json)")
+
+
+class RetryJobCommand(BaseCommand):
+    """Retry a failed or interrupted ingest job and run it here and now, printing its summary like the
+    ingest command (exit 1 unless it succeeds)."""
+
+    job_model = None
+    task = None
+
+    def retry(self, *, job):
+        raise NotImplementedError
+
+    def summarise(self, job) -> dict:
+        raise NotImplementedError
+
+    def add_arguments(self, parser):
+        parser.add_argument("job", type=int, help="The job's id.")
+        parser.add_argument("--org", required=True, metavar="SLUG")
+        parser.add_argument("--json", action="store_true", help="Print exactly one JSON object.")
+
+    def handle(self, *args, job, org, **options):
+        organization = Organization.objects.filter(slug=org).first()
+        if organization is None:
+            raise CommandError(f"No organisation with slug {org!r}.")
+        with scope(organization=organization):
+            found = self.job_model.objects.filter(pk=job).first()
+            if found is None:
+                raise CommandError(f"No job {job} in {org}.")
+            try:
+                self.retry(job=found)
+            except ValidationError as exc:
+                raise CommandError(" ".join(exc.messages)) from exc
+        self.task.apply(args=[found.pk])
+        with scope(organization=organization):
+            found.refresh_from_db()
+            summary = self.summarise(found)
+        self.stdout.write(json.dumps(summary) if options["json"] else f"job {found.pk}: {summary['status']}")
+        if found.status != self.job_model.Status.SUCCEEDED:
+            sys.exit(1)
