@@ -150,7 +150,9 @@ STORAGES = {
 
 # Received usage and invoice files are kept here until processed (and for re-runs).
 INGEST_PAYLOAD_DIR = os.environ.get("INGEST_PAYLOAD_DIR", str(BASE_DIR / "media" / "ingest"))
-DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024  # form fields and request.body; ingest bodies have their own cap
+# Form fields, request.body and (through apps/core/parsers.py) every JSON or form body of the API; ingest
+# files have their own cap below. 413 over it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Hard limits on what an ingest receives (apps/core/limits.py). Upload: the bytes as sent, on every path
 # but a file the ingest commands read from disk (portal forms answer with a form error, the API with 413).
@@ -197,6 +199,12 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["apps.accounts.authentication.ApiTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["apps.accounts.permissions.HasTokenScope"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Multipart is bounded by Django itself (DATA_UPLOAD_MAX_MEMORY_SIZE for fields, the upload handlers).
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.core.parsers.CappedJSONParser",
+        "apps.core.parsers.CappedFormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "apps.portal.api.pagination.StableCursorPagination",
     "PAGE_SIZE": 100,

@@ -16,10 +16,11 @@ from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
 from apps.core.limits import RATIO_FLOOR
+from apps.core.parsers import PayloadTooLarge
 from apps.invoices.models import InvoiceIngestJob
 from apps.invoices.parsers import reader_for as invoice_reader_for
 from apps.tenancy.roles import Role
-from apps.usage.api.views import PayloadTooLarge, RawBodyParser
+from apps.usage.api.views import RawBodyParser
 from apps.usage.models import IngestJob
 from apps.usage.parsers import reader_for
 from apps.usage.services.ingest import ingest_job_create, ingest_job_run
@@ -100,6 +101,23 @@ def test_invoice_api_body_over_the_limit_is_413(world, settings):
     assert response.status_code == 413
     assert response.json()["detail"] == "The request body is larger than the limit of 4 KB."
     assert _job_count(InvoiceIngestJob) == 0
+
+
+def test_every_json_api_body_is_capped_before_it_is_read(world, settings):
+    """DRF reads bodies with request.read(), which DATA_UPLOAD_MAX_MEMORY_SIZE did not bound."""
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE == 10 * MB
+    body = json.dumps({"owner": 1, "period": "2026-10", "amount": "1", "pad": "x" * (11 * MB)})
+    response = world.api("a").post(reverse("api:budget-list"), body, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json() == {
+        "detail": "The request body is larger than the limit of 10 MB.",
+        "limit": "DATA_UPLOAD_MAX_MEMORY_SIZE",
+        "limit_value": 10 * MB,
+    }
+    form = world.api("a").post(
+        reverse("api:budget-list"), "pad=" + "x" * (11 * MB), content_type="application/x-www-form-urlencoded"
+    )
+    assert form.status_code == 413
 
 
 def test_a_body_without_content_length_is_refused_while_read_not_after(settings):

@@ -17,12 +17,13 @@ from rest_framework.response import Response
 
 from apps.accounts.scopes import TokenScope
 from apps.core.limits import LimitExceeded
+from apps.core.parsers import PayloadTooLarge
 from apps.invoices.filters import InvoiceImportFilter, InvoiceLineFilter, ProviderInvoiceFilter
 from apps.invoices.models import InvoiceIngestJob, InvoiceLine, ProviderInvoice
 from apps.invoices.parsers import FORMAT_CHOICES
 from apps.invoices.services.ingest import invoice_ingest_create, invoice_ingest_retry
 from apps.tenancy.api.views import OrganizationReadOnlyViewSet
-from apps.usage.api.views import PayloadTooLarge, RawBodyParser, raw_body
+from apps.usage.api.views import RawBodyParser, raw_body
 
 from .serializers import InvoiceImportSerializer, InvoiceLineSerializer, ProviderInvoiceSerializer
 

@@ -6,29 +6,19 @@ from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
 from apps.accounts.scopes import TokenScope
-from apps.core.limits import LimitExceeded, capped, too_large
+from apps.core.limits import LimitExceeded, capped
+from apps.core.parsers import PayloadTooLarge, check_content_length
 from apps.tenancy.api.views import OrganizationReadOnlyViewSet
 from apps.usage.filters import IngestJobFilter
 from apps.usage.models import IngestError, IngestJob
 from apps.usage.services.ingest import ingest_job_create, ingest_job_retry
 
 from .serializers import IngestJobSerializer
-
-
-class PayloadTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "payload_too_large"
-
-    def __init__(self, exc: LimitExceeded):
-        super().__init__(exc.message)
-        # Set as is (not coerced to strings): the limit's value stays a number.
-        self.detail = {"detail": exc.message, "limit": exc.limit, "limit_value": exc.value}
 
 
 class RawBodyParser(BaseParser):
@@ -40,10 +30,7 @@ class RawBodyParser(BaseParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.INGEST_MAX_UPLOAD_BYTES
-        request = (parser_context or {}).get("request")
-        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
-        if declared and str(declared).isdigit() and int(declared) > limit:
-            raise PayloadTooLarge(too_large(what="The request body", limit="INGEST_MAX_UPLOAD_MB", value=limit))
+        check_content_length(parser_context, limit=limit, setting="INGEST_MAX_UPLOAD_MB")
         body = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE)  # noqa: SIM115 (returned)
         if stream is not None:
             source = capped(stream, max_bytes=limit, what="The request body", limit="INGEST_MAX_UPLOAD_MB")
