@@ -230,6 +230,23 @@ def test_command_refuses_a_gzip_bomb_naming_the_limit(world, tmp_path, settings)
     assert _job_count(IngestJob) == _job_count(InvoiceIngestJob) == 0
 
 
+def test_commands_reading_stdin_apply_the_upload_cap(catalog, settings, monkeypatch, capsys):
+    from apps.usage.management.ingest_command import IngestFileCommand
+
+    settings.INGEST_MAX_UPLOAD_BYTES = 4096
+    body = ndjson(*(event(f"i{i}") for i in range(20)))  # about 10 KB
+    monkeypatch.setattr(IngestFileCommand, "stdin_bytes", lambda self: io.BytesIO(body))
+    with pytest.raises(CommandError, match="The input is larger than the limit of 4 KB"):
+        call_command("ingest_usage", "-", "--org", "alpha")
+    with pytest.raises(CommandError, match="The input is larger than the limit of 4 KB"):
+        call_command("ingest_invoice", "-", "--org", "alpha")
+    assert _job_count(IngestJob) == _job_count(InvoiceIngestJob) == 0
+    settings.INGEST_MAX_UPLOAD_BYTES = 50 * MB
+    call_command("ingest_usage", "-", "--org", "alpha", "--json")
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["status"], summary["accepted"]) == ("succeeded", 20)
+
+
 def test_a_job_over_the_limits_when_read_fails_with_the_limit_named(catalog, settings):
     """The worker applies the limits too (settings lowered after receipt, or a file placed by other means)."""
     org = catalog.org("a")

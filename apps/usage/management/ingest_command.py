@@ -6,11 +6,12 @@ import json
 import sys
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scope
 
-from apps.core.limits import LimitExceeded
+from apps.core.limits import LimitExceeded, capped
 from apps.tenancy.models import Organization
 
 
@@ -29,8 +30,11 @@ class IngestFileCommand(BaseCommand):
     def write_human(self, summary: dict, file_path: Path) -> None:
         raise NotImplementedError
 
+    def stdin_bytes(self):
+        return sys.stdin.buffer
+
     def add_arguments(self, parser):
-        parser.add_argument("path")
+        parser.add_argument("path", help="The file, or - to read standard input (capped at INGEST_MAX_UPLOAD_MB).")
         parser.add_argument("--org", required=True, metavar="SLUG")
         parser.add_argument("--format", default="auto", choices=self.format_choices)
         parser.add_argument("--json", action="store_true", help="Print exactly one JSON object.")
@@ -39,12 +43,24 @@ class IngestFileCommand(BaseCommand):
         organization = Organization.objects.filter(slug=org).first()
         if organization is None:
             raise CommandError(f"No organisation with slug {org!r}.")
-        file_path = Path(path)
-        if not file_path.is_file():
+        file_path = Path("stdin" if path == "-" else path)
+        if path != "-" and not file_path.is_file():
             raise CommandError(f"{path}: no such file.")
         try:
-            with file_path.open("rb") as stream:
-                job = self.create_job(organization=organization, file_name=file_path.name, stream=stream, format=format)
+            if path == "-":
+                # Bytes piped in come from elsewhere, like an upload: the same cap applies.
+                stream = capped(
+                    self.stdin_bytes(),
+                    max_bytes=settings.INGEST_MAX_UPLOAD_BYTES,
+                    what="The input",
+                    limit="INGEST_MAX_UPLOAD_MB",
+                )
+                job = self.create_job(organization=organization, file_name="stdin", stream=stream, format=format)
+            else:
+                with file_path.open("rb") as stream:
+                    job = self.create_job(
+                        organization=organization, file_name=file_path.name, stream=stream, format=format
+                    )
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
         except LimitExceeded as exc:
