@@ -2,6 +2,8 @@ from datetime import date
 
 from django import forms
 
+from apps.core.uploads import check_upload_size
+
 from .models import CostView
 from .parsers import FORMAT_CHOICES
 
@@ -12,6 +14,13 @@ class InvoiceUploadForm(forms.Form):
         ".gz is fine."
     )
     format = forms.ChoiceField(choices=[(f, f) for f in FORMAT_CHOICES], initial="auto")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        problem = check_upload_size(upload)
+        if problem:
+            raise forms.ValidationError(problem)
+        return upload
 
 
 class InvoiceSettingsForm(forms.Form):

@@ -52,6 +52,8 @@ class InvoiceIngestJob(TenantModel):
         SUCCEEDED = "succeeded", "Succeeded"
         REFUSED = "refused", "Refused (nothing written)"
         FAILED = "failed", "Failed (nothing written)"
+        # The worker stopped sending heartbeats (killed, lost); nothing was written: retrying reads it again.
+        INTERRUPTED = "interrupted", "Interrupted (nothing written)"
 
     class Channel(models.TextChoices):
         UPLOAD = "upload", "Portal upload"
@@ -79,6 +81,10 @@ class InvoiceIngestJob(TenantModel):
     )
     created_by_label = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of the worker running it (while reading the file)."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -97,6 +103,15 @@ class InvoiceIngestJob(TenantModel):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.REFUSED, self.Status.FAILED)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def can_retry(self) -> bool:
+        """Interrupted or failed (nothing was written either way); a refused file needs a new upload."""
+        return self.status in (self.Status.INTERRUPTED, self.Status.FAILED)
 
     @property
     def progress_pct(self) -> int:

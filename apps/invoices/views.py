@@ -4,6 +4,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from apps.core.limits import LimitExceeded
 from apps.portal.forms import apply_validation_error
 from apps.tenancy.permissions import org_perm_required, require_org_perm
 from apps.tenancy.roles import Perm
@@ -11,7 +12,7 @@ from apps.tenancy.roles import Perm
 from . import selectors
 from .forms import InvoiceFilterForm, InvoiceSettingsForm, InvoiceUploadForm, LineFilterForm
 from .models import InvoiceIngestError, InvoiceIngestJob, ProviderInvoice
-from .services.ingest import invoice_ingest_create, invoice_settings_for
+from .services.ingest import invoice_ingest_create, invoice_ingest_retry, invoice_settings_for
 from .services.settings import invoice_settings_update
 
 
@@ -82,6 +83,8 @@ def import_list(request, org_slug: str):
                     format=form.cleaned_data["format"],
                     channel=InvoiceIngestJob.Channel.UPLOAD,
                 )
+            except LimitExceeded as exc:
+                form.add_error("file", exc.message)
             except ValidationError as exc:
                 apply_validation_error(form, exc)
             else:
@@ -107,7 +110,27 @@ def import_detail(request, org_slug: str, pk: int):
         request.GET.get("page")
     )
     template = "invoices/_import_progress.html" if request.htmx else "invoices/import_detail.html"
-    return render(request, template, {"job": job, "errors": errors, "invoices": selectors.invoices().filter(jobs=job)})
+    return render(
+        request,
+        template,
+        {
+            "job": job,
+            "errors": errors,
+            "invoices": selectors.invoices().filter(jobs=job),
+            "can_ingest": request.membership.has_perm(Perm.INGEST),
+        },
+    )
+
+
+@require_POST
+@org_perm_required(Perm.INGEST)
+def import_retry(request, org_slug: str, pk: int):
+    job = get_object_or_404(InvoiceIngestJob, pk=pk)
+    try:
+        invoice_ingest_retry(job=job, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("invoices:import_detail", org_slug=org_slug, pk=pk)
 
 
 @require_POST

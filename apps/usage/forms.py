@@ -3,6 +3,7 @@ from datetime import date
 
 from django import forms
 
+from apps.core.uploads import check_upload_size
 from apps.usage.parsers.base import SERVICE_TIERS
 from apps.usage.services.ingest import FORMAT_CHOICES
 
@@ -26,6 +27,13 @@ GROUP_BY = [
 class UploadForm(forms.Form):
     file = forms.FileField(help_text="NDJSON, CSV, OpenAI/Anthropic usage export or LiteLLM spend logs; .gz is fine.")
     format = forms.ChoiceField(choices=[(f, f) for f in FORMAT_CHOICES], initial="auto")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        problem = check_upload_size(upload)
+        if problem:
+            raise forms.ValidationError(problem)
+        return upload
 
 
 class UsageFilterForm(forms.Form):

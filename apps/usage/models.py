@@ -12,6 +12,8 @@ class IngestJob(TenantModel):
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+        # The worker stopped sending heartbeats (killed, lost): retrying resumes from the checkpoint.
+        INTERRUPTED = "interrupted", "Interrupted"
 
     class Channel(models.TextChoices):
         UPLOAD = "upload", "Portal upload"
@@ -44,6 +46,9 @@ class IngestJob(TenantModel):
     created_by_label = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of the worker running it (each committed chunk)."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -70,6 +75,16 @@ class IngestJob(TenantModel):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    @property
+    def is_active(self) -> bool:
+        """Queued or running: something is (or should be) working on it."""
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def can_retry(self) -> bool:
+        """Interrupted, or failed after the file was accepted (a file refused as a whole needs a new upload)."""
+        return self.status == self.Status.INTERRUPTED or (self.status == self.Status.FAILED and bool(self.source))
 
 
 class IngestError(TenantModel):

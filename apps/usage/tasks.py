@@ -1,9 +1,17 @@
 from celery import shared_task
 
+from .models import IngestJob
 from .services.ingest import ingest_job_run
+from .services.jobs import jobs_interrupt_stale
 
 
 @shared_task(name="usage.run_ingest_job", acks_late=True)
 def run_ingest_job(job_id: int) -> dict:
     job = ingest_job_run(job_id=job_id)
     return {"job": job.pk, "status": job.status, "accepted": job.accepted}
+
+
+@shared_task(name="usage.sweep_stale_jobs")
+def sweep_stale_jobs() -> list[int]:
+    """Scheduled (CELERY_BEAT_SCHEDULE): mark running usage jobs with a stale heartbeat as interrupted."""
+    return [job.pk for job in jobs_interrupt_stale(job_model=IngestJob, audit_prefix="usage")]

@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.core.csv import csv_response
+from apps.core.limits import LimitExceeded
 from apps.portal.forms import apply_validation_error
 from apps.taxonomy.models import TagDimension
 from apps.tenancy.permissions import org_perm_required
@@ -89,6 +90,8 @@ def jobs(request, org_slug: str):
                 format=form.cleaned_data["format"],
                 channel=IngestJob.Channel.UPLOAD,
             )
+        except LimitExceeded as exc:
+            form.add_error("file", exc.message)
         except ValidationError as exc:
             apply_validation_error(form, exc)
         else:

@@ -150,8 +150,22 @@ STORAGES = {
 
 # Received usage and invoice files are kept here until processed (and for re-runs).
 INGEST_PAYLOAD_DIR = os.environ.get("INGEST_PAYLOAD_DIR", str(BASE_DIR / "media" / "ingest"))
-DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024  # API bodies; large files go through upload or the command
+# Form fields, request.body and (through apps/core/parsers.py) every JSON or form body of the API; ingest
+# files have their own cap below. 413 over it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Hard limits on what an ingest receives (apps/core/limits.py). Upload: the bytes as sent, on every path
+# but a file the ingest commands read from disk (portal forms answer with a form error, the API with 413).
+# Decompressed and ratio: a gzip file is decompressed as it is read, never whole, and refused beyond either.
+INGEST_MAX_UPLOAD_BYTES = int(os.environ.get("INGEST_MAX_UPLOAD_MB", "50")) * 1024 * 1024
+INGEST_MAX_DECOMPRESSED_BYTES = int(os.environ.get("INGEST_MAX_DECOMPRESSED_MB", "2048")) * 1024 * 1024
+INGEST_MAX_GZIP_RATIO = int(os.environ.get("INGEST_MAX_GZIP_RATIO", "100"))
+# Every uploaded file passes this handler first: it stops keeping bytes past the upload limit.
+FILE_UPLOAD_HANDLERS = [
+    "apps.core.uploads.CappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "chargeback@localhost")
@@ -172,11 +186,25 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# A running ingest job whose worker has not reported for this long (a usage job beats at every committed
+# chunk, an invoice job while it reads) is marked interrupted by the sweeper, and can then be retried.
+INGEST_STALE_AFTER = timedelta(minutes=int(os.environ.get("INGEST_STALE_AFTER_MINUTES", "15")))
+# Periodic tasks, run by `celery -A config beat`.
+CELERY_BEAT_SCHEDULE = {
+    "usage-sweep-stale-jobs": {"task": "usage.sweep_stale_jobs", "schedule": 60.0},
+    "invoices-sweep-stale-jobs": {"task": "invoices.sweep_stale_jobs", "schedule": 60.0},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["apps.accounts.authentication.ApiTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["apps.accounts.permissions.HasTokenScope"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Multipart is bounded by Django itself (DATA_UPLOAD_MAX_MEMORY_SIZE for fields, the upload handlers).
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.core.parsers.CappedJSONParser",
+        "apps.core.parsers.CappedFormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "apps.portal.api.pagination.StableCursorPagination",
     "PAGE_SIZE": 100,

@@ -1,5 +1,5 @@
-"""A real Celery worker killed (SIGKILL) in the middle of a file; re-running the job finishes it with no
-lost and no duplicated rows. PostgreSQL + a broker only (CI runs it)."""
+"""A real Celery worker killed (SIGKILL) in the middle of a file; the sweeper marks the job interrupted and
+the retry finishes it with no lost and no duplicated rows. PostgreSQL + a broker only (CI runs it)."""
 
 import io
 import os
@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
@@ -14,7 +15,8 @@ from django.db import transaction
 from django_scopes import scope
 
 from apps.usage.models import DailyUsage, IngestJob, UsageRecord
-from apps.usage.services.ingest import ingest_job_create, ingest_job_run
+from apps.usage.services.ingest import ingest_job_create, ingest_job_retry, ingest_job_run
+from apps.usage.services.jobs import jobs_interrupt_stale
 from apps.usage.synthetic import generate_events
 from tests.factories import OrganizationFactory
 from tests.test_celery_worker import ROOT, _database_url_for_worker, _skip
@@ -95,7 +97,13 @@ def test_killed_worker_loses_nothing_and_double_counts_nothing(price_book):
         interrupted = IngestJob.objects.get(pk=job.pk)
         stored_before = UsageRecord.objects.count()
     assert interrupted.status == "running" and interrupted.accepted == stored_before < ROWS
+    assert interrupted.heartbeat_at is not None
 
+    # The sweeper (celery beat runs it every minute) notices the silent worker; a retry then resumes it.
+    (swept,) = jobs_interrupt_stale(job_model=IngestJob, audit_prefix="usage", stale_after=timedelta(0))
+    assert (swept.pk, swept.status) == (job.pk, "interrupted")
+    with scope(organization=organization):
+        ingest_job_retry(job=swept, actor=None, enqueue=False)
     finished = ingest_job_run(job_id=job.pk)
 
     with scope(organization=organization):
@@ -104,5 +112,6 @@ def test_killed_worker_loses_nothing_and_double_counts_nothing(price_book):
         cube_cost = sum(DailyUsage.objects.values_list("estimated_nano", flat=True))
         record_cost = sum(UsageRecord.objects.values_list("estimated_nano", flat=True))
     assert (finished.status, finished.accepted, finished.duplicates, finished.rejected) == ("succeeded", ROWS, 0, 0)
+    assert (finished.rows_total, finished.attempts) == (ROWS, 2)
     assert stored == cube_records == ROWS
     assert cube_cost == record_cost == finished.estimated_nano

@@ -88,6 +88,8 @@ class InvoiceImportSerializer(serializers.ModelSerializer):
             "rejected",
             "error_message",
             "created_at",
+            "heartbeat_at",
+            "attempts",
             "finished_at",
             "result",
         ]

@@ -6,24 +6,24 @@ read periods and reconciliations are the ones that read what they tie to; an upl
 see the company's bills can still push them.
 """
 
-import io
-
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.response import Response
 
 from apps.accounts.scopes import TokenScope
+from apps.core.limits import LimitExceeded
+from apps.core.parsers import PayloadTooLarge
 from apps.invoices.filters import InvoiceImportFilter, InvoiceLineFilter, ProviderInvoiceFilter
 from apps.invoices.models import InvoiceIngestJob, InvoiceLine, ProviderInvoice
 from apps.invoices.parsers import FORMAT_CHOICES
-from apps.invoices.services.ingest import invoice_ingest_create
+from apps.invoices.services.ingest import invoice_ingest_create, invoice_ingest_retry
 from apps.tenancy.api.views import OrganizationReadOnlyViewSet
-from apps.usage.api.views import RawBodyParser
+from apps.usage.api.views import RawBodyParser, raw_body
 
 from .serializers import InvoiceImportSerializer, InvoiceLineSerializer, ProviderInvoiceSerializer
 
@@ -46,7 +46,11 @@ class InvoiceViewSet(OrganizationReadOnlyViewSet):
 
     @extend_schema(
         request={"text/csv": bytes, "application/json": bytes, "application/x-ndjson": bytes},
-        responses={201: InvoiceImportSerializer, 202: InvoiceImportSerializer},
+        responses={
+            201: InvoiceImportSerializer,
+            202: InvoiceImportSerializer,
+            413: OpenApiResponse(description="The body is over a limit."),
+        },
         parameters=[
             OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False),
             OpenApiParameter("format", str, enum=list(FORMAT_CHOICES), required=False),
@@ -58,8 +62,8 @@ class InvoiceViewSet(OrganizationReadOnlyViewSet):
         "body returns the same import (Idempotent-Replayed: true).",
     )
     def create(self, request):
-        body = request.data if isinstance(request.data, bytes) else b""
-        if not body.strip():
+        body, _first = raw_body(request)
+        if body is None:
             raise DRFValidationError({"body": "The request body is empty: send the invoice file as the body."})
         format_name = request.query_params.get("format", "auto")
         try:
@@ -67,11 +71,13 @@ class InvoiceViewSet(OrganizationReadOnlyViewSet):
                 organization=request.organization,
                 actor=request.user,
                 file_name=request.query_params.get("file_name", f"api-invoice-{format_name}")[:255],
-                stream=io.BytesIO(body),
+                stream=body,
                 format=format_name,
                 channel=InvoiceIngestJob.Channel.API,
                 idempotency_key=request.headers.get("Idempotency-Key"),
             )
+        except LimitExceeded as exc:
+            raise PayloadTooLarge(exc) from exc
         except ValidationError as exc:
             raise DRFValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from exc
         job.refresh_from_db()
@@ -96,5 +102,23 @@ class InvoiceImportViewSet(OrganizationReadOnlyViewSet):
 
     queryset = InvoiceIngestJob.objects.none()
     serializer_class = InvoiceImportSerializer
-    required_scopes = {"GET": TokenScope.INVOICES_WRITE}
+    required_scopes = {"GET": TokenScope.INVOICES_WRITE, "POST": TokenScope.INVOICES_WRITE}
     filterset_class = InvoiceImportFilter
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: InvoiceImportSerializer,
+            409: OpenApiResponse(description="The import is not failed or interrupted, or was refused."),
+        },
+        description="Queue a failed or interrupted import again (nothing of it was stored: it reads the file again).",
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        job = self.get_object()
+        try:
+            job = invoice_ingest_retry(job=job, actor=request.user)
+        except ValidationError as exc:
+            return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_409_CONFLICT)
+        job.refresh_from_db()
+        return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)

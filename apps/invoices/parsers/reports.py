@@ -11,35 +11,21 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import BinaryIO
 
-from apps.usage.parsers.base import RowError, RowProblem, as_decimal, as_text, json_loads
+from apps.core.limits import JSONStreamError, iter_json_pages
+from apps.usage.parsers.base import MAX_LINE_BYTES, RowError, RowProblem, as_decimal, as_text
 
 from .base import ParsedLine, as_currency, as_instant, month_start
 from .naming import anthropic_cost_source, split_openai_line_item
 
 
 def _pages(stream: BinaryIO) -> Iterator[tuple[int, object] | RowError]:
-    """(line number, page) for every page in the file, in order."""
-    text = stream.read().decode("utf-8-sig")
-    stripped = text.strip()
-    try:
-        document = json_loads(stripped)
-    except ValueError:
-        document = None
-    # Line 0 marks a whole-document page: its results are numbered by position instead.
-    if isinstance(document, dict):
-        yield 0, document
-        return
-    if isinstance(document, list):
-        for page in document:
-            yield 0, page
-        return
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            yield line_no, json_loads(line)
-        except ValueError as exc:
-            yield RowError(line_no, "(json)", f"invalid JSON: {exc}")
+    """(line number, page) for every page in the file, in order, read one page at a time (never the whole
+    file). Line 0 marks a page of a whole JSON document or array: its results are numbered by position."""
+    for kind, number, value in iter_json_pages(stream, max_line_bytes=MAX_LINE_BYTES):
+        if isinstance(value, JSONStreamError):
+            yield RowError(number, "(line)" if value.too_long else "(json)", value.row_message())
+        else:
+            yield (number if kind == "line" else 0), value
 
 
 def _results(stream: BinaryIO) -> Iterator[tuple[int, dict, dict] | RowError]:

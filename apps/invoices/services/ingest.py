@@ -4,15 +4,18 @@ Bills are small next to usage (a month of a provider is hundreds to a few hundre
 file is all-or-nothing for its valid rows: the invalid ones are reported with line and field, the valid
 ones are stored together, and a crash stores nothing. Ingesting the same file twice changes nothing:
 every line carries a deterministic ``line_key`` (unique per organisation), and an invoice's total is
-recomputed exactly from its lines after each file.
+recomputed exactly from its lines after each file. A running job beats (``heartbeat_at``) while it reads;
+one whose worker died is marked interrupted by the sweeper and is retried by reading the file again.
 """
 
 import functools
 import logging
+import time
 from collections import defaultdict
 from decimal import Decimal
 from typing import BinaryIO
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
@@ -32,12 +35,14 @@ from apps.periods.late_data import flag_late_invoices
 from apps.pricing.estimator import PriceBook
 from apps.pricing.money import currency_exponent, decimal_to_nano, nano_to_decimal
 from apps.tenancy.models import Organization
+from apps.usage.services.jobs import job_heartbeat
 from apps.usage.services.payloads import ingest_job_receive, payload_open, payload_prescan
 
 logger = logging.getLogger(__name__)
 
 MAX_STORED_ERRORS = 1000
 KEY_BATCH = 500
+HEARTBEAT_SECONDS = 30  # while reading; far below INGEST_STALE_AFTER
 # Where a cloud marketplace resells a model, the price book knows it under the model maker's name.
 RESOLVE_FALLBACK = {"aws-bedrock": "anthropic", "azure-openai": "openai", "google-vertex": "google"}
 INVOICE_AUDIT_FIELDS = ["provider", "invoice_number", "billing_period", "currency", "total_nano", "source_sha256"]
@@ -89,6 +94,7 @@ def invoice_ingest_run(*, job_id: int) -> InvoiceIngestJob:
     with scope(organization=job.organization):
         if job.is_finished:
             return job
+        job = _mark_running(job)
         try:
             format_name, items = _read(job)
         except FileRefused as refused:
@@ -105,16 +111,41 @@ def invoice_ingest_run(*, job_id: int) -> InvoiceIngestJob:
     return job
 
 
+def _mark_running(job: InvoiceIngestJob) -> InvoiceIngestJob:
+    with transaction.atomic():
+        job = InvoiceIngestJob.objects.select_for_update(of=("self",)).select_related("organization").get(pk=job.pk)
+        if job.is_finished:
+            return job
+        job.status = InvoiceIngestJob.Status.RUNNING
+        job.attempts += 1
+        job.heartbeat_at = timezone.now()
+        job.error_message = ""
+        job.save(update_fields=["status", "attempts", "heartbeat_at", "error_message"])
+    return job
+
+
+def _beating(items, job: InvoiceIngestJob):
+    """Pass ``items`` through, recording the job's heartbeat every HEARTBEAT_SECONDS."""
+    last = time.monotonic()
+    for item in items:
+        if time.monotonic() - last >= HEARTBEAT_SECONDS:
+            job_heartbeat(job)
+            last = time.monotonic()
+        yield item
+
+
 def _read(job: InvoiceIngestJob) -> tuple[str, list[ParsedLine | RowError]]:
     prescan = payload_prescan(job.payload)
     format_name = job.format if job.format != "auto" else detect_format(prescan.head, job.file_name)
     reader = reader_for(format_name)
     if format_name == "focus":
         reader = functools.partial(reader, cost_view=job.cost_view)
+    job_heartbeat(job)
     with payload_open(job.payload) as stream:
-        items = list(reader(stream))
+        items = list(_beating(reader(stream), job))
     if not items:
         raise FileRefused("the file has a header but no charges")
+    job_heartbeat(job)
     return format_name, items
 
 
@@ -313,6 +344,36 @@ def _finish_without_writing(job: InvoiceIngestJob, *, status: str, message: str)
             target=job,
             after={"message": message},
         )
+    return job
+
+
+def invoice_ingest_retry(*, job: InvoiceIngestJob, actor, enqueue: bool = True) -> InvoiceIngestJob:
+    """Queue an interrupted or failed job again. Nothing of it was stored (a file is stored in one
+    transaction), so the retry reads the whole file; lines another job stored count as duplicates as ever."""
+    with transaction.atomic():
+        job = InvoiceIngestJob.objects.select_for_update(of=("self",)).select_related("organization").get(pk=job.pk)
+        if not job.can_retry:
+            if job.status == InvoiceIngestJob.Status.REFUSED:
+                raise ValidationError("This file was refused as a whole; fix it and upload it again.")
+            raise ValidationError(
+                f"Only a failed or interrupted import can be retried; this one is {job.get_status_display().lower()}."
+            )
+        before = job.status
+        job.status = InvoiceIngestJob.Status.QUEUED
+        job.finished_at = None
+        job.save(update_fields=["status", "finished_at"])
+        audit_record(
+            organization=job.organization,
+            actor=actor,
+            action="invoices.ingest_retried",
+            target=job,
+            before={"status": before},
+            after={"status": job.status},
+        )
+        if enqueue:
+            from apps.invoices.tasks import run_invoice_ingest
+
+            run_invoice_ingest.delay_on_commit(job.pk)
     return job
 
 

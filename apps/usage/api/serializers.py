@@ -30,6 +30,8 @@ class IngestJobSerializer(serializers.ModelSerializer):
             "error_message",
             "created_at",
             "started_at",
+            "heartbeat_at",
+            "attempts",
             "finished_at",
             "errors_url",
         ]

@@ -1,7 +1,9 @@
-import io
+import tempfile
+from typing import BinaryIO
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as DRFValidationError
@@ -9,21 +11,50 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
 from apps.accounts.scopes import TokenScope
+from apps.core.limits import LimitExceeded, capped
+from apps.core.parsers import PayloadTooLarge, check_content_length
 from apps.tenancy.api.views import OrganizationReadOnlyViewSet
 from apps.usage.filters import IngestJobFilter
 from apps.usage.models import IngestError, IngestJob
-from apps.usage.services.ingest import ingest_job_create
+from apps.usage.services.ingest import ingest_job_create, ingest_job_retry
 
 from .serializers import IngestJobSerializer
 
 
 class RawBodyParser(BaseParser):
-    """Keeps the body as bytes: usage arrives as NDJSON or a JSON array and is parsed by the ingest."""
+    """Keeps the body as a file (in memory up to FILE_UPLOAD_MAX_MEMORY_SIZE, then on disk): usage and bills
+    arrive as raw files and are parsed by the ingest. More than INGEST_MAX_UPLOAD_BYTES is refused with 413
+    as soon as it is known (from Content-Length, else while reading), never read whole."""
 
     media_type = "*/*"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        return stream.read() if stream is not None else b""
+        limit = settings.INGEST_MAX_UPLOAD_BYTES
+        check_content_length(parser_context, limit=limit, setting="INGEST_MAX_UPLOAD_MB")
+        body = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE)  # noqa: SIM115 (returned)
+        if stream is not None:
+            source = capped(stream, max_bytes=limit, what="The request body", limit="INGEST_MAX_UPLOAD_MB")
+            try:
+                while block := source.read(1024 * 1024):
+                    body.write(block)
+            except LimitExceeded as exc:
+                body.close()
+                raise PayloadTooLarge(exc) from exc
+        body.seek(0)
+        return body
+
+
+def raw_body(request) -> tuple[BinaryIO | None, bytes]:
+    """(the body as a file, its first non-blank byte); (None, b"") for an empty or blank body."""
+    body = request.data if hasattr(request.data, "read") else None
+    if body is None:
+        return None, b""
+    while block := body.read(64 * 1024):
+        stripped = block.lstrip()
+        if stripped:
+            body.seek(0)
+            return body, stripped[:1]
+    return None, b""
 
 
 class UsageJobViewSet(OrganizationReadOnlyViewSet):
@@ -41,27 +72,28 @@ class UsageJobViewSet(OrganizationReadOnlyViewSet):
 
     @extend_schema(
         request={"application/x-ndjson": bytes, "application/json": bytes},
-        responses={202: IngestJobSerializer},
+        responses={202: IngestJobSerializer, 413: OpenApiResponse(description="The body is over a limit.")},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
         description="Usage events v1 as NDJSON (one object a line) or a JSON array. Answers 202 with the job; "
         "the same Idempotency-Key with the same body returns the same job.",
     )
     def create(self, request):
-        body = request.data if isinstance(request.data, bytes) else b""
-        if not body.strip():
+        body, first = raw_body(request)
+        if body is None:
             raise DRFValidationError({"body": "The request body is empty: send NDJSON or a JSON array of events."})
-        stripped = body.lstrip()
-        format_name = "json" if stripped[:1] == b"[" else "ndjson"
+        format_name = "json" if first == b"[" else "ndjson"
         try:
             job, created = ingest_job_create(
                 organization=request.organization,
                 actor=request.user,
                 file_name=f"api-{format_name}-body",
-                stream=io.BytesIO(body),
+                stream=body,
                 format=format_name,
                 channel=IngestJob.Channel.API,
                 idempotency_key=request.headers.get("Idempotency-Key"),
             )
+        except LimitExceeded as exc:
+            raise PayloadTooLarge(exc) from exc
         except ValidationError as exc:
             raise DRFValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from exc
         job.refresh_from_db()
@@ -70,6 +102,25 @@ class UsageJobViewSet(OrganizationReadOnlyViewSet):
         if not created:
             response["Idempotent-Replayed"] = "true"
         return response
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: IngestJobSerializer,
+            409: OpenApiResponse(description="The job is not failed or interrupted, or was refused as a whole."),
+        },
+        description="Queue a failed or interrupted job again; it resumes from its checkpoint, so rows committed "
+        "by earlier attempts are neither stored nor counted again.",
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        job = self.get_object()
+        try:
+            job = ingest_job_retry(job=job, actor=request.user)
+        except ValidationError as exc:
+            return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_409_CONFLICT)
+        job.refresh_from_db()
+        return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
 
     @action(detail=True, methods=["get"])
     def errors(self, request, pk=None):

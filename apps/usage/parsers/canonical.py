@@ -8,6 +8,8 @@ from typing import Annotated, BinaryIO
 
 import msgspec
 
+from apps.core.limits import JSONStreamError, iter_json_array
+
 from .base import (
     MAX_COUNT,
     MAX_LINE_BYTES,
@@ -160,20 +162,19 @@ def read_ndjson(stream: BinaryIO) -> Iterator[UsageEvent | RowError]:
 
 
 def read_json_array(stream: BinaryIO) -> Iterator[UsageEvent | RowError]:
-    """A JSON array body (the API accepts one); row numbers are 1-based positions in the array."""
+    """A JSON array body (the API accepts one); row numbers are 1-based positions in the array. Read one
+    element at a time (never the whole array); after a syntax error the elements before it are kept."""
     try:
-        document = json_loads(stream.read())
-    except ValueError as exc:
-        yield RowError(1, "(json)", f"invalid JSON: {exc}")
-        return
-    if not isinstance(document, list):
-        yield RowError(1, "(json)", "expected a JSON array of usage events")
-        return
-    for index, obj in enumerate(document, start=1):
-        try:
-            yield event_from_object(obj, index)
-        except RowProblem as problem:
-            yield RowError(index, problem.field, problem.message)
+        for index, obj in iter_json_array(stream):
+            try:
+                yield event_from_object(obj, index)
+            except RowProblem as problem:
+                yield RowError(index, problem.field, problem.message)
+    except JSONStreamError as exc:
+        message = (
+            "expected a JSON array of usage events" if str(exc) == "expected a JSON array" else f"invalid JSON: {exc}"
+        )
+        yield RowError(exc.position, "(json)", message)
 
 
 CSV_BASE_COLUMNS = ("request_id", "occurred_at", "provider", "model")

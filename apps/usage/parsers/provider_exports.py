@@ -9,6 +9,8 @@ import io
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from apps.core.limits import JSONStreamError, first_significant_byte, iter_json_array, iter_json_pages
+
 from .base import (
     MAX_LINE_BYTES,
     RowError,
@@ -32,23 +34,13 @@ def _derived_id(prefix: str, *parts) -> str:
 
 
 def _pages(stream: BinaryIO) -> Iterator[tuple[int, object] | RowError]:
-    """A file of pages: one JSON page, a JSON array of pages, or one page per line (NDJSON)."""
-    body = stream.read()
-    try:
-        document = json_loads(body)
-    except ValueError:
-        document = None
-    if document is not None:
-        pages = document if isinstance(document, list) else [document]
-        yield from enumerate(pages, start=1)
-        return
-    for line_no, raw in iter_lines(io.BytesIO(body)):
-        if raw is None or not raw.strip():
-            continue
-        try:
-            yield line_no, json_loads(raw)
-        except ValueError as exc:
-            yield RowError(line_no, "(json)", f"invalid JSON: {exc}")
+    """A file of pages: one JSON page, a JSON array of pages, or one page per line (NDJSON), read one page
+    at a time (apps/core/limits.py)."""
+    for _kind, number, value in iter_json_pages(stream, max_line_bytes=MAX_LINE_BYTES):
+        if isinstance(value, JSONStreamError):
+            yield RowError(number, "(line)" if value.too_long else "(json)", value.row_message())
+        else:
+            yield number, value
 
 
 def _results(stream: BinaryIO):
@@ -257,15 +249,8 @@ def _litellm_event(obj, line: int) -> UsageEvent:
 def read_litellm(stream: BinaryIO) -> Iterator[UsageEvent | RowError]:
     """LiteLLM spend logs (LiteLLM_SpendLogs rows) as NDJSON (streamed) or a JSON array."""
     buffered = stream if hasattr(stream, "peek") else io.BufferedReader(stream)
-    if buffered.peek(64).lstrip()[:1] == b"[":
-        try:
-            rows = json_loads(buffered.read())
-        except ValueError as exc:
-            yield RowError(1, "(json)", f"invalid JSON: {exc}")
-            return
-        numbered = enumerate(rows, start=1)
-    else:
-        numbered = _ndjson_objects(buffered)
+    # A JSON array is read one row at a time, never whole.
+    numbered = _array_rows(buffered) if first_significant_byte(buffered) == b"[" else _ndjson_objects(buffered)
     for line, obj in numbered:
         if isinstance(obj, RowError):
             yield obj
@@ -274,6 +259,13 @@ def read_litellm(stream: BinaryIO) -> Iterator[UsageEvent | RowError]:
             yield _litellm_event(obj, line)
         except RowProblem as problem:
             yield RowError(line, problem.field, problem.message)
+
+
+def _array_rows(stream: BinaryIO):
+    try:
+        yield from iter_json_array(stream)
+    except JSONStreamError as exc:
+        yield exc.position, RowError(exc.position, "(json)", f"invalid JSON: {exc}")
 
 
 def _ndjson_objects(stream: BinaryIO):

@@ -4,7 +4,8 @@
 reads it. Each chunk of lines commits in one transaction: its new records, their cube cells, its
 rejected-row errors and the job's checkpoint (``lines_done``). A worker killed mid-file loses nothing:
 running the job again skips the committed lines and carries on; the (organisation, source, request id)
-unique key makes every record land once even if two jobs overlap.
+unique key makes every record land once even if two jobs overlap. Each commit is also the job's heartbeat:
+a job whose worker stops beating is marked interrupted by the sweeper (``services/jobs.py``) and retried.
 """
 
 import json
@@ -53,7 +54,8 @@ FORMAT_CHOICES = ("auto", "ndjson", "json", "csv", "openai-usage", "anthropic-us
 
 
 class ConcurrentRunError(Exception):
-    """Another runner advanced this job's checkpoint first; this one stops without writing."""
+    """Another runner advanced this job's checkpoint first, or took the job over (a retry), or the job was
+    marked interrupted; this runner stops without writing."""
 
 
 def ingest_job_create(
@@ -300,8 +302,9 @@ def _mark_running(job: IngestJob) -> IngestJob:
         job.status = IngestJob.Status.RUNNING
         job.attempts += 1
         job.started_at = job.started_at or timezone.now()
+        job.heartbeat_at = timezone.now()
         job.error_message = ""
-        job.save(update_fields=["status", "attempts", "started_at", "error_message"])
+        job.save(update_fields=["status", "attempts", "started_at", "heartbeat_at", "error_message"])
     return job
 
 
@@ -314,7 +317,7 @@ def _prepare(job: IngestJob) -> IngestJob:
     except FileRefused as refused:
         return _finish(job, status=IngestJob.Status.FAILED, message=str(refused))
     IngestJob.objects.filter(pk=job.pk).update(
-        format=format_name, source=source, lines_expected=prescan.lines, currency="USD"
+        format=format_name, source=source, lines_expected=prescan.lines, currency="USD", heartbeat_at=timezone.now()
     )
     job.format, job.source, job.lines_expected, job.currency = format_name, source, prescan.lines, "USD"
     return job
@@ -377,7 +380,11 @@ def _commit_chunk(context: _Context, chunk: _Chunk) -> None:
     _resolve_tagsets(context, staged.records)
     with transaction.atomic():
         locked = IngestJob.objects.select_for_update().get(pk=job.pk)
-        if locked.lines_done != job.lines_done or locked.is_finished:
+        if (
+            locked.lines_done != job.lines_done
+            or locked.status != IngestJob.Status.RUNNING  # finished, or marked interrupted by the sweeper
+            or locked.attempts != job.attempts  # a retry took the job over
+        ):
             raise ConcurrentRunError()
         written = context.writer.write(staged, context.tagset_ids)
         room = max(0, MAX_STORED_ERRORS - IngestError.objects.filter(job=job).count())
@@ -405,6 +412,7 @@ def _commit_chunk(context: _Context, chunk: _Chunk) -> None:
             estimated_nano=F("estimated_nano") + cost,
             unpriced_rows=F("unpriced_rows") + unpriced,
             lines_done=last_line,
+            heartbeat_at=timezone.now(),
         )
     job.lines_done = last_line
 
@@ -445,21 +453,33 @@ def _finish(job: IngestJob, *, status: str, message: str = "") -> IngestJob:
     return job
 
 
-def ingest_job_retry(*, job: IngestJob, actor) -> IngestJob:
-    """Queue a failed job again; it resumes from its checkpoint."""
+def ingest_job_retry(*, job: IngestJob, actor, enqueue: bool = True) -> IngestJob:
+    """Queue a failed or interrupted job again; it resumes from its checkpoint, so the rows the earlier
+    attempts committed are neither stored nor counted again."""
     with transaction.atomic():
         job = IngestJob.objects.select_for_update().get(pk=job.pk)
-        if job.status != IngestJob.Status.FAILED:
-            raise ValidationError("Only a failed job can be retried.")
-        if not job.source:
+        if job.status == IngestJob.Status.FAILED and not job.source:
             raise ValidationError("This file was refused as a whole; fix it and upload it again.")
+        if not job.can_retry:
+            raise ValidationError(
+                f"Only a failed or interrupted job can be retried; this one is {job.get_status_display().lower()}."
+            )
+        before = job.status
         job.status = IngestJob.Status.QUEUED
         job.finished_at = None
         job.save(update_fields=["status", "finished_at"])
-        audit_record(organization=job.organization, actor=actor, action="usage.ingest_retried", target=job)
-        from apps.usage.tasks import run_ingest_job
+        audit_record(
+            organization=job.organization,
+            actor=actor,
+            action="usage.ingest_retried",
+            target=job,
+            before={"status": before},
+            after={"status": job.status, "lines_done": job.lines_done, "accepted": job.accepted},
+        )
+        if enqueue:
+            from apps.usage.tasks import run_ingest_job
 
-        run_ingest_job.delay_on_commit(job.pk)
+            run_ingest_job.delay_on_commit(job.pk)
     return job
 
 

@@ -1,7 +1,6 @@
 """Keeping the received bytes of an ingest so that a worker (or a re-run) can read them."""
 
 import codecs
-import gzip
 import hashlib
 import uuid
 import zlib
@@ -11,10 +10,13 @@ from typing import BinaryIO
 
 from django.conf import settings
 
+from apps.core.limits import GZIP_MAGIC, LimitExceeded, capped, drain, gunzip_capped
 from apps.usage.parsers import FileRefused
 
-GZIP_MAGIC = b"\x1f\x8b"
 BLOCK = 1024 * 1024
+# Files received from people and clients are capped at INGEST_MAX_UPLOAD_BYTES; a file an operator's
+# ingest command reads from the server's own disk is not (the decompression limits apply to every file).
+UNCAPPED_CHANNELS = ("command", "demo")
 
 
 def _root() -> Path:
@@ -28,26 +30,53 @@ class StoredPayload:
     size_bytes: int
 
 
-def payload_store(*, organization_id: int, stream: BinaryIO) -> StoredPayload:
-    """Copy the stream to the payload directory, hashing as it goes (bounded memory)."""
+def payload_store(*, organization_id: int, stream: BinaryIO, max_bytes: int | None = None) -> StoredPayload:
+    """Copy the stream to the payload directory, hashing as it goes (bounded memory). With ``max_bytes``,
+    more than that many bytes raise LimitExceeded as soon as they arrive. A gzip file is then read through
+    once, decompressing as it goes, so that one over the decompression limits is refused now, at receipt.
+    A refused file is not kept."""
     directory = _root() / str(organization_id)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{uuid.uuid4().hex}.bin"
+    if max_bytes is not None:
+        stream = capped(stream, max_bytes=max_bytes, what="The file", limit="INGEST_MAX_UPLOAD_MB")
     digest = hashlib.sha256()
     size = 0
-    with path.open("wb") as out:
-        while block := stream.read(BLOCK):
-            digest.update(block)
-            size += len(block)
-            out.write(block)
-    return StoredPayload(str(path.relative_to(_root())), digest.hexdigest(), size)
+    try:
+        with path.open("wb") as out:
+            while block := stream.read(BLOCK):
+                digest.update(block)
+                size += len(block)
+                out.write(block)
+        relative = str(path.relative_to(_root()))
+        if _is_gzip(path):
+            try:
+                with payload_open(relative) as unzipped:
+                    drain(unzipped)
+            except (OSError, EOFError, zlib.error):
+                pass  # a broken gzip file is refused by the job, with its reason, like any unreadable file
+    except LimitExceeded:
+        path.unlink(missing_ok=True)
+        raise
+    return StoredPayload(relative, digest.hexdigest(), size)
+
+
+def _is_gzip(path: Path) -> bool:
+    with path.open("rb") as probe:
+        return probe.read(2) == GZIP_MAGIC
 
 
 def payload_open(relative_path: str) -> BinaryIO:
+    """The payload's bytes; a gzip file decompressed as it is read, within the decompression limits
+    (LimitExceeded beyond them)."""
     path = _root() / relative_path
-    with path.open("rb") as probe:
-        magic = probe.read(2)
-    return gzip.open(path, "rb") if magic == GZIP_MAGIC else path.open("rb")
+    if not _is_gzip(path):
+        return path.open("rb")
+    return gunzip_capped(
+        path.open("rb"),
+        max_bytes=settings.INGEST_MAX_DECOMPRESSED_BYTES,
+        max_ratio=settings.INGEST_MAX_GZIP_RATIO,
+    )
 
 
 @dataclass(frozen=True)
@@ -84,6 +113,8 @@ def payload_prescan(relative_path: str) -> Prescan:
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError as exc:
                 raise FileRefused("the file is not UTF-8 text (it ends inside a multi-byte character)") from exc
+    except LimitExceeded as exc:
+        raise FileRefused(exc.message) from exc
     except (OSError, EOFError, zlib.error) as exc:
         raise FileRefused(f"the file could not be read: {exc}") from exc
     if not non_blank:
@@ -109,7 +140,8 @@ def ingest_job_receive(
 ):
     """What every ingest does on receipt (usage and invoices): check the format name, keep the bytes,
     honour the Idempotency-Key (same body: the earlier job; another body: refused), create the job and
-    audit it, in one transaction. Returns (job, created); the caller enqueues the job."""
+    audit it, in one transaction. Returns (job, created); the caller enqueues the job. A file over a limit
+    (apps/core/limits.py) raises LimitExceeded and nothing is kept."""
     from django.core.exceptions import ValidationError
     from django.db import transaction
     from django_scopes import scope
@@ -118,7 +150,8 @@ def ingest_job_receive(
 
     if format not in format_choices:
         raise ValidationError({"format": f"Unknown format {format!r}; use one of: {', '.join(format_choices)}."})
-    stored = payload_store(organization_id=organization.pk, stream=stream)
+    max_bytes = None if channel in UNCAPPED_CHANNELS else settings.INGEST_MAX_UPLOAD_BYTES
+    stored = payload_store(organization_id=organization.pk, stream=stream, max_bytes=max_bytes)
     extra_fields = extra_fields or {}
     with scope(organization=organization), transaction.atomic():
         if idempotency_key:
