@@ -80,6 +80,7 @@ portal_route("usage:mapping_delete", lambda w, o: {**_org(w, o), "pk": _mapping(
 api_route("api:usage-job-list", row_id=lambda w, o: ingested_job(w, o).pk)
 api_route("api:usage-job-detail", lambda w, o: {"pk": ingested_job(w, o).pk})
 api_route("api:usage-job-errors", lambda w, o: {"pk": ingested_job(w, o).pk})
+api_route("api:usage-job-retry", lambda w, o: {"pk": ingested_job(w, o).pk}, method="post")
 
 tenant_model("usage.ingestjob", ingested_job)
 tenant_model("usage.ingesterror", lambda w, o: _first(IngestError, w, o))
