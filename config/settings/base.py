@@ -152,6 +152,10 @@ STORAGES = {
 INGEST_PAYLOAD_DIR = os.environ.get("INGEST_PAYLOAD_DIR", str(BASE_DIR / "media" / "ingest"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024  # API bodies; large files go through upload or the command
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Plausible timestamps in usage and invoice files: a row before the first day or more than the
+# allowed time ahead of now is refused with its line and field (README, "Limits on numbers").
+INGEST_EARLIEST_DATE = os.environ.get("INGEST_EARLIEST_DATE", "2015-01-01")
+INGEST_MAX_FUTURE_HOURS = int(os.environ.get("INGEST_MAX_FUTURE_HOURS", "24"))
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "chargeback@localhost")

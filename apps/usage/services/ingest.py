@@ -22,16 +22,17 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from apps.audit.services import audit_record
+from apps.core.limits import MAX_AMOUNT_NANO_PER_ROW
 from apps.periods.late_data import flag_late_usage
 from apps.pricing.estimator import PriceBook
-from apps.pricing.money import decimal_to_nano
+from apps.pricing.money import decimal_to_nano, nano_to_decimal
 from apps.taxonomy.models import Granularity, TagDimension
 from apps.taxonomy.normalise import normalise_key, tagset_hash
 from apps.taxonomy.services import tag_normaliser_for, tagsets_get_or_create
 from apps.tenancy.models import Organization
 from apps.usage.models import IngestError, IngestJob, SourceMapping, UsageRecord
 from apps.usage.parsers import FileRefused, RowError, UsageEvent, detect_format, reader_for
-from apps.usage.parsers.base import MAX_COUNT, RowProblem
+from apps.usage.parsers.base import RowProblem
 
 from .payloads import ingest_job_receive, payload_open, payload_prescan
 from .pipeline import run_ahead
@@ -197,15 +198,20 @@ class _Context:
             tool_calls=event.tool_calls,
         )
         costs = estimate.cost_nano
+        if estimate.total_nano > MAX_AMOUNT_NANO_PER_ROW:  # each cost source is >= 0, so this bounds them all
+            raise RowProblem(
+                "usage",
+                f"its price-book cost ({nano_to_decimal(estimate.total_nano):,f} {self.job.currency}) is beyond the "
+                f"ceiling of {nano_to_decimal(MAX_AMOUNT_NANO_PER_ROW):,.0f} per row; check the token counts",
+            )
         model = estimate.model or event.model.lower()
         if len(model) > MODEL_MAX_LENGTH:  # an unknown model is stored under its own id
             raise RowProblem("model", f"is not a known model and longer than {MODEL_MAX_LENGTH} characters")
         gateway_nano = None
         if event.gateway_cost is not None:
-            gateway_nano = decimal_to_nano(event.gateway_cost)
-            if abs(gateway_nano) > MAX_COUNT:
-                raise RowProblem("cost", "is out of range")
+            gateway_nano = decimal_to_nano(event.gateway_cost)  # bounded by the reader (as_amount)
         record = PreparedRecord(
+            line=event.line,
             organization_id=self.job.organization_id,
             job_id=self.job.id,
             source=self.source,
@@ -379,7 +385,10 @@ def _commit_chunk(context: _Context, chunk: _Chunk) -> None:
         locked = IngestJob.objects.select_for_update().get(pk=job.pk)
         if locked.lines_done != job.lines_done or locked.is_finished:
             raise ConcurrentRunError()
-        written = context.writer.write(staged, context.tagset_ids)
+        written = context.writer.write(staged, context.tagset_ids, job_total=locked.estimated_nano)
+        if written.refused:
+            errors = errors + [RowError(r.line, field, message) for r, field, message in written.refused]
+        refused = len(written.refused or ())
         room = max(0, MAX_STORED_ERRORS - IngestError.objects.filter(job=job).count())
         IngestError.objects.bulk_create(
             [
@@ -394,7 +403,7 @@ def _commit_chunk(context: _Context, chunk: _Chunk) -> None:
             ]
         )
         accepted = written.accepted
-        duplicates = len(staged.records) - accepted + staged.in_chunk_duplicates
+        duplicates = len(staged.records) - refused - accepted + staged.in_chunk_duplicates
         cost = written.estimated_nano
         unpriced = written.unpriced
         IngestJob.objects.filter(pk=job.pk).update(

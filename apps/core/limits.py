@@ -1,0 +1,25 @@
+"""Ceilings on the numbers one row of an incoming file may carry, and on the sums they feed.
+
+Every count and amount is checked against these at the door (the usage and invoice readers), so a
+row that says ``10**18`` tokens is refused with its line and field instead of overflowing a column
+later. The ceilings are far above any real request or bill line, and low enough that one row can
+never overflow a 64-bit column by itself. Sums that keep growing (cube cells, job and invoice totals)
+are checked against ``MAX_SUM`` when they are added to: a row that would take one over is refused.
+The README's "Limits on numbers" table lists them.
+"""
+
+from decimal import Decimal
+
+# One row (a request, a provider usage bucket or a bill line):
+MAX_TOKENS_PER_ROW = 10**12  # tokens of one kind (a trillion; a busy day's provider bucket is ~10**10)
+MAX_CALLS_PER_ROW = 10**9  # tool calls of one tool, requests in one bucket
+MAX_AMOUNT_PER_ROW = Decimal(10**9)  # currency units, either sign: a reported cost or a bill line
+MAX_AMOUNT_NANO_PER_ROW = 10**18  # the same in nano-units (10**-9); also caps a row's price-book estimate
+MAX_QUANTITY_PER_ROW = Decimal(10**15)  # the usage quantity of a bill line (tokens, hours, requests …)
+
+# A stored sum (a 64-bit integer column): every sum column is checked to stay within ±MAX_SUM.
+MAX_SUM = 2**63 - 1
+
+
+def within_sum(value: int) -> bool:
+    return -MAX_SUM <= value <= MAX_SUM
