@@ -19,6 +19,8 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from apps.audit.services import audit_record, model_snapshot
+from apps.core.failures import failure_text
+from apps.core.limits import MAX_SUM, within_sum
 from apps.invoices.models import (
     CostView,
     InvoiceIngestError,
@@ -93,12 +95,23 @@ def invoice_ingest_run(*, job_id: int) -> InvoiceIngestJob:
             format_name, items = _read(job)
         except FileRefused as refused:
             return _finish_without_writing(job, status=InvoiceIngestJob.Status.REFUSED, message=str(refused))
+        except Exception as exc:
+            # Whatever went wrong, the job ends (never "queued" for ever) and says what happened.
+            logger.exception("invoice ingest job %s could not be read", job.pk)
+            _finish_without_writing(
+                job,
+                status=InvoiceIngestJob.Status.FAILED,
+                message=f"the file could not be read, nothing was stored: {failure_text(exc)}",
+            )
+            raise
         try:
             job = _store(job, format_name, items)
         except Exception as exc:
             logger.exception("invoice ingest job %s failed", job.pk)
             _finish_without_writing(
-                job, status=InvoiceIngestJob.Status.FAILED, message=f"internal error, nothing was stored: {exc}"
+                job,
+                status=InvoiceIngestJob.Status.FAILED,
+                message=f"the file could not be stored, nothing was stored: {failure_text(exc)}",
             )
             raise
     flag_late_invoices(job=job)  # committed: lines for a period past open are flagged on it
@@ -195,6 +208,7 @@ def _store(job: InvoiceIngestJob, format_name: str, items: list[ParsedLine | Row
         else:
             before[invoice.pk] = model_snapshot(invoice, INVOICE_AUDIT_FIELDS)
         invoices[identity] = invoice
+        running = invoice.total_nano  # the exact sum of its stored lines; checked as lines are added
         for key, line in pending:
             if line.currency != invoice.currency:
                 errors.append(
@@ -216,7 +230,19 @@ def _store(job: InvoiceIngestJob, format_name: str, items: list[ParsedLine | Row
                     )
                 )
                 continue
-            new_lines.append(_line_row(job, invoice, key, line, resolve))
+            row = _line_row(job, invoice, key, line, resolve)
+            if not within_sum(running + row.amount_nano):
+                errors.append(
+                    RowError(
+                        line.line,
+                        "amount",
+                        f"adding it would take the total of invoice {number} for {period:%Y-%m} beyond the "
+                        f"largest sum that can be stored ({MAX_SUM:,} nano-units); the line is refused",
+                    )
+                )
+                continue
+            running += row.amount_nano
+            new_lines.append(row)
     InvoiceLine.objects.bulk_create(new_lines, batch_size=1000)
 
     for invoice in invoices.values():

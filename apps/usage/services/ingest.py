@@ -11,7 +11,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -22,6 +22,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from apps.audit.services import audit_record
+from apps.core.failures import failure_text
 from apps.core.limits import MAX_AMOUNT_NANO_PER_ROW
 from apps.periods.late_data import flag_late_usage
 from apps.pricing.estimator import PriceBook
@@ -291,7 +292,7 @@ def ingest_job_run(*, job_id: int) -> IngestJob:
             job = _finish(
                 job,
                 status=IngestJob.Status.FAILED,
-                message=f"internal error: {exc}. The job can be re-run and resumes where it stopped.",
+                message=f"{failure_text(exc)}. Lines stored before this are kept; Retry resumes after them.",
             )
             flag_late_usage(job=job)  # committed chunks are kept: a period past open must know
             raise
@@ -345,7 +346,14 @@ def _read(job: IngestJob) -> None:
     chunks = _prepared_chunks(context, reader, job, for_copy=uses_copy())
     with closing(run_ahead(chunks, name=f"ingest-{job.pk}-reader")) as ahead:
         for chunk in ahead:
-            _commit_chunk(context, chunk)
+            first = job.lines_done + 1
+            try:
+                _commit_chunk(context, chunk)
+            except ConcurrentRunError:
+                raise
+            except Exception as exc:
+                exc.add_note(f"while storing lines {first}-{chunk.last_line}")
+                raise
 
 
 def _prepared_chunks(context: _Context, reader, job: IngestJob, *, for_copy: bool) -> Iterator[_Chunk]:
@@ -357,7 +365,7 @@ def _prepared_chunks(context: _Context, reader, job: IngestJob, *, for_copy: boo
     done = job.lines_done  # read once: the main thread moves job.lines_done on as it commits
     chunk_start = last_line = done
     prepare = context.prepare
-    with payload_open(job.payload) as stream:
+    with payload_open(job.payload) as stream, _noting(lambda: f"while reading the file after line {last_line}"):
         for item in reader(stream):
             line = item.line
             if line <= done:
@@ -375,6 +383,16 @@ def _prepared_chunks(context: _Context, reader, job: IngestJob, *, for_copy: boo
             if line > last_line:
                 last_line = line
     yield _Chunk(stage_chunk(prepared, for_copy=for_copy), errors, max(last_line, job.lines_expected))
+
+
+@contextmanager
+def _noting(where):
+    """Adds ``where()`` as a note to an exception passing through (failure_text words it)."""
+    try:
+        yield
+    except Exception as exc:
+        exc.add_note(where())
+        raise
 
 
 def _commit_chunk(context: _Context, chunk: _Chunk) -> None:
