@@ -267,7 +267,8 @@ def csv_records(reader) -> Iterator[tuple[int, dict | str]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            yield reader.line_num, _csv_message(exc)
+            # A DictReader's own line_num moves only on success; its underlying reader's has moved on.
+            yield getattr(reader, "reader", reader).line_num, _csv_message(exc)
             continue
         yield reader.line_num, row
 

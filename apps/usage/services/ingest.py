@@ -202,7 +202,7 @@ class _Context:
         if estimate.total_nano > MAX_AMOUNT_NANO_PER_ROW:  # each cost source is >= 0, so this bounds them all
             raise RowProblem(
                 "usage",
-                f"its price-book cost ({nano_to_decimal(estimate.total_nano):,f} {self.job.currency}) is beyond the "
+                f"its price-book cost ({nano_to_decimal(estimate.total_nano):f} {self.job.currency}) is beyond the "
                 f"ceiling of {nano_to_decimal(MAX_AMOUNT_NANO_PER_ROW):,.0f} per row; check the token counts",
             )
         model = estimate.model or event.model.lower()
