@@ -8,7 +8,11 @@ are checked against ``MAX_SUM`` when they are added to: a row that would take on
 The README's "Limits on numbers" table lists them.
 """
 
+from contextlib import contextmanager
 from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import OperationalError
 
 # One row (a request, a provider usage bucket or a bill line):
 MAX_TOKENS_PER_ROW = 10**12  # tokens of one kind (a trillion; a busy day's provider bucket is ~10**10)
@@ -23,3 +27,29 @@ MAX_SUM = 2**63 - 1
 
 def within_sum(value: int) -> bool:
     return -MAX_SUM <= value <= MAX_SUM
+
+
+def too_large(what: str) -> ValidationError:
+    return ValidationError(
+        f"{what} add up to more than can be stored ({MAX_SUM:,} nano-units, about 9.2 billion of the "
+        "currency). Look for implausible usage or invoice amounts in the period."
+    )
+
+
+def require_in_range(what: str, values) -> None:
+    """Checked arithmetic for a derived total (a run's figures): refuse, with a message, rather than let
+    the database overflow or (SQLite) store a float."""
+    if any(value is not None and not within_sum(value) for value in values):
+        raise too_large(what)
+
+
+@contextmanager
+def sums_checked(what: str):
+    """SQLite's SUM() raises "integer overflow" past 64 bits (PostgreSQL's sum of bigints is numeric):
+    the same refusal as ``require_in_range`` instead of a server error."""
+    try:
+        yield
+    except OperationalError as exc:
+        if "integer overflow" in str(exc):
+            raise too_large(what) from exc
+        raise
