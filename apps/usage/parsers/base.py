@@ -1,13 +1,16 @@
 import csv
-import functools
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 from decimal import Decimal, InvalidOperation
 from typing import BinaryIO
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from apps.core.limits import (
     MAX_AMOUNT_PER_ROW,
@@ -153,18 +156,29 @@ def as_quantity(value, field_name: str) -> Decimal | None:
     return _bounded(as_decimal(value, field_name), field_name, MAX_QUANTITY_PER_ROW, "units")
 
 
-@functools.lru_cache(maxsize=8)
-def _earliest(text: str) -> datetime:
-    return datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
+_window: tuple[float, datetime, datetime] | None = None  # (valid until, earliest, latest)
+WINDOW_REFRESH_SECONDS = 1.0
 
 
 def timestamp_window() -> tuple[datetime, datetime]:
     """(earliest, latest) plausible instant of a row: settings INGEST_EARLIEST_DATE and
-    INGEST_MAX_FUTURE_HOURS ahead of now."""
-    return (
-        _earliest(settings.INGEST_EARLIEST_DATE),
-        datetime.now(UTC) + timedelta(hours=settings.INGEST_MAX_FUTURE_HOURS),
-    )
+    INGEST_MAX_FUTURE_HOURS ahead of now. Called per row, so kept for a second (and dropped when a
+    setting changes)."""
+    global _window
+    window = _window
+    clock = time.monotonic()
+    if window is None or clock > window[0]:
+        earliest = datetime.combine(date.fromisoformat(settings.INGEST_EARLIEST_DATE), dt_time(), tzinfo=UTC)
+        latest = datetime.now(UTC) + timedelta(hours=settings.INGEST_MAX_FUTURE_HOURS)
+        window = _window = (clock + WINDOW_REFRESH_SECONDS, earliest, latest)
+    return window[1], window[2]
+
+
+@receiver(setting_changed)
+def _forget_window(*, setting, **kwargs) -> None:
+    global _window
+    if setting.startswith("INGEST_"):
+        _window = None
 
 
 def in_window(instant: datetime, field_name: str) -> datetime:
