@@ -60,3 +60,29 @@ def test_a_reconciliation_whose_sums_cannot_be_stored_is_refused_with_a_message(
     assert refused.value.messages == [MESSAGE]
     with scope(organization=org):
         assert not ReconciliationRun.objects.exists()
+
+
+def test_a_statement_whose_lines_cannot_be_summed_in_64_bits_is_refused(world):
+    """A run's lines each fit, and a run with credits can total within range, while one owner's lines
+    do not: the statement is refused with a message rather than stored as an overflow or a float."""
+    from apps.allocation.models import AllocationLine
+    from apps.periods.models import BillingPeriod
+    from apps.statements.models import Statement
+    from apps.statements.services import statements_issue
+    from tests.factories.statements import billing_period_of, october_allocated, set_state
+
+    org = world.org("a")
+    run, _ = october_allocated(org)
+    with scope(organization=org):
+        lines = AllocationLine.objects.filter(run=run, owner__code="CC-1101").order_by("position")
+        assert lines.count() >= 2
+        AllocationLine.objects.filter(pk__in=[line.pk for line in lines[:2]]).update(amount_nano=MAX_SUM // 2 + 1)
+    billing_period = set_state(billing_period_of(run), BillingPeriod.State.IN_REVIEW)
+    with pytest.raises(ValidationError) as refused:
+        statements_issue(billing_period, None, "")
+    assert refused.value.messages == [
+        "The lines of statement CC-1101 add up to more than can be stored (9,223,372,036,854,775,807 nano-units, "
+        "about 9.2 billion of the currency). Look for implausible usage or invoice amounts in the period."
+    ]
+    with scope(organization=org):
+        assert not Statement.objects.filter(owner__code="CC-1101").exists()
