@@ -78,6 +78,32 @@ def test_a_line_that_would_overflow_its_invoice_total_is_refused(world, models_c
     assert (again.status, again.accepted, again.rejected) == ("succeeded", 0, 1)
 
 
+def test_a_file_whose_charges_cannot_be_summed_is_refused_line_by_line(world, models_catalog):
+    """Two invoices of five lines each fit one by one, but the file's lines together would not (the
+    late-data and reconciliation sums read them together): the tenth line is refused."""
+    org = world.org("a")
+    rows = [row("999999999", date=f"2026-10-{day:02d}", number=f"MIS-{day % 2}") for day in range(1, 11)]
+    job = ingest(org, generic(*rows), file_name="g.csv")
+    assert (job.accepted, job.rejected) == (9, 1)
+    assert errors_of(job, org) == [
+        (
+            11,
+            "amount",
+            f"adding it would take this file's charges beyond the largest sum that can be stored ({MAX_SUM:,} "
+            "nano-units); the line is refused",
+        )
+    ]
+
+
+def test_credits_count_by_their_size_so_no_partial_sum_overflows(world, models_catalog):
+    org = world.org("a")
+    rows = [row(amount, date=f"2026-10-{day:02d}") for day, amount in enumerate(["999999999", "-999999999"] * 5, 1)]
+    job = ingest(org, generic(*rows), file_name="g.csv")
+    assert (job.accepted, job.rejected) == (9, 1)
+    with scope(organization=org):
+        assert ProviderInvoice.objects.get().total_nano == 999_999_999 * 10**9
+
+
 def test_a_date_of_9999_12_31_is_a_row_error_not_a_crash(world, models_catalog):
     org = world.org("a")
     job = ingest(org, generic(row(date="9999-12-31"), row(date="2014-06-30"), row()), file_name="g.csv")

@@ -15,6 +15,7 @@ from typing import BinaryIO
 
 from django.db import transaction
 from django.db.models import Count, Sum
+from django.db.models.functions import Abs
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
@@ -183,6 +184,7 @@ def _store(job: InvoiceIngestJob, format_name: str, items: list[ParsedLine | Row
     invoices: dict[tuple, ProviderInvoice] = {}
     before: dict[int, dict | None] = {}
     new_lines: list[InvoiceLine] = []
+    file_magnitude = 0
     for identity in touched:
         provider, number, period = identity
         invoice = (
@@ -208,7 +210,11 @@ def _store(job: InvoiceIngestJob, format_name: str, items: list[ParsedLine | Row
         else:
             before[invoice.pk] = model_snapshot(invoice, INVOICE_AUDIT_FIELDS)
         invoices[identity] = invoice
-        running = invoice.total_nano  # the exact sum of its stored lines; checked as lines are added
+        # Checked as lines are added: the sum of the lines' magnitudes, so that no partial sum of them in
+        # any order (SQLite's SUM raises on one) leaves the 64-bit range.
+        running = (
+            InvoiceLine.objects.filter(invoice=invoice).aggregate(magnitude=Sum(Abs("amount_nano")))["magnitude"] or 0
+        )
         for key, line in pending:
             if line.currency != invoice.currency:
                 errors.append(
@@ -231,7 +237,8 @@ def _store(job: InvoiceIngestJob, format_name: str, items: list[ParsedLine | Row
                 )
                 continue
             row = _line_row(job, invoice, key, line, resolve)
-            if not within_sum(running + row.amount_nano):
+            magnitude = abs(row.amount_nano)
+            if not within_sum(running + magnitude):
                 errors.append(
                     RowError(
                         line.line,
@@ -241,7 +248,18 @@ def _store(job: InvoiceIngestJob, format_name: str, items: list[ParsedLine | Row
                     )
                 )
                 continue
-            running += row.amount_nano
+            if not within_sum(file_magnitude + magnitude):
+                errors.append(
+                    RowError(
+                        line.line,
+                        "amount",
+                        f"adding it would take this file's charges beyond the largest sum that can be stored "
+                        f"({MAX_SUM:,} nano-units); the line is refused",
+                    )
+                )
+                continue
+            running += magnitude
+            file_magnitude += magnitude
             new_lines.append(row)
     InvoiceLine.objects.bulk_create(new_lines, batch_size=1000)
 
