@@ -21,7 +21,6 @@ from apps.core.limits import (
 from apps.taxonomy.normalise import storage_problem
 
 MAX_LINE_BYTES = 64 * 1024
-MAX_COUNT = MAX_TOKENS_PER_ROW  # the default ceiling of a count (tokens of one kind in one row)
 SERVICE_TIERS = ("standard", "batch", "priority", "flex")
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens")
 
