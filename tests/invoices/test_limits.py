@@ -167,3 +167,22 @@ def test_any_error_while_reading_ends_the_job_failed_with_a_message(world, model
             "the file could not be read, nothing was stored: the file is not valid UTF-8 (byte 0 of a block)"
         )
         assert not InvoiceLine.objects.exists()
+
+
+def test_through_the_api_a_140_kb_field_and_a_year_9999_date_end_in_a_finished_job(
+    world, models_catalog, django_capture_on_commit_callbacks
+):
+    """The issue's example: an invoice field over 128 KB answered 500 and left the job queued."""
+    from django.urls import reverse
+
+    from apps.accounts.scopes import TokenScope
+
+    api = world.api("a", [TokenScope.INVOICES_WRITE])
+    body = generic(row(), row(number="x" * 140_000), row(date="9999-12-31"))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(reverse("api:invoice-list"), data=body, content_type="text/csv")
+    assert response.status_code in (201, 202)
+    job = api.get(response["Location"]).json()
+    assert job["status"] == "succeeded"
+    assert job["result"]["rejected"] == 2
+    assert [(e["line"], e["field"]) for e in job["result"]["errors"]] == [(3, "(row)"), (4, "date")]

@@ -221,3 +221,19 @@ def test_an_unexpected_error_fails_the_job_with_where_it_happened(catalog, monke
         "Lines stored before this are kept; Retry resumes after them."
     )
     assert stored_ids(org) == ["r0", "r1"]
+
+
+def test_through_the_api_a_huge_count_is_a_row_error_and_the_job_succeeds(
+    catalog, django_capture_on_commit_callbacks, eager_celery
+):
+    from django.urls import reverse
+
+    api = catalog.api("a", scopes=["usage:write"])
+    body = ndjson(event("ok"), with_tokens("huge", input_tokens=10**18), event("late", occurred_at="9999-12-31"))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(reverse("api:usage-job-list"), body, content_type="application/x-ndjson")
+    assert response.status_code == 202
+    job = api.get(reverse("api:usage-job-detail", kwargs={"pk": response.json()["id"]})).json()
+    assert (job["status"], job["accepted"], job["rejected"]) == ("succeeded", 1, 2)
+    errors = api.get(reverse("api:usage-job-errors", kwargs={"pk": job["id"]})).json()["errors"]
+    assert [(e["line"], e["field"]) for e in errors] == [(2, "usage.input_tokens"), (3, "occurred_at")]
