@@ -21,6 +21,10 @@ MAX_AMOUNT_PER_ROW = Decimal(10**9)  # currency units, either sign: a reported c
 MAX_AMOUNT_NANO_PER_ROW = 10**18  # the same in nano-units (10**-9); also caps a row's price-book estimate
 MAX_QUANTITY_PER_ROW = Decimal(10**15)  # the usage quantity of a bill line (tokens, hours, requests …)
 
+# A money amount kept in a DecimalField (budgets) stays below this: with two decimals that is at most 14
+# significant digits, which SQLite's REAL storage of decimals round-trips exactly (about 15).
+MAX_DECIMAL_MONEY = Decimal(10**12)
+
 # A stored sum (a 64-bit integer column): every sum column is checked to stay within ±MAX_SUM.
 MAX_SUM = 2**63 - 1
 
