@@ -237,3 +237,20 @@ def test_through_the_api_a_huge_count_is_a_row_error_and_the_job_succeeds(
     assert (job["status"], job["accepted"], job["rejected"]) == ("succeeded", 1, 2)
     errors = api.get(reverse("api:usage-job-errors", kwargs={"pk": job["id"]})).json()["errors"]
     assert [(e["line"], e["field"]) for e in errors] == [(2, "usage.input_tokens"), (3, "occurred_at")]
+
+
+def test_the_fast_path_reads_no_cells_unless_a_sum_overflows(catalog, monkeypatch):
+    """The checked re-write (which reads the touched cells first) runs only after the database refused an
+    overflow, so an ordinary file pays one savepoint per chunk and nothing more."""
+    from apps.usage.services import writer
+
+    org = catalog.org("a")
+    calls = []
+    real_admit = writer._admit
+    monkeypatch.setattr(writer, "_admit", lambda *a, **k: calls.append(1) or real_admit(*a, **k))
+    job = ingest(org, ndjson(*(event(f"r{i}") for i in range(5))))
+    assert (job.accepted, calls) == (5, [])
+    with scope(organization=org):
+        DailyUsage.objects.update(input_tokens=MAX_SUM - 10)
+    job = ingest(org, ndjson(event("one-more")))
+    assert (job.accepted, job.rejected, calls) == (0, 1, [1])
