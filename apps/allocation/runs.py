@@ -23,6 +23,7 @@ from django.db.models import Sum
 from django_scopes import scope
 
 from apps.audit.services import actor_label_for, audit_record
+from apps.core.ceilings import require_in_range, sums_checked
 from apps.invoices.models import InvoiceLine
 from apps.owners.models import BudgetOwner
 from apps.periods.calendar import period_bounds
@@ -177,8 +178,10 @@ class Computed:
 
 def compute(*, organization: Organization, period: date, version: RuleSetVersion) -> Computed:
     """Run the engine for a period with one version (draft or published), without writing anything."""
-    cells = period_cells(organization=organization, period=period)
-    totals = invoice_totals(organization=organization, period=period)
+    what = f"The usage and invoices of {period:%Y-%m}"
+    with sums_checked(what):
+        cells = period_cells(organization=organization, period=period)
+        totals = invoice_totals(organization=organization, period=period)
     rules, policy, owners, names = engine_rules(organization=organization, document=version.document)
     currency = organization.base_currency
     try:
@@ -193,6 +196,19 @@ def compute(*, organization: Organization, period: date, version: RuleSetVersion
         )
     except ValueError as error:
         raise ValidationError(f"Rule set version {version.number} cannot allocate: {error}") from error
+    require_in_range(
+        what,
+        [
+            result.pool_total_nano,
+            result.estimated_total_nano,
+            result.true_up_nano,
+            result.unallocated_nano,
+            sum(line.amount_nano for line in result.lines),
+            *(line.amount_nano for line in result.lines),
+            *(line.basis_nano for line in result.lines),
+            *(line.amount_nano for line in result.unallocated),
+        ],
+    )
     return Computed(result, len(cells), totals, names, version, currency)
 
 

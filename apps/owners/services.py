@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.audit.services import audit_record, model_snapshot
+from apps.core.ceilings import MAX_DECIMAL_MONEY
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.roles import Role
 
@@ -106,8 +107,10 @@ def amount_error(amount) -> str | None:
         return "A budget cannot be negative."
     if value != value.quantize(Decimal(1).scaleb(-BUDGET_DECIMAL_PLACES)):
         return f"Budgets are kept to {BUDGET_DECIMAL_PLACES} decimal places."
-    if value >= Decimal(10) ** (18 - BUDGET_DECIMAL_PLACES):
-        return "That amount is too large."
+    if value >= MAX_DECIMAL_MONEY:
+        # A DecimalField is a REAL on SQLite: beyond ~15 significant digits it would lose cents.
+        largest = MAX_DECIMAL_MONEY - Decimal(1).scaleb(-BUDGET_DECIMAL_PLACES)
+        return f"That amount is too large: budgets go up to {largest:,}."
     return None
 
 

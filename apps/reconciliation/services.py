@@ -12,6 +12,7 @@ from django.db.models import Count, Max, Sum
 from django_scopes import scope
 
 from apps.audit.services import actor_label_for, audit_record, model_snapshot
+from apps.core.ceilings import require_in_range, sums_checked
 from apps.invoices.models import InvoiceLine
 from apps.invoices.selectors import invoice_line_totals
 from apps.periods.calendar import period_bounds
@@ -180,12 +181,25 @@ def reconciliation_run_create(*, organization: Organization, period: date, actor
     history, so running again after new usage or invoices arrive is always safe."""
     _validate_period(period)
     tolerance = organization.variance_tolerance_pct
-    with scope(organization=organization):
+    what = f"The usage and invoices of {period:%Y-%m}"
+    with scope(organization=organization), sums_checked(what):
         usage, usage_summary = _usage_cells(organization, period)
         invoices, other_cloud, invoice_summary = _invoice_cells(period)
         lines = engine.reconcile(usage=usage, invoices=invoices, tolerance_pct=tolerance)
         tags = _tag_figures(organization, period)
-        providers = [line for line in lines if line.level == "provider"]
+    providers = [line for line in lines if line.level == "provider"]
+    require_in_range(
+        what,
+        [
+            sum(line.estimated_nano for line in providers),
+            sum(line.invoiced_nano or 0 for line in providers),
+            other_cloud,
+            tags.central_nano,
+            tags.unallocated_nano,
+            *(value for line in lines for value in (line.estimated_nano, line.invoiced_nano, line.variance_nano)),
+        ],
+    )
+    with scope(organization=organization):
         run = ReconciliationRun.objects.create(
             organization=organization,
             period=period,

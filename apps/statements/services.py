@@ -24,6 +24,7 @@ from django_scopes import scope
 
 from apps.allocation.models import AllocationLine, AllocationRun
 from apps.audit.services import actor_label_for
+from apps.core.ceilings import require_in_range
 from apps.disputes.models import Adjustment
 from apps.owners.models import BudgetOwner
 from apps.periods.models import BillingPeriod
@@ -124,6 +125,10 @@ def _write_lines(statement: Statement, specs: list[LineSpec]) -> None:
     """Make the statement's lines exactly ``specs``, footed, and set its totals. Lines whose source is
     still there keep their row (disputes point at them); the others are removed."""
     specs = sorted(specs, key=LineSpec.sort_key)
+    sections: dict[str, int] = defaultdict(int)
+    for spec in specs:
+        sections[spec.section] += spec.amount_nano
+    require_in_range(f"The lines of statement {statement.owner.code}", [*sections.values(), sum(sections.values())])
     footed = footed_minor_units({spec.source_key: spec.amount_nano for spec in specs}, statement.currency)
     existing = {line.source_key: line for line in StatementLine.objects.filter(statement=statement)}
     wanted = {spec.source_key for spec in specs}

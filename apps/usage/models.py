@@ -1,7 +1,36 @@
 from django.conf import settings
 from django.db import models
 
+from apps.core.ceilings import MAX_SUM
 from apps.tenancy.models import Organization, TenantModel
+
+# The summed columns of the cube tables (DailyUsage, DailyDetailUsage).
+CUBE_SUM_FIELDS = (
+    "records",
+    "requests",
+    "unpriced_records",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "tool_calls",
+    "cost_input_nano",
+    "cost_output_nano",
+    "cost_cache_read_nano",
+    "cost_cache_write_nano",
+    "cost_tools_nano",
+    "estimated_nano",
+    "gateway_cost_nano",
+)
+
+
+def sums_in_range(name: str) -> models.CheckConstraint:
+    """Every sum within ±MAX_SUM. PostgreSQL refuses a bigint overflow by itself; SQLite would silently
+    turn the sum into a float, which this refuses instead (see apps/usage/services/writer.py)."""
+    condition = models.Q()
+    for column in CUBE_SUM_FIELDS:
+        condition &= models.Q(**{f"{column}__lte": MAX_SUM, f"{column}__gte": -MAX_SUM})
+    return models.CheckConstraint(condition=condition, name=name)
 
 
 class IngestJob(TenantModel):
@@ -207,6 +236,7 @@ class DailyUsage(TenantModel):
                 fields=["organization", "day", "provider", "model", "service_tier", "tagset", "is_retry", "is_batch"],
                 name="dailyusage_cell",
             ),
+            sums_in_range("dailyusage_sums_in_range"),
         ]
         indexes = [models.Index(fields=["organization", "day"], name="dailyusage_org_day")]
 
@@ -244,6 +274,7 @@ class DailyDetailUsage(TenantModel):
             models.UniqueConstraint(
                 fields=["organization", "day", "dimension", "value", "team"], name="dailydetailusage_cell"
             ),
+            sums_in_range("dailydetailusage_sums_in_range"),
         ]
         indexes = [models.Index(fields=["organization", "dimension", "day"], name="dailydetail_org_dim_day")]
 

@@ -166,6 +166,10 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
+# Plausible timestamps in usage and invoice files: a row before the first day or more than the
+# allowed time ahead of now is refused with its line and field (README, "Limits on numbers").
+INGEST_EARLIEST_DATE = os.environ.get("INGEST_EARLIEST_DATE", "2015-01-01")
+INGEST_MAX_FUTURE_HOURS = int(os.environ.get("INGEST_MAX_FUTURE_HOURS", "24"))
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "chargeback@localhost")

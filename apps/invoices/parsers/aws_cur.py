@@ -4,7 +4,7 @@ token type (``USW2-Claude4.5Sonnet-input-tokens``); every other product is kept 
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from apps.usage.parsers.base import RowError, RowProblem, as_decimal, as_text
+from apps.usage.parsers.base import RowError, RowProblem, as_amount, as_quantity, as_text
 
 from .base import ParsedLine, as_currency, as_instant, as_json_object, csv_rows, month_start
 from .naming import split_cur_usage_type
@@ -45,7 +45,7 @@ def read_aws_cur(stream: BinaryIO) -> Iterator[ParsedLine | RowError]:
 
 
 def _line(line_no: int, row: dict) -> ParsedLine:
-    amount = as_decimal(row.get("line_item_unblended_cost"), "line_item_unblended_cost")
+    amount = as_amount(row.get("line_item_unblended_cost"), "line_item_unblended_cost")
     if amount is None:
         raise RowProblem("line_item_unblended_cost", "is required")
     item_type = as_text(row.get("line_item_line_item_type"), "line_item_line_item_type") or "Usage"
@@ -79,7 +79,7 @@ def _line(line_no: int, row: dict) -> ParsedLine:
         usage_type=usage_type,
         charge_category=category,
         is_ai=is_bedrock,
-        quantity=as_decimal(row.get("line_item_usage_amount"), "line_item_usage_amount"),
+        quantity=as_quantity(row.get("line_item_usage_amount"), "line_item_usage_amount"),
         unit=as_text(row.get("pricing_unit"), "pricing_unit", max_length=60) or ("tokens" if model_raw else ""),
         tags=as_json_object(row.get("resource_tags"), "resource_tags"),
         raw={k: v for k, v in row.items() if v != ""},

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import BinaryIO
 
-from apps.usage.parsers.base import FileRefused, RowProblem, as_timestamp
+from apps.usage.parsers.base import FileRefused, RowProblem, as_timestamp, csv_records, in_window
 
 CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
 
@@ -68,9 +68,10 @@ def as_instant(value, field_name: str) -> datetime:
     """An ISO timestamp or a bare date (read as midnight UTC)."""
     if isinstance(value, str) and len(value.strip()) == 10:
         try:
-            return datetime.combine(date.fromisoformat(value.strip()), time(), tzinfo=UTC)
+            day = datetime.combine(date.fromisoformat(value.strip()), time(), tzinfo=UTC)
         except ValueError as exc:
             raise RowProblem(field_name, f"is not a date: {value!r}") from exc
+        return in_window(day, field_name)
     if isinstance(value, str):
         # CUR and FOCUS exports often write "2026-10-01 00:00:00" or a trailing "Z"; fromisoformat takes both.
         value = value.strip().replace(" UTC", "")
@@ -130,8 +131,10 @@ def csv_rows(
     missing = [c for c in required if c not in columns]
     if missing:
         raise FileRefused(f"the header lacks the column(s) {', '.join(missing)}")
-    for row in reader:
-        line_no = reader.line_num
+    for line_no, row in csv_records(reader):
+        if isinstance(row, str):
+            yield line_no, row
+            continue
         if None in row or any(value is None for value in row.values()):
             yield line_no, f"has a different number of values than the {len(columns)} columns of the header"
             continue

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from apps.usage.parsers.base import RowError, RowProblem, as_decimal, as_text
+from apps.usage.parsers.base import RowError, RowProblem, as_amount, as_quantity, as_text
 
 from .base import (
     ParsedLine,
@@ -84,7 +84,7 @@ def read_focus(stream: BinaryIO, *, cost_view: str = "billed") -> Iterator[Parse
 
 
 def _line(line_no: int, row: dict, cost_column: str) -> ParsedLine:
-    amount = as_decimal(row.get(cost_column), cost_column)
+    amount = as_amount(row.get(cost_column), cost_column)
     if amount is None:
         raise RowProblem(cost_column, "is required")
     category = as_charge_category(row.get("ChargeCategory"))
@@ -111,10 +111,10 @@ def _line(line_no: int, row: dict, cost_column: str) -> ParsedLine:
         model_raw = as_text(row.get("x_Model"), "x_Model") or cur_raw or model_from_description(description)
         model_hint = cur_model
         cost_source = token_kind(meter) if meter else (cur_source or token_kind(description))
-    quantity = as_decimal(row.get("ConsumedQuantity"), "ConsumedQuantity")
+    quantity = as_quantity(row.get("ConsumedQuantity"), "ConsumedQuantity")
     unit = as_text(row.get("ConsumedUnit"), "ConsumedUnit", max_length=60)
     if quantity is None:
-        quantity = as_decimal(row.get("PricingQuantity"), "PricingQuantity")
+        quantity = as_quantity(row.get("PricingQuantity"), "PricingQuantity")
         unit = as_text(row.get("PricingUnit"), "PricingUnit", max_length=60)
     return ParsedLine(
         line=line_no,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import BinaryIO
 
-from apps.usage.parsers.base import RowError, RowProblem, as_bool, as_decimal, as_text
+from apps.usage.parsers.base import RowError, RowProblem, as_amount, as_bool, as_quantity, as_text
 
 from .base import ParsedLine, as_charge_category, as_currency, as_instant, csv_rows, month_start
 
@@ -27,7 +27,7 @@ def read_generic_csv(stream: BinaryIO) -> Iterator[ParsedLine | RowError]:
 
 def _line(line_no: int, row: dict) -> ParsedLine:
     provider = as_text(row.get("provider"), "provider", required=True, max_length=40).lower()
-    amount = as_decimal(row.get("amount"), "amount")
+    amount = as_amount(row.get("amount"), "amount")
     if amount is None:
         raise RowProblem("amount", "is required")
     cost_source = (as_text(row.get("cost_source"), "cost_source") or "other").lower()
@@ -54,7 +54,7 @@ def _line(line_no: int, row: dict) -> ParsedLine:
         usage_type=as_text(row.get("description"), "description", max_length=300),
         charge_category=category,
         is_ai=is_ai,
-        quantity=as_decimal(row.get("quantity"), "quantity"),
+        quantity=as_quantity(row.get("quantity"), "quantity"),
         unit=as_text(row.get("unit"), "unit", max_length=60),
         raw={k: v for k, v in row.items() if v != ""},
     )

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import BinaryIO
 
 from apps.core.limits import JSONStreamError, iter_json_pages
-from apps.usage.parsers.base import MAX_LINE_BYTES, RowError, RowProblem, as_decimal, as_text
+from apps.usage.parsers.base import MAX_LINE_BYTES, RowError, RowProblem, as_amount, as_decimal, as_text
 
 from .base import ParsedLine, as_currency, as_instant, month_start
 from .naming import anthropic_cost_source, split_openai_line_item
@@ -64,6 +64,11 @@ def _exact(value, field_name: str) -> Decimal:
     return amount
 
 
+def _bounded_amount(amount: Decimal, field_name: str) -> Decimal:
+    """An amount within the per-row ceiling (apps.core.ceilings), checked after any unit conversion."""
+    return as_amount(amount, field_name)
+
+
 def _bucket_times(bucket: dict, start_key: str, end_key: str) -> tuple[datetime, datetime]:
     start = as_instant(bucket.get(start_key), start_key)
     end_value = bucket.get(end_key)
@@ -82,7 +87,7 @@ def read_openai_costs(stream: BinaryIO) -> Iterator[ParsedLine | RowError]:
             amount_obj = result.get("amount")
             if not isinstance(amount_obj, dict):
                 raise RowProblem("amount", "must be an object with value and currency")
-            amount = _exact(amount_obj.get("value"), "amount.value")
+            amount = _bounded_amount(_exact(amount_obj.get("value"), "amount.value"), "amount.value")
             currency = as_currency(amount_obj.get("currency") or "usd", "amount.currency")
             line_item = as_text(result.get("line_item"), "line_item", max_length=300)
             model_raw, cost_source = split_openai_line_item(line_item)
@@ -123,7 +128,7 @@ def read_anthropic_cost_report(stream: BinaryIO) -> Iterator[ParsedLine | RowErr
             start, end = _bucket_times(bucket, "starting_at", "ending_at")
             # The cost report gives amounts in CENTS, as a decimal string: "1234.5" is 12.345 dollars.
             cents = _exact(result.get("amount"), "amount")
-            amount = cents.scaleb(-2)  # exact: a shift of the exponent, no division
+            amount = _bounded_amount(cents.scaleb(-2), "amount")  # exact: a shift of the exponent, no division
             cost_type = as_text(result.get("cost_type"), "cost_type").lower()
             token_type = as_text(result.get("token_type"), "token_type").lower()
             workspace = as_text(result.get("workspace_id"), "workspace_id")

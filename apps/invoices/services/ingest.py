@@ -18,10 +18,13 @@ from typing import BinaryIO
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Sum
+from django.db.models.functions import Abs
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from apps.audit.services import audit_record, model_snapshot
+from apps.core.ceilings import MAX_SUM, within_sum
+from apps.core.failures import failure_text
 from apps.invoices.models import (
     CostView,
     InvoiceIngestError,
@@ -99,12 +102,23 @@ def invoice_ingest_run(*, job_id: int) -> InvoiceIngestJob:
             format_name, items = _read(job)
         except FileRefused as refused:
             return _finish_without_writing(job, status=InvoiceIngestJob.Status.REFUSED, message=str(refused))
+        except Exception as exc:
+            # Whatever went wrong, the job ends (never "queued" for ever) and says what happened.
+            logger.exception("invoice ingest job %s could not be read", job.pk)
+            _finish_without_writing(
+                job,
+                status=InvoiceIngestJob.Status.FAILED,
+                message=f"the file could not be read, nothing was stored: {failure_text(exc)}",
+            )
+            raise
         try:
             job = _store(job, format_name, items)
         except Exception as exc:
             logger.exception("invoice ingest job %s failed", job.pk)
             _finish_without_writing(
-                job, status=InvoiceIngestJob.Status.FAILED, message=f"internal error, nothing was stored: {exc}"
+                job,
+                status=InvoiceIngestJob.Status.FAILED,
+                message=f"the file could not be stored, nothing was stored: {failure_text(exc)}",
             )
             raise
     flag_late_invoices(job=job)  # committed: lines for a period past open are flagged on it
@@ -201,6 +215,7 @@ def _store(job: InvoiceIngestJob, format_name: str, items: list[ParsedLine | Row
     invoices: dict[tuple, ProviderInvoice] = {}
     before: dict[int, dict | None] = {}
     new_lines: list[InvoiceLine] = []
+    file_magnitude = 0
     for identity in touched:
         provider, number, period = identity
         invoice = (
@@ -226,6 +241,11 @@ def _store(job: InvoiceIngestJob, format_name: str, items: list[ParsedLine | Row
         else:
             before[invoice.pk] = model_snapshot(invoice, INVOICE_AUDIT_FIELDS)
         invoices[identity] = invoice
+        # Checked as lines are added: the sum of the lines' magnitudes, so that no partial sum of them in
+        # any order (SQLite's SUM raises on one) leaves the 64-bit range.
+        running = (
+            InvoiceLine.objects.filter(invoice=invoice).aggregate(magnitude=Sum(Abs("amount_nano")))["magnitude"] or 0
+        )
         for key, line in pending:
             if line.currency != invoice.currency:
                 errors.append(
@@ -247,7 +267,31 @@ def _store(job: InvoiceIngestJob, format_name: str, items: list[ParsedLine | Row
                     )
                 )
                 continue
-            new_lines.append(_line_row(job, invoice, key, line, resolve))
+            row = _line_row(job, invoice, key, line, resolve)
+            magnitude = abs(row.amount_nano)
+            if not within_sum(running + magnitude):
+                errors.append(
+                    RowError(
+                        line.line,
+                        "amount",
+                        f"adding it would take the total of invoice {number} for {period:%Y-%m} beyond the "
+                        f"largest sum that can be stored ({MAX_SUM:,} nano-units); the line is refused",
+                    )
+                )
+                continue
+            if not within_sum(file_magnitude + magnitude):
+                errors.append(
+                    RowError(
+                        line.line,
+                        "amount",
+                        f"adding it would take this file's charges beyond the largest sum that can be stored "
+                        f"({MAX_SUM:,} nano-units); the line is refused",
+                    )
+                )
+                continue
+            running += magnitude
+            file_magnitude += magnitude
+            new_lines.append(row)
     InvoiceLine.objects.bulk_create(new_lines, batch_size=1000)
 
     for invoice in invoices.values():

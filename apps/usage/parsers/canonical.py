@@ -8,23 +8,24 @@ from typing import Annotated, BinaryIO
 
 import msgspec
 
+from apps.core.ceilings import MAX_CALLS_PER_ROW, MAX_TOKENS_PER_ROW
 from apps.core.limits import JSONStreamError, iter_json_array
 
 from .base import (
-    MAX_COUNT,
     MAX_LINE_BYTES,
     SERVICE_TIERS,
     TOKEN_FIELDS,
     RowError,
     RowProblem,
     UsageEvent,
+    as_amount,
     as_bool,
-    as_decimal,
     as_int,
     as_mapping,
     as_text,
     as_tier,
     as_timestamp,
+    csv_records,
     iter_lines,
     json_loads,
     tool_counts,
@@ -50,7 +51,7 @@ def event_from_object(obj, line: int) -> UsageEvent:
         is_retry=as_bool(obj.get("is_retry"), "is_retry"),
         is_batch=tier == "batch" or as_bool(obj.get("is_batch"), "is_batch"),
         trace_id=as_text(obj.get("trace_id"), "trace_id"),
-        gateway_cost=as_decimal(obj.get("cost"), "cost"),
+        gateway_cost=as_amount(obj.get("cost"), "cost"),
     )
 
 
@@ -60,7 +61,8 @@ def event_from_object(obj, line: int) -> UsageEvent:
 # as strings), and its strings still go through the same field checks, so a line it takes becomes the
 # same event. Anything else (a number as a string, a bad timestamp, invalid JSON...) falls back to the
 # general path, which is the one that accepts leniently and words the errors.
-_Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNT)]
+_Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_ROW)]
+_Calls = Annotated[int, msgspec.Meta(ge=0, le=MAX_CALLS_PER_ROW)]
 
 
 class _StrictUsage(msgspec.Struct):
@@ -79,7 +81,7 @@ class _StrictEvent(msgspec.Struct):
     service_tier: str | None = None
     tags: dict[str, str] | None = None
     usage: _StrictUsage | None = None
-    tool_calls: dict[str, _Count] | None = None
+    tool_calls: dict[str, _Calls] | None = None
     is_retry: bool | None = None
     is_batch: bool | None = None
     trace_id: str | None = None
@@ -132,7 +134,7 @@ def _strict_event(raw: bytes, line: int) -> UsageEvent | None:
         is_retry=bool(obj.is_retry),
         is_batch=tier == "batch" or bool(obj.is_batch),
         trace_id=trace_id,
-        gateway_cost=None if obj.cost is None else as_decimal(obj.cost, "cost"),
+        gateway_cost=None if obj.cost is None else as_amount(obj.cost, "cost"),
     )
 
 
@@ -187,9 +189,10 @@ def read_csv(stream: BinaryIO) -> Iterator[UsageEvent | RowError]:
         return
     columns = [c.strip() for c in reader.fieldnames]
     reader.fieldnames = columns
-    line_no = 1
-    for row in reader:
-        line_no = reader.line_num
+    for line_no, row in csv_records(reader):
+        if isinstance(row, str):
+            yield RowError(line_no, "(row)", row)
+            continue
         if None in row:
             yield RowError(line_no, "(row)", f"has {len(columns) + len(row[None])} values for {len(columns)} columns")
             continue

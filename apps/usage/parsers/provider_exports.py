@@ -16,8 +16,9 @@ from .base import (
     RowError,
     RowProblem,
     UsageEvent,
+    as_amount,
     as_bool,
-    as_decimal,
+    as_calls,
     as_int,
     as_mapping,
     as_text,
@@ -103,7 +104,7 @@ def read_openai_usage(stream: BinaryIO) -> Iterator[UsageEvent | RowError]:
                 cache_read_tokens=cached,
                 output_tokens=as_int(result.get("output_tokens"), f"{prefix}.output_tokens"),
                 is_batch=batch,
-                request_count=as_int(result.get("num_model_requests"), f"{prefix}.num_model_requests"),
+                request_count=as_calls(result.get("num_model_requests"), f"{prefix}.num_model_requests"),
                 mapping_keys=keys,
             )
         except RowProblem as problem:
@@ -127,7 +128,9 @@ def read_anthropic_usage(stream: BinaryIO) -> Iterator[UsageEvent | RowError]:
             workspace_id = as_text(result.get("workspace_id"), f"{prefix}.workspace_id")
             api_key_id = as_text(result.get("api_key_id"), f"{prefix}.api_key_id")
             tier = as_tier(result.get("service_tier"), f"{prefix}.service_tier")
-            searches = as_int(server_tools.get("web_search_requests"), f"{prefix}.server_tool_use.web_search_requests")
+            searches = as_calls(
+                server_tools.get("web_search_requests"), f"{prefix}.server_tool_use.web_search_requests"
+            )
             keys = tuple(k for k in (("anthropic_workspace", workspace_id), ("anthropic_api_key", api_key_id)) if k[1])
             yield UsageEvent(
                 line=row,
@@ -241,7 +244,7 @@ def _litellm_event(obj, line: int) -> UsageEvent:
         input_tokens=0 if cache_hit else prompt - cached,
         cache_read_tokens=0 if cache_hit else cached,
         output_tokens=0 if cache_hit else as_int(obj.get("completion_tokens"), "completion_tokens"),
-        gateway_cost=as_decimal(obj.get("spend"), "spend"),
+        gateway_cost=as_amount(obj.get("spend"), "spend"),
         mapping_keys=(("litellm_team", team_id),) if team_id else (),
     )
 

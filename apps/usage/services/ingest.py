@@ -12,7 +12,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -23,16 +23,18 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from apps.audit.services import audit_record
+from apps.core.ceilings import MAX_AMOUNT_NANO_PER_ROW
+from apps.core.failures import failure_text
 from apps.periods.late_data import flag_late_usage
 from apps.pricing.estimator import PriceBook
-from apps.pricing.money import decimal_to_nano
+from apps.pricing.money import decimal_to_nano, nano_to_decimal
 from apps.taxonomy.models import Granularity, TagDimension
 from apps.taxonomy.normalise import normalise_key, tagset_hash
 from apps.taxonomy.services import tag_normaliser_for, tagsets_get_or_create
 from apps.tenancy.models import Organization
 from apps.usage.models import IngestError, IngestJob, SourceMapping, UsageRecord
 from apps.usage.parsers import FileRefused, RowError, UsageEvent, detect_format, reader_for
-from apps.usage.parsers.base import MAX_COUNT, RowProblem
+from apps.usage.parsers.base import RowProblem
 
 from .payloads import ingest_job_receive, payload_open, payload_prescan
 from .pipeline import run_ahead
@@ -199,15 +201,20 @@ class _Context:
             tool_calls=event.tool_calls,
         )
         costs = estimate.cost_nano
+        if estimate.total_nano > MAX_AMOUNT_NANO_PER_ROW:  # each cost source is >= 0, so this bounds them all
+            raise RowProblem(
+                "usage",
+                f"its price-book cost ({nano_to_decimal(estimate.total_nano):f} {self.job.currency}) is beyond the "
+                f"ceiling of {nano_to_decimal(MAX_AMOUNT_NANO_PER_ROW):,.0f} per row; check the token counts",
+            )
         model = estimate.model or event.model.lower()
         if len(model) > MODEL_MAX_LENGTH:  # an unknown model is stored under its own id
             raise RowProblem("model", f"is not a known model and longer than {MODEL_MAX_LENGTH} characters")
         gateway_nano = None
         if event.gateway_cost is not None:
-            gateway_nano = decimal_to_nano(event.gateway_cost)
-            if abs(gateway_nano) > MAX_COUNT:
-                raise RowProblem("cost", "is out of range")
+            gateway_nano = decimal_to_nano(event.gateway_cost)  # bounded by the reader (as_amount)
         record = PreparedRecord(
+            line=event.line,
             organization_id=self.job.organization_id,
             job_id=self.job.id,
             source=self.source,
@@ -287,7 +294,7 @@ def ingest_job_run(*, job_id: int) -> IngestJob:
             job = _finish(
                 job,
                 status=IngestJob.Status.FAILED,
-                message=f"internal error: {exc}. The job can be re-run and resumes where it stopped.",
+                message=f"{failure_text(exc)}. Lines stored before this are kept; Retry resumes after them.",
             )
             flag_late_usage(job=job)  # committed chunks are kept: a period past open must know
             raise
@@ -342,7 +349,14 @@ def _read(job: IngestJob) -> None:
     chunks = _prepared_chunks(context, reader, job, for_copy=uses_copy())
     with closing(run_ahead(chunks, name=f"ingest-{job.pk}-reader")) as ahead:
         for chunk in ahead:
-            _commit_chunk(context, chunk)
+            first = job.lines_done + 1
+            try:
+                _commit_chunk(context, chunk)
+            except ConcurrentRunError:
+                raise
+            except Exception as exc:
+                exc.add_note(f"while storing lines {first}-{chunk.last_line}")
+                raise
 
 
 def _prepared_chunks(context: _Context, reader, job: IngestJob, *, for_copy: bool) -> Iterator[_Chunk]:
@@ -354,7 +368,7 @@ def _prepared_chunks(context: _Context, reader, job: IngestJob, *, for_copy: boo
     done = job.lines_done  # read once: the main thread moves job.lines_done on as it commits
     chunk_start = last_line = done
     prepare = context.prepare
-    with payload_open(job.payload) as stream:
+    with payload_open(job.payload) as stream, _noting(lambda: f"while reading the file after line {last_line}"):
         for item in reader(stream):
             line = item.line
             if line <= done:
@@ -374,6 +388,16 @@ def _prepared_chunks(context: _Context, reader, job: IngestJob, *, for_copy: boo
     yield _Chunk(stage_chunk(prepared, for_copy=for_copy), errors, max(last_line, job.lines_expected))
 
 
+@contextmanager
+def _noting(where):
+    """Adds ``where()`` as a note to an exception passing through (failure_text words it)."""
+    try:
+        yield
+    except Exception as exc:
+        exc.add_note(where())
+        raise
+
+
 def _commit_chunk(context: _Context, chunk: _Chunk) -> None:
     job = context.job
     staged, errors, last_line = chunk.staged, chunk.errors, chunk.last_line
@@ -386,7 +410,10 @@ def _commit_chunk(context: _Context, chunk: _Chunk) -> None:
             or locked.attempts != job.attempts  # a retry took the job over
         ):
             raise ConcurrentRunError()
-        written = context.writer.write(staged, context.tagset_ids)
+        written = context.writer.write(staged, context.tagset_ids, job_total=locked.estimated_nano)
+        if written.refused:
+            errors = errors + [RowError(r.line, field, message) for r, field, message in written.refused]
+        refused = len(written.refused or ())
         room = max(0, MAX_STORED_ERRORS - IngestError.objects.filter(job=job).count())
         IngestError.objects.bulk_create(
             [
@@ -401,7 +428,7 @@ def _commit_chunk(context: _Context, chunk: _Chunk) -> None:
             ]
         )
         accepted = written.accepted
-        duplicates = len(staged.records) - accepted + staged.in_chunk_duplicates
+        duplicates = len(staged.records) - refused - accepted + staged.in_chunk_duplicates
         cost = written.estimated_nano
         unpriced = written.unpriced
         IngestJob.objects.filter(pk=job.pk).update(

@@ -8,15 +8,23 @@ database decides which rows are new; once a job has met stored rows it keeps usi
 (one writer at a time): read the chunk's existing request ids, then bulk insert the rest. Either way
 only the rows actually inserted go into the DailyUsage cube, with one upsert per cell in a fixed
 (sorted) order to avoid deadlocks.
+
+Sums are checked: a cube cell, a detail cell or the job's total that would leave the 64-bit range
+(``apps.core.ceilings.MAX_SUM``) makes the database refuse the chunk (PostgreSQL raises on bigint
+overflow; on SQLite, where an overflowing sum silently turns into a float, a CHECK constraint on every
+sum column refuses it). The chunk is then rolled back to a savepoint and written again with the
+current cells read first: the rows that would take a sum over are refused, each with its line, and
+the rest are stored. The fast path pays one savepoint per chunk for this.
 """
 
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
-from apps.usage.models import DailyDetailUsage, DailyUsage, UsageRecord
+from apps.core.ceilings import MAX_SUM, within_sum
+from apps.usage.models import CUBE_SUM_FIELDS, DailyDetailUsage, DailyUsage, UsageRecord
 
 RECORD_COLUMNS = (
     "organization_id",
@@ -59,23 +67,7 @@ COPY_COLUMNS = ("tagset_id", *(c for c in RECORD_COLUMNS if c != "tagset_id"))
 
 CUBE_KEY = ("organization_id", "day", "provider", "model", "service_tier", "tagset_id", "is_retry", "is_batch")
 DETAIL_KEY = ("organization_id", "day", "dimension", "value", "team")
-CUBE_SUMS = (
-    "records",
-    "requests",
-    "unpriced_records",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "tool_calls",
-    "cost_input_nano",
-    "cost_output_nano",
-    "cost_cache_read_nano",
-    "cost_cache_write_nano",
-    "cost_tools_nano",
-    "estimated_nano",
-    "gateway_cost_nano",
-)
+CUBE_SUMS = CUBE_SUM_FIELDS
 
 
 @dataclass(slots=True)
@@ -112,7 +104,9 @@ class PreparedRecord:
     gateway_cost_nano: int | None
     unpriced: bool
     missing_required_tags: bool
-    # Not stored: the normalised tags and their hash, resolved to tagset_id once per chunk.
+    # Not stored: the line it was read from (to word a refusal), the normalised tags and their hash,
+    # resolved to tagset_id once per chunk.
+    line: int = 0
     tag_hash: str = ""
     tags: dict | None = None
     # detail_tags as JSON text, for COPY (shared between records with the same detail tags).
@@ -152,6 +146,26 @@ class Written:
     accepted: int
     estimated_nano: int
     unpriced: int
+    # Rows refused because a sum they feed would leave the 64-bit range: (record, field, message).
+    refused: list | None = None
+
+
+# The CHECK constraints on the cube tables' sums (models.DailyUsage / DailyDetailUsage) end in this.
+SUMS_CHECK_SUFFIX = "_sums_in_range"
+
+
+class _SumOverflow(Exception):
+    pass
+
+
+def _overflowed(exc: BaseException) -> bool:
+    """Whether a write failed because a sum left the 64-bit range (and not for any other reason)."""
+    if isinstance(exc, _SumOverflow | OverflowError):  # OverflowError: sqlite3 refuses ints over 64 bits
+        return True
+    for error in (exc, exc.__cause__):
+        if getattr(error, "sqlstate", None) == "22003":  # PostgreSQL numeric_value_out_of_range
+            return True
+    return isinstance(exc, IntegrityError) and SUMS_CHECK_SUFFIX in str(exc)
 
 
 class RecordWriter:
@@ -160,9 +174,34 @@ class RecordWriter:
     def __init__(self) -> None:
         self.overlapping = False
 
-    def write(self, staged: StagedChunk, tagset_ids: dict[str, int]) -> Written:
+    def write(self, staged: StagedChunk, tagset_ids: dict[str, int], *, job_total: int = 0) -> Written:
         """Insert what is new and add it to the cubes, in the caller's transaction. The records' tag set
-        ids are resolved already (``ingest._resolve_tagsets``)."""
+        ids are resolved already (``ingest._resolve_tagsets``). ``job_total`` is the job's estimated
+        cost so far: it is a sum too, and must stay in range with this chunk added."""
+        if not staged.records:
+            return Written(0, 0, 0)
+        try:
+            with transaction.atomic():
+                written = self._write(staged, tagset_ids)
+                if not within_sum(job_total + written.estimated_nano):
+                    raise _SumOverflow()
+                return written
+        except Exception as exc:
+            if not _overflowed(exc):
+                raise
+        return self._write_checked(staged, tagset_ids, job_total)
+
+    def _write_checked(self, staged: StagedChunk, tagset_ids: dict[str, int], job_total: int) -> Written:
+        """The chunk again, each new row admitted only if every sum it feeds stays in range."""
+        stored = _existing_ids(staged.records)
+        new = [r for r in staged.records if r.request_id not in stored]
+        admitted, refused = _admit(new, job_total)
+        admitted.sort(key=_by_request_id)
+        written = self._write(StagedChunk(records=admitted, in_chunk_duplicates=0), tagset_ids)
+        written.refused = refused
+        return written
+
+    def _write(self, staged: StagedChunk, tagset_ids: dict[str, int]) -> Written:
         records = staged.records
         if not records:
             return Written(0, 0, 0)
@@ -201,7 +240,10 @@ def _by_request_id(record: PreparedRecord) -> str:
     return record.request_id
 
 
-def _insert_generic(records: list[PreparedRecord]) -> set[str]:
+def _existing_ids(records: list[PreparedRecord]) -> set[str]:
+    """The request ids of these records that are stored already."""
+    if not records:
+        return set()
     first = records[0]
     existing = set()
     ids = [r.request_id for r in records]
@@ -211,6 +253,11 @@ def _insert_generic(records: list[PreparedRecord]) -> set[str]:
                 organization_id=first.organization_id, source=first.source, request_id__in=ids[start : start + 500]
             ).values_list("request_id", flat=True)
         )
+    return existing
+
+
+def _insert_generic(records: list[PreparedRecord]) -> set[str]:
+    existing = _existing_ids(records)
     new = [r for r in records if r.request_id not in existing]
     UsageRecord.objects.bulk_create(
         [UsageRecord(**{c: getattr(r, c) for c in RECORD_COLUMNS}) for r in new], batch_size=500
@@ -396,3 +443,92 @@ def cube_add(records: list[PreparedRecord]) -> int:
 
 def _totals(cells: dict[tuple, list[tuple]]) -> dict[tuple, list[int]]:
     return {key: [sum(column) for column in zip(*rows, strict=True)] for key, rows in cells.items()}
+
+
+def _cells(table: str, key_columns: tuple, organization_id: int, days: set, extra: str = "", params=()) -> dict:
+    """The current sums of a cube table's cells on these days, by key (locked on PostgreSQL)."""
+    if not days:
+        return {}
+    columns = ", ".join(key_columns + CUBE_SUMS)
+    marks = ", ".join(["%s"] * len(days))
+    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {table} WHERE organization_id = %s AND day IN ({marks}){extra}{lock}",
+            [organization_id, *sorted(days), *params],
+        )
+        width = len(key_columns)
+        return {tuple(row[:width]): list(row[width:]) for row in cursor.fetchall()}
+
+
+def _admit(records: list[PreparedRecord], job_total: int) -> tuple[list[PreparedRecord], list[tuple]]:
+    """Split new records into those whose cube cells, detail cells and job total stay within ±MAX_SUM
+    when added (in line order) and those refused, as (record, field, message)."""
+    if not records:
+        return [], []
+    organization_id = records[0].organization_id
+    days = {r.day for r in records}
+    cube = _cells(DailyUsage._meta.db_table, CUBE_KEY, organization_id, days)
+    dimensions = sorted({d for r in records for d in r.detail_tags})
+    detail = {}
+    if dimensions:
+        marks = ", ".join(["%s"] * len(dimensions))
+        detail = _cells(
+            DailyDetailUsage._meta.db_table,
+            DETAIL_KEY,
+            organization_id,
+            days,
+            f" AND dimension IN ({marks})",
+            dimensions,
+        )
+    admitted, refused = [], []
+    for record in sorted(records, key=lambda r: r.line):
+        sums = _sums(record)
+        key = (
+            record.organization_id,
+            record.day,
+            record.provider,
+            record.model,
+            record.service_tier,
+            record.tagset_id,
+            record.is_retry,
+            record.is_batch,
+        )
+        team = (record.tags or {}).get("team", "")
+        targets = [(cube, key, f"the {record.day} total of {record.provider} {record.model}")]
+        targets += [
+            (
+                detail,
+                (organization_id, record.day, dimension, value, team),
+                f"the {record.day} total of {dimension} {value}",
+            )
+            for dimension, value in record.detail_tags.items()
+        ]
+        problem = None
+        updated = []
+        for table, cell_key, label in targets:
+            current = table.get(cell_key) or [0] * len(CUBE_SUMS)
+            candidate = [a + b for a, b in zip(current, sums, strict=True)]
+            over = next((c for c, v in zip(CUBE_SUMS, candidate, strict=True) if not within_sum(v)), None)
+            if over:
+                problem = (over, label)
+                break
+            updated.append((table, cell_key, candidate))
+        if problem is None and not within_sum(job_total + record.estimated_nano):
+            problem = ("estimated_nano", "this file's total")
+        if problem is not None:
+            column, label = problem
+            refused.append(
+                (
+                    record,
+                    "usage",
+                    f"adding this row would take {label} ({column}) beyond the largest sum that can be stored "
+                    f"({MAX_SUM:,}); the row is refused",
+                )
+            )
+            continue
+        for table, cell_key, candidate in updated:
+            table[cell_key] = candidate
+        job_total += record.estimated_nano
+        admitted.append(record)
+    return admitted, refused
