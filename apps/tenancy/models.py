@@ -116,15 +116,21 @@ def cross_organization_errors(instance: "TenantModel", *, fields=None) -> dict[s
 
     References whose object is already loaded are compared in memory; the others (only an id was set)
     are checked together in one query. ``fields`` limits the check (an ``update_fields`` save)."""
+    loaded = instance.__dict__  # a deferred (not loaded) reference is not being saved: never fetch it here
+    references = [
+        field
+        for field in tenant_references(type(instance))
+        if field.attname in loaded and (fields is None or field.name in fields or field.attname in fields)
+    ]
+    if not references:
+        return {}
     organization_id = instance.organization_id
     if organization_id is None:
         return {}
     errors: dict[str, str] = {}
     by_id: list[tuple[models.Field, object]] = []
-    for field in tenant_references(type(instance)):
-        if fields is not None and field.name not in fields and field.attname not in fields:
-            continue
-        value = getattr(instance, field.attname)
+    for field in references:
+        value = loaded[field.attname]
         if value is None:
             continue
         if field.is_cached(instance):

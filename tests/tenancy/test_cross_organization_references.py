@@ -154,3 +154,12 @@ def test_an_invoice_job_cannot_list_another_organisations_invoice(world):
     job.invoices.add(own)
     with scopes_disabled():
         assert list(job.invoices.all()) == [own]
+
+
+def test_a_partly_loaded_row_saves_without_fetching_its_references(world, owners, django_assert_num_queries):
+    with scopes_disabled():
+        budget_id = BudgetFactory(owner=owners[0]).pk
+        budget = Budget.objects.only("amount").get(pk=budget_id)
+    budget.amount = Decimal("30.00")
+    with django_assert_num_queries(1):  # the UPDATE of the loaded field alone
+        budget.save()
