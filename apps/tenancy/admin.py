@@ -97,7 +97,8 @@ class TenantAdminForm(ModelForm):
             return
         for field in self.instance._meta.many_to_many:
             chosen = self.cleaned_data.get(field.name)
-            if field.name in self.errors or not chosen or not _is_tenant_related(field.related_model):
+            tenant_owned = _is_user_model(field.related_model) or issubclass(field.related_model, TenantModel)
+            if field.name in self.errors or not chosen or not tenant_owned:
                 continue
             message = m2m_cross_organization_error(
                 field, organization_id=organization_id, pks=[row.pk for row in chosen]

@@ -275,3 +275,37 @@ def test_a_raw_id_field_does_not_name_another_organisations_row(world, cost_cent
         form = form_class(data=_budget_post(world.org("a"), globex))
         assert form.errors["owner"] == ["Select a valid choice. That choice is not one of the available choices."]
         assert "Globex" not in str(form["owner"])
+
+
+def test_a_mismatch_on_a_read_only_field_is_a_form_error_not_a_500(world, cost_centres, superuser_client, monkeypatch):
+    """A row written across organisations before the check existed (bulk_create bypasses save) and an
+    admin that shows its reference read-only: saving it names the field above the form."""
+    from django.contrib import admin as django_admin
+    from django_scopes import scopes_disabled
+
+    from apps.owners.models import Budget
+
+    _, globex = cost_centres
+    with scopes_disabled():
+        (legacy,) = Budget.objects.bulk_create([Budget(**{**_budget_fields(world), "owner": globex})])
+    monkeypatch.setattr(django_admin.site.get_model_admin(Budget), "readonly_fields", ["owner"])
+    response = superuser_client.post(
+        reverse("admin:owners_budget_change", args=[legacy.pk]),
+        {"period": "2026-10-01", "amount": "1.00", "currency": "USD"},
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors() == [
+        "Owner must belong to the same organisation as this budget."
+    ]
+
+
+def _budget_fields(world) -> dict:
+    import datetime
+    from decimal import Decimal
+
+    return {
+        "organization": world.org("a"),
+        "period": datetime.date(2026, 10, 1),
+        "amount": Decimal("5.00"),
+        "currency": "USD",
+    }
