@@ -1,17 +1,27 @@
 """Admin base classes: every tenant-owned model is registered through ``TenantAdmin``.
 
 Admin requests run with scopes disabled (see the middleware), so the restriction to the
-organisations a staff user administers is applied here, and every change made in the admin is
-written to the organisation's audit trail like any other change.
+organisations a staff user administers is applied here: the rows listed and reachable by id, and
+every choice a form, list filter, autocomplete or raw-id lookup offers. On a change page the
+choices are those of the row's own organisation; on an add page those of the organisations the
+user administers (the model refuses a mix, see ``TenantModel.clean``). Every change made in the
+admin is written to the organisation's audit trail like any other change.
 """
 
+from functools import partial
+
+from django.conf import settings
 from django.contrib import admin
-from django.db import transaction
+from django.contrib.admin.utils import get_fields_from_path
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ObjectDoesNotExist, ValidationError
+from django.db import models, transaction
+from django.forms import ModelForm
 from django.forms.models import model_to_dict
 
 from apps.audit.services import _normalise, audit_record
 
-from .models import Membership, Organization
+from .models import Membership, Organization, TenantModel, m2m_cross_organization_error
 from .roles import Perm
 from .selectors import organizations_where_user_may
 
@@ -21,6 +31,80 @@ def _admin_org_ids(request) -> list[int] | None:
     if request.user.is_superuser:
         return None
     return [org.pk for org in organizations_where_user_may(user=request.user, perm=Perm.MANAGE_SETTINGS)]
+
+
+# "No organisation given": the caller has no object at hand, so the user's own organisations apply.
+_USER_ORGANIZATIONS = object()
+
+
+def _is_user_model(model) -> bool:
+    return model is not None and model._meta.label == settings.AUTH_USER_MODEL
+
+
+def _is_tenant_related(model) -> bool:
+    return model is Organization or _is_user_model(model) or (model is not None and issubclass(model, TenantModel))
+
+
+def restrict_choices(queryset: models.QuerySet, organization_ids: list[int] | None) -> models.QuerySet:
+    """``queryset`` (organisations, tenant-owned rows or users) limited to ``organization_ids``; users are
+    limited to the members of those organisations. None means no limit (a superuser's add page)."""
+    if organization_ids is None:
+        return queryset
+    model = queryset.model
+    if model is Organization:
+        return queryset.filter(pk__in=organization_ids)
+    if _is_user_model(model):
+        members = Membership._base_manager.filter(organization_id__in=organization_ids).values("user_id")
+        return queryset.filter(pk__in=members)
+    return queryset.filter(organization_id__in=organization_ids)
+
+
+class TenantRawIdWidget(ForeignKeyRawIdWidget):
+    """A raw-id input that names the chosen row only when it is among the allowed choices: the stock
+    widget looks the id up unscoped, so a posted id of another organisation would show that row's name."""
+
+    def __init__(self, rel, admin_site, attrs=None, using=None, *, queryset):
+        super().__init__(rel, admin_site, attrs, using)
+        self.queryset = queryset
+
+    def label_and_url_for_value(self, value):
+        try:
+            self.queryset.get(**{self.rel.get_related_field().name: value})
+        except (ValueError, TypeError, ObjectDoesNotExist, ValidationError):
+            return "", ""
+        return super().label_and_url_for_value(value)
+
+
+class TenantAdminForm(ModelForm):
+    def _update_errors(self, errors):
+        # The model names the field that points at another organisation; when that field is read-only
+        # here (not on the form) the message is shown above the form instead of failing with a 500.
+        if hasattr(errors, "error_dict") and any(
+            name != NON_FIELD_ERRORS and name not in self.fields for name in errors.error_dict
+        ):
+            folded: dict[str, list] = {}
+            for name, messages in errors.error_dict.items():
+                folded.setdefault(name if name in self.fields else NON_FIELD_ERRORS, []).extend(messages)
+            errors = ValidationError(folded)
+        super()._update_errors(errors)
+
+    def _post_clean(self):
+        # Many-to-many links are saved after the row (save_m2m), where the model's guard would only raise
+        # a 500: check them here, against the organisation the row is saved in.
+        super()._post_clean()
+        organization_id = self.instance.organization_id
+        if organization_id is None:
+            return
+        for field in self.instance._meta.many_to_many:
+            chosen = self.cleaned_data.get(field.name)
+            tenant_owned = _is_user_model(field.related_model) or issubclass(field.related_model, TenantModel)
+            if field.name in self.errors or not chosen or not tenant_owned:
+                continue
+            message = m2m_cross_organization_error(
+                field, organization_id=organization_id, pks=[row.pk for row in chosen]
+            )
+            if message:
+                self.add_error(field.name, message)
 
 
 class AuditedAdminMixin:
@@ -70,6 +154,7 @@ class TenantAdmin(AuditedAdminMixin, admin.ModelAdmin):
     table in ``roles.py`` is the one place that decides."""
 
     list_select_related = ["organization"]
+    form = TenantAdminForm
 
     def _may(self, request, obj=None) -> bool:
         if not request.user.is_active or not request.user.is_staff:
@@ -101,11 +186,71 @@ class TenantAdmin(AuditedAdminMixin, admin.ModelAdmin):
         org_ids = _admin_org_ids(request)
         return queryset if org_ids is None else queryset.filter(organization_id__in=org_ids)
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        org_ids = _admin_org_ids(request)
-        if db_field.name == "organization" and org_ids is not None:
-            kwargs["queryset"] = Organization.objects.filter(pk__in=org_ids)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+    # Choices: every foreign key and many-to-many to an organisation, a tenant-owned model or a user.
+
+    def choice_organization_ids(self, request, obj=None) -> list[int] | None:
+        """The organisations whose rows a form may offer: the row's own on a change page, else the user's."""
+        if obj is not None and obj.pk is not None:
+            return [obj.organization_id]
+        return _admin_org_ids(request)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        organization_ids = self.choice_organization_ids(request, obj)
+        kwargs.setdefault(
+            "formfield_callback",
+            partial(self.formfield_for_dbfield, request=request, organization_ids=organization_ids),
+        )
+        return super().get_form(request, obj, change, **kwargs)
+
+    def formfield_for_dbfield(self, db_field, request, organization_ids=_USER_ORGANIZATIONS, **kwargs):
+        if organization_ids is _USER_ORGANIZATIONS:
+            organization_ids = _admin_org_ids(request)
+        if (
+            isinstance(db_field, models.ForeignKey | models.ManyToManyField)
+            and _is_tenant_related(db_field.related_model)
+            and "queryset" not in kwargs
+        ):
+            using = kwargs.get("using")
+            queryset = self.get_field_queryset(using, db_field, request)
+            if queryset is None:
+                queryset = db_field.related_model._default_manager.using(using).all()
+            kwargs["queryset"] = restrict_choices(queryset, organization_ids)
+            if isinstance(db_field, models.ForeignKey) and db_field.name in self.raw_id_fields:
+                kwargs.setdefault(
+                    "widget",
+                    TenantRawIdWidget(db_field.remote_field, self.admin_site, using=using, queryset=kwargs["queryset"]),
+                )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        # A row never moves to another organisation: its references and history would point across.
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and "organization" not in fields:
+            fields.append("organization")
+        return fields
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        organization_ids = _admin_org_ids(request)
+        if organization_ids is not None and len(organization_ids) == 1:
+            initial.setdefault("organization", organization_ids[0])
+        return initial
+
+    def get_list_filter(self, request):
+        # The stock related-field filter lists every row of the related table (every organisation, every
+        # tenant's cost centres); the related-only filter lists those of the rows this user may see.
+        return [self._scoped_list_filter(entry) for entry in super().get_list_filter(request)]
+
+    def _scoped_list_filter(self, entry):
+        if not isinstance(entry, str):
+            return entry
+        try:
+            field = get_fields_from_path(self.model, entry)[-1]
+        except FieldDoesNotExist:
+            return entry
+        if field.is_relation and _is_tenant_related(field.related_model):
+            return (entry, admin.RelatedOnlyFieldListFilter)
+        return entry
 
 
 class ReadOnlyTenantAdmin(TenantAdmin):
@@ -158,4 +303,8 @@ class MembershipAdmin(TenantAdmin):
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role", "organization"]
     search_fields = ["user__username", "user__email"]
-    autocomplete_fields = ["user"]
+
+    def get_autocomplete_fields(self, request):
+        # The user lookup searches every account, so only superusers get it; an org admin chooses among
+        # their organisations' members (a new member is added on the portal's Members page, by username).
+        return ["user"] if request.user.is_superuser else []

@@ -1,8 +1,11 @@
+import functools
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.text import capfirst
 from django_scopes import ScopedManager
 
 from .roles import Role, role_has_perm
@@ -71,6 +74,85 @@ class TenantModel(models.Model):
     class Meta:
         abstract = True
 
+    def save(self, *args, **kwargs):
+        # Every entry point (admin, API, services, catalog import) saves through here, so a reference to
+        # another organisation's row is refused even where a form or serializer forgot to check. Bulk
+        # writers (the usage COPY, bulk_create) bypass save and build their references themselves.
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and not {"organization", "organization_id"} & set(update_fields):
+            errors = cross_organization_errors(self, fields=update_fields)
+        else:
+            errors = cross_organization_errors(self)
+        if errors:
+            raise ValidationError(errors)
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        super().clean()
+        errors = cross_organization_errors(self)
+        if errors:
+            raise ValidationError(errors)
+
+
+@functools.cache
+def tenant_references(model: type[models.Model]) -> tuple[models.Field, ...]:
+    """The concrete foreign keys (and one-to-ones) of ``model`` that point at another tenant-owned model."""
+    return tuple(
+        field
+        for field in model._meta.concrete_fields
+        if field.is_relation
+        and (field.many_to_one or field.one_to_one)
+        and field.name != "organization"
+        and issubclass(field.related_model, TenantModel)
+    )
+
+
+def _same_organization_message(field: models.Field, model: type[models.Model]) -> str:
+    return f"{capfirst(field.verbose_name)} must belong to the same organisation as this {model._meta.verbose_name}."
+
+
+def cross_organization_errors(instance: "TenantModel", *, fields=None) -> dict[str, str]:
+    """``{field name: message}`` for every reference of ``instance`` to a row of another organisation.
+
+    References whose object is already loaded are compared in memory; the others (only an id was set)
+    are checked together in one query. ``fields`` limits the check (an ``update_fields`` save)."""
+    loaded = instance.__dict__  # a deferred (not loaded) reference is not being saved: never fetch it here
+    references = [
+        field
+        for field in tenant_references(type(instance))
+        if field.attname in loaded and (fields is None or field.name in fields or field.attname in fields)
+    ]
+    if not references:
+        return {}
+    organization_id = instance.organization_id
+    if organization_id is None:
+        return {}
+    errors: dict[str, str] = {}
+    by_id: list[tuple[models.Field, object]] = []
+    for field in references:
+        value = loaded[field.attname]
+        if value is None:
+            continue
+        if field.is_cached(instance):
+            related = field.get_cached_value(instance)
+            if related is not None and related.organization_id != organization_id:
+                errors[field.name] = _same_organization_message(field, type(instance))
+        else:
+            by_id.append((field, value))
+    if by_id:
+        queries = [
+            field.related_model._base_manager.filter(**{field.target_field.attname: value})
+            .exclude(organization_id=organization_id)
+            .order_by()
+            .values_list(models.Value(field.name, output_field=models.CharField()), flat=True)
+            for field, value in by_id
+        ]
+        query = queries[0].union(*queries[1:], all=True) if len(queries) > 1 else queries[0]
+        fields_by_name = {field.name: field for field, _ in by_id}
+        for name in query:
+            errors[name] = _same_organization_message(fields_by_name[name], type(instance))
+    return errors
+
 
 class Membership(TenantModel):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
@@ -89,3 +171,66 @@ class Membership(TenantModel):
 
     def has_perm(self, perm: str) -> bool:
         return role_has_perm(self.role, perm)
+
+
+def _is_user_relation(field) -> bool:
+    return field.related_model._meta.label == settings.AUTH_USER_MODEL
+
+
+def m2m_cross_organization_error(field: models.ManyToManyField, *, organization_id: int, pks) -> str | None:
+    """The message when any of ``pks`` (rows ``field`` would point at) is of another organisation than
+    ``organization_id`` (for users: not a member of it), else None. One query."""
+    pks = set(pks)
+    if not pks:
+        return None
+    if _is_user_relation(field):
+        members = Membership._base_manager.filter(organization_id=organization_id, user_id__in=pks)
+        refused = members.count() != len(pks)
+    else:
+        refused = field.related_model._base_manager.filter(pk__in=pks).exclude(organization_id=organization_id).exists()
+    return _same_organization_m2m_message(field) if refused else None
+
+
+def _same_organization_m2m_message(field: models.ManyToManyField) -> str:
+    what = "members of" if _is_user_relation(field) else "of"
+    return f"{capfirst(field.verbose_name)} must all be {what} the {field.model._meta.verbose_name}'s own organisation."
+
+
+def _m2m_guard(field: models.ManyToManyField):
+    def receiver(sender, instance, action, reverse, pk_set, **kwargs):
+        if action != "pre_add" or not pk_set:
+            return
+        if not reverse:  # instance is the tenant-owned row, pk_set the rows it now points at
+            message = m2m_cross_organization_error(field, organization_id=instance.organization_id, pks=pk_set)
+        else:  # instance is the row pointed at, pk_set the tenant-owned rows that now point at it
+            rows = field.model._base_manager.filter(pk__in=pk_set)
+            if _is_user_relation(field):
+                rows = rows.exclude(
+                    organization_id__in=Membership._base_manager.filter(user_id=instance.pk).values("organization_id")
+                )
+            else:
+                rows = rows.exclude(organization_id=instance.organization_id)
+            message = _same_organization_m2m_message(field) if rows.exists() else None
+        if message:
+            raise ValidationError({field.name: message})
+
+    return receiver
+
+
+def connect_m2m_guards() -> None:
+    """Refuse many-to-many links across organisations (``m2m_changed`` fires on add and set, both sides)."""
+    from django.apps import apps
+    from django.db.models.signals import m2m_changed
+
+    for model in apps.get_models():
+        if not issubclass(model, TenantModel):
+            continue
+        for field in model._meta.local_many_to_many:
+            target = field.related_model
+            if issubclass(target, TenantModel) or _is_user_relation(field):
+                m2m_changed.connect(
+                    _m2m_guard(field),
+                    sender=field.remote_field.through,
+                    weak=False,
+                    dispatch_uid=f"tenancy.m2m_guard.{model._meta.label_lower}.{field.name}",
+                )

@@ -6,9 +6,13 @@ Each app registers:
 - every API route (``api_route``): kwargs for a detail route, or a list route and the id of a row
   of the given organisation that the list must (own org) or must not (other org) contain;
 - every tenant-owned model (``tenant_model``): how to make one row in a given organisation.
+  Its Django admin routes (changelist, add, change, history, delete) and the autocomplete lookups
+  of its fields are checked from that case too;
+- every admin model that is not tenant-owned (``unscoped_admin_model``) and every admin site route
+  that is not a model's (``admin_site_route``), each with the reason it needs no tenant check.
 
-``tests/tenancy/test_cross_tenant.py`` runs them all and fails when a route or a tenant-owned
-model has no case, so a new app cannot forget.
+``tests/tenancy/test_cross_tenant.py`` runs them all and fails when a route, an admin route or a
+tenant-owned model has no case, so a new app cannot forget.
 """
 
 import importlib
@@ -52,6 +56,10 @@ TENANT_MODELS: dict[str, TenantModelCase] = {}
 # Routes outside any organisation, each with the reason it needs no tenant check.
 UNSCOPED_ROUTES: dict[str, str] = {}
 
+# Admin models that hold no tenant data (staff org admins get 403 on them), and admin site routes, with reasons.
+UNSCOPED_ADMIN_MODELS: dict[str, str] = {}
+ADMIN_SITE_ROUTES: dict[str, str] = {}
+
 
 def no_kwargs(world, organization) -> dict:
     return {}
@@ -76,6 +84,16 @@ def tenant_model(label: str, make) -> None:
 
 def unscoped_route(url_name: str, reason: str) -> None:
     UNSCOPED_ROUTES[url_name] = reason
+
+
+def unscoped_admin_model(label: str, reason: str) -> None:
+    assert label not in UNSCOPED_ADMIN_MODELS, f"{label} registered twice"
+    UNSCOPED_ADMIN_MODELS[label] = reason
+
+
+def admin_site_route(url_name: str, reason: str) -> None:
+    assert url_name not in ADMIN_SITE_ROUTES, f"{url_name} registered twice"
+    ADMIN_SITE_ROUTES[url_name] = reason
 
 
 for _module in pkgutil.iter_modules(__path__):

@@ -67,3 +67,245 @@ def test_admin_changes_are_audited(world, superuser_client):
         event = AuditEvent.objects.get(action="membership.admin_changed")
     assert event.before["role"] == "viewer" and event.after["role"] == "finance_analyst"
     assert event.actor_label == "root" and event.reason == "via Django admin"
+
+
+# --- Tenancy in the admin: choices, posts and lookups stay inside the organisation ------------------------
+
+
+def _staff_org_admin(world, key: str = "a") -> Client:
+    user = world.user(key, Role.ORG_ADMIN)
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def cost_centres(world):
+    from django_scopes import scopes_disabled
+
+    from tests.factories.owners import BudgetOwnerFactory
+
+    with scopes_disabled():
+        return (
+            BudgetOwnerFactory(organization=world.org("a"), code="CC-ACME", name="Acme platform"),
+            BudgetOwnerFactory(organization=world.org("b"), code="CC-GLOBEX", name="Globex research"),
+        )
+
+
+def _budget_post(organization, owner) -> dict:
+    return {
+        "organization": organization.pk,
+        "owner": owner.pk,
+        "period": "2026-10-01",
+        "amount": "500.00",
+        "currency": "USD",
+    }
+
+
+def test_the_budget_add_page_offers_only_the_organisations_cost_centres(world, cost_centres):
+    response = _staff_org_admin(world).get(reverse("admin:owners_budget_add"))
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert [str(owner) for owner in form.fields["owner"].queryset] == ["CC-ACME Acme platform"]
+    assert [org.slug for org in form.fields["organization"].queryset] == ["alpha"]
+    assert form.initial["organization"] == world.org("a").pk  # the only organisation they administer
+    assert "Globex research" not in response.content.decode()
+
+
+def test_a_staff_org_admin_cannot_post_a_budget_on_another_organisations_cost_centre(world, cost_centres):
+    from django_scopes import scopes_disabled
+
+    from apps.owners.models import Budget
+
+    _, globex = cost_centres
+    response = _staff_org_admin(world).post(reverse("admin:owners_budget_add"), _budget_post(world.org("a"), globex))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["owner"] == [
+        "Select a valid choice. That choice is not one of the available choices."
+    ]
+    with scopes_disabled():
+        assert not Budget.objects.exists()
+
+
+def test_a_superuser_cannot_mix_organisations_in_one_row(world, cost_centres, superuser_client):
+    from django_scopes import scopes_disabled
+
+    from apps.owners.models import Budget
+
+    _, globex = cost_centres
+    # A superuser's add page offers every organisation's rows; the model refuses the mix, with a form error.
+    response = superuser_client.post(reverse("admin:owners_budget_add"), _budget_post(world.org("a"), globex))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["owner"] == [
+        "Owner must belong to the same organisation as this budget."
+    ]
+    with scopes_disabled():
+        assert not Budget.objects.exists()
+
+
+def test_a_change_page_offers_only_the_rows_own_organisation(world, cost_centres, superuser_client):
+    from django_scopes import scopes_disabled
+
+    from tests.factories.owners import BudgetFactory
+
+    acme, globex = cost_centres
+    with scopes_disabled():
+        budget = BudgetFactory(owner=acme)
+    url = reverse("admin:owners_budget_change", args=[budget.pk])
+    response = superuser_client.get(url)
+    assert [str(owner) for owner in response.context["adminform"].form.fields["owner"].queryset] == [
+        "CC-ACME Acme platform"
+    ]
+    assert "organization" not in response.context["adminform"].form.fields  # a row never changes organisation
+    response = superuser_client.post(url, _budget_post(world.org("b"), globex))
+    assert response.context["adminform"].form.errors["owner"] == [
+        "Select a valid choice. That choice is not one of the available choices."
+    ]
+    budget.refresh_from_db()
+    assert (budget.organization_id, budget.owner_id) == (world.org("a").pk, acme.pk)
+
+
+def test_cost_centre_users_are_members_of_the_organisation(world, cost_centres, superuser_client):
+    from django_scopes import scopes_disabled
+
+    from apps.owners.models import BudgetOwner
+
+    response = _staff_org_admin(world).get(reverse("admin:owners_budgetowner_add"))
+    offered = {user.username for user in response.context["adminform"].form.fields["owner_users"].queryset}
+    assert offered == {f"alpha-{role.value}" for role in Role}
+    assert [str(owner) for owner in response.context["adminform"].form.fields["parent"].queryset] == [
+        "CC-ACME Acme platform"
+    ]
+    # A superuser may pick any user on an add page; a non-member is refused before anything is saved.
+    response = superuser_client.post(
+        reverse("admin:owners_budgetowner_add"),
+        {
+            "organization": world.org("a").pk,
+            "code": "CC-NEW",
+            "name": "New",
+            "owner_users": [world.user("b", Role.BUDGET_OWNER).pk],
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["owner_users"] == [
+        "Owner users must all be members of the budget owner's own organisation."
+    ]
+    with scopes_disabled():
+        assert not BudgetOwner.objects.filter(code="CC-NEW").exists()
+
+
+def test_tag_value_choices_and_posts_stay_in_the_organisation(world, cost_centres):
+    from django_scopes import scopes_disabled
+
+    from apps.taxonomy.models import TagValue
+    from tests.factories.taxonomy import TagDimensionFactory
+
+    acme, globex = cost_centres
+    with scopes_disabled():
+        acme_team = TagDimensionFactory(organization=world.org("a"), key="team")
+        globex_team = TagDimensionFactory(organization=world.org("b"), key="team")
+    client = _staff_org_admin(world)
+    form = client.get(reverse("admin:taxonomy_tagvalue_add")).context["adminform"].form
+    assert list(form.fields["dimension"].queryset) == [acme_team]
+    assert list(form.fields["owner"].queryset) == [acme]
+    response = client.post(
+        reverse("admin:taxonomy_tagvalue_add"),
+        {"organization": world.org("a").pk, "dimension": globex_team.pk, "value": "x", "owner": globex.pk},
+    )
+    assert set(response.context["adminform"].form.errors) == {"dimension", "owner"}
+    with scopes_disabled():
+        assert not TagValue.objects.exists()
+
+
+def test_membership_users_are_the_organisations_members(world):
+    response = _staff_org_admin(world).get(reverse("admin:tenancy_membership_add"))
+    offered = {user.username for user in response.context["adminform"].form.fields["user"].queryset}
+    assert offered == {f"alpha-{role.value}" for role in Role}
+    # The user lookup searches every account of the platform: closed to org admins.
+    lookup = _staff_org_admin(world).get(
+        reverse("admin:autocomplete"), {"app_label": "tenancy", "model_name": "membership", "field_name": "user"}
+    )
+    assert lookup.status_code == 403
+
+
+def test_the_autocomplete_lookup_offers_only_the_organisations_rows(world, cost_centres):
+    response = _staff_org_admin(world).get(
+        reverse("admin:autocomplete"),
+        {"app_label": "owners", "model_name": "budget", "field_name": "owner", "term": "CC"},
+    )
+    assert response.json()["results"] == [{"id": str(cost_centres[0].pk), "text": "CC-ACME Acme platform"}]
+
+
+def test_list_filters_name_only_the_organisations_rows(world, cost_centres):
+    from django_scopes import scopes_disabled
+
+    from tests.factories.owners import BudgetFactory
+
+    with scopes_disabled():
+        BudgetFactory(owner=cost_centres[0])
+        BudgetFactory(owner=cost_centres[1])
+    response = _staff_org_admin(world).get(reverse("admin:owners_budget_changelist"))
+    # With one organisation to choose from, the organisation filter has nothing to offer and is not shown.
+    assert [spec.field_path for spec in response.context["cl"].filter_specs] == ["currency"]
+    assert "Beta Ltd" not in response.content.decode()
+
+
+def test_a_raw_id_field_does_not_name_another_organisations_row(world, cost_centres):
+    from django.contrib import admin as django_admin
+    from django.test import RequestFactory
+    from django_scopes import scopes_disabled
+
+    from apps.owners.admin import BudgetAdmin
+    from apps.owners.models import Budget
+
+    class RawIdBudgetAdmin(BudgetAdmin):
+        raw_id_fields = ["owner"]
+
+    acme, globex = cost_centres
+    request = RequestFactory().get("/admin/")
+    request.user = world.user("a", Role.ORG_ADMIN)
+    request.user.is_staff = True
+    with scopes_disabled():  # as in every admin request (the middleware)
+        form_class = RawIdBudgetAdmin(Budget, django_admin.site).get_form(request)
+        widget = form_class.base_fields["owner"].widget
+        assert widget.label_and_url_for_value(acme.pk)[0] == "CC-ACME Acme platform"
+        assert widget.label_and_url_for_value(globex.pk) == ("", "")
+        form = form_class(data=_budget_post(world.org("a"), globex))
+        assert form.errors["owner"] == ["Select a valid choice. That choice is not one of the available choices."]
+        assert "Globex" not in str(form["owner"])
+
+
+def test_a_mismatch_on_a_read_only_field_is_a_form_error_not_a_500(world, cost_centres, superuser_client, monkeypatch):
+    """A row written across organisations before the check existed (bulk_create bypasses save) and an
+    admin that shows its reference read-only: saving it names the field above the form."""
+    from django.contrib import admin as django_admin
+    from django_scopes import scopes_disabled
+
+    from apps.owners.models import Budget
+
+    _, globex = cost_centres
+    with scopes_disabled():
+        (legacy,) = Budget.objects.bulk_create([Budget(**{**_budget_fields(world), "owner": globex})])
+    monkeypatch.setattr(django_admin.site.get_model_admin(Budget), "readonly_fields", ["owner"])
+    response = superuser_client.post(
+        reverse("admin:owners_budget_change", args=[legacy.pk]),
+        {"period": "2026-10-01", "amount": "1.00", "currency": "USD"},
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors() == [
+        "Owner must belong to the same organisation as this budget."
+    ]
+
+
+def _budget_fields(world) -> dict:
+    import datetime
+    from decimal import Decimal
+
+    return {
+        "organization": world.org("a"),
+        "period": datetime.date(2026, 10, 1),
+        "amount": Decimal("5.00"),
+        "currency": "USD",
+    }
