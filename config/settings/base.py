@@ -131,6 +131,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
+# Failed attempts and lockouts are rows in the database, so every web process sees the same count.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "portal:switcher"
@@ -200,14 +202,23 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# The API throttle counts requests in the default cache, so that cache must be shared by every web process
+# (gunicorn's workers are separate processes: a per-process cache would let N workers allow N times the
+# rate). REDIS_CACHE_URL names it; production falls back to the Redis of CELERY_BROKER_URL and refuses to
+# start with neither (config/settings/production.py). The embedded runtime is one process: memory is enough.
+# Login lockouts (django-axes) are kept in the database, which every process shares already.
+REDIS_CACHE_URL = os.environ.get("REDIS_CACHE_URL", "")
+
+
+def redis_cache(url: str) -> dict:
+    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": "cbk"}
+
+
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "default": redis_cache(REDIS_CACHE_URL)
+    if REDIS_CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
 }
-if os.environ.get("REDIS_CACHE_URL"):
-    CACHES["default"] = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": os.environ["REDIS_CACHE_URL"],
-    }
 
 LOGGING = {
     "version": 1,
