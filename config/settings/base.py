@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "apps.accounts.sessions.SessionIdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "apps.tenancy.middleware.OrganizationScopeMiddleware",
@@ -133,6 +134,13 @@ AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
 # Failed attempts and lockouts are rows in the database, so every web process sees the same count.
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+
+# Session lifetime. Idle timeouts are per person: short for whoever is a finance admin, finance analyst or
+# org admin anywhere (they move money or grant access), longer for budget owners and viewers. A session
+# never outlives SESSION_MAX_HOURS, however active (apps/accounts/sessions.py).
+SESSION_IDLE_MINUTES_FINANCE = int(os.environ.get("SESSION_IDLE_MINUTES_FINANCE", "30"))
+SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "480"))
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_MAX_HOURS", "12")) * 3600
 
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "portal:switcher"
