@@ -28,7 +28,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site asks for a verified second factor (apps/accounts/admin_site.py).
+    "apps.accounts.apps.VerifiedAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -41,6 +42,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "apps.tenancy",
     "apps.accounts",
     "apps.audit",
@@ -64,8 +68,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): has this session passed a second factor (TOTP or a recovery code)?
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "apps.accounts.sessions.SessionIdleTimeoutMiddleware",
+    # Turns "this needs a second factor" (apps.tenancy.permissions.SecondFactorRequired) into the step-up page.
+    "apps.accounts.mfa.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "apps.tenancy.middleware.OrganizationScopeMiddleware",
@@ -141,6 +149,12 @@ AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 SESSION_IDLE_MINUTES_FINANCE = int(os.environ.get("SESSION_IDLE_MINUTES_FINANCE", "30"))
 SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "480"))
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_MAX_HOURS", "12")) * 3600
+
+# Second factor (django-otp: TOTP apps and one-use recovery codes). Org admins and finance admins need
+# one before they approve, override, close, reopen, change settings or manage members and API clients;
+# an organisation can require it of every member (Organization.require_second_factor).
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "AI chargeback")
+MFA_RECOVERY_CODES = 10
 
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "portal:switcher"
