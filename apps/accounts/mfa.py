@@ -98,7 +98,9 @@ def recovery_codes_regenerate(*, user) -> list[str]:
     if not has_second_factor(user):
         raise ValidationError("Set up an authenticator app first.")
     codes = _recovery_codes_new(user=user)
-    _audit_everywhere(user=user, action="second_factor.recovery_codes_regenerated", after={"recovery_codes": len(codes)})
+    _audit_everywhere(
+        user=user, action="second_factor.recovery_codes_regenerated", after={"recovery_codes": len(codes)}
+    )
     return codes
 
 

@@ -4,15 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenancy', '0002_organization_period_start_day'),
+        ("tenancy", "0002_organization_period_start_day"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='organization',
-            name='require_second_factor',
-            field=models.BooleanField(default=False, help_text='Every member must confirm a second factor (authenticator app or recovery code) before any page of the organisation. Org and finance admins need one for approvals and administration anyway.'),
+            model_name="organization",
+            name="require_second_factor",
+            field=models.BooleanField(
+                default=False,
+                help_text="Every member must confirm a second factor (authenticator app or recovery code) before any page of the organisation. Org and finance admins need one for approvals and administration anyway.",
+            ),
         ),
     ]
