@@ -3,6 +3,7 @@
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -46,6 +47,7 @@ def second_factor_redirect(request) -> HttpResponse:
         organization = getattr(request, "organization", None)
         fallback = reverse("portal:home", kwargs={"org_slug": organization.slug}) if organization else "/"
         target = referer if referer and safe else fallback
+        messages.info(request, "Nothing was changed yet: confirm it is you, then do it again.")
     url = f"{reverse('accounts:mfa_verify')}?{urlencode({'next': target})}"
     if request.headers.get("HX-Request") == "true":
         response = HttpResponse(status=204)

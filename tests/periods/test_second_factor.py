@@ -33,6 +33,9 @@ def test_an_unverified_finance_admin_is_sent_to_the_verification_step(ready, bef
     assert response.status_code == 302
     assert response["Location"] == f"{VERIFY}?next={quote(f'http://testserver{DETAIL}', safe='')}"
     assert _state(ready) == state  # nothing happened
+    page = client.get(response["Location"], follow=True)  # no authenticator yet: on to enrolment
+    assert b'name="otp_token"' in page.content
+    assert "Nothing was changed yet: confirm it is you, then do it again." in page.content.decode()
 
 
 def test_reopen_needs_it_too_and_works_once_verified(ready):
