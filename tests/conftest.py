@@ -22,7 +22,7 @@ def _payload_dir(settings, _payload_root):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    # Throttle counters and axes' state live in the cache; tests must not leak them into each other.
+    # Throttle counters live in the cache; tests must not leak them into each other.
     cache.clear()
     yield
     cache.clear()

@@ -28,6 +28,7 @@ from apps.tenancy.roles import Role
 from tests.factories import MembershipFactory, UserFactory
 from tests.factories.invoices import InvoiceLineFactory, ProviderInvoiceFactory
 from tests.factories.statements import october_allocated
+from tests.mfa import pass_second_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -59,6 +60,7 @@ def test_a_period_goes_from_open_to_a_second_closed_version(world, django_captur
         MembershipFactory(organization=organization, user=checker_user, role=Role.FINANCE_ADMIN)
     checker = Client()
     checker.force_login(checker_user)
+    pass_second_factor(checker, checker_user)
     owner_user = world.user("a", Role.BUDGET_OWNER)
     owner = world.login("a", Role.BUDGET_OWNER)
 

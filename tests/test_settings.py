@@ -27,6 +27,7 @@ def test_production_settings_pass_the_deploy_check():
         DJANGO_SETTINGS_MODULE="config.settings.production",
         SECRET_KEY="x" * 20 + "a-long-random-production-key-9f8e7d6c5b4a",
         ALLOWED_HOSTS="chargeback.example.com",
+        REDIS_CACHE_URL="redis://127.0.0.1:6379/1",
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -10,8 +10,9 @@ from django_scopes import scope
 
 from apps.accounts.scopes import TokenScope
 from apps.tenancy.models import Membership, Organization
-from apps.tenancy.roles import Role
+from apps.tenancy.roles import SECOND_FACTOR_ROLES, Role
 from tests.factories import ApiClientFactory, MembershipFactory, OrganizationFactory, UserFactory
+from tests.mfa import pass_second_factor
 
 
 @dataclass
@@ -28,9 +29,19 @@ class World:
     def user(self, key: str, role: str = Role.ORG_ADMIN):
         return self.memberships[(key, role)].user
 
-    def login(self, key: str, role: str = Role.ORG_ADMIN) -> Client:
+    def login(self, key: str, role: str = Role.ORG_ADMIN, *, second_factor: bool | None = None) -> Client:
+        """A signed-in client. Org and finance admins (and everyone, where the organisation requires it)
+        have also passed a real second factor, as they must before approvals and administration;
+        ``second_factor=False`` leaves the session unverified."""
+        user = self.user(key, role)
         client = Client()
-        client.force_login(self.user(key, role))
+        client.force_login(user)
+        if second_factor is None:
+            organization = self.orgs[key]
+            organization.refresh_from_db(fields=["require_second_factor"])
+            second_factor = role in SECOND_FACTOR_ROLES or organization.require_second_factor
+        if second_factor:
+            pass_second_factor(client, user)
         return client
 
     def api(self, key: str, scopes: list[str] | None = None) -> Client:

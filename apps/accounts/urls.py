@@ -1,16 +1,16 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import views
+from . import views, views_mfa
 
 app_name = "accounts"
 
 urlpatterns = [
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(template_name="accounts/login.html", redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("accounts/login/", views_mfa.LoginView.as_view(), name="login"),
+    path("accounts/two-step/", views_mfa.setup, name="mfa_setup"),
+    path("accounts/two-step/verify/", views_mfa.verify, name="mfa_verify"),
+    path("accounts/two-step/recovery-codes/", views_mfa.recovery_codes, name="mfa_recovery_codes"),
+    path("accounts/two-step/disable/", views_mfa.disable, name="mfa_disable"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password/",

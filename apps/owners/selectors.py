@@ -62,6 +62,13 @@ class OwnerTreeRow:
     owner: BudgetOwner
     depth: int
 
+    # The page indents by CSS class (the Content-Security-Policy allows no inline styles): 0 … MAX_INDENT.
+    MAX_INDENT = 12
+
+    @property
+    def indent(self) -> int:
+        return min(self.depth, self.MAX_INDENT)
+
 
 def owner_tree(*, organization: Organization, visible_ids: set[int] | None) -> list[OwnerTreeRow]:
     """Visible cost centres in tree order (siblings by code). A visible cost centre whose parent is

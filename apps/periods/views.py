@@ -8,7 +8,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.tenancy.permissions import org_any_perm_required
+from apps.tenancy.permissions import org_any_perm_required, require_second_factor
 from apps.tenancy.roles import Perm
 
 from . import selectors
@@ -94,6 +94,9 @@ def transition(request, org_slug: str, period: str):
     if not form.is_valid():
         return _detail(request, month, errors=["Choose a transition."], status=400, form=form)
     name = form.cleaned_data["transition"]
+    # Approving, closing, reopening and overriding the tolerance need a second factor from an admin
+    # (apps.tenancy.roles.SECOND_FACTOR_PERMS); the service still decides whether the role may at all.
+    require_second_factor(request, Perm.APPROVE_PERIOD if form.cleaned_data["override"] else TRANSITIONS[name].perm)
     try:
         billing_period = period_transition(
             organization=request.organization,

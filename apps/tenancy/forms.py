@@ -12,8 +12,9 @@ class OrganizationSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Organization
-        fields = ["name", "base_currency", "variance_tolerance_pct", "period_start_day"]
+        fields = ["name", "base_currency", "variance_tolerance_pct", "period_start_day", "require_second_factor"]
         labels = {
+            "require_second_factor": "Require a second factor of every member",
             "variance_tolerance_pct": "Variance tolerance (%)",
             "period_start_day": "Billing periods start on day",
         }

@@ -13,6 +13,7 @@ from django.urls import Resolver404, resolve
 from django_scopes import scope, scopes_disabled
 
 from .models import Membership, Organization
+from .permissions import second_factor_redirect, session_is_verified
 
 
 class OrganizationScopeMiddleware:
@@ -46,4 +47,7 @@ class OrganizationScopeMiddleware:
                 raise Http404("No such organisation.")
             request.organization = organization
             request.membership = membership
+            if organization.require_second_factor and not session_is_verified(request.user):
+                # The organisation asks every member for a second factor before any of its pages.
+                return second_factor_redirect(request)
             return self.get_response(request)

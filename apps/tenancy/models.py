@@ -37,6 +37,11 @@ class Organization(models.Model):
         help_text="Day of the month a billing period starts on (1–28; every month has it). A period is named "
         "after the month it starts in: with 5, 2026-10 runs from 5 October to 4 November.",
     )
+    require_second_factor = models.BooleanField(
+        default=False,
+        help_text="Every member must confirm a second factor (authenticator app or recovery code) before any "
+        "page of the organisation. Org and finance admins need one for approvals and administration anyway.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

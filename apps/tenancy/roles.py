@@ -60,5 +60,21 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
 }
 
 
+# A second factor (TOTP or a recovery code, verified in this session) is needed by these roles before they
+# use these permissions: approving, overriding, closing and reopening periods, publishing rules, changing
+# the organisation's settings and mode, managing members and API clients. An organisation can require
+# it of every member for everything (Organization.require_second_factor). API tokens are not affected.
+SECOND_FACTOR_ROLES: frozenset[str] = frozenset({Role.ORG_ADMIN, Role.FINANCE_ADMIN})
+SECOND_FACTOR_PERMS: frozenset[str] = frozenset(
+    {Perm.APPROVE_PERIOD, Perm.MANAGE_MEMBERS, Perm.MANAGE_API_CLIENTS, Perm.MANAGE_SETTINGS, Perm.SWITCH_MODE}
+)
+
+
+def second_factor_needed(*, role: str, perm: str | None, organization_requires: bool) -> bool:
+    if organization_requires:
+        return True
+    return role in SECOND_FACTOR_ROLES and perm in SECOND_FACTOR_PERMS
+
+
 def role_has_perm(role: str, perm: str) -> bool:
     return perm in ROLE_PERMS.get(role, frozenset())

@@ -13,7 +13,13 @@ from .roles import Role
 
 User = get_user_model()
 
-ORGANIZATION_SETTINGS_FIELDS = ("name", "base_currency", "variance_tolerance_pct", "period_start_day")
+ORGANIZATION_SETTINGS_FIELDS = (
+    "name",
+    "base_currency",
+    "variance_tolerance_pct",
+    "period_start_day",
+    "require_second_factor",
+)
 
 
 @transaction.atomic
@@ -25,6 +31,7 @@ def organization_update(
     base_currency: str,
     variance_tolerance_pct: Decimal,
     period_start_day: int | None = None,
+    require_second_factor: bool | None = None,
     reason: str = "",
 ) -> Organization:
     # "before" comes from the database: a bound ModelForm has already written into the instance.
@@ -38,6 +45,9 @@ def organization_update(
     organization.base_currency = base_currency
     organization.variance_tolerance_pct = variance_tolerance_pct
     organization.period_start_day = period_start_day
+    organization.require_second_factor = (
+        stored.require_second_factor if require_second_factor is None else require_second_factor
+    )
     organization.full_clean()
     organization.save(update_fields=list(ORGANIZATION_SETTINGS_FIELDS))
     after = model_snapshot(organization, ORGANIZATION_SETTINGS_FIELDS)

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -28,7 +29,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site asks for a verified second factor (apps/accounts/admin_site.py).
+    "apps.accounts.apps.VerifiedAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -40,7 +42,11 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_htmx",
+    "csp",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "apps.tenancy",
     "apps.accounts",
     "apps.audit",
@@ -64,8 +70,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): has this session passed a second factor (TOTP or a recovery code)?
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "apps.accounts.sessions.SessionIdleTimeoutMiddleware",
+    # Turns "this needs a second factor" (apps.tenancy.permissions.SecondFactorRequired) into the step-up page.
+    "apps.accounts.mfa.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "apps.tenancy.middleware.OrganizationScopeMiddleware",
     # Last, so that a locked-out login is answered before any view runs.
@@ -131,10 +143,44 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
+# Failed attempts and lockouts are rows in the database, so every web process sees the same count.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+
+# Session lifetime. Idle timeouts are per person: short for whoever is a finance admin, finance analyst or
+# org admin anywhere (they move money or grant access), longer for budget owners and viewers. A session
+# never outlives SESSION_MAX_HOURS, however active (apps/accounts/sessions.py).
+SESSION_IDLE_MINUTES_FINANCE = int(os.environ.get("SESSION_IDLE_MINUTES_FINANCE", "30"))
+SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "480"))
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_MAX_HOURS", "12")) * 3600
+
+# Second factor (django-otp: TOTP apps and one-use recovery codes). Org admins and finance admins need
+# one before they approve, override, close, reopen, change settings or manage members and API clients;
+# an organisation can require it of every member (Organization.require_second_factor).
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "AI chargeback")
+MFA_RECOVERY_CODES = 10
 
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "portal:switcher"
 LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Content-Security-Policy (django-csp 4). Scripts and styles come only from the portal's own static files
+# (htmx included): no inline <script>, no inline event handlers (onclick=…), no style attributes, no eval.
+# Templates attach behaviour through data attributes read by apps/portal/static/portal/portal.js;
+# tests/portal/test_csp.py checks the header and every template.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
@@ -232,14 +278,23 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# The API throttle counts requests in the default cache, so that cache must be shared by every web process
+# (gunicorn's workers are separate processes: a per-process cache would let N workers allow N times the
+# rate). REDIS_CACHE_URL names it; production falls back to the Redis of CELERY_BROKER_URL and refuses to
+# start with neither (config/settings/production.py). The embedded runtime is one process: memory is enough.
+# Login lockouts (django-axes) are kept in the database, which every process shares already.
+REDIS_CACHE_URL = os.environ.get("REDIS_CACHE_URL", "")
+
+
+def redis_cache(url: str) -> dict:
+    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": "cbk"}
+
+
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "default": redis_cache(REDIS_CACHE_URL)
+    if REDIS_CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
 }
-if os.environ.get("REDIS_CACHE_URL"):
-    CACHES["default"] = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": os.environ["REDIS_CACHE_URL"],
-    }
 
 LOGGING = {
     "version": 1,

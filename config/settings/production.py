@@ -2,11 +2,22 @@
 
 import os
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
-from .base import env_bool, env_list, require_secret_key
+from .base import CELERY_BROKER_URL, REDIS_CACHE_URL, env_bool, env_list, redis_cache, require_secret_key
 
 DEBUG = False
 require_secret_key()
+
+# Several web processes: throttle counters must live in one place they all see (see base.py).
+if not REDIS_CACHE_URL:
+    if not CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        raise ImproperlyConfigured(
+            "Production needs a shared cache for the API rate limit: set REDIS_CACHE_URL "
+            "(or a redis:// CELERY_BROKER_URL, whose Redis is then used)."
+        )
+    CACHES = {"default": redis_cache(CELERY_BROKER_URL)}
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

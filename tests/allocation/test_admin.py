@@ -9,6 +9,7 @@ from apps.allocation.models import AllocationLine
 from apps.tenancy.roles import Role
 from tests.factories import UserFactory
 from tests.factories.allocation import allocated_period
+from tests.mfa import pass_second_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +19,9 @@ def test_runs_and_lines_are_read_only_in_the_admin(world):
     with scope(organization=world.org("a")):
         line = AllocationLine.objects.filter(run=run).first()
     client = Client()
-    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(root)
+    pass_second_factor(client, root)
     for model, obj in (("allocationrun", run), ("allocationline", line)):
         change = client.get(reverse(f"admin:allocation_{model}_change", args=[obj.pk]))
         assert change.status_code == 200
@@ -38,6 +41,7 @@ def test_a_staff_org_admin_sees_only_their_organisations_runs(world):
     user.save()
     client = Client()
     client.force_login(user)
+    pass_second_factor(client, user)
     response = client.get(reverse("admin:allocation_allocationrun_changelist"))
     assert response.status_code == 200
     assert {run.organization.slug for run in response.context["cl"].result_list} == {"alpha"}

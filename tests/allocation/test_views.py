@@ -66,7 +66,7 @@ def test_overview_without_runs_explains_how_to_allocate(world, org):
     html = main(response)
     assert "No month has been allocated yet." in html
     assert "Publish a version of the primary rule set" in html
-    assert "<code>python manage.py allocate --org alpha --period YYYY-MM</code>" in html
+    assert "Open a month below and press <strong>Allocate now</strong>.</li>" in html
     assert '<a href="/o/alpha/allocation/2026-10/">2026-10</a>' in html  # a month with usage to open
 
 
@@ -108,8 +108,8 @@ def test_period_page_shows_the_summary_and_owner_totals_footed_with_bars(world, 
     rows = [(row.total.code, row.total.amount, row.bar_pct) for row in response.context["rows"]]
     assert rows == [("CC-1101", Decimal("15.00"), 100), ("CC-1201", Decimal("4.00"), 26), ("", Decimal("1.00"), 6)]
     assert '<a href="/o/alpha/allocation/2026-10/owners/CC-1101/"><code>CC-1101</code></a> Search' in html
-    assert "width:26%;background:#1d5fbf" in html
-    assert '<tr style="background:#fff4e0"><td><a href="/o/alpha/allocation/2026-10/unallocated/">' in html
+    assert '<rect class="fill-accent" width="26" height="1"/>' in html
+    assert '<tr class="unallocated-row"><td><a href="/o/alpha/allocation/2026-10/unallocated/">' in html
     assert '<tfoot><tr><th>Pool</th><th class="num">20.00</th>' in html
     assert "Allocate now" in html
     assert "<script" not in html
@@ -350,7 +350,7 @@ def test_preview_defaults_to_the_draft_and_shows_differences_without_saving(worl
         '    <td class="num"><strong>+1.00</strong></td></tr>' in html
     )
     assert (
-        '<tr style="background:#fff4e0"><td><strong>Unallocated</strong></td>\n    <td class="num">1.00</td>'
+        '<tr class="unallocated-row"><td><strong>Unallocated</strong></td>\n    <td class="num">1.00</td>'
         '<td class="num">0.00</td>\n    <td class="num"><strong>-1.00</strong></td></tr>' in html
     )
     assert '<tfoot><tr><th>Pool</th><th class="num">20.00</th><th class="num">20.00</th>' in html

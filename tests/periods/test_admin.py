@@ -9,6 +9,7 @@ from django_scopes import scope
 from apps.audit.models import AuditEvent
 from apps.periods.models import BillingPeriod
 from apps.tenancy.roles import Role
+from tests.mfa import pass_second_factor
 
 from .conftest import OCT, TO_CLOSED, second_finance_admin, step, walk
 
@@ -22,6 +23,7 @@ def admin_client(user) -> Client:
     user.save()
     client = Client()
     client.force_login(user)
+    pass_second_factor(client, user)
     return client
 
 

@@ -6,6 +6,7 @@ from django_scopes import scope
 from apps.audit.models import AuditEvent
 from apps.tenancy.roles import Role
 from tests.factories import UserFactory
+from tests.mfa import pass_second_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -13,7 +14,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def superuser_client():
     client = Client()
-    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(root)
+    pass_second_factor(client, root)
     return client
 
 
@@ -33,6 +36,7 @@ def test_staff_org_admin_sees_only_their_organisations_rows(world):
     user.save()
     client = Client()
     client.force_login(user)
+    pass_second_factor(client, user)
     response = client.get(reverse("admin:tenancy_membership_changelist"))
     assert response.status_code == 200
     shown = {m.organization.slug for m in response.context["cl"].result_list}

@@ -46,7 +46,8 @@ def test_analyst_runs_reconciliation_from_the_page(world, october):
     assert "/o/alpha/usage/?month=2026-10&amp;provider=anthropic" in html
     assert "/o/alpha/invoices/?period=2026-10&amp;provider=anthropic" in html
     # charts are server-side SVG / CSS, one per provider by day
-    assert html.count("<svg") == 4
+    assert html.count('<svg role="img"') == 4  # the daily charts; the variance bars are svg too
+    assert html.count('<svg class="bar"') == 5
     assert "gpt-4o-mini" in html and "(no model)" in html
     assert "Unallocated, until allocation runs exist" in html
     assert f"red above {PLATFORM_OVERHEAD_THRESHOLD_PCT}%" in html

@@ -56,12 +56,14 @@ def test_settings_change_is_saved_and_audited(world):
         "base_currency": "USD",
         "variance_tolerance_pct": "5.00",
         "period_start_day": 1,
+        "require_second_factor": False,
     }
     assert event.after == {
         "name": "Alpha Corporation",
         "base_currency": "EUR",
         "variance_tolerance_pct": "3.5",
         "period_start_day": 1,
+        "require_second_factor": False,
     }
     assert event.reason == "FY27"
     assert event.actor_label == "alpha-org_admin"

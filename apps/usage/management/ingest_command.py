@@ -77,6 +77,10 @@ class IngestFileCommand(BaseCommand):
         if job.status != self.job_model.Status.SUCCEEDED:
             if not options["json"]:
                 self.stderr.write(f"{file_path}: refused, nothing was written: {job.error_message}")
+                if job.format == "auto":
+                    # Detection failed. The job's message is worded for every channel; here the way to
+                    # choose a format is the option.
+                    self.stderr.write("Pass --format to name the file's format.")
             sys.exit(1)
 
     def write_errors(self, summary: dict, file_path: Path, limit: int = 50) -> None:

@@ -71,7 +71,9 @@ def detect_format(head: bytes, file_name: str = "") -> str:
             return "anthropic-usage"
         if text[0] == "{" and '"num_model_requests"' in text:
             return "openai-usage"
-        raise FileRefused("could not recognise the JSON format; pass --format explicitly")
+        raise FileRefused(
+            "could not recognise the JSON format: choose the file's format instead of automatic detection"
+        )
     header = text.split("\n", 1)[0].lower()
     if "request_id" in header and "occurred_at" in header and "," in header:
         return "csv"

@@ -7,9 +7,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django_scopes import scope
 
+from apps.accounts.demo import DEMO_TOTP_SECRET, demo_authenticator
 from apps.audit.services import audit_record
 from apps.tenancy.models import Membership, Organization
-from apps.tenancy.roles import Role
+from apps.tenancy.roles import SECOND_FACTOR_ROLES, Role
 
 User = get_user_model()
 
@@ -67,6 +68,11 @@ class Command(BaseCommand):
         self.stdout.write(f"  {'username':<18} {'organisation':<10} role")
         for username, slug, role in rows:
             self.stdout.write(f"  {username:<18} {slug:<10} {Role(role).label}")
+        self.stdout.write(
+            "Org admins and finance admins also confirm a code after the password: "
+            "`python manage.py demo_totp USERNAME` prints it, or add the demo secret "
+            f"{DEMO_TOTP_SECRET} to an authenticator app."
+        )
 
     @transaction.atomic
     def _seed_organization(self, spec: dict) -> list[tuple[str, str, str]]:
@@ -84,6 +90,9 @@ class Command(BaseCommand):
         for suffix, role, full_name in PEOPLE:
             user = self._user(f"{spec['slug']}-{suffix}", full_name, email_domain=f"{spec['slug']}.example")
             rows.append(self._member(organization, user, role))
+            if role in SECOND_FACTOR_ROLES:
+                # Approvals and administration need a second factor: the demo admins share a published one.
+                demo_authenticator(user)
         return rows
 
     def _user(self, username: str, full_name: str, email_domain: str = "example.com"):
