@@ -21,3 +21,11 @@ def pass_second_factor(client: Client, user) -> None:
     device = enrol_authenticator(user)
     response = client.post(reverse("accounts:mfa_verify"), {"otp_token": totp_code(device), "next": "/"})
     assert response.status_code == 302 and response["Location"] == "/", "the second factor was refused"
+
+
+def signed_in_with_second_factor(user) -> Client:
+    """A session of the person, signed in and past the second step (the admin asks every staff member)."""
+    client = Client()
+    client.force_login(user)
+    pass_second_factor(client, user)
+    return client

@@ -33,6 +33,7 @@ from tests.factories import MembershipFactory, UserFactory
 from tests.factories.accounts import TEST_PASSWORD
 from tests.factories.allocation import rule_set_with_draft
 from tests.factories.taxonomy import TagDimensionFactory, TagValueFactory
+from tests.mfa import enrol_authenticator
 from tests.world import build_world
 
 CHROMIUM = "/usr/bin/chromium"
@@ -110,9 +111,10 @@ def browser():
             expect.set_options(timeout=5_000)
 
 
-def log_in(browser, live_server, username: str, *, viewport: dict = DESKTOP):
-    """The one place a person signs in: a fresh browser context (its own cookies) through the login page.
-    Returns the page, on the organisation's home.
+def log_in(browser, live_server, username: str, *, authenticator: dict | None = None, viewport: dict = DESKTOP):
+    """The one place a person signs in: a fresh browser context (its own cookies) through the login page,
+    then, for someone with an authenticator (finance and org admins), the second step with the code the
+    authenticator shows now. Returns the page, on the organisation's home.
 
     While the browser runs, this thread cannot use the ORM (Playwright's event loop makes Django refuse with
     SynchronousOnlyOperation): whatever a sign-in needs from the database is read before the walk starts."""
@@ -125,8 +127,28 @@ def log_in(browser, live_server, username: str, *, viewport: dict = DESKTOP):
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    if authenticator is not None:
+        expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
+        page.locator("input[name=otp_token]").fill(current_code(authenticator))
+        page.get_by_role("button", name="Confirm").click()
     expect(page.locator(".userbox .who")).to_contain_text(username.title())
     return page
+
+
+def current_code(authenticator: dict) -> str:
+    """The 6-digit code an authenticator app shows now for this key (RFC 6238, as django-otp checks it)."""
+    from django_otp.oath import TOTP
+
+    return (
+        f"{TOTP(authenticator['key'], authenticator['step'], authenticator['t0'], authenticator['digits']).token():06d}"
+    )
+
+
+def authenticator_for(user) -> dict:
+    """Enrol an authenticator app for the person, and keep what the app keeps (the key), so that codes can be
+    made while the browser runs and the ORM cannot be used."""
+    device = enrol_authenticator(user)
+    return {"key": device.bin_key, "step": device.step, "t0": device.t0, "digits": device.digits}
 
 
 def script_problems(*pages) -> list[str]:
@@ -216,10 +238,16 @@ def october(_emptied_past_the_triggers, eager_celery):
         "rules": [{"kind": "tag_map", "name": "Teams", "dimension": "team", "conditions": []}],
     }
     draft_publish(draft=rule_set_with_draft(organization, rules), actor=None)
+    preparer = world.user("a", Role.FINANCE_ADMIN)
     return {
         "analyst": world.user("a", Role.FINANCE_ANALYST).username,
-        "preparer": world.user("a", Role.FINANCE_ADMIN).username,
+        "preparer": preparer.username,
         "checker": checker.username,
+        # Finance admins move money: they sign in with a second factor.
+        "authenticators": {
+            preparer.username: authenticator_for(preparer),
+            checker.username: authenticator_for(checker),
+        },
         "owner": world.user("a", Role.BUDGET_OWNER).username,
     }
 
@@ -287,7 +315,9 @@ def test_month_end_walk_in_a_browser(october, live_server, browser):
     assert page_width_at_phone_size(analyst) <= PHONE["width"]
 
     # A finance admin submits it for review: draft statements are issued.
-    preparer = log_in(browser, live_server, october["preparer"])
+    preparer = log_in(
+        browser, live_server, october["preparer"], authenticator=october["authenticators"][october["preparer"]]
+    )
     preparer.goto(f"{org}/periods/2026-10/")
     preparer.get_by_role("button", name="Submit for review 2026-10").click()
     expect(preparer.locator(messages)).to_have_text("Submit for review: 2026-10 is now in review.")
@@ -317,7 +347,9 @@ def test_month_end_walk_in_a_browser(october, live_server, browser):
     dispute_url = owner.url
 
     # While the dispute is open the second finance admin cannot approve.
-    checker = log_in(browser, live_server, october["checker"])
+    checker = log_in(
+        browser, live_server, october["checker"], authenticator=october["authenticators"][october["checker"]]
+    )
     checker.goto(f"{org}/periods/2026-10/")
     next_step = checker.locator("#next-step")
     expect(next_step).to_contain_text("1 dispute is still open: resolve it before approving.")

@@ -13,6 +13,12 @@ unscoped_admin_model("pricing.provider", "the shared public price catalogue: " +
 unscoped_admin_model("pricing.aimodel", "the shared public price catalogue: " + _SUPERUSERS_ONLY)
 unscoped_admin_model("pricing.modelalias", "the shared public price catalogue: " + _SUPERUSERS_ONLY)
 unscoped_admin_model("pricing.pricerow", "the shared public price catalogue: " + _SUPERUSERS_ONLY)
+unscoped_admin_model(
+    "otp_totp.totpdevice", "people's authenticator apps (a person's, not a tenant's): " + _SUPERUSERS_ONLY
+)
+unscoped_admin_model(
+    "otp_static.staticdevice", "people's recovery codes (a person's, not a tenant's): " + _SUPERUSERS_ONLY
+)
 unscoped_admin_model("tenancy.organization", "the tenants themselves (settings are the portal's): " + _SUPERUSERS_ONLY)
 
 admin_site_route("admin:index", "lists only the apps the user may open")
@@ -24,4 +30,6 @@ admin_site_route("admin:password_change_done", "static confirmation")
 admin_site_route("admin:jsi18n", "static translations")
 admin_site_route("admin:autocomplete", "checked per field by test_admin_autocomplete_offers_only_own_rows")
 admin_site_route("admin:view_on_site", "checked by test_admin_view_on_site_of_another_organisations_row_is_404")
+admin_site_route("admin:otp_totp_totpdevice_config", "part of the authenticator admin: " + _SUPERUSERS_ONLY)
+admin_site_route("admin:otp_totp_totpdevice_qrcode", "part of the authenticator admin: " + _SUPERUSERS_ONLY)
 admin_site_route("admin:auth_user_password_change", "part of the user admin: " + _SUPERUSERS_ONLY)

@@ -320,7 +320,7 @@ def test_accepting_more_than_is_left_to_credit_shows_the_error_on_the_form(world
 
 
 def test_the_api_and_the_admin_cannot_open_or_change_disputes(world, issued):
-    from django.test import Client
+    from tests.mfa import signed_in_with_second_factor
 
     dispute = open_dispute(world, issued, amount="4.00")
     api = world.api("a")
@@ -333,8 +333,7 @@ def test_the_api_and_the_admin_cannot_open_or_change_disputes(world, issued):
     user = world.user("a", "finance_admin")
     user.is_staff = True
     user.save()
-    admin = Client()
-    admin.force_login(user)
+    admin = signed_in_with_second_factor(user)
     assert admin.get(reverse("admin:disputes_dispute_add")).status_code == 403
     assert admin.post(reverse("admin:disputes_adjustment_add"), {"amount_nano": "-1"}).status_code == 403
     change = admin.post(reverse("admin:disputes_dispute_change", args=[dispute.pk]), {"amount_nano": "40000000000"})

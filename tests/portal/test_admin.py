@@ -6,7 +6,7 @@ from django_scopes import scope
 from apps.audit.models import AuditEvent
 from apps.tenancy.roles import Role
 from tests.factories import UserFactory
-from tests.mfa import pass_second_factor
+from tests.mfa import pass_second_factor, signed_in_with_second_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -80,9 +80,7 @@ def _staff_org_admin(world, key: str = "a") -> Client:
     user = world.user(key, Role.ORG_ADMIN)
     user.is_staff = True
     user.save(update_fields=["is_staff"])
-    client = Client()
-    client.force_login(user)
-    return client
+    return signed_in_with_second_factor(user)
 
 
 @pytest.fixture

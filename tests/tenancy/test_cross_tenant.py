@@ -25,6 +25,7 @@ from tests.cross_tenant import (
     UNSCOPED_ADMIN_MODELS,
     UNSCOPED_ROUTES,
 )
+from tests.mfa import signed_in_with_second_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -161,9 +162,7 @@ def _staff_org_admin(world, key: str = "a") -> Client:
     user = world.user(key, Role.ORG_ADMIN)
     user.is_staff = True
     user.save(update_fields=["is_staff"])
-    client = Client()
-    client.force_login(user)
-    return client
+    return signed_in_with_second_factor(user)
 
 
 def _is_user_model(model) -> bool:
