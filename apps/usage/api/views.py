@@ -14,7 +14,7 @@ from apps.usage.filters import IngestJobFilter
 from apps.usage.models import IngestError, IngestJob
 from apps.usage.services.ingest import ingest_job_create
 
-from .serializers import IngestJobSerializer
+from .serializers import IngestJobErrorsSerializer, IngestJobSerializer
 
 
 class RawBodyParser(BaseParser):
@@ -71,7 +71,8 @@ class UsageJobViewSet(OrganizationReadOnlyViewSet):
             response["Idempotent-Replayed"] = "true"
         return response
 
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses=IngestJobErrorsSerializer, filters=False)
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def errors(self, request, pk=None):
         job = self.get_object()
         rows = IngestError.objects.filter(job=job).order_by("line", "id").values("line", "field", "message")
