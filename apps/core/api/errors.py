@@ -9,7 +9,8 @@ about no one field are under ``non_field_errors``.
 
 from django.conf import settings
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -51,3 +52,17 @@ def api_exception_handler(exc, context):
     else:
         response.data = {non_field_key(): _as_messages(data if isinstance(data, list | tuple) else [data])}
     return response
+
+
+class NotFoundView(APIView):
+    """Any path under the API that matches no route: the API's 404 (JSON, the one error body), not the
+    portal's HTML page. No token is needed to learn that a path does not exist."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    throttle_classes: list = []
+    schema = None  # not an operation
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        raise NotFound()

@@ -3,6 +3,7 @@ boolean that is not true/false answers 400 instead of being silently ignored (a 
 ``?active=yes`` must not receive every row believing it was filtered)."""
 
 import django_filters
+from django import forms
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 
@@ -36,3 +37,9 @@ def check_filter_parameters(query_params, filters: dict) -> None:
             errors[name] = ["Give a value, or leave the parameter out."]
     if errors:
         raise ValidationError(errors)
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    """A whole number (django-filter's NumberFilter takes any decimal, so ``?version=0.5`` matched nothing)."""
+
+    field_class = forms.IntegerField

@@ -5,6 +5,7 @@ from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
 
 from .errors import ErrorSerializer
 
@@ -25,6 +26,25 @@ NO_NUL_PATTERN = r"^[^\x00]*$"
 
 
 class ApiAutoSchema(AutoSchema):
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        # DRF's CharField refuses the NUL character ("Null characters are not allowed."): say so.
+        if (
+            direction == "request"
+            and isinstance(field, serializers.CharField)
+            and schema.get("type") == "string"
+            and not ({"format", "enum", "pattern"} & set(schema))
+        ):
+            schema["pattern"] = NO_NUL_PATTERN
+        return schema
+
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        schema, required = super()._get_request_for_media_type(serializer, direction)
+        if serializer is bytes:
+            # A raw upload (usage events, a bill): an empty body is refused with 400, so the body is required.
+            schema, required = {**schema, "minLength": 1}, True
+        return schema, required
+
     def error_statuses(self) -> list[str]:
         statuses = ["401", "403", "429"]
         has_path_parameters = "{" in self.path
