@@ -7,7 +7,7 @@ import django_filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
-MONTH_REGEX = r"\d{4}-(?:0[1-9]|1[0-2])"
+MONTH_REGEX = r"[1-9]\d{3}-(?:0[1-9]|1[0-2])"  # year 0 is no year
 MONTH_PATTERN = rf"^{MONTH_REGEX}$"
 MONTH_SCHEMA = {"type": "string", "pattern": MONTH_PATTERN, "example": "2026-10"}
 MONTH_FORMAT = "%Y-%m"

@@ -25,9 +25,21 @@ ERROR_DESCRIPTIONS = {
 NO_NUL_PATTERN = r"^[^\x00]*$"
 
 
+def decimal_pattern(field) -> str:
+    """drf-spectacular's decimal pattern lets every digit be optional, so it admits "" and "-", which DRF
+    refuses; this one needs a digit."""
+    places = field.decimal_places
+    whole = "\\d+" if field.max_digits is None else f"\\d{{1,{max(field.max_digits - (places or 0), 1)}}}"
+    if not places:
+        return f"^-?{whole}$"
+    return rf"^-?(?:{whole}(?:\.\d{{0,{places}}})?|\.\d{{1,{places}}})$"
+
+
 class ApiAutoSchema(AutoSchema):
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction == "request" and isinstance(field, serializers.DecimalField) and "pattern" in schema:
+            schema["pattern"] = decimal_pattern(field)
         # DRF's CharField refuses the NUL character ("Null characters are not allowed."): say so.
         if (
             direction == "request"

@@ -4,6 +4,7 @@ usernames, the same vocabulary as the catalog files."""
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from apps.core.api.fields import JsonModelSerializer
 from apps.core.api.months import MonthField
 from apps.owners.models import Budget, BudgetOwner
 
@@ -24,7 +25,7 @@ class UsernamesField(serializers.ListField):
         return sorted(user.username for user in value.all())
 
 
-class BudgetOwnerSerializer(serializers.ModelSerializer):
+class BudgetOwnerSerializer(JsonModelSerializer):
     parent = CodeField(allow_null=True, allow_blank=True, required=False, help_text="Code of the parent cost centre.")
     owner_users = UsernamesField(required=False, help_text="Usernames of the members with the budget-owner role.")
 
@@ -75,7 +76,7 @@ class BudgetOwnerSerializer(serializers.ModelSerializer):
         return [users[name] for name in wanted]
 
 
-class BudgetSerializer(serializers.ModelSerializer):
+class BudgetSerializer(JsonModelSerializer):
     owner = CodeField(help_text="Code of the cost centre.")
     period = MonthField(help_text='The month, "YYYY-MM".')
     currency = serializers.CharField(required=False, help_text="ISO 4217 code; defaults to the organisation's.")

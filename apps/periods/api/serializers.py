@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.api.fields import JsonBooleanField
 from apps.core.api.months import MonthField
 from apps.periods.calendar import period_bounds
 from apps.periods.late_data import LateData
@@ -73,7 +74,7 @@ class BillingPeriodSerializer(serializers.ModelSerializer):
 class TransitionRequestSerializer(serializers.Serializer):
     transition = serializers.ChoiceField(choices=list(TRANSITIONS))
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
-    override = serializers.BooleanField(
+    override = JsonBooleanField(
         required=False,
         default=False,
         help_text="submit_for_review only: go to review although reconciliation is outside tolerance "
