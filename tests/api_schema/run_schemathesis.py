@@ -23,6 +23,12 @@ from apps.tenancy.models import Membership, Organization
 
 from . import figures
 
+# NDJSON usage bodies go on the wire as text, like CSV bills.
+schemathesis.serializer.alias("application/x-ndjson", "text/plain")
+
+# Each operation runs in a transaction rolled back after it, over the demo world seeded once for the run.
+pytestmark = pytest.mark.django_db
+
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", get_wsgi_application())
 
 
@@ -44,17 +50,10 @@ def token(django_db_setup, django_db_blocker) -> str:
     return raw_token
 
 
-@pytest.fixture(autouse=True)
-def _database(django_db_blocker):
-    # Like a running server: what one operation writes, the next ones see (the test database goes at the end).
-    with django_db_blocker.unblock():
-        yield
-
-
 @schema.parametrize()
 @settings(deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case, token):
-    label = f"{case.method} {case.path}"
+    label = case.operation.label
     figures.OPERATIONS.add(label)
     figures.CASES["total"] += 1
     try:
