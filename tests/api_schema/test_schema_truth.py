@@ -198,3 +198,47 @@ def test_invoice_upload_takes_file_format_and_names_it_when_format_is_sent(world
     assert response.status_code in (201, 202)
     assert response.json()["format"] == "csv"
     assert Client().post(f"{url}?format=csv", data=body, content_type="text/csv").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("payload", "errors"),
+    [
+        ({"code": "CC-77", "name": "X", "is_active": "true"}, {"is_active": ["Use true or false (a JSON boolean)."]}),
+        ({"code": "CC-77", "name": "X", "is_central": 1}, {"is_central": ["Use true or false (a JSON boolean)."]}),
+        ({"code": "CC-77", "name": "X", "location": 0}, {"location": ["Give text (a JSON string)."]}),
+    ],
+)
+def test_request_bodies_take_the_json_types_the_schema_says(world, payload, errors):
+    response = world.api("a").post(reverse("api:budget-owner-list"), payload, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == errors
+
+
+def test_an_amount_sent_as_a_json_number_is_refused_because_it_arrives_as_a_float(world):
+    with scope(organization=world.org("a")):
+        BudgetOwnerFactory(organization=world.org("a"), code="CC-1")
+    url = reverse("api:budget-list")
+    api = world.api("a")
+    response = api.post(url, {"owner": "CC-1", "period": "2026-10", "amount": 12345678901234.57}, "application/json")
+    assert response.status_code == 400
+    assert response.json() == {"amount": ['Give the amount as a string, e.g. "12.50": a JSON number loses digits.']}
+    response = api.post(url, {"owner": "CC-1", "period": "2026-10", "amount": "12345678901234.57"}, "application/json")
+    assert response.status_code == 201
+    assert response.json()["amount"] == "12345678901234.57"
+
+
+def test_decimal_and_month_patterns_need_digits_and_a_real_year(document):
+    import re
+
+    amount = component(document, "BudgetRequest")["properties"]["amount"]["pattern"]
+    assert [bool(re.match(amount, text)) for text in ("", "-", ".", "12", "12.5", "-0.25", ".5")] == [
+        False,
+        False,
+        False,
+        True,
+        True,
+        True,
+        True,
+    ]
+    assert not re.match(MONTH_PATTERN, "0000-01")
+    assert re.match(MONTH_PATTERN, "2026-10")
