@@ -1,7 +1,9 @@
 """/api/v1/: every app's API routes, plus the OpenAPI schema."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
+
+from apps.core.api.errors import NotFoundView
 
 app_name = "api"
 
@@ -19,4 +21,6 @@ urlpatterns = [
     path("", include("apps.disputes.api.urls")),
     path("", include("apps.periods.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    # Last: a path no route matches answers the API's JSON 404, not the portal's HTML page.
+    re_path(r"^.*$", NotFoundView.as_view(), name="not-found"),
 ]

@@ -34,11 +34,3 @@ class CappedJSONParser(parsers.JSONParser):
             parser_context, limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE, setting="DATA_UPLOAD_MAX_MEMORY_SIZE"
         )
         return super().parse(stream, media_type, parser_context)
-
-
-class CappedFormParser(parsers.FormParser):
-    def parse(self, stream, media_type=None, parser_context=None):
-        check_content_length(
-            parser_context, limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE, setting="DATA_UPLOAD_MAX_MEMORY_SIZE"
-        )
-        return super().parse(stream, media_type, parser_context)

@@ -1,15 +1,13 @@
 import django_filters
 
-from .models import Dispute
+from apps.core.api.months import MonthFilter
 
-MONTH_FORMATS = ["%Y-%m"]
+from .models import Dispute
 
 
 class DisputeFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(field_name="status", choices=Dispute.Status.choices, label="Status")
-    period = django_filters.DateFilter(
-        field_name="statement__period", input_formats=MONTH_FORMATS, label="Month (YYYY-MM)"
-    )
+    period = MonthFilter(field_name="statement__period", label="Month (YYYY-MM)")
     owner = django_filters.CharFilter(field_name="owner__code", lookup_expr="iexact", label="Cost-centre code")
 
     class Meta:

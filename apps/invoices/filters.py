@@ -1,15 +1,13 @@
 import django_filters
 
-from .models import InvoiceIngestJob, InvoiceLine, ProviderInvoice
+from apps.core.api.months import MonthFilter
 
-MONTH_FORMATS = ["%Y-%m"]
+from .models import InvoiceIngestJob, InvoiceLine, ProviderInvoice
 
 
 class ProviderInvoiceFilter(django_filters.FilterSet):
     provider = django_filters.CharFilter(field_name="provider", lookup_expr="iexact", label="Provider code")
-    period = django_filters.DateFilter(
-        field_name="billing_period", input_formats=MONTH_FORMATS, label="Billing period (YYYY-MM)"
-    )
+    period = MonthFilter(field_name="billing_period", label="Billing period (YYYY-MM)")
     updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:

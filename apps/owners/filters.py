@@ -1,8 +1,8 @@
 import django_filters
 
-from .models import Budget, BudgetOwner
+from apps.core.api.months import MonthFilter
 
-MONTH_FORMATS = ["%Y-%m"]
+from .models import Budget, BudgetOwner
 
 
 class BudgetOwnerFilter(django_filters.FilterSet):
@@ -18,13 +18,9 @@ class BudgetOwnerFilter(django_filters.FilterSet):
 
 class BudgetFilter(django_filters.FilterSet):
     owner = django_filters.CharFilter(field_name="owner__code", lookup_expr="iexact", label="Cost-centre code")
-    period = django_filters.DateFilter(field_name="period", input_formats=MONTH_FORMATS, label="Month (YYYY-MM)")
-    period_from = django_filters.DateFilter(
-        field_name="period", lookup_expr="gte", input_formats=MONTH_FORMATS, label="From month (YYYY-MM)"
-    )
-    period_to = django_filters.DateFilter(
-        field_name="period", lookup_expr="lte", input_formats=MONTH_FORMATS, label="To month (YYYY-MM)"
-    )
+    period = MonthFilter(field_name="period", label="Month (YYYY-MM)")
+    period_from = MonthFilter(field_name="period", lookup_expr="gte", label="From month (YYYY-MM)")
+    period_to = MonthFilter(field_name="period", lookup_expr="lte", label="To month (YYYY-MM)")
 
     class Meta:
         model = Budget

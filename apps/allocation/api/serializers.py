@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from apps.allocation.models import AllocationLine
 from apps.allocation.selectors import exact_amount
+from apps.core.api.months import MonthField
 
 
 class OwnerAmountSerializer(serializers.Serializer):
@@ -14,7 +15,7 @@ class OwnerAmountSerializer(serializers.Serializer):
 class AllocationSummarySerializer(serializers.Serializer):
     """The ``allocate --json`` object of the period's current run, plus the run's identity and figures."""
 
-    period = serializers.CharField(help_text="YYYY-MM")
+    period = MonthField(read_only=True, help_text="YYYY-MM")
     rule_set_version = serializers.IntegerField(help_text="Number of the rule-set version the run used.")
     pool_total = serializers.CharField(help_text="Estimated cost plus every provider's invoice true-up.")
     unallocated = serializers.CharField(help_text="What no rule claimed (footed with the owners).")

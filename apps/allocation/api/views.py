@@ -4,7 +4,7 @@ its lines (cursor-paginated, filterable by owner). Reading needs ``periods:read`
 import re
 from datetime import date
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -13,15 +13,14 @@ from apps.accounts.scopes import TokenScope
 from apps.allocation.filters import AllocationLineFilter
 from apps.allocation.models import AllocationLine, AllocationRun
 from apps.allocation.runs import current_run, run_summary_json
+from apps.core.api.months import MONTH_PATH_PARAMETER
 from apps.pricing.money import footed_minor_units
 from apps.tenancy.api.views import OrganizationAPIView, OrganizationScopedMixin
 
 from .serializers import AllocationLineSerializer, AllocationSummarySerializer
 
 PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-PERIOD_PARAMETER = OpenApiParameter(
-    "period", str, OpenApiParameter.PATH, description="The month, as YYYY-MM (e.g. 2026-10)."
-)
+PERIOD_PARAMETER = MONTH_PATH_PARAMETER
 
 
 def period_run(request, period: str) -> AllocationRun:

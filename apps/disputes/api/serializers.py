@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from apps.core.api.months import MonthField
 from apps.disputes.models import Dispute
 from apps.pricing.money import nano_to_decimal, quantize_money
 
@@ -10,7 +11,7 @@ def money(nano: int | None, currency: str) -> str | None:
 
 class DisputeSerializer(serializers.ModelSerializer):
     statement_reference = serializers.CharField(source="statement.reference", read_only=True)
-    period = serializers.DateField(source="statement.period", format="%Y-%m", read_only=True)
+    period = MonthField(source="statement.period", read_only=True)
     owner_code = serializers.CharField(source="owner.code", read_only=True)
     line = serializers.SerializerMethodField(help_text="Position of the disputed line; null for the statement.")
     amount = serializers.SerializerMethodField(help_text="Amount disputed, decimal string.")

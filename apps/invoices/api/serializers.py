@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from apps.core.api.months import MonthField
 from apps.invoices.models import InvoiceIngestJob, InvoiceLine, ProviderInvoice
 from apps.invoices.services.ingest import invoice_ingest_summary, money_text
 
@@ -35,7 +36,7 @@ class InvoiceLineSerializer(serializers.ModelSerializer):
 
 
 class ProviderInvoiceSerializer(serializers.ModelSerializer):
-    billing_period = serializers.DateField(format="%Y-%m")
+    billing_period = MonthField(read_only=True)
     total = serializers.SerializerMethodField(help_text="Exact decimal string: the sum of the lines.")
     lines = serializers.IntegerField(source="line_count", read_only=True)
     lines_url = serializers.SerializerMethodField()

@@ -14,8 +14,10 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from apps.accounts.scopes import TokenScope
+from apps.core.api.errors import ErrorSerializer
 from apps.core.limits import LimitExceeded
 from apps.core.parsers import PayloadTooLarge
 from apps.invoices.filters import InvoiceImportFilter, InvoiceLineFilter, ProviderInvoiceFilter
@@ -26,6 +28,9 @@ from apps.tenancy.api.views import OrganizationReadOnlyViewSet
 from apps.usage.api.views import RawBodyParser, raw_body
 
 from .serializers import InvoiceImportSerializer, InvoiceLineSerializer, ProviderInvoiceSerializer
+
+# The upload's file-format parameter is file_format: DRF owns ?format= (URL_FORMAT_OVERRIDE, the response's format).
+OLD_FORMAT_PARAMETER = api_settings.URL_FORMAT_OVERRIDE or "format"
 
 
 class InvoiceViewSet(OrganizationReadOnlyViewSet):
@@ -44,6 +49,13 @@ class InvoiceViewSet(OrganizationReadOnlyViewSet):
             return [RawBodyParser()]
         return super().get_parsers()
 
+    def perform_content_negotiation(self, request, force=False):
+        # DRF reads ?format= as the response's format and answers 404 before the view runs; an upload that
+        # still names the file's format that way gets a 400 from create() instead, after authentication.
+        if request.method == "POST" and OLD_FORMAT_PARAMETER in request.query_params:
+            force = True
+        return super().perform_content_negotiation(request, force=force)
+
     @extend_schema(
         request={"text/csv": bytes, "application/json": bytes, "application/x-ndjson": bytes},
         responses={
@@ -53,11 +65,18 @@ class InvoiceViewSet(OrganizationReadOnlyViewSet):
         },
         parameters=[
             OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False),
-            OpenApiParameter("format", str, enum=list(FORMAT_CHOICES), required=False),
+            OpenApiParameter(
+                "file_format",
+                str,
+                enum=list(FORMAT_CHOICES),
+                required=False,
+                description="The bill's format; leave it out to detect it. (?format= is DRF's: it chooses the "
+                "response's format, and a POST with it answers 400 naming file_format.)",
+            ),
             OpenApiParameter("file_name", str, required=False),
         ],
         description="The raw bytes of a bill (FOCUS CSV, OpenAI Costs pages, Anthropic cost report, AWS CUR 2.0 "
-        "CSV or the generic CSV; ?format= to skip detection). 201 with the import when it has been processed, "
+        "CSV or the generic CSV; ?file_format= to skip detection). 201 with the import when it has been processed, "
         "202 when it is queued; follow it under /invoice-imports/{id}/. The same Idempotency-Key with the same "
         "body returns the same import (Idempotent-Replayed: true).",
     )
@@ -65,7 +84,16 @@ class InvoiceViewSet(OrganizationReadOnlyViewSet):
         body, _first = raw_body(request)
         if body is None:
             raise DRFValidationError({"body": "The request body is empty: send the invoice file as the body."})
-        format_name = request.query_params.get("format", "auto")
+        if OLD_FORMAT_PARAMETER in request.query_params:
+            raise DRFValidationError(
+                {
+                    OLD_FORMAT_PARAMETER: [
+                        "?format= chooses the format of the response; name the file's format with ?file_format= "
+                        f"(one of {', '.join(FORMAT_CHOICES)}), or leave it out to detect it."
+                    ]
+                }
+            )
+        format_name = request.query_params.get("file_format", "auto")
         try:
             job, created = invoice_ingest_create(
                 organization=request.organization,
@@ -109,7 +137,9 @@ class InvoiceImportViewSet(OrganizationReadOnlyViewSet):
         request=None,
         responses={
             202: InvoiceImportSerializer,
-            409: OpenApiResponse(description="The import is not failed or interrupted, or was refused."),
+            409: OpenApiResponse(
+                response=ErrorSerializer, description="The import is not failed or interrupted, or was refused."
+            ),
         },
         description="Queue a failed or interrupted import again (nothing of it was stored: it reads the file again).",
     )

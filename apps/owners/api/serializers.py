@@ -1,31 +1,14 @@
 """Cost centres and budgets over the API. A parent is named by its code and owner users by their
 usernames, the same vocabulary as the catalog files."""
 
-import datetime
-
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.api.fields import JsonModelSerializer
+from apps.core.api.months import MonthField
 from apps.owners.models import Budget, BudgetOwner
 
 User = get_user_model()
-
-
-@extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}$", "example": "2026-10"})
-class MonthField(serializers.Field):
-    """A calendar month as "YYYY-MM", stored as its first day."""
-
-    default_error_messages = {"invalid": "Give the month as YYYY-MM, e.g. 2026-10."}
-
-    def to_representation(self, value: datetime.date) -> str:
-        return f"{value:%Y-%m}"
-
-    def to_internal_value(self, data) -> datetime.date:
-        try:
-            return datetime.datetime.strptime(str(data), "%Y-%m").date()
-        except ValueError:
-            self.fail("invalid")
 
 
 class CodeField(serializers.CharField):
@@ -42,7 +25,7 @@ class UsernamesField(serializers.ListField):
         return sorted(user.username for user in value.all())
 
 
-class BudgetOwnerSerializer(serializers.ModelSerializer):
+class BudgetOwnerSerializer(JsonModelSerializer):
     parent = CodeField(allow_null=True, allow_blank=True, required=False, help_text="Code of the parent cost centre.")
     owner_users = UsernamesField(required=False, help_text="Usernames of the members with the budget-owner role.")
 
@@ -93,7 +76,7 @@ class BudgetOwnerSerializer(serializers.ModelSerializer):
         return [users[name] for name in wanted]
 
 
-class BudgetSerializer(serializers.ModelSerializer):
+class BudgetSerializer(JsonModelSerializer):
     owner = CodeField(help_text="Code of the cost centre.")
     period = MonthField(help_text='The month, "YYYY-MM".')
     currency = serializers.CharField(required=False, help_text="ISO 4217 code; defaults to the organisation's.")

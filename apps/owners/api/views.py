@@ -1,6 +1,7 @@
 from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
@@ -72,6 +73,11 @@ class BudgetViewSet(OrganizationModelViewSet):
     def restrict_queryset(self, queryset):
         return queryset.select_related("owner")
 
+    @extend_schema(
+        responses={201: BudgetSerializer, 200: BudgetSerializer},
+        description="Set the budget of a cost centre for a month: 201 when it is new, 200 when it replaced the "
+        "amount of the existing one.",
+    )
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -1,6 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.api.fields import JsonBooleanField
+from apps.core.api.months import MonthField
 from apps.periods.calendar import period_bounds
 from apps.periods.late_data import LateData
 from apps.periods.models import BillingPeriod
@@ -15,7 +17,7 @@ class LateDataSerializer(serializers.Serializer):
 
 
 class BillingPeriodSerializer(serializers.ModelSerializer):
-    period = serializers.DateField(format="%Y-%m", help_text="YYYY-MM: the month the period starts in.")
+    period = MonthField(read_only=True, help_text="YYYY-MM: the month the period starts in.")
     starts_on = serializers.SerializerMethodField(help_text="First day of usage in the period.")
     ends_before = serializers.SerializerMethodField(help_text="First day of usage after the period.")
     next_transition = serializers.SerializerMethodField(help_text="The one transition that leaves the current state.")
@@ -72,14 +74,9 @@ class BillingPeriodSerializer(serializers.ModelSerializer):
 class TransitionRequestSerializer(serializers.Serializer):
     transition = serializers.ChoiceField(choices=list(TRANSITIONS))
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
-    override = serializers.BooleanField(
+    override = JsonBooleanField(
         required=False,
         default=False,
         help_text="submit_for_review only: go to review although reconciliation is outside tolerance "
         "(needs a member who may approve periods, and a reason).",
     )
-
-
-class TransitionErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField(help_text="Every message, joined.")
-    messages = serializers.ListField(child=serializers.CharField())

@@ -14,6 +14,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from apps.accounts.scopes import TokenScope
+from apps.core.api.errors import ErrorSerializer
+from apps.core.api.months import MONTH_REGEX
 from apps.periods import selectors
 from apps.periods.filters import BillingPeriodFilter
 from apps.periods.late_data import late_data_for
@@ -21,9 +23,9 @@ from apps.periods.models import BillingPeriod
 from apps.periods.services import PeriodTransitionError, parse_period, period_transition
 from apps.tenancy.api.views import OrganizationReadOnlyViewSet
 
-from .serializers import BillingPeriodSerializer, TransitionErrorSerializer, TransitionRequestSerializer
+from .serializers import BillingPeriodSerializer, TransitionRequestSerializer
 
-PERIOD_REGEX = r"\d{4}-(?:0[1-9]|1[0-2])"
+PERIOD_REGEX = MONTH_REGEX
 
 
 class PeriodViewSet(OrganizationReadOnlyViewSet):
@@ -75,10 +77,10 @@ class PeriodViewSet(OrganizationReadOnlyViewSet):
         request=TransitionRequestSerializer,
         responses={
             200: BillingPeriodSerializer,
-            400: OpenApiResponse(TransitionErrorSerializer, description="A guard blocks it, or the body is invalid."),
-            403: OpenApiResponse(TransitionErrorSerializer, description="The token, or its member, may not."),
-            404: OpenApiResponse(description="The month has no usage, invoices or billing period."),
-            409: OpenApiResponse(TransitionErrorSerializer, description="The period is not in the state it leaves."),
+            400: OpenApiResponse(ErrorSerializer, description="A guard blocks it, or the body is invalid."),
+            403: OpenApiResponse(ErrorSerializer, description="The token, or its member, may not."),
+            404: OpenApiResponse(ErrorSerializer, description="The month has no usage, invoices or billing period."),
+            409: OpenApiResponse(ErrorSerializer, description="The period is not in the state it leaves."),
         },
         description="Apply one transition: start_reconciliation, submit_for_review (optionally with override "
         "and reason), approve, close, or reopen (reason required).",

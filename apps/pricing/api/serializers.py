@@ -3,6 +3,7 @@ vocabulary as the price-book file and the catalog files."""
 
 from rest_framework import serializers
 
+from apps.core.api.fields import JsonModelSerializer
 from apps.pricing.models import AiModel, PriceOverride, PriceRow, Provider
 
 
@@ -30,7 +31,7 @@ class PriceRowSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PriceOverrideSerializer(serializers.ModelSerializer):
+class PriceOverrideSerializer(JsonModelSerializer):
     provider = serializers.CharField(help_text="Provider code, e.g. anthropic.")
     model = serializers.CharField(
         allow_null=True, allow_blank=True, required=False, help_text="Model code; empty for every model."

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from apps.core.api.months import MonthField
 from apps.reconciliation.models import ReconciliationLine, ReconciliationRun
 from apps.reconciliation.selectors import money, normalised_pct, run_lines, variance_money
 
@@ -29,7 +30,7 @@ class ReconciliationProviderLineSerializer(serializers.ModelSerializer):
 
 
 class ReconciliationRunSerializer(serializers.ModelSerializer):
-    period = serializers.DateField(format="%Y-%m")
+    period = MonthField(read_only=True)
     tolerance_pct = serializers.SerializerMethodField(help_text='The tolerance in force, e.g. "5".')
     estimated = serializers.SerializerMethodField()
     invoiced = serializers.SerializerMethodField()

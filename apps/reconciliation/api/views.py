@@ -6,6 +6,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from apps.accounts.scopes import TokenScope
+from apps.core.api.months import MONTH_PATH_PARAMETER
 from apps.reconciliation.models import ReconciliationRun
 from apps.reconciliation.selectors import latest_run
 from apps.tenancy.api.views import OrganizationAPIView
@@ -23,7 +24,7 @@ class PeriodReconciliationView(OrganizationAPIView):
     serializer_class = ReconciliationRunSerializer
     required_scopes = {"GET": TokenScope.PERIODS_READ}
 
-    @extend_schema(responses=ReconciliationRunSerializer)
+    @extend_schema(parameters=[MONTH_PATH_PARAMETER], responses=ReconciliationRunSerializer)
     def get(self, request, period: str):
         match = PERIOD_RE.match(period)
         if not match:

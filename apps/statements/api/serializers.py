@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from apps.core.api.months import MonthField
 from apps.pricing.money import nano_to_decimal, quantize_money
 from apps.statements.models import SECTION_ORDER, Statement, StatementLine
 
@@ -44,9 +45,11 @@ class StatementLineSerializer(serializers.ModelSerializer):
 
 
 class StatementSerializer(serializers.ModelSerializer):
-    period = serializers.DateField(format="%Y-%m")
+    period = MonthField(read_only=True)
     reference = serializers.CharField(read_only=True, help_text="{period}-{cost centre}-v{version}")
-    supersedes = serializers.PrimaryKeyRelatedField(read_only=True)
+    supersedes = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="The version this one replaces; null for a first version."
+    )
     superseded_by = serializers.SerializerMethodField()
     sections = serializers.SerializerMethodField(help_text="Footed total per section, decimal strings.")
     total = serializers.SerializerMethodField()

@@ -3,11 +3,12 @@ carries its aliases as a list of strings: the same vocabulary as the catalog fil
 
 from rest_framework import serializers
 
+from apps.core.api.fields import JsonModelSerializer
 from apps.owners.models import BudgetOwner
 from apps.taxonomy.models import TagDimension, TagSet, TagValue
 
 
-class TagDimensionSerializer(serializers.ModelSerializer):
+class TagDimensionSerializer(JsonModelSerializer):
     position = serializers.IntegerField(min_value=0, required=False, allow_null=True)
 
     class Meta:
@@ -38,7 +39,7 @@ class AliasListField(serializers.ListField):
         return sorted(alias.alias for alias in data.all())
 
 
-class TagValueSerializer(serializers.ModelSerializer):
+class TagValueSerializer(JsonModelSerializer):
     dimension = serializers.CharField(help_text="Key of the dimension, e.g. team.")
     owner = serializers.CharField(
         allow_null=True, allow_blank=True, required=False, help_text="Code of the cost centre, or null."

@@ -4,6 +4,20 @@ from apps.pricing.money import nano_to_decimal
 from apps.usage.models import IngestJob
 
 
+class IngestErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField(help_text="Line (NDJSON) or element (JSON array) of the body, from 1.")
+    field = serializers.CharField(help_text='The field at fault, or "(row)" for the row as a whole.')
+    message = serializers.CharField()
+
+
+class IngestJobErrorsSerializer(serializers.Serializer):
+    """The rows a job rejected, with why (the first 1000)."""
+
+    job = serializers.IntegerField(help_text="Id of the ingest job.")
+    rejected = serializers.IntegerField(help_text="Rows rejected in all (the list stops at 1000).")
+    errors = IngestErrorSerializer(many=True)
+
+
 class IngestJobSerializer(serializers.ModelSerializer):
     estimated_cost = serializers.SerializerMethodField()
     progress_pct = serializers.IntegerField(read_only=True)

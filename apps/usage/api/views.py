@@ -11,6 +11,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
 from apps.accounts.scopes import TokenScope
+from apps.core.api.errors import ErrorSerializer
 from apps.core.limits import LimitExceeded, capped
 from apps.core.parsers import PayloadTooLarge, check_content_length
 from apps.tenancy.api.views import OrganizationReadOnlyViewSet
@@ -18,7 +19,7 @@ from apps.usage.filters import IngestJobFilter
 from apps.usage.models import IngestError, IngestJob
 from apps.usage.services.ingest import ingest_job_create, ingest_job_retry
 
-from .serializers import IngestJobSerializer
+from .serializers import IngestJobErrorsSerializer, IngestJobSerializer
 
 
 class RawBodyParser(BaseParser):
@@ -107,7 +108,9 @@ class UsageJobViewSet(OrganizationReadOnlyViewSet):
         request=None,
         responses={
             202: IngestJobSerializer,
-            409: OpenApiResponse(description="The job is not failed or interrupted, or was refused as a whole."),
+            409: OpenApiResponse(
+                response=ErrorSerializer, description="The job is not failed or interrupted, or was refused as a whole."
+            ),
         },
         description="Queue a failed or interrupted job again; it resumes from its checkpoint, so rows committed "
         "by earlier attempts are neither stored nor counted again.",
@@ -122,7 +125,8 @@ class UsageJobViewSet(OrganizationReadOnlyViewSet):
         job.refresh_from_db()
         return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
 
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses=IngestJobErrorsSerializer, filters=False)
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def errors(self, request, pk=None):
         job = self.get_object()
         rows = IngestError.objects.filter(job=job).order_by("line", "id").values("line", "field", "message")
