@@ -61,7 +61,10 @@ class InvoiceViewSet(OrganizationReadOnlyViewSet):
         responses={
             201: InvoiceImportSerializer,
             202: InvoiceImportSerializer,
-            413: OpenApiResponse(description="The body is over a limit."),
+            413: OpenApiResponse(
+                response=ErrorSerializer,
+                description="The body is over a limit: `limit` names its setting, `limit_value` its bytes.",
+            ),
         },
         parameters=[
             OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False),

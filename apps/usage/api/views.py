@@ -73,7 +73,13 @@ class UsageJobViewSet(OrganizationReadOnlyViewSet):
 
     @extend_schema(
         request={"application/x-ndjson": bytes, "application/json": bytes},
-        responses={202: IngestJobSerializer, 413: OpenApiResponse(description="The body is over a limit.")},
+        responses={
+            202: IngestJobSerializer,
+            413: OpenApiResponse(
+                response=ErrorSerializer,
+                description="The body is over a limit: `limit` names its setting, `limit_value` its bytes.",
+            ),
+        },
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
         description="Usage events v1 as NDJSON (one object a line) or a JSON array. Answers 202 with the job; "
         "the same Idempotency-Key with the same body returns the same job.",
