@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.portal.forms import apply_validation_error
+from apps.core.forms import apply_validation_error
 from apps.tenancy.permissions import org_perm_required
 from apps.tenancy.roles import Perm
 

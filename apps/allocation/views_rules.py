@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
-from apps.portal.forms import apply_validation_error
+from apps.core.forms import apply_validation_error
 from apps.tenancy.permissions import org_perm_required
 from apps.tenancy.roles import Perm
 

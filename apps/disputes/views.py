@@ -11,7 +11,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.portal.forms import apply_validation_error
+from apps.core.forms import apply_validation_error
 from apps.pricing.money import nano_to_decimal, quantize_money
 from apps.statements.models import StatementLine
 from apps.statements.selectors import statements_visible

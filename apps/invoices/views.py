@@ -4,8 +4,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from apps.core.forms import apply_validation_error
 from apps.core.limits import LimitExceeded
-from apps.portal.forms import apply_validation_error
 from apps.tenancy.permissions import org_perm_required, require_org_perm
 from apps.tenancy.roles import Perm
 

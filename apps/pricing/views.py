@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from apps.portal.forms import apply_validation_error
+from apps.core.forms import apply_validation_error
 from apps.tenancy.permissions import org_perm_required
 from apps.tenancy.roles import Perm
 

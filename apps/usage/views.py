@@ -5,8 +5,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.core.csv import csv_response
+from apps.core.forms import apply_validation_error
 from apps.core.limits import LimitExceeded
-from apps.portal.forms import apply_validation_error
 from apps.taxonomy.models import TagDimension
 from apps.tenancy.permissions import org_perm_required
 from apps.tenancy.roles import Perm

@@ -1,3 +1,5 @@
+"""Form helpers every portal page uses; they know no domain."""
+
 from django import forms
 from django.core.exceptions import ValidationError
 
