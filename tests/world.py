@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 from django.test import Client
 from django_scopes import scope
 
-from apps.accounts.scopes import TokenScope
 from apps.tenancy.models import Membership, Organization
-from apps.tenancy.roles import SECOND_FACTOR_ROLES, Role
+from apps.tenancy.roles import SECOND_FACTOR_ROLES, Role, TokenScope
 from tests.factories import ApiClientFactory, MembershipFactory, OrganizationFactory, UserFactory
 from tests.mfa import pass_second_factor
 

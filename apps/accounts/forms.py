@@ -3,7 +3,7 @@ from datetime import timedelta
 from django import forms
 from django.utils import timezone
 
-from .scopes import TokenScope
+from apps.tenancy.roles import TokenScope
 
 
 class ApiClientForm(forms.Form):

@@ -7,9 +7,9 @@ from django.utils import timezone
 
 from apps.audit.services import audit_record
 from apps.tenancy.models import Organization
+from apps.tenancy.roles import TokenScope
 
 from .models import ApiClient, hash_token
-from .scopes import TokenScope
 
 TOKEN_PREFIX = "cbk"  # noqa: S105 - a public marker, not a secret
 MAX_LIFETIME = timedelta(days=366)

@@ -21,10 +21,9 @@ from django.db import transaction
 from django.utils import timezone
 from django_scopes import scope
 
-from apps.accounts.scopes import TokenScope
 from apps.audit.services import audit_record
 from apps.tenancy.models import Membership, Organization
-from apps.tenancy.roles import ROLE_PERMS, Perm, Role
+from apps.tenancy.roles import ROLE_PERMS, Perm, Role, TokenScope
 
 from . import hooks
 from .models import BillingPeriod

@@ -1,7 +1,8 @@
 """The one place that says which role may do what.
 
 Views, API permissions and admin pages ask ``role_has_perm`` (or ``Membership.has_perm``);
-nothing else compares role names. Later apps add their capabilities here.
+nothing else compares role names. Later apps add their capabilities here. ``TokenScope`` is the same for
+API tokens: what a token may do; views name the one they need.
 """
 
 from django.db import models
@@ -13,6 +14,19 @@ class Role(models.TextChoices):
     FINANCE_ANALYST = "finance_analyst", "Finance analyst (preparer)"
     BUDGET_OWNER = "budget_owner", "Budget owner"
     VIEWER = "viewer", "Viewer"
+
+
+class TokenScope(models.TextChoices):
+    ORG_READ = "org:read", "Read organisation settings"
+    AUDIT_READ = "audit:read", "Read the audit trail"
+    CATALOG_READ = "catalog:read", "Read taxonomy, cost centres and prices"
+    CATALOG_WRITE = "catalog:write", "Change taxonomy, cost centres and prices"
+    USAGE_WRITE = "usage:write", "Upload usage events"
+    USAGE_READ = "usage:read", "Read usage"
+    INVOICES_WRITE = "invoices:write", "Upload invoices and cost reports"
+    PERIODS_READ = "periods:read", "Read periods, reconciliation and allocation"
+    PERIODS_WRITE = "periods:write", "Move periods through their workflow (as the member who created the token)"
+    STATEMENTS_READ = "statements:read", "Read statements and journal entries"
 
 
 class Perm(models.TextChoices):

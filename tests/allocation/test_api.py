@@ -4,9 +4,9 @@ import pytest
 from django.urls import reverse
 from django_scopes import scope
 
-from apps.accounts.scopes import TokenScope
 from apps.allocation import runs
 from apps.allocation.models import AllocationLine, AllocationRun
+from apps.tenancy.roles import TokenScope
 from tests.factories.allocation import allocated_period
 
 from .test_runs import OCT, ai_invoice, usage

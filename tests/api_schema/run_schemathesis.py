@@ -17,9 +17,9 @@ from django.utils import timezone
 from django_scopes import scope
 from hypothesis import HealthCheck, settings
 
-from apps.accounts.scopes import TokenScope
 from apps.accounts.services import api_client_create
 from apps.tenancy.models import Membership, Organization
+from apps.tenancy.roles import TokenScope
 
 from . import figures
 

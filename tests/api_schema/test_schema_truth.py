@@ -9,8 +9,8 @@ from django.test import Client
 from django.urls import reverse
 from django_scopes import scope
 
-from apps.accounts.scopes import TokenScope
 from apps.core.api.months import MONTH_PATTERN
+from apps.tenancy.roles import TokenScope
 from tests.factories.owners import BudgetFactory, BudgetOwnerFactory
 
 pytestmark = pytest.mark.django_db

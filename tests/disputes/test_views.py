@@ -8,10 +8,10 @@ from django.core import mail
 from django.urls import reverse
 from django_scopes import scope
 
-from apps.accounts.scopes import TokenScope
 from apps.disputes.models import Dispute
 from apps.periods.models import BillingPeriod
 from apps.statements.services import statements_finalise
+from apps.tenancy.roles import TokenScope
 from tests.factories.statements import set_state
 
 from .conftest import open_dispute, search_line

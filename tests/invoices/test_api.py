@@ -2,8 +2,8 @@ import pytest
 from django.urls import reverse
 from django_scopes import scope
 
-from apps.accounts.scopes import TokenScope
 from apps.invoices.models import ProviderInvoice
+from apps.tenancy.roles import TokenScope
 
 from .conftest import FIXTURES
 

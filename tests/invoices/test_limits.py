@@ -175,7 +175,7 @@ def test_through_the_api_a_140_kb_field_and_a_year_9999_date_end_in_a_finished_j
     """The issue's example: an invoice field over 128 KB answered 500 and left the job queued."""
     from django.urls import reverse
 
-    from apps.accounts.scopes import TokenScope
+    from apps.tenancy.roles import TokenScope
 
     api = world.api("a", [TokenScope.INVOICES_WRITE])
     body = generic(row(), row(number="x" * 140_000), row(date="9999-12-31"))

@@ -5,9 +5,9 @@ import pytest
 from django.urls import reverse
 from django_scopes import scope
 
-from apps.accounts.scopes import TokenScope
 from apps.audit.models import AuditEvent
 from apps.owners.models import Budget, BudgetOwner
+from apps.tenancy.roles import TokenScope
 from tests.factories.owners import BudgetFactory
 
 pytestmark = pytest.mark.django_db

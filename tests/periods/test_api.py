@@ -6,10 +6,9 @@ from django.test import Client
 from django.urls import reverse
 from django_scopes import scope
 
-from apps.accounts.scopes import TokenScope
 from apps.audit.models import AuditEvent
 from apps.periods.models import BillingPeriod
-from apps.tenancy.roles import Role
+from apps.tenancy.roles import Role, TokenScope
 from tests.factories import ApiClientFactory
 
 from .conftest import OCT, TO_CLOSED, TO_IN_REVIEW, allocated, reconciled, second_finance_admin, step, walk

@@ -5,9 +5,9 @@ from django.test import Client
 from django.urls import reverse
 from django_scopes import scope
 
-from apps.accounts.scopes import TokenScope
 from apps.audit.models import AuditEvent
 from apps.pricing.models import PriceOverride
+from apps.tenancy.roles import TokenScope
 
 pytestmark = pytest.mark.django_db
 

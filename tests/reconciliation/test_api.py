@@ -1,8 +1,8 @@
 import pytest
 from django.urls import reverse
 
-from apps.accounts.scopes import TokenScope
 from apps.reconciliation.services import reconciliation_run_create
+from apps.tenancy.roles import TokenScope
 
 from .conftest import OCT, build_october
 

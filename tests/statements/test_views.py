@@ -8,9 +8,9 @@ import pytest
 from django.urls import reverse
 from django_scopes import scope
 
-from apps.accounts.scopes import TokenScope
 from apps.periods.models import BillingPeriod
 from apps.statements.services import statements_finalise
+from apps.tenancy.roles import TokenScope
 from tests.disputes.conftest import open_dispute
 from tests.factories.owners import BudgetFactory
 from tests.factories.statements import set_state

@@ -4,11 +4,11 @@ import pytest
 from django.urls import reverse
 from django_scopes import scope
 
-from apps.accounts.scopes import TokenScope
 from apps.audit.models import AuditEvent
 from apps.taxonomy.models import TagDimension, TagValue
 from apps.taxonomy.normalise import tagset_hash
 from apps.taxonomy.services import tagsets_get_or_create
+from apps.tenancy.roles import TokenScope
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
-from apps.accounts.scopes import TokenScope
 from apps.audit.filters import AuditEventFilter
 from apps.audit.models import AuditEvent
 from apps.tenancy.api.views import OrganizationReadOnlyViewSet
+from apps.tenancy.roles import TokenScope
 
 from .serializers import AuditEventSerializer
 

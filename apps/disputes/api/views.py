@@ -1,7 +1,7 @@
-from apps.accounts.scopes import TokenScope
 from apps.disputes.filters import DisputeFilter
 from apps.disputes.models import Dispute
 from apps.tenancy.api.views import OrganizationReadOnlyViewSet
+from apps.tenancy.roles import TokenScope
 
 from .serializers import DisputeSerializer
 

@@ -5,11 +5,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
-from apps.accounts.scopes import TokenScope
 from apps.owners import services
 from apps.owners.filters import BudgetFilter, BudgetOwnerFilter
 from apps.owners.models import Budget, BudgetOwner
 from apps.tenancy.api.views import OrganizationListCreateViewSet, OrganizationModelViewSet
+from apps.tenancy.roles import TokenScope
 
 from .serializers import BudgetOwnerSerializer, BudgetSerializer
 

@@ -13,7 +13,6 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from apps.accounts.scopes import TokenScope
 from apps.core.api.errors import ErrorSerializer
 from apps.core.api.months import MONTH_REGEX
 from apps.periods import selectors
@@ -22,6 +21,7 @@ from apps.periods.late_data import late_data_for
 from apps.periods.models import BillingPeriod
 from apps.periods.services import PeriodTransitionError, parse_period, period_transition
 from apps.tenancy.api.views import OrganizationReadOnlyViewSet
+from apps.tenancy.roles import TokenScope
 
 from .serializers import BillingPeriodSerializer, TransitionRequestSerializer
 

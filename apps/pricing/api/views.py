@@ -3,11 +3,11 @@ from contextlib import contextmanager
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import mixins, serializers
 
-from apps.accounts.scopes import TokenScope
 from apps.pricing import services
 from apps.pricing.filters import PriceOverrideFilter, PriceRowFilter
 from apps.pricing.models import PriceOverride, PriceRow
 from apps.tenancy.api.views import OrganizationListCreateViewSet, OrganizationReadOnlyViewSet
+from apps.tenancy.roles import TokenScope
 
 from .serializers import PriceOverrideSerializer, PriceRowSerializer
 

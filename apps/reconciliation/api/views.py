@@ -5,11 +5,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from apps.accounts.scopes import TokenScope
 from apps.core.api.months import MONTH_PATH_PARAMETER
 from apps.reconciliation.models import ReconciliationRun
 from apps.reconciliation.selectors import latest_run
 from apps.tenancy.api.views import OrganizationAPIView
+from apps.tenancy.roles import TokenScope
 
 from .serializers import ReconciliationRunSerializer
 

@@ -1,9 +1,9 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
-from apps.accounts.scopes import TokenScope
 from apps.statements.filters import StatementFilter
 from apps.statements.models import Statement
 from apps.tenancy.api.views import OrganizationReadOnlyViewSet
+from apps.tenancy.roles import TokenScope
 
 from .serializers import StatementDetailSerializer, StatementSerializer
 

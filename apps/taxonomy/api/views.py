@@ -3,11 +3,11 @@ from contextlib import contextmanager
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import mixins, serializers
 
-from apps.accounts.scopes import TokenScope
 from apps.taxonomy import services
 from apps.taxonomy.filters import TagDimensionFilter, TagSetFilter, TagValueFilter
 from apps.taxonomy.models import TagDimension, TagSet, TagValue
 from apps.tenancy.api.views import OrganizationListCreateViewSet, OrganizationReadOnlyViewSet
+from apps.tenancy.roles import TokenScope
 
 from .serializers import TagDimensionSerializer, TagSetSerializer, TagValueSerializer
 

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
-from apps.accounts.scopes import TokenScope
+from apps.tenancy.roles import TokenScope
 
 from .serializers import OrganizationSerializer
 from .views import OrganizationAPIView

@@ -10,11 +10,11 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
-from apps.accounts.scopes import TokenScope
 from apps.core.api.errors import ErrorSerializer
 from apps.core.limits import LimitExceeded, capped
 from apps.core.parsers import PayloadTooLarge, check_content_length
 from apps.tenancy.api.views import OrganizationReadOnlyViewSet
+from apps.tenancy.roles import TokenScope
 from apps.usage.filters import IngestJobFilter
 from apps.usage.models import IngestError, IngestJob
 from apps.usage.services.ingest import ingest_job_create, ingest_job_retry
