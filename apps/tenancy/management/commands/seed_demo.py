@@ -28,7 +28,6 @@ APP_SEEDERS = [
     "apps.taxonomy.demo",
     "apps.pricing.demo",
     "apps.usage.demo",
-    "apps.invoices.demo",
     "apps.reconciliation.demo",
     "apps.allocation.demo",
     "apps.periods.demo",
