@@ -10,5 +10,7 @@ class ReconciliationConfig(AppConfig):
         from apps.periods import hooks
 
         from .guards import submit_check
+        from .selectors import period_figures
 
         hooks.register_check("submit_for_review", submit_check)
+        hooks.register_period_figures(period_figures)
