@@ -7,6 +7,7 @@ from datetime import date
 
 from django.db.models import Q, QuerySet, Sum
 
+from apps.periods.calendar import period_bounds, period_of_day
 from apps.taxonomy.models import Granularity, TagDimension, TagSet, TagValue
 from apps.tenancy.models import Membership, Organization
 
@@ -189,3 +190,17 @@ def requests_by_tagset() -> dict[int, int]:
 
 def requests_with_detail_value(dimension: str) -> int:
     return DailyDetailUsage.objects.filter(dimension=dimension).aggregate(n=Sum("requests"))["n"] or 0
+
+
+# --- the months of the periods board -------------------------------------------------------------
+
+
+def months_with_usage(*, organization: Organization) -> set[date]:
+    """The periods (by the fiscal calendar) the organisation has usage in (a month source of the periods board)."""
+    days = DailyUsage.objects.filter(organization=organization).order_by().values_list("day", flat=True).distinct()
+    return {period_of_day(organization, day) for day in days}
+
+
+def has_usage_in(*, organization: Organization, period: date) -> bool:
+    first, after = period_bounds(organization, period)
+    return DailyUsage.objects.filter(organization=organization, day__gte=first, day__lt=after).exists()
