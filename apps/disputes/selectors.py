@@ -23,6 +23,22 @@ def disputes_visible(*, membership: Membership) -> QuerySet[Dispute]:
     return queryset if visible is None else queryset.filter(owner_id__in=visible)
 
 
+def statement_disputes_context(*, membership: Membership, statement) -> dict:
+    """The disputes of one statement that the member sees, for the statement's page (registered in
+    ``apps.statements.hooks`` by ``DisputesConfig.ready()``)."""
+    return {
+        "disputes": disputes_visible(membership=membership)
+        .filter(statement=statement)
+        .select_related("line")
+        .order_by("-opened_at")
+    }
+
+
+def open_disputes_for_owner_panel(*, membership: Membership) -> list[Dispute]:
+    """The open disputes a member sees, for the budget owner's panel on the portal home."""
+    return list(disputes_visible(membership=membership).filter(status="open").select_related("statement", "owner")[:20])
+
+
 def dispute_queue(
     *, membership: Membership, status: str = "", period: date | None = None, owner_code: str = ""
 ) -> QuerySet[Dispute]:
