@@ -11,10 +11,10 @@ from django.db.models import Count, QuerySet
 from apps.owners.models import BudgetOwner
 from apps.owners.selectors import visible_owner_ids
 from apps.pricing.money import decimal_to_nano
-from apps.statements.models import Section, Statement, StatementLine
+from apps.statements.models import Adjustment, Section, Statement, StatementLine
 from apps.tenancy.models import Membership
 
-from .models import Adjustment, Dispute, DisputeComment
+from .models import Dispute, DisputeComment
 
 
 def disputes_visible(*, membership: Membership) -> QuerySet[Dispute]:

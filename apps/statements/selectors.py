@@ -15,7 +15,7 @@ from apps.owners.selectors import visible_owner_ids
 from apps.tenancy.models import Membership
 from apps.tenancy.roles import Role
 
-from .models import SECTION_ORDER, Section, Statement, StatementLine
+from .models import SECTION_ORDER, Adjustment, Section, Statement, StatementLine
 
 UNTAGGED = "(missing)"  # the usage explorer's value for "this tag is absent"
 EXPLORER_COST_SOURCES = frozenset({"input", "output", "cache_read", "cache_write", "tool_calls"})
@@ -180,6 +180,15 @@ class OwnerPanel:
             return None
         charged = sum((row.charged for row in self.rows if row.budget is not None), Decimal(0))
         return (charged / self.budget * 100).quantize(Decimal("0.1"))
+
+
+def adjustments_for_dispute(*, organization_id: int, dispute_id: int) -> QuerySet[Adjustment]:
+    """The adjustment pair an accepted dispute wrote (by kind: the re-charge, then the credit); empty otherwise."""
+    return (
+        Adjustment.objects.filter(organization_id=organization_id, dispute_id=dispute_id)
+        .select_related("owner")
+        .order_by("kind")
+    )
 
 
 def current_statements(*, membership: Membership, period: date) -> list[Statement]:
