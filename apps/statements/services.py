@@ -1,9 +1,11 @@
 """Writes on statements: issuing a period's drafts when it enters review, rebuilding a draft after an
-accepted dispute, and making the drafts final when the period closes.
+accepted dispute (and recording its adjustment pair), and making the drafts final when the period closes.
 
 These run as period-transition hooks (registered in ``apps.py``), inside the transition's transaction and
 with the period row locked. They write no audit event of their own: a transition writes exactly one
-(DESIGN.md), and the statements themselves record when, by whom and from which run they were issued.
+(``apps.periods.services``), and the statements themselves record when, by whom and from which run they
+were issued. ``adjustment_pair_create`` is called by ``apps.disputes.services.dispute_accept``, which audits
+the acceptance.
 
 A statement of version n+1 is a full restatement of the owner's charge for the period (the allocation run
 of that version plus every accepted adjustment of the period), so the journal can reverse version n and

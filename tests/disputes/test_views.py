@@ -85,6 +85,8 @@ def test_the_whole_flow_through_the_pages(world, issued, django_capture_on_commi
     html = statement_page.content.decode()
     assert '<h2>Adjustments <small class="muted">-3.00 USD</small></h2>' in html
     assert f'<a href="/o/alpha/disputes/{dispute.pk}/">dispute #{dispute.pk}</a>' in html
+    # the statement's disputes table, filled through apps.statements.hooks by DisputesConfig.ready()
+    assert f'<td><a href="/o/alpha/disputes/{dispute.pk}/">#{dispute.pk}</a></td>' in html
     assert '<th>Total charged</th><th class="num">13.11 USD</th>' in html
     mine = owner.get(QUEUE).content.decode()
     assert "3.00 credited, charged to CC-1301" in mine
