@@ -8,6 +8,7 @@ from django.db import transaction
 
 from apps.audit.services import audit_record, model_snapshot
 
+from .hooks import settings_guards_for
 from .models import Membership, Organization
 from .roles import Role
 
@@ -40,7 +41,7 @@ def organization_update(
     if period_start_day is None:
         period_start_day = stored.period_start_day
     if period_start_day != stored.period_start_day:
-        _ensure_calendar_may_change(stored)
+        _ensure_settings_may_change(stored, fields=["period_start_day"])
     organization.name = name
     organization.base_currency = base_currency
     organization.variance_tolerance_pct = variance_tolerance_pct
@@ -64,27 +65,13 @@ def organization_update(
     return organization
 
 
-def _ensure_calendar_may_change(organization: Organization) -> None:
-    """Moving the period start day moves days between periods: refused once any period has left open, or
-    days already reconciled, reviewed or charged would change period (or fall between two)."""
-    from django_scopes import scope
-
-    from apps.periods.models import BillingPeriod
-
-    with scope(organization=organization):
-        worked = (
-            BillingPeriod.objects.filter(organization=organization)
-            .exclude(state=BillingPeriod.State.OPEN)
-            .order_by("-period")
-            .first()
-        )
-    if worked is not None:
-        raise ValidationError(
-            {
-                "period_start_day": f"The period start day cannot change once a period has left open "
-                f"({worked.label} is {worked.get_state_display().lower()}): its days would move to another period."
-            }
-        )
+def _ensure_settings_may_change(stored: Organization, *, fields: list[str]) -> None:
+    """Ask the guards other apps registered (``hooks``) for each changed field; the first message refuses."""
+    for field in fields:
+        for guard in settings_guards_for(field):
+            message = guard(stored)
+            if message:
+                raise ValidationError({field: message})
 
 
 @transaction.atomic
