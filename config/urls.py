@@ -8,7 +8,6 @@ urlpatterns = [
     path("api/v1/", include("config.api_urls")),
     path("healthz", healthz, name="healthz"),
     path("", include("apps.accounts.urls")),
-    path("", include("apps.tenancy.urls")),
     path("", include("apps.audit.urls")),
     path("", include("apps.owners.urls")),
     path("", include("apps.taxonomy.urls")),

@@ -1,6 +1,11 @@
 from django.contrib import admin
+from django.db import transaction
+from django.forms.models import model_to_dict
 
-from apps.tenancy.admin import TenantAdmin
+from apps.audit.admin_kit import AuditedAdminMixin, TenantAdmin
+from apps.audit.services import audit_record, normalise_for_audit
+from apps.tenancy.admin import admin_organization_ids
+from apps.tenancy.models import Membership, Organization
 
 from .models import ApiClient
 
@@ -26,3 +31,50 @@ class ApiClientAdmin(TenantAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+# Organisations and their members: tenancy's models, registered here because their admin changes are audited.
+
+
+@admin.register(Organization)
+class OrganizationAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "slug", "base_currency", "variance_tolerance_pct", "mode", "created_at"]
+    search_fields = ["name", "slug"]
+    readonly_fields = ["mode"]  # switching mode is an audited action on the settings page, with a reason
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        org_ids = admin_organization_ids(request)
+        return queryset if org_ids is None else queryset.filter(pk__in=org_ids)
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # an organisation with history is never deleted
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        obj.save()  # a brand-new organisation has no chain to write into until it exists
+        with transaction.atomic():
+            audit_record(
+                organization=obj,
+                actor=request.user,
+                action="organization.created",
+                target=obj,
+                after=normalise_for_audit(model_to_dict(obj)),
+                reason="via Django admin",
+            )
+
+
+@admin.register(Membership)
+class MembershipAdmin(TenantAdmin):
+    list_display = ["user", "organization", "role", "created_at"]
+    list_filter = ["role", "organization"]
+    search_fields = ["user__username", "user__email"]
+
+    def get_autocomplete_fields(self, request):
+        # The user lookup searches every account, so only superusers get it; an org admin chooses among
+        # their organisations' members (a new member is added on the portal's Members page, by username).
+        return ["user"] if request.user.is_superuser else []

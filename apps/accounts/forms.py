@@ -1,9 +1,13 @@
 from datetime import timedelta
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from apps.tenancy.roles import TokenScope
+from apps.tenancy.models import Organization
+from apps.tenancy.roles import Role, TokenScope
+
+User = get_user_model()
 
 
 class ApiClientForm(forms.Form):
@@ -19,3 +23,41 @@ class ApiClientForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial.setdefault("expires_at", (timezone.now() + timedelta(days=90)).strftime("%Y-%m-%dT%H:%M"))
+
+
+class OrganizationSettingsForm(forms.ModelForm):
+    reason = forms.CharField(required=False, max_length=500, help_text="Optional: recorded in the history.")
+
+    class Meta:
+        model = Organization
+        fields = ["name", "base_currency", "variance_tolerance_pct", "period_start_day", "require_second_factor"]
+        labels = {
+            "require_second_factor": "Require a second factor of every member",
+            "variance_tolerance_pct": "Variance tolerance (%)",
+            "period_start_day": "Billing periods start on day",
+        }
+
+
+class MembershipAddForm(forms.Form):
+    username = forms.CharField(max_length=150, help_text="An existing user's username or e-mail address.")
+    role = forms.ChoiceField(choices=Role.choices)
+
+    def clean_username(self):
+        value = self.cleaned_data["username"].strip()
+        user = User.objects.filter(username=value).first() or User.objects.filter(email__iexact=value).first()
+        if user is None or not user.is_active:
+            raise forms.ValidationError(f"No active user called {value!r}.")
+        return user
+
+
+class MembershipRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class ModeSwitchForm(forms.Form):
+    mode = forms.ChoiceField(choices=Organization.Mode.choices)
+    reason = forms.CharField(
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why the organisation is ready (or no longer ready) for chargeback.",
+    )

@@ -1,13 +1,19 @@
+"""Writes of the accounts floor, each in one transaction with its audit event: API clients, and the
+organisations' settings and members (here, not in ``tenancy``, because they are audited and tenancy sits
+below audit)."""
+
 import secrets
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from apps.audit.services import audit_record
-from apps.tenancy.models import Organization
-from apps.tenancy.roles import TokenScope
+from apps.audit.services import audit_record, model_snapshot
+from apps.tenancy.hooks import settings_guards_for
+from apps.tenancy.models import Membership, Organization
+from apps.tenancy.roles import Role, TokenScope
 
 from .models import ApiClient, hash_token
 
@@ -75,3 +81,151 @@ def api_client_revoke(*, client: ApiClient, actor) -> ApiClient:
         after={"status": "revoked"},
     )
     return client
+
+
+# Organisations and members
+
+ORGANIZATION_SETTINGS_FIELDS = (
+    "name",
+    "base_currency",
+    "variance_tolerance_pct",
+    "period_start_day",
+    "require_second_factor",
+)
+
+
+@transaction.atomic
+def organization_update(
+    *,
+    organization: Organization,
+    actor,
+    name: str,
+    base_currency: str,
+    variance_tolerance_pct: Decimal,
+    period_start_day: int | None = None,
+    require_second_factor: bool | None = None,
+    reason: str = "",
+) -> Organization:
+    # "before" comes from the database: a bound ModelForm has already written into the instance.
+    stored = Organization.objects.select_for_update().get(pk=organization.pk)
+    before = model_snapshot(stored, ORGANIZATION_SETTINGS_FIELDS)
+    if period_start_day is None:
+        period_start_day = stored.period_start_day
+    if period_start_day != stored.period_start_day:
+        _ensure_settings_may_change(stored, fields=["period_start_day"])
+    organization.name = name
+    organization.base_currency = base_currency
+    organization.variance_tolerance_pct = variance_tolerance_pct
+    organization.period_start_day = period_start_day
+    organization.require_second_factor = (
+        stored.require_second_factor if require_second_factor is None else require_second_factor
+    )
+    organization.full_clean()
+    organization.save(update_fields=list(ORGANIZATION_SETTINGS_FIELDS))
+    after = model_snapshot(organization, ORGANIZATION_SETTINGS_FIELDS)
+    if before != after:
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action="organization.updated",
+            target=organization,
+            before=before,
+            after=after,
+            reason=reason,
+        )
+    return organization
+
+
+def _ensure_settings_may_change(stored: Organization, *, fields: list[str]) -> None:
+    """Ask the guards other apps registered (``hooks``) for each changed field; the first message refuses."""
+    for field in fields:
+        for guard in settings_guards_for(field):
+            message = guard(stored)
+            if message:
+                raise ValidationError({field: message})
+
+
+@transaction.atomic
+def organization_mode_switch(*, organization: Organization, actor, mode: str, reason: str) -> Organization:
+    if mode not in Organization.Mode.values:
+        raise ValidationError({"mode": f"Unknown mode {mode!r}."})
+    if not reason.strip():
+        raise ValidationError({"reason": "Switching mode needs a written reason."})
+    if organization.mode == mode:
+        raise ValidationError({"mode": f"The organisation is already in {mode} mode."})
+    before = {"mode": organization.mode}
+    organization.mode = mode
+    organization.save(update_fields=["mode"])
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="organization.mode_switched",
+        target=organization,
+        before=before,
+        after={"mode": mode},
+        reason=reason,
+    )
+    return organization
+
+
+@transaction.atomic
+def membership_create(*, organization: Organization, actor, user, role: str) -> Membership:
+    if Membership.objects.filter(organization=organization, user=user).exists():
+        raise ValidationError({"user": f"{user.username} is already a member of {organization.name}."})
+    membership = Membership(organization=organization, user=user, role=role)
+    membership.full_clean(exclude=["organization"])
+    membership.save()
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="membership.created",
+        target=membership,
+        after={"user": user.username, "role": role},
+    )
+    return membership
+
+
+def _ensure_an_admin_remains(*, membership: Membership, new_role: str | None) -> None:
+    if membership.role != Role.ORG_ADMIN or new_role == Role.ORG_ADMIN:
+        return
+    admins = Membership.objects.filter(organization_id=membership.organization_id, role=Role.ORG_ADMIN)
+    if admins.count() <= 1:
+        raise ValidationError("An organisation needs at least one org admin: appoint another one first.")
+
+
+@transaction.atomic
+def membership_change_role(*, membership: Membership, actor, role: str) -> Membership:
+    if role not in Role.values:
+        raise ValidationError({"role": f"Unknown role {role!r}."})
+    if membership.role == role:
+        return membership
+    _ensure_an_admin_remains(membership=membership, new_role=role)
+    before = {"user": membership.user.username, "role": membership.role}
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit_record(
+        organization=membership.organization,
+        actor=actor,
+        action="membership.role_changed",
+        target=membership,
+        before=before,
+        after={"user": membership.user.username, "role": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_delete(*, membership: Membership, actor) -> None:
+    _ensure_an_admin_remains(membership=membership, new_role=None)
+    before = {"user": membership.user.username, "role": membership.role}
+    target_id = membership.pk
+    organization = membership.organization
+    membership.delete()
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="membership.deleted",
+        object_type="tenancy.membership",
+        object_id=str(target_id),
+        before=before,
+    )

@@ -24,6 +24,10 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(template_name="accounts/password_change_done.html"),
         name="password_change_done",
     ),
+    path("o/<slug:org_slug>/settings/", views.settings_edit, name="settings"),
+    path("o/<slug:org_slug>/settings/mode/", views.mode_switch, name="mode_switch"),
+    path("o/<slug:org_slug>/members/", views.members, name="members"),
+    path("o/<slug:org_slug>/members/<int:pk>/", views.member_edit, name="member_edit"),
     path("o/<slug:org_slug>/api-clients/", views.api_clients, name="api_clients"),
     path("o/<slug:org_slug>/api-clients/<int:pk>/revoke/", views.api_client_revoke, name="api_client_revoke"),
 ]

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.tenancy.admin import ReadOnlyTenantAdmin, TenantAdmin
+from apps.audit.admin_kit import ReadOnlyTenantAdmin, TenantAdmin
 
 from .models import AllocationLine, AllocationRun, RuleSet, RuleSetVersion
 

@@ -1,7 +1,6 @@
 from django.contrib import admin
 
-from apps.tenancy.admin import ReadOnlyTenantAdmin
-
+from .admin_kit import ReadOnlyTenantAdmin
 from .models import AuditEvent
 
 

@@ -13,7 +13,7 @@ from apps.tenancy.models import Organization
 from .models import GENESIS_HASH, AuditEvent
 
 
-def _normalise(value):
+def normalise_for_audit(value):
     """What the database will hand back for a JSON value: Decimals, dates and UUIDs as strings."""
     if value is None:
         return None
@@ -21,7 +21,7 @@ def _normalise(value):
 
 
 def model_snapshot(instance: models.Model, fields) -> dict:
-    return _normalise({name: getattr(instance, name) for name in fields})
+    return normalise_for_audit({name: getattr(instance, name) for name in fields})
 
 
 def actor_label_for(actor) -> str:
@@ -70,8 +70,8 @@ def audit_record(
             action=action,
             object_type=object_type,
             object_id=str(object_id),
-            before=_normalise(before),
-            after=_normalise(after),
+            before=normalise_for_audit(before),
+            after=normalise_for_audit(after),
             reason=reason,
         )
         event.hash = event.compute_hash()

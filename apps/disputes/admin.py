@@ -1,8 +1,8 @@
 from django.contrib import admin
 
-from apps.tenancy.admin import ReadOnlyTenantAdmin
+from apps.audit.admin_kit import ReadOnlyTenantAdmin
 
-from .models import Adjustment, Dispute, DisputeComment
+from .models import Dispute, DisputeComment
 
 
 # Disputes change only through the services (validation, adjustments, audit, e-mail): read-only here.
@@ -16,9 +16,3 @@ class DisputeAdmin(ReadOnlyTenantAdmin):
 @admin.register(DisputeComment)
 class DisputeCommentAdmin(ReadOnlyTenantAdmin):
     list_display = ["dispute", "author_label", "created_at"]
-
-
-@admin.register(Adjustment)
-class AdjustmentAdmin(ReadOnlyTenantAdmin):
-    list_display = ["dispute", "kind", "owner", "amount_nano", "billing_period", "created_at"]
-    list_filter = ["kind"]

@@ -1,7 +1,7 @@
 """Disputes: a budget owner questions a statement line (or a whole statement); finance discusses it in a
 thread and resolves it.
 
-- *accept* records an ``Adjustment`` pair for the period, of the accepted amount: a credit (negative) to the
+- *accept* records an adjustment pair for the period, of the accepted amount: a credit (negative) to the
   disputing owner and a charge (positive) to the owner who pays instead (another active owner or a central
   one). The pair nets to zero, so the period still ties to the invoices. Adjustments appear on the draft
   statements of the period straight away while it is in review, otherwise on the next version.
@@ -12,7 +12,9 @@ ones' credits are at most the line's amount; on a statement, every open dispute 
 owner in the period is at most the statement's charges (its lines other than the credits themselves). The
 services check it with the period, statement and line rows locked, at open and again at accept.
 
-Changes go through ``services`` only (audited, e-mailed); adjustments are never edited or removed.
+Changes go through ``services`` only (audited, e-mailed); adjustments are never edited or removed. The
+``Adjustment`` model belongs to ``apps.statements`` (an input to statements, which sit below disputes);
+``services.dispute_accept`` writes the pair through ``apps.statements.services.adjustment_pair_create``.
 """
 
 from django.conf import settings
@@ -125,35 +127,3 @@ class DisputeComment(TenantModel):
 
     def __str__(self) -> str:
         return f"Comment #{self.pk} on dispute #{self.dispute_id}"
-
-
-class Adjustment(TenantModel):
-    """One side of an accepted dispute: ``credit`` (negative, to the disputing owner) or ``charge``
-    (positive, to the owner who pays instead)."""
-
-    class Kind(models.TextChoices):
-        CREDIT = "credit", "Credit"
-        CHARGE = "charge", "Re-charge"
-
-    dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="adjustments")
-    billing_period = models.ForeignKey("periods.BillingPeriod", on_delete=models.PROTECT, related_name="+")
-    owner = models.ForeignKey("owners.BudgetOwner", on_delete=models.PROTECT, related_name="adjustments")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    amount_nano = models.BigIntegerField()
-    description = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["billing_period", "dispute", "kind"]
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "dispute", "kind"], name="adjustment_one_per_side"),
-            models.CheckConstraint(condition=models.Q(kind__in=["credit", "charge"]), name="adjustment_kind_valid"),
-            models.CheckConstraint(
-                condition=(models.Q(kind="credit") & models.Q(amount_nano__lt=0))
-                | (models.Q(kind="charge") & models.Q(amount_nano__gt=0)),
-                name="adjustment_sign_matches_kind",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.amount_nano} for dispute #{self.dispute_id}"

@@ -11,16 +11,32 @@ from django.db.models import Count, QuerySet
 from apps.owners.models import BudgetOwner
 from apps.owners.selectors import visible_owner_ids
 from apps.pricing.money import decimal_to_nano
-from apps.statements.models import Section, Statement, StatementLine
+from apps.statements.models import Adjustment, Section, Statement, StatementLine
 from apps.tenancy.models import Membership
 
-from .models import Adjustment, Dispute, DisputeComment
+from .models import Dispute, DisputeComment
 
 
 def disputes_visible(*, membership: Membership) -> QuerySet[Dispute]:
     queryset = Dispute.objects.filter(organization_id=membership.organization_id)
     visible = visible_owner_ids(membership=membership)
     return queryset if visible is None else queryset.filter(owner_id__in=visible)
+
+
+def statement_disputes_context(*, membership: Membership, statement) -> dict:
+    """The disputes of one statement that the member sees, for the statement's page (registered in
+    ``apps.statements.hooks`` by ``DisputesConfig.ready()``)."""
+    return {
+        "disputes": disputes_visible(membership=membership)
+        .filter(statement=statement)
+        .select_related("line")
+        .order_by("-opened_at")
+    }
+
+
+def open_disputes_for_owner_panel(*, membership: Membership) -> list[Dispute]:
+    """The open disputes a member sees, for the budget owner's panel on the portal home."""
+    return list(disputes_visible(membership=membership).filter(status="open").select_related("statement", "owner")[:20])
 
 
 def dispute_queue(

@@ -26,10 +26,10 @@ from apps.owners.models import BudgetOwner
 from apps.periods.models import BillingPeriod
 from apps.pricing.money import currency_exponent, decimal_to_nano, nano_to_decimal, quantize_money
 from apps.statements.models import Statement, StatementLine
-from apps.statements.services import statements_rebuild
+from apps.statements.services import adjustment_pair_create, statements_rebuild
 
 from . import notifications, selectors
-from .models import Adjustment, Dispute, DisputeComment
+from .models import Dispute, DisputeComment
 
 MAX_TEXT = 4000
 
@@ -371,24 +371,16 @@ def dispute_accept(*, dispute: Dispute, actor, amount: Decimal, recharge_owner: 
         dispute.save()
         amount_text = _money(adjusted_nano, dispute.currency)
         what = f"line {dispute.line.position} of " if dispute.line_id else ""
-        Adjustment.objects.create(
+        adjustment_pair_create(
             organization=organization,
-            dispute=dispute,
+            dispute_id=dispute.pk,
             billing_period=billing_period,
-            owner=dispute.owner,
-            kind=Adjustment.Kind.CREDIT,
-            amount_nano=-adjusted_nano,
-            description=f"Credit of {amount_text}: dispute #{dispute.pk} on {what}{dispute.statement.reference} "
-            f"was accepted; {recharge_owner.code} {recharge_owner.name} is charged instead.",
-        )
-        Adjustment.objects.create(
-            organization=organization,
-            dispute=dispute,
-            billing_period=billing_period,
-            owner=recharge_owner,
-            kind=Adjustment.Kind.CHARGE,
+            credit_owner=dispute.owner,
+            charge_owner=recharge_owner,
             amount_nano=adjusted_nano,
-            description=f"Re-charge of {amount_text} from {dispute.owner.code} {dispute.owner.name}: "
+            credit_description=f"Credit of {amount_text}: dispute #{dispute.pk} on {what}{dispute.statement.reference} "
+            f"was accepted; {recharge_owner.code} {recharge_owner.name} is charged instead.",
+            charge_description=f"Re-charge of {amount_text} from {dispute.owner.code} {dispute.owner.name}: "
             f"dispute #{dispute.pk} on {what}{dispute.statement.reference} was accepted.",
         )
         rebuilt = statements_rebuild(

@@ -7,6 +7,15 @@ from django.db.models import Count, QuerySet, Sum
 from .models import InvoiceIngestJob, InvoiceLine, ProviderInvoice
 
 
+def months_with_invoices(*, organization) -> set[date]:
+    """The billing months the organisation has invoices of (a month source of the periods board)."""
+    return set(ProviderInvoice.objects.filter(organization=organization).values_list("billing_period", flat=True))
+
+
+def has_invoices_in(*, organization, period: date) -> bool:
+    return ProviderInvoice.objects.filter(organization=organization, billing_period=period).exists()
+
+
 def invoices(*, period: date | None = None, provider: str = "") -> QuerySet[ProviderInvoice]:
     queryset = ProviderInvoice.objects.annotate(line_count=Count("lines"))
     if period:

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.tenancy.admin import TenantAdmin
+from apps.audit.admin_kit import TenantAdmin
 
 from .models import Budget, BudgetOwner
 

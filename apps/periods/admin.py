@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
-from apps.tenancy.admin import TenantAdmin
+from apps.audit.admin_kit import TenantAdmin
 
 from .models import BillingPeriod, LateArrival
 from .services import PeriodTransitionError, period_transition

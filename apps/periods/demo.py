@@ -8,9 +8,9 @@ from datetime import date
 from django.contrib.auth import get_user_model
 from django_scopes import scope
 
+from apps.accounts.services import organization_mode_switch
 from apps.tenancy.models import Organization
 from apps.tenancy.roles import Perm
-from apps.tenancy.services import organization_mode_switch
 
 from .models import BillingPeriod
 from .services import period_transition, transition_check

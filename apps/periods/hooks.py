@@ -9,10 +9,22 @@ Transitions are named (see ``services``): ``start_reconciliation`` (open → rec
 - An *effect* is ``fn(billing_period, actor, reason) -> None``: it runs inside the transition's transaction
   after the state has changed; raising rolls the whole transition back.
 
+- A *check* is ``fn(check, *, acting, override, reason) -> None``: like a guard, but it sees the whole
+  ``services.TransitionCheck`` and fills it (``blocked``, ``forbidden`` and the reconciliation fields), for a
+  rule that depends on who acts or on an override (reconciliation's tolerance on ``submit_for_review``).
+  Checks run before the guards, so their messages come first.
+
 - A *fact* is ``fn(billing_periods) -> {period_pk: value}``: a figure another app knows about a list of
   saved periods (e.g. "Open disputes"), shown as a column of the periods board and on a period's page
   under its label. Periods missing from the answer show as empty. One call per page, so a fact is one
   grouped query, not one per period.
+
+- The *figures* are ``fn(*, organization, periods) -> {period: figures}``: the estimated and invoiced cost of
+  each month the board and a period's page show (one provider: reconciliation). Without one they show empty.
+
+- A *month source* says which months an app has data in: ``months(*, organization) -> set[date]`` and
+  ``has_month(*, organization, period) -> bool`` (usage by its days, invoices by their billing month). The
+  board lists a month that has a period row or any source's data.
 
 Apps register in ``AppConfig.ready()``; registration is idempotent (a function is kept once).
 """
@@ -25,10 +37,15 @@ TRANSITION_NAMES = ("start_reconciliation", "submit_for_review", "approve", "clo
 Guard = Callable[..., "str | None"]
 Effect = Callable[..., None]
 Fact = Callable[[list], dict]
+Check = Callable[..., None]
+Figures = Callable[..., dict]
 
 _guards: dict[str, list[Guard]] = defaultdict(list)
 _effects: dict[str, list[Effect]] = defaultdict(list)
 _facts: dict[str, Fact] = {}
+_checks: dict[str, list[Check]] = defaultdict(list)
+_figures: list[Figures] = []
+_month_sources: dict[str, tuple[Callable[..., set], Callable[..., bool]]] = {}
 
 
 def _check(name: str) -> None:
@@ -54,6 +71,34 @@ def guards_for(transition: str) -> list[Guard]:
 
 def effects_for(transition: str) -> list[Effect]:
     return list(_effects[transition])
+
+
+def register_check(transition: str, check: Check) -> None:
+    _check(transition)
+    if check not in _checks[transition]:
+        _checks[transition].append(check)
+
+
+def checks_for(transition: str) -> list[Check]:
+    return list(_checks[transition])
+
+
+def register_period_figures(fn: Figures) -> None:
+    """Set the one provider of the periods' figures (registering again replaces it)."""
+    _figures[:] = [fn]
+
+
+def period_figures() -> Figures | None:
+    return _figures[0] if _figures else None
+
+
+def register_month_source(name: str, *, months: Callable[..., set], has_month: Callable[..., bool]) -> None:
+    """Add (or, under the same name, replace) an app's months with data."""
+    _month_sources[name] = (months, has_month)
+
+
+def month_sources() -> dict[str, tuple[Callable[..., set], Callable[..., bool]]]:
+    return dict(_month_sources)
 
 
 def register_period_fact(label: str, fn: Fact) -> None:

@@ -1,10 +1,13 @@
 """Late data: usage or invoices that arrive for a period after it left ``open``.
 
 The ingest services keep every row (the cube and the invoices have them) and, once a job's rows are
-committed, call ``flag_late_usage`` or ``flag_late_invoices``. Rows that landed in a period past ``open``
-are recorded as a ``LateArrival`` of that period and audited, so finance sees them on the period's page
-and the board instead of finding them silently missing from (or added to) issued statements. A reopen
-starts a new version, which retires the flag; the allocation of the new version reads the data.
+committed, call their own app's ``flag_late_usage`` (``apps.usage.services.late_data``) or
+``flag_late_invoices`` (``apps.invoices.services.late_data``). Those count the job's rows in each of
+``past_open_periods`` and hand them here as ``LateFound`` to ``record_late_arrivals``: rows that landed in
+a period past ``open`` are recorded as a ``LateArrival`` of that period and audited, so finance sees them
+on the period's page and the board instead of finding them silently missing from (or added to) issued
+statements. A reopen starts a new version, which retires the flag; the allocation of the new version
+reads the data.
 
 Usage belongs to a period by its day (the fiscal calendar's bounds); invoice lines by their billing month.
 """
@@ -12,83 +15,28 @@ Usage belongs to a period by its day (the fiscal calendar's bounds); invoice lin
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Count, Max, Min, Sum
+from django.db.models import Max, Min, Sum
 from django.utils import timezone
 from django_scopes import scope
 
 from apps.audit.services import audit_record
 from apps.tenancy.models import Organization
 
-from .calendar import period_bounds
 from .models import BillingPeriod, LateArrival
 
 
 @dataclass(frozen=True)
-class _Found:
+class LateFound:
+    """What a job stored for one period past open: counted by the app whose rows they are."""
+
     billing_period_id: int
     rows: int
     amount_nano: int
     detail: dict
 
 
-def flag_late_usage(*, job) -> list[LateArrival]:
-    """After a usage import has committed: flag the periods past open that it stored records for."""
-    from apps.usage.models import UsageRecord
-
-    organization = job.organization
-    with scope(organization=organization):
-        records = UsageRecord.objects.filter(organization=organization, job_id=job.pk)
-        span = records.aggregate(first=Min("day"), last=Max("day"))
-        if span["first"] is None:
-            return []
-        found = []
-        for billing_period in _past_open(organization):
-            first, after = period_bounds(organization, billing_period.period)
-            if after <= span["first"] or first > span["last"]:
-                continue
-            rows = records.filter(day__gte=first, day__lt=after)
-            figures = rows.aggregate(count=Count("id"), amount=Sum("estimated_nano"), first=Min("day"), last=Max("day"))
-            if not figures["count"]:
-                continue
-            providers = sorted(set(rows.order_by().values_list("provider", flat=True).distinct()))
-            found.append(
-                _Found(
-                    billing_period.pk,
-                    figures["count"],
-                    figures["amount"] or 0,
-                    {"providers": providers, "days": [f"{figures['first']}", f"{figures['last']}"]},
-                )
-            )
-    return _record(organization, LateArrival.Kind.USAGE, job, found)
-
-
-def flag_late_invoices(*, job) -> list[LateArrival]:
-    """After an invoice import has committed: flag the periods past open whose billing month got new lines."""
-    from apps.invoices.models import InvoiceLine
-
-    organization = job.organization
-    with scope(organization=organization):
-        by_month = {bp.period: bp for bp in _past_open(organization)}
-        if not by_month:
-            return []
-        lines = InvoiceLine.objects.filter(organization=organization, job_id=job.pk, billing_period__in=list(by_month))
-        totals = lines.values("billing_period").annotate(count=Count("id"), amount=Sum("amount_nano")).order_by()
-        found = []
-        for row in totals:
-            month_lines = lines.filter(billing_period=row["billing_period"])
-            invoices = sorted(
-                {
-                    f"{provider} {number}"
-                    for provider, number in month_lines.values_list("invoice__provider", "invoice__invoice_number")
-                }
-            )
-            found.append(
-                _Found(by_month[row["billing_period"]].pk, row["count"], row["amount"] or 0, {"invoices": invoices})
-            )
-    return _record(organization, LateArrival.Kind.INVOICES, job, found)
-
-
-def _past_open(organization: Organization) -> list[BillingPeriod]:
+def past_open_periods(organization: Organization) -> list[BillingPeriod]:
+    """The organisation's periods that have left ``open``, oldest first: where arriving data is late."""
     return list(
         BillingPeriod.objects.filter(organization=organization)
         .exclude(state=BillingPeriod.State.OPEN)
@@ -96,7 +44,9 @@ def _past_open(organization: Organization) -> list[BillingPeriod]:
     )
 
 
-def _record(organization: Organization, kind: str, job, found: list[_Found]) -> list[LateArrival]:
+def record_late_arrivals(*, organization: Organization, kind: str, job, found: list[LateFound]) -> list[LateArrival]:
+    """Flag each found period past open with the job's rows (a ``LateArrival`` of its current version) and audit it;
+    a period reopened meanwhile is skipped, the same job finishing again changes nothing."""
     recorded = []
     now = timezone.now()
     for item in found:

@@ -2,19 +2,13 @@
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Q, QuerySet
 
 from apps.audit.models import AuditEvent
-from apps.invoices.models import InvoiceLine, ProviderInvoice
-from apps.reconciliation.engine import variance_pct
-from apps.reconciliation.models import ReconciliationRun
 from apps.tenancy.models import Organization
-from apps.usage.models import DailyUsage
 
 from . import hooks
-from .calendar import period_bounds, period_of_day
 from .late_data import LateData, late_data_for
 from .models import BillingPeriod
 from .services import TransitionCheck, transition_check
@@ -22,21 +16,19 @@ from .workflow import STATE_ORDER, transition_from
 
 
 def months(*, organization: Organization) -> list[date]:
-    """Months with a period row, usage or invoices, newest first: what the board lists."""
+    """Months with a period row or data of a registered month source (invoices, usage), newest first: what
+    the board lists."""
     found = set(BillingPeriod.objects.filter(organization=organization).values_list("period", flat=True))
-    found |= set(ProviderInvoice.objects.filter(organization=organization).values_list("billing_period", flat=True))
-    days = DailyUsage.objects.filter(organization=organization).order_by().values_list("day", flat=True).distinct()
-    found |= {period_of_day(organization, day) for day in days}
+    for source_months, _has_month in hooks.month_sources().values():
+        found |= set(source_months(organization=organization))
     return sorted(found, reverse=True)
 
 
 def month_exists(*, organization: Organization, period: date) -> bool:
-    """A month the organisation has something in: a period row, usage in its bounds or an invoice."""
-    first, after = period_bounds(organization, period)
-    return (
-        BillingPeriod.objects.filter(organization=organization, period=period).exists()
-        or ProviderInvoice.objects.filter(organization=organization, billing_period=period).exists()
-        or DailyUsage.objects.filter(organization=organization, day__gte=first, day__lt=after).exists()
+    """A month the organisation has something in: a period row, or a registered source's data (an invoice,
+    usage in its bounds)."""
+    return BillingPeriod.objects.filter(organization=organization, period=period).exists() or any(
+        has_month(organization=organization, period=period) for _months, has_month in hooks.month_sources().values()
     )
 
 
@@ -46,55 +38,11 @@ def billing_period_or_unsaved(*, organization: Organization, period: date) -> Bi
     return found or BillingPeriod(organization=organization, period=period)
 
 
-def latest_runs(*, periods: list[date]) -> dict[date, ReconciliationRun]:
-    latest: dict[date, ReconciliationRun] = {}
-    for run in ReconciliationRun.objects.filter(period__in=periods).order_by("period", "-created_at", "-id"):
-        latest.setdefault(run.period, run)
-    return latest
-
-
-@dataclass(frozen=True)
-class Figures:
-    """Estimated and invoiced AI cost of a month: from its latest reconciliation run, or live when the
-    month has not been reconciled yet."""
-
-    estimated_nano: int
-    invoiced_nano: int
-    source: str  # "run" or "live"
-    run: ReconciliationRun | None = None
-
-    @property
-    def variance_nano(self) -> int:
-        return self.invoiced_nano - self.estimated_nano
-
-    @property
-    def variance_pct(self) -> Decimal | None:
-        return variance_pct(estimated_nano=self.estimated_nano, invoiced_nano=self.invoiced_nano)
-
-    @property
-    def within(self) -> bool | None:
-        return None if self.run is None else self.run.status == ReconciliationRun.Status.WITHIN
-
-
-def figures_for(*, organization: Organization, periods: list[date]) -> dict[date, Figures]:
-    runs = latest_runs(periods=periods)
-    result = {period: Figures(run.estimated_nano, run.invoiced_nano, "run", run) for period, run in runs.items()}
-    live = [period for period in periods if period not in runs]
-    if live:
-        invoiced = dict(
-            InvoiceLine.objects.filter(organization=organization, billing_period__in=live, is_ai=True)
-            .values("billing_period")
-            .annotate(total=Sum("amount_nano"))
-            .order_by()
-            .values_list("billing_period", "total")
-        )
-        for period in live:
-            first, after = period_bounds(organization, period)
-            estimated = DailyUsage.objects.filter(organization=organization, day__gte=first, day__lt=after).aggregate(
-                total=Sum("estimated_nano")
-            )["total"]
-            result[period] = Figures(estimated or 0, invoiced.get(period) or 0, "live")
-    return result
+def figures_for(*, organization: Organization, periods: list[date]) -> dict[date, object]:
+    """Estimated and invoiced cost of the months, from the provider registered with
+    ``hooks.register_period_figures`` (reconciliation's ``period_figures``); nothing without one."""
+    provider = hooks.period_figures()
+    return provider(organization=organization, periods=periods) if provider else {}
 
 
 def facts_for(billing_periods: list[BillingPeriod]) -> dict[str, dict[int, object]]:
@@ -136,7 +84,7 @@ def readiness(*, organization: Organization, billing_period: BillingPeriod, acto
 class BoardRow:
     period: date
     billing_period: BillingPeriod
-    figures: Figures
+    figures: object | None  # the registered provider's figures of the month, None without one
     late: LateData
     facts: list
     readiness: Readiness
@@ -157,7 +105,7 @@ def board(*, organization: Organization, periods: list[date], actor) -> tuple[li
         BoardRow(
             period=bp.period,
             billing_period=bp,
-            figures=figures[bp.period],
+            figures=figures.get(bp.period),
             late=late.get(bp.pk, LateData()),
             facts=[values.get(bp.pk) for values in facts.values()],
             readiness=readiness(organization=organization, billing_period=bp, actor=actor),

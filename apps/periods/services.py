@@ -204,45 +204,6 @@ def wrong_state_message(billing_period: BillingPeriod, t: Transition) -> str:
     )
 
 
-def _provider_text(line) -> str:
-    if line.variance_pct is None:
-        return f"{line.provider} ({line.note or 'nothing to compare'})"
-    return f"{line.provider} ({line.variance_pct:+.2f}%)"
-
-
-def _reconciliation_guard(check: TransitionCheck, *, acting: Acting, override: bool, reason: str) -> None:
-    from apps.reconciliation.selectors import latest_run, normalised_pct, run_lines
-
-    billing_period = check.billing_period
-    label = billing_period.label
-    run = latest_run(period=billing_period.period)
-    check.reconciliation_run = run
-    if run is None:
-        check.blocked.append(f"Reconcile {label} first: submitting for review needs a reconciliation run of the month.")
-        return
-    if run.status == run.Status.WITHIN:
-        return
-    check.outside_tolerance = True
-    outside = [line for line in run_lines(run=run, level="provider") if line.within_tolerance is not True]
-    if not override:
-        check.blocked.append(
-            f"Reconciliation run #{run.pk} of {label} is outside the {normalised_pct(run.tolerance_pct)}% tolerance "
-            f"for {', '.join(_provider_text(line) for line in outside)}: fix the data and reconcile again, or a "
-            "finance admin submits with an override and a written reason."
-        )
-        return
-    if not acting.has_perm(Perm.APPROVE_PERIOD):
-        check.forbidden.append(
-            f"Only {roles_that_may(Perm.APPROVE_PERIOD)} can override the reconciliation tolerance: ask one to "
-            f"submit {label} with a written reason."
-        )
-    if not reason:
-        check.blocked.append(
-            f"An override needs a written reason: say why {label} may go to review outside the tolerance."
-        )
-    check.override_used = True
-
-
 def _check(
     *,
     organization: Organization,
@@ -257,8 +218,8 @@ def _check(
     if billing_period.state != t.source:
         check.wrong_state = wrong_state_message(billing_period, t)
     label = billing_period.label
-    if t.name == "submit_for_review":
-        _reconciliation_guard(check, acting=acting, override=override, reason=reason)
+    for fill in hooks.checks_for(t.name):  # reconciliation's tolerance on submit_for_review
+        fill(check, acting=acting, override=override, reason=reason)
     preparer = billing_period.prepared_by_id
     if t.name == "approve" and preparer is not None and acting.user is not None and acting.user.pk == preparer:
         check.forbidden.append(

@@ -53,8 +53,8 @@ def _detail(request, month, *, errors=None, status=200, form=None, attempted=Non
     organization = request.organization
     billing_period = selectors.billing_period_or_unsaved(organization=organization, period=month)
     first, after = period_bounds(organization, month)
-    figures = selectors.figures_for(organization=organization, periods=[month])[month]
-    run = figures.run
+    figures = selectors.figures_for(organization=organization, periods=[month]).get(month)
+    run = getattr(figures, "run", None)
     facts = selectors.facts_for([billing_period])
     context = {
         "billing_period": billing_period,

@@ -17,7 +17,7 @@ class NavItem:
 NAV_ITEMS = [
     NavItem("Home", "portal:home", Perm.VIEW_ORG),
     NavItem("Usage", "usage:explorer", Perm.VIEW_ORG),
-    NavItem("Members", "tenancy:members", Perm.VIEW_ORG),
+    NavItem("Members", "accounts:members", Perm.VIEW_ORG),
     NavItem("Cost centres", "owners:list", Perm.VIEW_ORG),
     NavItem("Tagging", "taxonomy:dimensions", Perm.VIEW_ORG),
     NavItem("Prices", "pricing:book", Perm.VIEW_ORG),
@@ -33,7 +33,7 @@ NAV_ITEMS = [
     NavItem("Usage imports", "usage:jobs", Perm.INGEST),
     NavItem("API clients", "accounts:api_clients", Perm.MANAGE_API_CLIENTS),
     NavItem("History", "audit:history", Perm.VIEW_AUDIT),
-    NavItem("Settings", "tenancy:settings", Perm.MANAGE_SETTINGS),
+    NavItem("Settings", "accounts:settings", Perm.MANAGE_SETTINGS),
 ]
 
 

@@ -5,10 +5,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from apps.reconciliation.selectors import readiness_for
-from apps.statements.selectors import owner_home_panel
 from apps.tenancy.permissions import org_perm_required
 from apps.tenancy.roles import Perm
 from apps.tenancy.selectors import membership_list, memberships_for_user
+
+from .selectors import owner_home_panel
 
 
 @login_required

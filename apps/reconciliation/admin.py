@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.tenancy.admin import ReadOnlyTenantAdmin
+from apps.audit.admin_kit import ReadOnlyTenantAdmin
 
 from .models import ReconciliationLine, ReconciliationRun
 

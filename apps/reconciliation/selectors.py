@@ -4,12 +4,16 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 
-from apps.invoices.models import ProviderInvoice
+from apps.invoices.models import InvoiceLine, ProviderInvoice
+from apps.periods.calendar import period_bounds
 from apps.pricing.money import nano_to_decimal, quantize_money
+from apps.tenancy.models import Organization
 from apps.tenancy.roles import Perm
+from apps.usage.models import DailyUsage
 
+from .engine import variance_pct
 from .models import ReconciliationLine, ReconciliationRun
 
 # The readiness panel shows platform overhead red above this share of total AI cost. Shared platform
@@ -185,3 +189,59 @@ def readiness_for(*, membership) -> Readiness | None:
     if membership is None or not any(membership.has_perm(perm) for perm in (Perm.PREPARE_PERIOD, Perm.VIEW_ALL_COST)):
         return None
     return readiness()
+
+
+# --- the figures of the periods board ---------------------------------------------------------
+
+
+def latest_runs(*, periods: list[date]) -> dict[date, ReconciliationRun]:
+    latest: dict[date, ReconciliationRun] = {}
+    for run in ReconciliationRun.objects.filter(period__in=periods).order_by("period", "-created_at", "-id"):
+        latest.setdefault(run.period, run)
+    return latest
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Estimated and invoiced AI cost of a month: from its latest reconciliation run, or live when the
+    month has not been reconciled yet."""
+
+    estimated_nano: int
+    invoiced_nano: int
+    source: str  # "run" or "live"
+    run: ReconciliationRun | None = None
+
+    @property
+    def variance_nano(self) -> int:
+        return self.invoiced_nano - self.estimated_nano
+
+    @property
+    def variance_pct(self) -> Decimal | None:
+        return variance_pct(estimated_nano=self.estimated_nano, invoiced_nano=self.invoiced_nano)
+
+    @property
+    def within(self) -> bool | None:
+        return None if self.run is None else self.run.status == ReconciliationRun.Status.WITHIN
+
+
+def period_figures(*, organization: Organization, periods: list[date]) -> dict[date, Figures]:
+    """The figures the periods board and a period's page show (registered with
+    ``apps.periods.hooks.register_period_figures``)."""
+    runs = latest_runs(periods=periods)
+    result = {period: Figures(run.estimated_nano, run.invoiced_nano, "run", run) for period, run in runs.items()}
+    live = [period for period in periods if period not in runs]
+    if live:
+        invoiced = dict(
+            InvoiceLine.objects.filter(organization=organization, billing_period__in=live, is_ai=True)
+            .values("billing_period")
+            .annotate(total=Sum("amount_nano"))
+            .order_by()
+            .values_list("billing_period", "total")
+        )
+        for period in live:
+            first, after = period_bounds(organization, period)
+            estimated = DailyUsage.objects.filter(organization=organization, day__gte=first, day__lt=after).aggregate(
+                total=Sum("estimated_nano")
+            )["total"]
+            result[period] = Figures(estimated or 0, invoiced.get(period) or 0, "live")
+    return result

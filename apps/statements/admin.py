@@ -1,8 +1,8 @@
 from django.contrib import admin
 
-from apps.tenancy.admin import ReadOnlyTenantAdmin
+from apps.audit.admin_kit import ReadOnlyTenantAdmin
 
-from .models import Statement, StatementLine
+from .models import Adjustment, Statement, StatementLine
 
 
 # Statements are built by the period workflow and final ones are immutable: read-only here.
@@ -18,3 +18,10 @@ class StatementLineAdmin(ReadOnlyTenantAdmin):
     list_display = ["statement", "position", "section", "provider", "model", "cost_source", "amount"]
     list_filter = ["section"]
     list_select_related = ["organization", "statement"]
+
+
+# Adjustments are written by an accepted dispute (``apps.disputes.services``) and never edited: read-only here.
+@admin.register(Adjustment)
+class AdjustmentAdmin(ReadOnlyTenantAdmin):
+    list_display = ["dispute_id", "kind", "owner", "amount_nano", "billing_period", "created_at"]
+    list_filter = ["kind"]

@@ -146,6 +146,45 @@ class Statement(TenantModel):
         return super().delete(*args, **kwargs)
 
 
+class Adjustment(TenantModel):
+    """One side of an accepted dispute: ``credit`` (negative, to the disputing owner) or ``charge``
+    (positive, to the owner who pays instead). An input to the period's statements, like the allocation
+    run; the disputes app writes the pair through ``services.adjustment_pair_create`` and nothing edits or
+    removes it.
+
+    It lives here, below disputes, so statements never reach up: ``dispute_id`` is the accepted dispute's
+    number, a plain integer (the table is still ``disputes_adjustment``, where the model was born; statements
+    migrations 0003-0004 moved it without touching its rows)."""
+
+    class Kind(models.TextChoices):
+        CREDIT = "credit", "Credit"
+        CHARGE = "charge", "Re-charge"
+
+    dispute_id = models.BigIntegerField(db_index=True, help_text="The accepted dispute this side resolves.")
+    billing_period = models.ForeignKey("periods.BillingPeriod", on_delete=models.PROTECT, related_name="+")
+    owner = models.ForeignKey("owners.BudgetOwner", on_delete=models.PROTECT, related_name="adjustments")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    amount_nano = models.BigIntegerField()
+    description = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "disputes_adjustment"
+        ordering = ["billing_period", "dispute_id", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "dispute_id", "kind"], name="adjustment_one_per_side"),
+            models.CheckConstraint(condition=models.Q(kind__in=["credit", "charge"]), name="adjustment_kind_valid"),
+            models.CheckConstraint(
+                condition=(models.Q(kind="credit") & models.Q(amount_nano__lt=0))
+                | (models.Q(kind="charge") & models.Q(amount_nano__gt=0)),
+                name="adjustment_sign_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount_nano} for dispute #{self.dispute_id}"
+
+
 class StatementLine(TenantModel):
     """One charge on a statement: an allocation line of the owner (direct, shared or true-up), or one side
     of an accepted dispute's adjustment. The allocation's dimensions, rule and explanation are copied, so a
@@ -160,7 +199,7 @@ class StatementLine(TenantModel):
         "allocation.AllocationLine", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     adjustment = models.ForeignKey(
-        "disputes.Adjustment", null=True, blank=True, on_delete=models.PROTECT, related_name="statement_lines"
+        Adjustment, null=True, blank=True, on_delete=models.PROTECT, related_name="statement_lines"
     )
     feature = models.CharField(max_length=200, blank=True)
     provider = models.CharField(max_length=40, blank=True)

@@ -15,7 +15,7 @@ from apps.owners.selectors import visible_owner_ids
 from apps.tenancy.models import Membership
 from apps.tenancy.roles import Role
 
-from .models import SECTION_ORDER, Section, Statement, StatementLine
+from .models import SECTION_ORDER, Adjustment, Section, Statement, StatementLine
 
 UNTAGGED = "(missing)"  # the usage explorer's value for "this tag is absent"
 EXPLORER_COST_SOURCES = frozenset({"input", "output", "cache_read", "cache_write", "tool_calls"})
@@ -167,7 +167,7 @@ class OwnerPanel:
     charged: Decimal = Decimal(0)
     budget: Decimal | None = None
     currency: str = ""
-    open_disputes: list = field(default_factory=list)
+    open_disputes: list = field(default_factory=list)  # filled by the portal home (apps.portal.selectors)
 
     @property
     def period_label(self) -> str:
@@ -182,6 +182,15 @@ class OwnerPanel:
         return (charged / self.budget * 100).quantize(Decimal("0.1"))
 
 
+def adjustments_for_dispute(*, organization_id: int, dispute_id: int) -> QuerySet[Adjustment]:
+    """The adjustment pair an accepted dispute wrote (by kind: the re-charge, then the credit); empty otherwise."""
+    return (
+        Adjustment.objects.filter(organization_id=organization_id, dispute_id=dispute_id)
+        .select_related("owner")
+        .order_by("kind")
+    )
+
+
 def current_statements(*, membership: Membership, period: date) -> list[Statement]:
     """The latest version of each visible owner's statement for a period."""
     return list(
@@ -191,19 +200,15 @@ def current_statements(*, membership: Membership, period: date) -> list[Statemen
     )
 
 
-def owner_home_panel(*, membership: Membership) -> OwnerPanel | None:
-    """For budget owners: the latest period with statements, each owner's charge against its budget, and
-    the open disputes on their statements. None for other roles (finance has the queue)."""
-    from apps.disputes.selectors import disputes_visible
-
+def owner_statements_panel(*, membership: Membership) -> OwnerPanel | None:
+    """For budget owners: the latest period with statements and each owner's charge against its budget.
+    None for other roles (finance has the queue). The portal home adds the open disputes
+    (``apps.portal.selectors.owner_home_panel``)."""
     if membership.role != Role.BUDGET_OWNER:
         return None
     visible = statements_visible(membership=membership)
     latest = visible.order_by("-period").values_list("period", flat=True).first()
     panel = OwnerPanel(period=latest, currency=membership.organization.base_currency)
-    panel.open_disputes = list(
-        disputes_visible(membership=membership).filter(status="open").select_related("statement", "owner")[:20]
-    )
     if latest is None:
         return panel
     panel.statements = current_statements(membership=membership, period=latest)

@@ -1,9 +1,11 @@
 """Writes on statements: issuing a period's drafts when it enters review, rebuilding a draft after an
-accepted dispute, and making the drafts final when the period closes.
+accepted dispute (and recording its adjustment pair), and making the drafts final when the period closes.
 
 These run as period-transition hooks (registered in ``apps.py``), inside the transition's transaction and
 with the period row locked. They write no audit event of their own: a transition writes exactly one
-(DESIGN.md), and the statements themselves record when, by whom and from which run they were issued.
+(``apps.periods.services``), and the statements themselves record when, by whom and from which run they
+were issued. ``adjustment_pair_create`` is called by ``apps.disputes.services.dispute_accept``, which audits
+the acceptance.
 
 A statement of version n+1 is a full restatement of the owner's charge for the period (the allocation run
 of that version plus every accepted adjustment of the period), so the journal can reverse version n and
@@ -25,12 +27,11 @@ from django_scopes import scope
 from apps.allocation.models import AllocationLine, AllocationRun
 from apps.audit.services import actor_label_for
 from apps.core.ceilings import require_in_range
-from apps.disputes.models import Adjustment
 from apps.owners.models import BudgetOwner
 from apps.periods.models import BillingPeriod
 from apps.pricing.money import footed_minor_units
 
-from .models import SECTION_ORDER, Section, Statement, StatementLine
+from .models import SECTION_ORDER, Adjustment, Section, Statement, StatementLine
 
 DIRECT_METHODS = frozenset({"direct", "tag_map"})
 SHARED_METHODS = frozenset({"even", "fixed", "proportional", "usage"})
@@ -284,6 +285,43 @@ def statements_issue(billing_period: BillingPeriod, actor=None, reason: str = ""
         ids = [statement.pk for statement in statements]
         transaction.on_commit(lambda: statements_issued_notify(organization_id=billing_period.organization_id, ids=ids))
     return statements
+
+
+@transaction.atomic
+def adjustment_pair_create(
+    *,
+    organization,
+    dispute_id: int,
+    billing_period: BillingPeriod,
+    credit_owner: BudgetOwner,
+    charge_owner: BudgetOwner,
+    amount_nano: int,
+    credit_description: str,
+    charge_description: str,
+) -> tuple[Adjustment, Adjustment]:
+    """Record the adjustment pair of an accepted dispute: ``credit_owner`` is credited ``amount_nano`` and
+    ``charge_owner`` charged it, so the pair nets to zero. The caller (``apps.disputes.services``) has checked
+    the amount; the pair shows on the period's statements at the next (re)build."""
+    with scope(organization=organization):
+        credit = Adjustment.objects.create(
+            organization=organization,
+            dispute_id=dispute_id,
+            billing_period=billing_period,
+            owner=credit_owner,
+            kind=Adjustment.Kind.CREDIT,
+            amount_nano=-amount_nano,
+            description=credit_description,
+        )
+        charge = Adjustment.objects.create(
+            organization=organization,
+            dispute_id=dispute_id,
+            billing_period=billing_period,
+            owner=charge_owner,
+            kind=Adjustment.Kind.CHARGE,
+            amount_nano=amount_nano,
+            description=charge_description,
+        )
+    return credit, charge
 
 
 @transaction.atomic

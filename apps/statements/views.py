@@ -10,7 +10,7 @@ from apps.pricing.money import nano_to_decimal
 from apps.tenancy.permissions import org_perm_required
 from apps.tenancy.roles import Perm
 
-from . import selectors
+from . import hooks, selectors
 from .forms import StatementFilterForm
 from .models import Statement
 
@@ -82,16 +82,9 @@ def _detail_context(request, statement: Statement) -> dict:
 
 @org_perm_required(Perm.VIEW_ORG)
 def statement_detail(request, org_slug: str, pk: int):
-    from apps.disputes.selectors import disputes_visible
-
     statement = _visible_statement_or_404(request, pk)
     context = _detail_context(request, statement)
-    context["disputes"] = (
-        disputes_visible(membership=request.membership)
-        .filter(statement=statement)
-        .select_related("line")
-        .order_by("-opened_at")
-    )
+    context.update(hooks.statement_context(membership=request.membership, statement=statement))
     return render(request, "statements/statement_detail.html", context)
 
 

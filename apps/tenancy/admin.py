@@ -1,11 +1,14 @@
-"""Admin base classes: every tenant-owned model is registered through ``TenantAdmin``.
+"""The tenant scoping of the Django admin: which organisations' rows and choices a staff user sees.
 
 Admin requests run with scopes disabled (see the middleware), so the restriction to the
 organisations a staff user administers is applied here: the rows listed and reachable by id, and
 every choice a form, list filter, autocomplete or raw-id lookup offers. On a change page the
 choices are those of the row's own organisation; on an add page those of the organisations the
-user administers (the model refuses a mix, see ``TenantModel.clean``). Every change made in the
-admin is written to the organisation's audit trail like any other change.
+user administers (the model refuses a mix, see ``TenantModel.clean``).
+
+Apps register their models through ``apps.audit.admin_kit.TenantAdmin``, which adds the audit record of
+every change made in the admin to this scoping (audit sits above tenancy, so the recording lives there).
+``TenantScopedAdmin`` alone does not audit: it is the base of that class, not for registering models.
 """
 
 from functools import partial
@@ -15,18 +18,15 @@ from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ObjectDoesNotExist, ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.forms import ModelForm
-from django.forms.models import model_to_dict
-
-from apps.audit.services import _normalise, audit_record
 
 from .models import Membership, Organization, TenantModel, m2m_cross_organization_error
 from .roles import Perm
 from .selectors import organizations_where_user_may
 
 
-def _admin_org_ids(request) -> list[int] | None:
+def admin_organization_ids(request) -> list[int] | None:
     """None means every organisation (superusers)."""
     if request.user.is_superuser:
         return None
@@ -107,48 +107,7 @@ class TenantAdminForm(ModelForm):
                 self.add_error(field.name, message)
 
 
-class AuditedAdminMixin:
-    def _organization_of(self, obj):
-        return obj if isinstance(obj, Organization) else obj.organization
-
-    def save_model(self, request, obj, form, change):
-        with transaction.atomic():
-            before = _normalise(model_to_dict(type(obj).objects.get(pk=obj.pk))) if change else None
-            super().save_model(request, obj, form, change)
-            after = _normalise(model_to_dict(obj))
-            action = "changed" if change else "created"
-            audit_record(
-                organization=self._organization_of(obj),
-                actor=request.user,
-                action=f"{obj._meta.model_name}.admin_{action}",
-                target=obj,
-                before=before,
-                after=after,
-                reason="via Django admin",
-            )
-
-    def delete_model(self, request, obj):
-        with transaction.atomic():
-            before = _normalise(model_to_dict(obj))
-            organization = self._organization_of(obj)
-            label, pk = obj._meta.label_lower, obj.pk
-            super().delete_model(request, obj)
-            audit_record(
-                organization=organization,
-                actor=request.user,
-                action=f"{obj._meta.model_name}.admin_deleted",
-                object_type=label,
-                object_id=str(pk),
-                before=before,
-                reason="via Django admin",
-            )
-
-    def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            self.delete_model(request, obj)
-
-
-class TenantAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class TenantScopedAdmin(admin.ModelAdmin):
     """Superusers see everything; a staff user sees the organisations where the role table lets
     them manage settings (org admins). Django's per-model permissions are not used: the role
     table in ``roles.py`` is the one place that decides."""
@@ -159,7 +118,7 @@ class TenantAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def _may(self, request, obj=None) -> bool:
         if not request.user.is_active or not request.user.is_staff:
             return False
-        org_ids = _admin_org_ids(request)
+        org_ids = admin_organization_ids(request)
         if org_ids is None:
             return True
         if obj is None:
@@ -183,7 +142,7 @@ class TenantAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        org_ids = _admin_org_ids(request)
+        org_ids = admin_organization_ids(request)
         return queryset if org_ids is None else queryset.filter(organization_id__in=org_ids)
 
     # Choices: every foreign key and many-to-many to an organisation, a tenant-owned model or a user.
@@ -192,7 +151,7 @@ class TenantAdmin(AuditedAdminMixin, admin.ModelAdmin):
         """The organisations whose rows a form may offer: the row's own on a change page, else the user's."""
         if obj is not None and obj.pk is not None:
             return [obj.organization_id]
-        return _admin_org_ids(request)
+        return admin_organization_ids(request)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         organization_ids = self.choice_organization_ids(request, obj)
@@ -204,7 +163,7 @@ class TenantAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def formfield_for_dbfield(self, db_field, request, organization_ids=_USER_ORGANIZATIONS, **kwargs):
         if organization_ids is _USER_ORGANIZATIONS:
-            organization_ids = _admin_org_ids(request)
+            organization_ids = admin_organization_ids(request)
         if (
             isinstance(db_field, models.ForeignKey | models.ManyToManyField)
             and _is_tenant_related(db_field.related_model)
@@ -231,7 +190,7 @@ class TenantAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
-        organization_ids = _admin_org_ids(request)
+        organization_ids = admin_organization_ids(request)
         if organization_ids is not None and len(organization_ids) == 1:
             initial.setdefault("organization", organization_ids[0])
         return initial
@@ -251,60 +210,3 @@ class TenantAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if field.is_relation and _is_tenant_related(field.related_model):
             return (entry, admin.RelatedOnlyFieldListFilter)
         return entry
-
-
-class ReadOnlyTenantAdmin(TenantAdmin):
-    """For immutable data: viewable, never added, changed or deleted through the admin."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Organization)
-class OrganizationAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "slug", "base_currency", "variance_tolerance_pct", "mode", "created_at"]
-    search_fields = ["name", "slug"]
-    readonly_fields = ["mode"]  # switching mode is an audited action on the settings page, with a reason
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        org_ids = _admin_org_ids(request)
-        return queryset if org_ids is None else queryset.filter(pk__in=org_ids)
-
-    def has_add_permission(self, request):
-        return request.user.is_superuser
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # an organisation with history is never deleted
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            return super().save_model(request, obj, form, change)
-        obj.save()  # a brand-new organisation has no chain to write into until it exists
-        with transaction.atomic():
-            audit_record(
-                organization=obj,
-                actor=request.user,
-                action="organization.created",
-                target=obj,
-                after=_normalise(model_to_dict(obj)),
-                reason="via Django admin",
-            )
-
-
-@admin.register(Membership)
-class MembershipAdmin(TenantAdmin):
-    list_display = ["user", "organization", "role", "created_at"]
-    list_filter = ["role", "organization"]
-    search_fields = ["user__username", "user__email"]
-
-    def get_autocomplete_fields(self, request):
-        # The user lookup searches every account, so only superusers get it; an org admin chooses among
-        # their organisations' members (a new member is added on the portal's Members page, by username).
-        return ["user"] if request.user.is_superuser else []

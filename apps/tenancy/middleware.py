@@ -3,7 +3,7 @@
 The organisation comes from the URL, the membership from the logged-in user. A user who is not
 a member gets a 404 (not a 403), so another tenant's existence is not confirmed. Outside these
 URLs no scope is active and tenant-owned queries raise, except in the Django admin, which is
-unscoped and restricted per organisation by ``apps.tenancy.admin.TenantAdmin``.
+unscoped and restricted per organisation by ``apps.audit.admin_kit.TenantAdmin``.
 """
 
 from django.conf import settings

@@ -7,10 +7,11 @@ from datetime import date
 
 from django.db.models import Q, QuerySet, Sum
 
+from apps.periods.calendar import period_bounds, period_of_day
 from apps.taxonomy.models import Granularity, TagDimension, TagSet, TagValue
 from apps.tenancy.models import Membership, Organization
 
-from .models import DailyDetailUsage, DailyUsage, IngestJob, UsageRecord
+from .models import CUBE_SUM_FIELDS, DailyDetailUsage, DailyUsage, IngestJob, UsageRecord
 
 COST_SOURCES = {
     "input": ("cost_input_nano", "input_tokens"),
@@ -19,23 +20,6 @@ COST_SOURCES = {
     "cache_write": ("cost_cache_write_nano", "cache_write_tokens"),
     "tool_calls": ("cost_tools_nano", "tool_calls"),
 }
-CUBE_TOTAL_FIELDS = (
-    "records",
-    "requests",
-    "unpriced_records",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "tool_calls",
-    "cost_input_nano",
-    "cost_output_nano",
-    "cost_cache_read_nano",
-    "cost_cache_write_nano",
-    "cost_tools_nano",
-    "estimated_nano",
-    "gateway_cost_nano",
-)
 
 
 @dataclass
@@ -158,8 +142,8 @@ def cost_of(row: dict, cost_source: str) -> int:
 
 
 def usage_totals(queryset: QuerySet[DailyUsage], *, cost_source: str = "") -> dict:
-    sums = queryset.aggregate(**{name: Sum(name) for name in CUBE_TOTAL_FIELDS})
-    totals = {name: sums[name] or 0 for name in CUBE_TOTAL_FIELDS}
+    sums = queryset.aggregate(**{name: Sum(name) for name in CUBE_SUM_FIELDS})
+    totals = {name: sums[name] or 0 for name in CUBE_SUM_FIELDS}
     totals["cost_nano"] = cost_of(totals, cost_source)
     return totals
 
@@ -174,16 +158,16 @@ def usage_breakdown(queryset: QuerySet, *, by: str, cost_source: str = "") -> li
     detail table, ``by`` is one of its columns (value, team, day)."""
     columns = DETAIL_BREAKDOWN_COLUMNS if queryset.model is DailyDetailUsage else BREAKDOWN_COLUMNS
     if by in columns:
-        grouped = queryset.values(by).annotate(**{n: Sum(n) for n in CUBE_TOTAL_FIELDS})
-        rows = [{"key": row[by] or "(missing)", **{n: row[n] or 0 for n in CUBE_TOTAL_FIELDS}} for row in grouped]
+        grouped = queryset.values(by).annotate(**{n: Sum(n) for n in CUBE_SUM_FIELDS})
+        rows = [{"key": row[by] or "(missing)", **{n: row[n] or 0 for n in CUBE_SUM_FIELDS}} for row in grouped]
     else:
-        grouped = queryset.values("tagset_id").annotate(**{n: Sum(n) for n in CUBE_TOTAL_FIELDS})
+        grouped = queryset.values("tagset_id").annotate(**{n: Sum(n) for n in CUBE_SUM_FIELDS})
         per_tagset = {row["tagset_id"]: row for row in grouped}
         tags = dict(TagSet.objects.filter(pk__in=per_tagset).values_list("pk", "tags"))
-        folded: dict[str, dict] = defaultdict(lambda: dict.fromkeys(CUBE_TOTAL_FIELDS, 0))
+        folded: dict[str, dict] = defaultdict(lambda: dict.fromkeys(CUBE_SUM_FIELDS, 0))
         for tagset_id, row in per_tagset.items():
             key = (tags.get(tagset_id) or {}).get(by) or "(missing)"
-            for name in CUBE_TOTAL_FIELDS:
+            for name in CUBE_SUM_FIELDS:
                 folded[key][name] += row[name] or 0
         rows = [{"key": key, **sums} for key, sums in folded.items()]
     total = sum(cost_of(row, cost_source) for row in rows)
@@ -206,3 +190,17 @@ def requests_by_tagset() -> dict[int, int]:
 
 def requests_with_detail_value(dimension: str) -> int:
     return DailyDetailUsage.objects.filter(dimension=dimension).aggregate(n=Sum("requests"))["n"] or 0
+
+
+# --- the months of the periods board -------------------------------------------------------------
+
+
+def months_with_usage(*, organization: Organization) -> set[date]:
+    """The periods (by the fiscal calendar) the organisation has usage in (a month source of the periods board)."""
+    days = DailyUsage.objects.filter(organization=organization).order_by().values_list("day", flat=True).distinct()
+    return {period_of_day(organization, day) for day in days}
+
+
+def has_usage_in(*, organization: Organization, period: date) -> bool:
+    first, after = period_bounds(organization, period)
+    return DailyUsage.objects.filter(organization=organization, day__gte=first, day__lt=after).exists()

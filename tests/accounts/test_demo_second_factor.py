@@ -10,7 +10,7 @@ from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.demo import DEMO_DEVICE_NAME
-from apps.tenancy.management.commands.seed_demo import DEMO_PASSWORD
+from apps.portal.management.commands.seed_demo import DEMO_PASSWORD
 from tests.mfa import enrol_authenticator
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def demo_admins(db):
     """seed_demo's users and their demo authenticators, without the (slow) demo data of every app."""
-    from apps.tenancy.management.commands import seed_demo
+    from apps.portal.management.commands import seed_demo
 
     command = seed_demo.Command(stdout=StringIO())
     for spec in seed_demo.ORGANIZATIONS:
@@ -34,7 +34,7 @@ def test_seed_demo_enrols_exactly_the_admins(demo_admins):
 
 
 def test_seeding_again_changes_nothing(demo_admins):
-    from apps.tenancy.management.commands import seed_demo
+    from apps.portal.management.commands import seed_demo
 
     before = list(TOTPDevice.objects.order_by("pk").values_list("pk", "key"))
     seed_demo.Command(stdout=StringIO())._seed_organization(seed_demo.ORGANIZATIONS[0])

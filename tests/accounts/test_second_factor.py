@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 LOGIN = reverse("accounts:login")
 VERIFY = reverse("accounts:mfa_verify")
 SETUP = reverse("accounts:mfa_setup")
-MEMBERS = reverse("tenancy:members", kwargs={"org_slug": "alpha"})
+MEMBERS = reverse("accounts:members", kwargs={"org_slug": "alpha"})
 API_CLIENTS = reverse("accounts:api_clients", kwargs={"org_slug": "alpha"})
 HOME = reverse("portal:home", kwargs={"org_slug": "alpha"})
 
@@ -256,7 +256,7 @@ def test_an_organisation_can_require_it_of_every_member(world):
 def test_the_org_admin_switches_the_requirement_on_in_settings(world):
     client = world.login("a", Role.ORG_ADMIN)
     response = client.post(
-        reverse("tenancy:settings", kwargs={"org_slug": "alpha"}),
+        reverse("accounts:settings", kwargs={"org_slug": "alpha"}),
         {
             "name": "Alpha Corp",
             "base_currency": "USD",

@@ -4,8 +4,9 @@ from decimal import Decimal
 
 from django_scopes import scope
 
-from apps.disputes.models import Adjustment, Dispute, DisputeComment
+from apps.disputes.models import Dispute, DisputeComment
 from apps.disputes.services import dispute_accept, dispute_comment_add, dispute_open
+from apps.statements.models import Adjustment
 
 from . import api_route, portal_route, tenant_model
 from .cases_statements import make_statement, world_key
@@ -47,7 +48,7 @@ def make_adjustment(world, organization) -> Adjustment:
         recharge_owner=platform,
     )
     with scope(organization=organization):
-        return Adjustment.objects.get(dispute=dispute, kind="credit")
+        return Adjustment.objects.get(dispute_id=dispute.pk, kind="credit")
 
 
 def statement_owner(organization, code: str):
@@ -58,7 +59,7 @@ def statement_owner(organization, code: str):
 
 tenant_model("disputes.dispute", make_dispute)
 tenant_model("disputes.disputecomment", make_comment)
-tenant_model("disputes.adjustment", make_adjustment)
+tenant_model("statements.adjustment", make_adjustment)
 
 
 def _org(world, organization) -> dict:

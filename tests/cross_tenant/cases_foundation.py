@@ -39,10 +39,10 @@ def _membership(world, organization):
 
 # Portal routes under /o/<org_slug>/
 portal_route("portal:home", _org)
-portal_route("tenancy:settings", _org)
-portal_route("tenancy:mode_switch", _org, method="post")
-portal_route("tenancy:members", _org)
-portal_route("tenancy:member_edit", lambda w, o: {**_org(w, o), "pk": _membership(w, o).pk})
+portal_route("accounts:settings", _org)
+portal_route("accounts:mode_switch", _org, method="post")
+portal_route("accounts:members", _org)
+portal_route("accounts:member_edit", lambda w, o: {**_org(w, o), "pk": _membership(w, o).pk})
 portal_route("accounts:api_clients", _org)
 portal_route("accounts:api_client_revoke", lambda w, o: {**_org(w, o), "pk": _api_client(w, o).pk}, method="post")
 portal_route("audit:history", _org)

@@ -11,8 +11,9 @@ from django.db import connection, connections
 from django_scopes import scope
 
 from apps.audit.models import AuditEvent
-from apps.disputes.models import Adjustment, Dispute
+from apps.disputes.models import Dispute
 from apps.disputes.services import DuplicateSubmission, dispute_accept
+from apps.statements.models import Adjustment
 from apps.tenancy.roles import Role
 from tests.periods.conftest import second_finance_admin
 from tests.test_celery_worker import _skip

@@ -10,10 +10,10 @@ from django.db import IntegrityError, transaction
 from django_scopes import scope
 
 from apps.audit.models import AuditEvent
-from apps.disputes.models import Adjustment, Dispute
+from apps.disputes.models import Dispute
 from apps.disputes.selectors import disputable_nano, line_room, statement_room
 from apps.disputes.services import DuplicateSubmission, dispute_accept, dispute_reject
-from apps.statements.models import StatementLine
+from apps.statements.models import Adjustment, StatementLine
 from tests.statements.test_services import reopen_and_review
 
 from .conftest import open_dispute, search_line
@@ -274,7 +274,7 @@ def test_an_adjustment_side_is_written_once_per_dispute(world, issued):
     with scope(organization=issued.organization), pytest.raises(IntegrityError), transaction.atomic():
         Adjustment.objects.create(
             organization=issued.organization,
-            dispute=dispute,
+            dispute_id=dispute.pk,
             billing_period=issued.billing_period,
             owner=dispute.owner,
             kind="credit",

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django_scopes import scope
 
 from apps.audit.models import AuditEvent
-from apps.disputes.models import Adjustment, Dispute
+from apps.disputes.models import Dispute
 from apps.disputes.services import (
     dispute_accept,
     dispute_comment_add,
@@ -19,7 +19,7 @@ from apps.disputes.services import (
 )
 from apps.periods import hooks
 from apps.periods.models import BillingPeriod
-from apps.statements.models import Statement, StatementLine
+from apps.statements.models import Adjustment, Statement, StatementLine
 from apps.statements.selectors import statement_difference
 from apps.statements.services import statements_finalise
 from tests.factories.statements import set_state

@@ -78,7 +78,7 @@ def test_a_start_day_of_5_changes_the_reconciliation_usage_window():
 def _settings(world, **changes):
     data = {"name": "Alpha Corp", "base_currency": "USD", "variance_tolerance_pct": "5", "period_start_day": "1"}
     return world.login("a", Role.ORG_ADMIN).post(
-        reverse("tenancy:settings", kwargs={"org_slug": "alpha"}), {**data, **changes}
+        reverse("accounts:settings", kwargs={"org_slug": "alpha"}), {**data, **changes}
     )
 
 

@@ -9,10 +9,11 @@ from django_scopes import scope
 from apps.audit.models import AuditEvent
 from apps.invoices.models import InvoiceIngestJob, InvoiceLine
 from apps.invoices.services.ingest import invoice_ingest_create, invoice_ingest_run
-from apps.periods.late_data import flag_late_usage, late_arrivals, late_data_for
+from apps.periods.late_data import late_arrivals, late_data_for
 from apps.periods.models import BillingPeriod, LateArrival
 from apps.usage.models import IngestJob, UsageRecord
 from apps.usage.services.ingest import ingest_job_create, ingest_job_run
+from apps.usage.services.late_data import flag_late_usage
 
 from .conftest import OCT, TO_CLOSED, chargeback, reconciled, step, walk
 

@@ -246,7 +246,7 @@ def test_an_org_admin_switches_mode_from_the_readiness_panel(world):
     finance = world.login("a", Role.FINANCE_ADMIN).get(home).content.decode()
     assert "Switch to chargeback</button>" not in finance and "An org admin switches the mode" in finance
     response = world.login("a", Role.ORG_ADMIN).post(
-        reverse("tenancy:mode_switch", kwargs={"org_slug": "alpha"}),
+        reverse("accounts:mode_switch", kwargs={"org_slug": "alpha"}),
         {"mode": "chargeback", "reason": "variance within tolerance for a quarter", "next": "home"},
     )
     assert response.status_code == 302 and response["Location"] == home
@@ -260,7 +260,7 @@ def test_an_org_admin_switches_mode_from_the_readiness_panel(world):
         "alpha-org_admin",
     )
     denied = world.login("a", Role.FINANCE_ADMIN).post(
-        reverse("tenancy:mode_switch", kwargs={"org_slug": "alpha"}),
+        reverse("accounts:mode_switch", kwargs={"org_slug": "alpha"}),
         {"mode": "showback", "reason": "no", "next": "home"},
     )
     assert denied.status_code == 403

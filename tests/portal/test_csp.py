@@ -79,8 +79,8 @@ def test_htmx_comes_from_static_and_is_told_not_to_inline(world):
 
 PAGES = [
     ("portal:home", Role.FINANCE_ADMIN),
-    ("tenancy:members", Role.ORG_ADMIN),
-    ("tenancy:settings", Role.ORG_ADMIN),
+    ("accounts:members", Role.ORG_ADMIN),
+    ("accounts:settings", Role.ORG_ADMIN),
     ("accounts:api_clients", Role.ORG_ADMIN),
     ("owners:list", Role.FINANCE_ANALYST),
     ("periods:board", Role.FINANCE_ADMIN),

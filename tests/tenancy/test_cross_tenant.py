@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django_scopes import ScopeError, scope, scopes_disabled
 
-from apps.tenancy.admin import TenantAdmin
+from apps.audit.admin_kit import TenantAdmin
 from apps.tenancy.models import Membership, Organization, TenantModel
 from apps.tenancy.roles import Role
 from tests.cross_tenant import (

@@ -47,7 +47,7 @@ def test_user_in_two_organisations_can_switch(world):
     switcher = client.get(reverse("portal:switcher"))
     assert switcher.status_code == 200
     assert "Alpha Corp" in switcher.content.decode() and "Beta Ltd" in switcher.content.decode()
-    page_b = client.get(reverse("tenancy:members", kwargs={"org_slug": world.org("b").slug}))
+    page_b = client.get(reverse("accounts:members", kwargs={"org_slug": world.org("b").slug}))
     assert page_b.status_code == 200
     assert page_b.context["current_membership"].role == Role.FINANCE_ANALYST
 

@@ -33,12 +33,12 @@ def test_home_shows_settings_and_members(world):
     ("role", "status"), [(Role.ORG_ADMIN, 200), (Role.FINANCE_ADMIN, 403), (Role.BUDGET_OWNER, 403), (Role.VIEWER, 403)]
 )
 def test_settings_page_is_for_org_admins(world, role, status):
-    assert world.login("a", role).get(_url(world, "tenancy:settings")).status_code == status
+    assert world.login("a", role).get(_url(world, "accounts:settings")).status_code == status
 
 
 def test_settings_change_is_saved_and_audited(world):
     response = world.login("a").post(
-        _url(world, "tenancy:settings"),
+        _url(world, "accounts:settings"),
         {
             "name": "Alpha Corporation",
             "base_currency": "EUR",
@@ -71,7 +71,7 @@ def test_settings_change_is_saved_and_audited(world):
 
 def test_settings_reject_bad_values_and_write_nothing(world):
     response = world.login("a").post(
-        _url(world, "tenancy:settings"), {"name": "X", "base_currency": "usd", "variance_tolerance_pct": "140"}
+        _url(world, "accounts:settings"), {"name": "X", "base_currency": "usd", "variance_tolerance_pct": "140"}
     )
     assert response.status_code == 200
     errors = response.context["form"].errors
@@ -83,10 +83,10 @@ def test_settings_reject_bad_values_and_write_nothing(world):
 
 def test_mode_switch_needs_a_reason_and_is_audited(world):
     client = world.login("a")
-    client.post(_url(world, "tenancy:mode_switch"), {"mode": "chargeback", "reason": ""})
+    client.post(_url(world, "accounts:mode_switch"), {"mode": "chargeback", "reason": ""})
     world.org("a").refresh_from_db()
     assert world.org("a").mode == "showback"
-    client.post(_url(world, "tenancy:mode_switch"), {"mode": "chargeback", "reason": "Variance under 5% for 3 months"})
+    client.post(_url(world, "accounts:mode_switch"), {"mode": "chargeback", "reason": "Variance under 5% for 3 months"})
     world.org("a").refresh_from_db()
     assert world.org("a").mode == "chargeback"
     [event] = _events(world, action="organization.mode_switched")
@@ -99,7 +99,7 @@ def test_mode_switch_needs_a_reason_and_is_audited(world):
 
 def test_finance_admin_cannot_switch_mode(world):
     response = world.login("a", Role.FINANCE_ADMIN).post(
-        _url(world, "tenancy:mode_switch"), {"mode": "chargeback", "reason": "because"}
+        _url(world, "accounts:mode_switch"), {"mode": "chargeback", "reason": "because"}
     )
     assert response.status_code == 403
 
@@ -109,13 +109,13 @@ def test_org_admin_adds_changes_and_removes_a_member(world):
 
     newcomer = UserFactory(username="newcomer")
     client = world.login("a")
-    assert client.post(_url(world, "tenancy:members"), {"username": "newcomer", "role": "viewer"}).status_code == 302
+    assert client.post(_url(world, "accounts:members"), {"username": "newcomer", "role": "viewer"}).status_code == 302
     with scope(organization=world.org("a")):
         membership = Membership.objects.get(user=newcomer)
-    client.post(_url(world, "tenancy:member_edit", pk=membership.pk), {"action": "role", "role": "finance_analyst"})
+    client.post(_url(world, "accounts:member_edit", pk=membership.pk), {"action": "role", "role": "finance_analyst"})
     membership.refresh_from_db()
     assert membership.role == Role.FINANCE_ANALYST
-    client.post(_url(world, "tenancy:member_edit", pk=membership.pk), {"action": "remove"})
+    client.post(_url(world, "accounts:member_edit", pk=membership.pk), {"action": "remove"})
     with scope(organization=world.org("a")):
         assert not Membership.objects.filter(user=newcomer).exists()
     actions = [e.action for e in _events(world, object_type="tenancy.membership")]
@@ -126,22 +126,22 @@ def test_the_last_org_admin_cannot_be_removed_or_demoted(world):
     admin_membership = world.memberships[("a", Role.ORG_ADMIN)]
     client = world.login("a")
     response = client.post(
-        _url(world, "tenancy:member_edit", pk=admin_membership.pk), {"action": "role", "role": "viewer"}
+        _url(world, "accounts:member_edit", pk=admin_membership.pk), {"action": "role", "role": "viewer"}
     )
     assert response.status_code == 200
     assert "at least one org admin" in response.content.decode()
-    client.post(_url(world, "tenancy:member_edit", pk=admin_membership.pk), {"action": "remove"})
+    client.post(_url(world, "accounts:member_edit", pk=admin_membership.pk), {"action": "remove"})
     admin_membership.refresh_from_db()
     assert admin_membership.role == Role.ORG_ADMIN
 
 
 def test_adding_an_unknown_user_is_a_form_error(world):
-    response = world.login("a").post(_url(world, "tenancy:members"), {"username": "ghost", "role": "viewer"})
+    response = world.login("a").post(_url(world, "accounts:members"), {"username": "ghost", "role": "viewer"})
     assert response.status_code == 200
     assert response.context["form"].errors["username"] == ["No active user called 'ghost'."]
 
 
 def test_viewer_sees_members_but_cannot_add(world):
     client = world.login("a", Role.VIEWER)
-    assert client.get(_url(world, "tenancy:members")).status_code == 200
-    assert client.post(_url(world, "tenancy:members"), {"username": "x", "role": "viewer"}).status_code == 403
+    assert client.get(_url(world, "accounts:members")).status_code == 200
+    assert client.post(_url(world, "accounts:members"), {"username": "x", "role": "viewer"}).status_code == 403

@@ -34,12 +34,13 @@ from apps.invoices.models import (
     ProviderInvoice,
 )
 from apps.invoices.parsers import FORMAT_CHOICES, FileRefused, ParsedLine, RowError, detect_format, reader_for
-from apps.periods.late_data import flag_late_invoices
 from apps.pricing.estimator import PriceBook
 from apps.pricing.money import currency_exponent, decimal_to_nano, nano_to_decimal
 from apps.tenancy.models import Organization
 from apps.usage.services.jobs import job_heartbeat
 from apps.usage.services.payloads import ingest_job_receive, payload_open, payload_prescan
+
+from .late_data import flag_late_invoices
 
 logger = logging.getLogger(__name__)
 

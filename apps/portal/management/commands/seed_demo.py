@@ -1,6 +1,5 @@
-"""Demo data: two organisations with a user for every role. Safe to run again: it converges."""
-
-from importlib import import_module
+"""Demo data: two organisations with a user for every role, then every app's demo data. Safe to run again:
+it converges. It lives on the top floor (portal) because it calls every app's demo module."""
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -8,9 +7,17 @@ from django.db import transaction
 from django_scopes import scope
 
 from apps.accounts.demo import DEMO_TOTP_SECRET, demo_authenticator
+from apps.allocation import demo as allocation_demo
 from apps.audit.services import audit_record
+from apps.disputes import demo as disputes_demo
+from apps.owners import demo as owners_demo
+from apps.periods import demo as periods_demo
+from apps.pricing import demo as pricing_demo
+from apps.reconciliation import demo as reconciliation_demo
+from apps.taxonomy import demo as taxonomy_demo
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.roles import SECOND_FACTOR_ROLES, Role
+from apps.usage import demo as usage_demo
 
 User = get_user_model()
 
@@ -24,14 +31,14 @@ ORGANIZATIONS = [
 # Each app that has demo data exposes ``seed_demo(*, organization, stdout)`` in ``apps/<app>/demo.py``;
 # they run in this order (later ones read what earlier ones made). Each must be idempotent.
 APP_SEEDERS = [
-    "apps.owners.demo",
-    "apps.taxonomy.demo",
-    "apps.pricing.demo",
-    "apps.usage.demo",
-    "apps.reconciliation.demo",
-    "apps.allocation.demo",
-    "apps.periods.demo",
-    "apps.disputes.demo",
+    owners_demo.seed_demo,
+    taxonomy_demo.seed_demo,
+    pricing_demo.seed_demo,
+    usage_demo.seed_demo,
+    reconciliation_demo.seed_demo,
+    allocation_demo.seed_demo,
+    periods_demo.seed_demo,
+    disputes_demo.seed_demo,
 ]
 
 # username suffix -> (role, full name)
@@ -56,12 +63,11 @@ class Command(BaseCommand):
         for slug, role in (("acme", Role.VIEWER), ("globex", Role.FINANCE_ANALYST)):
             rows.append(self._member(Organization.objects.get(slug=slug), consultant, role))
 
-        for module_path in APP_SEEDERS:
-            seeder = import_module(module_path)
+        for seed_demo in APP_SEEDERS:
             for organization in Organization.objects.filter(slug__in=[o["slug"] for o in ORGANIZATIONS]).order_by(
                 "slug"
             ):
-                seeder.seed_demo(organization=organization, stdout=self.stdout)
+                seed_demo(organization=organization, stdout=self.stdout)
 
         self.stdout.write(f"Demo users (password for all: {DEMO_PASSWORD})")
         self.stdout.write(f"  {'username':<18} {'organisation':<10} role")
