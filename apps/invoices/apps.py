@@ -7,8 +7,11 @@ class InvoicesConfig(AppConfig):
     verbose_name = "Provider invoices"
 
     def ready(self):
+        from apps.ingest.jobs import register_job_kind
         from apps.periods import hooks
 
+        from .models import InvoiceIngestJob
         from .selectors import has_invoices_in, months_with_invoices
 
+        register_job_kind("invoice", job_model=InvoiceIngestJob, audit_prefix="invoices")
         hooks.register_month_source("invoices", months=months_with_invoices, has_month=has_invoices_in)

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from apps.usage.services.jobs import jobs_interrupt_stale
+from apps.ingest.jobs import jobs_interrupt_stale
 
 from .models import InvoiceIngestJob
 from .services.ingest import invoice_ingest_run

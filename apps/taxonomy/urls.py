@@ -9,7 +9,6 @@ _VALUE = _DIM + "values/<int:value_pk>/"
 
 urlpatterns = [
     path("o/<slug:org_slug>/tagging/", views.dimension_list, name="dimensions"),
-    path("o/<slug:org_slug>/tagging/health/", views.health, name="health"),
     path("o/<slug:org_slug>/tagging/new/", views.dimension_create, name="dimension_create"),
     path(_DIM, views.dimension_detail, name="dimension_detail"),
     path(_DIM + "edit/", views.dimension_edit, name="dimension_edit"),

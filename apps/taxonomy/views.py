@@ -1,5 +1,6 @@
-"""Tagging pages: dimensions, their values and aliases, and tagging health. Everyone in the
-organisation may look; changing the taxonomy needs the catalog permission."""
+"""Tagging pages: dimensions, their values and aliases. Everyone in the organisation may look; changing the
+taxonomy needs the catalog permission. The tagging-health page counts usage, so it is usage's
+(``apps.usage.views.tagging_health``)."""
 
 from urllib.parse import urlencode
 
@@ -16,7 +17,7 @@ from apps.tenancy.roles import Perm
 from . import services
 from .forms import TagAliasForm, TagDimensionForm, TagValueForm
 from .models import TagAlias, TagDimension, TagValue
-from .selectors import dimensions_with_counts, tagging_health, undefined_tag_keys, values_of_dimension
+from .selectors import dimensions_with_counts, values_of_dimension
 
 PAGE_SIZE = 50
 
@@ -211,26 +212,3 @@ def alias_remove(request, org_slug: str, pk: int, value_pk: int, alias_pk: int):
     services.tag_alias_remove(alias=alias, actor=request.user)
     messages.success(request, f"“{alias.alias}” no longer means {alias.value.value}.")
     return redirect("taxonomy:dimension_detail", org_slug=org_slug, pk=pk)
-
-
-@org_perm_required(Perm.VIEW_ORG)
-def health(request, org_slug: str):
-    from apps.usage import selectors as usage_selectors
-
-    # Requests, from the usage cube. Detail dimensions (e.g. customer) are not in tag sets: their
-    # coverage comes from their own daily totals.
-    request_counts = usage_selectors.requests_by_tagset()
-    rows = tagging_health(organization=request.organization, request_counts=request_counts)
-    detail_keys = usage_selectors.detail_dimension_keys()
-    for row in rows:
-        if row.key in detail_keys:
-            row.missing = max(0, row.counted - usage_selectors.requests_with_detail_value(row.key))
-    return render(
-        request,
-        "taxonomy/health.html",
-        {
-            "rows": rows,
-            "unit": "requests",
-            "undefined_keys": undefined_tag_keys(organization=request.organization),
-        },
-    )

@@ -7,8 +7,11 @@ class UsageConfig(AppConfig):
     verbose_name = "Usage"
 
     def ready(self):
+        from apps.ingest.jobs import register_job_kind
         from apps.periods import hooks
 
+        from .models import IngestJob
         from .selectors import has_usage_in, months_with_usage
 
+        register_job_kind("usage", job_model=IngestJob, audit_prefix="usage")
         hooks.register_month_source("usage", months=months_with_usage, has_month=has_usage_in)

@@ -1,8 +1,9 @@
 from celery import shared_task
 
+from apps.ingest.jobs import jobs_interrupt_stale
+
 from .models import IngestJob
 from .services.ingest import ingest_job_run
-from .services.jobs import jobs_interrupt_stale
 
 
 @shared_task(name="usage.run_ingest_job", acks_late=True)

@@ -11,6 +11,8 @@ urlpatterns = [
     path("o/<slug:org_slug>/usage/imports/<int:pk>/", views.job_detail, name="job_detail"),
     path("o/<slug:org_slug>/usage/imports/<int:pk>/errors.csv", views.job_errors_csv, name="job_errors_csv"),
     path("o/<slug:org_slug>/usage/imports/<int:pk>/retry/", views.job_retry, name="job_retry"),
+    # The tagging pages' health view counts usage, so it is here, on the tagging URL it always had.
+    path("o/<slug:org_slug>/tagging/health/", views.tagging_health, name="tagging_health"),
     path("o/<slug:org_slug>/usage/mappings/", views.mappings, name="mappings"),
     path("o/<slug:org_slug>/usage/mappings/<int:pk>/delete/", views.mapping_delete, name="mapping_delete"),
 ]

@@ -8,6 +8,8 @@ from apps.core.csv import csv_response
 from apps.core.forms import apply_validation_error
 from apps.core.limits import LimitExceeded
 from apps.taxonomy.models import TagDimension
+from apps.taxonomy.selectors import tagging_health as tagging_health_rows
+from apps.taxonomy.selectors import undefined_tag_keys
 from apps.tenancy.permissions import org_perm_required
 from apps.tenancy.roles import Perm
 
@@ -166,3 +168,25 @@ def mapping_delete(request, org_slug: str, pk: int):
     source_mapping_delete(mapping=get_object_or_404(SourceMapping, pk=pk), actor=request.user)
     messages.success(request, "Mapping removed.")
     return redirect("usage:mappings", org_slug=org_slug)
+
+
+@org_perm_required(Perm.VIEW_ORG)
+def tagging_health(request, org_slug: str):
+    """Tagging health (linked from the tagging pages, on their URL): here because it counts usage."""
+    # Requests, from the usage cube. Detail dimensions (e.g. customer) are not in tag sets: their
+    # coverage comes from their own daily totals.
+    request_counts = selectors.requests_by_tagset()
+    rows = tagging_health_rows(organization=request.organization, request_counts=request_counts)
+    detail_keys = selectors.detail_dimension_keys()
+    for row in rows:
+        if row.key in detail_keys:
+            row.missing = max(0, row.counted - selectors.requests_with_detail_value(row.key))
+    return render(
+        request,
+        "usage/tagging_health.html",
+        {
+            "rows": rows,
+            "unit": "requests",
+            "undefined_keys": undefined_tag_keys(organization=request.organization),
+        },
+    )

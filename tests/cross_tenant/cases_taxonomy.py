@@ -66,7 +66,6 @@ def _alias(world, organization) -> dict:
 
 
 portal_route("taxonomy:dimensions", _org)
-portal_route("taxonomy:health", _org)
 portal_route("taxonomy:dimension_create", _org)
 portal_route("taxonomy:dimension_detail", _dimension)
 portal_route("taxonomy:dimension_edit", _dimension)

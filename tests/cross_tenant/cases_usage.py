@@ -74,6 +74,7 @@ portal_route("usage:jobs", _org, role=FINANCE)
 portal_route("usage:job_detail", _job_kwargs, role=FINANCE)
 portal_route("usage:job_errors_csv", _job_kwargs, role=FINANCE)
 portal_route("usage:job_retry", _job_kwargs, method="post", role=FINANCE)
+portal_route("usage:tagging_health", _org)
 portal_route("usage:mappings", _org)
 portal_route("usage:mapping_delete", lambda w, o: {**_org(w, o), "pk": _mapping(w, o).pk}, method="post")
 

@@ -12,11 +12,11 @@ from django.utils import timezone
 from django_scopes import scope
 
 from apps.audit.models import AuditEvent
+from apps.ingest.jobs import jobs_interrupt_stale
 from apps.invoices.models import InvoiceIngestJob, InvoiceLine, ProviderInvoice
 from apps.invoices.services import ingest as ingest_service
 from apps.invoices.services.ingest import invoice_ingest_create, invoice_ingest_run
 from apps.tenancy.roles import Role
-from apps.usage.services.jobs import jobs_interrupt_stale
 
 from .conftest import FIXTURES, ingest
 

@@ -5,11 +5,11 @@ from django_scopes import scope
 
 from apps.allocation.demo import seed_demo as seed_allocation
 from apps.audit.models import AuditEvent
-from apps.invoices.demo import seed_demo as seed_invoices
 from apps.owners.demo import seed_demo as seed_owners
 from apps.periods.demo import OVERRIDE_REASON, seed_demo
 from apps.periods.models import BillingPeriod
 from apps.reconciliation.demo import seed_demo as seed_reconciliation
+from apps.reconciliation.demo_invoices import seed_demo_invoices as seed_invoices
 from apps.taxonomy.demo import seed_demo as seed_taxonomy
 from apps.tenancy.models import Organization
 from apps.tenancy.roles import Role

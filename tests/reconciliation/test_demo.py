@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 from django_scopes import scope
 
-from apps.invoices.demo import seed_demo as seed_invoices
 from apps.reconciliation.demo import seed_demo
+from apps.reconciliation.demo_invoices import seed_demo_invoices as seed_invoices
 from apps.reconciliation.models import ReconciliationLine, ReconciliationRun
 from tests.factories import OrganizationFactory
 from tests.invoices.test_demo import make_cube

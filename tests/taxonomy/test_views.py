@@ -26,7 +26,7 @@ def test_dimension_list_shows_required_flags_and_value_counts(world, taxonomy):
 def test_empty_states(world):
     response = world.login("a").get(_url("dimensions"))
     assert b"No tag dimensions yet." in response.content
-    response = world.login("a").get(_url("health"))
+    response = world.login("a").get(reverse("usage:tagging_health", kwargs={"org_slug": "alpha"}))
     assert b"No active tag dimensions" in response.content
 
 
@@ -162,7 +162,7 @@ def test_health_page_counts_requests_from_the_usage_cube_and_lists_unknown_value
                 tagset_id=tagset_id,
                 requests=count,
             )
-    response = world.login("a", Role.BUDGET_OWNER).get(_url("health"))
+    response = world.login("a", Role.BUDGET_OWNER).get(reverse("usage:tagging_health", kwargs={"org_slug": "alpha"}))
     rows = {r.key: r for r in response.context["rows"]}
     assert (rows["team"].counted, rows["team"].missing, rows["team"].unknown_values) == (18, 1, [("serch", 7)])
     assert (rows["environment"].missing, rows["environment"].unknown_values) == (2, [("qa", 1)])

@@ -14,9 +14,9 @@ from django.conf import settings
 from django.db import transaction
 from django_scopes import scope
 
+from apps.ingest.jobs import jobs_interrupt_stale
 from apps.usage.models import DailyUsage, IngestJob, UsageRecord
 from apps.usage.services.ingest import ingest_job_create, ingest_job_retry, ingest_job_run
-from apps.usage.services.jobs import jobs_interrupt_stale
 from apps.usage.synthetic import generate_events
 from tests.factories import OrganizationFactory
 from tests.test_celery_worker import ROOT, _database_url_for_worker, _skip

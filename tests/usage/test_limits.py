@@ -16,11 +16,10 @@ from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
 from apps.core.limits import RATIO_FLOOR
-from apps.core.parsers import PayloadTooLarge
+from apps.core.parsers import PayloadTooLarge, RawBodyParser
 from apps.invoices.models import InvoiceIngestJob
 from apps.invoices.parsers import reader_for as invoice_reader_for
 from apps.tenancy.roles import Role
-from apps.usage.api.views import RawBodyParser
 from apps.usage.models import IngestJob
 from apps.usage.parsers import reader_for
 from apps.usage.services.ingest import ingest_job_create, ingest_job_run

@@ -14,11 +14,11 @@ from django_scopes import scope
 
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_chain_verify
+from apps.ingest.jobs import jobs_interrupt_stale
 from apps.tenancy.roles import Role
 from apps.usage.models import IngestJob
 from apps.usage.services import ingest as ingest_service
 from apps.usage.services.ingest import ingest_job_create, ingest_job_retry, ingest_job_run
-from apps.usage.services.jobs import jobs_interrupt_stale
 from tests.usage.test_ingest import SONNET_EVENT_NANO, counts, event, ndjson
 
 pytestmark = pytest.mark.django_db

@@ -18,14 +18,13 @@ from rest_framework.settings import api_settings
 
 from apps.core.api.errors import ErrorSerializer
 from apps.core.limits import LimitExceeded
-from apps.core.parsers import PayloadTooLarge
+from apps.core.parsers import PayloadTooLarge, RawBodyParser, raw_body
 from apps.invoices.filters import InvoiceImportFilter, InvoiceLineFilter, ProviderInvoiceFilter
 from apps.invoices.models import InvoiceIngestJob, InvoiceLine, ProviderInvoice
 from apps.invoices.parsers import FORMAT_CHOICES
 from apps.invoices.services.ingest import invoice_ingest_create, invoice_ingest_retry
 from apps.tenancy.api.views import OrganizationReadOnlyViewSet
 from apps.tenancy.roles import TokenScope
-from apps.usage.api.views import RawBodyParser, raw_body
 
 from .serializers import InvoiceImportSerializer, InvoiceLineSerializer, ProviderInvoiceSerializer
 

@@ -1,18 +1,13 @@
-import tempfile
-from typing import BinaryIO
-
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as DRFValidationError
-from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
 from apps.core.api.errors import ErrorSerializer
-from apps.core.limits import LimitExceeded, capped
-from apps.core.parsers import PayloadTooLarge, check_content_length
+from apps.core.limits import LimitExceeded
+from apps.core.parsers import PayloadTooLarge, RawBodyParser, raw_body
 from apps.tenancy.api.views import OrganizationReadOnlyViewSet
 from apps.tenancy.roles import TokenScope
 from apps.usage.filters import IngestJobFilter
@@ -20,42 +15,6 @@ from apps.usage.models import IngestError, IngestJob
 from apps.usage.services.ingest import ingest_job_create, ingest_job_retry
 
 from .serializers import IngestJobErrorsSerializer, IngestJobSerializer
-
-
-class RawBodyParser(BaseParser):
-    """Keeps the body as a file (in memory up to FILE_UPLOAD_MAX_MEMORY_SIZE, then on disk): usage and bills
-    arrive as raw files and are parsed by the ingest. More than INGEST_MAX_UPLOAD_BYTES is refused with 413
-    as soon as it is known (from Content-Length, else while reading), never read whole."""
-
-    media_type = "*/*"
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        limit = settings.INGEST_MAX_UPLOAD_BYTES
-        check_content_length(parser_context, limit=limit, setting="INGEST_MAX_UPLOAD_MB")
-        body = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE)  # noqa: SIM115 (returned)
-        if stream is not None:
-            source = capped(stream, max_bytes=limit, what="The request body", limit="INGEST_MAX_UPLOAD_MB")
-            try:
-                while block := source.read(1024 * 1024):
-                    body.write(block)
-            except LimitExceeded as exc:
-                body.close()
-                raise PayloadTooLarge(exc) from exc
-        body.seek(0)
-        return body
-
-
-def raw_body(request) -> tuple[BinaryIO | None, bytes]:
-    """(the body as a file, its first non-blank byte); (None, b"") for an empty or blank body."""
-    body = request.data if hasattr(request.data, "read") else None
-    if body is None:
-        return None, b""
-    while block := body.read(64 * 1024):
-        stripped = block.lstrip()
-        if stripped:
-            body.seek(0)
-            return body, stripped[:1]
-    return None, b""
 
 
 class UsageJobViewSet(OrganizationReadOnlyViewSet):

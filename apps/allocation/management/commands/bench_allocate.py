@@ -168,7 +168,7 @@ class Command(BaseCommand):
     def _invoices_and_rules(self, organization) -> None:
         from apps.allocation.demo import DOCUMENT, RULE_SET_NAME
         from apps.allocation.services import draft_publish, draft_update, rule_set_create
-        from apps.invoices.demo import seed_demo as seed_invoices
+        from apps.reconciliation.demo_invoices import seed_demo_invoices as seed_invoices
 
         quiet = io.StringIO()
         seed_invoices(organization=organization, stdout=quiet)

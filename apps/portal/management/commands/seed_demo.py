@@ -10,7 +10,6 @@ from apps.accounts.demo import DEMO_TOTP_SECRET, demo_authenticator
 from apps.allocation import demo as allocation_demo
 from apps.audit.services import audit_record
 from apps.disputes import demo as disputes_demo
-from apps.invoices import demo as invoices_demo
 from apps.owners import demo as owners_demo
 from apps.periods import demo as periods_demo
 from apps.pricing import demo as pricing_demo
@@ -36,7 +35,6 @@ APP_SEEDERS = [
     taxonomy_demo.seed_demo,
     pricing_demo.seed_demo,
     usage_demo.seed_demo,
-    invoices_demo.seed_demo,
     reconciliation_demo.seed_demo,
     allocation_demo.seed_demo,
     periods_demo.seed_demo,

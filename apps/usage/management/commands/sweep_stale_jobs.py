@@ -1,12 +1,11 @@
-"""Here because invoices already build on usage's ingest machinery: one command sweeps both kinds of job."""
+"""One command sweeps every kind of ingest job registered in ``apps.ingest.jobs`` (usage's and invoices', each
+from its AppConfig.ready()), so usage does not import invoices."""
 
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand
 
-from apps.invoices.models import InvoiceIngestJob
-from apps.usage.models import IngestJob
-from apps.usage.services.jobs import jobs_interrupt_stale
+from apps.ingest.jobs import job_kinds, jobs_interrupt_stale
 
 
 class Command(BaseCommand):
@@ -21,6 +20,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, minutes, **options):
         stale_after = timedelta(minutes=minutes) if minutes is not None else None
-        for label, model, prefix in (("usage", IngestJob, "usage"), ("invoice", InvoiceIngestJob, "invoices")):
-            for job in jobs_interrupt_stale(job_model=model, audit_prefix=prefix, stale_after=stale_after):
-                self.stdout.write(f"{label} job {job.pk} ({job.organization.slug}, {job.file_name}): interrupted")
+        for kind in job_kinds():
+            for job in jobs_interrupt_stale(
+                job_model=kind.job_model, audit_prefix=kind.audit_prefix, stale_after=stale_after
+            ):
+                self.stdout.write(f"{kind.label} job {job.pk} ({job.organization.slug}, {job.file_name}): interrupted")

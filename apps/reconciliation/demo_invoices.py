@@ -5,6 +5,9 @@ AI) and ingested through the real ingest path.
 The amounts follow acme's demo usage (the DailyUsage cube, priced by the price book) with a fixed variance
 per provider: openai +2.1%, google -1.4% and anthropic +6.3%, just outside the default 5% tolerance, so the
 reconciliation demo shows both states. Idempotent: a provider's month that already has its invoice is skipped.
+
+Here, not in invoices, because the bills are made from the usage cube to give the reconciliation demo its
+variances: reconciliation stands above both usage and invoices. ``demo.seed_demo`` runs it first.
 """
 
 import io
@@ -36,7 +39,7 @@ MICRO = Decimal("0.000001")
 GOOGLE_STORAGE = Decimal("12.40")  # other cloud cost on the same FOCUS bill (is_ai false)
 
 
-def seed_demo(*, organization, stdout) -> None:
+def seed_demo_invoices(*, organization, stdout) -> None:
     if organization.slug != "acme":
         return
     cube = _usage_cube(organization)
