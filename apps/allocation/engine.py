@@ -1,7 +1,7 @@
 """The allocation engine: a pure function from a period's cost cells, the invoice totals and one rule set to
 allocation lines. No ORM and no Django here: the services turn database rows into these dataclasses.
 
-How a period is allocated (see DESIGN.md, "Allocation semantics"):
+How a period is allocated (README, "Allocation"):
 
 1. Cells are grouped by (tagset, provider, model, tier, retry, cost source); rules see each group once.
 2. Rules are walked in (position, rule_id) order and *claim* groups that no earlier rule claimed (Azure:
