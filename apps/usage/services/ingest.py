@@ -25,6 +25,7 @@ from django_scopes import scope, scopes_disabled
 from apps.audit.services import audit_record
 from apps.core.ceilings import MAX_AMOUNT_NANO_PER_ROW
 from apps.core.failures import failure_text
+from apps.ingest.payloads import ingest_job_receive, payload_open, payload_prescan
 from apps.ingest.rows import RowProblem
 from apps.pricing.estimator import PriceBook
 from apps.pricing.money import decimal_to_nano, nano_to_decimal
@@ -36,7 +37,6 @@ from apps.usage.models import IngestError, IngestJob, SourceMapping, UsageRecord
 from apps.usage.parsers import FileRefused, RowError, UsageEvent, detect_format, reader_for
 
 from .late_data import flag_late_usage
-from .payloads import ingest_job_receive, payload_open, payload_prescan
 from .pipeline import run_ahead
 from .writer import PreparedRecord, RecordWriter, StagedChunk, stage_chunk, uses_copy
 
