@@ -231,7 +231,7 @@ def test_command_refuses_a_gzip_bomb_naming_the_limit(world, tmp_path, settings)
 
 
 def test_commands_reading_stdin_apply_the_upload_cap(catalog, settings, monkeypatch, capsys):
-    from apps.usage.management.ingest_command import IngestFileCommand
+    from apps.ingest.command import IngestFileCommand
 
     settings.INGEST_MAX_UPLOAD_BYTES = 4096
     body = ndjson(*(event(f"i{i}") for i in range(20)))  # about 10 KB

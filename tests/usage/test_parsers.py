@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from apps.ingest.rows import MAX_LINE_BYTES
 from apps.usage.parsers import FileRefused, RowError, UsageEvent, detect_format, reader_for
-from apps.usage.parsers.base import MAX_LINE_BYTES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -12,9 +12,10 @@ from django_scopes import scope
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from apps.ingest.rows import RowProblem, json_loads
 from apps.taxonomy.models import TagSet
 from apps.usage.models import DailyDetailUsage, DailyUsage, IngestJob, UsageRecord
-from apps.usage.parsers.base import TOKEN_FIELDS, RowProblem, json_loads
+from apps.usage.parsers.base import TOKEN_FIELDS
 from apps.usage.parsers.canonical import _strict_event, event_from_object, read_ndjson
 from apps.usage.services import ingest as ingest_service
 from apps.usage.services.pipeline import run_ahead

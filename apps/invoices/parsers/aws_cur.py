@@ -4,7 +4,7 @@ token type (``USW2-Claude4.5Sonnet-input-tokens``); every other product is kept 
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from apps.usage.parsers.base import RowError, RowProblem, as_amount, as_quantity, as_text
+from apps.ingest.rows import RowError, RowProblem, as_amount, as_quantity, as_text
 
 from .base import ParsedLine, as_currency, as_instant, as_json_object, csv_rows, month_start
 from .naming import split_cur_usage_type

@@ -1,7 +1,7 @@
 """What every invoice reader yields, and the small helpers they share.
 
 The generic helpers (``RowError``, ``FileRefused``, ``RowProblem``, ``as_decimal`` …, ``json_loads`` with
-``parse_float=Decimal``) come from the usage readers; this module adds only what bills need.
+``parse_float=Decimal``) come from ``apps.ingest.rows``; this module adds only what bills need.
 """
 
 import csv
@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import BinaryIO
 
-from apps.usage.parsers.base import FileRefused, RowProblem, as_timestamp, csv_records, in_window
+from apps.ingest.rows import FileRefused, RowProblem, as_timestamp, csv_records, in_window
 
 CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
 

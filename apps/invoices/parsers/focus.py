@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from apps.usage.parsers.base import RowError, RowProblem, as_amount, as_quantity, as_text
+from apps.ingest.rows import RowError, RowProblem, as_amount, as_quantity, as_text
 
 from .base import (
     ParsedLine,

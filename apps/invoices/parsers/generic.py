@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import BinaryIO
 
-from apps.usage.parsers.base import RowError, RowProblem, as_amount, as_bool, as_quantity, as_text
+from apps.ingest.rows import RowError, RowProblem, as_amount, as_bool, as_quantity, as_text
 
 from .base import ParsedLine, as_charge_category, as_currency, as_instant, csv_rows, month_start
 

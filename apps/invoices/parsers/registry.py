@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Iterator
 
-from apps.usage.parsers.base import FileRefused, RowError, json_loads
+from apps.ingest.rows import FileRefused, RowError, json_loads
 
 from .aws_cur import read_aws_cur
 from .base import ParsedLine

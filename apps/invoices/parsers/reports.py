@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import BinaryIO
 
 from apps.core.limits import JSONStreamError, iter_json_pages
-from apps.usage.parsers.base import MAX_LINE_BYTES, RowError, RowProblem, as_amount, as_decimal, as_text
+from apps.ingest.rows import MAX_LINE_BYTES, RowError, RowProblem, as_amount, as_decimal, as_text
 
 from .base import ParsedLine, as_currency, as_instant, month_start
 from .naming import anthropic_cost_source, split_openai_line_item

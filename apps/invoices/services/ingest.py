@@ -25,6 +25,8 @@ from django_scopes import scope, scopes_disabled
 from apps.audit.services import audit_record, model_snapshot
 from apps.core.ceilings import MAX_SUM, within_sum
 from apps.core.failures import failure_text
+from apps.ingest.jobs import job_heartbeat
+from apps.ingest.payloads import ingest_job_receive, payload_open, payload_prescan
 from apps.invoices.models import (
     CostView,
     InvoiceIngestError,
@@ -37,8 +39,6 @@ from apps.invoices.parsers import FORMAT_CHOICES, FileRefused, ParsedLine, RowEr
 from apps.pricing.estimator import PriceBook
 from apps.pricing.money import currency_exponent, decimal_to_nano, nano_to_decimal
 from apps.tenancy.models import Organization
-from apps.usage.services.jobs import job_heartbeat
-from apps.usage.services.payloads import ingest_job_receive, payload_open, payload_prescan
 
 from .late_data import flag_late_invoices
 

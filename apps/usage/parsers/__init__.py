@@ -5,7 +5,9 @@ reader carries on, a problem with the file as a whole raises ``FileRefused`` bef
 where it can be known up front (see ``apps.usage.services.ingest.prescan``).
 """
 
-from .base import FileRefused, RowError, UsageEvent
+from apps.ingest.rows import FileRefused, RowError
+
+from .base import UsageEvent
 from .registry import FORMATS, detect_format, reader_for
 
 __all__ = ["FORMATS", "FileRefused", "RowError", "UsageEvent", "detect_format", "reader_for"]

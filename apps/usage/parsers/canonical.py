@@ -1,4 +1,4 @@
-"""The canonical usage event v1 (DESIGN.md), as NDJSON, as a JSON array, and as CSV."""
+"""The canonical usage event v1 (README, "Usage ingestion"), as NDJSON, as a JSON array, and as CSV."""
 
 import csv
 import io
@@ -10,26 +10,22 @@ import msgspec
 
 from apps.core.ceilings import MAX_CALLS_PER_ROW, MAX_TOKENS_PER_ROW
 from apps.core.limits import JSONStreamError, iter_json_array
-
-from .base import (
+from apps.ingest.rows import (
     MAX_LINE_BYTES,
-    SERVICE_TIERS,
-    TOKEN_FIELDS,
     RowError,
     RowProblem,
-    UsageEvent,
     as_amount,
     as_bool,
     as_int,
     as_mapping,
     as_text,
-    as_tier,
     as_timestamp,
     csv_records,
     iter_lines,
     json_loads,
-    tool_counts,
 )
+
+from .base import SERVICE_TIERS, TOKEN_FIELDS, UsageEvent, as_tier, tool_counts
 
 
 def event_from_object(obj, line: int) -> UsageEvent:

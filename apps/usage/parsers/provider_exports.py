@@ -10,23 +10,22 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from apps.core.limits import JSONStreamError, first_significant_byte, iter_json_array, iter_json_pages
-
-from .base import (
+from apps.ingest.rows import (
     MAX_LINE_BYTES,
     RowError,
     RowProblem,
-    UsageEvent,
     as_amount,
     as_bool,
     as_calls,
     as_int,
     as_mapping,
     as_text,
-    as_tier,
     as_timestamp,
     iter_lines,
     json_loads,
 )
+
+from .base import UsageEvent, as_tier
 
 
 def _derived_id(prefix: str, *parts) -> str:

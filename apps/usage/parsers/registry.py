@@ -3,7 +3,9 @@
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
-from .base import FileRefused, RowError, UsageEvent, json_loads
+from apps.ingest.rows import FileRefused, RowError, json_loads
+
+from .base import UsageEvent
 from .canonical import read_csv, read_json_array, read_ndjson
 from .provider_exports import read_anthropic_usage, read_litellm, read_openai_usage
 

@@ -5,7 +5,7 @@ reads it. Each chunk of lines commits in one transaction: its new records, their
 rejected-row errors and the job's checkpoint (``lines_done``). A worker killed mid-file loses nothing:
 running the job again skips the committed lines and carries on; the (organisation, source, request id)
 unique key makes every record land once even if two jobs overlap. Each commit is also the job's heartbeat:
-a job whose worker stops beating is marked interrupted by the sweeper (``services/jobs.py``) and retried.
+a job whose worker stops beating is marked interrupted by the sweeper (``apps/ingest/jobs.py``) and retried.
 """
 
 import json
@@ -25,6 +25,8 @@ from django_scopes import scope, scopes_disabled
 from apps.audit.services import audit_record
 from apps.core.ceilings import MAX_AMOUNT_NANO_PER_ROW
 from apps.core.failures import failure_text
+from apps.ingest.payloads import ingest_job_receive, payload_open, payload_prescan
+from apps.ingest.rows import RowProblem
 from apps.pricing.estimator import PriceBook
 from apps.pricing.money import decimal_to_nano, nano_to_decimal
 from apps.taxonomy.models import Granularity, TagDimension
@@ -33,10 +35,8 @@ from apps.taxonomy.services import tag_normaliser_for, tagsets_get_or_create
 from apps.tenancy.models import Organization
 from apps.usage.models import IngestError, IngestJob, SourceMapping, UsageRecord
 from apps.usage.parsers import FileRefused, RowError, UsageEvent, detect_format, reader_for
-from apps.usage.parsers.base import RowProblem
 
 from .late_data import flag_late_usage
-from .payloads import ingest_job_receive, payload_open, payload_prescan
 from .pipeline import run_ahead
 from .writer import PreparedRecord, RecordWriter, StagedChunk, stage_chunk, uses_copy
 

@@ -1,10 +1,10 @@
 from pathlib import Path
 
+from apps.ingest.command import IngestFileCommand
 from apps.invoices.models import InvoiceIngestJob
 from apps.invoices.parsers import FORMAT_CHOICES
 from apps.invoices.services.ingest import invoice_ingest_create, invoice_ingest_summary
 from apps.invoices.tasks import run_invoice_ingest
-from apps.usage.management.ingest_command import IngestFileCommand
 
 
 class Command(IngestFileCommand):

@@ -1,7 +1,7 @@
+from apps.ingest.command import RetryJobCommand
 from apps.invoices.models import InvoiceIngestJob
 from apps.invoices.services.ingest import invoice_ingest_retry, invoice_ingest_summary
 from apps.invoices.tasks import run_invoice_ingest
-from apps.usage.management.ingest_command import RetryJobCommand
 
 
 class Command(RetryJobCommand):

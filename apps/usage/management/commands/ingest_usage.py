@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from apps.usage.management.ingest_command import IngestFileCommand
+from apps.ingest.command import IngestFileCommand
 from apps.usage.models import IngestJob
 from apps.usage.services.ingest import FORMAT_CHOICES, ingest_job_create, ingest_job_summary
 from apps.usage.tasks import run_ingest_job

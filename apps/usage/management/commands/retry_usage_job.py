@@ -1,4 +1,4 @@
-from apps.usage.management.ingest_command import RetryJobCommand
+from apps.ingest.command import RetryJobCommand
 from apps.usage.models import IngestJob
 from apps.usage.services.ingest import ingest_job_retry, ingest_job_summary
 from apps.usage.tasks import run_ingest_job

@@ -11,7 +11,7 @@ from typing import BinaryIO
 from django.conf import settings
 
 from apps.core.limits import GZIP_MAGIC, LimitExceeded, capped, drain, gunzip_capped
-from apps.usage.parsers import FileRefused
+from apps.ingest.rows import FileRefused
 
 BLOCK = 1024 * 1024
 # Files received from people and clients are capped at INGEST_MAX_UPLOAD_BYTES; a file an operator's
