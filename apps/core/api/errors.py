@@ -8,6 +8,7 @@ about no one field are under ``non_field_errors``.
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.views import APIView
@@ -44,7 +45,12 @@ def _as_messages(value):
 
 def api_exception_handler(exc, context):
     """DRF's handler, then the body normalised to the one error shape: a validation error raised with a bare
-    list or string becomes ``non_field_errors``, and a bare string under a field becomes a one-item list."""
+    list or string becomes ``non_field_errors``, and a bare string under a field becomes a one-item list.
+
+    A Django ``ValidationError`` (what services and ``TenantModel.clean()`` raise) is a 400 with its messages
+    by field, wherever in a view it comes from; DRF alone would let it through as a 500."""
+    if isinstance(exc, DjangoValidationError):
+        exc = ValidationError(serializers.as_serializer_error(exc))
     response = drf_exception_handler(exc, context)
     if response is None or not isinstance(exc, ValidationError):
         return response

@@ -1,6 +1,3 @@
-from contextlib import contextmanager
-
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
@@ -12,14 +9,6 @@ from apps.tenancy.api.views import OrganizationListCreateViewSet, OrganizationMo
 from apps.tenancy.roles import TokenScope
 
 from .serializers import BudgetOwnerSerializer, BudgetSerializer
-
-
-@contextmanager
-def service_errors_as_400():
-    try:
-        yield
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
 
 
 class BudgetOwnerViewSet(mixins.UpdateModelMixin, OrganizationListCreateViewSet):
@@ -43,16 +32,14 @@ class BudgetOwnerViewSet(mixins.UpdateModelMixin, OrganizationListCreateViewSet)
         return queryset.select_related("parent").prefetch_related("owner_users")
 
     def perform_create(self, serializer):
-        with service_errors_as_400():
-            serializer.instance = services.budget_owner_create(
-                organization=self.request.organization, actor=self.request.user, **serializer.validated_data
-            )
+        serializer.instance = services.budget_owner_create(
+            organization=self.request.organization, actor=self.request.user, **serializer.validated_data
+        )
 
     def perform_update(self, serializer):
-        with service_errors_as_400():
-            serializer.instance = services.budget_owner_update(
-                owner=serializer.instance, actor=self.request.user, data=serializer.validated_data
-            )
+        serializer.instance = services.budget_owner_update(
+            owner=serializer.instance, actor=self.request.user, data=serializer.validated_data
+        )
 
 
 class BudgetViewSet(OrganizationModelViewSet):
@@ -82,15 +69,14 @@ class BudgetViewSet(OrganizationModelViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        with service_errors_as_400():
-            budget, created = services.budget_set(
-                organization=request.organization,
-                actor=request.user,
-                owner=data["owner"],
-                period=data["period"],
-                amount=data["amount"],
-                currency=data.get("currency", request.organization.base_currency),
-            )
+        budget, created = services.budget_set(
+            organization=request.organization,
+            actor=request.user,
+            owner=data["owner"],
+            period=data["period"],
+            amount=data["amount"],
+            currency=data.get("currency", request.organization.base_currency),
+        )
         return Response(
             self.get_serializer(budget).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
@@ -104,15 +90,14 @@ class BudgetViewSet(OrganizationModelViewSet):
             moved["period"] = ["A budget cannot move to another month: delete it and set a new one."]
         if moved:
             raise serializers.ValidationError(moved)
-        with service_errors_as_400():
-            serializer.instance, _ = services.budget_set(
-                organization=self.request.organization,
-                actor=self.request.user,
-                owner=budget.owner,
-                period=budget.period,
-                amount=data.get("amount", budget.amount),
-                currency=data.get("currency", budget.currency),
-            )
+        serializer.instance, _ = services.budget_set(
+            organization=self.request.organization,
+            actor=self.request.user,
+            owner=budget.owner,
+            period=budget.period,
+            amount=data.get("amount", budget.amount),
+            currency=data.get("currency", budget.currency),
+        )
 
     def perform_destroy(self, instance):
         services.budget_delete(budget=instance, actor=self.request.user)

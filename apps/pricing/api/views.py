@@ -1,7 +1,4 @@
-from contextlib import contextmanager
-
-from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import mixins, serializers
+from rest_framework import mixins
 
 from apps.pricing import services
 from apps.pricing.filters import PriceOverrideFilter, PriceRowFilter
@@ -10,14 +7,6 @@ from apps.tenancy.api.views import OrganizationListCreateViewSet, OrganizationRe
 from apps.tenancy.roles import TokenScope
 
 from .serializers import PriceOverrideSerializer, PriceRowSerializer
-
-
-@contextmanager
-def service_errors_as_400():
-    try:
-        yield
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
 
 
 class PriceRowViewSet(OrganizationReadOnlyViewSet):
@@ -62,13 +51,11 @@ class PriceOverrideViewSet(mixins.UpdateModelMixin, OrganizationListCreateViewSe
         return queryset.select_related("provider", "model")
 
     def perform_create(self, serializer):
-        with service_errors_as_400():
-            serializer.instance = services.price_override_create(
-                organization=self.request.organization, actor=self.request.user, **serializer.validated_data
-            )
+        serializer.instance = services.price_override_create(
+            organization=self.request.organization, actor=self.request.user, **serializer.validated_data
+        )
 
     def perform_update(self, serializer):
-        with service_errors_as_400():
-            serializer.instance = services.price_override_update(
-                override=serializer.instance, actor=self.request.user, data=serializer.validated_data
-            )
+        serializer.instance = services.price_override_update(
+            override=serializer.instance, actor=self.request.user, data=serializer.validated_data
+        )

@@ -1,7 +1,4 @@
-from contextlib import contextmanager
-
-from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import mixins, serializers
+from rest_framework import mixins
 
 from apps.taxonomy import services
 from apps.taxonomy.filters import TagDimensionFilter, TagSetFilter, TagValueFilter
@@ -18,14 +15,6 @@ WRITE_SCOPES = {
 }
 
 
-@contextmanager
-def service_errors_as_400():
-    try:
-        yield
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
-
-
 class TagDimensionViewSet(mixins.UpdateModelMixin, OrganizationListCreateViewSet):
     """Tag dimensions. Never deleted: PATCH ``is_active`` to false. The key cannot change."""
 
@@ -36,16 +25,14 @@ class TagDimensionViewSet(mixins.UpdateModelMixin, OrganizationListCreateViewSet
     required_scopes = WRITE_SCOPES
 
     def perform_create(self, serializer):
-        with service_errors_as_400():
-            serializer.instance = services.tag_dimension_create(
-                organization=self.request.organization, actor=self.request.user, **serializer.validated_data
-            )
+        serializer.instance = services.tag_dimension_create(
+            organization=self.request.organization, actor=self.request.user, **serializer.validated_data
+        )
 
     def perform_update(self, serializer):
-        with service_errors_as_400():
-            serializer.instance = services.tag_dimension_update(
-                dimension=serializer.instance, actor=self.request.user, data=serializer.validated_data
-            )
+        serializer.instance = services.tag_dimension_update(
+            dimension=serializer.instance, actor=self.request.user, data=serializer.validated_data
+        )
 
 
 class TagValueViewSet(mixins.UpdateModelMixin, OrganizationListCreateViewSet):
@@ -62,17 +49,15 @@ class TagValueViewSet(mixins.UpdateModelMixin, OrganizationListCreateViewSet):
         return queryset.select_related("dimension", "owner").prefetch_related("aliases")
 
     def perform_create(self, serializer):
-        with service_errors_as_400():
-            serializer.instance = services.tag_value_create(
-                organization=self.request.organization, actor=self.request.user, **serializer.validated_data
-            )
+        serializer.instance = services.tag_value_create(
+            organization=self.request.organization, actor=self.request.user, **serializer.validated_data
+        )
 
     def perform_update(self, serializer):
         data = {k: v for k, v in serializer.validated_data.items() if k != "dimension"}
-        with service_errors_as_400():
-            serializer.instance = services.tag_value_update(
-                tag_value=serializer.instance, actor=self.request.user, data=data
-            )
+        serializer.instance = services.tag_value_update(
+            tag_value=serializer.instance, actor=self.request.user, data=data
+        )
 
 
 class TagSetViewSet(OrganizationReadOnlyViewSet):
