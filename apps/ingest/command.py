@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scope
 
 from apps.core.limits import LimitExceeded, capped
+from apps.ingest.jobs import job_retry
 from apps.tenancy.models import Organization
 
 
@@ -97,9 +98,6 @@ class RetryJobCommand(BaseCommand):
     job_model = None
     task = None
 
-    def retry(self, *, job):
-        raise NotImplementedError
-
     def summarise(self, job) -> dict:
         raise NotImplementedError
 
@@ -117,7 +115,7 @@ class RetryJobCommand(BaseCommand):
             if found is None:
                 raise CommandError(f"No job {job} in {org}.")
             try:
-                self.retry(job=found)
+                job_retry(job=found, actor=None, enqueue=False)
             except ValidationError as exc:
                 raise CommandError(" ".join(exc.messages)) from exc
         self.task.apply(args=[found.pk])

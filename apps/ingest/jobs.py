@@ -1,40 +1,103 @@
-"""What every ingest job (usage and invoices) shares about being alive: a heartbeat while a worker runs it,
-and the sweeper that marks a job whose worker went silent (killed, lost) as interrupted, so that it can be
-retried instead of showing "running" forever.
+"""What every ingest job (usage and invoices) shares about its life: being queued (by the kind's Celery
+task, once the transaction that made it commits), a heartbeat while a worker runs it, the sweeper that
+marks a job whose worker went silent (killed, lost) as interrupted, and the retry that queues a failed or
+interrupted job again.
 
-The job kinds are registered here by their apps (``register_job_kind`` from ``AppConfig.ready()``), so one
-sweep command serves every kind without its app importing the others."""
+The job kinds are registered here by their apps (``register_job_kind`` from ``AppConfig.ready()``), with
+the task that runs a job: the services queue a job through its kind, so a service never imports its own
+tasks module (the task module imports the service), and one sweep command serves every kind without its
+app importing the others."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from apps.audit.services import audit_record
+from apps.tenancy.scoping import tenant_scoped
 
 
 @dataclass(frozen=True)
 class JobKind:
     label: str  # how the sweep command names a job: "usage job 12 (...)"
     job_model: type
-    audit_prefix: str  # the audit action is "<prefix>.ingest_interrupted"
+    audit_prefix: str  # the audit actions are "<prefix>.ingest_retried", "<prefix>.ingest_interrupted"
+    task: object = None  # the Celery task that runs a job by id
+    noun: str = "job"  # how a retry refusal names it: "Only a failed or interrupted <noun> can be retried"
+    retry_audit_fields: tuple[str, ...] = ()  # the job's figures the retry's audit event records
 
 
 _kinds: dict[str, JobKind] = {}
 
 
-def register_job_kind(label: str, *, job_model, audit_prefix: str) -> None:
+def register_job_kind(
+    label: str, *, job_model, audit_prefix: str, task=None, noun: str = "job", retry_audit_fields=()
+) -> None:
     """Called from an app's ``AppConfig.ready()``; registering a label again replaces it."""
-    _kinds[label] = JobKind(label=label, job_model=job_model, audit_prefix=audit_prefix)
+    _kinds[label] = JobKind(
+        label=label,
+        job_model=job_model,
+        audit_prefix=audit_prefix,
+        task=task,
+        noun=noun,
+        retry_audit_fields=tuple(retry_audit_fields),
+    )
 
 
 def job_kinds() -> list[JobKind]:
     """The registered kinds, in registration order (INSTALLED_APPS order)."""
     return list(_kinds.values())
+
+
+def job_kind_of(job_model) -> JobKind:
+    """The registered kind of ``job_model`` (a LookupError when no app registered it)."""
+    for kind in _kinds.values():
+        if kind.job_model is job_model:
+            return kind
+    raise LookupError(f"{job_model.__name__} is not a registered job kind.")
+
+
+def job_enqueue(job) -> None:
+    """Queue ``job`` on its kind's task once the current transaction commits (at once outside one)."""
+    job_kind_of(type(job)).task.delay_on_commit(job.pk)
+
+
+@tenant_scoped(via="job")
+def job_retry(*, job, actor, enqueue: bool = True):
+    """Queue a failed or interrupted job again; its kind's task resumes it (usage from its checkpoint, so
+    rows committed by earlier attempts are neither stored nor counted again; invoices read the whole file
+    again, nothing of it having been stored). A file refused as a whole needs a new upload instead."""
+    kind = job_kind_of(type(job))
+    job_model = kind.job_model
+    with transaction.atomic():
+        job = job_model.objects.select_for_update(of=("self",)).select_related("organization").get(pk=job.pk)
+        if not job.can_retry:
+            if job.refused_as_whole:
+                raise ValidationError("This file was refused as a whole; fix it and upload it again.")
+            raise ValidationError(
+                f"Only a failed or interrupted {kind.noun} can be retried; "
+                f"this one is {job.get_status_display().lower()}."
+            )
+        before = job.status
+        job.status = job_model.Status.QUEUED
+        job.finished_at = None
+        job.save(update_fields=["status", "finished_at"])
+        audit_record(
+            organization=job.organization,
+            actor=actor,
+            action=f"{kind.audit_prefix}.ingest_retried",
+            target=job,
+            before={"status": before},
+            after={"status": job.status, **{name: getattr(job, name) for name in kind.retry_audit_fields}},
+        )
+        if enqueue:
+            job_enqueue(job)
+    return job
 
 
 def job_heartbeat(job) -> None:

@@ -6,13 +6,14 @@ from django.views.decorators.http import require_POST
 
 from apps.core.forms import apply_validation_error
 from apps.core.limits import LimitExceeded
+from apps.ingest import jobs as job_kit
 from apps.tenancy.permissions import org_perm_required, require_org_perm
 from apps.tenancy.roles import Perm
 
 from . import selectors
 from .forms import InvoiceFilterForm, InvoiceSettingsForm, InvoiceUploadForm, LineFilterForm
 from .models import InvoiceIngestError, InvoiceIngestJob, ProviderInvoice
-from .services.ingest import invoice_ingest_create, invoice_ingest_retry, invoice_settings_for
+from .services.ingest import invoice_ingest_create, invoice_settings_for
 from .services.settings import invoice_settings_update
 
 
@@ -127,7 +128,7 @@ def import_detail(request, org_slug: str, pk: int):
 def import_retry(request, org_slug: str, pk: int):
     job = get_object_or_404(InvoiceIngestJob, pk=pk)
     try:
-        invoice_ingest_retry(job=job, actor=request.user)
+        job_kit.job_retry(job=job, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("invoices:import_detail", org_slug=org_slug, pk=pk)

@@ -1,7 +1,7 @@
-from django.conf import settings
 from django.db import models
 
 from apps.core.ceilings import MAX_SUM
+from apps.ingest.models import IngestJobBase
 from apps.tenancy.models import Organization, TenantModel
 
 # The summed columns of the cube tables (DailyUsage, DailyDetailUsage).
@@ -33,62 +33,16 @@ def sums_in_range(name: str) -> models.CheckConstraint:
     return models.CheckConstraint(condition=condition, name=name)
 
 
-class IngestJob(TenantModel):
-    """One file (or API body) of usage, read once, resumable, with its counts and errors."""
+class IngestJob(IngestJobBase):
+    """One file (or API body) of usage, read once in committed chunks, resumable from its checkpoint."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-        # The worker stopped sending heartbeats (killed, lost): retrying resumes from the checkpoint.
-        INTERRUPTED = "interrupted", "Interrupted"
-
-    class Channel(models.TextChoices):
-        UPLOAD = "upload", "Portal upload"
-        API = "api", "REST API"
-        COMMAND = "command", "Management command"
-
-    channel = models.CharField(max_length=20, choices=Channel.choices)
-    format = models.CharField(max_length=30)
     source = models.CharField(max_length=30, blank=True, help_text="Idempotency namespace of the records.")
-    file_name = models.CharField(max_length=255)
-    sha256 = models.CharField(max_length=64)
-    size_bytes = models.PositiveBigIntegerField(default=0)
-    payload = models.CharField(max_length=500, help_text="Where the received bytes are kept for (re-)running.")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
-    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
-    rows_total = models.PositiveBigIntegerField(default=0)
-    accepted = models.PositiveBigIntegerField(default=0)
-    duplicates = models.PositiveBigIntegerField(default=0)
-    rejected = models.PositiveBigIntegerField(default=0)
     lines_done = models.PositiveBigIntegerField(default=0, help_text="Checkpoint: lines committed so far.")
     lines_expected = models.PositiveBigIntegerField(default=0)
     estimated_nano = models.BigIntegerField(default=0, help_text="Price-book cost of the accepted rows (nano-units).")
     unpriced_rows = models.PositiveBigIntegerField(default=0)
     currency = models.CharField(max_length=3, default="USD")
-    error_message = models.TextField(blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_by_label = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(
-        null=True, blank=True, help_text="Last sign of life of the worker running it (each committed chunk)."
-    )
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["organization", "idempotency_key"],
-                condition=models.Q(idempotency_key__isnull=False),
-                name="ingestjob_unique_idempotency_key",
-            ),
-        ]
 
     def __str__(self) -> str:
         return f"Ingest #{self.pk} {self.file_name} ({self.status})"
@@ -102,13 +56,9 @@ class IngestJob(TenantModel):
         return min(99, int(self.lines_done * 100 / self.lines_expected))
 
     @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
-
-    @property
-    def is_active(self) -> bool:
-        """Queued or running: something is (or should be) working on it."""
-        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+    def refused_as_whole(self) -> bool:
+        """Failed before its first line was read (no source yet): the file itself was refused."""
+        return self.status == self.Status.FAILED and not self.source
 
     @property
     def can_retry(self) -> bool:

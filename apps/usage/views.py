@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 from apps.core.csv import csv_response
 from apps.core.forms import apply_validation_error
 from apps.core.limits import LimitExceeded
+from apps.ingest import jobs as job_kit
 from apps.taxonomy.models import TagDimension
 from apps.taxonomy.selectors import tagging_health as tagging_health_rows
 from apps.taxonomy.selectors import undefined_tag_keys
@@ -16,7 +17,7 @@ from apps.tenancy.roles import Perm
 from . import selectors
 from .forms import SourceMappingForm, UploadForm, UsageFilterForm
 from .models import IngestError, IngestJob, SourceMapping
-from .services.ingest import ingest_job_create, ingest_job_retry
+from .services.ingest import ingest_job_create
 from .services.mappings import source_mapping_create, source_mapping_delete
 
 
@@ -128,7 +129,7 @@ def job_errors_csv(request, org_slug: str, pk: int):
 def job_retry(request, org_slug: str, pk: int):
     job = get_object_or_404(IngestJob, pk=pk)
     try:
-        ingest_job_retry(job=job, actor=request.user)
+        job_kit.job_retry(job=job, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("usage:job_detail", org_slug=org_slug, pk=pk)

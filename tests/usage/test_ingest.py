@@ -12,6 +12,7 @@ from django.urls import reverse
 from django_scopes import scope
 
 from apps.audit.services import audit_chain_verify
+from apps.ingest.jobs import job_retry
 from apps.taxonomy.models import TagDimension, TagSet, TagValue
 from apps.tenancy.roles import Role
 from apps.usage.models import DailyUsage, IngestError, IngestJob, UsageRecord
@@ -259,7 +260,7 @@ def test_a_crash_mid_file_resumes_without_loss_or_double_count(catalog, monkeypa
     assert job.status == "failed" and job.lines_done == 6 and job.accepted == 6
     monkeypatch.setattr(ingest_service, "_commit_chunk", real_commit)
     with scope(organization=org):
-        ingest_service.ingest_job_retry(job=job, actor=None)  # queued; eager task runs on commit
+        job_retry(job=job, actor=None)  # queued; eager task runs on commit
     job = ingest_job_run(job_id=job.pk)
     assert (job.status, job.accepted, job.duplicates, job.rows_total, job.lines_done) == ("succeeded", 10, 0, 10, 10)
     assert counts(org) == (10, 10, 10 * SONNET_EVENT_NANO)

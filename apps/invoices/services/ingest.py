@@ -15,7 +15,6 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import BinaryIO
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import Abs
@@ -25,7 +24,7 @@ from django_scopes import scope, scopes_disabled
 from apps.audit.services import audit_record, model_snapshot
 from apps.core.ceilings import MAX_SUM, within_sum
 from apps.core.failures import failure_text
-from apps.ingest.jobs import job_heartbeat
+from apps.ingest.jobs import job_enqueue, job_heartbeat
 from apps.ingest.payloads import ingest_job_receive, payload_open, payload_prescan
 from apps.invoices.models import (
     CostView,
@@ -85,9 +84,7 @@ def invoice_ingest_create(
         extra_fields={"cost_view": invoice_settings_for(organization=organization).focus_cost_view},
     )
     if created and enqueue:
-        from apps.invoices.tasks import run_invoice_ingest
-
-        run_invoice_ingest.delay_on_commit(job.pk)
+        job_enqueue(job)
     return job, created
 
 
@@ -389,36 +386,6 @@ def _finish_without_writing(job: InvoiceIngestJob, *, status: str, message: str)
             target=job,
             after={"message": message},
         )
-    return job
-
-
-def invoice_ingest_retry(*, job: InvoiceIngestJob, actor, enqueue: bool = True) -> InvoiceIngestJob:
-    """Queue an interrupted or failed job again. Nothing of it was stored (a file is stored in one
-    transaction), so the retry reads the whole file; lines another job stored count as duplicates as ever."""
-    with transaction.atomic():
-        job = InvoiceIngestJob.objects.select_for_update(of=("self",)).select_related("organization").get(pk=job.pk)
-        if not job.can_retry:
-            if job.status == InvoiceIngestJob.Status.REFUSED:
-                raise ValidationError("This file was refused as a whole; fix it and upload it again.")
-            raise ValidationError(
-                f"Only a failed or interrupted import can be retried; this one is {job.get_status_display().lower()}."
-            )
-        before = job.status
-        job.status = InvoiceIngestJob.Status.QUEUED
-        job.finished_at = None
-        job.save(update_fields=["status", "finished_at"])
-        audit_record(
-            organization=job.organization,
-            actor=actor,
-            action="invoices.ingest_retried",
-            target=job,
-            before={"status": before},
-            after={"status": job.status},
-        )
-        if enqueue:
-            from apps.invoices.tasks import run_invoice_ingest
-
-            run_invoice_ingest.delay_on_commit(job.pk)
     return job
 
 

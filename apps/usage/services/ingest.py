@@ -16,7 +16,6 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -25,6 +24,7 @@ from django_scopes import scope, scopes_disabled
 from apps.audit.services import audit_record
 from apps.core.ceilings import MAX_AMOUNT_NANO_PER_ROW
 from apps.core.failures import failure_text
+from apps.ingest.jobs import job_enqueue
 from apps.ingest.payloads import ingest_job_receive, payload_open, payload_prescan
 from apps.ingest.rows import RowProblem
 from apps.pricing.estimator import PriceBook
@@ -86,9 +86,7 @@ def ingest_job_create(
         audit_action="usage.ingest_received",
     )
     if created and enqueue:
-        from apps.usage.tasks import run_ingest_job
-
-        run_ingest_job.delay_on_commit(job.pk)
+        job_enqueue(job)
     return job, created
 
 
@@ -477,36 +475,6 @@ def _finish(job: IngestJob, *, status: str, message: str = "") -> IngestJob:
                 "message": message,
             },
         )
-    return job
-
-
-def ingest_job_retry(*, job: IngestJob, actor, enqueue: bool = True) -> IngestJob:
-    """Queue a failed or interrupted job again; it resumes from its checkpoint, so the rows the earlier
-    attempts committed are neither stored nor counted again."""
-    with transaction.atomic():
-        job = IngestJob.objects.select_for_update().get(pk=job.pk)
-        if job.status == IngestJob.Status.FAILED and not job.source:
-            raise ValidationError("This file was refused as a whole; fix it and upload it again.")
-        if not job.can_retry:
-            raise ValidationError(
-                f"Only a failed or interrupted job can be retried; this one is {job.get_status_display().lower()}."
-            )
-        before = job.status
-        job.status = IngestJob.Status.QUEUED
-        job.finished_at = None
-        job.save(update_fields=["status", "finished_at"])
-        audit_record(
-            organization=job.organization,
-            actor=actor,
-            action="usage.ingest_retried",
-            target=job,
-            before={"status": before},
-            after={"status": job.status, "lines_done": job.lines_done, "accepted": job.accepted},
-        )
-        if enqueue:
-            from apps.usage.tasks import run_ingest_job
-
-            run_ingest_job.delay_on_commit(job.pk)
     return job
 
 
