@@ -11,9 +11,10 @@ a job whose worker stops beating is marked interrupted by the sweeper (``apps/in
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import BinaryIO
 
 from django.db import transaction
@@ -33,8 +34,10 @@ from apps.taxonomy.models import Granularity, TagDimension
 from apps.taxonomy.normalise import normalise_key, tagset_hash
 from apps.taxonomy.services import tag_normaliser_for, tagsets_get_or_create
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 from apps.usage.models import IngestError, IngestJob, SourceMapping, UsageRecord
 from apps.usage.parsers import FileRefused, RowError, UsageEvent, detect_format, reader_for
+from apps.usage.parsers.canonical import event_from_object
 
 from .late_data import flag_late_usage
 from .pipeline import run_ahead
@@ -476,6 +479,36 @@ def _finish(job: IngestJob, *, status: str, message: str = "") -> IngestJob:
             },
         )
     return job
+
+
+@tenant_scoped
+def ingest_events(
+    *, organization: Organization, events: Iterable[dict], expected: int = 0, file_name: str = "events"
+) -> IngestJob:
+    """Store canonical usage events given as objects (not a file) the way ``ingest_job_run`` stores the same
+    events read from an NDJSON file: the same parser, tag normalisation, pricing and chunk commit (records,
+    cube, detail totals, checkpoint), in the chunks a file of ``expected`` lines gets. Returns the finished
+    job (channel "command"). For loaders and benchmarks that hold valid events in memory already: an event
+    that cannot be read or priced raises ``RowProblem`` instead of becoming a rejected row."""
+    job = IngestJob.objects.create(
+        organization=organization,
+        channel=IngestJob.Channel.COMMAND,
+        format="ndjson",
+        source="events",
+        file_name=file_name[:255],
+        sha256="",
+        payload="",
+        status=IngestJob.Status.RUNNING,
+        lines_expected=expected,
+    )
+    context = _context_for(job, job.source)
+    events = iter(events)
+    line = 0
+    while chunk := list(islice(events, _chunk_lines(expected))):
+        prepared = [context.prepare(event_from_object(obj, line + n)) for n, obj in enumerate(chunk, start=1)]
+        line += len(chunk)
+        _commit_chunk(context, _Chunk(stage_chunk(prepared, for_copy=uses_copy()), [], line))
+    return _finish(job, status=IngestJob.Status.SUCCEEDED)
 
 
 def ingest_job_summary(job: IngestJob, *, max_errors: int | None = None) -> dict:
