@@ -30,18 +30,17 @@ from apps.periods.calendar import period_bounds
 from apps.periods.services import period_for_update
 from apps.pricing.money import currency_exponent, footed_minor_units, nano_to_decimal, quantize_money
 from apps.tenancy.models import Organization
+from apps.usage.models import COST_COLUMNS as CUBE_COST_COLUMNS
 from apps.usage.models import DailyUsage
 
 from . import engine
 from .models import AllocationLine, AllocationRun, RuleSet, RuleSetVersion
 from .services import _catalog, _effective_mapping
 
+# Per cost source: its cost column and its token column in the cube (tool calls are no tokens).
 COST_COLUMNS = {
-    "input": ("cost_input_nano", "input_tokens"),
-    "output": ("cost_output_nano", "output_tokens"),
-    "cache_read": ("cost_cache_read_nano", "cache_read_tokens"),
-    "cache_write": ("cost_cache_write_nano", "cache_write_tokens"),
-    "tool_calls": ("cost_tools_nano", None),
+    source: (cost, quantity if quantity.endswith("_tokens") else None)
+    for source, (cost, quantity) in CUBE_COST_COLUMNS.items()
 }
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 

@@ -12,10 +12,10 @@ from django_scopes import scope
 
 from apps.audit.services import audit_record, model_snapshot
 from apps.owners.models import BudgetOwner
+from apps.pricing.cost_sources import COST_SOURCES
 from apps.pricing.models import AiModel, Provider, ServiceTier
 from apps.taxonomy.models import TagDimension, TagValue
 from apps.tenancy.models import Organization
-from apps.usage.selectors import COST_SOURCES
 
 from .document import Problem, document_sha256, empty_document, normalise, rule_label
 from .models import RuleSet, RuleSetVersion

@@ -12,10 +12,9 @@ of its lines.
 from django.db import models
 
 from apps.ingest.models import IngestJobBase, JobChannel, JobStatus, extend_choices
+from apps.pricing.cost_sources import BILL_COST_SOURCES, COST_SOURCE_LABELS
 from apps.pricing.money import nano_to_decimal
 from apps.tenancy.models import TenantModel
-
-COST_SOURCES = ("input", "output", "cache_read", "cache_write", "tool_calls", "other")
 
 
 class CostView(models.TextChoices):
@@ -156,13 +155,9 @@ class InvoiceLine(TenantModel):
     """One charge of a bill. Denormalised (organisation, billing period, provider, model, cost source) so
     reconciliation can aggregate lines with one GROUP BY and no join."""
 
-    class CostSource(models.TextChoices):
-        INPUT = "input", "Input tokens"
-        OUTPUT = "output", "Output tokens"
-        CACHE_READ = "cache_read", "Cache reads"
-        CACHE_WRITE = "cache_write", "Cache writes"
-        TOOL_CALLS = "tool_calls", "Tool calls"
-        OTHER = "other", "Other"
+    CostSource = models.TextChoices(
+        "CostSource", [(source.upper(), (source, label)) for source, label in COST_SOURCE_LABELS.items()]
+    )
 
     class ChargeCategory(models.TextChoices):
         USAGE = "Usage", "Usage"
@@ -200,7 +195,7 @@ class InvoiceLine(TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["organization", "line_key"], name="invoiceline_unique_line_key"),
             models.CheckConstraint(
-                condition=models.Q(cost_source__in=list(COST_SOURCES)), name="invoiceline_cost_source_valid"
+                condition=models.Q(cost_source__in=list(BILL_COST_SOURCES)), name="invoiceline_cost_source_valid"
             ),
         ]
         indexes = [

@@ -28,6 +28,8 @@ from datetime import date
 from decimal import Decimal, localcontext
 from typing import NamedTuple
 
+from .cost_sources import COST_SOURCES
+
 TOKEN_USAGE_TYPES = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
 # usage mapping key -> usage type
 USAGE_KEYS = {
@@ -38,7 +40,6 @@ USAGE_KEYS = {
     "cache_write_1h_tokens": "cache_write_1h",
 }
 _USAGE_ITEMS = tuple(USAGE_KEYS.items())
-COST_SOURCES = ("input", "output", "cache_read", "cache_write", "tool_calls")
 COST_SOURCE_OF = {
     "input": "input",
     "output": "output",

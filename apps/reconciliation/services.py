@@ -18,7 +18,7 @@ from apps.invoices.selectors import invoice_line_totals
 from apps.periods.calendar import period_bounds
 from apps.taxonomy.models import Granularity, TagDimension, TagSet, TagValue
 from apps.tenancy.models import Organization
-from apps.usage.models import DailyDetailUsage, DailyUsage
+from apps.usage.models import COST_COLUMNS, DailyDetailUsage, DailyUsage
 
 from . import engine
 from .models import ReconciliationLine, ReconciliationRun
@@ -26,13 +26,7 @@ from .models import ReconciliationLine, ReconciliationRun
 # Always reported, required or not: the seed note's readiness KPIs name them.
 CORE_DIMENSIONS = ("team", "feature")
 
-SOURCE_COLUMNS = {
-    "input": "cost_input_nano",
-    "output": "cost_output_nano",
-    "cache_read": "cost_cache_read_nano",
-    "cache_write": "cost_cache_write_nano",
-    "tool_calls": "cost_tools_nano",
-}
+SOURCE_COLUMNS = {source: cost for source, (cost, _quantity) in COST_COLUMNS.items()}
 
 RUN_SNAPSHOT_FIELDS = [
     "period",

@@ -12,13 +12,14 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from apps.owners.models import Budget
 from apps.owners.selectors import visible_owner_ids
+from apps.pricing.cost_sources import COST_SOURCES
 from apps.tenancy.models import Membership
 from apps.tenancy.roles import Role
 
 from .models import SECTION_ORDER, Adjustment, Section, Statement, StatementLine
 
 UNTAGGED = "(missing)"  # the usage explorer's value for "this tag is absent"
-EXPLORER_COST_SOURCES = frozenset({"input", "output", "cache_read", "cache_write", "tool_calls"})
+EXPLORER_COST_SOURCES = frozenset(COST_SOURCES)  # what the usage explorer filters by
 
 
 def statements_visible(*, membership: Membership) -> QuerySet[Statement]:

@@ -4,24 +4,42 @@ from apps.core.ceilings import MAX_SUM
 from apps.ingest.models import IngestJobBase
 from apps.tenancy.models import Organization, TenantModel
 
-# The summed columns of the cube tables (DailyUsage, DailyDetailUsage).
-CUBE_SUM_FIELDS = (
-    "records",
-    "requests",
-    "unpriced_records",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "tool_calls",
-    "cost_input_nano",
-    "cost_output_nano",
-    "cost_cache_read_nano",
-    "cost_cache_write_nano",
-    "cost_tools_nano",
-    "estimated_nano",
-    "gateway_cost_nano",
-)
+
+class CubeTable(TenantModel):
+    """A table of the cube (DailyUsage, DailyDetailUsage): an organisation's daily sums, whose measure
+    columns are defined once, here."""
+
+    records = models.BigIntegerField(default=0)
+    requests = models.BigIntegerField(default=0)
+    unpriced_records = models.BigIntegerField(default=0)
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    cache_read_tokens = models.BigIntegerField(default=0)
+    cache_write_tokens = models.BigIntegerField(default=0)
+    tool_calls = models.BigIntegerField(default=0)
+    cost_input_nano = models.BigIntegerField(default=0)
+    cost_output_nano = models.BigIntegerField(default=0)
+    cost_cache_read_nano = models.BigIntegerField(default=0)
+    cost_cache_write_nano = models.BigIntegerField(default=0)
+    cost_tools_nano = models.BigIntegerField(default=0)
+    estimated_nano = models.BigIntegerField(default=0)
+    gateway_cost_nano = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+CUBE_SUM_FIELDS = tuple(field.name for field in CubeTable._meta.local_fields if not field.is_relation)
+# Per priced cost source (apps.pricing.cost_sources.COST_SOURCES, in its order): its cost column and its
+# quantity column in the cube. A usage record has the same columns, but keeps its cache writes by duration
+# (cache_write_5m_tokens, cache_write_1h_tokens) where the cube sums them into cache_write_tokens.
+COST_COLUMNS = {
+    "input": ("cost_input_nano", "input_tokens"),
+    "output": ("cost_output_nano", "output_tokens"),
+    "cache_read": ("cost_cache_read_nano", "cache_read_tokens"),
+    "cache_write": ("cost_cache_write_nano", "cache_write_tokens"),
+    "tool_calls": ("cost_tools_nano", "tool_calls"),
+}
 
 
 def sums_in_range(name: str) -> models.CheckConstraint:
@@ -152,7 +170,7 @@ class UsageRecord(TenantModel):
         ]
 
 
-class DailyUsage(TenantModel):
+class DailyUsage(CubeTable):
     """The cube every read uses: day × provider × model × tier × TagSet × retry × batch, with each cost
     source as its own columns. Maintained in the same transaction as the raw rows."""
 
@@ -163,21 +181,6 @@ class DailyUsage(TenantModel):
     tagset = models.ForeignKey("taxonomy.TagSet", on_delete=models.PROTECT, related_name="+")
     is_retry = models.BooleanField(default=False)
     is_batch = models.BooleanField(default=False)
-    records = models.BigIntegerField(default=0)
-    requests = models.BigIntegerField(default=0)
-    unpriced_records = models.BigIntegerField(default=0)
-    input_tokens = models.BigIntegerField(default=0)
-    output_tokens = models.BigIntegerField(default=0)
-    cache_read_tokens = models.BigIntegerField(default=0)
-    cache_write_tokens = models.BigIntegerField(default=0)
-    tool_calls = models.BigIntegerField(default=0)
-    cost_input_nano = models.BigIntegerField(default=0)
-    cost_output_nano = models.BigIntegerField(default=0)
-    cost_cache_read_nano = models.BigIntegerField(default=0)
-    cost_cache_write_nano = models.BigIntegerField(default=0)
-    cost_tools_nano = models.BigIntegerField(default=0)
-    estimated_nano = models.BigIntegerField(default=0)
-    gateway_cost_nano = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["day", "provider", "model"]
@@ -191,7 +194,7 @@ class DailyUsage(TenantModel):
         indexes = [models.Index(fields=["organization", "day"], name="dailyusage_org_day")]
 
 
-class DailyDetailUsage(TenantModel):
+class DailyDetailUsage(CubeTable):
     """Daily totals per value of a detail (high-cardinality) dimension such as customer, per team.
 
     Detail dimensions stay out of the cube's tag sets so the cube grows with tag combinations, not with
@@ -202,21 +205,6 @@ class DailyDetailUsage(TenantModel):
     dimension = models.CharField(max_length=64)
     value = models.CharField(max_length=200)
     team = models.CharField(max_length=200, blank=True)
-    records = models.BigIntegerField(default=0)
-    requests = models.BigIntegerField(default=0)
-    unpriced_records = models.BigIntegerField(default=0)
-    input_tokens = models.BigIntegerField(default=0)
-    output_tokens = models.BigIntegerField(default=0)
-    cache_read_tokens = models.BigIntegerField(default=0)
-    cache_write_tokens = models.BigIntegerField(default=0)
-    tool_calls = models.BigIntegerField(default=0)
-    cost_input_nano = models.BigIntegerField(default=0)
-    cost_output_nano = models.BigIntegerField(default=0)
-    cost_cache_read_nano = models.BigIntegerField(default=0)
-    cost_cache_write_nano = models.BigIntegerField(default=0)
-    cost_tools_nano = models.BigIntegerField(default=0)
-    estimated_nano = models.BigIntegerField(default=0)
-    gateway_cost_nano = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["day", "dimension", "value"]

@@ -11,15 +11,7 @@ from apps.periods.calendar import period_bounds, period_of_day
 from apps.taxonomy.models import Granularity, TagDimension, TagSet, TagValue
 from apps.tenancy.models import Membership, Organization
 
-from .models import CUBE_SUM_FIELDS, DailyDetailUsage, DailyUsage, IngestJob, UsageRecord
-
-COST_SOURCES = {
-    "input": ("cost_input_nano", "input_tokens"),
-    "output": ("cost_output_nano", "output_tokens"),
-    "cache_read": ("cost_cache_read_nano", "cache_read_tokens"),
-    "cache_write": ("cost_cache_write_nano", "cache_write_tokens"),
-    "tool_calls": ("cost_tools_nano", "tool_calls"),
-}
+from .models import COST_COLUMNS, CUBE_SUM_FIELDS, DailyDetailUsage, DailyUsage, IngestJob, UsageRecord
 
 
 @dataclass
@@ -130,14 +122,14 @@ def usage_records(
         # The raw record keeps both cache-write durations; the cube sums them into one column.
         queryset = queryset.filter(Q(cache_write_5m_tokens__gt=0) | Q(cache_write_1h_tokens__gt=0))
     elif usage_filter.cost_source:
-        quantity_field = COST_SOURCES[usage_filter.cost_source][1]
+        quantity_field = COST_COLUMNS[usage_filter.cost_source][1]
         queryset = queryset.filter(**{f"{quantity_field}__gt": 0})
     return queryset.order_by("-occurred_at", "-id")
 
 
 def cost_of(row: dict, cost_source: str) -> int:
     if cost_source:
-        return row[COST_SOURCES[cost_source][0]] or 0
+        return row[COST_COLUMNS[cost_source][0]] or 0
     return row["estimated_nano"] or 0
 
 
