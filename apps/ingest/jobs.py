@@ -8,6 +8,8 @@ the task that runs a job: the services queue a job through its kind, so a servic
 tasks module (the task module imports the service), and one sweep command serves every kind without its
 app importing the others."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,7 +21,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from apps.audit.services import audit_record
-from apps.tenancy.scoping import tenant_scoped
+from apps.tenancy.scoping import organization_scope, tenant_scoped
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,15 @@ def job_retry(*, job, actor, enqueue: bool = True):
         if enqueue:
             job_enqueue(job)
     return job
+
+
+@contextmanager
+def job_scope(job_model, job_id: int) -> Iterator:
+    """For a worker given a job's id (a Celery task's body): the job, inside its organisation's scope."""
+    with scopes_disabled():
+        job = job_model.objects.select_related("organization").get(pk=job_id)
+    with organization_scope(job.organization):
+        yield job
 
 
 def job_heartbeat(job) -> None:

@@ -21,9 +21,9 @@ from .services.settings import invoice_settings_update
 def invoice_list(request, org_slug: str):
     form = InvoiceFilterForm(request.GET or None)
     provider = form.provider_code()
-    page = Paginator(selectors.invoices(period=form.period_date(), provider=provider), 50).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(
+        selectors.invoices(organization=request.organization, period=form.period_date(), provider=provider), 50
+    ).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -33,7 +33,7 @@ def invoice_list(request, org_slug: str):
             "form": form,
             "page": page,
             "query": query.urlencode(),
-            "period_totals": selectors.invoice_period_totals(provider=provider)[:36],
+            "period_totals": selectors.invoice_period_totals(organization=request.organization, provider=provider)[:36],
         },
     )
 
@@ -97,7 +97,9 @@ def import_list(request, org_slug: str):
         {
             "form": form,
             "can_ingest": can_ingest,
-            "page": Paginator(selectors.invoice_ingest_jobs(), 25).get_page(request.GET.get("page")),
+            "page": Paginator(selectors.invoice_ingest_jobs(organization=request.organization), 25).get_page(
+                request.GET.get("page")
+            ),
             "settings_form": InvoiceSettingsForm(initial={"focus_cost_view": settings_row.focus_cost_view}),
             "can_change_settings": request.membership.has_perm(Perm.PREPARE_PERIOD),
         },
@@ -117,7 +119,7 @@ def import_detail(request, org_slug: str, pk: int):
         {
             "job": job,
             "errors": errors,
-            "invoices": selectors.invoices().filter(jobs=job),
+            "invoices": selectors.invoices(organization=request.organization).filter(jobs=job),
             "can_ingest": request.membership.has_perm(Perm.INGEST),
         },
     )

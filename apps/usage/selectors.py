@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet, Sum
 from apps.periods.calendar import period_bounds, period_of_day
 from apps.taxonomy.models import Granularity, TagDimension, TagSet, TagValue
 from apps.tenancy.models import Membership, Organization
+from apps.tenancy.scoping import tenant_scoped
 
 from .models import COST_COLUMNS, CUBE_SUM_FIELDS, DailyDetailUsage, DailyUsage, IngestJob, UsageRecord
 
@@ -27,6 +28,7 @@ class UsageFilter:
     tags: dict[str, str] = field(default_factory=dict)
 
 
+@tenant_scoped
 def visible_team_values(*, organization: Organization, membership: Membership) -> set[str] | None:
     """None = everything. A budget owner sees usage whose team tag belongs to a cost centre in their subtree."""
     from apps.owners.selectors import visible_owner_ids
@@ -37,7 +39,8 @@ def visible_team_values(*, organization: Organization, membership: Membership) -
     return set(TagValue.objects.filter(dimension__key="team", owner_id__in=owner_ids).values_list("value", flat=True))
 
 
-def detail_dimension_keys() -> set[str]:
+@tenant_scoped
+def detail_dimension_keys(*, organization: Organization) -> set[str]:
     """Dimensions kept out of the cube (high cardinality, e.g. customer)."""
     return set(TagDimension.objects.filter(granularity=Granularity.DETAIL).values_list("key", flat=True))
 
@@ -75,8 +78,9 @@ def _common_q(usage_filter: UsageFilter) -> Q:
     return condition
 
 
+@tenant_scoped
 def daily_usage(
-    *, usage_filter: UsageFilter, team_values: set[str] | None, detail_keys=frozenset()
+    *, organization: Organization, usage_filter: UsageFilter, team_values: set[str] | None, detail_keys=frozenset()
 ) -> QuerySet[DailyUsage]:
     """The cube, filtered. Filters on detail dimensions are not in the cube: use daily_detail_usage."""
     queryset = DailyUsage.objects.filter(_common_q(usage_filter))
@@ -86,8 +90,9 @@ def daily_usage(
     return queryset
 
 
+@tenant_scoped
 def daily_detail_usage(
-    *, usage_filter: UsageFilter, team_values: set[str] | None, dimension: str
+    *, organization: Organization, usage_filter: UsageFilter, team_values: set[str] | None, dimension: str
 ) -> QuerySet[DailyDetailUsage]:
     """Per-value daily totals of one detail dimension, filtered by period, value and team."""
     queryset = DailyDetailUsage.objects.filter(dimension=dimension)
@@ -108,8 +113,9 @@ def daily_detail_usage(
     return queryset
 
 
+@tenant_scoped
 def usage_records(
-    *, usage_filter: UsageFilter, team_values: set[str] | None, detail_keys=frozenset()
+    *, organization: Organization, usage_filter: UsageFilter, team_values: set[str] | None, detail_keys=frozenset()
 ) -> QuerySet[UsageRecord]:
     queryset = UsageRecord.objects.filter(_common_q(usage_filter)).select_related("tagset")
     tag_condition = _tag_q("", usage_filter, team_values, detail_keys)
@@ -144,7 +150,8 @@ BREAKDOWN_COLUMNS = ("provider", "model", "service_tier", "day")
 DETAIL_BREAKDOWN_COLUMNS = ("value", "team", "day")
 
 
-def usage_breakdown(queryset: QuerySet, *, by: str, cost_source: str = "") -> list[dict]:
+@tenant_scoped
+def usage_breakdown(queryset: QuerySet, *, organization: Organization, by: str, cost_source: str = "") -> list[dict]:
     """Rows of {key, requests, tokens…, cost_nano, share}, largest cost first. ``by`` is a cube column or
     a tag dimension key; tag breakdowns group by TagSet in the database and fold in Python. On the
     detail table, ``by`` is one of its columns (value, team, day)."""
@@ -171,28 +178,33 @@ def usage_breakdown(queryset: QuerySet, *, by: str, cost_source: str = "") -> li
     return sorted(rows, key=lambda r: (-r["cost_nano"], str(r["key"])))
 
 
-def ingest_jobs() -> QuerySet[IngestJob]:
+@tenant_scoped
+def ingest_jobs(*, organization: Organization) -> QuerySet[IngestJob]:
     return IngestJob.objects.order_by("-created_at", "-id")
 
 
-def requests_by_tagset() -> dict[int, int]:
+@tenant_scoped
+def requests_by_tagset(*, organization: Organization) -> dict[int, int]:
     """Requests per tag set over all time, from the cube (for the tagging-health page)."""
     return dict(DailyUsage.objects.values("tagset_id").annotate(n=Sum("requests")).values_list("tagset_id", "n"))
 
 
-def requests_with_detail_value(dimension: str) -> int:
+@tenant_scoped
+def requests_with_detail_value(*, organization: Organization, dimension: str) -> int:
     return DailyDetailUsage.objects.filter(dimension=dimension).aggregate(n=Sum("requests"))["n"] or 0
 
 
 # --- the months of the periods board -------------------------------------------------------------
 
 
+@tenant_scoped
 def months_with_usage(*, organization: Organization) -> set[date]:
     """The periods (by the fiscal calendar) the organisation has usage in (a month source of the periods board)."""
     days = DailyUsage.objects.filter(organization=organization).order_by().values_list("day", flat=True).distinct()
     return {period_of_day(organization, day) for day in days}
 
 
+@tenant_scoped
 def has_usage_in(*, organization: Organization, period: date) -> bool:
     first, after = period_bounds(organization, period)
     return DailyUsage.objects.filter(organization=organization, day__gte=first, day__lt=after).exists()

@@ -34,13 +34,15 @@ def explorer(request, org_slug: str):
     usage_filter = form.usage_filter()
     team_values = selectors.visible_team_values(organization=request.organization, membership=request.membership)
     group_by = (form.cleaned_data.get("group_by") if form.is_valid() else None) or "team"
-    detail_keys = selectors.detail_dimension_keys()
+    detail_keys = selectors.detail_dimension_keys(organization=request.organization)
     in_play = [k for k in usage_filter.tags if k in detail_keys] or ([group_by] if group_by in detail_keys else [])
     note = ""
     if in_play:
         # A detail dimension (e.g. customer) is not in the cube: read its per-value daily totals.
         dimension = in_play[0]
-        rows = selectors.daily_detail_usage(usage_filter=usage_filter, team_values=team_values, dimension=dimension)
+        rows = selectors.daily_detail_usage(
+            organization=request.organization, usage_filter=usage_filter, team_values=team_values, dimension=dimension
+        )
         by = {dimension: "value", "team": "team", "day": "day"}.get(group_by, "value")
         note = (
             f"{dimension} has many values, so these figures come from per-{dimension} daily totals: the provider, "
@@ -48,7 +50,12 @@ def explorer(request, org_slug: str):
         )
         group_by = dimension if by == "value" else by
     else:
-        rows = selectors.daily_usage(usage_filter=usage_filter, team_values=team_values, detail_keys=detail_keys)
+        rows = selectors.daily_usage(
+            organization=request.organization,
+            usage_filter=usage_filter,
+            team_values=team_values,
+            detail_keys=detail_keys,
+        )
         by = group_by
     return render(
         request,
@@ -56,7 +63,9 @@ def explorer(request, org_slug: str):
         {
             "form": form,
             "totals": selectors.usage_totals(rows, cost_source=usage_filter.cost_source),
-            "breakdown": selectors.usage_breakdown(rows, by=by, cost_source=usage_filter.cost_source)[:200],
+            "breakdown": selectors.usage_breakdown(
+                rows, organization=request.organization, by=by, cost_source=usage_filter.cost_source
+            )[:200],
             "group_by": group_by,
             "restricted": team_values is not None,
             "note": note,
@@ -71,7 +80,10 @@ def records(request, org_slug: str):
     usage_filter = form.usage_filter()
     team_values = selectors.visible_team_values(organization=request.organization, membership=request.membership)
     queryset = selectors.usage_records(
-        usage_filter=usage_filter, team_values=team_values, detail_keys=selectors.detail_dimension_keys()
+        organization=request.organization,
+        usage_filter=usage_filter,
+        team_values=team_values,
+        detail_keys=selectors.detail_dimension_keys(organization=request.organization),
     )
     page = Paginator(queryset, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -99,7 +111,7 @@ def jobs(request, org_slug: str):
             apply_validation_error(form, exc)
         else:
             return redirect("usage:job_detail", org_slug=org_slug, pk=job.pk)
-    page = Paginator(selectors.ingest_jobs(), 25).get_page(request.GET.get("page"))
+    page = Paginator(selectors.ingest_jobs(organization=request.organization), 25).get_page(request.GET.get("page"))
     return render(request, "usage/jobs.html", {"form": form, "page": page})
 
 
@@ -176,12 +188,16 @@ def tagging_health(request, org_slug: str):
     """Tagging health (linked from the tagging pages, on their URL): here because it counts usage."""
     # Requests, from the usage cube. Detail dimensions (e.g. customer) are not in tag sets: their
     # coverage comes from their own daily totals.
-    request_counts = selectors.requests_by_tagset()
+    request_counts = selectors.requests_by_tagset(organization=request.organization)
     rows = tagging_health_rows(organization=request.organization, request_counts=request_counts)
-    detail_keys = selectors.detail_dimension_keys()
+    detail_keys = selectors.detail_dimension_keys(organization=request.organization)
     for row in rows:
         if row.key in detail_keys:
-            row.missing = max(0, row.counted - selectors.requests_with_detail_value(row.key))
+            row.missing = max(
+                0,
+                row.counted
+                - selectors.requests_with_detail_value(organization=request.organization, dimension=row.key),
+            )
     return render(
         request,
         "usage/tagging_health.html",

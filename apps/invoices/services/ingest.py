@@ -19,12 +19,11 @@ from django.db import transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import Abs
 from django.utils import timezone
-from django_scopes import scope, scopes_disabled
 
 from apps.audit.services import audit_record, model_snapshot
 from apps.core.ceilings import MAX_SUM, within_sum
 from apps.core.failures import failure_text
-from apps.ingest.jobs import job_enqueue, job_heartbeat
+from apps.ingest.jobs import job_enqueue, job_heartbeat, job_scope
 from apps.ingest.payloads import ingest_job_receive, payload_open, payload_prescan
 from apps.invoices.models import (
     CostView,
@@ -38,6 +37,7 @@ from apps.invoices.parsers import FORMAT_CHOICES, FileRefused, ParsedLine, RowEr
 from apps.pricing.estimator import PriceBook
 from apps.pricing.money import currency_exponent, decimal_to_nano, nano_to_decimal
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 
 from .late_data import flag_late_invoices
 
@@ -51,12 +51,13 @@ RESOLVE_FALLBACK = {"aws-bedrock": "anthropic", "azure-openai": "openai", "googl
 INVOICE_AUDIT_FIELDS = ["provider", "invoice_number", "billing_period", "currency", "total_nano", "source_sha256"]
 
 
+@tenant_scoped
 def invoice_settings_for(*, organization: Organization) -> InvoiceSettings:
-    with scope(organization=organization):
-        found = InvoiceSettings.objects.filter(organization=organization).first()
+    found = InvoiceSettings.objects.filter(organization=organization).first()
     return found or InvoiceSettings(organization=organization)
 
 
+@tenant_scoped
 def invoice_ingest_create(
     *,
     organization: Organization,
@@ -90,9 +91,7 @@ def invoice_ingest_create(
 
 def invoice_ingest_run(*, job_id: int) -> InvoiceIngestJob:
     """Read a job's file and store its invoices. Safe to call again: a finished job is returned as is."""
-    with scopes_disabled():
-        job = InvoiceIngestJob.objects.select_related("organization").get(pk=job_id)
-    with scope(organization=job.organization):
+    with job_scope(InvoiceIngestJob, job_id) as job:
         if job.is_finished:
             return job
         job = _mark_running(job)
@@ -398,7 +397,8 @@ def money_text(nano: int, currency: str) -> str:
     return f"{value:f}"
 
 
-def invoice_ingest_summary(job: InvoiceIngestJob, *, max_errors: int | None = None) -> dict:
+@tenant_scoped(via="job")
+def invoice_ingest_summary(*, job: InvoiceIngestJob, max_errors: int | None = None) -> dict:
     """The JSON the command prints: exactly status, invoices, duplicates, rejected and errors."""
     invoices = [
         {

@@ -20,12 +20,11 @@ from typing import BinaryIO
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django_scopes import scope, scopes_disabled
 
 from apps.audit.services import audit_record
 from apps.core.ceilings import MAX_AMOUNT_NANO_PER_ROW
 from apps.core.failures import failure_text
-from apps.ingest.jobs import job_enqueue
+from apps.ingest.jobs import job_enqueue, job_scope
 from apps.ingest.payloads import ingest_job_receive, payload_open, payload_prescan
 from apps.ingest.rows import RowProblem
 from apps.pricing.estimator import PriceBook
@@ -63,6 +62,7 @@ class ConcurrentRunError(Exception):
     marked interrupted; this runner stops without writing."""
 
 
+@tenant_scoped
 def ingest_job_create(
     *,
     organization: Organization,
@@ -275,9 +275,7 @@ def _context_for(job: IngestJob, source: str) -> _Context:
 
 def ingest_job_run(*, job_id: int) -> IngestJob:
     """Read (or finish reading) a job's payload. Safe to call again at any point."""
-    with scopes_disabled():
-        job = IngestJob.objects.select_related("organization").get(pk=job_id)
-    with scope(organization=job.organization):
+    with job_scope(IngestJob, job_id) as job:
         if job.is_finished:
             return job
         job = _mark_running(job)
@@ -511,7 +509,8 @@ def ingest_events(
     return _finish(job, status=IngestJob.Status.SUCCEEDED)
 
 
-def ingest_job_summary(job: IngestJob, *, max_errors: int | None = None) -> dict:
+@tenant_scoped(via="job")
+def ingest_job_summary(*, job: IngestJob, max_errors: int | None = None) -> dict:
     """The JSON the command prints (and the API returns)."""
     from apps.pricing.money import nano_to_decimal
 

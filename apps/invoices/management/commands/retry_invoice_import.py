@@ -9,5 +9,5 @@ class Command(RetryJobCommand):
     job_model = InvoiceIngestJob
     task = run_invoice_ingest
 
-    def summarise(self, job) -> dict:
-        return invoice_ingest_summary(job)
+    def summarise(self, *, job) -> dict:
+        return invoice_ingest_summary(job=job)

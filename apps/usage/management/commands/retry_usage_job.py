@@ -12,5 +12,5 @@ class Command(RetryJobCommand):
     job_model = IngestJob
     task = run_ingest_job
 
-    def summarise(self, job) -> dict:
-        return ingest_job_summary(job)
+    def summarise(self, *, job) -> dict:
+        return ingest_job_summary(job=job)
