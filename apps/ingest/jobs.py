@@ -111,6 +111,53 @@ def job_scope(job_model, job_id: int) -> Iterator:
         yield job
 
 
+@tenant_scoped(via="job")
+def job_mark_running(*, job):
+    """Start an attempt at ``job`` (under its lock): running, one more attempt, beating now, no error
+    message; a job's first start is kept (``started_at``, where the kind records it). A job that another
+    runner finished meanwhile is returned as it is."""
+    job_model = type(job)
+    with transaction.atomic():
+        job = job_model.objects.select_for_update(of=("self",)).select_related("organization").get(pk=job.pk)
+        if job.is_finished:
+            return job
+        now = timezone.now()
+        job.status = job_model.Status.RUNNING
+        job.attempts += 1
+        job.heartbeat_at = now
+        job.error_message = ""
+        fields = ["status", "attempts", "heartbeat_at", "error_message"]
+        if hasattr(job, "started_at"):
+            job.started_at = job.started_at or now
+            fields.append("started_at")
+        job.save(update_fields=fields)
+    return job
+
+
+@tenant_scoped(via="job")
+def job_finish(*, job, status: str, message: str = "", audit_fields: tuple[str, ...] = ()):
+    """End ``job`` with ``status`` and ``message`` (under its lock), audited as "<prefix>.ingest_<status>"
+    with the job's ``audit_fields`` and the message. A job already finished (by another runner) is returned
+    as it is."""
+    kind = job_kind_of(type(job))
+    with transaction.atomic():
+        job = kind.job_model.objects.select_for_update(of=("self",)).select_related("organization").get(pk=job.pk)
+        if job.is_finished:
+            return job
+        job.status = status
+        job.error_message = message
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "error_message", "finished_at"])
+        audit_record(
+            organization=job.organization,
+            actor=None,
+            action=f"{kind.audit_prefix}.ingest_{status}",
+            target=job,
+            after={**{name: getattr(job, name) for name in audit_fields}, "message": message},
+        )
+    return job
+
+
 def job_heartbeat(job) -> None:
     """Record that the worker running ``job`` is alive (outside any long transaction, so it is seen)."""
     with scopes_disabled():

@@ -23,7 +23,7 @@ from django.utils import timezone
 from apps.audit.services import audit_record, model_snapshot
 from apps.core.ceilings import MAX_SUM, within_sum
 from apps.core.failures import failure_text
-from apps.ingest.jobs import job_enqueue, job_heartbeat, job_scope
+from apps.ingest.jobs import job_enqueue, job_finish, job_heartbeat, job_mark_running, job_scope
 from apps.ingest.payloads import ingest_job_receive, payload_open, payload_prescan
 from apps.invoices.models import (
     CostView,
@@ -94,16 +94,16 @@ def invoice_ingest_run(*, job_id: int) -> InvoiceIngestJob:
     with job_scope(InvoiceIngestJob, job_id) as job:
         if job.is_finished:
             return job
-        job = _mark_running(job)
+        job = job_mark_running(job=job)
         try:
             format_name, items = _read(job)
         except FileRefused as refused:
-            return _finish_without_writing(job, status=InvoiceIngestJob.Status.REFUSED, message=str(refused))
+            return job_finish(job=job, status=InvoiceIngestJob.Status.REFUSED, message=str(refused))
         except Exception as exc:
             # Whatever went wrong, the job ends (never "queued" for ever) and says what happened.
             logger.exception("invoice ingest job %s could not be read", job.pk)
-            _finish_without_writing(
-                job,
+            job_finish(
+                job=job,
                 status=InvoiceIngestJob.Status.FAILED,
                 message=f"the file could not be read, nothing was stored: {failure_text(exc)}",
             )
@@ -112,26 +112,13 @@ def invoice_ingest_run(*, job_id: int) -> InvoiceIngestJob:
             job = _store(job, format_name, items)
         except Exception as exc:
             logger.exception("invoice ingest job %s failed", job.pk)
-            _finish_without_writing(
-                job,
+            job_finish(
+                job=job,
                 status=InvoiceIngestJob.Status.FAILED,
                 message=f"the file could not be stored, nothing was stored: {failure_text(exc)}",
             )
             raise
     flag_late_invoices(job=job)  # committed: lines for a period past open are flagged on it
-    return job
-
-
-def _mark_running(job: InvoiceIngestJob) -> InvoiceIngestJob:
-    with transaction.atomic():
-        job = InvoiceIngestJob.objects.select_for_update(of=("self",)).select_related("organization").get(pk=job.pk)
-        if job.is_finished:
-            return job
-        job.status = InvoiceIngestJob.Status.RUNNING
-        job.attempts += 1
-        job.heartbeat_at = timezone.now()
-        job.error_message = ""
-        job.save(update_fields=["status", "attempts", "heartbeat_at", "error_message"])
     return job
 
 
@@ -367,25 +354,6 @@ def _line_row(job, invoice: ProviderInvoice, key: str, line: ParsedLine, resolve
         source_line=line.line,
         line_key=key,
     )
-
-
-def _finish_without_writing(job: InvoiceIngestJob, *, status: str, message: str) -> InvoiceIngestJob:
-    with transaction.atomic():
-        job = InvoiceIngestJob.objects.select_for_update(of=("self",)).select_related("organization").get(pk=job.pk)
-        if job.is_finished:
-            return job
-        job.status = status
-        job.error_message = message
-        job.finished_at = timezone.now()
-        job.save(update_fields=["status", "error_message", "finished_at"])
-        audit_record(
-            organization=job.organization,
-            actor=None,
-            action=f"invoices.ingest_{status}",
-            target=job,
-            after={"message": message},
-        )
-    return job
 
 
 def money_text(nano: int, currency: str) -> str:

@@ -21,10 +21,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.audit.services import audit_record
 from apps.core.ceilings import MAX_AMOUNT_NANO_PER_ROW
 from apps.core.failures import failure_text
-from apps.ingest.jobs import job_enqueue, job_scope
+from apps.ingest.jobs import job_enqueue, job_finish, job_mark_running, job_scope
 from apps.ingest.payloads import ingest_job_receive, payload_open, payload_prescan
 from apps.ingest.rows import RowProblem
 from apps.pricing.estimator import PriceBook
@@ -54,6 +53,8 @@ MAX_CHUNK_LINES = 50_000
 CHUNK_LINES = int(os.environ.get("INGEST_CHUNK_LINES", "0")) or None
 MAX_STORED_ERRORS = 1000
 DETAIL_CACHE_SIZE = 200_000
+# What the audit event of a finished usage job records besides its message.
+FINISH_AUDIT_FIELDS = ("rows_total", "accepted", "duplicates", "rejected", "estimated_nano")
 FORMAT_CHOICES = ("auto", "ndjson", "json", "csv", "openai-usage", "anthropic-usage", "litellm")
 
 
@@ -278,7 +279,9 @@ def ingest_job_run(*, job_id: int) -> IngestJob:
     with job_scope(IngestJob, job_id) as job:
         if job.is_finished:
             return job
-        job = _mark_running(job)
+        job = job_mark_running(job=job)
+        if job.is_finished:  # another runner finished it meanwhile
+            return job
         try:
             if not job.source:
                 job = _prepare(job)
@@ -299,18 +302,6 @@ def ingest_job_run(*, job_id: int) -> IngestJob:
             raise
         job = _finish(job, status=IngestJob.Status.SUCCEEDED)
     flag_late_usage(job=job)
-    return job
-
-
-def _mark_running(job: IngestJob) -> IngestJob:
-    with transaction.atomic():
-        job = IngestJob.objects.select_for_update().select_related("organization").get(pk=job.pk)
-        job.status = IngestJob.Status.RUNNING
-        job.attempts += 1
-        job.started_at = job.started_at or timezone.now()
-        job.heartbeat_at = timezone.now()
-        job.error_message = ""
-        job.save(update_fields=["status", "attempts", "started_at", "heartbeat_at", "error_message"])
     return job
 
 
@@ -454,29 +445,7 @@ def _resolve_tagsets(context: _Context, prepared: list[PreparedRecord]) -> None:
 
 
 def _finish(job: IngestJob, *, status: str, message: str = "") -> IngestJob:
-    with transaction.atomic():
-        job = IngestJob.objects.select_for_update().select_related("organization").get(pk=job.pk)
-        if job.is_finished:
-            return job
-        job.status = status
-        job.error_message = message
-        job.finished_at = timezone.now()
-        job.save(update_fields=["status", "error_message", "finished_at"])
-        audit_record(
-            organization=job.organization,
-            actor=None,
-            action=f"usage.ingest_{status}",
-            target=job,
-            after={
-                "rows_total": job.rows_total,
-                "accepted": job.accepted,
-                "duplicates": job.duplicates,
-                "rejected": job.rejected,
-                "estimated_nano": job.estimated_nano,
-                "message": message,
-            },
-        )
-    return job
+    return job_finish(job=job, status=status, message=message, audit_fields=FINISH_AUDIT_FIELDS)
 
 
 @tenant_scoped
