@@ -9,7 +9,6 @@ from apps.reconciliation.formatting import money
 from apps.reconciliation.selectors import run_lines, run_summary
 from apps.reconciliation.services import reconciliation_run_create
 from apps.tenancy.models import Organization
-from apps.tenancy.scoping import organization_scope
 
 PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -42,12 +41,11 @@ class Command(BaseCommand):
             run = reconciliation_run_create(organization=organization, period=month, actor=None)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
-        with organization_scope(organization):
-            summary = run_summary(run=run)
-            if json:
-                self.stdout.write(_dumps(summary))
-            else:
-                self._human(run, summary)
+        summary = run_summary(run=run)
+        if json:
+            self.stdout.write(_dumps(summary))
+        else:
+            self._human(run, summary)
 
     def _human(self, run, summary: dict) -> None:
         self.stdout.write(
