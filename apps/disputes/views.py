@@ -89,7 +89,7 @@ def _detail(request, dispute: Dispute, *, status: int = 200, **forms):
         "dispute": dispute,
         "statement": dispute.statement,
         "comments": selectors.dispute_comments(dispute=dispute).select_related("author"),
-        "adjustments": adjustments_for_dispute(organization_id=dispute.organization_id, dispute_id=dispute.pk),
+        "adjustments": adjustments_for_dispute(organization=request.organization, dispute_id=dispute.pk),
         "may_comment": _may_comment(request, dispute),
         "resolver": resolver,
         "comment_form": forms.get("comment_form") or CommentForm(),

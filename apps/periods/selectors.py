@@ -48,7 +48,10 @@ def figures_for(*, organization: Organization, periods: list[date]) -> dict[date
 def facts_for(billing_periods: list[BillingPeriod]) -> dict[str, dict[int, object]]:
     """Every registered period fact (``hooks.register_period_fact``) for the saved periods, by label."""
     saved = [bp for bp in billing_periods if bp.pk]
-    return {label: (fn(saved) if saved else {}) for label, fn in hooks.period_facts().items()}
+    if not saved:
+        return {label: {} for label in hooks.period_facts()}
+    organization = saved[0].organization
+    return {label: fn(organization=organization, billing_periods=saved) for label, fn in hooks.period_facts().items()}
 
 
 @dataclass(frozen=True)

@@ -236,7 +236,7 @@ def _check(
             f"Reopening needs a written reason: it starts version {billing_period.version + 1} of {label}'s statements."
         )
     for guard in hooks.guards_for(t.name):
-        message = guard(billing_period, acting.actor)
+        message = guard(billing_period=billing_period, actor=acting.actor)
         if message:
             check.blocked.append(str(message))
     return check
@@ -364,5 +364,5 @@ def period_transition(
                 reason=reason,
             )
             for effect in hooks.effects_for(t.name):
-                effect(billing_period, acting.actor, reason)
+                effect(billing_period=billing_period, actor=acting.actor, reason=reason)
     return billing_period

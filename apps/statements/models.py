@@ -38,6 +38,22 @@ class Section(models.TextChoices):
 
 SECTION_ORDER = [Section.DIRECT, Section.SHARED, Section.TRUE_UP, Section.ADJUSTMENT]
 
+DIRECT_METHODS = frozenset({"direct", "tag_map"})
+SHARED_METHODS = frozenset({"even", "fixed", "proportional", "usage"})
+TRUE_UP = "true_up"
+
+
+def section_for(*, method: str, cost_source: str) -> str:
+    """Which part of a statement an allocation line belongs to."""
+    if method == TRUE_UP or cost_source == TRUE_UP:
+        return Section.TRUE_UP
+    if method in DIRECT_METHODS:
+        return Section.DIRECT
+    if method in SHARED_METHODS:
+        return Section.SHARED
+    raise ValueError(f"An allocation line with method “{method}” has no statement section.")
+
+
 AMOUNT_FIELD = {"max_digits": 20, "decimal_places": 3}
 
 

@@ -36,7 +36,7 @@ def recon_variance(row, currency: str = "USD") -> str:
         return "—"
     from decimal import Decimal
 
-    from apps.reconciliation.selectors import variance_money
+    from apps.reconciliation.formatting import variance_money
 
     value = Decimal(variance_money(row.estimated_nano, row.invoiced_nano, currency or "USD"))
     return f"{value:,.{currency_exponent(currency or 'USD')}f}"

@@ -4,9 +4,9 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django_scopes import scope
 
-from apps.reconciliation.selectors import money, run_lines, run_summary
+from apps.reconciliation.formatting import money
+from apps.reconciliation.selectors import run_lines, run_summary
 from apps.reconciliation.services import reconciliation_run_create
 from apps.tenancy.models import Organization
 
@@ -41,12 +41,11 @@ class Command(BaseCommand):
             run = reconciliation_run_create(organization=organization, period=month, actor=None)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
-        with scope(organization=organization):
-            summary = run_summary(run)
-            if json:
-                self.stdout.write(_dumps(summary))
-            else:
-                self._human(run, summary)
+        summary = run_summary(run=run)
+        if json:
+            self.stdout.write(_dumps(summary))
+        else:
+            self._human(run, summary)
 
     def _human(self, run, summary: dict) -> None:
         self.stdout.write(
