@@ -54,7 +54,8 @@ def invoice_lines(*, invoice: ProviderInvoice, is_ai: bool | None = None) -> Que
     return queryset.order_by("charge_period_start", "provider", "model", "cost_source", "id")
 
 
-def invoice_line_totals(*, lines: QuerySet[InvoiceLine], by: tuple[str, ...]) -> list[dict]:
+@tenant_scoped
+def invoice_line_totals(*, organization: Organization, lines: QuerySet[InvoiceLine], by: tuple[str, ...]) -> list[dict]:
     """Exact sums (integer nano-units) of lines grouped by the given fields, e.g. ("model", "cost_source")."""
     return list(lines.values(*by).annotate(amount_nano=Sum("amount_nano"), lines=Count("id")).order_by(*by))
 

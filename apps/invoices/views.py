@@ -57,10 +57,14 @@ def invoice_detail(request, org_slug: str, pk: int):
             "page": page,
             "query": query.urlencode(),
             "by_model": selectors.invoice_line_totals(
-                lines=selectors.invoice_lines(invoice=invoice), by=("is_ai", "provider", "model", "cost_source")
+                organization=request.organization,
+                lines=selectors.invoice_lines(invoice=invoice),
+                by=("is_ai", "provider", "model", "cost_source"),
             ),
             "by_category": selectors.invoice_line_totals(
-                lines=selectors.invoice_lines(invoice=invoice), by=("charge_category",)
+                organization=request.organization,
+                lines=selectors.invoice_lines(invoice=invoice),
+                by=("charge_category",),
             ),
         },
     )

@@ -79,11 +79,13 @@ def _charge_day(start, end) -> date | None:
     return start.astimezone(UTC).date()
 
 
-def _invoice_cells(period: date) -> tuple[list[engine.InvoiceCell], int, dict]:
+def _invoice_cells(organization: Organization, period: date) -> tuple[list[engine.InvoiceCell], int, dict]:
     lines = InvoiceLine.objects.filter(billing_period=period)
     ai = lines.filter(is_ai=True)
     rows = invoice_line_totals(
-        lines=ai, by=("provider", "model", "cost_source", "charge_period_start", "charge_period_end")
+        organization=organization,
+        lines=ai,
+        by=("provider", "model", "cost_source", "charge_period_start", "charge_period_end"),
     )
     cells = [
         engine.InvoiceCell(
@@ -179,7 +181,7 @@ def reconciliation_run_create(*, organization: Organization, period: date, actor
     what = f"The usage and invoices of {period:%Y-%m}"
     with sums_checked(what):
         usage, usage_summary = _usage_cells(organization, period)
-        invoices, other_cloud, invoice_summary = _invoice_cells(period)
+        invoices, other_cloud, invoice_summary = _invoice_cells(organization, period)
         lines = engine.reconcile(usage=usage, invoices=invoices, tolerance_pct=tolerance)
         tags = _tag_figures(organization, period)
     providers = [line for line in lines if line.level == "provider"]

@@ -44,7 +44,7 @@ COST_COLUMNS = {
 
 def sums_in_range(name: str) -> models.CheckConstraint:
     """Every sum within ±MAX_SUM. PostgreSQL refuses a bigint overflow by itself; SQLite would silently
-    turn the sum into a float, which this refuses instead (see apps/usage/services/writer.py)."""
+    turn the sum into a float, which this refuses instead (see apps/usage/writer.py)."""
     condition = models.Q()
     for column in CUBE_SUM_FIELDS:
         condition &= models.Q(**{f"{column}__lte": MAX_SUM, f"{column}__gte": -MAX_SUM})

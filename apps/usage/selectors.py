@@ -133,16 +133,17 @@ def usage_records(
     return queryset.order_by("-occurred_at", "-id")
 
 
-def cost_of(row: dict, cost_source: str) -> int:
+def _cost_of(row: dict, cost_source: str) -> int:
     if cost_source:
         return row[COST_COLUMNS[cost_source][0]] or 0
     return row["estimated_nano"] or 0
 
 
-def usage_totals(queryset: QuerySet[DailyUsage], *, cost_source: str = "") -> dict:
+@tenant_scoped
+def usage_totals(queryset: QuerySet[DailyUsage], *, organization: Organization, cost_source: str = "") -> dict:
     sums = queryset.aggregate(**{name: Sum(name) for name in CUBE_SUM_FIELDS})
     totals = {name: sums[name] or 0 for name in CUBE_SUM_FIELDS}
-    totals["cost_nano"] = cost_of(totals, cost_source)
+    totals["cost_nano"] = _cost_of(totals, cost_source)
     return totals
 
 
@@ -169,9 +170,9 @@ def usage_breakdown(queryset: QuerySet, *, organization: Organization, by: str, 
             for name in CUBE_SUM_FIELDS:
                 folded[key][name] += row[name] or 0
         rows = [{"key": key, **sums} for key, sums in folded.items()]
-    total = sum(cost_of(row, cost_source) for row in rows)
+    total = sum(_cost_of(row, cost_source) for row in rows)
     for row in rows:
-        row["cost_nano"] = cost_of(row, cost_source)
+        row["cost_nano"] = _cost_of(row, cost_source)
         row["share_pct"] = (row["cost_nano"] * 100 / total) if total else 0
     if by == "day":
         return sorted(rows, key=lambda r: r["key"])

@@ -62,7 +62,9 @@ def explorer(request, org_slug: str):
         "usage/explorer.html",
         {
             "form": form,
-            "totals": selectors.usage_totals(rows, cost_source=usage_filter.cost_source),
+            "totals": selectors.usage_totals(
+                rows, organization=request.organization, cost_source=usage_filter.cost_source
+            ),
             "breakdown": selectors.usage_breakdown(
                 rows, organization=request.organization, by=by, cost_source=usage_filter.cost_source
             )[:200],

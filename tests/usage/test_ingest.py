@@ -412,7 +412,8 @@ def test_explorer_totals_and_budget_owner_subtree(catalog):
         cc.owner_users.add(owner_user)
         TagValue.objects.create(organization=org, dimension=team, value="search", owner=cc)
         TagValue.objects.create(organization=org, dimension=team, value="marketing")
-        totals = usage_totals(daily_usage(organization=org, usage_filter=UsageFilter(), team_values=None))
+        rows = daily_usage(organization=org, usage_filter=UsageFilter(), team_values=None)
+        totals = usage_totals(rows, organization=org)
     assert totals["estimated_nano"] == 3 * SONNET_EVENT_NANO and totals["requests"] == 3
     url = reverse("usage:explorer", kwargs={"org_slug": "alpha"})
     finance_view = catalog.login("a", Role.FINANCE_ANALYST).get(url, {"group_by": "team"})

@@ -12,7 +12,6 @@ import functools
 import logging
 import time
 from collections import defaultdict
-from decimal import Decimal
 from typing import BinaryIO
 
 from django.db import transaction
@@ -25,6 +24,7 @@ from apps.core.ceilings import MAX_SUM, within_sum
 from apps.core.failures import failure_text
 from apps.ingest.jobs import job_enqueue, job_finish, job_heartbeat, job_mark_running, job_scope
 from apps.ingest.payloads import ingest_job_receive, payload_open, payload_prescan
+from apps.invoices.formatting import money_text
 from apps.invoices.models import (
     CostView,
     InvoiceIngestError,
@@ -35,7 +35,7 @@ from apps.invoices.models import (
 )
 from apps.invoices.parsers import FORMAT_CHOICES, FileRefused, ParsedLine, RowError, detect_format, reader_for
 from apps.pricing.estimator import PriceBook
-from apps.pricing.money import currency_exponent, decimal_to_nano, nano_to_decimal
+from apps.pricing.money import decimal_to_nano
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
 
@@ -354,15 +354,6 @@ def _line_row(job, invoice: ProviderInvoice, key: str, line: ParsedLine, resolve
         source_line=line.line,
         line_key=key,
     )
-
-
-def money_text(nano: int, currency: str) -> str:
-    """Exact decimal text, at least the currency's minor unit: 1_500_000_000 USD -> "1.50", 12.3456 -> "12.3456"."""
-    value = nano_to_decimal(nano).normalize()
-    places = currency_exponent(currency)
-    if value.as_tuple().exponent > -places:
-        value = value.quantize(Decimal(1).scaleb(-places))
-    return f"{value:f}"
 
 
 @tenant_scoped(via="job")

@@ -1,6 +1,6 @@
 from django import template
 
-from apps.invoices.services.ingest import money_text
+from apps.invoices.formatting import money_text
 
 register = template.Library()
 

@@ -36,10 +36,10 @@ from apps.tenancy.scoping import tenant_scoped
 from apps.usage.models import IngestError, IngestJob, SourceMapping, UsageRecord
 from apps.usage.parsers import FileRefused, RowError, UsageEvent, detect_format, reader_for
 from apps.usage.parsers.canonical import event_from_object
+from apps.usage.pipeline import run_ahead
+from apps.usage.writer import PreparedRecord, RecordWriter, StagedChunk, stage_chunk, uses_copy
 
 from .late_data import flag_late_usage
-from .pipeline import run_ahead
-from .writer import PreparedRecord, RecordWriter, StagedChunk, stage_chunk, uses_copy
 
 logger = logging.getLogger(__name__)
 
@@ -493,7 +493,7 @@ def ingest_job_summary(*, job: IngestJob, max_errors: int | None = None) -> dict
         "accepted": job.accepted,
         "duplicates": job.duplicates,
         "rejected": job.rejected,
-        "estimated_cost": decimal_string(nano_to_decimal(job.estimated_nano)),
+        "estimated_cost": _decimal_string(nano_to_decimal(job.estimated_nano)),
         "currency": job.currency,
         "errors": [{"line": e.line, "field": e.field, "message": e.message} for e in errors],
     }
@@ -502,7 +502,7 @@ def ingest_job_summary(*, job: IngestJob, max_errors: int | None = None) -> dict
     return summary
 
 
-def decimal_string(value) -> str:
+def _decimal_string(value) -> str:
     """Exact, without trailing zeros or exponent: Decimal("0.021250000") -> "0.02125"."""
     text = format(value.normalize(), "f")
     return text if text != "-0" else "0"

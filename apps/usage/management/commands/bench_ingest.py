@@ -108,7 +108,7 @@ class Command(BaseCommand):
         unique constraint (and indexes, without foreign keys). Conversion happens before the clock starts."""
         from apps.usage.models import UsageRecord
         from apps.usage.parsers.base import TOKEN_FIELDS
-        from apps.usage.services.writer import RECORD_COLUMNS
+        from apps.usage.writer import RECORD_COLUMNS
 
         converted = source.with_suffix(".copy")
         with source.open() as events, converted.open("w") as out:
