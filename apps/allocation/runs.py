@@ -24,11 +24,11 @@ from django_scopes import scope
 
 from apps.audit.services import actor_label_for, audit_record
 from apps.core.ceilings import require_in_range, sums_checked
+from apps.core.money import currency_exponent, footed_minor_units, nano_to_decimal, quantize_money
 from apps.invoices.models import InvoiceLine
 from apps.owners.models import BudgetOwner
 from apps.periods.calendar import period_bounds
 from apps.periods.services import period_for_update
-from apps.pricing.money import currency_exponent, footed_minor_units, nano_to_decimal, quantize_money
 from apps.tenancy.models import Organization
 from apps.usage.models import DailyUsage
 

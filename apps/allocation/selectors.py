@@ -13,11 +13,11 @@ from django.db.models import QuerySet
 from django.db.models.functions import TruncMonth
 from django.http import QueryDict
 
+from apps.core.money import footed_minor_units, nano_to_decimal, quantize_money
 from apps.invoices.models import ProviderInvoice
 from apps.owners.models import BudgetOwner
 from apps.periods.calendar import month_before, period_bounds, period_of_day
 from apps.periods.models import BillingPeriod
-from apps.pricing.money import footed_minor_units, nano_to_decimal, quantize_money
 from apps.tenancy.models import Organization
 from apps.usage.models import DailyUsage
 

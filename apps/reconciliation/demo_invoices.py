@@ -21,10 +21,10 @@ from django.db.models import Sum
 from django.db.models.functions import TruncMonth
 from django_scopes import scope
 
+from apps.core.money import nano_to_decimal
 from apps.invoices.models import InvoiceIngestJob, ProviderInvoice
 from apps.invoices.services.ingest import invoice_ingest_create
 from apps.invoices.tasks import run_invoice_ingest
-from apps.pricing.money import nano_to_decimal
 
 MONTHS = [date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)]
 VARIANCE_PCT = {"openai": Decimal("2.1"), "google": Decimal("-1.4"), "anthropic": Decimal("6.3")}

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 from django.db.models import QuerySet, Sum
 
+from apps.core.money import nano_to_decimal, quantize_money
 from apps.invoices.models import InvoiceLine, ProviderInvoice
 from apps.periods.calendar import period_bounds
-from apps.pricing.money import nano_to_decimal, quantize_money
 from apps.tenancy.models import Organization
 from apps.tenancy.roles import Perm
 from apps.usage.models import DailyUsage

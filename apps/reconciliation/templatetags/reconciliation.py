@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django import template
 
-from apps.pricing.money import currency_exponent, nano_to_decimal, quantize_money
+from apps.core.money import currency_exponent, nano_to_decimal, quantize_money
 
 register = template.Library()
 
