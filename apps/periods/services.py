@@ -40,15 +40,6 @@ ROLE_PLURALS = {
 }
 
 
-def parse_period(text: str) -> date:
-    """'2026-10' → date(2026, 10, 1), or a ValidationError that says what a period looks like."""
-    try:
-        year, month = (int(part) for part in str(text).split("-"))
-        return date(year, month, 1)
-    except (TypeError, ValueError):
-        raise ValidationError({"period": f"“{text}” is not a period: use YYYY-MM, e.g. 2026-10."}) from None
-
-
 def period_for_update(*, organization: Organization, period: date, actor=None) -> BillingPeriod:
     """The period row, created open on first use, locked for the rest of the caller's transaction."""
     if period.day != 1:

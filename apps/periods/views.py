@@ -8,14 +8,14 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from apps.core.calendar import parse_period, period_bounds
 from apps.tenancy.permissions import org_any_perm_required, require_second_factor
 from apps.tenancy.roles import Perm
 
 from . import selectors
-from .calendar import period_bounds
 from .forms import TransitionForm
 from .late_data import late_arrivals, late_data_for
-from .services import PeriodTransitionError, parse_period, period_transition
+from .services import PeriodTransitionError, period_transition
 from .workflow import TRANSITIONS
 
 READ_PERMS = (Perm.PREPARE_PERIOD, Perm.VIEW_ALL_COST)
@@ -52,7 +52,7 @@ def board(request, org_slug: str):
 def _detail(request, month, *, errors=None, status=200, form=None, attempted=None):
     organization = request.organization
     billing_period = selectors.billing_period_or_unsaved(organization=organization, period=month)
-    first, after = period_bounds(organization, month)
+    first, after = period_bounds(month, start_day=organization.period_start_day)
     figures = selectors.figures_for(organization=organization, periods=[month]).get(month)
     run = getattr(figures, "run", None)
     facts = selectors.facts_for([billing_period])

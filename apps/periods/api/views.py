@@ -15,11 +15,12 @@ from rest_framework.response import Response
 
 from apps.core.api.errors import ErrorSerializer
 from apps.core.api.months import MONTH_REGEX
+from apps.core.calendar import parse_period
 from apps.periods import selectors
 from apps.periods.filters import BillingPeriodFilter
 from apps.periods.late_data import late_data_for
 from apps.periods.models import BillingPeriod
-from apps.periods.services import PeriodTransitionError, parse_period, period_transition
+from apps.periods.services import PeriodTransitionError, period_transition
 from apps.tenancy.api.views import OrganizationReadOnlyViewSet
 from apps.tenancy.roles import TokenScope
 
