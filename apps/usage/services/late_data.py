@@ -19,7 +19,7 @@ def flag_late_usage(*, job) -> list[LateArrival]:
         if span["first"] is None:
             return []
         found = []
-        for billing_period in past_open_periods(organization):
+        for billing_period in past_open_periods(organization=organization):
             first, after = period_bounds(billing_period.period, start_day=organization.period_start_day)
             if after <= span["first"] or first > span["last"]:
                 continue
