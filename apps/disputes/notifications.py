@@ -3,7 +3,7 @@
 
 from django.core.mail import send_mail
 
-from apps.pricing.money import nano_to_decimal, quantize_money
+from apps.core.money import nano_to_decimal, quantize_money
 from apps.statements.notifications import portal_link
 from apps.tenancy.models import Membership
 from apps.tenancy.roles import ROLE_PERMS, Perm

@@ -11,9 +11,9 @@ from decimal import Decimal
 
 from django.db.models import Count, QuerySet
 
+from apps.core.money import decimal_to_nano
 from apps.owners.models import BudgetOwner
 from apps.owners.selectors import visible_owner_ids
-from apps.pricing.money import decimal_to_nano
 from apps.statements.models import Adjustment, Section, Statement, StatementLine
 from apps.tenancy.models import Membership
 from apps.tenancy.scoping import tenant_scoped

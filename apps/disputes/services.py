@@ -21,9 +21,9 @@ from django.db.models import Count
 from django.utils import timezone
 
 from apps.audit.services import actor_label_for, audit_record
+from apps.core.money import currency_exponent, decimal_to_nano, nano_to_decimal, quantize_money
 from apps.owners.models import BudgetOwner
 from apps.periods.models import BillingPeriod
-from apps.pricing.money import currency_exponent, decimal_to_nano, nano_to_decimal, quantize_money
 from apps.statements.models import Statement, StatementLine
 from apps.statements.services import adjustment_pair_create, statements_rebuild
 from apps.tenancy.scoping import tenant_scoped

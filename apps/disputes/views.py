@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.core.forms import apply_validation_error
-from apps.pricing.money import nano_to_decimal, quantize_money
+from apps.core.money import nano_to_decimal, quantize_money
 from apps.statements.models import StatementLine
 from apps.statements.selectors import adjustments_for_dispute, statements_visible
 from apps.statements.views import can_dispute

@@ -20,10 +20,10 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from django.db.models import Sum
 from django.db.models.functions import TruncMonth
 
+from apps.core.money import nano_to_decimal
 from apps.invoices.models import InvoiceIngestJob, ProviderInvoice
 from apps.invoices.services.ingest import invoice_ingest_create
 from apps.invoices.tasks import run_invoice_ingest
-from apps.pricing.money import nano_to_decimal
 from apps.tenancy.scoping import organization_scope
 from apps.usage.models import COST_COLUMNS as CUBE_COST_COLUMNS
 

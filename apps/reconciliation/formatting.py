@@ -3,7 +3,7 @@ strings quantised to the currency, so the figures of a page or a file always foo
 
 from decimal import Decimal
 
-from apps.pricing.money import nano_to_decimal, quantize_money
+from apps.core.money import nano_to_decimal, quantize_money
 
 from .models import ReconciliationLine
 

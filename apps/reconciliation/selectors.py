@@ -9,8 +9,8 @@ from decimal import Decimal
 
 from django.db.models import QuerySet, Sum
 
+from apps.core.calendar import period_bounds
 from apps.invoices.models import InvoiceLine, ProviderInvoice
-from apps.periods.calendar import period_bounds
 from apps.tenancy.models import Organization
 from apps.tenancy.roles import Perm
 from apps.tenancy.scoping import tenant_scoped
@@ -221,7 +221,7 @@ def period_figures(*, organization: Organization, periods: list[date]) -> dict[d
             .values_list("billing_period", "total")
         )
         for period in live:
-            first, after = period_bounds(organization, period)
+            first, after = period_bounds(period, start_day=organization.period_start_day)
             estimated = DailyUsage.objects.filter(organization=organization, day__gte=first, day__lt=after).aggregate(
                 total=Sum("estimated_nano")
             )["total"]

@@ -1,7 +1,7 @@
 """Writes: making a reconciliation run. It reads the DailyUsage cube (never the raw usage table) and the
 period's invoice lines, computes every figure in ``engine`` and stores the run with its lines.
 
-Usage is read over the period's days in the organisation's fiscal calendar (``periods.calendar``);
+Usage is read over the period's days in the organisation's fiscal calendar (``core.calendar``);
 invoice lines by their billing month, as providers bill calendar months."""
 
 from datetime import UTC, date, timedelta
@@ -11,10 +11,10 @@ from django.db import transaction
 from django.db.models import Count, Max, Sum
 
 from apps.audit.services import actor_label_for, audit_record, model_snapshot
+from apps.core.calendar import period_bounds
 from apps.core.ceilings import require_in_range, sums_checked
 from apps.invoices.models import InvoiceLine
 from apps.invoices.selectors import invoice_line_totals
-from apps.periods.calendar import period_bounds
 from apps.taxonomy.models import Granularity, TagDimension, TagSet, TagValue
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
@@ -43,7 +43,7 @@ RUN_SNAPSHOT_FIELDS = [
 
 
 def _usage_cells(organization: Organization, period: date) -> tuple[list[engine.UsageCell], dict]:
-    first, after = period_bounds(organization, period)
+    first, after = period_bounds(period, start_day=organization.period_start_day)
     cube = DailyUsage.objects.filter(day__gte=first, day__lt=after)
     rows = (
         cube.values("provider", "model", "day")
@@ -124,7 +124,7 @@ def _dimensions(organization: Organization) -> tuple[list[str], set[str]]:
 
 
 def _tag_figures(organization: Organization, period: date) -> engine.TagFigures:
-    first, after = period_bounds(organization, period)
+    first, after = period_bounds(period, start_day=organization.period_start_day)
     cube = DailyUsage.objects.filter(day__gte=first, day__lt=after)
     per_tagset = {
         row["tagset_id"]: row

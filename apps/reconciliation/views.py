@@ -12,14 +12,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.core.csv import csv_response
+from apps.core.forms import PeriodForm
+from apps.core.money import nano_to_decimal
 from apps.invoices.selectors import invoices
-from apps.pricing.money import nano_to_decimal
 from apps.tenancy.permissions import org_any_perm_required, org_perm_required
 from apps.tenancy.roles import Perm
 
 from . import selectors
 from .formatting import normalised_pct
-from .forms import PeriodForm
 from .models import ReconciliationRun
 from .services import reconciliation_run_create
 

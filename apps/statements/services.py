@@ -26,9 +26,9 @@ from django.utils import timezone
 from apps.allocation.models import AllocationLine, AllocationRun
 from apps.audit.services import actor_label_for
 from apps.core.ceilings import require_in_range
+from apps.core.money import footed_minor_units
 from apps.owners.models import BudgetOwner
 from apps.periods.models import BillingPeriod
-from apps.pricing.money import footed_minor_units
 from apps.tenancy.scoping import tenant_scoped
 
 from .models import SECTION_ORDER, Adjustment, Section, Statement, StatementLine, section_for

@@ -5,8 +5,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
 from apps.core.csv import csv_response
+from apps.core.money import nano_to_decimal
 from apps.periods.models import BillingPeriod
-from apps.pricing.money import nano_to_decimal
 from apps.tenancy.permissions import org_perm_required
 from apps.tenancy.roles import Perm
 

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from apps.core.api.months import MonthField
-from apps.invoices.formatting import money_text
+from apps.core.money import money_text
 from apps.invoices.models import InvoiceIngestJob, InvoiceLine, ProviderInvoice
 from apps.invoices.services.ingest import invoice_ingest_summary
 

@@ -22,9 +22,9 @@ from django.utils import timezone
 from apps.audit.services import audit_record, model_snapshot
 from apps.core.ceilings import MAX_SUM, within_sum
 from apps.core.failures import failure_text
+from apps.core.money import decimal_to_nano, money_text
 from apps.ingest.jobs import job_enqueue, job_finish, job_heartbeat, job_mark_running, job_scope
 from apps.ingest.payloads import ingest_job_receive, payload_open, payload_prescan
-from apps.invoices.formatting import money_text
 from apps.invoices.models import (
     CostView,
     InvoiceIngestError,
@@ -35,7 +35,6 @@ from apps.invoices.models import (
 )
 from apps.invoices.parsers import FORMAT_CHOICES, FileRefused, ParsedLine, RowError, detect_format, reader_for
 from apps.pricing.estimator import PriceBook
-from apps.pricing.money import decimal_to_nano
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
 
