@@ -1,7 +1,7 @@
-"""What every ingest job (usage and invoices) shares about its life: being queued (by the kind's Celery
-task, once the transaction that made it commits), a heartbeat while a worker runs it, the sweeper that
-marks a job whose worker went silent (killed, lost) as interrupted, and the retry that queues a failed or
-interrupted job again.
+"""What every ingest job (usage and invoices) shares about its life: being queued (on the kind's Celery
+task, once the transaction that made it commits), entered by a worker (``job_scope``), marked running,
+beating while it runs, finished, the sweeper that marks a job whose worker went silent (killed, lost) as
+interrupted, and the retry that queues a failed or interrupted job again.
 
 The job kinds are registered here by their apps (``register_job_kind`` from ``AppConfig.ready()``), with
 the task that runs a job: the services queue a job through its kind, so a service never imports its own
