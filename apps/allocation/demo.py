@@ -10,8 +10,9 @@ from django_scopes import scope
 from apps.usage.models import DailyUsage
 
 from .models import AllocationRun, RuleSet
-from .runs import allocation_run_create, run_owner_totals
-from .services import draft_publish, draft_update, rule_set_create
+from .rules.services import draft_publish, draft_update, rule_set_create
+from .runs.selectors import run_owner_totals
+from .runs.services import allocation_run_create
 
 RULE_SET_NAME = "Acme allocation"
 BUSINESS_OWNERS = [

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django_scopes import scope
 
-from apps.allocation.runs import period_cells
+from apps.allocation.runs.inputs import period_cells
 from apps.audit.models import AuditEvent
 from apps.periods.calendar import period_bounds, period_of_day
 from apps.reconciliation.services import reconciliation_run_create

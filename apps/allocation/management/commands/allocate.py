@@ -4,8 +4,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scope
 
-from apps.allocation import runs
 from apps.allocation.models import RuleSet, RuleSetVersion
+from apps.allocation.runs import selectors, services
 from apps.reconciliation.management.commands.reconcile import parse_period
 from apps.tenancy.models import Organization
 
@@ -32,12 +32,12 @@ class Command(BaseCommand):
         try:
             if preview:
                 version = self._preview_version(organization)
-                result = runs.allocation_preview(organization=organization, period=month, version=version)
-                summary = runs.run_summary_json(computed=result.computed, period=month)
+                result = services.allocation_preview(organization=organization, period=month, version=version)
+                summary = selectors.run_summary_json(computed=result.computed, period=month)
             else:
-                run = runs.allocation_run_create(organization=organization, period=month, actor=None)
+                run = services.allocation_run_create(organization=organization, period=month, actor=None)
                 with scope(organization=organization):
-                    summary = runs.run_summary_json(run=run, period=month)
+                    summary = selectors.run_summary_json(run=run, period=month)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
         if json:

@@ -167,7 +167,7 @@ class Command(BaseCommand):
 
     def _invoices_and_rules(self, organization) -> None:
         from apps.allocation.demo import DOCUMENT, RULE_SET_NAME
-        from apps.allocation.services import draft_publish, draft_update, rule_set_create
+        from apps.allocation.rules.services import draft_publish, draft_update, rule_set_create
         from apps.reconciliation.demo_invoices import seed_demo_invoices as seed_invoices
 
         quiet = io.StringIO()
@@ -183,7 +183,7 @@ class Command(BaseCommand):
     # --- the clocks -----------------------------------------------------------------------------------
 
     def _measure(self, organization, *, repeat: int) -> dict:
-        from apps.allocation.runs import allocation_run_create
+        from apps.allocation.runs.services import allocation_run_create
         from apps.periods.calendar import month_after
         from apps.usage.models import DailyUsage, UsageRecord
 
@@ -251,7 +251,7 @@ class Command(BaseCommand):
             AllocationRun.objects.filter(organization=organization).delete()
 
     def _profile(self, organization, *, top: int) -> None:
-        from apps.allocation.runs import allocation_run_create
+        from apps.allocation.runs.services import allocation_run_create
 
         self._drop_runs(organization)
         profiler = cProfile.Profile()

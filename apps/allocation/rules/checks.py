@@ -1,26 +1,20 @@
-"""Writes and checks for allocation rule sets: create, edit the draft, publish, branch, compare."""
+"""Checks of a rule document against the organisation's catalog: every error (blocks publishing) and
+warning, in finance-readable words, as ``(where, field, message)``. One check per rule kind
+(``_check_direct``, ``_check_tag_map``, ``_check_shared_pool``) plus the checks every rule gets
+(conditions that never match, rules shadowed by an earlier one) and the true-up policy's."""
 
 import fnmatch
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Max
-from django.utils import timezone
-from django_scopes import scope
-
-from apps.audit.services import audit_record, model_snapshot
 from apps.owners.models import BudgetOwner
 from apps.pricing.models import AiModel, Provider, ServiceTier
 from apps.taxonomy.models import TagDimension, TagValue
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 from apps.usage.selectors import COST_SOURCES
 
-from .document import Problem, document_sha256, empty_document, normalise, rule_label
-from .models import RuleSet, RuleSetVersion
-
-VERSION_FIELDS = ["rule_set_id", "number", "status", "true_up_mode", "true_up_central_owner_id", "sha256"]
+from .document import Problem, normalise, rule_label
 
 
 @dataclass
@@ -29,28 +23,8 @@ class RuleSetCheck:
     warnings: list[Problem] = field(default_factory=list)
 
 
-class RuleProblemsError(ValidationError):
-    """Problems that refuse a save or a publish, kept as (where, field, message) so a form can show each
-    one on its field; ``messages`` reads "where: field: message"."""
-
-    def __init__(self, problems: list[Problem]):
-        super().__init__([f"{where}: {fld}: {message}" for where, fld, message in problems])
-        self.problems = list(problems)
-
-
-class StaleDraftError(ValidationError):
-    """The draft changed after the caller read it (another save came first)."""
-
-
-def _shape_error(problems: list[Problem]) -> RuleProblemsError:
-    return RuleProblemsError(problems)
-
-
-# --- validation -------------------------------------------------------------------------------
-
-
 @dataclass
-class _Catalog:
+class RuleCatalog:
     owners: dict  # code -> BudgetOwner
     dimensions: dict  # key -> TagDimension (active)
     values: dict  # key -> {value: owner code or None} (active values)
@@ -58,21 +32,21 @@ class _Catalog:
     models: dict  # code -> set of provider codes
 
 
-def _catalog(organization: Organization) -> _Catalog:
-    with scope(organization=organization):
-        owners = {o.code: o for o in BudgetOwner.objects.filter(organization=organization)}
-        dimensions = {d.key: d for d in TagDimension.objects.filter(organization=organization, is_active=True)}
-        values: dict = {key: {} for key in dimensions}
-        rows = TagValue.objects.filter(organization=organization, is_active=True, dimension__is_active=True)
-        for value in rows.select_related("dimension", "owner"):
-            values[value.dimension.key][value.value] = value.owner.code if value.owner_id else None
+@tenant_scoped
+def rule_catalog(*, organization: Organization) -> RuleCatalog:
+    owners = {o.code: o for o in BudgetOwner.objects.filter(organization=organization)}
+    dimensions = {d.key: d for d in TagDimension.objects.filter(organization=organization, is_active=True)}
+    values: dict = {key: {} for key in dimensions}
+    rows = TagValue.objects.filter(organization=organization, is_active=True, dimension__is_active=True)
+    for value in rows.select_related("dimension", "owner"):
+        values[value.dimension.key][value.value] = value.owner.code if value.owner_id else None
     models: dict = {}
     for code, provider in AiModel.objects.values_list("code", "provider__code"):
         models.setdefault(code, set()).add(provider)
-    return _Catalog(owners, dimensions, values, set(Provider.objects.values_list("code", flat=True)), models)
+    return RuleCatalog(owners, dimensions, values, set(Provider.objects.values_list("code", flat=True)), models)
 
 
-def _owner_problems(where: str, fld: str, code: str | None, cat: _Catalog, errors: list[Problem]) -> None:
+def _owner_problems(where: str, fld: str, code: str | None, cat: RuleCatalog, errors: list[Problem]) -> None:
     if not code:
         return
     owner = cat.owners.get(code)
@@ -82,7 +56,7 @@ def _owner_problems(where: str, fld: str, code: str | None, cat: _Catalog, error
         errors.append((where, fld, f"Budget owner {code} ({owner.name}) is inactive; it cannot receive cost."))
 
 
-def _known_values(fld: str, cat: _Catalog) -> set | None:
+def _known_values(fld: str, cat: RuleCatalog) -> set | None:
     """The values a field can take, or None when any value is possible."""
     if fld.startswith("tag:"):
         return set(cat.values.get(fld[4:], {}))
@@ -98,7 +72,7 @@ def _field_label(fld: str) -> str:
     return f"tag {fld[4:]}" if fld.startswith("tag:") else fld.replace("_", " ")
 
 
-def _never_matches(rule: dict, cat: _Catalog) -> list[tuple[str, str]]:
+def _never_matches(rule: dict, cat: RuleCatalog) -> list[tuple[str, str]]:
     """(field, message) for each reason the rule's conditions can never all hold."""
     reasons = []
     by_field: dict[str, list[dict]] = {}
@@ -171,7 +145,7 @@ def _conditions_imply(later: list[dict], earlier: list[dict]) -> bool:
     return all(any(_implies(lc, ec) for lc in later) for ec in earlier)
 
 
-def _effective_mapping(rule: dict, cat: _Catalog) -> dict:
+def effective_mapping(rule: dict, cat: RuleCatalog) -> dict:
     if rule.get("mapping") is not None:
         return rule["mapping"]
     return {v: o for v, o in cat.values.get(rule.get("dimension") or "", {}).items() if o}
@@ -181,25 +155,25 @@ def _claims(rule: dict) -> bool:
     return rule["kind"] != "shared_pool" or rule.get("source") == "conditions"
 
 
-def _shadowed_by(rule: dict, earlier: dict, cat: _Catalog) -> bool:
+def _shadowed_by(rule: dict, earlier: dict, cat: RuleCatalog) -> bool:
     if not _claims(earlier) or not _conditions_imply(rule["conditions"], earlier["conditions"]):
         return False
     if earlier["kind"] != "tag_map":
         return True
     # A tag map claims only requests whose dimension value it maps.
-    mapped = set(_effective_mapping(earlier, cat))
+    mapped = set(effective_mapping(earlier, cat))
     dim = f"tag:{earlier['dimension']}"
     probe = {"field": dim, "op": "in", "value": sorted(mapped)}
     return bool(mapped) and any(_implies(c, probe) for c in rule["conditions"] if c["field"] == dim)
 
 
-def _owner_of_condition(cond: dict, rules: list[dict], cat: _Catalog) -> str | None:
+def _owner_of_condition(cond: dict, rules: list[dict], cat: RuleCatalog) -> str | None:
     """The owner whose direct cost a tag condition ``tag:d equals v`` selects, if the rules say so."""
     if cond["op"] != "equals" or not cond["field"].startswith("tag:"):
         return None
     for rule in rules:
         if rule["kind"] == "tag_map" and f"tag:{rule['dimension']}" == cond["field"] and not rule["conditions"]:
-            owner = _effective_mapping(rule, cat).get(cond["value"])
+            owner = effective_mapping(rule, cat).get(cond["value"])
             if owner:
                 return owner
         if rule["kind"] == "direct" and rule["conditions"] == [cond]:
@@ -208,7 +182,7 @@ def _owner_of_condition(cond: dict, rules: list[dict], cat: _Catalog) -> str | N
     return cat.values.get(cond["field"][4:], {}).get(cond["value"])
 
 
-def _pool_problems(where: str, rule: dict, rules: list[dict], cat: _Catalog, errors: list[Problem]) -> None:
+def _pool_problems(where: str, rule: dict, rules: list[dict], cat: RuleCatalog, errors: list[Problem]) -> None:
     targets = rule["targets"]
     if not targets:
         errors.append((where, "targets", "A shared pool needs at least one budget owner to share the cost among."))
@@ -279,7 +253,7 @@ def rule_set_check(*, organization: Organization, document: dict) -> RuleSetChec
     """Every error (blocks publishing) and warning of a document, in finance-readable words."""
     doc, shape = normalise(document)
     check = RuleSetCheck(errors=list(shape))
-    cat = _catalog(organization)
+    cat = rule_catalog(organization=organization)
     rules = doc["rules"]
     pool_sources: dict[str, str] = {}
     for index, rule in enumerate(rules):
@@ -300,7 +274,7 @@ def rule_set_check(*, organization: Organization, document: dict) -> RuleSetChec
             if known is None:
                 check.errors.append((where, "dimension", f"There is no active tag dimension '{rule['dimension']}'."))
             elif rule["mapping"] is None:
-                if not _effective_mapping(rule, cat):
+                if not effective_mapping(rule, cat):
                     check.errors.append(
                         (
                             where,
@@ -365,225 +339,3 @@ def rule_set_check(*, organization: Organization, document: dict) -> RuleSetChec
 def rule_set_validate(*, organization: Organization, document: dict) -> list[Problem]:
     """Every error that blocks publishing, as (rule index/name, field, message)."""
     return rule_set_check(organization=organization, document=document).errors
-
-
-# --- writes -------------------------------------------------------------------------------------
-
-
-def _apply_document(version: RuleSetVersion, doc: dict, organization: Organization) -> None:
-    central = doc["true_up"]["central_owner"]
-    with scope(organization=organization):
-        owner = BudgetOwner.objects.filter(organization=organization, code=central).first() if central else None
-    version.document = doc
-    version.sha256 = document_sha256(doc)
-    version.true_up_mode = doc["true_up"]["mode"]
-    version.true_up_central_owner = owner
-
-
-@transaction.atomic
-def rule_set_create(*, organization: Organization, actor, name: str, description: str = "") -> RuleSet:
-    """A new rule set with an empty draft (version 1)."""
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError({"name": "Give the rule set a name."})
-    with scope(organization=organization):
-        if RuleSet.objects.filter(organization=organization, name=name).exists():
-            raise ValidationError({"name": f"There is already a rule set called {name}."})
-        is_first = not RuleSet.objects.filter(organization=organization).exists()
-        rule_set = RuleSet.objects.create(
-            organization=organization, name=name, description=description, is_primary=is_first
-        )
-        draft = RuleSetVersion(organization=organization, rule_set=rule_set, number=1, created_by=_user(actor))
-        _apply_document(draft, empty_document(), organization)
-        draft.save()
-    audit_record(
-        organization=organization,
-        actor=actor,
-        action="allocation.rule_set_created",
-        target=rule_set,
-        after={"name": name, "description": description, "draft": draft.number},
-    )
-    return rule_set
-
-
-@transaction.atomic
-def rule_set_make_primary(*, rule_set: RuleSet, actor) -> RuleSet:
-    """Make this the rule set that allocates the organisation's periods (the others stay as they are)."""
-    organization = rule_set.organization
-    with scope(organization=organization):
-        Organization.objects.select_for_update().filter(pk=organization.pk).first()
-        previous = RuleSet.objects.filter(organization=organization, is_primary=True).exclude(pk=rule_set.pk).first()
-        if previous is None and rule_set.is_primary:
-            return rule_set
-        if previous is not None:
-            previous.is_primary = False
-            previous.save(update_fields=["is_primary"])
-        rule_set.is_primary = True
-        rule_set.save(update_fields=["is_primary"])
-    audit_record(
-        organization=organization,
-        actor=actor,
-        action="allocation.rule_set_made_primary",
-        target=rule_set,
-        before={"primary": previous.name if previous else None},
-        after={"primary": rule_set.name},
-    )
-    return rule_set
-
-
-def _user(actor):
-    return actor if getattr(actor, "_meta", None) is not None else getattr(actor, "user", None)
-
-
-def _locked_draft(draft: RuleSetVersion, expected_sha256: str | None = None) -> RuleSetVersion:
-    locked = RuleSetVersion.objects.select_for_update(of=("self",)).filter(pk=draft.pk).first()
-    if locked is None or locked.is_published:
-        raise ValidationError(f"Version {draft.number} is published and cannot be changed; start a new draft.")
-    if expected_sha256 is not None and locked.sha256 != expected_sha256:
-        raise StaleDraftError(
-            f"The draft of version {locked.number} changed after you opened it (someone else saved it). "
-            "Reload it and make your change again."
-        )
-    return locked
-
-
-@transaction.atomic
-def draft_update(
-    *, draft: RuleSetVersion, document: dict, actor, expected_sha256: str | None = None
-) -> tuple[RuleSetVersion, RuleSetCheck]:
-    """Save a new document on the draft. Shape errors refuse it; meaning errors are returned, not fatal.
-
-    With ``expected_sha256`` (the draft's fingerprint when the caller read it) a draft that has changed
-    since is refused with ``StaleDraftError``, so an editor never overwrites a change it has not seen."""
-    organization = draft.organization
-    doc, shape = normalise(document)
-    if shape:
-        raise _shape_error(shape)
-    with scope(organization=organization):
-        draft = _locked_draft(draft, expected_sha256)
-        before = model_snapshot(draft, VERSION_FIELDS)
-        _apply_document(draft, doc, organization)
-        draft.save()
-    audit_record(
-        organization=organization,
-        actor=actor,
-        action="allocation.draft_updated",
-        target=draft,
-        before=before,
-        after=model_snapshot(draft, VERSION_FIELDS),
-    )
-    return draft, rule_set_check(organization=organization, document=doc)
-
-
-@transaction.atomic
-def draft_publish(*, draft: RuleSetVersion, actor, expected_sha256: str | None = None) -> RuleSetVersion:
-    """Freeze the draft as the next published version, or refuse with every validation error.
-
-    With ``expected_sha256`` only the exact rules the publisher reviewed are published."""
-    organization = draft.organization
-    with scope(organization=organization):
-        draft = _locked_draft(draft, expected_sha256)
-        errors = rule_set_validate(organization=organization, document=draft.document)
-        if errors:
-            raise _shape_error(errors)
-        before = model_snapshot(draft, VERSION_FIELDS)
-        draft.status = RuleSetVersion.Status.PUBLISHED
-        draft.published_at = timezone.now()
-        draft.published_by = _user(actor)
-        draft.save()
-    audit_record(
-        organization=organization,
-        actor=actor,
-        action="allocation.version_published",
-        target=draft,
-        before=before,
-        after=model_snapshot(draft, [*VERSION_FIELDS, "published_at"]),
-    )
-    return draft
-
-
-@transaction.atomic
-def draft_from_version(*, version: RuleSetVersion, actor) -> RuleSetVersion:
-    """Start the draft from any version's rules (replacing the current draft's rules if there is one)."""
-    organization = version.organization
-    with scope(organization=organization):
-        RuleSet.objects.select_for_update().filter(pk=version.rule_set_id).first()
-        draft = RuleSetVersion.objects.filter(rule_set_id=version.rule_set_id, status="draft").first()
-        before = model_snapshot(draft, VERSION_FIELDS) if draft else None
-        if draft is None:
-            top = RuleSetVersion.objects.filter(rule_set_id=version.rule_set_id).aggregate(n=Max("number"))["n"]
-            draft = RuleSetVersion(
-                organization=organization,
-                rule_set_id=version.rule_set_id,
-                number=(top or 0) + 1,
-                created_by=_user(actor),
-            )
-        _apply_document(draft, version.document, organization)
-        draft.save()
-    audit_record(
-        organization=organization,
-        actor=actor,
-        action="allocation.draft_started",
-        target=draft,
-        before=before,
-        after={**model_snapshot(draft, VERSION_FIELDS), "from_version": version.number},
-    )
-    return draft
-
-
-# --- compare ------------------------------------------------------------------------------------
-
-
-@dataclass
-class VersionDiff:
-    added: list[str]
-    removed: list[str]
-    changed: dict  # rule name -> {key: (before, after)}
-    moved: list[tuple[str, int, int]]  # name, position in a, position in b (1-based)
-    true_up: tuple | None
-
-    @property
-    def is_empty(self) -> bool:
-        return not (self.added or self.removed or self.changed or self.moved or self.true_up)
-
-    def lines(self) -> list[str]:
-        out = [f"+ added rule {name}" for name in self.added]
-        out += [f"- removed rule {name}" for name in self.removed]
-        for name, changes in self.changed.items():
-            for key, (old, new) in changes.items():
-                out.append(f"~ {name}: {key} changed from {old!r} to {new!r}")
-        out += [f"↕ {name} moved from position {a} to {b}" for name, a, b in self.moved]
-        if self.true_up:
-            old, new = (_true_up_words(t) for t in self.true_up)
-            out.append(f"~ true-up changed from {old} to {new}")
-        return out
-
-
-def _true_up_words(true_up: dict | None) -> str:
-    if not true_up:
-        return "none"
-    central = true_up.get("central_owner")
-    return f"{true_up.get('mode')} (central owner {central})" if central else str(true_up.get("mode"))
-
-
-def versions_compare(a: RuleSetVersion, b: RuleSetVersion) -> VersionDiff:
-    """What changed from version a to version b, rule by rule (rules are matched by name)."""
-    rules_a = {r["name"]: (i, r) for i, r in enumerate(a.document.get("rules", []), start=1)}
-    rules_b = {r["name"]: (i, r) for i, r in enumerate(b.document.get("rules", []), start=1)}
-    changed = {}
-    for name in rules_a.keys() & rules_b.keys():
-        old, new = rules_a[name][1], rules_b[name][1]
-        diff = {k: (old.get(k), new.get(k)) for k in sorted(old.keys() | new.keys()) if old.get(k) != new.get(k)}
-        if diff:
-            changed[name] = diff
-    common_a = [n for n in rules_a if n in rules_b]
-    common_b = [n for n in rules_b if n in rules_a]
-    moved = [(n, rules_a[n][0], rules_b[n][0]) for n in common_b if common_a.index(n) != common_b.index(n)]
-    ta, tb = a.document.get("true_up"), b.document.get("true_up")
-    return VersionDiff(
-        added=[n for n in rules_b if n not in rules_a],
-        removed=[n for n in rules_a if n not in rules_b],
-        changed={n: changed[n] for n in rules_b if n in changed},
-        moved=moved,
-        true_up=(ta, tb) if ta != tb else None,
-    )

@@ -5,13 +5,18 @@ shown total, and the usage-explorer query that drills a line down to its request
 Every function runs inside the caller's organisation scope (the portal middleware or the API base view).
 """
 
+from __future__ import annotations
+
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.http import QueryDict
+from django_scopes import scope
 
 from apps.invoices.models import ProviderInvoice
 from apps.owners.models import BudgetOwner
@@ -21,8 +26,11 @@ from apps.pricing.money import footed_minor_units, nano_to_decimal, quantize_mon
 from apps.tenancy.models import Organization
 from apps.usage.models import DailyUsage
 
-from .models import AllocationLine, AllocationRun, RuleSetVersion
-from .runs import OwnerTotal, run_owner_totals
+from ..models import AllocationLine, AllocationRun, RuleSetVersion
+from . import engine
+
+if TYPE_CHECKING:
+    from .services import Computed
 
 # The period picker looks this far back from the newest month with data.
 PICKER_MONTHS = 24
@@ -190,3 +198,88 @@ def drilldown_query(line: AllocationLine, *, period: date, rule_filters: dict[st
     for key in sorted(extra):
         query[key] = extra[key]
     return query.urlencode()
+
+
+# --- reading results ----------------------------------------------------------------------------
+
+
+def current_run(*, organization: Organization, period: date) -> AllocationRun | None:
+    """The run a period's figures come from: its draft when there is one, else its latest issued run."""
+    with scope(organization=organization):
+        runs = AllocationRun.objects.filter(organization=organization, period=period).select_related(
+            "rule_set_version__rule_set"
+        )
+        return runs.filter(status=AllocationRun.Status.DRAFT).first() or runs.order_by("-created_at", "-id").first()
+
+
+@dataclass
+class OwnerTotal:
+    code: str  # "" for Unallocated
+    name: str
+    amount_nano: int
+    amount: Decimal  # footed to the currency's minor unit
+
+
+UNALLOCATED_KEY = ""
+
+
+def owner_totals_nano(lines) -> dict[str, int]:
+    totals: dict[str, int] = defaultdict(int)
+    for code, amount in lines:
+        totals[code or UNALLOCATED_KEY] += amount
+    return dict(totals)
+
+
+def footed_owner_totals(
+    *, totals_nano: dict[str, int], currency: str, names: dict[str, str] | None = None
+) -> list[OwnerTotal]:
+    """Per-owner totals (Unallocated last, under code "") footed so they add up to the footed pool."""
+    footed = footed_minor_units(totals_nano, currency)
+    names = names or {}
+    ordered = sorted((code for code in totals_nano if code), key=str) + (
+        [UNALLOCATED_KEY] if UNALLOCATED_KEY in totals_nano else []
+    )
+    return [
+        OwnerTotal(code, names.get(code, code or "Unallocated"), totals_nano[code], footed[code]) for code in ordered
+    ]
+
+
+def run_owner_totals(run: AllocationRun) -> list[OwnerTotal]:
+    with scope(organization=run.organization_id):
+        lines = AllocationLine.objects.filter(run=run).values("owner_code").annotate(total=Sum("amount_nano"))
+        totals = {row["owner_code"] or UNALLOCATED_KEY: row["total"] for row in lines}
+        names = dict(BudgetOwner.objects.filter(organization_id=run.organization_id).values_list("code", "name"))
+    return footed_owner_totals(totals_nano=totals, currency=run.currency, names=names)
+
+
+def result_owner_totals(result: engine.AllocationResult) -> dict[str, int]:
+    totals = owner_totals_nano((line.owner, line.amount_nano) for line in result.lines)
+    if result.unallocated_nano:
+        totals[UNALLOCATED_KEY] = totals.get(UNALLOCATED_KEY, 0) + result.unallocated_nano
+    return totals
+
+
+def run_summary_json(*, run: AllocationRun | None = None, computed: Computed | None = None, period: date) -> dict:
+    """The shape ``allocate --json`` prints and the API's summary uses."""
+    if run is not None:
+        totals = run_owner_totals(run)
+        pool, currency = run.pool_total_nano, run.currency
+        version_number, lines, digest = run.rule_set_version.number, run.line_count, run.inputs_hash
+    else:
+        result = computed.result
+        currency = computed.currency
+        totals = footed_owner_totals(totals_nano=result_owner_totals(result), currency=currency)
+        pool = result.pool_total_nano
+        version_number = computed.version.number
+        lines = len(result.lines) + len(result.unallocated)
+        digest = result.inputs_hash
+    unallocated = next((row.amount for row in totals if not row.code), quantize_money(Decimal(0), currency))
+    return {
+        "period": f"{period:%Y-%m}",
+        "rule_set_version": version_number,
+        "pool_total": str(quantize_money(nano_to_decimal(pool), currency)),
+        "unallocated": str(unallocated),
+        "owners": [{"code": row.code, "amount": str(row.amount)} for row in totals if row.code],
+        "lines": lines,
+        "inputs_hash": digest,
+    }

@@ -11,9 +11,10 @@ from django_scopes import scope
 
 from apps.tenancy.models import Organization
 
+from ..models import RuleSet, RuleSetVersion
+from .checks import rule_set_check
 from .document import Problem, normalise
-from .models import RuleSet, RuleSetVersion
-from .services import draft_from_version, draft_publish, draft_update, rule_set_check, rule_set_create
+from .services import draft_from_version, draft_publish, draft_update, rule_set_create
 
 DEFAULT_RULE_SET = "Allocation rules"
 RULE_KEY_ORDER = ["kind", "name", "conditions", "owner", "dimension", "mapping", "source", "method", "targets"]

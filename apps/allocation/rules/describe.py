@@ -5,7 +5,7 @@ from django_scopes import scope
 from apps.owners.models import BudgetOwner
 from apps.tenancy.models import Organization
 
-from .models import RuleSetVersion
+from ..models import RuleSetVersion
 
 FIELD_WORDS = {
     "provider": "provider",

@@ -8,9 +8,10 @@ from django.db.models import QuerySet
 from apps.owners.models import BudgetOwner
 from apps.taxonomy.models import TagDimension
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 
-from .models import RuleSet, RuleSetVersion
-from .services import RuleSetCheck, rule_set_check
+from ..models import RuleSet, RuleSetVersion
+from .checks import RuleSetCheck, rule_set_check
 
 
 @dataclass
@@ -99,3 +100,16 @@ def dimension_choices(*, organization: Organization, keep: set[str] = frozenset(
             choices.append((key, f"{shown} (inactive)"))
     choices += [(key, f"{key} (no such dimension)") for key in sorted(keep - known)]
     return choices
+
+
+@tenant_scoped
+def primary_version(*, organization: Organization) -> RuleSetVersion | None:
+    """The latest published version of the organisation's primary rule set."""
+    rule_set = RuleSet.objects.filter(organization=organization, is_primary=True).first()
+    if rule_set is None:
+        return None
+    return (
+        RuleSetVersion.objects.filter(rule_set=rule_set, status=RuleSetVersion.Status.PUBLISHED)
+        .order_by("-number")
+        .first()
+    )
