@@ -249,73 +249,86 @@ def _remainder_pool_problems(where: str, index: int, rule: dict, rules: list[dic
         return
 
 
-def rule_set_check(*, organization: Organization, document: dict) -> RuleSetCheck:
-    """Every error (blocks publishing) and warning of a document, in finance-readable words."""
-    doc, shape = normalise(document)
-    check = RuleSetCheck(errors=list(shape))
-    cat = rule_catalog(organization=organization)
-    rules = doc["rules"]
-    pool_sources: dict[str, str] = {}
-    for index, rule in enumerate(rules):
-        where = rule_label(index, rule)
-        for fld, message in _never_matches(rule, cat):
-            check.errors.append((where, fld, message))
-        for i, cond in enumerate(rule["conditions"]):
-            known = _known_values(cond["field"], cat) if cond["op"] == "in" else None
-            unknown = [v for v in cond["value"] if v not in known] if known else []
-            if known and unknown and len(unknown) < len(cond["value"]):
-                check.warnings.append(
-                    (where, f"conditions[{i}]", f"{', '.join(unknown)}: not a known {_field_label(cond['field'])}.")
+def _check_conditions(where: str, rule: dict, cat: RuleCatalog, check: RuleSetCheck) -> None:
+    """Every rule: conditions that can never all hold (errors), values of an "in" not in the catalog (warnings)."""
+    for fld, message in _never_matches(rule, cat):
+        check.errors.append((where, fld, message))
+    for i, cond in enumerate(rule["conditions"]):
+        known = _known_values(cond["field"], cat) if cond["op"] == "in" else None
+        unknown = [v for v in cond["value"] if v not in known] if known else []
+        if known and unknown and len(unknown) < len(cond["value"]):
+            check.warnings.append(
+                (where, f"conditions[{i}]", f"{', '.join(unknown)}: not a known {_field_label(cond['field'])}.")
+            )
+
+
+def _check_direct(where: str, index: int, rule: dict, rules: list[dict], cat: RuleCatalog, check: RuleSetCheck) -> None:
+    _owner_problems(where, "owner", rule["owner"], cat, check.errors)
+
+
+def _check_tag_map(
+    where: str, index: int, rule: dict, rules: list[dict], cat: RuleCatalog, check: RuleSetCheck
+) -> None:
+    if not rule["dimension"]:
+        return
+    known = cat.values.get(rule["dimension"])
+    if known is None:
+        check.errors.append((where, "dimension", f"There is no active tag dimension '{rule['dimension']}'."))
+    elif rule["mapping"] is None:
+        if not effective_mapping(rule, cat):
+            check.errors.append(
+                (
+                    where,
+                    "mapping",
+                    f"No value of {rule['dimension']} is linked to a budget owner in the taxonomy, "
+                    "so this rule never assigns anything. Add a mapping or link the values.",
                 )
-        if rule["kind"] == "direct":
-            _owner_problems(where, "owner", rule["owner"], cat, check.errors)
-        elif rule["kind"] == "tag_map" and rule["dimension"]:
-            known = cat.values.get(rule["dimension"])
-            if known is None:
-                check.errors.append((where, "dimension", f"There is no active tag dimension '{rule['dimension']}'."))
-            elif rule["mapping"] is None:
-                if not effective_mapping(rule, cat):
-                    check.errors.append(
-                        (
-                            where,
-                            "mapping",
-                            f"No value of {rule['dimension']} is linked to a budget owner in the taxonomy, "
-                            "so this rule never assigns anything. Add a mapping or link the values.",
-                        )
-                    )
-            elif not rule["mapping"]:
-                check.errors.append(
-                    (
-                        where,
-                        "mapping",
-                        "The mapping is empty, so this rule never assigns anything. Map at least one value to a "
-                        "budget owner, or use the taxonomy's owner links.",
-                    )
+            )
+    elif not rule["mapping"]:
+        check.errors.append(
+            (
+                where,
+                "mapping",
+                "The mapping is empty, so this rule never assigns anything. Map at least one value to a "
+                "budget owner, or use the taxonomy's owner links.",
+            )
+        )
+    else:
+        for value, code in rule["mapping"].items():
+            if value not in known:
+                check.errors.append((where, f"mapping.{value}", f"{value} is not a value of {rule['dimension']}."))
+            _owner_problems(where, f"mapping.{value}", code, cat, check.errors)
+
+
+def _check_shared_pool(
+    where: str, index: int, rule: dict, rules: list[dict], cat: RuleCatalog, check: RuleSetCheck
+) -> None:
+    _pool_problems(where, rule, rules, cat, check.errors)
+    _remainder_pool_problems(where, index, rule, rules, check)
+
+
+KIND_CHECKS = {"direct": _check_direct, "tag_map": _check_tag_map, "shared_pool": _check_shared_pool}
+
+
+def _check_shadowing(
+    where: str, index: int, rule: dict, rules: list[dict], cat: RuleCatalog, check: RuleSetCheck
+) -> None:
+    """A claiming rule whose every request an earlier rule already claims never applies."""
+    for earlier_index, earlier in enumerate(rules[:index]):
+        if _claims(rule) and _shadowed_by(rule, earlier, cat):
+            check.errors.append(
+                (
+                    where,
+                    "conditions",
+                    f"Every request this rule matches is already claimed by {rule_label(earlier_index, earlier)}, "
+                    "so it never applies. Move it above that rule or remove it.",
                 )
-            else:
-                for value, code in rule["mapping"].items():
-                    if value not in known:
-                        check.errors.append(
-                            (where, f"mapping.{value}", f"{value} is not a value of {rule['dimension']}.")
-                        )
-                    _owner_problems(where, f"mapping.{value}", code, cat, check.errors)
-        elif rule["kind"] == "shared_pool":
-            _pool_problems(where, rule, rules, cat, check.errors)
-            _remainder_pool_problems(where, index, rule, rules, check)
-            if rule["source"] == "true_up" and not rule["conditions"]:
-                pool_sources.setdefault("true_up", where)
-        for earlier_index, earlier in enumerate(rules[:index]):
-            if _claims(rule) and _shadowed_by(rule, earlier, cat):
-                check.errors.append(
-                    (
-                        where,
-                        "conditions",
-                        f"Every request this rule matches is already claimed by {rule_label(earlier_index, earlier)}, "
-                        "so it never applies. Move it above that rule or remove it.",
-                    )
-                )
-                break
-    true_up = doc["true_up"]
+            )
+            return
+
+
+def _check_true_up(true_up: dict, rules: list[dict], cat: RuleCatalog, check: RuleSetCheck) -> None:
+    """The true-up policy: its central owner, and whether a pool of every provider's true-up leaves it idle."""
     central = true_up["central_owner"]
     if true_up["mode"] == "usage_only" and not central:
         check.errors.append(("true_up", "central_owner", "Booking the true-up to a central owner needs that owner."))
@@ -325,14 +338,32 @@ def rule_set_check(*, organization: Organization, document: dict) -> RuleSetChec
         check.warnings.append(
             ("true_up", "central_owner", f"{central} ({owner.name}) is not marked as a central cost centre.")
         )
-    if true_up["mode"] != "none" and "true_up" in pool_sources:
+    catch_all = next(
+        (
+            rule_label(index, rule)
+            for index, rule in enumerate(rules)
+            if rule["kind"] == "shared_pool" and rule["source"] == "true_up" and not rule["conditions"]
+        ),
+        None,
+    )
+    if true_up["mode"] != "none" and catch_all is not None:
         check.warnings.append(
-            (
-                "true_up",
-                "mode",
-                f"{pool_sources['true_up']} takes every provider's true-up, so this true-up policy never applies.",
-            )
+            ("true_up", "mode", f"{catch_all} takes every provider's true-up, so this true-up policy never applies.")
         )
+
+
+def rule_set_check(*, organization: Organization, document: dict) -> RuleSetCheck:
+    """Every error (blocks publishing) and warning of a document, in finance-readable words."""
+    doc, shape = normalise(document)
+    check = RuleSetCheck(errors=list(shape))
+    cat = rule_catalog(organization=organization)
+    rules = doc["rules"]
+    for index, rule in enumerate(rules):
+        where = rule_label(index, rule)
+        _check_conditions(where, rule, cat, check)
+        KIND_CHECKS[rule["kind"]](where, index, rule, rules, cat, check)
+        _check_shadowing(where, index, rule, rules, cat, check)
+    _check_true_up(doc["true_up"], rules, cat, check)
     return check
 
 
