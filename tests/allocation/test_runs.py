@@ -218,7 +218,7 @@ def test_full_cost_true_up_ties_the_run_to_the_invoice_to_the_nano(org):
     # openai now charges exactly its invoice: every openai line adds up to 22.50
     openai = sum(line.amount_nano for line in lines_of(run) if line.provider == "openai")
     assert openai == 22_500_000_000
-    assert [(row.code, row.amount) for row in run_owner_totals(run)] == [
+    assert [(row.code, row.amount) for row in run_owner_totals(run=run)] == [
         ("CC-1101", Decimal("16.97")),
         ("CC-1201", Decimal("4.53")),
         ("", Decimal("4.00")),
@@ -359,7 +359,7 @@ def test_owner_totals_are_footed_to_add_up_to_the_footed_pool(org, catalog):
     run = allocation_run_create(organization=org, period=OCT, actor=None)
 
     assert [line.amount_nano for line in lines_of(run)] == [6_666_667, 6_666_667, 6_666_666]
-    totals = run_owner_totals(run)
+    totals = run_owner_totals(run=run)
     assert [(row.code, row.name, row.amount_nano, row.amount) for row in totals] == [
         ("CC-1101", "Search", 6_666_667, Decimal("0.01")),
         ("CC-1201", "Ads", 6_666_667, Decimal("0.01")),

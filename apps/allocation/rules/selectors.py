@@ -22,10 +22,12 @@ class RuleSetRow:
     draft_check: RuleSetCheck | None
 
 
+@tenant_scoped
 def rule_sets(*, organization: Organization) -> QuerySet[RuleSet]:
     return RuleSet.objects.filter(organization=organization).order_by("-is_primary", "name")
 
 
+@tenant_scoped
 def rule_set_rows(*, organization: Organization, rule_sets_page) -> list[RuleSetRow]:
     """One row per rule set of the page, with its latest published version and its checked draft."""
     ids = [rule_set.pk for rule_set in rule_sets_page]
@@ -54,6 +56,7 @@ def rule_set_rows(*, organization: Organization, rule_sets_page) -> list[RuleSet
     ]
 
 
+@tenant_scoped(via="rule_set")
 def versions(*, rule_set: RuleSet) -> QuerySet[RuleSetVersion]:
     return (
         RuleSetVersion.objects.filter(organization=rule_set.organization, rule_set=rule_set)
@@ -62,14 +65,17 @@ def versions(*, rule_set: RuleSet) -> QuerySet[RuleSetVersion]:
     )
 
 
+@tenant_scoped(via="rule_set")
 def draft_of(*, rule_set: RuleSet) -> RuleSetVersion | None:
     return versions(rule_set=rule_set).filter(status=RuleSetVersion.Status.DRAFT).first()
 
 
+@tenant_scoped
 def owner_names(*, organization: Organization) -> dict[str, str]:
     return dict(BudgetOwner.objects.filter(organization=organization).values_list("code", "name"))
 
 
+@tenant_scoped
 def owner_choices(*, organization: Organization, keep: set[str] = frozenset()) -> list[tuple[str, str]]:
     """The active budget owners as (code, "code name"); codes in ``keep`` (already in a rule) stay
     selectable even when inactive or unknown, so editing a rule never drops them silently."""
@@ -86,6 +92,7 @@ def owner_choices(*, organization: Organization, keep: set[str] = frozenset()) -
     return choices
 
 
+@tenant_scoped
 def dimension_choices(*, organization: Organization, keep: set[str] = frozenset()) -> list[tuple[str, str]]:
     """The active tag dimensions as (key, "key: label"); keys in ``keep`` stay selectable."""
     dimensions = TagDimension.objects.filter(organization=organization).order_by("key")

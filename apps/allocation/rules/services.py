@@ -5,11 +5,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
-from django_scopes import scope
 
 from apps.audit.services import audit_record, model_snapshot
 from apps.owners.models import BudgetOwner
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 
 from ..models import RuleSet, RuleSetVersion
 from .checks import RuleSetCheck, rule_set_check, rule_set_validate
@@ -40,30 +40,29 @@ def _shape_error(problems: list[Problem]) -> RuleProblemsError:
 
 def _apply_document(version: RuleSetVersion, doc: dict, organization: Organization) -> None:
     central = doc["true_up"]["central_owner"]
-    with scope(organization=organization):
-        owner = BudgetOwner.objects.filter(organization=organization, code=central).first() if central else None
+    owner = BudgetOwner.objects.filter(organization=organization, code=central).first() if central else None
     version.document = doc
     version.sha256 = document_sha256(doc)
     version.true_up_mode = doc["true_up"]["mode"]
     version.true_up_central_owner = owner
 
 
+@tenant_scoped
 @transaction.atomic
 def rule_set_create(*, organization: Organization, actor, name: str, description: str = "") -> RuleSet:
     """A new rule set with an empty draft (version 1)."""
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "Give the rule set a name."})
-    with scope(organization=organization):
-        if RuleSet.objects.filter(organization=organization, name=name).exists():
-            raise ValidationError({"name": f"There is already a rule set called {name}."})
-        is_first = not RuleSet.objects.filter(organization=organization).exists()
-        rule_set = RuleSet.objects.create(
-            organization=organization, name=name, description=description, is_primary=is_first
-        )
-        draft = RuleSetVersion(organization=organization, rule_set=rule_set, number=1, created_by=_user(actor))
-        _apply_document(draft, empty_document(), organization)
-        draft.save()
+    if RuleSet.objects.filter(organization=organization, name=name).exists():
+        raise ValidationError({"name": f"There is already a rule set called {name}."})
+    is_first = not RuleSet.objects.filter(organization=organization).exists()
+    rule_set = RuleSet.objects.create(
+        organization=organization, name=name, description=description, is_primary=is_first
+    )
+    draft = RuleSetVersion(organization=organization, rule_set=rule_set, number=1, created_by=_user(actor))
+    _apply_document(draft, empty_document(), organization)
+    draft.save()
     audit_record(
         organization=organization,
         actor=actor,
@@ -74,20 +73,20 @@ def rule_set_create(*, organization: Organization, actor, name: str, description
     return rule_set
 
 
+@tenant_scoped(via="rule_set")
 @transaction.atomic
 def rule_set_make_primary(*, rule_set: RuleSet, actor) -> RuleSet:
     """Make this the rule set that allocates the organisation's periods (the others stay as they are)."""
     organization = rule_set.organization
-    with scope(organization=organization):
-        Organization.objects.select_for_update().filter(pk=organization.pk).first()
-        previous = RuleSet.objects.filter(organization=organization, is_primary=True).exclude(pk=rule_set.pk).first()
-        if previous is None and rule_set.is_primary:
-            return rule_set
-        if previous is not None:
-            previous.is_primary = False
-            previous.save(update_fields=["is_primary"])
-        rule_set.is_primary = True
-        rule_set.save(update_fields=["is_primary"])
+    Organization.objects.select_for_update().filter(pk=organization.pk).first()
+    previous = RuleSet.objects.filter(organization=organization, is_primary=True).exclude(pk=rule_set.pk).first()
+    if previous is None and rule_set.is_primary:
+        return rule_set
+    if previous is not None:
+        previous.is_primary = False
+        previous.save(update_fields=["is_primary"])
+    rule_set.is_primary = True
+    rule_set.save(update_fields=["is_primary"])
     audit_record(
         organization=organization,
         actor=actor,
@@ -115,6 +114,7 @@ def _locked_draft(draft: RuleSetVersion, expected_sha256: str | None = None) -> 
     return locked
 
 
+@tenant_scoped(via="draft")
 @transaction.atomic
 def draft_update(
     *, draft: RuleSetVersion, document: dict, actor, expected_sha256: str | None = None
@@ -127,11 +127,10 @@ def draft_update(
     doc, shape = normalise(document)
     if shape:
         raise _shape_error(shape)
-    with scope(organization=organization):
-        draft = _locked_draft(draft, expected_sha256)
-        before = model_snapshot(draft, VERSION_FIELDS)
-        _apply_document(draft, doc, organization)
-        draft.save()
+    draft = _locked_draft(draft, expected_sha256)
+    before = model_snapshot(draft, VERSION_FIELDS)
+    _apply_document(draft, doc, organization)
+    draft.save()
     audit_record(
         organization=organization,
         actor=actor,
@@ -143,22 +142,22 @@ def draft_update(
     return draft, rule_set_check(organization=organization, document=doc)
 
 
+@tenant_scoped(via="draft")
 @transaction.atomic
 def draft_publish(*, draft: RuleSetVersion, actor, expected_sha256: str | None = None) -> RuleSetVersion:
     """Freeze the draft as the next published version, or refuse with every validation error.
 
     With ``expected_sha256`` only the exact rules the publisher reviewed are published."""
     organization = draft.organization
-    with scope(organization=organization):
-        draft = _locked_draft(draft, expected_sha256)
-        errors = rule_set_validate(organization=organization, document=draft.document)
-        if errors:
-            raise _shape_error(errors)
-        before = model_snapshot(draft, VERSION_FIELDS)
-        draft.status = RuleSetVersion.Status.PUBLISHED
-        draft.published_at = timezone.now()
-        draft.published_by = _user(actor)
-        draft.save()
+    draft = _locked_draft(draft, expected_sha256)
+    errors = rule_set_validate(organization=organization, document=draft.document)
+    if errors:
+        raise _shape_error(errors)
+    before = model_snapshot(draft, VERSION_FIELDS)
+    draft.status = RuleSetVersion.Status.PUBLISHED
+    draft.published_at = timezone.now()
+    draft.published_by = _user(actor)
+    draft.save()
     audit_record(
         organization=organization,
         actor=actor,
@@ -170,24 +169,24 @@ def draft_publish(*, draft: RuleSetVersion, actor, expected_sha256: str | None =
     return draft
 
 
+@tenant_scoped(via="version")
 @transaction.atomic
 def draft_from_version(*, version: RuleSetVersion, actor) -> RuleSetVersion:
     """Start the draft from any version's rules (replacing the current draft's rules if there is one)."""
     organization = version.organization
-    with scope(organization=organization):
-        RuleSet.objects.select_for_update().filter(pk=version.rule_set_id).first()
-        draft = RuleSetVersion.objects.filter(rule_set_id=version.rule_set_id, status="draft").first()
-        before = model_snapshot(draft, VERSION_FIELDS) if draft else None
-        if draft is None:
-            top = RuleSetVersion.objects.filter(rule_set_id=version.rule_set_id).aggregate(n=Max("number"))["n"]
-            draft = RuleSetVersion(
-                organization=organization,
-                rule_set_id=version.rule_set_id,
-                number=(top or 0) + 1,
-                created_by=_user(actor),
-            )
-        _apply_document(draft, version.document, organization)
-        draft.save()
+    RuleSet.objects.select_for_update().filter(pk=version.rule_set_id).first()
+    draft = RuleSetVersion.objects.filter(rule_set_id=version.rule_set_id, status="draft").first()
+    before = model_snapshot(draft, VERSION_FIELDS) if draft else None
+    if draft is None:
+        top = RuleSetVersion.objects.filter(rule_set_id=version.rule_set_id).aggregate(n=Max("number"))["n"]
+        draft = RuleSetVersion(
+            organization=organization,
+            rule_set_id=version.rule_set_id,
+            number=(top or 0) + 1,
+            created_by=_user(actor),
+        )
+    _apply_document(draft, version.document, organization)
+    draft.save()
     audit_record(
         organization=organization,
         actor=actor,

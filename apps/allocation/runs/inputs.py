@@ -13,11 +13,11 @@ from datetime import date
 from decimal import Decimal
 
 from django.db.models import Sum
-from django_scopes import scope
 
 from apps.invoices.models import InvoiceLine
 from apps.periods.calendar import period_bounds
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 from apps.usage.models import DailyUsage
 
 from ..rules.checks import effective_mapping, rule_catalog
@@ -36,55 +36,55 @@ CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 # --- reading ------------------------------------------------------------------------------------
 
 
+@tenant_scoped
 def period_cells(*, organization: Organization, period: date) -> list[engine.Cell]:
     """The month's cost cells, summed in the database by (tag set, provider, model, tier, retry)."""
     sums = {column: Sum(column) for cost, tokens in COST_COLUMNS.values() for column in (cost, tokens) if column}
     first, after = period_bounds(organization, period)  # the fiscal calendar's days of the period
-    with scope(organization=organization):
-        rows = (
-            DailyUsage.objects.filter(organization=organization, day__gte=first, day__lt=after)
-            .values("tagset_id", "tagset__tags", "provider", "model", "service_tier", "is_retry")
-            .annotate(requests_sum=Sum("requests"), **sums)
-            .order_by()
-        )
-        cells: list[engine.Cell] = []
-        for row in rows.iterator(chunk_size=5000):
-            requests_left = row["requests_sum"] or 0
-            with_cost = [source for source, (cost, _) in COST_COLUMNS.items() if row[cost]]
-            requests_on = with_cost[0] if with_cost else "input"
-            for source, (cost_column, token_column) in COST_COLUMNS.items():
-                amount = row[cost_column] or 0
-                tokens = (row[token_column] or 0) if token_column else 0
-                requests = requests_left if source == requests_on else 0
-                if amount == 0 and tokens == 0 and requests == 0:
-                    continue
-                cells.append(
-                    engine.Cell(
-                        tagset_id=row["tagset_id"],
-                        tags=row["tagset__tags"] or {},
-                        provider=row["provider"],
-                        model=row["model"],
-                        service_tier=row["service_tier"],
-                        is_retry=row["is_retry"],
-                        cost_source=source,
-                        amount_nano=amount,
-                        requests=requests,
-                        tokens=tokens,
-                    )
+    rows = (
+        DailyUsage.objects.filter(organization=organization, day__gte=first, day__lt=after)
+        .values("tagset_id", "tagset__tags", "provider", "model", "service_tier", "is_retry")
+        .annotate(requests_sum=Sum("requests"), **sums)
+        .order_by()
+    )
+    cells: list[engine.Cell] = []
+    for row in rows.iterator(chunk_size=5000):
+        requests_left = row["requests_sum"] or 0
+        with_cost = [source for source, (cost, _) in COST_COLUMNS.items() if row[cost]]
+        requests_on = with_cost[0] if with_cost else "input"
+        for source, (cost_column, token_column) in COST_COLUMNS.items():
+            amount = row[cost_column] or 0
+            tokens = (row[token_column] or 0) if token_column else 0
+            requests = requests_left if source == requests_on else 0
+            if amount == 0 and tokens == 0 and requests == 0:
+                continue
+            cells.append(
+                engine.Cell(
+                    tagset_id=row["tagset_id"],
+                    tags=row["tagset__tags"] or {},
+                    provider=row["provider"],
+                    model=row["model"],
+                    service_tier=row["service_tier"],
+                    is_retry=row["is_retry"],
+                    cost_source=source,
+                    amount_nano=amount,
+                    requests=requests,
+                    tokens=tokens,
                 )
+            )
     return cells
 
 
+@tenant_scoped
 def invoice_totals(*, organization: Organization, period: date) -> dict[str, int]:
     """AI charges per provider on the month's invoices (providers with no invoice are left out: no true-up)."""
-    with scope(organization=organization):
-        rows = (
-            InvoiceLine.objects.filter(organization=organization, billing_period=period, is_ai=True)
-            .values("provider")
-            .annotate(total=Sum("amount_nano"))
-            .order_by("provider")
-        )
-        return {row["provider"]: row["total"] or 0 for row in rows}
+    rows = (
+        InvoiceLine.objects.filter(organization=organization, billing_period=period, is_ai=True)
+        .values("provider")
+        .annotate(total=Sum("amount_nano"))
+        .order_by("provider")
+    )
+    return {row["provider"]: row["total"] or 0 for row in rows}
 
 
 def engine_rules(

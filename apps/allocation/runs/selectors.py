@@ -2,7 +2,7 @@
 (footed, with bar widths, restricted to what a member may see), an owner's lines footed to the owner's
 shown total, and the usage-explorer query that drills a line down to its requests.
 
-Every function runs inside the caller's organisation scope (the portal middleware or the API base view).
+Reads that touch the database take the organisation (or the run, which carries it) and run in its scope.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.http import QueryDict
-from django_scopes import scope
 
 from apps.invoices.models import ProviderInvoice
 from apps.owners.models import BudgetOwner
@@ -24,6 +23,7 @@ from apps.periods.calendar import month_before, period_bounds, period_of_day
 from apps.periods.models import BillingPeriod
 from apps.pricing.money import footed_minor_units, nano_to_decimal, quantize_money
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 from apps.usage.models import DailyUsage
 
 from ..models import AllocationLine, AllocationRun, RuleSetVersion
@@ -39,6 +39,7 @@ PICKER_MONTHS = 24
 # --- periods ------------------------------------------------------------------------------------
 
 
+@tenant_scoped
 def allocated_periods(*, organization: Organization) -> list[date]:
     """Months with a run, newest first."""
     return list(
@@ -69,6 +70,7 @@ def _has_usage(organization: Organization, period: date) -> bool:
     return DailyUsage.objects.filter(organization=organization, day__gte=first, day__lt=after).exists()
 
 
+@tenant_scoped
 def known_periods(*, organization: Organization) -> list[date]:
     """Months the organisation has something for (usage, an invoice, a billing period or a run), newest
     first: what the period picker offers."""
@@ -85,10 +87,12 @@ def known_periods(*, organization: Organization) -> list[date]:
     return sorted(months, reverse=True)
 
 
+@tenant_scoped
 def billing_period(*, organization: Organization, period: date) -> BillingPeriod | None:
     return BillingPeriod.objects.filter(organization=organization, period=period).first()
 
 
+@tenant_scoped
 def preview_versions(*, organization: Organization) -> QuerySet[RuleSetVersion]:
     """Every version of every rule set, drafts included, primary rule set first and newest first."""
     return (
@@ -98,6 +102,7 @@ def preview_versions(*, organization: Organization) -> QuerySet[RuleSetVersion]:
     )
 
 
+@tenant_scoped
 def default_preview_version(*, organization: Organization) -> RuleSetVersion | None:
     """The primary rule set's draft when there is one, else its newest published version."""
     return preview_versions(organization=organization).filter(rule_set__is_primary=True).first()
@@ -117,10 +122,11 @@ class OwnerRow:
         return not self.total.code
 
 
+@tenant_scoped(via="run")
 def owner_rows(*, run: AllocationRun, visible_ids: set[int] | None) -> list[OwnerRow]:
     """The run's per-owner totals (footed over every owner, so the full table adds up to the pool) as
     table rows with bar widths; a member who sees only some owners gets only those, and no Unallocated."""
-    totals = run_owner_totals(run)
+    totals = run_owner_totals(run=run)
     ids = dict(BudgetOwner.objects.filter(organization_id=run.organization_id).values_list("code", "id"))
     shown = [total for total in totals if visible_ids is None or (total.code and ids.get(total.code) in visible_ids)]
     largest = max([abs(total.amount_nano) for total in shown] + [1])
@@ -137,6 +143,7 @@ def owner_rows(*, run: AllocationRun, visible_ids: set[int] | None) -> list[Owne
 # --- lines --------------------------------------------------------------------------------------
 
 
+@tenant_scoped(via="run")
 def owner_lines(*, run: AllocationRun, owner: BudgetOwner | None) -> QuerySet[AllocationLine]:
     """An owner's lines of a run, or the Unallocated lines with ``owner=None``, in the engine's order."""
     lines = AllocationLine.objects.filter(run=run)
@@ -203,13 +210,13 @@ def drilldown_query(line: AllocationLine, *, period: date, rule_filters: dict[st
 # --- reading results ----------------------------------------------------------------------------
 
 
+@tenant_scoped
 def current_run(*, organization: Organization, period: date) -> AllocationRun | None:
     """The run a period's figures come from: its draft when there is one, else its latest issued run."""
-    with scope(organization=organization):
-        runs = AllocationRun.objects.filter(organization=organization, period=period).select_related(
-            "rule_set_version__rule_set"
-        )
-        return runs.filter(status=AllocationRun.Status.DRAFT).first() or runs.order_by("-created_at", "-id").first()
+    runs = AllocationRun.objects.filter(organization=organization, period=period).select_related(
+        "rule_set_version__rule_set"
+    )
+    return runs.filter(status=AllocationRun.Status.DRAFT).first() or runs.order_by("-created_at", "-id").first()
 
 
 @dataclass
@@ -244,11 +251,11 @@ def footed_owner_totals(
     ]
 
 
-def run_owner_totals(run: AllocationRun) -> list[OwnerTotal]:
-    with scope(organization=run.organization_id):
-        lines = AllocationLine.objects.filter(run=run).values("owner_code").annotate(total=Sum("amount_nano"))
-        totals = {row["owner_code"] or UNALLOCATED_KEY: row["total"] for row in lines}
-        names = dict(BudgetOwner.objects.filter(organization_id=run.organization_id).values_list("code", "name"))
+@tenant_scoped(via="run")
+def run_owner_totals(*, run: AllocationRun) -> list[OwnerTotal]:
+    lines = AllocationLine.objects.filter(run=run).values("owner_code").annotate(total=Sum("amount_nano"))
+    totals = {row["owner_code"] or UNALLOCATED_KEY: row["total"] for row in lines}
+    names = dict(BudgetOwner.objects.filter(organization_id=run.organization_id).values_list("code", "name"))
     return footed_owner_totals(totals_nano=totals, currency=run.currency, names=names)
 
 
@@ -262,7 +269,7 @@ def result_owner_totals(result: engine.AllocationResult) -> dict[str, int]:
 def run_summary_json(*, run: AllocationRun | None = None, computed: Computed | None = None, period: date) -> dict:
     """The shape ``allocate --json`` prints and the API's summary uses."""
     if run is not None:
-        totals = run_owner_totals(run)
+        totals = run_owner_totals(run=run)
         pool, currency = run.pool_total_nano, run.currency
         version_number, lines, digest = run.rule_set_version.number, run.line_count, run.inputs_hash
     else:

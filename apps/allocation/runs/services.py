@@ -14,7 +14,6 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django_scopes import scope
 
 from apps.audit.services import actor_label_for, audit_record
 from apps.core.ceilings import require_in_range, sums_checked
@@ -22,6 +21,7 @@ from apps.owners.models import BudgetOwner
 from apps.periods.services import period_for_update
 from apps.pricing.money import currency_exponent, nano_to_decimal, quantize_money
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 
 from ..models import AllocationLine, AllocationRun, RuleSetVersion
 from ..rules.selectors import primary_version
@@ -99,6 +99,7 @@ def _match_tags(line: engine.Line) -> dict[str, str]:
     return {dimension: value}
 
 
+@tenant_scoped
 @transaction.atomic
 def allocation_run_create(
     *, organization: Organization, period: date, actor, version: RuleSetVersion | None = None
@@ -115,100 +116,99 @@ def allocation_run_create(
     version = _version_for(organization, version)
     computed = compute(organization=organization, period=period, version=version)
     result = computed.result
-    with scope(organization=organization):
-        previous = AllocationRun.objects.filter(
-            organization=organization, period=period, status=AllocationRun.Status.DRAFT
-        ).first()
-        if (
-            previous is not None
-            and previous.inputs_hash == result.inputs_hash
-            and previous.rule_set_version_id == version.pk
-        ):
-            return previous
-        replaced = None
-        if previous is not None:
-            # Kept before the delete, which clears the instance's pk: the audit names the run it replaced.
-            replaced = {"run": previous.pk, "inputs_hash": previous.inputs_hash, "replaced": True}
-            AllocationLine.objects.filter(run=previous).delete()
-            previous.delete()
-        owners = {owner.code: owner for owner in BudgetOwner.objects.filter(organization=organization)}
-        allocated = sum(line.amount_nano for line in result.lines)
-        run = AllocationRun.objects.create(
+    previous = AllocationRun.objects.filter(
+        organization=organization, period=period, status=AllocationRun.Status.DRAFT
+    ).first()
+    if (
+        previous is not None
+        and previous.inputs_hash == result.inputs_hash
+        and previous.rule_set_version_id == version.pk
+    ):
+        return previous
+    replaced = None
+    if previous is not None:
+        # Kept before the delete, which clears the instance's pk: the audit names the run it replaced.
+        replaced = {"run": previous.pk, "inputs_hash": previous.inputs_hash, "replaced": True}
+        AllocationLine.objects.filter(run=previous).delete()
+        previous.delete()
+    owners = {owner.code: owner for owner in BudgetOwner.objects.filter(organization=organization)}
+    allocated = sum(line.amount_nano for line in result.lines)
+    run = AllocationRun.objects.create(
+        organization=organization,
+        period=period,
+        billing_period=billing_period,
+        rule_set_version=version,
+        inputs_hash=result.inputs_hash,
+        currency=computed.currency,
+        pool_total_nano=result.pool_total_nano,
+        estimated_nano=result.estimated_total_nano,
+        true_up_nano=result.true_up_nano,
+        allocated_nano=allocated,
+        unallocated_nano=result.unallocated_nano,
+        invoice_totals=computed.invoice_totals,
+        cells=computed.cells,
+        line_count=len(result.lines) + len(result.unallocated),
+        created_by=actor if getattr(actor, "_meta", None) is not None else getattr(actor, "user", None),
+        created_by_label=actor_label_for(actor),
+    )
+    rows = [
+        AllocationLine(
             organization=organization,
-            period=period,
-            billing_period=billing_period,
-            rule_set_version=version,
-            inputs_hash=result.inputs_hash,
-            currency=computed.currency,
-            pool_total_nano=result.pool_total_nano,
-            estimated_nano=result.estimated_total_nano,
-            true_up_nano=result.true_up_nano,
-            allocated_nano=allocated,
-            unallocated_nano=result.unallocated_nano,
-            invoice_totals=computed.invoice_totals,
-            cells=computed.cells,
-            line_count=len(result.lines) + len(result.unallocated),
-            created_by=actor if getattr(actor, "_meta", None) is not None else getattr(actor, "user", None),
-            created_by_label=actor_label_for(actor),
+            run=run,
+            position=position,
+            owner=owners[line.owner],
+            owner_code=line.owner,
+            feature=line.feature,
+            provider=line.provider,
+            model=line.model,
+            cost_source=line.cost_source,
+            amount_nano=line.amount_nano,
+            rule_id=line.rule_id,
+            rule_name=computed.rule_names.get(line.rule_id, "true-up policy" if not line.rule_id else ""),
+            method=line.method,
+            basis_nano=line.basis_nano,
+            share=line.share,
+            explanation=line.explanation,
+            match_tags=_match_tags(line),
         )
-        rows = [
-            AllocationLine(
-                organization=organization,
-                run=run,
-                position=position,
-                owner=owners[line.owner],
-                owner_code=line.owner,
-                feature=line.feature,
-                provider=line.provider,
-                model=line.model,
-                cost_source=line.cost_source,
-                amount_nano=line.amount_nano,
-                rule_id=line.rule_id,
-                rule_name=computed.rule_names.get(line.rule_id, "true-up policy" if not line.rule_id else ""),
-                method=line.method,
-                basis_nano=line.basis_nano,
-                share=line.share,
-                explanation=line.explanation,
-                match_tags=_match_tags(line),
-            )
-            for position, line in enumerate(result.lines)
-        ]
-        rows += [
-            AllocationLine(
-                organization=organization,
-                run=run,
-                position=len(result.lines) + index,
-                owner=None,
-                owner_code="",
-                feature=item.feature,
-                provider=item.provider,
-                model=item.model,
-                cost_source=item.cost_source,
-                amount_nano=item.amount_nano,
-                method=AllocationLine.UNALLOCATED,
-                basis_nano=item.amount_nano,
-                share=Decimal(1),
-                explanation=f"Unallocated: {item.reason}",
-            )
-            for index, item in enumerate(result.unallocated)
-        ]
-        AllocationLine.objects.bulk_create(rows, batch_size=2000)
-        audit_record(
+        for position, line in enumerate(result.lines)
+    ]
+    rows += [
+        AllocationLine(
             organization=organization,
-            actor=actor,
-            action="allocation_run.created",
-            target=run,
-            before=replaced,
-            after={
-                "period": run.period_label,
-                "rule_set": version.rule_set.name,
-                "rule_set_version": version.number,
-                "inputs_hash": run.inputs_hash,
-                "pool_total_nano": run.pool_total_nano,
-                "unallocated_nano": run.unallocated_nano,
-                "lines": run.line_count,
-            },
+            run=run,
+            position=len(result.lines) + index,
+            owner=None,
+            owner_code="",
+            feature=item.feature,
+            provider=item.provider,
+            model=item.model,
+            cost_source=item.cost_source,
+            amount_nano=item.amount_nano,
+            method=AllocationLine.UNALLOCATED,
+            basis_nano=item.amount_nano,
+            share=Decimal(1),
+            explanation=f"Unallocated: {item.reason}",
         )
+        for index, item in enumerate(result.unallocated)
+    ]
+    AllocationLine.objects.bulk_create(rows, batch_size=2000)
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="allocation_run.created",
+        target=run,
+        before=replaced,
+        after={
+            "period": run.period_label,
+            "rule_set": version.rule_set.name,
+            "rule_set_version": version.number,
+            "inputs_hash": run.inputs_hash,
+            "pool_total_nano": run.pool_total_nano,
+            "unallocated_nano": run.unallocated_nano,
+            "lines": run.line_count,
+        },
+    )
     return run
 
 
@@ -230,6 +230,7 @@ class Preview:
     unallocated: Decimal
 
 
+@tenant_scoped
 def allocation_preview(*, organization: Organization, period: date, version: RuleSetVersion) -> Preview:
     """What-if: allocate a period with any version (a draft too) without saving, beside the current run."""
     if version.organization_id != organization.pk:
@@ -238,9 +239,8 @@ def allocation_preview(*, organization: Organization, period: date, version: Rul
     currency = computed.currency
     preview_totals = footed_owner_totals(totals_nano=result_owner_totals(computed.result), currency=currency)
     run = current_run(organization=organization, period=period)
-    current = {row.code: row.amount for row in run_owner_totals(run)} if run else {}
-    with scope(organization=organization):
-        names = dict(BudgetOwner.objects.filter(organization=organization).values_list("code", "name"))
+    current = {row.code: row.amount for row in run_owner_totals(run=run)} if run else {}
+    names = dict(BudgetOwner.objects.filter(organization=organization).values_list("code", "name"))
     preview = {row.code: row.amount for row in preview_totals}
     zero = quantize_money(Decimal(0), currency)
     codes = sorted(code for code in set(current) | set(preview) if code) + (

@@ -173,7 +173,7 @@ def owner_detail(request, org_slug: str, period: str, code: str):
         raise Http404(f"No cost centre {code} to show.")
     run = _current_run(request, month)
     total = next(
-        (row.amount for row in selectors.run_owner_totals(run) if row.code == owner.code), _money(0, run.currency)
+        (row.amount for row in selectors.run_owner_totals(run=run) if row.code == owner.code), _money(0, run.currency)
     )
     lines = selectors.owner_lines(run=run, owner=owner)
     page, rows = _line_rows(request, lines=lines, total=total, run=run, month=month)
@@ -198,7 +198,7 @@ def unallocated(request, org_slug: str, period: str):
         raise Http404("Unallocated cost is shown to finance and viewers only.")
     month = _known_month(request, period)
     run = _current_run(request, month)
-    total = next((row.amount for row in selectors.run_owner_totals(run) if not row.code), _money(0, run.currency))
+    total = next((row.amount for row in selectors.run_owner_totals(run=run) if not row.code), _money(0, run.currency))
     lines = selectors.owner_lines(run=run, owner=None)
     page, rows = _line_rows(request, lines=lines, total=total, run=run, month=month)
     reasons = list(lines.order_by().values("explanation").annotate(amount_nano=Sum("amount_nano"), count=Count("id")))

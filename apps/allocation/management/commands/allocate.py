@@ -2,12 +2,12 @@ import json
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django_scopes import scope
 
 from apps.allocation.models import RuleSet, RuleSetVersion
 from apps.allocation.runs import selectors, services
 from apps.reconciliation.management.commands.reconcile import parse_period
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import organization_scope
 
 
 class Command(BaseCommand):
@@ -36,7 +36,7 @@ class Command(BaseCommand):
                 summary = selectors.run_summary_json(computed=result.computed, period=month)
             else:
                 run = services.allocation_run_create(organization=organization, period=month, actor=None)
-                with scope(organization=organization):
+                with organization_scope(organization):
                     summary = selectors.run_summary_json(run=run, period=month)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
@@ -46,7 +46,7 @@ class Command(BaseCommand):
         self._human(summary, preview=preview, changes=result.rows if preview else None)
 
     def _preview_version(self, organization) -> RuleSetVersion:
-        with scope(organization=organization):
+        with organization_scope(organization):
             rule_set = RuleSet.objects.filter(organization=organization, is_primary=True).first()
             if rule_set is None:
                 raise ValidationError("There is no rule set to preview: create one first.")
