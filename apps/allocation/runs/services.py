@@ -99,6 +99,53 @@ def _match_tags(line: engine.Line) -> dict[str, str]:
     return {dimension: value}
 
 
+def _line_rows(run: AllocationRun, computed: Computed, owners: dict[str, BudgetOwner]) -> list[AllocationLine]:
+    """The run's lines as rows: the engine's lines in its order, then the Unallocated items."""
+    result, organization = computed.result, run.organization
+    rows = [
+        AllocationLine(
+            organization=organization,
+            run=run,
+            position=position,
+            owner=owners[line.owner],
+            owner_code=line.owner,
+            feature=line.feature,
+            provider=line.provider,
+            model=line.model,
+            cost_source=line.cost_source,
+            amount_nano=line.amount_nano,
+            rule_id=line.rule_id,
+            rule_name=computed.rule_names.get(line.rule_id, "true-up policy" if not line.rule_id else ""),
+            method=line.method,
+            basis_nano=line.basis_nano,
+            share=line.share,
+            explanation=line.explanation,
+            match_tags=_match_tags(line),
+        )
+        for position, line in enumerate(result.lines)
+    ]
+    rows += [
+        AllocationLine(
+            organization=organization,
+            run=run,
+            position=len(result.lines) + index,
+            owner=None,
+            owner_code="",
+            feature=item.feature,
+            provider=item.provider,
+            model=item.model,
+            cost_source=item.cost_source,
+            amount_nano=item.amount_nano,
+            method=AllocationLine.UNALLOCATED,
+            basis_nano=item.amount_nano,
+            share=Decimal(1),
+            explanation=f"Unallocated: {item.reason}",
+        )
+        for index, item in enumerate(result.unallocated)
+    ]
+    return rows
+
+
 @tenant_scoped
 @transaction.atomic
 def allocation_run_create(
@@ -151,47 +198,7 @@ def allocation_run_create(
         created_by=actor if getattr(actor, "_meta", None) is not None else getattr(actor, "user", None),
         created_by_label=actor_label_for(actor),
     )
-    rows = [
-        AllocationLine(
-            organization=organization,
-            run=run,
-            position=position,
-            owner=owners[line.owner],
-            owner_code=line.owner,
-            feature=line.feature,
-            provider=line.provider,
-            model=line.model,
-            cost_source=line.cost_source,
-            amount_nano=line.amount_nano,
-            rule_id=line.rule_id,
-            rule_name=computed.rule_names.get(line.rule_id, "true-up policy" if not line.rule_id else ""),
-            method=line.method,
-            basis_nano=line.basis_nano,
-            share=line.share,
-            explanation=line.explanation,
-            match_tags=_match_tags(line),
-        )
-        for position, line in enumerate(result.lines)
-    ]
-    rows += [
-        AllocationLine(
-            organization=organization,
-            run=run,
-            position=len(result.lines) + index,
-            owner=None,
-            owner_code="",
-            feature=item.feature,
-            provider=item.provider,
-            model=item.model,
-            cost_source=item.cost_source,
-            amount_nano=item.amount_nano,
-            method=AllocationLine.UNALLOCATED,
-            basis_nano=item.amount_nano,
-            share=Decimal(1),
-            explanation=f"Unallocated: {item.reason}",
-        )
-        for index, item in enumerate(result.unallocated)
-    ]
+    rows = _line_rows(run, computed, owners)
     AllocationLine.objects.bulk_create(rows, batch_size=2000)
     audit_record(
         organization=organization,
