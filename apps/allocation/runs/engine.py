@@ -1,5 +1,5 @@
 """The allocation engine: a pure function from a period's cost cells, the invoice totals and one rule set to
-allocation lines. No ORM and no Django here: the services turn database rows into these dataclasses.
+allocation lines. No ORM and no Django here: ``runs.inputs`` turns database rows into these dataclasses.
 
 How a period is allocated (README, "Allocation"):
 

@@ -167,7 +167,7 @@ def line_amount(line: AllocationLine, currency: str) -> Decimal:
 
 def rule_usage_filters(version: RuleSetVersion) -> dict[str, dict[str, str]]:
     """Usage-explorer filters implied by each rule's own conditions, by the rule id the run stores ("r1",
-    "r2", … in document order, as ``runs.engine_rules`` numbers them). Only what the explorer can express
+    "r2", … in document order, as ``inputs.engine_rules`` numbers them). Only what the explorer can express
     is kept (a tag that equals a value or is missing, the service tier, retries), so a drill-down may show
     a little more than the line, never less."""
     filters: dict[str, dict[str, str]] = {}
