@@ -25,7 +25,7 @@ from django.core.management.sql import sql_flush
 from django.db import connection
 from django_scopes import scope
 
-from apps.allocation.services import draft_publish
+from apps.allocation.rules.services import draft_publish
 from apps.owners.models import BudgetOwner
 from apps.pricing.services import price_book_load_default
 from apps.tenancy.models import Organization

@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 from django_scopes import scope
 
-from apps.allocation.runs import allocation_run_create
+from apps.allocation.runs.services import allocation_run_create
 from apps.audit.models import AuditEvent
 from apps.disputes.models import Dispute
 from apps.owners.models import BudgetOwner

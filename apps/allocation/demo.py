@@ -5,13 +5,14 @@ allocated. Idempotent: an existing rule set or draft run is left as it is."""
 from datetime import date
 
 from django.db.models.functions import TruncMonth
-from django_scopes import scope
 
+from apps.tenancy.scoping import organization_scope
 from apps.usage.models import DailyUsage
 
 from .models import AllocationRun, RuleSet
-from .runs import allocation_run_create, run_owner_totals
-from .services import draft_publish, draft_update, rule_set_create
+from .rules.services import draft_publish, draft_update, rule_set_create
+from .runs.selectors import run_owner_totals
+from .runs.services import allocation_run_create
 
 RULE_SET_NAME = "Acme allocation"
 BUSINESS_OWNERS = [
@@ -56,7 +57,7 @@ def seed_demo(*, organization, stdout) -> None:
     if organization.slug != "acme":
         stdout.write(f"  {organization.slug}: no allocation rules in the demo")
         return
-    with scope(organization=organization):
+    with organization_scope(organization):
         rule_set = RuleSet.objects.filter(organization=organization, name=RULE_SET_NAME).first()
     if rule_set is None:
         rule_set = rule_set_create(
@@ -65,12 +66,12 @@ def seed_demo(*, organization, stdout) -> None:
             name=RULE_SET_NAME,
             description="Teams pay for their own requests; platform and observability are shared out.",
         )
-        with scope(organization=organization):
+        with organization_scope(organization):
             draft = rule_set.versions.get(status="draft")
         draft, _ = draft_update(draft=draft, document=DOCUMENT, actor=None)
         draft_publish(draft=draft, actor=None)
         stdout.write(f"  {organization.slug}: published rule set {RULE_SET_NAME} v1")
-    with scope(organization=organization):
+    with organization_scope(organization):
         months = sorted(
             {
                 row.date() if hasattr(row, "date") else row
@@ -86,7 +87,7 @@ def seed_demo(*, organization, stdout) -> None:
             stdout.write(f"  {organization.slug}: {month:%Y-%m} already allocated")
             continue
         run = allocation_run_create(organization=organization, period=month, actor=None)
-        unallocated = next((row.amount for row in run_owner_totals(run) if not row.code), 0)
+        unallocated = next((row.amount for row in run_owner_totals(run=run) if not row.code), 0)
         stdout.write(
             f"  {organization.slug}: allocated {month:%Y-%m}: {run.line_count} lines, "
             f"unallocated {unallocated} {run.currency} (footed with the owners, as the allocation page shows it)"

@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 from django_scopes import scope
 
-from apps.allocation import runs
 from apps.allocation.models import AllocationLine, AllocationRun
+from apps.allocation.runs.services import allocation_run_create
 from apps.tenancy.roles import TokenScope
 from tests.factories.allocation import allocated_period
 
@@ -26,7 +26,7 @@ def lines_url(period: str = "2026-10") -> str:
 def run(world):
     allocated_period(world.org("a"))
     ai_invoice(world.org("a"), "openai", 22_500_000_000)
-    return runs.allocation_run_create(organization=world.org("a"), period=OCT, actor=None)
+    return allocation_run_create(organization=world.org("a"), period=OCT, actor=None)
 
 
 def test_the_summary_is_the_command_object_plus_the_run(world, run):
@@ -54,7 +54,7 @@ def test_the_summary_foots_estimated_and_true_up_to_the_pool(world):
     allocated_period(org)
     usage(org, {"team": "ads"}, requests=1, cost_input_nano=4_000_000)  # estimated 20.004
     ai_invoice(org, "openai", 22_508_000_000)  # true-up 2.504; pool 22.508 -> 22.51
-    runs.allocation_run_create(organization=org, period=OCT, actor=None)
+    allocation_run_create(organization=org, period=OCT, actor=None)
     body = world.api("a").get(summary_url()).json()
     # rounded one by one they would show 20.00 + 2.50 = 22.50 beside a pool of 22.51; footed, the tie of
     # equal remainders goes to the first key

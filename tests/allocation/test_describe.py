@@ -2,8 +2,8 @@
 
 import pytest
 
-from apps.allocation.describe import describe_lines, describe_markdown
-from apps.allocation.services import draft_publish
+from apps.allocation.rules.describe import describe_lines, describe_markdown
+from apps.allocation.rules.services import draft_publish
 from tests.factories.allocation import allocation_catalog, rule_set_with_draft
 
 pytestmark = pytest.mark.django_db

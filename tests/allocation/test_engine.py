@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apps.allocation.engine import (
+from apps.allocation.runs.engine import (
     Cell,
     Condition,
     DirectRule,
@@ -609,5 +609,5 @@ def test_a_weighted_even_pool_says_it_is_weighted():
 
 
 def test_the_engine_runs_without_django():
-    code = "import sys, apps.allocation.engine; sys.exit(any(name.startswith('django') for name in sys.modules))"
+    code = "import sys, apps.allocation.runs.engine; sys.exit(any(name.startswith('django') for name in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -6,16 +6,15 @@ from django.db import IntegrityError, connection, transaction
 from django_scopes import scope
 
 from apps.allocation.models import PublishedVersionError, RuleSetVersion
-from apps.allocation.services import (
+from apps.allocation.rules.checks import rule_set_check, rule_set_validate
+from apps.allocation.rules.compare import versions_compare
+from apps.allocation.rules.services import (
     RuleProblemsError,
     StaleDraftError,
     draft_from_version,
     draft_publish,
     draft_update,
-    rule_set_check,
     rule_set_create,
-    rule_set_validate,
-    versions_compare,
 )
 from apps.audit.models import AuditEvent
 from tests.factories.allocation import allocation_catalog, rule_set_with_draft

@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from django_scopes import scope
 
 from apps.allocation.models import RuleSetVersion
-from apps.allocation.rules_io import export_yaml, import_rules, parse_text
+from apps.allocation.rules.io import export_yaml, import_rules, parse_text
 from tests.factories.allocation import allocation_catalog
 
 pytestmark = pytest.mark.django_db

@@ -9,11 +9,11 @@ from django import forms
 from django.urls import reverse
 from django_scopes import scope
 
-from apps.allocation.describe import describe_markdown
 from apps.allocation.models import RuleSet, RuleSetVersion
-from apps.allocation.rules_editor import field_words, problems_in_words
-from apps.allocation.rules_io import export_json, export_yaml
-from apps.allocation.services import draft_from_version, draft_publish, draft_update
+from apps.allocation.rules.describe import describe_markdown
+from apps.allocation.rules.editor import field_words, problems_in_words
+from apps.allocation.rules.io import export_json, export_yaml
+from apps.allocation.rules.services import draft_from_version, draft_publish, draft_update
 from apps.audit.models import AuditEvent
 from apps.tenancy.roles import Role
 from tests.factories.allocation import allocation_catalog, rule_set_with_draft

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django_scopes import scope
 
 from apps.allocation.models import AllocationRun
-from apps.allocation.runs import allocation_run_create
+from apps.allocation.runs.services import allocation_run_create
 from apps.core.ceilings import MAX_SUM
 from apps.reconciliation.models import ReconciliationRun
 from apps.reconciliation.services import reconciliation_run_create

@@ -11,9 +11,11 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django_scopes import scope
 
-from apps.allocation import runs
 from apps.allocation.models import AllocationLine, AllocationRun, RuleSetVersion
-from apps.allocation.services import draft_from_version, draft_publish, draft_update
+from apps.allocation.rules.services import draft_from_version, draft_publish, draft_update
+from apps.allocation.runs.inputs import invoice_totals, period_cells
+from apps.allocation.runs.selectors import current_run, run_owner_totals
+from apps.allocation.runs.services import allocation_preview, allocation_run_create
 from apps.audit.models import AuditEvent
 from apps.periods.models import BillingPeriod
 from apps.taxonomy.models import TagSet
@@ -108,7 +110,7 @@ def test_the_cube_unpivots_into_one_cell_per_cost_source_with_requests_on_one_ce
     allocation_catalog(world.org("b"))
     usage(world.org("b"), {"team": "search"}, requests=1, cost_input_nano=99)
 
-    cells = runs.period_cells(organization=org, period=OCT)
+    cells = period_cells(organization=org, period=OCT)
 
     by_source = {(cell.tags.get("team"), cell.cost_source): cell for cell in cells}
     assert sorted(by_source) == [
@@ -139,8 +141,8 @@ def test_invoice_totals_are_the_ai_lines_of_the_month_per_provider(world, org, c
     ai_invoice(org, "anthropic", 40 * USD, period=datetime.date(2026, 9, 1))
     ai_invoice(world.org("b"), "openai", 70 * USD)
 
-    assert runs.invoice_totals(organization=org, period=OCT) == {"anthropic": 3 * USD, "openai": 12 * USD}
-    assert runs.invoice_totals(organization=org, period=datetime.date(2026, 12, 1)) == {}
+    assert invoice_totals(organization=org, period=OCT) == {"anthropic": 3 * USD, "openai": 12 * USD}
+    assert invoice_totals(organization=org, period=datetime.date(2026, 12, 1)) == {}
 
 
 # --- a run --------------------------------------------------------------------------------------
@@ -194,7 +196,7 @@ def test_full_cost_true_up_ties_the_run_to_the_invoice_to_the_nano(org):
     ai_invoice(org, "anthropic", 3 * USD)
 
     # when the period is allocated again,
-    run = runs.allocation_run_create(organization=org, period=OCT, actor=None)
+    run = allocation_run_create(organization=org, period=OCT, actor=None)
 
     # the $2.50 openai difference is spread 15 : 4 over the owners (Unallocated takes no part), the largest
     # remainder getting the odd nano, and anthropic's $3 stays Unallocated: no owner has anthropic cost.
@@ -216,7 +218,7 @@ def test_full_cost_true_up_ties_the_run_to_the_invoice_to_the_nano(org):
     # openai now charges exactly its invoice: every openai line adds up to 22.50
     openai = sum(line.amount_nano for line in lines_of(run) if line.provider == "openai")
     assert openai == 22_500_000_000
-    assert [(row.code, row.amount) for row in runs.run_owner_totals(run)] == [
+    assert [(row.code, row.amount) for row in run_owner_totals(run=run)] == [
         ("CC-1101", Decimal("16.97")),
         ("CC-1201", Decimal("4.53")),
         ("", Decimal("4.00")),
@@ -228,7 +230,7 @@ def test_rerunning_with_changed_inputs_replaces_the_draft_run_and_audits_the_rep
     first_lines = [line.pk for line in lines_of(first)]
     usage(org, {"team": "ads"}, requests=1, cost_input_nano=2 * USD)
 
-    second = runs.allocation_run_create(organization=org, period=OCT, actor=world.user("a", "finance_analyst"))
+    second = allocation_run_create(organization=org, period=OCT, actor=world.user("a", "finance_analyst"))
 
     assert second.pk != first.pk and second.inputs_hash != first.inputs_hash
     assert runs_of(org) == [second]
@@ -244,7 +246,7 @@ def test_rerunning_with_changed_inputs_replaces_the_draft_run_and_audits_the_rep
 
 def test_rerunning_with_unchanged_inputs_keeps_the_run(org):
     first = allocated_period(org)
-    again = runs.allocation_run_create(organization=org, period=OCT, actor=None)
+    again = allocation_run_create(organization=org, period=OCT, actor=None)
     assert again.pk == first.pk
     assert runs_of(org) == [first]
     assert len(audit_events(org)) == 1  # nothing happened, nothing audited
@@ -260,7 +262,7 @@ def test_a_period_past_reconciling_refuses_to_allocate(org, state, words):
         set_state(BillingPeriod.objects.get(pk=run.billing_period_id), state)
 
     with pytest.raises(ValidationError) as refused:
-        runs.allocation_run_create(organization=org, period=OCT, actor=None)
+        allocation_run_create(organization=org, period=OCT, actor=None)
 
     assert refused.value.messages == [
         f"2026-10 is {words}: its allocation is frozen because statements were built from it. "
@@ -274,10 +276,10 @@ def test_a_draft_version_is_refused_for_a_run_but_previewed(org):
     draft = draft_from_version(version=run.rule_set_version, actor=None)
 
     with pytest.raises(ValidationError) as refused:
-        runs.allocation_run_create(organization=org, period=OCT, actor=None, version=draft)
+        allocation_run_create(organization=org, period=OCT, actor=None, version=draft)
     assert refused.value.messages == ["Version 2 is a draft: preview it, or publish it to allocate with it."]
 
-    preview = runs.allocation_preview(organization=org, period=OCT, version=draft)
+    preview = allocation_preview(organization=org, period=OCT, version=draft)
     assert preview.computed.version == draft
     assert preview.computed.result.inputs_hash == run.inputs_hash  # same rules, same inputs
     assert runs_of(org) == [run]
@@ -286,7 +288,7 @@ def test_a_draft_version_is_refused_for_a_run_but_previewed(org):
 def test_without_a_published_rule_set_nothing_is_allocated(org, catalog):
     rule_set_with_draft(org, doc(TEAMS))
     with pytest.raises(ValidationError) as refused:
-        runs.allocation_run_create(organization=org, period=OCT, actor=None)
+        allocation_run_create(organization=org, period=OCT, actor=None)
     assert refused.value.messages == [
         "There is no published rule set to allocate with: publish a version of the primary rule set first."
     ]
@@ -306,7 +308,7 @@ def test_preview_shows_the_difference_per_owner_against_the_current_run_and_save
     with scope(organization=org):
         line_count = AllocationLine.objects.count()
 
-    preview = runs.allocation_preview(organization=org, period=OCT, version=draft)
+    preview = allocation_preview(organization=org, period=OCT, version=draft)
 
     rows = [(row.code, row.name, row.current, row.preview, row.difference) for row in preview.rows]
     assert rows == [
@@ -324,7 +326,7 @@ def test_preview_shows_the_difference_per_owner_against_the_current_run_and_save
 def test_preview_without_a_run_has_no_current_figures(org, catalog):
     version = published(org, doc(TEAMS))
     usage(org, {"team": "search"}, requests=3, cost_input_nano=2 * USD)
-    preview = runs.allocation_preview(organization=org, period=OCT, version=version)
+    preview = allocation_preview(organization=org, period=OCT, version=version)
     assert preview.current_run is None
     assert [(row.code, row.current, row.preview, row.difference) for row in preview.rows] == [
         ("CC-1101", None, Decimal("2.00"), Decimal("2.00"))
@@ -336,7 +338,7 @@ def test_preview_refuses_another_organisations_version(world, org, catalog):
     allocation_catalog(other)
     version = published(other, doc(TEAMS))
     with pytest.raises(ValidationError) as refused:
-        runs.allocation_preview(organization=org, period=OCT, version=version)
+        allocation_preview(organization=org, period=OCT, version=version)
     assert refused.value.messages == ["That rule set version belongs to another organisation."]
 
 
@@ -354,10 +356,10 @@ def test_owner_totals_are_footed_to_add_up_to_the_footed_pool(org, catalog):
     published(org, doc(shared))
     usage(org, {"feature": "gateway-healthcheck"}, requests=1, cost_input_nano=20_000_000)
 
-    run = runs.allocation_run_create(organization=org, period=OCT, actor=None)
+    run = allocation_run_create(organization=org, period=OCT, actor=None)
 
     assert [line.amount_nano for line in lines_of(run)] == [6_666_667, 6_666_667, 6_666_666]
-    totals = runs.run_owner_totals(run)
+    totals = run_owner_totals(run=run)
     assert [(row.code, row.name, row.amount_nano, row.amount) for row in totals] == [
         ("CC-1101", "Search", 6_666_667, Decimal("0.01")),
         ("CC-1201", "Ads", 6_666_667, Decimal("0.01")),
@@ -368,11 +370,11 @@ def test_owner_totals_are_footed_to_add_up_to_the_footed_pool(org, catalog):
 
 def test_current_run_is_the_draft_else_the_latest_issued_run(org):
     run = allocated_period(org)
-    assert runs.current_run(organization=org, period=OCT) == run
-    assert runs.current_run(organization=org, period=datetime.date(2026, 9, 1)) is None
+    assert current_run(organization=org, period=OCT) == run
+    assert current_run(organization=org, period=datetime.date(2026, 9, 1)) is None
     with scope(organization=org):
         AllocationRun.objects.filter(pk=run.pk).update(status=AllocationRun.Status.ISSUED)
-    assert runs.current_run(organization=org, period=OCT) == run
+    assert current_run(organization=org, period=OCT) == run
 
 
 # --- the command ---------------------------------------------------------------------------------

@@ -8,9 +8,9 @@ import pytest
 from django.urls import reverse
 from django_scopes import scope
 
-from apps.allocation import runs
 from apps.allocation.models import AllocationLine, AllocationRun
-from apps.allocation.services import draft_from_version, draft_update
+from apps.allocation.rules.services import draft_from_version, draft_update
+from apps.allocation.runs.services import allocation_run_create
 from apps.owners.models import BudgetOwner
 from apps.periods.models import BillingPeriod
 from tests.factories.allocation import allocated_period, allocation_catalog, rule_set_with_draft
@@ -75,7 +75,7 @@ def test_overview_opens_the_newest_allocated_month_or_the_one_asked_for(world, o
     client = world.login("a", "viewer")
     assert client.get(url("overview"))["Location"] == "/o/alpha/allocation/2026-09/"
     usage(org, {"team": "search"}, requests=1, cost_input_nano=USD)
-    runs.allocation_run_create(organization=org, period=OCT, actor=None)
+    allocation_run_create(organization=org, period=OCT, actor=None)
     assert client.get(url("overview"))["Location"] == "/o/alpha/allocation/2026-10/"
     assert client.get(url("overview"), {"period": "2026-09"})["Location"] == "/o/alpha/allocation/2026-09/"
 
@@ -117,7 +117,7 @@ def test_period_page_shows_the_summary_and_owner_totals_footed_with_bars(world, 
 
 def test_period_page_with_a_true_up_foots_estimated_and_true_up_to_the_pool(world, run):
     ai_invoice(world.org("a"), "openai", 22_500_000_000)
-    runs.allocation_run_create(organization=world.org("a"), period=OCT, actor=None)
+    allocation_run_create(organization=world.org("a"), period=OCT, actor=None)
     response = world.login("a", "viewer").get(url("period"))
     html = main(response)
     assert "<dt>Pool</dt><dd><strong>22.50 USD</strong></dd>" in html
@@ -201,7 +201,7 @@ def test_allocating_needs_prepare_period(world, run, role):
 
 def test_owner_page_lists_lines_with_explanation_rule_share_and_drill_down(world, run):
     ai_invoice(world.org("a"), "openai", 22_500_000_000)
-    runs.allocation_run_create(organization=world.org("a"), period=OCT, actor=None)
+    allocation_run_create(organization=world.org("a"), period=OCT, actor=None)
     response = world.login("a", "viewer").get(url("owner", code="CC-1101"))
     assert response.status_code == 200
     html = main(response)
@@ -232,7 +232,7 @@ def test_owner_lines_are_paginated_and_footed_to_the_owner_total_over_every_page
     published(org, doc(TEAMS))
     for number in range(60):
         usage(org, {"team": "search", "feature": f"f{number:02d}"}, requests=1, cost_input_nano=1_234_567)
-    runs.allocation_run_create(organization=org, period=OCT, actor=None)
+    allocation_run_create(organization=org, period=OCT, actor=None)
     client = world.login("a", "finance_analyst")
 
     first = client.get(url("owner", code="CC-1101"))
@@ -273,7 +273,7 @@ def test_drill_down_of_pool_and_direct_lines_carries_their_rules_conditions(worl
     published(org, doc(research, untagged))
     usage(org, {"team": "research", "feature": "chat"}, requests=2, cost_input_nano=2 * USD)
     usage(org, {}, requests=1, cost_output_nano=USD)
-    runs.allocation_run_create(organization=org, period=OCT, actor=None)
+    allocation_run_create(organization=org, period=OCT, actor=None)
     client = world.login("a", "finance_analyst")
 
     [pool_line] = client.get(url("owner", code="CC-1101")).context["rows"]
@@ -309,7 +309,7 @@ def test_owner_and_unallocated_pages_need_a_run(world, org):
 
 def test_unallocated_page_lists_the_lines_and_their_reasons(world, run):
     ai_invoice(world.org("a"), "anthropic", 3 * USD)
-    runs.allocation_run_create(organization=world.org("a"), period=OCT, actor=None)
+    allocation_run_create(organization=world.org("a"), period=OCT, actor=None)
     response = world.login("a", "viewer").get(url("unallocated"))
     assert response.status_code == 200
     html = main(response)

@@ -3,7 +3,7 @@
 from django_scopes import scope
 
 from apps.allocation.models import AllocationLine, AllocationRun, RuleSet, RuleSetVersion
-from apps.allocation.services import rule_set_create
+from apps.allocation.rules.services import rule_set_create
 from tests.factories.allocation import allocated_period
 
 from . import tenant_model

@@ -3,7 +3,7 @@
 from django_scopes import scope
 
 from apps.allocation.models import RuleSetVersion
-from apps.allocation.services import draft_update
+from apps.allocation.rules.services import draft_update
 
 from . import portal_route
 from .cases_allocation import make_rule_set, make_rule_set_version

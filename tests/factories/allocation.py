@@ -2,7 +2,7 @@
 
 from django_scopes import scope
 
-from apps.allocation.services import draft_update, rule_set_create
+from apps.allocation.rules.services import draft_update, rule_set_create
 from apps.owners.models import BudgetOwner
 from tests.factories.pricing import AiModelFactory, ProviderFactory
 from tests.factories.taxonomy import TagDimensionFactory, TagValueFactory
@@ -51,8 +51,8 @@ def allocated_period(organization, *, period=None, actor=None):
     Uses ``allocation_catalog``; safe to call once per organisation."""
     import datetime
 
-    from apps.allocation.runs import allocation_run_create
-    from apps.allocation.services import draft_publish
+    from apps.allocation.rules.services import draft_publish
+    from apps.allocation.runs.services import allocation_run_create
     from tests.factories.reconciliation import DailyUsageFactory
     from tests.factories.taxonomy import TagSetFactory
 

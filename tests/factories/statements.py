@@ -17,8 +17,8 @@ import datetime
 
 from django_scopes import scope
 
-from apps.allocation.runs import allocation_run_create
-from apps.allocation.services import draft_publish
+from apps.allocation.rules.services import draft_publish
+from apps.allocation.runs.services import allocation_run_create
 from apps.periods.models import BillingPeriod
 from tests.factories.allocation import allocation_catalog, rule_set_with_draft
 from tests.factories.invoices import InvoiceLineFactory, ProviderInvoiceFactory

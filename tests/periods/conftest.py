@@ -7,7 +7,7 @@ import pytest
 from django_scopes import scope
 
 from apps.allocation.models import AllocationRun, RuleSet
-from apps.allocation.runs import allocation_run_create
+from apps.allocation.runs.services import allocation_run_create
 from apps.periods.services import period_transition
 from apps.tenancy.models import Organization
 from apps.tenancy.roles import Role

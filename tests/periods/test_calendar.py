@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django_scopes import scope
 
-from apps.allocation.runs import period_cells
+from apps.allocation.runs.inputs import period_cells
 from apps.audit.models import AuditEvent
 from apps.reconciliation.services import reconciliation_run_create
 from apps.tenancy.roles import Role

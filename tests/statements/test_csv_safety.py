@@ -11,8 +11,8 @@ import pytest
 from django.urls import reverse
 from django_scopes import scope
 
-from apps.allocation.runs import allocation_run_create
-from apps.allocation.services import draft_publish
+from apps.allocation.rules.services import draft_publish
+from apps.allocation.runs.services import allocation_run_create
 from apps.owners.models import BudgetOwner
 from apps.periods.models import BillingPeriod
 from apps.statements.models import Statement

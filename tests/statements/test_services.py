@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django_scopes import scope
 
 from apps.allocation.models import AllocationRun
-from apps.allocation.runs import allocation_run_create
+from apps.allocation.runs.services import allocation_run_create
 from apps.audit.models import AuditEvent
 from apps.periods import hooks
 from apps.periods.models import BillingPeriod
@@ -299,7 +299,7 @@ def test_reopening_gives_version_2_that_supersedes_version_1_with_the_difference
 def test_an_owner_whose_charge_disappears_gets_a_zero_version_superseding_the_old_one(issued):
     # Given CC-1401's share of the gateway goes to CC-1301 instead in version 2
     from apps.allocation.models import RuleSet
-    from apps.allocation.services import draft_from_version, draft_publish, draft_update
+    from apps.allocation.rules.services import draft_from_version, draft_publish, draft_update
     from tests.factories.statements import RULES
 
     with scope(organization=issued.organization):

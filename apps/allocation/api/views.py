@@ -9,9 +9,9 @@ from rest_framework import generics
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from apps.allocation.filters import AllocationLineFilter
 from apps.allocation.models import AllocationLine, AllocationRun
-from apps.allocation.runs import current_run, run_summary_json
+from apps.allocation.runs.filters import AllocationLineFilter
+from apps.allocation.runs.selectors import current_run, run_summary_json
 from apps.core.api.months import MONTH_PATH_PARAMETER
 from apps.core.money import footed_minor_units
 from apps.tenancy.api.views import OrganizationAPIView, OrganizationScopedMixin

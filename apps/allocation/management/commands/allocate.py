@@ -2,12 +2,12 @@ import json
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django_scopes import scope
 
-from apps.allocation import runs
 from apps.allocation.models import RuleSet, RuleSetVersion
+from apps.allocation.runs import selectors, services
 from apps.reconciliation.management.commands.reconcile import period_argument
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import organization_scope
 
 
 class Command(BaseCommand):
@@ -32,12 +32,12 @@ class Command(BaseCommand):
         try:
             if preview:
                 version = self._preview_version(organization)
-                result = runs.allocation_preview(organization=organization, period=month, version=version)
-                summary = runs.run_summary_json(computed=result.computed, period=month)
+                result = services.allocation_preview(organization=organization, period=month, version=version)
+                summary = selectors.run_summary_json(computed=result.computed, period=month)
             else:
-                run = runs.allocation_run_create(organization=organization, period=month, actor=None)
-                with scope(organization=organization):
-                    summary = runs.run_summary_json(run=run, period=month)
+                run = services.allocation_run_create(organization=organization, period=month, actor=None)
+                with organization_scope(organization):
+                    summary = selectors.run_summary_json(run=run, period=month)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
         if json:
@@ -46,7 +46,7 @@ class Command(BaseCommand):
         self._human(summary, preview=preview, changes=result.rows if preview else None)
 
     def _preview_version(self, organization) -> RuleSetVersion:
-        with scope(organization=organization):
+        with organization_scope(organization):
             rule_set = RuleSet.objects.filter(organization=organization, is_primary=True).first()
             if rule_set is None:
                 raise ValidationError("There is no rule set to preview: create one first.")

@@ -23,7 +23,8 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.test.utils import setup_databases, teardown_databases
-from django_scopes import scope
+
+from apps.tenancy.scoping import organization_scope
 
 PERIOD = date(2026, 10, 1)
 TARGET_RATIO = 3
@@ -93,7 +94,7 @@ class Command(BaseCommand):
         organization = Organization.objects.filter(slug="acme").first()
         if organization is None:
             return None
-        with scope(organization=organization):
+        with organization_scope(organization):
             job = IngestJob.objects.filter(file_name=LOAD_FILE_NAME, status=IngestJob.Status.SUCCEEDED).first()
         if job is None or job.accepted != rows:
             return None
@@ -112,7 +113,7 @@ class Command(BaseCommand):
         # "acme": the demo seeders (cost centres, invoices) know this organisation's codes and bills.
         organization = Organization.objects.create(slug="acme", name="Benchmark Org", base_currency="USD")
         owner = get_user_model().objects.create(username="acme-owner")
-        with scope(organization=organization):
+        with organization_scope(organization):
             Membership.objects.create(organization=organization, user=owner, role=Role.BUDGET_OWNER)
         quiet = io.StringIO()
         price_book_load_default()
@@ -135,13 +136,13 @@ class Command(BaseCommand):
 
     def _invoices_and_rules(self, organization) -> None:
         from apps.allocation.demo import DOCUMENT, RULE_SET_NAME
-        from apps.allocation.services import draft_publish, draft_update, rule_set_create
+        from apps.allocation.rules.services import draft_publish, draft_update, rule_set_create
         from apps.reconciliation.demo_invoices import seed_demo_invoices as seed_invoices
 
         quiet = io.StringIO()
         seed_invoices(organization=organization, stdout=quiet)
         rule_set = rule_set_create(organization=organization, actor=None, name=RULE_SET_NAME)
-        with scope(organization=organization):
+        with organization_scope(organization):
             draft = rule_set.versions.get(status="draft")
         draft, _ = draft_update(draft=draft, document=DOCUMENT, actor=None)
         draft_publish(draft=draft, actor=None)
@@ -151,7 +152,7 @@ class Command(BaseCommand):
     # --- the clocks -----------------------------------------------------------------------------------
 
     def _measure(self, organization, *, repeat: int) -> dict:
-        from apps.allocation.runs import allocation_run_create
+        from apps.allocation.runs.services import allocation_run_create
         from apps.core.calendar import month_after
         from apps.usage.models import DailyUsage, UsageRecord
 
@@ -214,12 +215,12 @@ class Command(BaseCommand):
     def _drop_runs(organization) -> None:
         from apps.allocation.models import AllocationLine, AllocationRun
 
-        with scope(organization=organization):
+        with organization_scope(organization):
             AllocationLine.objects.filter(organization=organization).delete()
             AllocationRun.objects.filter(organization=organization).delete()
 
     def _profile(self, organization, *, top: int) -> None:
-        from apps.allocation.runs import allocation_run_create
+        from apps.allocation.runs.services import allocation_run_create
 
         self._drop_runs(organization)
         profiler = cProfile.Profile()

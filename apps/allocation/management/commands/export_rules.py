@@ -1,8 +1,8 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.allocation.describe import describe_markdown
-from apps.allocation.rules_io import export_json, export_yaml, version_for_export
+from apps.allocation.rules.describe import describe_markdown
+from apps.allocation.rules.io import export_json, export_yaml, version_for_export
 from apps.tenancy.models import Organization
 
 

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.allocation.rules_io import RulesFileError, import_rules, parse_text
+from apps.allocation.rules.io import RulesFileError, import_rules, parse_text
 from apps.tenancy.models import Organization
 
 

@@ -3,7 +3,7 @@
 A document is ``{"rules": [...], "true_up": {"mode": ..., "central_owner": ...}}``; the same form is
 stored in ``RuleSetVersion.document`` and written to YAML/JSON files. ``normalise`` checks the shape
 (keys, kinds, operators, value types) and returns the canonical document plus every shape problem as
-``(where, field, message)``; meaning (owners, tags, providers, shadowing) is checked in services.
+``(where, field, message)``; meaning (owners, tags, providers, shadowing) is checked in ``checks``.
 """
 
 import hashlib

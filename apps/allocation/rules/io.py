@@ -7,13 +7,14 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
-from django_scopes import scope
 
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 
+from ..models import RuleSet, RuleSetVersion
+from .checks import rule_set_check
 from .document import Problem, normalise
-from .models import RuleSet, RuleSetVersion
-from .services import draft_from_version, draft_publish, draft_update, rule_set_check, rule_set_create
+from .services import draft_from_version, draft_publish, draft_update, rule_set_create
 
 DEFAULT_RULE_SET = "Allocation rules"
 RULE_KEY_ORDER = ["kind", "name", "conditions", "owner", "dimension", "mapping", "source", "method", "targets"]
@@ -45,6 +46,7 @@ class ImportResult:
     published: bool = False
 
 
+@tenant_scoped
 def import_rules(*, organization: Organization, raw: dict, actor, publish: bool = False) -> ImportResult:
     """Write the document as the draft of its rule set; publish it too when asked and it is valid.
 
@@ -59,7 +61,7 @@ def import_rules(*, organization: Organization, raw: dict, actor, publish: bool 
     if publish and check.errors:
         raise RulesFileError(check.errors)
     name = str(raw.get("rule_set") or DEFAULT_RULE_SET).strip()
-    with transaction.atomic(), scope(organization=organization):
+    with transaction.atomic():
         rule_set = RuleSet.objects.filter(organization=organization, name=name).first()
         if rule_set is None:
             rule_set = rule_set_create(
@@ -75,21 +77,21 @@ def import_rules(*, organization: Organization, raw: dict, actor, publish: bool 
     return ImportResult(version=draft, errors=check.errors, warnings=check.warnings, published=publish)
 
 
+@tenant_scoped
 def version_for_export(*, organization: Organization, number: int | None = None, name: str | None = None):
     """The requested version, else the latest published one, else the draft."""
-    with scope(organization=organization):
-        sets = RuleSet.objects.filter(organization=organization)
-        rule_set = sets.filter(name=name).first() if name else sets.order_by("pk").first()
-        if rule_set is None:
-            raise ValidationError("This organisation has no allocation rule set yet.")
-        versions = RuleSetVersion.objects.filter(rule_set=rule_set).select_related("rule_set", "published_by")
-        if number is not None:
-            version = versions.filter(number=number).first()
-            if version is None:
-                top = versions.aggregate(n=Max("number"))["n"]
-                raise ValidationError(f"{rule_set.name} has no version {number} (latest is {top}).")
-            return version
-        return versions.filter(status="published").order_by("-number").first() or versions.first()
+    sets = RuleSet.objects.filter(organization=organization)
+    rule_set = sets.filter(name=name).first() if name else sets.order_by("pk").first()
+    if rule_set is None:
+        raise ValidationError("This organisation has no allocation rule set yet.")
+    versions = RuleSetVersion.objects.filter(rule_set=rule_set).select_related("rule_set", "published_by")
+    if number is not None:
+        version = versions.filter(number=number).first()
+        if version is None:
+            top = versions.aggregate(n=Max("number"))["n"]
+            raise ValidationError(f"{rule_set.name} has no version {number} (latest is {top}).")
+        return version
+    return versions.filter(status="published").order_by("-number").first() or versions.first()
 
 
 def export_document(version: RuleSetVersion) -> dict:

@@ -10,9 +10,9 @@ import copy
 import re
 from dataclasses import dataclass
 
+from .compare import VersionDiff
 from .describe import rule_sentence, true_up_sentence
 from .document import Problem
-from .services import VersionDiff
 
 # --- document edits -----------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 import django_filters
 
-from .models import AllocationLine
+from ..models import AllocationLine
 
 
 class AllocationLineFilter(django_filters.FilterSet):

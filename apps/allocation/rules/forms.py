@@ -11,10 +11,10 @@ from django import forms
 
 from apps.tenancy.models import Organization
 
-from . import rules_selectors
+from ..models import TrueUpMode
+from . import selectors
 from .document import FIELDS, Problem
-from .models import TrueUpMode
-from .rules_editor import INDEXED_FIELD, problems_in_words, rule_index_of
+from .editor import INDEXED_FIELD, problems_in_words, rule_index_of
 
 KIND_LABELS = {"direct": "Direct", "tag_map": "Tag map", "shared_pool": "Shared pool"}
 FIELD_LABELS = {
@@ -59,7 +59,7 @@ class RuleSetForm(forms.Form):
 
 
 def condition_field_choices(*, organization: Organization, keep: set[str]) -> list[tuple[str, str]]:
-    dimensions = rules_selectors.dimension_choices(
+    dimensions = selectors.dimension_choices(
         organization=organization, keep={f[4:] for f in keep if f.startswith("tag:")}
     )
     choices = [("", "—")] + [(f"tag:{key}", f"tag {label}") for key, label in dimensions]
@@ -244,8 +244,8 @@ class RuleEditor:
     def __init__(self, kind: str, *, organization: Organization, data=None, rule: dict | None = None):
         self.kind = kind
         owners, dimensions, fields = _rule_codes(rule)
-        owner_choices = rules_selectors.owner_choices(organization=organization, keep=owners)
-        dimension_choices = rules_selectors.dimension_choices(organization=organization, keep=dimensions)
+        owner_choices = selectors.owner_choices(organization=organization, keep=owners)
+        dimension_choices = selectors.dimension_choices(organization=organization, keep=dimensions)
         self.form = RULE_FORMS[kind](
             data,
             initial=self._initial(rule),
@@ -366,7 +366,7 @@ class TrueUpForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["central_owner"].choices = [
             ("", "—"),
-            *rules_selectors.owner_choices(organization=organization, keep=keep),
+            *selectors.owner_choices(organization=organization, keep=keep),
         ]
 
     def true_up(self) -> dict:

@@ -25,7 +25,8 @@ from apps.periods.selectors import month_exists
 from apps.tenancy.permissions import org_perm_required
 from apps.tenancy.roles import Perm
 
-from . import runs, selectors
+from ..rules.selectors import primary_version
+from . import selectors, services
 
 LINES_PER_PAGE = 50
 
@@ -41,7 +42,7 @@ def _known_month(request, period: str) -> date:
 
 
 def _current_run(request, month: date):
-    run = runs.current_run(organization=request.organization, period=month)
+    run = selectors.current_run(organization=request.organization, period=month)
     if run is None:
         raise Http404(f"{month:%Y-%m} has not been allocated.")
     return run
@@ -72,7 +73,7 @@ def overview(request, org_slug: str):
             "form": form,
             "periods": selectors.known_periods(organization=request.organization),
             "can_allocate": request.membership.has_perm(Perm.PREPARE_PERIOD),
-            "has_published": runs.primary_version(organization=request.organization) is not None,
+            "has_published": primary_version(organization=request.organization) is not None,
         },
     )
 
@@ -81,7 +82,7 @@ def overview(request, org_slug: str):
 def period_detail(request, org_slug: str, period: str):
     organization, membership = request.organization, request.membership
     month = _known_month(request, period)
-    run = runs.current_run(organization=organization, period=month)
+    run = selectors.current_run(organization=organization, period=month)
     visible = visible_owner_ids(membership=membership)
     context = {
         "period": month,
@@ -91,7 +92,7 @@ def period_detail(request, org_slug: str, period: str):
         "periods": selectors.known_periods(organization=organization),
         "sees_all": visible is None,
         "can_allocate": membership.has_perm(Perm.PREPARE_PERIOD),
-        "has_published": runs.primary_version(organization=organization) is not None,
+        "has_published": primary_version(organization=organization) is not None,
         "currency": run.currency if run else organization.base_currency,
     }
     if run is not None:
@@ -121,9 +122,9 @@ def period_detail(request, org_slug: str, period: str):
 def allocate(request, org_slug: str, period: str):
     organization = request.organization
     month = _known_month(request, period)
-    before = runs.current_run(organization=organization, period=month)
+    before = selectors.current_run(organization=organization, period=month)
     try:
-        run = runs.allocation_run_create(organization=organization, period=month, actor=request.user)
+        run = services.allocation_run_create(organization=organization, period=month, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(_period_url(org_slug, month))
@@ -171,7 +172,9 @@ def owner_detail(request, org_slug: str, period: str, code: str):
     if owner is None or (visible is not None and owner.pk not in visible):
         raise Http404(f"No cost centre {code} to show.")
     run = _current_run(request, month)
-    total = next((row.amount for row in runs.run_owner_totals(run) if row.code == owner.code), _money(0, run.currency))
+    total = next(
+        (row.amount for row in selectors.run_owner_totals(run=run) if row.code == owner.code), _money(0, run.currency)
+    )
     lines = selectors.owner_lines(run=run, owner=owner)
     page, rows = _line_rows(request, lines=lines, total=total, run=run, month=month)
     return render(
@@ -195,7 +198,7 @@ def unallocated(request, org_slug: str, period: str):
         raise Http404("Unallocated cost is shown to finance and viewers only.")
     month = _known_month(request, period)
     run = _current_run(request, month)
-    total = next((row.amount for row in runs.run_owner_totals(run) if not row.code), _money(0, run.currency))
+    total = next((row.amount for row in selectors.run_owner_totals(run=run) if not row.code), _money(0, run.currency))
     lines = selectors.owner_lines(run=run, owner=None)
     page, rows = _line_rows(request, lines=lines, total=total, run=run, month=month)
     reasons = list(lines.order_by().values("explanation").annotate(amount_nano=Sum("amount_nano"), count=Count("id")))
@@ -250,7 +253,7 @@ def preview(request, org_slug: str, period: str):
     }
     if version is not None:
         try:
-            context["result"] = runs.allocation_preview(organization=organization, period=month, version=version)
+            context["result"] = services.allocation_preview(organization=organization, period=month, version=version)
         except ValidationError as exc:
             context["error"] = " ".join(exc.messages)
     if context["result"] is not None:

@@ -2,14 +2,18 @@
 (footed, with bar widths, restricted to what a member may see), an owner's lines footed to the owner's
 shown total, and the usage-explorer query that drills a line down to its requests.
 
-Every function runs inside the caller's organisation scope (the portal middleware or the API base view).
+Reads that touch the database take the organisation (or the run, which carries it) and run in its scope.
 """
 
+from __future__ import annotations
+
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.http import QueryDict
 
@@ -19,10 +23,14 @@ from apps.invoices.models import ProviderInvoice
 from apps.owners.models import BudgetOwner
 from apps.periods.models import BillingPeriod
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 from apps.usage.models import DailyUsage
 
-from .models import AllocationLine, AllocationRun, RuleSetVersion
-from .runs import OwnerTotal, run_owner_totals
+from ..models import AllocationLine, AllocationRun, RuleSetVersion
+from . import engine
+
+if TYPE_CHECKING:
+    from .services import Computed
 
 # The period picker looks this far back from the newest month with data.
 PICKER_MONTHS = 24
@@ -31,6 +39,7 @@ PICKER_MONTHS = 24
 # --- periods ------------------------------------------------------------------------------------
 
 
+@tenant_scoped
 def allocated_periods(*, organization: Organization) -> list[date]:
     """Months with a run, newest first."""
     return list(
@@ -61,6 +70,7 @@ def _has_usage(organization: Organization, period: date) -> bool:
     return DailyUsage.objects.filter(organization=organization, day__gte=first, day__lt=after).exists()
 
 
+@tenant_scoped
 def known_periods(*, organization: Organization) -> list[date]:
     """Months the organisation has something for (usage, an invoice, a billing period or a run), newest
     first: what the period picker offers."""
@@ -77,10 +87,12 @@ def known_periods(*, organization: Organization) -> list[date]:
     return sorted(months, reverse=True)
 
 
+@tenant_scoped
 def billing_period(*, organization: Organization, period: date) -> BillingPeriod | None:
     return BillingPeriod.objects.filter(organization=organization, period=period).first()
 
 
+@tenant_scoped
 def preview_versions(*, organization: Organization) -> QuerySet[RuleSetVersion]:
     """Every version of every rule set, drafts included, primary rule set first and newest first."""
     return (
@@ -90,6 +102,7 @@ def preview_versions(*, organization: Organization) -> QuerySet[RuleSetVersion]:
     )
 
 
+@tenant_scoped
 def default_preview_version(*, organization: Organization) -> RuleSetVersion | None:
     """The primary rule set's draft when there is one, else its newest published version."""
     return preview_versions(organization=organization).filter(rule_set__is_primary=True).first()
@@ -109,10 +122,11 @@ class OwnerRow:
         return not self.total.code
 
 
+@tenant_scoped(via="run")
 def owner_rows(*, run: AllocationRun, visible_ids: set[int] | None) -> list[OwnerRow]:
     """The run's per-owner totals (footed over every owner, so the full table adds up to the pool) as
     table rows with bar widths; a member who sees only some owners gets only those, and no Unallocated."""
-    totals = run_owner_totals(run)
+    totals = run_owner_totals(run=run)
     ids = dict(BudgetOwner.objects.filter(organization_id=run.organization_id).values_list("code", "id"))
     shown = [total for total in totals if visible_ids is None or (total.code and ids.get(total.code) in visible_ids)]
     largest = max([abs(total.amount_nano) for total in shown] + [1])
@@ -129,6 +143,7 @@ def owner_rows(*, run: AllocationRun, visible_ids: set[int] | None) -> list[Owne
 # --- lines --------------------------------------------------------------------------------------
 
 
+@tenant_scoped(via="run")
 def owner_lines(*, run: AllocationRun, owner: BudgetOwner | None) -> QuerySet[AllocationLine]:
     """An owner's lines of a run, or the Unallocated lines with ``owner=None``, in the engine's order."""
     lines = AllocationLine.objects.filter(run=run)
@@ -152,7 +167,7 @@ def line_amount(line: AllocationLine, currency: str) -> Decimal:
 
 def rule_usage_filters(version: RuleSetVersion) -> dict[str, dict[str, str]]:
     """Usage-explorer filters implied by each rule's own conditions, by the rule id the run stores ("r1",
-    "r2", … in document order, as ``runs.engine_rules`` numbers them). Only what the explorer can express
+    "r2", … in document order, as ``inputs.engine_rules`` numbers them). Only what the explorer can express
     is kept (a tag that equals a value or is missing, the service tier, retries), so a drill-down may show
     a little more than the line, never less."""
     filters: dict[str, dict[str, str]] = {}
@@ -190,3 +205,88 @@ def drilldown_query(line: AllocationLine, *, period: date, rule_filters: dict[st
     for key in sorted(extra):
         query[key] = extra[key]
     return query.urlencode()
+
+
+# --- reading results ----------------------------------------------------------------------------
+
+
+@tenant_scoped
+def current_run(*, organization: Organization, period: date) -> AllocationRun | None:
+    """The run a period's figures come from: its draft when there is one, else its latest issued run."""
+    runs = AllocationRun.objects.filter(organization=organization, period=period).select_related(
+        "rule_set_version__rule_set"
+    )
+    return runs.filter(status=AllocationRun.Status.DRAFT).first() or runs.order_by("-created_at", "-id").first()
+
+
+@dataclass
+class OwnerTotal:
+    code: str  # "" for Unallocated
+    name: str
+    amount_nano: int
+    amount: Decimal  # footed to the currency's minor unit
+
+
+UNALLOCATED_KEY = ""
+
+
+def owner_totals_nano(lines) -> dict[str, int]:
+    totals: dict[str, int] = defaultdict(int)
+    for code, amount in lines:
+        totals[code or UNALLOCATED_KEY] += amount
+    return dict(totals)
+
+
+def footed_owner_totals(
+    *, totals_nano: dict[str, int], currency: str, names: dict[str, str] | None = None
+) -> list[OwnerTotal]:
+    """Per-owner totals (Unallocated last, under code "") footed so they add up to the footed pool."""
+    footed = footed_minor_units(totals_nano, currency)
+    names = names or {}
+    ordered = sorted((code for code in totals_nano if code), key=str) + (
+        [UNALLOCATED_KEY] if UNALLOCATED_KEY in totals_nano else []
+    )
+    return [
+        OwnerTotal(code, names.get(code, code or "Unallocated"), totals_nano[code], footed[code]) for code in ordered
+    ]
+
+
+@tenant_scoped(via="run")
+def run_owner_totals(*, run: AllocationRun) -> list[OwnerTotal]:
+    lines = AllocationLine.objects.filter(run=run).values("owner_code").annotate(total=Sum("amount_nano"))
+    totals = {row["owner_code"] or UNALLOCATED_KEY: row["total"] for row in lines}
+    names = dict(BudgetOwner.objects.filter(organization_id=run.organization_id).values_list("code", "name"))
+    return footed_owner_totals(totals_nano=totals, currency=run.currency, names=names)
+
+
+def result_owner_totals(result: engine.AllocationResult) -> dict[str, int]:
+    totals = owner_totals_nano((line.owner, line.amount_nano) for line in result.lines)
+    if result.unallocated_nano:
+        totals[UNALLOCATED_KEY] = totals.get(UNALLOCATED_KEY, 0) + result.unallocated_nano
+    return totals
+
+
+def run_summary_json(*, run: AllocationRun | None = None, computed: Computed | None = None, period: date) -> dict:
+    """The shape ``allocate --json`` prints and the API's summary uses."""
+    if run is not None:
+        totals = run_owner_totals(run=run)
+        pool, currency = run.pool_total_nano, run.currency
+        version_number, lines, digest = run.rule_set_version.number, run.line_count, run.inputs_hash
+    else:
+        result = computed.result
+        currency = computed.currency
+        totals = footed_owner_totals(totals_nano=result_owner_totals(result), currency=currency)
+        pool = result.pool_total_nano
+        version_number = computed.version.number
+        lines = len(result.lines) + len(result.unallocated)
+        digest = result.inputs_hash
+    unallocated = next((row.amount for row in totals if not row.code), quantize_money(Decimal(0), currency))
+    return {
+        "period": f"{period:%Y-%m}",
+        "rule_set_version": version_number,
+        "pool_total": str(quantize_money(nano_to_decimal(pool), currency)),
+        "unallocated": str(unallocated),
+        "owners": [{"code": row.code, "amount": str(row.amount)} for row in totals if row.code],
+        "lines": lines,
+        "inputs_hash": digest,
+    }

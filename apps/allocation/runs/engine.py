@@ -1,5 +1,5 @@
 """The allocation engine: a pure function from a period's cost cells, the invoice totals and one rule set to
-allocation lines. No ORM and no Django here: the services turn database rows into these dataclasses.
+allocation lines. No ORM and no Django here: ``runs.inputs`` turns database rows into these dataclasses.
 
 How a period is allocated (README, "Allocation"):
 
@@ -38,6 +38,7 @@ Inputs must be non-negative (credits reach the period through the invoice true-u
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections import defaultdict
@@ -428,6 +429,9 @@ def allocate(
     currency_exponent: int = 2,
     currency_symbol: str = "",
 ) -> AllocationResult:
+    """Allocate a period, in the phases the module docstring describes: check and hash the inputs, group
+    the cells, let direct and tag-map rules claim and book, split the pools, book the invoice true-up,
+    and return the lines and the Unallocated remainder (which must foot to the pool total)."""
     cells = list(cells)
     rules = sorted(rules, key=lambda rule: (rule.position, rule.rule_id))
     _validate(rules, true_up, owner_codes)
@@ -440,11 +444,99 @@ def allocate(
         currency_exponent=currency_exponent,
         currency_symbol=currency_symbol,
     )
+    books = _Books(
+        money=functools.partial(_money, exponent=currency_exponent, symbol=currency_symbol),
+        groups=_group_cells(cells),
+    )
+    _claim(books, rules)
+    _split_pools(books, rules)
+    estimated_by_provider = _estimated_by_provider(books.groups)
+    true_up_by_provider = {
+        provider: int(invoice_total) - estimated_by_provider.get(provider, 0)
+        for provider, invoice_total in invoice_totals_nano.items()
+    }
+    _book_true_up(books, rules, true_up, true_up_by_provider)
+    return _result(books, digest, estimated_by_provider, true_up_by_provider)
 
-    def money(nano: int) -> str:
-        return _money(nano, currency_exponent, currency_symbol)
 
-    # 1. Group the cells: rules are evaluated once per group, not per row.
+# --- the phases -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Books:
+    """The state of one allocation while its phases run: the lines booked so far (summed by owner,
+    component, rule and method), which groups are claimed, each owner's direct cost and usage (the basis
+    pools split by), and what is still Unallocated and why."""
+
+    money: Callable[[int], str]
+    groups: list[_Group]  # in a total order
+    lines: dict[tuple, _LineBuilder] = field(default_factory=dict)
+    claimed: set[_GroupKey] = field(default_factory=set)
+    pool_claims: defaultdict[str, list[_Group]] = field(default_factory=lambda: defaultdict(list))
+    direct_cost: defaultdict[tuple[str, str | None], int] = field(  # (owner, provider or None)
+        default_factory=lambda: defaultdict(int)
+    )
+    direct_usage: defaultdict[tuple[str, str | None, str], int] = field(  # (owner, provider or None, basis)
+        default_factory=lambda: defaultdict(int)
+    )
+    unallocated_reason: dict[_GroupKey, str] = field(default_factory=dict)
+    unallocated_true_up: list[tuple[str, int, str]] = field(default_factory=list)  # (provider, amount, reason)
+
+    def add_line(self, key: tuple, amount: int, basis: int, share: Fraction, label: str, explanation) -> None:
+        builder = self.lines.setdefault(key, _LineBuilder(share=share))
+        builder.amount_nano += amount
+        builder.basis_nano += basis
+        builder.labels.add(label)
+        builder.explain = explanation  # rendered once, at the end, with the summed amounts
+
+    def book_direct(self, group: _Group, owner: str) -> None:
+        """Count a group booked straight to an owner in the owner's direct cost and usage."""
+        for provider_key in (None, group.key.provider):
+            self.direct_cost[(owner, provider_key)] += group.amount_nano
+            self.direct_usage[(owner, provider_key, "requests")] += group.requests
+            self.direct_usage[(owner, provider_key, "tokens")] += group.tokens
+
+    def pool_weights(self, rule: SharedPoolRule, provider: str) -> dict[str, Fraction]:
+        """Each target's weighted basis for sharing a pool's ``provider`` cost."""
+        return {target.owner: self._basis(rule, target, provider) for target in rule.targets}
+
+    def _basis(self, rule: SharedPoolRule, target: Target, provider: str) -> Fraction:
+        provider_key = provider if rule.same_provider else None
+        if rule.method == "even" or rule.method == "fixed":
+            basis = Fraction(1)
+        elif rule.method == "proportional":
+            basis = Fraction(self.direct_cost[(target.owner, provider_key)])
+        else:
+            basis = Fraction(self.direct_usage[(target.owner, provider_key, rule.usage_basis)])
+        if target.weight_pct is not None:
+            basis *= Fraction(target.weight_pct)
+        return basis
+
+    def split_and_book(
+        self,
+        amount: int,
+        weights: Mapping[str, Fraction | int],
+        line_key: Callable[[str], tuple],
+        explanation: Callable[[Fraction], Callable[[_LineBuilder], str]],
+    ) -> bool:
+        """Split ``amount`` by ``weights`` (largest remainder) and book one line per owner with a weight;
+        an owner whose weight is zero gets no line, not even a zero one. False, and nothing booked, when
+        every weight is zero."""
+        total_weight = sum(weights.values(), Fraction(0))
+        if total_weight == 0:
+            return False
+        parts = split_largest_remainder(amount, weights)
+        for owner in sorted(parts):
+            if weights[owner] == 0:
+                continue
+            share = Fraction(weights[owner]) / total_weight
+            self.add_line(line_key(owner), parts[owner], amount, share, "", explanation(share))
+        return True
+
+
+def _group_cells(cells: Sequence[Cell]) -> list[_Group]:
+    """Phase 1: the cells grouped by (tag set, provider, model, tier, retry, cost source), in a total order;
+    rules are evaluated once per group, not per row."""
     groups: dict[_GroupKey, _Group] = {}
     tags_by_tagset: dict[int, dict[str, str]] = {}
     for cell in cells:
@@ -460,31 +552,21 @@ def allocate(
         group.amount_nano += cell.amount_nano
         group.requests += cell.requests
         group.tokens += cell.tokens
-    ordered_groups = [groups[key] for key in sorted(groups, key=_sort_key_of_group)]
+    return [groups[key] for key in sorted(groups, key=_sort_key_of_group)]
 
-    line_builders: dict[tuple, _LineBuilder] = {}
 
-    def add_line(key: tuple, amount: int, basis: int, share: Fraction, label: str, explanation) -> None:
-        builder = line_builders.setdefault(key, _LineBuilder(share=share))
-        builder.amount_nano += amount
-        builder.basis_nano += basis
-        builder.labels.add(label)
-        builder.explain = explanation  # rendered once, at the end, with the summed amounts
-
-    # 2. Claims, in rule order. Direct and tag-map rules book straight away; pools only claim for now.
-    claimed: set[_GroupKey] = set()
-    pool_claims: dict[str, list[_Group]] = defaultdict(list)
-    direct_cost: dict[tuple[str, str | None], int] = defaultdict(int)  # (owner, provider or None)
-    direct_usage: dict[tuple[str, str | None, str], int] = defaultdict(int)  # (owner, provider, basis)
+def _claim(books: _Books, rules: Sequence[Rule]) -> None:
+    """Phase 2: claims, in rule order. Direct and tag-map rules book straight away; pools over their
+    conditions only claim for now. What no rule claims is Unallocated."""
     for rule in rules:
         if isinstance(rule, SharedPoolRule) and rule.source != "conditions":
             continue
-        for group in ordered_groups:
-            if group.key in claimed or not _all_match(rule.conditions, group.key, group.tags):
+        for group in books.groups:
+            if group.key in books.claimed or not _all_match(rule.conditions, group.key, group.tags):
                 continue
             if isinstance(rule, SharedPoolRule):
-                claimed.add(group.key)
-                pool_claims[rule.rule_id].append(group)
+                books.claimed.add(group.key)
+                books.pool_claims[rule.rule_id].append(group)
                 continue
             if isinstance(rule, DirectRule):
                 owner, method, label = rule.owner, "direct", ""
@@ -493,101 +575,89 @@ def allocate(
                 if value is None or value not in rule.mapping:
                     continue
                 owner, method, label = rule.mapping[value], "tag_map", f"{rule.dimension}={value}"
-            claimed.add(group.key)
-            provider = group.key.provider
-            for provider_key in (None, provider):
-                direct_cost[(owner, provider_key)] += group.amount_nano
-                direct_usage[(owner, provider_key, "requests")] += group.requests
-                direct_usage[(owner, provider_key, "tokens")] += group.tokens
-            feature, _, model, cost_source = group.component
-            add_line(
+            books.claimed.add(group.key)
+            books.book_direct(group, owner)
+            feature, provider, model, cost_source = group.component
+            books.add_line(
                 (owner, feature, provider, model, cost_source, rule.rule_id, method),
                 group.amount_nano,
                 group.amount_nano,
                 Fraction(1),
                 label,
-                _direct_explanation(rule, provider, model, cost_source, money),
+                _direct_explanation(rule, provider, model, cost_source, books.money),
             )
+    books.unallocated_reason.update(
+        {group.key: "no rule claims it" for group in books.groups if group.key not in books.claimed}
+    )
 
-    unallocated_reason: dict[_GroupKey, str] = {
-        group.key: "no rule claims it" for group in ordered_groups if group.key not in claimed
-    }
 
-    def basis_for(rule: SharedPoolRule, target: Target, provider: str) -> Fraction:
-        provider_key = provider if rule.same_provider else None
-        if rule.method == "even" or rule.method == "fixed":
-            basis = Fraction(1)
-        elif rule.method == "proportional":
-            basis = Fraction(direct_cost[(target.owner, provider_key)])
-        else:
-            basis = Fraction(direct_usage[(target.owner, provider_key, rule.usage_basis)])
-        if target.weight_pct is not None:
-            basis *= Fraction(target.weight_pct)
-        return basis
+def _book_pool_component(
+    books: _Books, rule: SharedPoolRule, component: tuple[str, str, str, str], amount: int, weights
+) -> bool:
+    """Book one component (feature, provider, model, cost source) of a pool to its targets."""
+    feature, provider, model, cost_source = component
+    return books.split_and_book(
+        amount,
+        weights,
+        lambda owner: (owner, feature, provider, model, cost_source, rule.rule_id, rule.method),
+        lambda share: _pool_explanation(rule, share, provider, model, cost_source, len(rule.targets), books.money),
+    )
 
-    def split_pool(rule: SharedPoolRule, pool_groups: list[_Group]) -> list[_Group]:
-        """Book a pool to its targets, component by component; return the groups it could not split."""
-        components: dict[tuple[str, str, str, str], list[_Group]] = defaultdict(list)
-        for group in pool_groups:
-            components[group.component].append(group)
-        returned: list[_Group] = []
-        weights_by_provider: dict[str, tuple[dict[str, Fraction], Fraction]] = {}
-        for component in sorted(components):
-            feature, provider, model, cost_source = component
-            amount = sum(group.amount_nano for group in components[component])
-            if provider not in weights_by_provider:
-                weights = {target.owner: basis_for(rule, target, provider) for target in rule.targets}
-                weights_by_provider[provider] = (weights, sum(weights.values(), Fraction(0)))
-            weights, total_weight = weights_by_provider[provider]
-            if total_weight == 0:
-                returned.extend(components[component])
-                continue
-            parts = split_largest_remainder(amount, weights)
-            for owner in sorted(parts):
-                if weights[owner] == 0:
-                    continue  # a target with no basis gets nothing, not even a zero line
-                share = weights[owner] / total_weight
-                add_line(
-                    (owner, feature, provider, model, cost_source, rule.rule_id, rule.method),
-                    parts[owner],
-                    amount,
-                    share,
-                    "",
-                    _pool_explanation(rule, share, provider, model, cost_source, len(rule.targets), money),
-                )
-        return returned
 
-    # 3. Pools over their own conditions, then pools over the unallocated remainder.
+def _split_pool(books: _Books, rule: SharedPoolRule, pool_groups: list[_Group]) -> list[_Group]:
+    """Book a pool to its targets, component by component; return the groups it could not split."""
+    components: dict[tuple[str, str, str, str], list[_Group]] = defaultdict(list)
+    for group in pool_groups:
+        components[group.component].append(group)
+    returned: list[_Group] = []
+    weights_by_provider: dict[str, dict[str, Fraction]] = {}
+    for component in sorted(components):
+        provider = component[1]
+        if provider not in weights_by_provider:
+            weights_by_provider[provider] = books.pool_weights(rule, provider)
+        amount = sum(group.amount_nano for group in components[component])
+        if not _book_pool_component(books, rule, component, amount, weights_by_provider[provider]):
+            returned.extend(components[component])
+    return returned
+
+
+def _split_pools(books: _Books, rules: Sequence[Rule]) -> None:
+    """Phase 3: pools over their own conditions, then pools over the unallocated remainder, in order."""
     for rule in rules:
         if isinstance(rule, SharedPoolRule) and rule.source == "conditions":
-            for group in split_pool(rule, pool_claims[rule.rule_id]):
-                unallocated_reason[group.key] = _zero_basis_reason(rule)
+            for group in _split_pool(books, rule, books.pool_claims[rule.rule_id]):
+                books.unallocated_reason[group.key] = _zero_basis_reason(rule)
     for rule in rules:
         if not (isinstance(rule, SharedPoolRule) and rule.source == "unallocated"):
             continue
         taken = [
             group
-            for group in ordered_groups
-            if group.key in unallocated_reason and _all_match(rule.conditions, group.key, group.tags)
+            for group in books.groups
+            if group.key in books.unallocated_reason and _all_match(rule.conditions, group.key, group.tags)
         ]
         for group in taken:
-            del unallocated_reason[group.key]
-        for group in split_pool(rule, taken):
-            unallocated_reason[group.key] = _zero_basis_reason(rule)
+            del books.unallocated_reason[group.key]
+        for group in _split_pool(books, rule, taken):
+            books.unallocated_reason[group.key] = _zero_basis_reason(rule)
 
-    # 4. The invoice true-up, per provider.
-    estimated_by_provider: dict[str, int] = defaultdict(int)
-    for group in ordered_groups:
-        estimated_by_provider[group.key.provider] += group.amount_nano
-    true_up_by_provider = {
-        provider: int(invoice_total) - estimated_by_provider.get(provider, 0)
-        for provider, invoice_total in invoice_totals_nano.items()
-    }
+
+def _estimated_by_provider(groups: Iterable[_Group]) -> dict[str, int]:
+    estimated: dict[str, int] = defaultdict(int)
+    for group in groups:
+        estimated[group.key.provider] += group.amount_nano
+    return estimated
+
+
+def _book_true_up(
+    books: _Books, rules: Sequence[Rule], policy: TrueUpPolicy, true_up_by_provider: Mapping[str, int]
+) -> None:
+    """Phase 4: each provider's invoice true-up, to the first true-up pool whose conditions match the
+    provider, else by the true-up policy."""
+    # full_cost spreads by what was allocated before any true-up was booked.
     allocated_by_provider: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for key, builder in line_builders.items():
+    for key, builder in books.lines.items():
         owner, provider = key[0], key[2]
         allocated_by_provider[provider][owner] += builder.amount_nano
-    unallocated_true_up: list[tuple[str, int, str]] = []
     true_up_pools = [rule for rule in rules if isinstance(rule, SharedPoolRule) and rule.source == TRUE_UP_SOURCE]
     for provider in sorted(true_up_by_provider):
         difference = true_up_by_provider[provider]
@@ -596,64 +666,49 @@ def allocate(
         pseudo_key = _GroupKey(0, provider, "", "", False, TRUE_UP_SOURCE)
         pool = next((rule for rule in true_up_pools if _all_match(rule.conditions, pseudo_key, {})), None)
         if pool is not None:
-            weights = {target.owner: basis_for(pool, target, provider) for target in pool.targets}
-            total_weight = sum(weights.values(), Fraction(0))
-            if total_weight == 0:
-                unallocated_true_up.append((provider, difference, _zero_basis_reason(pool)))
-                continue
-            parts = split_largest_remainder(difference, weights)
-            for owner in sorted(parts):
-                if weights[owner] == 0:
-                    continue
-                share = weights[owner] / total_weight
-                add_line(
-                    (owner, "", provider, "", TRUE_UP_SOURCE, pool.rule_id, pool.method),
-                    parts[owner],
-                    difference,
-                    share,
-                    "",
-                    _pool_explanation(pool, share, provider, "", TRUE_UP_SOURCE, len(pool.targets), money),
-                )
-            continue
-        if true_up.mode == "none":
-            unallocated_true_up.append((provider, difference, "the true-up policy books no invoice difference"))
-        elif true_up.mode == "usage_only":
-            owner = true_up.central_owner
-            add_line(
-                (owner, "", provider, "", TRUE_UP_SOURCE, "", "true_up"),
+            component = ("", provider, "", TRUE_UP_SOURCE)
+            if not _book_pool_component(books, pool, component, difference, books.pool_weights(pool, provider)):
+                books.unallocated_true_up.append((provider, difference, _zero_basis_reason(pool)))
+        elif policy.mode == "none":
+            books.unallocated_true_up.append((provider, difference, "the true-up policy books no invoice difference"))
+        elif policy.mode == "usage_only":
+            books.add_line(
+                (policy.central_owner, "", provider, "", TRUE_UP_SOURCE, "", "true_up"),
                 difference,
                 difference,
                 Fraction(1),
                 "",
                 lambda builder, provider=provider: (
-                    f"100% of the {provider} invoice true-up {money(builder.basis_nano)}, "
+                    f"100% of the {provider} invoice true-up {books.money(builder.basis_nano)}, "
                     "booked to the central owner (usage-only policy)"
                 ),
             )
-        else:
-            weights = {owner: amount for owner, amount in allocated_by_provider[provider].items() if amount > 0}
-            if not weights:
-                unallocated_true_up.append(
-                    (provider, difference, f"no budget owner has allocated {provider} cost to spread the true-up by")
-                )
-                continue
-            total_weight = sum(weights.values())
-            parts = split_largest_remainder(difference, weights)
-            for owner in sorted(parts):
-                share = Fraction(weights[owner], total_weight)
-                add_line(
-                    (owner, "", provider, "", TRUE_UP_SOURCE, "", "true_up"),
-                    parts[owner],
-                    difference,
-                    share,
-                    "",
-                    lambda builder, provider=provider, share=share: (
-                        f"{_percent(share)} of the {provider} invoice true-up {money(builder.basis_nano)}, "
-                        f"by share of estimated {provider} cost"
-                    ),
-                )
+        elif not _book_full_cost_true_up(books, provider, difference, allocated_by_provider[provider]):
+            books.unallocated_true_up.append(
+                (provider, difference, f"no budget owner has allocated {provider} cost to spread the true-up by")
+            )
 
-    # 5. Results, in a total order.
+
+def _book_full_cost_true_up(books: _Books, provider: str, difference: int, allocated: Mapping[str, int]) -> bool:
+    """Spread a provider's true-up over the owners by what was allocated to them for that provider."""
+    return books.split_and_book(
+        difference,
+        {owner: amount for owner, amount in allocated.items() if amount > 0},
+        lambda owner: (owner, "", provider, "", TRUE_UP_SOURCE, "", "true_up"),
+        lambda share: lambda builder: (
+            f"{_percent(share)} of the {provider} invoice true-up {books.money(builder.basis_nano)}, "
+            f"by share of estimated {provider} cost"
+        ),
+    )
+
+
+def _result(
+    books: _Books,
+    digest: str,
+    estimated_by_provider: Mapping[str, int],
+    true_up_by_provider: Mapping[str, int],
+) -> AllocationResult:
+    """Phase 5: the lines and the Unallocated items in a total order, checked to conserve the pool."""
     lines = tuple(
         sorted(
             (
@@ -671,29 +726,12 @@ def allocate(
                     explanation=builder.explain(builder),
                     labels=tuple(sorted(label for label in builder.labels if label)),
                 )
-                for key, builder in line_builders.items()
+                for key, builder in books.lines.items()
             ),
             key=_line_sort_key,
         )
     )
-    unallocated_amounts: dict[tuple[str, str, str, str, str], int] = defaultdict(int)
-    for group in ordered_groups:
-        if group.key in unallocated_reason:
-            unallocated_amounts[(*group.component, unallocated_reason[group.key])] += group.amount_nano
-    for provider, difference, reason in unallocated_true_up:
-        unallocated_amounts[("", provider, "", TRUE_UP_SOURCE, reason)] += difference
-    unallocated = tuple(
-        UnallocatedItem(
-            feature=feature,
-            provider=provider,
-            model=model,
-            cost_source=cost_source,
-            amount_nano=amount,
-            reason=reason,
-        )
-        for (feature, provider, model, cost_source, reason), amount in sorted(unallocated_amounts.items())
-        if amount != 0
-    )
+    unallocated = _unallocated_items(books)
     estimated_total = sum(estimated_by_provider.values())
     true_up_total = sum(true_up_by_provider.values())
     result = AllocationResult(
@@ -709,6 +747,28 @@ def allocate(
     if sum(line.amount_nano for line in lines) + result.unallocated_nano != result.pool_total_nano:
         raise AssertionError("Allocation does not conserve the pool total.")
     return result
+
+
+def _unallocated_items(books: _Books) -> tuple[UnallocatedItem, ...]:
+    """What is left Unallocated, summed by component and reason, in a total order."""
+    unallocated_amounts: dict[tuple[str, str, str, str, str], int] = defaultdict(int)
+    for group in books.groups:
+        if group.key in books.unallocated_reason:
+            unallocated_amounts[(*group.component, books.unallocated_reason[group.key])] += group.amount_nano
+    for provider, difference, reason in books.unallocated_true_up:
+        unallocated_amounts[("", provider, "", TRUE_UP_SOURCE, reason)] += difference
+    return tuple(
+        UnallocatedItem(
+            feature=feature,
+            provider=provider,
+            model=model,
+            cost_source=cost_source,
+            amount_nano=amount,
+            reason=reason,
+        )
+        for (feature, provider, model, cost_source, reason), amount in sorted(unallocated_amounts.items())
+        if amount != 0
+    )
 
 
 def _sort_key_of_group(key: _GroupKey) -> tuple:

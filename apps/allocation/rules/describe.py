@@ -1,11 +1,7 @@
 """Plain-language rendering of a rule-set version: the documented allocation model."""
 
-from django_scopes import scope
-
-from apps.owners.models import BudgetOwner
-from apps.tenancy.models import Organization
-
-from .models import RuleSetVersion
+from ..models import RuleSetVersion
+from .selectors import owner_names
 
 FIELD_WORDS = {
     "provider": "provider",
@@ -116,13 +112,8 @@ def true_up_sentence(true_up: dict, names: dict) -> str:
     return "Invoice true-up: none; budget owners are charged their estimated usage and the difference is not allocated."
 
 
-def _names(organization: Organization) -> dict:
-    with scope(organization=organization):
-        return dict(BudgetOwner.objects.filter(organization=organization).values_list("code", "name"))
-
-
 def describe_lines(version: RuleSetVersion) -> list[str]:
-    names = _names(version.organization)
+    names = owner_names(organization=version.organization)
     lines = [f"{i}. {rule_sentence(rule, names)}" for i, rule in enumerate(version.document["rules"], start=1)]
     lines.append("Whatever no rule claims stays Unallocated.")
     lines.append(true_up_sentence(version.document["true_up"], names))

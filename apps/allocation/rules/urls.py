@@ -1,15 +1,15 @@
 from django.urls import path
 
-from . import views_rules as views
+from . import views
 
 app_name = "rules"
 
-RULE_SET = "o/<slug:org_slug>/rules/<int:pk>/"
+RULE_SET = "rules/<int:pk>/"
 VERSION = f"{RULE_SET}versions/<int:number>/"
 
 urlpatterns = [
-    path("o/<slug:org_slug>/rules/", views.rule_set_list, name="list"),
-    path("o/<slug:org_slug>/rules/new/", views.rule_set_create_view, name="create"),
+    path("rules/", views.rule_set_list, name="list"),
+    path("rules/new/", views.rule_set_create_view, name="create"),
     path(RULE_SET, views.rule_set_detail, name="detail"),
     path(f"{RULE_SET}primary/", views.rule_set_make_primary_view, name="make_primary"),
     path(f"{RULE_SET}compare/", views.compare, name="compare"),

@@ -8,9 +8,10 @@ from django.db.models import QuerySet
 from apps.owners.models import BudgetOwner
 from apps.taxonomy.models import TagDimension
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 
-from .models import RuleSet, RuleSetVersion
-from .services import RuleSetCheck, rule_set_check
+from ..models import RuleSet, RuleSetVersion
+from .checks import RuleSetCheck, rule_set_check
 
 
 @dataclass
@@ -21,10 +22,12 @@ class RuleSetRow:
     draft_check: RuleSetCheck | None
 
 
+@tenant_scoped
 def rule_sets(*, organization: Organization) -> QuerySet[RuleSet]:
     return RuleSet.objects.filter(organization=organization).order_by("-is_primary", "name")
 
 
+@tenant_scoped
 def rule_set_rows(*, organization: Organization, rule_sets_page) -> list[RuleSetRow]:
     """One row per rule set of the page, with its latest published version and its checked draft."""
     ids = [rule_set.pk for rule_set in rule_sets_page]
@@ -53,6 +56,7 @@ def rule_set_rows(*, organization: Organization, rule_sets_page) -> list[RuleSet
     ]
 
 
+@tenant_scoped(via="rule_set")
 def versions(*, rule_set: RuleSet) -> QuerySet[RuleSetVersion]:
     return (
         RuleSetVersion.objects.filter(organization=rule_set.organization, rule_set=rule_set)
@@ -61,14 +65,17 @@ def versions(*, rule_set: RuleSet) -> QuerySet[RuleSetVersion]:
     )
 
 
+@tenant_scoped(via="rule_set")
 def draft_of(*, rule_set: RuleSet) -> RuleSetVersion | None:
     return versions(rule_set=rule_set).filter(status=RuleSetVersion.Status.DRAFT).first()
 
 
+@tenant_scoped
 def owner_names(*, organization: Organization) -> dict[str, str]:
     return dict(BudgetOwner.objects.filter(organization=organization).values_list("code", "name"))
 
 
+@tenant_scoped
 def owner_choices(*, organization: Organization, keep: set[str] = frozenset()) -> list[tuple[str, str]]:
     """The active budget owners as (code, "code name"); codes in ``keep`` (already in a rule) stay
     selectable even when inactive or unknown, so editing a rule never drops them silently."""
@@ -85,6 +92,7 @@ def owner_choices(*, organization: Organization, keep: set[str] = frozenset()) -
     return choices
 
 
+@tenant_scoped
 def dimension_choices(*, organization: Organization, keep: set[str] = frozenset()) -> list[tuple[str, str]]:
     """The active tag dimensions as (key, "key: label"); keys in ``keep`` stay selectable."""
     dimensions = TagDimension.objects.filter(organization=organization).order_by("key")
@@ -99,3 +107,16 @@ def dimension_choices(*, organization: Organization, keep: set[str] = frozenset(
             choices.append((key, f"{shown} (inactive)"))
     choices += [(key, f"{key} (no such dimension)") for key in sorted(keep - known)]
     return choices
+
+
+@tenant_scoped
+def primary_version(*, organization: Organization) -> RuleSetVersion | None:
+    """The latest published version of the organisation's primary rule set."""
+    rule_set = RuleSet.objects.filter(organization=organization, is_primary=True).first()
+    if rule_set is None:
+        return None
+    return (
+        RuleSetVersion.objects.filter(rule_set=rule_set, status=RuleSetVersion.Status.PUBLISHED)
+        .order_by("-number")
+        .first()
+    )

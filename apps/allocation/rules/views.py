@@ -24,12 +24,13 @@ from apps.core.forms import apply_validation_error
 from apps.tenancy.permissions import org_perm_required
 from apps.tenancy.roles import Perm
 
-from . import rules_selectors as selectors
+from ..models import RuleSet, RuleSetVersion
+from . import selectors
+from .checks import rule_set_check
+from .compare import versions_compare
 from .describe import describe_markdown, rule_sentence, true_up_sentence
 from .document import KINDS
-from .forms_rules import KIND_LABELS, CompareForm, RuleEditor, RuleSetForm, RulesYamlForm, TrueUpForm
-from .models import RuleSet, RuleSetVersion
-from .rules_editor import (
+from .editor import (
     diff_in_words,
     document_with_rule,
     document_with_rule_moved,
@@ -37,17 +38,16 @@ from .rules_editor import (
     document_without_rule,
     problems_in_words,
 )
-from .rules_io import RulesFileError, export_json, export_yaml, parse_text
+from .forms import KIND_LABELS, CompareForm, RuleEditor, RuleSetForm, RulesYamlForm, TrueUpForm
+from .io import RulesFileError, export_json, export_yaml, parse_text
 from .services import (
     RuleProblemsError,
     StaleDraftError,
     draft_from_version,
     draft_publish,
     draft_update,
-    rule_set_check,
     rule_set_create,
     rule_set_make_primary,
-    versions_compare,
 )
 
 PAGE_SIZE = 50

@@ -6,10 +6,10 @@ from . import views
 
 app_name = "allocation"
 
-PERIOD = "o/<slug:org_slug>/allocation/<billing_month:period>/"
+PERIOD = "allocation/<billing_month:period>/"
 
 urlpatterns = [
-    path("o/<slug:org_slug>/allocation/", views.overview, name="overview"),
+    path("allocation/", views.overview, name="overview"),
     path(PERIOD, views.period_detail, name="period"),
     path(f"{PERIOD}allocate/", views.allocate, name="allocate"),
     path(f"{PERIOD}preview/", views.preview, name="preview"),
