@@ -20,7 +20,7 @@ from apps.audit.services import audit_record
 from apps.tenancy.models import Organization
 
 from .book_file import PRICE_PLACES, USAGE_TYPE_PATTERN, read_price_book
-from .estimator import TOKEN_USAGE_TYPES, UNIT_DIVISORS
+from .constants import TOKEN_USAGE_TYPES, UNIT_DIVISORS
 from .models import AiModel, ModelAlias, PriceOverride, PriceRow, Provider, ServiceTier
 
 # --- the global price book -------------------------------------------------------------------------

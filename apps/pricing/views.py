@@ -14,10 +14,10 @@ from apps.tenancy.permissions import org_perm_required
 from apps.tenancy.roles import Perm
 
 from . import services
-from .estimator import COST_SOURCES, PriceBook
+from .constants import COST_SOURCES
 from .forms import EstimateForm, PriceBookFilterForm, PriceOverrideForm
 from .models import PriceOverride
-from .selectors import price_overrides, price_rows_in_force
+from .selectors import list_price_book, price_book_for, price_overrides, price_rows_in_force
 
 PAGE_SIZE = 50
 
@@ -131,8 +131,8 @@ def estimate(request, org_slug: str):
             "usage": form.usage(),
             "tool_calls": form.tools(),
         }
-        list_price = PriceBook.list_prices().estimate(**arguments)
-        org_price = PriceBook.for_organization(request.organization).estimate(**arguments)
+        list_price = list_price_book().estimate(**arguments)
+        org_price = price_book_for(organization=request.organization).estimate(**arguments)
         results = {
             "list": list_price,
             "org": org_price,

@@ -7,8 +7,8 @@ from django_scopes import scope
 
 from apps.audit.models import AuditEvent
 from apps.pricing import services
-from apps.pricing.estimator import PriceBook
 from apps.pricing.models import AiModel, PriceOverride, Provider
+from apps.pricing.selectors import price_book_for
 
 pytestmark = pytest.mark.django_db
 DAY = datetime.date(2025, 11, 20)
@@ -16,7 +16,7 @@ DAY = datetime.date(2025, 11, 20)
 
 def _gpt_4o_input(organization) -> int:
     return (
-        PriceBook.for_organization(organization)
+        price_book_for(organization=organization)
         .estimate(
             provider="openai",
             model="gpt-4o-2024-08-06",
