@@ -1,7 +1,7 @@
 """Cost centres and budgets as catalog files (YAML/JSON sections and CSV), for ``import_catalog`` and
 ``export_catalog``.
 
-Two sections, both in ``SECTIONS``:
+Two sections, both in ``SECTIONS`` (registered with the catalog from ``OwnersConfig.ready()``):
 
 - ``budget_owners`` (the module-level ``export_section`` / ``validate_section`` / ``apply_section`` /
   ``CSV_COLUMNS`` / ``rows_from_csv`` / ``rows_to_csv``): one row per cost centre, keyed by ``code``::
@@ -32,7 +32,6 @@ context for the sections validated after it. Rows missing from a file are left a
 
 import io
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -41,6 +40,7 @@ from django.contrib.auth import get_user_model
 from django_scopes import scope
 
 from apps.core.csv import CsvWriter, read_records
+from apps.tenancy.catalog import CatalogSection
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.roles import Role
 
@@ -514,27 +514,24 @@ def budget_rows_to_csv(rows: list[dict]) -> str:
     return out.getvalue()
 
 
-@dataclass(frozen=True)
-class Section:
-    name: str
-    csv_columns: list[str]
-    export_section: Callable[..., list[dict]]
-    validate_section: Callable[..., list[Error]]
-    apply_section: Callable[..., dict]
-    rows_from_csv: Callable[[str], list[dict]]
-    rows_to_csv: Callable[[list[dict]], str]
-
-
 # In import order: budgets name the cost centres created or updated above them.
-SECTIONS: dict[str, Section] = {
-    SECTION: Section(SECTION, CSV_COLUMNS, export_section, validate_section, apply_section, rows_from_csv, rows_to_csv),
-    BUDGET_SECTION: Section(
-        BUDGET_SECTION,
-        BUDGET_CSV_COLUMNS,
-        export_budgets,
-        validate_budgets,
-        apply_budgets,
-        budget_rows_from_csv,
-        budget_rows_to_csv,
+SECTIONS: dict[str, CatalogSection] = {
+    SECTION: CatalogSection(
+        name=SECTION,
+        csv_columns=CSV_COLUMNS,
+        export_section=export_section,
+        validate_section=validate_section,
+        apply_section=apply_section,
+        rows_from_csv=rows_from_csv,
+        rows_to_csv=rows_to_csv,
+    ),
+    BUDGET_SECTION: CatalogSection(
+        name=BUDGET_SECTION,
+        csv_columns=BUDGET_CSV_COLUMNS,
+        export_section=export_budgets,
+        validate_section=validate_budgets,
+        apply_section=apply_budgets,
+        rows_from_csv=budget_rows_from_csv,
+        rows_to_csv=budget_rows_to_csv,
     ),
 }

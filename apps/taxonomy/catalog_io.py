@@ -33,6 +33,7 @@ from django_scopes import scope
 
 from apps.core.csv import CsvWriter, read_records
 from apps.owners.models import BudgetOwner
+from apps.tenancy.catalog import CatalogSection
 from apps.tenancy.models import Organization
 
 from . import services
@@ -471,3 +472,15 @@ def rows_to_csv(rows: list[dict]) -> str:
                 }
             )
     return out.getvalue()
+
+
+# Registered with the catalog from ``TaxonomyConfig.ready()``.
+CATALOG_SECTION = CatalogSection(
+    name=SECTION,
+    csv_columns=CSV_COLUMNS,
+    export_section=export_section,
+    validate_section=validate_section,
+    apply_section=apply_section,
+    rows_from_csv=rows_from_csv,
+    rows_to_csv=rows_to_csv,
+)
