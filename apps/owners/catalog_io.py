@@ -331,7 +331,9 @@ def apply_section(*, organization: Organization, rows: list[dict], actor) -> dic
             key = _fold(row["code"])
             owner = existing[key]
             if row.get("is_active") is False and owner.is_active:
-                existing[key] = services.budget_owner_deactivate(owner=owner, actor=actor, reason="catalog import")
+                existing[key] = services.budget_owner_set_active(
+                    owner=owner, active=False, actor=actor, reason="catalog import"
+                )
                 changed.add(key)
     updated = len(changed - created)
     return {"created": len(created), "updated": updated, "unchanged": len(rows) - len(created) - updated}
