@@ -19,6 +19,7 @@ from apps.audit.services import audit_record, audited_update, model_snapshot, se
 from apps.core.ceilings import MAX_DECIMAL_MONEY
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.roles import Role
+from apps.tenancy.scoping import tenant_scoped
 
 from .models import Budget, BudgetOwner
 from .selectors import owner_subtree_ids
@@ -75,6 +76,7 @@ def text_field_errors(values: dict[str, str]) -> dict[str, str]:
     return errors
 
 
+@tenant_scoped
 def owner_user_errors(*, organization: Organization, users: Iterable) -> list[str]:
     users = list(users)
     roles = dict(Membership.objects.filter(organization=organization, user__in=users).values_list("user_id", "role"))
@@ -176,6 +178,7 @@ def _validate_owner(
 # --- cost centres -----------------------------------------------------------------------------------
 
 
+@tenant_scoped
 @transaction.atomic
 def budget_owner_create(
     *,
@@ -236,6 +239,7 @@ def _lock(owner: BudgetOwner) -> BudgetOwner:
     return BudgetOwner.objects.select_for_update(of=("self",)).select_related("parent").get(pk=owner.pk)
 
 
+@tenant_scoped(via="owner")
 @transaction.atomic
 def budget_owner_update(
     *, owner: BudgetOwner, actor, data: dict[str, Any], action: str = "budget_owner.updated", reason: str = ""
@@ -281,6 +285,7 @@ def budget_owner_update(
     )
 
 
+@tenant_scoped(via="owner")
 @transaction.atomic
 def budget_owner_set_active(*, owner: BudgetOwner, active: bool, actor, reason: str = "") -> BudgetOwner:
     """Deactivate (only once nothing active hangs below it) or reactivate a cost centre."""
@@ -298,6 +303,7 @@ def budget_owner_set_active(*, owner: BudgetOwner, active: bool, actor, reason: 
 # --- budgets ----------------------------------------------------------------------------------------
 
 
+@tenant_scoped
 @transaction.atomic
 def budget_set(
     *, organization: Organization, actor, owner: BudgetOwner, period: date, amount: Decimal, currency: str
@@ -350,6 +356,7 @@ def budget_set(
     return budget, False
 
 
+@tenant_scoped(via="budget")
 @transaction.atomic
 def budget_delete(*, budget: Budget, actor) -> None:
     before = _budget_snapshot(budget)

@@ -50,6 +50,7 @@ def ai_models() -> QuerySet[AiModel]:
     return AiModel.objects.select_related("provider").order_by("provider__code", "code")
 
 
+@tenant_scoped
 def price_overrides(*, organization: Organization, include_inactive: bool = True) -> QuerySet[PriceOverride]:
     overrides = PriceOverride.objects.filter(organization=organization).select_related("provider", "model")
     if not include_inactive:

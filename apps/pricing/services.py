@@ -19,6 +19,7 @@ from django.db import transaction
 
 from apps.audit.services import audit_record, audited_update, set_active
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 
 from .book_file import PRICE_PLACES, USAGE_TYPE_PATTERN, read_price_book
 from .constants import TOKEN_USAGE_TYPES, UNIT_DIVISORS
@@ -187,6 +188,7 @@ def _decimal(value, field: str, errors: dict) -> Decimal | None:
     return number
 
 
+@tenant_scoped
 def override_errors(
     *,
     organization: Organization,
@@ -314,6 +316,7 @@ def _normalised_numbers(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+@tenant_scoped
 @transaction.atomic
 def price_override_create(
     *,
@@ -360,6 +363,7 @@ def price_override_create(
     return override
 
 
+@tenant_scoped(via="override")
 @transaction.atomic
 def price_override_update(
     *, override: PriceOverride, actor, data: dict[str, Any], action: str = "price_override.updated", reason: str = ""
@@ -395,6 +399,7 @@ def price_override_update(
     )
 
 
+@tenant_scoped(via="override")
 @transaction.atomic
 def price_override_set_active(*, override: PriceOverride, active: bool, actor, reason: str = "") -> PriceOverride:
     """Deactivate or reactivate an override (overrides are never deleted: past estimates used them)."""

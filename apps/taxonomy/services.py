@@ -15,11 +15,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django_scopes import scope
 
 from apps.audit.services import audit_record, audited_update, model_snapshot, set_active
 from apps.owners.models import BudgetOwner
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 
 from .models import CaseRule, Granularity, TagAlias, TagDimension, TagSet, TagValue
 from .normalise import (
@@ -43,28 +43,28 @@ VALUE_FIELDS = ("value", "description", "owner", "is_active", "aliases")
 # --- ingestion ----------------------------------------------------------------------------------------
 
 
+@tenant_scoped
 def tag_normaliser_for(*, organization: Organization) -> TagNormaliser:
     """The organisation's active dimensions, their active values and every alias, as plain data."""
-    with scope(organization=organization):
-        dimensions = list(
-            TagDimension.objects.filter(organization=organization, is_active=True).values_list(
-                "id", "key", "required", "case_rule"
-            )
+    dimensions = list(
+        TagDimension.objects.filter(organization=organization, is_active=True).values_list(
+            "id", "key", "required", "case_rule"
         )
-        key_by_id = {dim_id: key for dim_id, key, _required, _case in dimensions}
-        values: dict[str, set[str]] = {}
-        for dim_id, value, is_active in TagValue.objects.filter(
-            organization=organization, dimension_id__in=key_by_id
-        ).values_list("dimension_id", "value", "is_active"):
-            # A dimension with any value defined (even only inactive ones) has a value list.
-            known = values.setdefault(key_by_id[dim_id], set())
-            if is_active:
-                known.add(value)
-        aliases: dict[str, dict[str, str]] = {}
-        for dim_id, alias, canonical in TagAlias.objects.filter(
-            organization=organization, dimension_id__in=key_by_id
-        ).values_list("dimension_id", "alias", "value__value"):
-            aliases.setdefault(key_by_id[dim_id], {})[alias] = canonical
+    )
+    key_by_id = {dim_id: key for dim_id, key, _required, _case in dimensions}
+    values: dict[str, set[str]] = {}
+    for dim_id, value, is_active in TagValue.objects.filter(
+        organization=organization, dimension_id__in=key_by_id
+    ).values_list("dimension_id", "value", "is_active"):
+        # A dimension with any value defined (even only inactive ones) has a value list.
+        known = values.setdefault(key_by_id[dim_id], set())
+        if is_active:
+            known.add(value)
+    aliases: dict[str, dict[str, str]] = {}
+    for dim_id, alias, canonical in TagAlias.objects.filter(
+        organization=organization, dimension_id__in=key_by_id
+    ).values_list("dimension_id", "alias", "value__value"):
+        aliases.setdefault(key_by_id[dim_id], {})[alias] = canonical
     rules = [DimensionRule(key=key, required=required, case_rule=case) for _id, key, required, case in dimensions]
     return TagNormaliser(dimensions=rules, values=values, aliases=aliases)
 
@@ -81,6 +81,7 @@ def _existing_tagset_ids(organization: Organization, hashes: list[str]) -> dict[
     return found
 
 
+@tenant_scoped
 def tagsets_get_or_create(*, organization: Organization, tag_dicts: Iterable[Mapping[str, str]]) -> dict[str, int]:
     """hash → TagSet id for every given (already normalised) tag dict, creating the missing ones.
 
@@ -96,16 +97,15 @@ def tagsets_get_or_create(*, organization: Organization, tag_dicts: Iterable[Map
         wanted.setdefault(tagset_hash(clean), clean)
     if not wanted:
         return {}
-    with scope(organization=organization):
-        ids = _existing_tagset_ids(organization, list(wanted))
-        missing = [tag_hash for tag_hash in wanted if tag_hash not in ids]
-        if missing:
-            TagSet.objects.bulk_create(
-                [TagSet(organization=organization, hash=tag_hash, tags=wanted[tag_hash]) for tag_hash in missing],
-                batch_size=TAGSET_CHUNK,
-                ignore_conflicts=True,
-            )
-            ids.update(_existing_tagset_ids(organization, missing))
+    ids = _existing_tagset_ids(organization, list(wanted))
+    missing = [tag_hash for tag_hash in wanted if tag_hash not in ids]
+    if missing:
+        TagSet.objects.bulk_create(
+            [TagSet(organization=organization, hash=tag_hash, tags=wanted[tag_hash]) for tag_hash in missing],
+            batch_size=TAGSET_CHUNK,
+            ignore_conflicts=True,
+        )
+        ids.update(_existing_tagset_ids(organization, missing))
     lost = [tag_hash for tag_hash in wanted if tag_hash not in ids]
     if lost:  # only if a concurrent transaction inserted and then rolled back between our insert and read
         raise RuntimeError(f"{len(lost)} tag set(s) could not be created; retry the chunk.")
@@ -166,6 +166,7 @@ def owner_error(*, organization: Organization, owner: BudgetOwner | None, curren
     return ""
 
 
+@tenant_scoped(via="dimension")
 def alias_problems(
     *, dimension: TagDimension, aliases: Iterable[str], tag_value: TagValue | None, value: str
 ) -> tuple[list[str], list[str]]:
@@ -232,6 +233,7 @@ def _validate_dimension(
     _raise_if(errors)
 
 
+@tenant_scoped
 @transaction.atomic
 def tag_dimension_create(
     *,
@@ -272,6 +274,7 @@ def tag_dimension_create(
     return dimension
 
 
+@tenant_scoped(via="dimension")
 @transaction.atomic
 def tag_dimension_update(
     *,
@@ -315,6 +318,7 @@ def tag_dimension_update(
     )
 
 
+@tenant_scoped(via="dimension")
 @transaction.atomic
 def tag_dimension_set_active(*, dimension: TagDimension, active: bool, actor, reason: str = "") -> TagDimension:
     """Deactivate or reactivate a dimension (never deleted: tag sets and rules name it)."""
@@ -377,6 +381,7 @@ def _validate_value(
     return cleaned
 
 
+@tenant_scoped
 @transaction.atomic
 def tag_value_create(
     *,
@@ -414,6 +419,7 @@ def tag_value_create(
     return tag_value
 
 
+@tenant_scoped(via="tag_value")
 @transaction.atomic
 def tag_value_update(
     *, tag_value: TagValue, actor, data: dict[str, Any], action: str = "tag_value.updated", reason: str = ""
@@ -464,6 +470,7 @@ def tag_value_update(
     )
 
 
+@tenant_scoped(via="tag_value")
 @transaction.atomic
 def tag_value_set_active(*, tag_value: TagValue, active: bool, actor, reason: str = "") -> TagValue:
     """Deactivate or reactivate a value (never deleted: tag sets and rules name it)."""
@@ -478,6 +485,7 @@ def tag_value_set_active(*, tag_value: TagValue, active: bool, actor, reason: st
     )
 
 
+@tenant_scoped(via="tag_value")
 @transaction.atomic
 def tag_alias_add(*, tag_value: TagValue, actor, alias: str) -> TagAlias:
     stored = TagValue.objects.select_for_update(of=("self",)).select_related("dimension").get(pk=tag_value.pk)
@@ -505,6 +513,7 @@ def tag_alias_add(*, tag_value: TagValue, actor, alias: str) -> TagAlias:
     return created
 
 
+@tenant_scoped(via="alias")
 @transaction.atomic
 def tag_alias_remove(*, alias: TagAlias, actor) -> None:
     stored = TagValue.objects.select_for_update(of=("self",)).select_related("dimension").get(pk=alias.value_id)
