@@ -290,3 +290,26 @@ def test_database_refuses_a_negative_budget(world, tree):
         Budget.objects.create(
             organization=world.org("a"), owner=tree["CC-1101"], period=OCT, amount=Decimal("-1"), currency="USD"
         )
+
+
+def test_an_update_that_changes_nothing_writes_neither_the_row_nor_an_event(world, tree):
+    organization = world.org("a")
+    with scope(organization=organization):
+        owner = tree["CC-1101"]
+        stamped = BudgetOwner.objects.get(pk=owner.pk).updated_at
+        budget_owner_update(owner=owner, actor=None, data={"name": f"  {owner.name} ", "parent": owner.parent})
+        assert BudgetOwner.objects.get(pk=owner.pk).updated_at == stamped
+    assert _events(organization, "budget_owner.updated") == []
+
+
+def test_setting_the_state_a_cost_centre_already_has_is_refused(world, tree):
+    organization = world.org("a")
+    with scope(organization=organization):
+        with pytest.raises(ValidationError) as excinfo:
+            budget_owner_set_active(active=True, owner=tree["CC-1101"], actor=None)
+        assert _errors(excinfo) == {"is_active": ["CC-1101 is already active."]}
+        budget_owner_set_active(active=False, owner=tree["CC-1101"], actor=None)
+        with pytest.raises(ValidationError) as excinfo:
+            budget_owner_set_active(active=False, owner=tree["CC-1101"], actor=None)
+        assert _errors(excinfo) == {"is_active": ["CC-1101 is already inactive."]}
+    assert len(_events(organization, "budget_owner.deactivated")) == 1
