@@ -155,7 +155,10 @@ def test_the_review_guard_needs_a_draft_allocation_run(world):
 
 def test_the_review_guard_names_a_month_that_was_never_allocated(world):
     billing_period = BillingPeriodFactory(organization=world.org("a"), period=OCT.replace(month=11))
-    assert guard_period_has_draft_allocation(billing_period) == "Allocate 2026-11 before sending it to review."
+    assert (
+        guard_period_has_draft_allocation(billing_period=billing_period)
+        == "Allocate 2026-11 before sending it to review."
+    )
     with pytest.raises(ValidationError, match=r"Allocate 2026-11 before sending it to review\."):
         statements_issue(billing_period=billing_period, actor=None, reason="")
 
