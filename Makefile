@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format migrate seed run worker bench clean
+.PHONY: demo test test-fast lint format migrate seed run worker bench clean
 
 $(STAMP): requirements/base.txt requirements/dev.txt requirements/production.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ demo: seed
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Local runs only: keeps the test database between runs (SQLite in a temporary file, PostgreSQL by name), so
+# migrations run once (new ones are applied). After a branch that changed or removed migrations:
+# `make test-fast PYTEST_ARGS=--create-db`.
+# CI runs `make test`, which builds a fresh database every time.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest --reuse-db $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

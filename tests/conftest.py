@@ -1,13 +1,34 @@
+import hashlib
+import tempfile
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.core.cache import cache
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from tests.world import World, build_world
 
 # Properties are about values, not speed: the test machines are shared, so wall-clock health checks
 # (deadline, too_slow) would only make the suite flaky under load. Example counts stay as each test sets.
-settings.register_profile("project", deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("project")
+hypothesis_settings.register_profile("project", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("project")
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_suffix):
+    """With ``--reuse-db`` (``make test-fast``) the test database outlives the run. PostgreSQL keeps it by
+    itself; SQLite's test database lives in memory, so with ``--reuse-db`` it goes to a file in the temporary
+    directory instead, one per checkout. Without the option (``make test``, CI) nothing changes: a fresh
+    database every run."""
+    database = settings.DATABASES["default"]
+    if not request.config.getvalue("reuse_db") or database["ENGINE"] != "django.db.backends.sqlite3":
+        return
+    test = database.setdefault("TEST", {})
+    if not test.get("NAME"):
+        checkout = hashlib.sha256(str(settings.BASE_DIR).encode()).hexdigest()[:12]
+        test["NAME"] = str(Path(tempfile.gettempdir()) / f"chargeback-test-{checkout}.sqlite3")
 
 
 @pytest.fixture

@@ -27,8 +27,8 @@ from apps.tenancy.models import Organization
 from apps.tenancy.roles import Role
 from tests.factories import MembershipFactory, UserFactory
 from tests.factories.invoices import InvoiceLineFactory, ProviderInvoiceFactory
-from tests.factories.statements import october_allocated
 from tests.mfa import pass_second_factor
+from tests.scenarios import SHARED, allocated
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +65,7 @@ def test_a_period_goes_from_open_to_a_second_closed_version(world, django_captur
     owner = world.login("a", Role.BUDGET_OWNER)
 
     # The month's usage is allocated and reconciled: openai estimated 20.508, invoiced 21.508 (+4.65%).
-    _run, owners = october_allocated(organization)
+    owners = allocated(organization, month=SHARED).owners
     with scope(organization=organization):
         owners["CC-1101"].owner_users.add(owner_user)
     reconciliation_run_create(organization=organization, period=OCT, actor=None)

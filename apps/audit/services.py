@@ -1,8 +1,11 @@
 """Appending to and verifying the per-organisation audit chain."""
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
@@ -11,6 +14,8 @@ from django_scopes import scope
 from apps.tenancy.models import Organization
 
 from .models import GENESIS_HASH, AuditEvent
+
+M = TypeVar("M", bound=models.Model)
 
 
 def normalise_for_audit(value):
@@ -77,6 +82,70 @@ def audit_record(
         event.hash = event.compute_hash()
         event.save()
     return event
+
+
+def audited_update(
+    *,
+    instance: M,
+    stored: M,
+    snapshot: Callable[[M], dict],
+    change: Callable[[M], object],
+    actor,
+    action: str,
+    reason: str = "",
+) -> M:
+    """The one sequence of an audited change to a tenant row, inside the caller's transaction.
+
+    ``stored`` is the row as the caller locked it. Its snapshot is taken, ``change(stored)`` validates
+    (raising ``ValidationError`` writes nothing) and applies the change to it (writing any rows that hang
+    off it itself, such as many-to-many links or aliases), and the snapshot is taken again. Only when the
+    snapshot moved is the row saved and one event recorded with both snapshots; a change that changes
+    nothing writes nothing. The caller's own copy, ``instance``, is refreshed when it is not ``stored``.
+    """
+    before = snapshot(stored)
+    change(stored)
+    after = snapshot(stored)
+    if after != before:
+        stored.save()
+        audit_record(
+            organization=stored.organization,
+            actor=actor,
+            action=action,
+            target=stored,
+            before=before,
+            after=after,
+            reason=reason,
+        )
+    if instance is not stored:
+        instance.refresh_from_db()
+    return stored
+
+
+def set_active(
+    *,
+    instance: models.Model,
+    active: bool,
+    update: Callable[..., M],
+    label: str,
+    event: str,
+    actor,
+    reason: str = "",
+) -> M:
+    """Deactivate (``active=False``) or reactivate a row through its audited update.
+
+    Rows that others refer to are never deleted but deactivated. ``update(data=..., action=..., actor=...,
+    reason=...)`` is the row's update service bound to the row; the event is ``<event>.deactivated`` or
+    ``<event>.reactivated``. A row already in that state is refused on ``is_active`` ("<label> is already
+    inactive.").
+    """
+    if instance.is_active == active:
+        raise ValidationError({"is_active": f"{label} is already {'active' if active else 'inactive'}."})
+    return update(
+        data={"is_active": active},
+        action=f"{event}.{'reactivated' if active else 'deactivated'}",
+        actor=actor,
+        reason=reason,
+    )
 
 
 @dataclass(frozen=True)

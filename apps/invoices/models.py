@@ -13,7 +13,7 @@ from django.db import models
 
 from apps.core.money import nano_to_decimal
 from apps.ingest.models import IngestJobBase, JobChannel, JobStatus, extend_choices
-from apps.pricing.cost_sources import BILL_COST_SOURCES, COST_SOURCE_LABELS
+from apps.pricing.constants import BILL_COST_SOURCES, COST_SOURCE_LABELS
 from apps.tenancy.models import TenantModel
 
 

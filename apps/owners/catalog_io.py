@@ -1,7 +1,7 @@
 """Cost centres and budgets as catalog files (YAML/JSON sections and CSV), for ``import_catalog`` and
 ``export_catalog``.
 
-Two sections, both in ``SECTIONS``:
+Two sections, both in ``SECTIONS`` (registered with the catalog from ``OwnersConfig.ready()``):
 
 - ``budget_owners`` (the module-level ``export_section`` / ``validate_section`` / ``apply_section`` /
   ``CSV_COLUMNS`` / ``rows_from_csv`` / ``rows_to_csv``): one row per cost centre, keyed by ``code``::
@@ -32,17 +32,17 @@ context for the sections validated after it. Rows missing from a file are left a
 
 import io
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth import get_user_model
-from django_scopes import scope
 
 from apps.core.csv import CsvWriter, read_records
+from apps.tenancy.catalog import CatalogSection
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.roles import Role
+from apps.tenancy.scoping import tenant_scoped
 
 from . import services
 from .models import Budget, BudgetOwner
@@ -75,31 +75,31 @@ def _label(section: str, index: int, key: str | None) -> str:
 # --- budget owners -----------------------------------------------------------------------------------
 
 
+@tenant_scoped
 def export_section(*, organization: Organization) -> list[dict]:
-    with scope(organization=organization):
-        owners = (
-            BudgetOwner.objects.filter(organization=organization)
-            .select_related("parent")
-            .prefetch_related("owner_users")
-            .order_by("code")
-        )
-        return [
-            {
-                "code": owner.code,
-                "name": owner.name,
-                "parent": owner.parent.code if owner.parent_id else None,
-                **{field: getattr(owner, field) for field in services.ERP_FIELDS},
-                "owner_users": sorted(user.username for user in owner.owner_users.all()),
-                "is_active": owner.is_active,
-                "is_central": owner.is_central,
-            }
-            for owner in owners
-        ]
+    owners = (
+        BudgetOwner.objects.filter(organization=organization)
+        .select_related("parent")
+        .prefetch_related("owner_users")
+        .order_by("code")
+    )
+    return [
+        {
+            "code": owner.code,
+            "name": owner.name,
+            "parent": owner.parent.code if owner.parent_id else None,
+            **{field: getattr(owner, field) for field in services.ERP_FIELDS},
+            "owner_users": sorted(user.username for user in owner.owner_users.all()),
+            "is_active": owner.is_active,
+            "is_central": owner.is_central,
+        }
+        for owner in owners
+    ]
 
 
+@tenant_scoped
 def owner_codes_after_import(*, organization: Organization, rows: list[dict]) -> set[str]:
-    with scope(organization=organization):
-        existing = set(BudgetOwner.objects.filter(organization=organization).values_list("code", flat=True))
+    existing = set(BudgetOwner.objects.filter(organization=organization).values_list("code", flat=True))
     in_file = {str(row["code"]).strip() for row in rows if isinstance(row, dict) and row.get("code")}
     folded = {_fold(code) for code in existing}
     return existing | {code for code in in_file if _fold(code) not in folded}
@@ -235,29 +235,29 @@ def _owner_user_errors(organization: Organization, usernames: list[str]) -> list
     return messages
 
 
+@tenant_scoped
 def validate_section(*, organization: Organization, rows: list[dict], context: dict) -> list[Error]:
     """Every problem in the rows, as (row label, field, message). Writes nothing to the database; sets
     ``context["owner_codes"]`` for the sections validated after this one."""
     context["owner_codes"] = owner_codes_after_import(organization=organization, rows=rows)
-    with scope(organization=organization):
-        existing = {
-            _fold(owner.code): owner
-            for owner in BudgetOwner.objects.filter(organization=organization).select_related("parent")
-        }
-        final_codes = {_fold(code) for code in context["owner_codes"]}
-        errors: list[Error] = []
-        valid_rows: list[tuple[str, dict]] = []
-        seen: set[str] = set()
-        for index, row in enumerate(rows):
-            label, row_errors = _owner_row_errors(
-                organization=organization, index=index, row=row, final_codes=final_codes, seen=seen
-            )
-            errors.extend(row_errors)
-            if not row_errors:
-                valid_rows.append((label, row))
-        if not errors:
-            errors.extend(_hierarchy_errors(_final_state(existing=existing, rows=valid_rows)))
-        return errors
+    existing = {
+        _fold(owner.code): owner
+        for owner in BudgetOwner.objects.filter(organization=organization).select_related("parent")
+    }
+    final_codes = {_fold(code) for code in context["owner_codes"]}
+    errors: list[Error] = []
+    valid_rows: list[tuple[str, dict]] = []
+    seen: set[str] = set()
+    for index, row in enumerate(rows):
+        label, row_errors = _owner_row_errors(
+            organization=organization, index=index, row=row, final_codes=final_codes, seen=seen
+        )
+        errors.extend(row_errors)
+        if not row_errors:
+            valid_rows.append((label, row))
+    if not errors:
+        errors.extend(_hierarchy_errors(_final_state(existing=existing, rows=valid_rows)))
+    return errors
 
 
 def _top_down(rows: list[dict], existing: dict[str, BudgetOwner]) -> list[dict]:
@@ -282,57 +282,59 @@ def _top_down(rows: list[dict], existing: dict[str, BudgetOwner]) -> list[dict]:
     return sorted(rows, key=lambda row: (depth(_fold(row["code"])), _fold(row["code"])))
 
 
+@tenant_scoped
 def apply_section(*, organization: Organization, rows: list[dict], actor) -> dict:
     """Create or update cost centres by code, each through the audited services. The caller has
     validated the rows and wraps every section's apply in one transaction."""
     errors = validate_section(organization=organization, rows=rows, context={})
     if errors:
         raise ValueError(f"apply_section called with invalid rows: {errors[:3]}")
-    with scope(organization=organization):
-        existing = {_fold(o.code): o for o in BudgetOwner.objects.filter(organization=organization)}
-        ordered = _top_down(rows, existing)
-        users = {u.username: u for u in User.objects.filter(memberships__organization=organization)}
-        created: set[str] = set()
-        changed: set[str] = set()
-        # Top-down: create, move, rename and reactivate; a parent is in place before its children.
-        for row in ordered:
-            key = _fold(row["code"])
-            data = {"code": row["code"].strip()}
-            for field in TEXT_FIELDS:
-                if field in row:
-                    data[field] = row[field] or ""
-            if "parent" in row:
-                data["parent"] = (
-                    BudgetOwner.objects.get(organization=organization, code__iexact=row["parent"].strip())
-                    if row["parent"]
-                    else None
-                )
-            if "owner_users" in row:
-                data["owner_users"] = [users[name] for name in row["owner_users"]]
-            if "is_central" in row:
-                data["is_central"] = row["is_central"]
-            owner = existing.get(key)
-            if owner is None:
-                data.setdefault("name", "")
-                owner = services.budget_owner_create(
-                    organization=organization, actor=actor, is_active=row.get("is_active", True), **data
-                )
-                existing[key] = owner
-                created.add(key)
-                continue
-            if row.get("is_active") is True:
-                data["is_active"] = True
-            before = services.budget_owner_snapshot(BudgetOwner.objects.select_related("parent").get(pk=owner.pk))
-            existing[key] = services.budget_owner_update(owner=owner, actor=actor, data=data)
-            if services.budget_owner_snapshot(existing[key]) != before:
-                changed.add(key)
-        # Bottom-up: deactivate, children before their parents.
-        for row in reversed(ordered):
-            key = _fold(row["code"])
-            owner = existing[key]
-            if row.get("is_active") is False and owner.is_active:
-                existing[key] = services.budget_owner_deactivate(owner=owner, actor=actor, reason="catalog import")
-                changed.add(key)
+    existing = {_fold(o.code): o for o in BudgetOwner.objects.filter(organization=organization)}
+    ordered = _top_down(rows, existing)
+    users = {u.username: u for u in User.objects.filter(memberships__organization=organization)}
+    created: set[str] = set()
+    changed: set[str] = set()
+    # Top-down: create, move, rename and reactivate; a parent is in place before its children.
+    for row in ordered:
+        key = _fold(row["code"])
+        data = {"code": row["code"].strip()}
+        for field in TEXT_FIELDS:
+            if field in row:
+                data[field] = row[field] or ""
+        if "parent" in row:
+            data["parent"] = (
+                BudgetOwner.objects.get(organization=organization, code__iexact=row["parent"].strip())
+                if row["parent"]
+                else None
+            )
+        if "owner_users" in row:
+            data["owner_users"] = [users[name] for name in row["owner_users"]]
+        if "is_central" in row:
+            data["is_central"] = row["is_central"]
+        owner = existing.get(key)
+        if owner is None:
+            data.setdefault("name", "")
+            owner = services.budget_owner_create(
+                organization=organization, actor=actor, is_active=row.get("is_active", True), **data
+            )
+            existing[key] = owner
+            created.add(key)
+            continue
+        if row.get("is_active") is True:
+            data["is_active"] = True
+        before = services.budget_owner_snapshot(BudgetOwner.objects.select_related("parent").get(pk=owner.pk))
+        existing[key] = services.budget_owner_update(owner=owner, actor=actor, data=data)
+        if services.budget_owner_snapshot(existing[key]) != before:
+            changed.add(key)
+    # Bottom-up: deactivate, children before their parents.
+    for row in reversed(ordered):
+        key = _fold(row["code"])
+        owner = existing[key]
+        if row.get("is_active") is False and owner.is_active:
+            existing[key] = services.budget_owner_set_active(
+                owner=owner, active=False, actor=actor, reason="catalog import"
+            )
+            changed.add(key)
     updated = len(changed - created)
     return {"created": len(created), "updated": updated, "unchanged": len(rows) - len(created) - updated}
 
@@ -387,15 +389,13 @@ def rows_to_csv(rows: list[dict]) -> str:
 # --- budgets ------------------------------------------------------------------------------------------
 
 
+@tenant_scoped
 def export_budgets(*, organization: Organization) -> list[dict]:
-    with scope(organization=organization):
-        budgets = (
-            Budget.objects.filter(organization=organization).select_related("owner").order_by("owner__code", "period")
-        )
-        return [
-            {"owner": b.owner.code, "period": f"{b.period:%Y-%m}", "amount": str(b.amount), "currency": b.currency}
-            for b in budgets
-        ]
+    budgets = Budget.objects.filter(organization=organization).select_related("owner").order_by("owner__code", "period")
+    return [
+        {"owner": b.owner.code, "period": f"{b.period:%Y-%m}", "amount": str(b.amount), "currency": b.currency}
+        for b in budgets
+    ]
 
 
 def _parse_period(value) -> date | None:
@@ -415,14 +415,14 @@ def _parse_amount(value) -> Decimal | None:
         return None
 
 
+@tenant_scoped
 def validate_budgets(*, organization: Organization, rows: list[dict], context: dict) -> list[Error]:
     if "owner_codes" in context:
         owner_codes = {_fold(code) for code in context["owner_codes"]}
     else:
-        with scope(organization=organization):
-            owner_codes = {
-                _fold(c) for c in BudgetOwner.objects.filter(organization=organization).values_list("code", flat=True)
-            }
+        owner_codes = {
+            _fold(c) for c in BudgetOwner.objects.filter(organization=organization).values_list("code", flat=True)
+        }
     errors: list[Error] = []
     seen: set[tuple[str, str]] = set()
     for index, row in enumerate(rows):
@@ -465,34 +465,32 @@ def validate_budgets(*, organization: Organization, rows: list[dict], context: d
     return errors
 
 
+@tenant_scoped
 def apply_budgets(*, organization: Organization, rows: list[dict], actor) -> dict:
     """Set each row's budget (create or replace by owner and month) through ``budget_set``."""
     errors = validate_budgets(organization=organization, rows=rows, context={})
     if errors:
         raise ValueError(f"apply_budgets called with invalid rows: {errors[:3]}")
     counts = {"created": 0, "updated": 0, "unchanged": 0}
-    with scope(organization=organization):
-        owners = {_fold(o.code): o for o in BudgetOwner.objects.filter(organization=organization)}
-        for row in rows:
-            period = _parse_period(row["period"])
-            existing = Budget.objects.filter(
-                organization=organization, owner=owners[_fold(row["owner"])], period=period
-            )
-            before = existing.values_list("amount", "currency").first()
-            budget, created = services.budget_set(
-                organization=organization,
-                actor=actor,
-                owner=owners[_fold(row["owner"])],
-                period=period,
-                amount=_parse_amount(row["amount"]),
-                currency=row.get("currency", organization.base_currency),
-            )
-            if created:
-                counts["created"] += 1
-            elif before == (budget.amount, budget.currency):
-                counts["unchanged"] += 1
-            else:
-                counts["updated"] += 1
+    owners = {_fold(o.code): o for o in BudgetOwner.objects.filter(organization=organization)}
+    for row in rows:
+        period = _parse_period(row["period"])
+        existing = Budget.objects.filter(organization=organization, owner=owners[_fold(row["owner"])], period=period)
+        before = existing.values_list("amount", "currency").first()
+        budget, created = services.budget_set(
+            organization=organization,
+            actor=actor,
+            owner=owners[_fold(row["owner"])],
+            period=period,
+            amount=_parse_amount(row["amount"]),
+            currency=row.get("currency", organization.base_currency),
+        )
+        if created:
+            counts["created"] += 1
+        elif before == (budget.amount, budget.currency):
+            counts["unchanged"] += 1
+        else:
+            counts["updated"] += 1
     return counts
 
 
@@ -514,27 +512,24 @@ def budget_rows_to_csv(rows: list[dict]) -> str:
     return out.getvalue()
 
 
-@dataclass(frozen=True)
-class Section:
-    name: str
-    csv_columns: list[str]
-    export_section: Callable[..., list[dict]]
-    validate_section: Callable[..., list[Error]]
-    apply_section: Callable[..., dict]
-    rows_from_csv: Callable[[str], list[dict]]
-    rows_to_csv: Callable[[list[dict]], str]
-
-
 # In import order: budgets name the cost centres created or updated above them.
-SECTIONS: dict[str, Section] = {
-    SECTION: Section(SECTION, CSV_COLUMNS, export_section, validate_section, apply_section, rows_from_csv, rows_to_csv),
-    BUDGET_SECTION: Section(
-        BUDGET_SECTION,
-        BUDGET_CSV_COLUMNS,
-        export_budgets,
-        validate_budgets,
-        apply_budgets,
-        budget_rows_from_csv,
-        budget_rows_to_csv,
+SECTIONS: dict[str, CatalogSection] = {
+    SECTION: CatalogSection(
+        name=SECTION,
+        csv_columns=CSV_COLUMNS,
+        export_section=export_section,
+        validate_section=validate_section,
+        apply_section=apply_section,
+        rows_from_csv=rows_from_csv,
+        rows_to_csv=rows_to_csv,
+    ),
+    BUDGET_SECTION: CatalogSection(
+        name=BUDGET_SECTION,
+        csv_columns=BUDGET_CSV_COLUMNS,
+        export_section=export_budgets,
+        validate_section=validate_budgets,
+        apply_section=apply_budgets,
+        rows_from_csv=budget_rows_from_csv,
+        rows_to_csv=budget_rows_to_csv,
     ),
 }

@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.roles import Perm, Role
+from apps.tenancy.scoping import tenant_scoped
 
 from .models import Budget, BudgetOwner
 
@@ -26,6 +27,7 @@ def _children_by_parent(*, organization: Organization) -> dict[int | None, list[
     return children
 
 
+@tenant_scoped
 def owner_subtree_ids(*, organization: Organization, root_ids: Iterable[int]) -> set[int]:
     """The roots and all their descendants. The hierarchy is small (tens to hundreds of rows), so
     the (id, parent_id) pairs are loaded once and walked in Python instead of a recursive query."""
@@ -42,6 +44,7 @@ def owner_subtree_ids(*, organization: Organization, root_ids: Iterable[int]) ->
     return seen
 
 
+@tenant_scoped(via="membership")
 def visible_owner_ids(*, membership: Membership) -> set[int] | None:
     """None means every cost centre of the organisation; otherwise the ids the member may see."""
     if membership.has_perm(Perm.VIEW_ALL_COST):
@@ -52,6 +55,7 @@ def visible_owner_ids(*, membership: Membership) -> set[int] | None:
     return owner_subtree_ids(organization=membership.organization, root_ids=list(roots.values_list("id", flat=True)))
 
 
+@tenant_scoped
 def owners_visible(*, organization: Organization, visible_ids: set[int] | None) -> QuerySet[BudgetOwner]:
     queryset = BudgetOwner.objects.filter(organization=organization)
     return queryset if visible_ids is None else queryset.filter(id__in=visible_ids)
@@ -70,6 +74,7 @@ class OwnerTreeRow:
         return min(self.depth, self.MAX_INDENT)
 
 
+@tenant_scoped
 def owner_tree(*, organization: Organization, visible_ids: set[int] | None) -> list[OwnerTreeRow]:
     """Visible cost centres in tree order (siblings by code). A visible cost centre whose parent is
     hidden from the member is shown as a root, so a budget owner's tree starts at their own."""
@@ -89,6 +94,7 @@ def owner_tree(*, organization: Organization, visible_ids: set[int] | None) -> l
     return rows
 
 
+@tenant_scoped(via="owner")
 def owner_ancestors(*, owner: BudgetOwner) -> list[BudgetOwner]:
     """From the root down to the owner's parent."""
     parents = dict(BudgetOwner.objects.filter(organization_id=owner.organization_id).values_list("id", "parent_id"))
@@ -101,10 +107,12 @@ def owner_ancestors(*, owner: BudgetOwner) -> list[BudgetOwner]:
     return [by_id[pk] for pk in reversed(chain)]
 
 
+@tenant_scoped(via="owner")
 def budgets_for_owner(*, owner: BudgetOwner) -> QuerySet[Budget]:
     return Budget.objects.filter(organization_id=owner.organization_id, owner=owner).order_by("-period")
 
 
+@tenant_scoped
 def budget_owner_candidates(*, organization: Organization) -> QuerySet:
     """Users who may be named as owners of a cost centre: members with the budget-owner role."""
     user_ids = Membership.objects.filter(organization=organization, role=Role.BUDGET_OWNER).values("user_id")

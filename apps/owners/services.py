@@ -4,6 +4,7 @@ Cost centres are never deleted (statements and allocation lines point at them): 
 deactivated, and only once nothing active hangs below them.
 """
 
+import functools
 import re
 from collections.abc import Iterable
 from datetime import date
@@ -14,10 +15,11 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from apps.audit.services import audit_record, model_snapshot
+from apps.audit.services import audit_record, audited_update, model_snapshot, set_active
 from apps.core.ceilings import MAX_DECIMAL_MONEY
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.roles import Role
+from apps.tenancy.scoping import tenant_scoped
 
 from .models import Budget, BudgetOwner
 from .selectors import owner_subtree_ids
@@ -74,6 +76,7 @@ def text_field_errors(values: dict[str, str]) -> dict[str, str]:
     return errors
 
 
+@tenant_scoped
 def owner_user_errors(*, organization: Organization, users: Iterable) -> list[str]:
     users = list(users)
     roles = dict(Membership.objects.filter(organization=organization, user__in=users).values_list("user_id", "role"))
@@ -175,6 +178,7 @@ def _validate_owner(
 # --- cost centres -----------------------------------------------------------------------------------
 
 
+@tenant_scoped
 @transaction.atomic
 def budget_owner_create(
     *,
@@ -235,6 +239,7 @@ def _lock(owner: BudgetOwner) -> BudgetOwner:
     return BudgetOwner.objects.select_for_update(of=("self",)).select_related("parent").get(pk=owner.pk)
 
 
+@tenant_scoped(via="owner")
 @transaction.atomic
 def budget_owner_update(
     *, owner: BudgetOwner, actor, data: dict[str, Any], action: str = "budget_owner.updated", reason: str = ""
@@ -244,69 +249,61 @@ def budget_owner_update(
     unknown = set(data) - set(OWNER_FIELDS)
     if unknown:
         raise ValueError(f"budget_owner_update cannot change {sorted(unknown)}")
-    stored = _lock(owner)
-    organization = stored.organization
-    before = budget_owner_snapshot(stored)
-    values = {
-        "code": data.get("code", stored.code).strip(),
-        "name": data.get("name", stored.name).strip(),
-        "parent": data.get("parent", stored.parent),
-        "is_central": data.get("is_central", stored.is_central),
-        "is_active": data.get("is_active", stored.is_active),
-    }
-    erp = {field: data.get(field, getattr(stored, field)).strip() for field in ERP_FIELDS}
-    owner_users = list(data["owner_users"]) if "owner_users" in data else list(stored.owner_users.all())
-    _validate_owner(
-        organization=organization,
-        owner=stored,
-        code=values["code"],
-        name=values["name"],
-        parent=values["parent"],
-        owner_users=owner_users,
-        erp=erp,
-        is_active=values["is_active"],
-    )
-    for field, value in {**values, **erp}.items():
-        setattr(stored, field, value)
-    stored.save()
-    stored.owner_users.set(owner_users)
-    after = budget_owner_snapshot(stored)
-    if after != before:
-        audit_record(
-            organization=organization,
-            actor=actor,
-            action=action,
-            target=stored,
-            before=before,
-            after=after,
-            reason=reason,
+
+    def change(stored: BudgetOwner) -> None:
+        values = {
+            "code": data.get("code", stored.code).strip(),
+            "name": data.get("name", stored.name).strip(),
+            "parent": data.get("parent", stored.parent),
+            "is_central": data.get("is_central", stored.is_central),
+            "is_active": data.get("is_active", stored.is_active),
+        }
+        erp = {field: data.get(field, getattr(stored, field)).strip() for field in ERP_FIELDS}
+        owner_users = list(data["owner_users"]) if "owner_users" in data else list(stored.owner_users.all())
+        _validate_owner(
+            organization=stored.organization,
+            owner=stored,
+            code=values["code"],
+            name=values["name"],
+            parent=values["parent"],
+            owner_users=owner_users,
+            erp=erp,
+            is_active=values["is_active"],
         )
-    if owner is not stored:
-        owner.refresh_from_db()
-    return stored
+        for field, value in {**values, **erp}.items():
+            setattr(stored, field, value)
+        stored.owner_users.set(owner_users)
 
-
-@transaction.atomic
-def budget_owner_deactivate(*, owner: BudgetOwner, actor, reason: str = "") -> BudgetOwner:
-    if not owner.is_active:
-        raise ValidationError({"is_active": f"{owner.code} is already inactive."})
-    return budget_owner_update(
-        owner=owner, actor=actor, data={"is_active": False}, action="budget_owner.deactivated", reason=reason
+    return audited_update(
+        instance=owner,
+        stored=_lock(owner),
+        snapshot=budget_owner_snapshot,
+        change=change,
+        actor=actor,
+        action=action,
+        reason=reason,
     )
 
 
+@tenant_scoped(via="owner")
 @transaction.atomic
-def budget_owner_reactivate(*, owner: BudgetOwner, actor, reason: str = "") -> BudgetOwner:
-    if owner.is_active:
-        raise ValidationError({"is_active": f"{owner.code} is already active."})
-    return budget_owner_update(
-        owner=owner, actor=actor, data={"is_active": True}, action="budget_owner.reactivated", reason=reason
+def budget_owner_set_active(*, owner: BudgetOwner, active: bool, actor, reason: str = "") -> BudgetOwner:
+    """Deactivate (only once nothing active hangs below it) or reactivate a cost centre."""
+    return set_active(
+        instance=owner,
+        active=active,
+        update=functools.partial(budget_owner_update, owner=owner),
+        label=owner.code,
+        event="budget_owner",
+        actor=actor,
+        reason=reason,
     )
 
 
 # --- budgets ----------------------------------------------------------------------------------------
 
 
+@tenant_scoped
 @transaction.atomic
 def budget_set(
     *, organization: Organization, actor, owner: BudgetOwner, period: date, amount: Decimal, currency: str
@@ -359,6 +356,7 @@ def budget_set(
     return budget, False
 
 
+@tenant_scoped(via="budget")
 @transaction.atomic
 def budget_delete(*, budget: Budget, actor) -> None:
     before = _budget_snapshot(budget)

@@ -1,6 +1,8 @@
 """Cost-centre pages. Finance and viewers see every cost centre; a budget owner sees only their
 subtree (``visible_owner_ids``), and anything outside it is a 404, not a 403."""
 
+import functools
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -8,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.core.forms import apply_validation_error
+from apps.core.views import set_active_view
 from apps.tenancy.permissions import org_perm_required
 from apps.tenancy.roles import Perm
 
@@ -97,28 +100,29 @@ def owner_edit(request, org_slug: str, pk: int):
     return render(request, "owners/owner_form.html", {"form": form, "owner": owner})
 
 
-def _toggle_active(request, org_slug: str, pk: int, *, activate: bool):
+def _set_active(request, org_slug: str, pk: int, *, active: bool):
     owner = get_object_or_404(BudgetOwner, pk=pk)
-    action = services.budget_owner_reactivate if activate else services.budget_owner_deactivate
-    try:
-        action(owner=owner, actor=request.user, reason=request.POST.get("reason", "").strip())
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"{owner.code} is now {'active' if activate else 'inactive'}.")
-    return redirect("owners:detail", org_slug=org_slug, pk=owner.pk)
+    return set_active_view(
+        request,
+        set_active=functools.partial(services.budget_owner_set_active, owner=owner),
+        active=active,
+        done=f"{owner.code} is now {'active' if active else 'inactive'}.",
+        to="owners:detail",
+        org_slug=org_slug,
+        pk=owner.pk,
+    )
 
 
 @require_POST
 @org_perm_required(Perm.MANAGE_CATALOG)
 def owner_deactivate(request, org_slug: str, pk: int):
-    return _toggle_active(request, org_slug, pk, activate=False)
+    return _set_active(request, org_slug, pk, active=False)
 
 
 @require_POST
 @org_perm_required(Perm.MANAGE_CATALOG)
 def owner_reactivate(request, org_slug: str, pk: int):
-    return _toggle_active(request, org_slug, pk, activate=True)
+    return _set_active(request, org_slug, pk, active=True)
 
 
 def _budget_form_page(request, org_slug: str, owner: BudgetOwner, budget: Budget | None):

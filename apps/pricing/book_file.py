@@ -10,7 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from .estimator import SERVICE_TIERS, TOKEN_USAGE_TYPES, UNIT_DIVISORS
+from .constants import SERVICE_TIERS, TOKEN_USAGE_TYPES, UNIT_DIVISORS
+from .estimator import PriceBook, PriceRule
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "price_book.yaml"
 USAGE_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -273,8 +274,6 @@ def read_price_book(path: Path | str | None = None) -> PriceBookFile:
 
 def price_book_from_file(path: Path | str | None = None, overrides=()):
     """A ``PriceBook`` straight from the file, without the database (tests, quick checks)."""
-    from .estimator import PriceBook, PriceRule
-
     book = read_price_book(path)
     rows = [
         PriceRule(

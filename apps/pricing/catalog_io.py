@@ -21,10 +21,10 @@ import io
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from django_scopes import scope
-
 from apps.core.csv import CsvWriter, read_records
+from apps.tenancy.catalog import CatalogSection
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 
 from . import services
 from .models import AiModel, PriceOverride, Provider
@@ -54,25 +54,25 @@ def _plain(value: Decimal | None) -> str | None:
     return format(Decimal(value).normalize(), "f")
 
 
+@tenant_scoped
 def export_section(*, organization: Organization) -> list[dict]:
-    with scope(organization=organization):
-        overrides = PriceOverride.objects.filter(organization=organization).select_related("provider", "model")
-        rows = [
-            {
-                "provider": o.provider.code,
-                "model": o.model.code if o.model_id else "",
-                "usage_type": o.usage_type,
-                "service_tier": o.service_tier,
-                "price": _plain(o.price),
-                "unit": o.unit,
-                "discount_pct": _plain(o.discount_pct),
-                "effective_from": o.effective_from.isoformat(),
-                "effective_to": o.effective_to.isoformat() if o.effective_to else None,
-                "note": o.note,
-                "is_active": o.is_active,
-            }
-            for o in overrides
-        ]
+    overrides = PriceOverride.objects.filter(organization=organization).select_related("provider", "model")
+    rows = [
+        {
+            "provider": o.provider.code,
+            "model": o.model.code if o.model_id else "",
+            "usage_type": o.usage_type,
+            "service_tier": o.service_tier,
+            "price": _plain(o.price),
+            "unit": o.unit,
+            "discount_pct": _plain(o.discount_pct),
+            "effective_from": o.effective_from.isoformat(),
+            "effective_to": o.effective_to.isoformat() if o.effective_to else None,
+            "note": o.note,
+            "is_active": o.is_active,
+        }
+        for o in overrides
+    ]
     return sorted(
         rows, key=lambda r: (r["provider"], r["model"], r["usage_type"], r["service_tier"], r["effective_from"])
     )
@@ -203,36 +203,36 @@ def _stored_values(override: PriceOverride) -> dict:
     }
 
 
+@tenant_scoped
 def validate_section(*, organization: Organization, rows: list[dict], context: dict) -> list[Error]:
     """Every problem in the rows as (row label, field, message). Writes nothing. Overlaps are checked on
     the state after the whole file (stored overrides overlaid with the rows), so one file may end a
     term and start the next."""
     errors: list[Error] = []
-    with scope(organization=organization):
-        existing = _existing(organization)
-        final: dict[tuple, tuple[str | None, dict]] = {key: (None, _stored_values(o)) for key, o in existing.items()}
-        seen: dict[tuple, str] = {}
-        for index, row in enumerate(rows):
-            label = _label(index, row)
-            if not isinstance(row, dict):
-                errors.append((label, "", "Each row must be a mapping of field names to values."))
-                continue
-            values = _resolve(row, label, errors)
-            if values is None:
-                continue
-            key = _key(row)
-            if key in seen:
-                errors.append((label, "effective_from", f"The same override appears twice in the file ({seen[key]})."))
-                continue
-            seen[key] = label
-            problems = services.override_errors(
-                organization=organization, override=existing.get(key), check_overlap=False, **values
-            )
-            if problems:
-                errors.extend((label, field, message) for field, message in problems.items())
-                continue
-            final[key] = (label, values)
-        errors.extend(_overlap_errors(list(final.values())))
+    existing = _existing(organization)
+    final: dict[tuple, tuple[str | None, dict]] = {key: (None, _stored_values(o)) for key, o in existing.items()}
+    seen: dict[tuple, str] = {}
+    for index, row in enumerate(rows):
+        label = _label(index, row)
+        if not isinstance(row, dict):
+            errors.append((label, "", "Each row must be a mapping of field names to values."))
+            continue
+        values = _resolve(row, label, errors)
+        if values is None:
+            continue
+        key = _key(row)
+        if key in seen:
+            errors.append((label, "effective_from", f"The same override appears twice in the file ({seen[key]})."))
+            continue
+        seen[key] = label
+        problems = services.override_errors(
+            organization=organization, override=existing.get(key), check_overlap=False, **values
+        )
+        if problems:
+            errors.extend((label, field, message) for field, message in problems.items())
+            continue
+        final[key] = (label, values)
+    errors.extend(_overlap_errors(list(final.values())))
     return errors
 
 
@@ -262,30 +262,30 @@ def _overlap_errors(entries: list[tuple[str | None, dict]]) -> list[Error]:
     return errors
 
 
+@tenant_scoped
 def apply_section(*, organization: Organization, rows: list[dict], actor) -> dict:
     """Create or update each override by its natural key through the audited services."""
     errors = validate_section(organization=organization, rows=rows, context={})
     if errors:
         raise ValueError(f"apply_section called with invalid rows: {errors[:3]}")
     counts = {"created": 0, "updated": 0, "unchanged": 0}
-    with scope(organization=organization):
-        existing = _existing(organization)
-        # Stored overrides first (deactivations and new end dates), then new ones: no step overlaps.
-        ordered = sorted(
-            rows,
-            key=lambda r: (_key(r) not in existing, r.get("is_active", True), r.get("effective_to") is None),
-        )
-        for row in ordered:
-            values = _resolve(row, "", [])
-            override = existing.get(_key(row))
-            if override is None:
-                services.price_override_create(organization=organization, actor=actor, **values)
-                counts["created"] += 1
-                continue
-            before = services.override_snapshot(override)
-            updated = services.price_override_update(override=override, actor=actor, data=values)
-            existing[_key(row)] = updated
-            counts["updated" if services.override_snapshot(updated) != before else "unchanged"] += 1
+    existing = _existing(organization)
+    # Stored overrides first (deactivations and new end dates), then new ones: no step overlaps.
+    ordered = sorted(
+        rows,
+        key=lambda r: (_key(r) not in existing, r.get("is_active", True), r.get("effective_to") is None),
+    )
+    for row in ordered:
+        values = _resolve(row, "", [])
+        override = existing.get(_key(row))
+        if override is None:
+            services.price_override_create(organization=organization, actor=actor, **values)
+            counts["created"] += 1
+            continue
+        before = services.override_snapshot(override)
+        updated = services.price_override_update(override=override, actor=actor, data=values)
+        existing[_key(row)] = updated
+        counts["updated" if services.override_snapshot(updated) != before else "unchanged"] += 1
     return counts
 
 
@@ -331,3 +331,15 @@ def rows_to_csv(rows: list[dict]) -> str:
             }
         )
     return out.getvalue()
+
+
+# Registered with the catalog from ``PricingConfig.ready()``.
+CATALOG_SECTION = CatalogSection(
+    name=SECTION,
+    csv_columns=CSV_COLUMNS,
+    export_section=export_section,
+    validate_section=validate_section,
+    apply_section=apply_section,
+    rows_from_csv=rows_from_csv,
+    rows_to_csv=rows_to_csv,
+)

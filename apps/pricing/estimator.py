@@ -1,10 +1,11 @@
 """The cost estimator: what one request costs by cost source, exactly, in integer nano-units.
 
 Pure: ``PriceBook`` is built from plain rows (``PriceRule``, aliases, ``OverrideRule``) and does its
-maths with integers and Decimals only. The one method that touches the ORM is the loader
-``PriceBook.for_organization``. Ingestion calls ``estimate`` for millions of rows, so the price
-table of each (provider, model, tier, day) is resolved once and cached as integer rates; a call is
-then a few dict look-ups and integer multiplications.
+maths with integers and Decimals only; it imports no model. The rows come from the database through
+``apps.pricing.selectors.price_book_for`` (or from the file, ``book_file.price_book_from_file``).
+Ingestion calls ``estimate`` for millions of rows, so the price table of each (provider, model, tier,
+day) is resolved once and cached as integer rates; a call is then a few dict look-ups and integer
+multiplications.
 
 Rules, in the order they apply:
 
@@ -28,29 +29,9 @@ from datetime import date
 from decimal import Decimal, localcontext
 from typing import NamedTuple
 
-from .cost_sources import COST_SOURCES
+from .constants import COST_SOURCE_OF, COST_SOURCES, UNIT_DIVISORS, USAGE_KEYS
 
-TOKEN_USAGE_TYPES = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
-# usage mapping key -> usage type
-USAGE_KEYS = {
-    "input_tokens": "input",
-    "output_tokens": "output",
-    "cache_read_tokens": "cache_read",
-    "cache_write_5m_tokens": "cache_write_5m",
-    "cache_write_1h_tokens": "cache_write_1h",
-}
 _USAGE_ITEMS = tuple(USAGE_KEYS.items())
-COST_SOURCE_OF = {
-    "input": "input",
-    "output": "output",
-    "cache_read": "cache_read",
-    "cache_write_5m": "cache_write",
-    "cache_write_1h": "cache_write",
-}
-SERVICE_TIERS = ("standard", "batch", "priority", "flex")
-UNIT_DIVISORS = {"token": 1, "1k_tokens": 1_000, "1m_tokens": 1_000_000, "call": 1, "1k_calls": 1_000}
-TOKEN_UNITS = ("token", "1k_tokens", "1m_tokens")
-CALL_UNITS = ("call", "1k_calls")
 
 # Rates are kept as integers of 10**-30 nano-units per unit of quantity, so a whole estimate is
 # integer arithmetic. Prices carry at most 10 decimals, discounts 2 and units divide by up to 10**6,
@@ -204,108 +185,6 @@ class PriceBook:
         # (provider, model, tier, day) as given -> (canonical model, price table): one look-up a request.
         self._routes: dict[tuple, tuple[str | None, _PriceTable | None]] = {}
         self._tables: dict[tuple[str, str, str, date], _PriceTable] = {}
-
-    # --- loading ----------------------------------------------------------------------------------
-
-    @classmethod
-    def for_organization(cls, organization) -> "PriceBook":
-        """The global list prices with the organisation's active overrides, in four queries."""
-        return cls._load(organization)
-
-    @classmethod
-    def list_prices(cls) -> "PriceBook":
-        """The global list prices alone (what an organisation pays before its own agreements)."""
-        return cls._load(None)
-
-    @classmethod
-    def _load(cls, organization) -> "PriceBook":
-        from django_scopes import scope
-
-        from .models import AiModel, ModelAlias, PriceOverride, PriceRow
-
-        rows = [
-            PriceRule(
-                provider=provider,
-                model=model,
-                service_tier=tier,
-                usage_type=usage_type,
-                unit=unit,
-                price=price,
-                currency=currency,
-                effective_from=effective_from,
-                effective_to=effective_to,
-                min_context_tokens=min_context_tokens,
-            )
-            for (
-                provider,
-                model,
-                tier,
-                usage_type,
-                unit,
-                price,
-                currency,
-                effective_from,
-                effective_to,
-                min_context_tokens,
-            ) in PriceRow.objects.values_list(
-                "provider__code",
-                "model__code",
-                "service_tier",
-                "usage_type",
-                "unit",
-                "price",
-                "currency",
-                "effective_from",
-                "effective_to",
-                "min_context_tokens",
-            )
-        ]
-        aliases = {
-            (provider, alias): model
-            for provider, alias, model in ModelAlias.objects.values_list("provider__code", "alias", "model__code")
-        }
-        models = list(AiModel.objects.values_list("provider__code", "code"))
-        if organization is None:
-            return cls(rows, aliases, [], models=models)
-        with scope(organization=organization):
-            overrides = [
-                OverrideRule(
-                    provider=provider,
-                    model=model,
-                    usage_type=usage_type,
-                    service_tier=tier,
-                    price=price,
-                    unit=unit,
-                    discount_pct=discount_pct,
-                    effective_from=effective_from,
-                    effective_to=effective_to,
-                    id=pk,
-                )
-                for (
-                    pk,
-                    provider,
-                    model,
-                    usage_type,
-                    tier,
-                    price,
-                    unit,
-                    discount_pct,
-                    effective_from,
-                    effective_to,
-                ) in PriceOverride.objects.filter(organization=organization, is_active=True).values_list(
-                    "pk",
-                    "provider__code",
-                    "model__code",
-                    "usage_type",
-                    "service_tier",
-                    "price",
-                    "unit",
-                    "discount_pct",
-                    "effective_from",
-                    "effective_to",
-                )
-            ]
-        return cls(rows, aliases, overrides, models=models)
 
     # --- model names ------------------------------------------------------------------------------
 
@@ -499,10 +378,6 @@ def _check_quantity(value, name: str) -> int:
 
 
 __all__ = [
-    "COST_SOURCES",
-    "SERVICE_TIERS",
-    "TOKEN_USAGE_TYPES",
-    "UNIT_DIVISORS",
     "Estimate",
     "OverrideRule",
     "PriceBook",

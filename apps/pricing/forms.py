@@ -1,7 +1,7 @@
 from django import forms
 from django.utils import timezone
 
-from .estimator import SERVICE_TIERS
+from .constants import SERVICE_TIERS
 from .models import AiModel, PriceUnit, Provider, ServiceTier
 
 _DATE = {"widget": forms.DateInput(attrs={"type": "date"})}

@@ -7,7 +7,7 @@ from django.db import models
 
 from apps.tenancy.models import CURRENCY_VALIDATOR, TenantModel
 
-from .estimator import SERVICE_TIERS, UNIT_DIVISORS
+from .constants import SERVICE_TIERS, UNIT_DIVISORS
 
 
 class ServiceTier(models.TextChoices):

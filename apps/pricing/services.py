@@ -8,6 +8,7 @@
   they are deactivated.
 """
 
+import functools
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -16,11 +17,12 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from apps.audit.services import audit_record
+from apps.audit.services import audit_record, audited_update, set_active
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 
 from .book_file import PRICE_PLACES, USAGE_TYPE_PATTERN, read_price_book
-from .estimator import TOKEN_USAGE_TYPES, UNIT_DIVISORS
+from .constants import TOKEN_USAGE_TYPES, UNIT_DIVISORS
 from .models import AiModel, ModelAlias, PriceOverride, PriceRow, Provider, ServiceTier
 
 # --- the global price book -------------------------------------------------------------------------
@@ -186,6 +188,7 @@ def _decimal(value, field: str, errors: dict) -> Decimal | None:
     return number
 
 
+@tenant_scoped
 def override_errors(
     *,
     organization: Organization,
@@ -313,6 +316,7 @@ def _normalised_numbers(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+@tenant_scoped
 @transaction.atomic
 def price_override_create(
     *,
@@ -359,6 +363,7 @@ def price_override_create(
     return override
 
 
+@tenant_scoped(via="override")
 @transaction.atomic
 def price_override_update(
     *, override: PriceOverride, actor, data: dict[str, Any], action: str = "price_override.updated", reason: str = ""
@@ -368,51 +373,42 @@ def price_override_update(
     unknown = set(data) - set(OVERRIDE_FIELDS)
     if unknown:
         raise ValueError(f"price_override_update cannot change {sorted(unknown)}")
-    stored = (
-        PriceOverride.objects.select_for_update(of=("self",)).select_related("provider", "model").get(pk=override.pk)
-    )
-    organization = stored.organization
-    before = override_snapshot(stored)
-    values = _clean({field: data.get(field, getattr(stored, field)) for field in OVERRIDE_FIELDS})
-    if "price" in data and data["price"] not in (None, "") and "discount_pct" not in data:
-        values["discount_pct"] = None  # switching a discount to a negotiated price
-    if "discount_pct" in data and data["discount_pct"] not in (None, "") and "price" not in data:
-        values["price"], values["unit"] = None, ""
-    errors = override_errors(organization=organization, override=stored, **values)
-    if errors:
-        raise ValidationError(errors)
-    for field, value in _normalised_numbers(values).items():
-        setattr(stored, field, value)
-    after = override_snapshot(stored)
-    if after != before:
-        stored.save()
-        audit_record(
-            organization=organization,
-            actor=actor,
-            action=action,
-            target=stored,
-            before=before,
-            after=after,
-            reason=reason,
-        )
-    if override is not stored:
-        override.refresh_from_db()
-    return stored
 
+    def change(stored: PriceOverride) -> None:
+        values = _clean({field: data.get(field, getattr(stored, field)) for field in OVERRIDE_FIELDS})
+        if "price" in data and data["price"] not in (None, "") and "discount_pct" not in data:
+            values["discount_pct"] = None  # switching a discount to a negotiated price
+        if "discount_pct" in data and data["discount_pct"] not in (None, "") and "price" not in data:
+            values["price"], values["unit"] = None, ""
+        errors = override_errors(organization=stored.organization, override=stored, **values)
+        if errors:
+            raise ValidationError(errors)
+        for field, value in _normalised_numbers(values).items():
+            setattr(stored, field, value)
 
-@transaction.atomic
-def price_override_deactivate(*, override: PriceOverride, actor, reason: str = "") -> PriceOverride:
-    if not override.is_active:
-        raise ValidationError({"is_active": "This override is already inactive."})
-    return price_override_update(
-        override=override, actor=actor, data={"is_active": False}, action="price_override.deactivated", reason=reason
+    return audited_update(
+        instance=override,
+        stored=PriceOverride.objects.select_for_update(of=("self",))
+        .select_related("provider", "model")
+        .get(pk=override.pk),
+        snapshot=override_snapshot,
+        change=change,
+        actor=actor,
+        action=action,
+        reason=reason,
     )
 
 
+@tenant_scoped(via="override")
 @transaction.atomic
-def price_override_reactivate(*, override: PriceOverride, actor, reason: str = "") -> PriceOverride:
-    if override.is_active:
-        raise ValidationError({"is_active": "This override is already active."})
-    return price_override_update(
-        override=override, actor=actor, data={"is_active": True}, action="price_override.reactivated", reason=reason
+def price_override_set_active(*, override: PriceOverride, active: bool, actor, reason: str = "") -> PriceOverride:
+    """Deactivate or reactivate an override (overrides are never deleted: past estimates used them)."""
+    return set_active(
+        instance=override,
+        active=active,
+        update=functools.partial(price_override_update, override=override),
+        label="This override",
+        event="price_override",
+        actor=actor,
+        reason=reason,
     )

@@ -2,6 +2,8 @@
 organisation's negotiated prices and discounts (finance maintains them), and a calculator that
 shows what a request costs by cost source, at list price and at the organisation's price."""
 
+import functools
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -10,14 +12,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.core.forms import apply_validation_error
+from apps.core.views import set_active_view
 from apps.tenancy.permissions import org_perm_required
 from apps.tenancy.roles import Perm
 
 from . import services
-from .estimator import COST_SOURCES, PriceBook
+from .constants import COST_SOURCES
 from .forms import EstimateForm, PriceBookFilterForm, PriceOverrideForm
 from .models import PriceOverride
-from .selectors import price_overrides, price_rows_in_force
+from .selectors import list_price_book, price_book_for, price_overrides, price_rows_in_force
 
 PAGE_SIZE = 50
 
@@ -94,28 +97,28 @@ def override_edit(request, org_slug: str, pk: int):
     return render(request, "pricing/override_form.html", {"form": form, "override": override})
 
 
-def _toggle(request, org_slug: str, pk: int, *, activate: bool):
+def _set_active(request, org_slug: str, pk: int, *, active: bool):
     override = get_object_or_404(PriceOverride.objects.select_related("provider", "model"), pk=pk)
-    action = services.price_override_reactivate if activate else services.price_override_deactivate
-    try:
-        action(override=override, actor=request.user, reason=request.POST.get("reason", "").strip())
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"Override {'reactivated' if activate else 'deactivated'}.")
-    return redirect("pricing:overrides", org_slug=org_slug)
+    return set_active_view(
+        request,
+        set_active=functools.partial(services.price_override_set_active, override=override),
+        active=active,
+        done=f"Override {'reactivated' if active else 'deactivated'}.",
+        to="pricing:overrides",
+        org_slug=org_slug,
+    )
 
 
 @require_POST
 @org_perm_required(Perm.MANAGE_CATALOG)
 def override_deactivate(request, org_slug: str, pk: int):
-    return _toggle(request, org_slug, pk, activate=False)
+    return _set_active(request, org_slug, pk, active=False)
 
 
 @require_POST
 @org_perm_required(Perm.MANAGE_CATALOG)
 def override_reactivate(request, org_slug: str, pk: int):
-    return _toggle(request, org_slug, pk, activate=True)
+    return _set_active(request, org_slug, pk, active=True)
 
 
 @org_perm_required(Perm.VIEW_ORG)
@@ -131,8 +134,8 @@ def estimate(request, org_slug: str):
             "usage": form.usage(),
             "tool_calls": form.tools(),
         }
-        list_price = PriceBook.list_prices().estimate(**arguments)
-        org_price = PriceBook.for_organization(request.organization).estimate(**arguments)
+        list_price = list_price_book().estimate(**arguments)
+        org_price = price_book_for(organization=request.organization).estimate(**arguments)
         results = {
             "list": list_price,
             "org": org_price,

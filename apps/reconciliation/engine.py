@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
-from apps.pricing.cost_sources import COST_SOURCES, OTHER_SOURCE
+from apps.pricing.constants import COST_SOURCES, OTHER_SOURCE
 
 NO_KEY = ""  # invoice lines without the grain (no model, not daily): one line per provider with this key
 

@@ -15,7 +15,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from apps.owners.models import Budget
 from apps.owners.selectors import visible_owner_ids
-from apps.pricing.cost_sources import COST_SOURCES
+from apps.pricing.constants import COST_SOURCES
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.roles import Role
 from apps.tenancy.scoping import tenant_scoped

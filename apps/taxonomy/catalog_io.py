@@ -29,11 +29,11 @@ dimension's columns repeated on each of its lines, aliases separated by ``;``.
 import io
 from typing import Any
 
-from django_scopes import scope
-
 from apps.core.csv import CsvWriter, read_records
 from apps.owners.models import BudgetOwner
+from apps.tenancy.catalog import CatalogSection
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 
 from . import services
 from .models import CaseRule, Granularity, TagAlias, TagDimension, TagValue
@@ -81,39 +81,39 @@ def _fold(code) -> str:
 # --- export -----------------------------------------------------------------------------------------------
 
 
+@tenant_scoped
 def export_section(*, organization: Organization) -> list[dict]:
-    with scope(organization=organization):
-        values_by_dimension: dict[int, list[dict]] = {}
-        values = (
-            TagValue.objects.filter(organization=organization)
-            .select_related("owner")
-            .prefetch_related("aliases")
-            .order_by("dimension_id", "value")
-        )
-        for tag_value in values:
-            values_by_dimension.setdefault(tag_value.dimension_id, []).append(
-                {
-                    "value": tag_value.value,
-                    "description": tag_value.description,
-                    "owner": tag_value.owner.code if tag_value.owner_id else None,
-                    "is_active": tag_value.is_active,
-                    "aliases": sorted(alias.alias for alias in tag_value.aliases.all()),
-                }
-            )
-        return [
+    values_by_dimension: dict[int, list[dict]] = {}
+    values = (
+        TagValue.objects.filter(organization=organization)
+        .select_related("owner")
+        .prefetch_related("aliases")
+        .order_by("dimension_id", "value")
+    )
+    for tag_value in values:
+        values_by_dimension.setdefault(tag_value.dimension_id, []).append(
             {
-                "key": dimension.key,
-                "label": dimension.label,
-                "description": dimension.description,
-                "required": dimension.required,
-                "case_rule": dimension.case_rule,
-                "granularity": dimension.granularity,
-                "position": dimension.position,
-                "is_active": dimension.is_active,
-                "values": values_by_dimension.get(dimension.pk, []),
+                "value": tag_value.value,
+                "description": tag_value.description,
+                "owner": tag_value.owner.code if tag_value.owner_id else None,
+                "is_active": tag_value.is_active,
+                "aliases": sorted(alias.alias for alias in tag_value.aliases.all()),
             }
-            for dimension in TagDimension.objects.filter(organization=organization).order_by("position", "key")
-        ]
+        )
+    return [
+        {
+            "key": dimension.key,
+            "label": dimension.label,
+            "description": dimension.description,
+            "required": dimension.required,
+            "case_rule": dimension.case_rule,
+            "granularity": dimension.granularity,
+            "position": dimension.position,
+            "is_active": dimension.is_active,
+            "values": values_by_dimension.get(dimension.pk, []),
+        }
+        for dimension in TagDimension.objects.filter(organization=organization).order_by("position", "key")
+    ]
 
 
 # --- validation -------------------------------------------------------------------------------------------
@@ -264,42 +264,42 @@ def _dimension_errors(row: dict, dimension: TagDimension | None, label: str, err
                 )
 
 
+@tenant_scoped
 def validate_section(*, organization: Organization, rows: list[dict], context: dict) -> list[Error]:
     """Every problem in the rows, as (row label, field, message). Writes nothing."""
     errors: list[Error] = []
-    with scope(organization=organization):
-        owners = _Owners(organization, context)
-        existing = {d.key: d for d in TagDimension.objects.filter(organization=organization)}
-        seen: set[str] = set()
-        for index, row in enumerate(rows):
-            if not isinstance(row, dict):
-                errors.append((f"{SECTION}[{index}]", "", "Each dimension is a mapping with at least `key`."))
-                continue
-            raw_key = row.get("key")
-            key = normalise_key(raw_key) if isinstance(raw_key, str) else ""
-            label = f"{SECTION}[{key}]" if key else f"{SECTION}[{index}]"
-            problem = services.key_error(key)
-            if problem:
-                errors.append((label, "key", problem))
-                continue
-            if key in seen:
-                errors.append((label, "key", f"{key} appears twice in the file."))
-                continue
-            seen.add(key)
-            dimension = existing.get(key)
-            _dimension_errors(row, dimension, label, errors)
-            case_rule = row.get("case_rule", dimension.case_rule if dimension else CaseRule.LOWER)
-            if case_rule not in CaseRule.values:
-                case_rule = CaseRule.PRESERVE  # already reported; check the values without guessing a case
-            items = _value_errors(
-                label=label,
-                dimension_key=key,
-                case_rule=case_rule,
-                items=row.get("values", []),
-                owners=owners,
-                errors=errors,
-            )
-            _final_state_errors(label=label, dimension=dimension, items=items, errors=errors)
+    owners = _Owners(organization, context)
+    existing = {d.key: d for d in TagDimension.objects.filter(organization=organization)}
+    seen: set[str] = set()
+    for index, row in enumerate(rows):
+        if not isinstance(row, dict):
+            errors.append((f"{SECTION}[{index}]", "", "Each dimension is a mapping with at least `key`."))
+            continue
+        raw_key = row.get("key")
+        key = normalise_key(raw_key) if isinstance(raw_key, str) else ""
+        label = f"{SECTION}[{key}]" if key else f"{SECTION}[{index}]"
+        problem = services.key_error(key)
+        if problem:
+            errors.append((label, "key", problem))
+            continue
+        if key in seen:
+            errors.append((label, "key", f"{key} appears twice in the file."))
+            continue
+        seen.add(key)
+        dimension = existing.get(key)
+        _dimension_errors(row, dimension, label, errors)
+        case_rule = row.get("case_rule", dimension.case_rule if dimension else CaseRule.LOWER)
+        if case_rule not in CaseRule.values:
+            case_rule = CaseRule.PRESERVE  # already reported; check the values without guessing a case
+        items = _value_errors(
+            label=label,
+            dimension_key=key,
+            case_rule=case_rule,
+            items=row.get("values", []),
+            owners=owners,
+            errors=errors,
+        )
+        _final_state_errors(label=label, dimension=dimension, items=items, errors=errors)
     return errors
 
 
@@ -350,6 +350,7 @@ def _apply_values(*, organization: Organization, dimension: TagDimension, items:
     return counts
 
 
+@tenant_scoped
 def apply_section(*, organization: Organization, rows: list[dict], actor) -> dict:
     """Create or update dimensions by key and values by value, through the audited services. The
     caller has validated the rows and wraps every section's apply in one transaction. Counts
@@ -358,28 +359,27 @@ def apply_section(*, organization: Organization, rows: list[dict], actor) -> dic
     if errors:
         raise ValueError(f"apply_section called with invalid rows: {errors[:3]}")
     counts = {"created": 0, "updated": 0, "unchanged": 0}
-    with scope(organization=organization):
-        for row in rows:
-            key = normalise_key(row["key"])
-            data = {
-                name: row[name]
-                for name in ("label", "description", "required", "case_rule", "granularity", "position", "is_active")
-                if name in row
-            }
-            if "description" in data:
-                data["description"] = data["description"] or ""
-            dimension = TagDimension.objects.filter(organization=organization, key=key).first()
-            if dimension is None:
-                dimension = services.tag_dimension_create(organization=organization, actor=actor, key=key, **data)
-                counts["created"] += 1
-            else:
-                before = services.dimension_snapshot(dimension)
-                dimension = services.tag_dimension_update(dimension=dimension, actor=actor, data=data)
-                counts["updated" if services.dimension_snapshot(dimension) != before else "unchanged"] += 1
-            for name, number in _apply_values(
-                organization=organization, dimension=dimension, items=row.get("values", []), actor=actor
-            ).items():
-                counts[name] += number
+    for row in rows:
+        key = normalise_key(row["key"])
+        data = {
+            name: row[name]
+            for name in ("label", "description", "required", "case_rule", "granularity", "position", "is_active")
+            if name in row
+        }
+        if "description" in data:
+            data["description"] = data["description"] or ""
+        dimension = TagDimension.objects.filter(organization=organization, key=key).first()
+        if dimension is None:
+            dimension = services.tag_dimension_create(organization=organization, actor=actor, key=key, **data)
+            counts["created"] += 1
+        else:
+            before = services.dimension_snapshot(dimension)
+            dimension = services.tag_dimension_update(dimension=dimension, actor=actor, data=data)
+            counts["updated" if services.dimension_snapshot(dimension) != before else "unchanged"] += 1
+        for name, number in _apply_values(
+            organization=organization, dimension=dimension, items=row.get("values", []), actor=actor
+        ).items():
+            counts[name] += number
     return counts
 
 
@@ -471,3 +471,15 @@ def rows_to_csv(rows: list[dict]) -> str:
                 }
             )
     return out.getvalue()
+
+
+# Registered with the catalog from ``TaxonomyConfig.ready()``.
+CATALOG_SECTION = CatalogSection(
+    name=SECTION,
+    csv_columns=CSV_COLUMNS,
+    export_section=export_section,
+    validate_section=validate_section,
+    apply_section=apply_section,
+    rows_from_csv=rows_from_csv,
+    rows_to_csv=rows_to_csv,
+)

@@ -7,10 +7,10 @@ import, so it is validated, audited and idempotent (a second run finds every row
 """
 
 from django.db import transaction
-from django_scopes import scope
 
 from apps.owners.models import BudgetOwner
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import organization_scope
 
 from . import catalog_io
 from .normalise import lookup_form
@@ -123,7 +123,7 @@ def taxonomy_rows(*, organization: Organization, owner_codes: set[str]) -> list[
 
 @transaction.atomic
 def seed_demo(*, organization: Organization, stdout) -> None:
-    with scope(organization=organization):
+    with organization_scope(organization):
         owner_codes = set(
             BudgetOwner.objects.filter(organization=organization, is_active=True).values_list("code", flat=True)
         )

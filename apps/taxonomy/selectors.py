@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 
 from .models import TagAlias, TagDimension, TagSet, TagValue
 
 HEALTH_CHUNK = 2000
 
 
+@tenant_scoped
 def dimensions_with_counts(*, organization: Organization) -> QuerySet[TagDimension]:
     return (
         TagDimension.objects.filter(organization=organization)
@@ -25,6 +27,7 @@ def dimensions_with_counts(*, organization: Organization) -> QuerySet[TagDimensi
     )
 
 
+@tenant_scoped(via="dimension")
 def values_of_dimension(*, dimension: TagDimension) -> QuerySet[TagValue]:
     return (
         TagValue.objects.filter(organization_id=dimension.organization_id, dimension=dimension)
@@ -34,6 +37,7 @@ def values_of_dimension(*, dimension: TagDimension) -> QuerySet[TagValue]:
     )
 
 
+@tenant_scoped
 def tagsets_of(*, organization: Organization) -> QuerySet[TagSet]:
     return TagSet.objects.filter(organization=organization)
 
@@ -68,6 +72,7 @@ def _pct(part: int, whole: int) -> str:
     return f"{tenths // 10}.{tenths % 10}"
 
 
+@tenant_scoped
 def tagging_health(
     *, organization: Organization, request_counts: Mapping[int, int] | None = None
 ) -> list[DimensionHealth]:
@@ -109,6 +114,7 @@ def tagging_health(
     return health
 
 
+@tenant_scoped
 def undefined_tag_keys(*, organization: Organization) -> list[tuple[str, int]]:
     """Tag keys seen in usage that are no dimension (or an inactive one), with how many tag sets carry them."""
     defined = set(TagDimension.objects.filter(organization=organization, is_active=True).values_list("key", flat=True))

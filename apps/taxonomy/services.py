@@ -8,17 +8,18 @@ plain spellings and may be removed.
 then pure code; tag sets are derived data and are not audited.
 """
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django_scopes import scope
 
-from apps.audit.services import audit_record, model_snapshot
+from apps.audit.services import audit_record, audited_update, model_snapshot, set_active
 from apps.owners.models import BudgetOwner
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 
 from .models import CaseRule, Granularity, TagAlias, TagDimension, TagSet, TagValue
 from .normalise import (
@@ -42,28 +43,28 @@ VALUE_FIELDS = ("value", "description", "owner", "is_active", "aliases")
 # --- ingestion ----------------------------------------------------------------------------------------
 
 
+@tenant_scoped
 def tag_normaliser_for(*, organization: Organization) -> TagNormaliser:
     """The organisation's active dimensions, their active values and every alias, as plain data."""
-    with scope(organization=organization):
-        dimensions = list(
-            TagDimension.objects.filter(organization=organization, is_active=True).values_list(
-                "id", "key", "required", "case_rule"
-            )
+    dimensions = list(
+        TagDimension.objects.filter(organization=organization, is_active=True).values_list(
+            "id", "key", "required", "case_rule"
         )
-        key_by_id = {dim_id: key for dim_id, key, _required, _case in dimensions}
-        values: dict[str, set[str]] = {}
-        for dim_id, value, is_active in TagValue.objects.filter(
-            organization=organization, dimension_id__in=key_by_id
-        ).values_list("dimension_id", "value", "is_active"):
-            # A dimension with any value defined (even only inactive ones) has a value list.
-            known = values.setdefault(key_by_id[dim_id], set())
-            if is_active:
-                known.add(value)
-        aliases: dict[str, dict[str, str]] = {}
-        for dim_id, alias, canonical in TagAlias.objects.filter(
-            organization=organization, dimension_id__in=key_by_id
-        ).values_list("dimension_id", "alias", "value__value"):
-            aliases.setdefault(key_by_id[dim_id], {})[alias] = canonical
+    )
+    key_by_id = {dim_id: key for dim_id, key, _required, _case in dimensions}
+    values: dict[str, set[str]] = {}
+    for dim_id, value, is_active in TagValue.objects.filter(
+        organization=organization, dimension_id__in=key_by_id
+    ).values_list("dimension_id", "value", "is_active"):
+        # A dimension with any value defined (even only inactive ones) has a value list.
+        known = values.setdefault(key_by_id[dim_id], set())
+        if is_active:
+            known.add(value)
+    aliases: dict[str, dict[str, str]] = {}
+    for dim_id, alias, canonical in TagAlias.objects.filter(
+        organization=organization, dimension_id__in=key_by_id
+    ).values_list("dimension_id", "alias", "value__value"):
+        aliases.setdefault(key_by_id[dim_id], {})[alias] = canonical
     rules = [DimensionRule(key=key, required=required, case_rule=case) for _id, key, required, case in dimensions]
     return TagNormaliser(dimensions=rules, values=values, aliases=aliases)
 
@@ -80,6 +81,7 @@ def _existing_tagset_ids(organization: Organization, hashes: list[str]) -> dict[
     return found
 
 
+@tenant_scoped
 def tagsets_get_or_create(*, organization: Organization, tag_dicts: Iterable[Mapping[str, str]]) -> dict[str, int]:
     """hash → TagSet id for every given (already normalised) tag dict, creating the missing ones.
 
@@ -95,16 +97,15 @@ def tagsets_get_or_create(*, organization: Organization, tag_dicts: Iterable[Map
         wanted.setdefault(tagset_hash(clean), clean)
     if not wanted:
         return {}
-    with scope(organization=organization):
-        ids = _existing_tagset_ids(organization, list(wanted))
-        missing = [tag_hash for tag_hash in wanted if tag_hash not in ids]
-        if missing:
-            TagSet.objects.bulk_create(
-                [TagSet(organization=organization, hash=tag_hash, tags=wanted[tag_hash]) for tag_hash in missing],
-                batch_size=TAGSET_CHUNK,
-                ignore_conflicts=True,
-            )
-            ids.update(_existing_tagset_ids(organization, missing))
+    ids = _existing_tagset_ids(organization, list(wanted))
+    missing = [tag_hash for tag_hash in wanted if tag_hash not in ids]
+    if missing:
+        TagSet.objects.bulk_create(
+            [TagSet(organization=organization, hash=tag_hash, tags=wanted[tag_hash]) for tag_hash in missing],
+            batch_size=TAGSET_CHUNK,
+            ignore_conflicts=True,
+        )
+        ids.update(_existing_tagset_ids(organization, missing))
     lost = [tag_hash for tag_hash in wanted if tag_hash not in ids]
     if lost:  # only if a concurrent transaction inserted and then rolled back between our insert and read
         raise RuntimeError(f"{len(lost)} tag set(s) could not be created; retry the chunk.")
@@ -165,6 +166,7 @@ def owner_error(*, organization: Organization, owner: BudgetOwner | None, curren
     return ""
 
 
+@tenant_scoped(via="dimension")
 def alias_problems(
     *, dimension: TagDimension, aliases: Iterable[str], tag_value: TagValue | None, value: str
 ) -> tuple[list[str], list[str]]:
@@ -231,6 +233,7 @@ def _validate_dimension(
     _raise_if(errors)
 
 
+@tenant_scoped
 @transaction.atomic
 def tag_dimension_create(
     *,
@@ -271,6 +274,7 @@ def tag_dimension_create(
     return dimension
 
 
+@tenant_scoped(via="dimension")
 @transaction.atomic
 def tag_dimension_update(
     *,
@@ -287,53 +291,45 @@ def tag_dimension_update(
     unknown = set(data) - set(DIMENSION_FIELDS)
     if unknown:
         raise ValueError(f"tag_dimension_update cannot change {sorted(unknown)}")
-    stored = TagDimension.objects.select_for_update().get(pk=dimension.pk)
-    before = dimension_snapshot(stored)
-    label = data.get("label", stored.label).strip()
-    case_rule = data.get("case_rule", stored.case_rule)
-    _validate_dimension(
-        organization=stored.organization, dimension=stored, key=stored.key, label=label, case_rule=case_rule
-    )
-    stored.label = label
-    stored.case_rule = case_rule
-    stored.description = data.get("description", stored.description).strip()
-    if data.get("granularity") is not None and data["granularity"] not in Granularity.values:
-        raise ValidationError({"granularity": f"Choose one of: {', '.join(Granularity.values)}."})
-    for name in ("required", "granularity", "is_active", "position"):
-        if data.get(name) is not None:
-            setattr(stored, name, data[name])
-    after = dimension_snapshot(stored)
-    if after != before:
-        stored.save()
-        audit_record(
-            organization=stored.organization,
-            actor=actor,
-            action=action,
-            target=stored,
-            before=before,
-            after=after,
-            reason=reason,
+
+    def change(stored: TagDimension) -> None:
+        label = data.get("label", stored.label).strip()
+        case_rule = data.get("case_rule", stored.case_rule)
+        _validate_dimension(
+            organization=stored.organization, dimension=stored, key=stored.key, label=label, case_rule=case_rule
         )
-    if dimension is not stored:
-        dimension.refresh_from_db()
-    return stored
+        stored.label = label
+        stored.case_rule = case_rule
+        stored.description = data.get("description", stored.description).strip()
+        if data.get("granularity") is not None and data["granularity"] not in Granularity.values:
+            raise ValidationError({"granularity": f"Choose one of: {', '.join(Granularity.values)}."})
+        for name in ("required", "granularity", "is_active", "position"):
+            if data.get(name) is not None:
+                setattr(stored, name, data[name])
 
-
-@transaction.atomic
-def tag_dimension_deactivate(*, dimension: TagDimension, actor, reason: str = "") -> TagDimension:
-    if not dimension.is_active:
-        raise ValidationError({"is_active": f"{dimension.key} is already inactive."})
-    return tag_dimension_update(
-        dimension=dimension, actor=actor, data={"is_active": False}, action="tag_dimension.deactivated", reason=reason
+    return audited_update(
+        instance=dimension,
+        stored=TagDimension.objects.select_for_update().get(pk=dimension.pk),
+        snapshot=dimension_snapshot,
+        change=change,
+        actor=actor,
+        action=action,
+        reason=reason,
     )
 
 
+@tenant_scoped(via="dimension")
 @transaction.atomic
-def tag_dimension_reactivate(*, dimension: TagDimension, actor, reason: str = "") -> TagDimension:
-    if dimension.is_active:
-        raise ValidationError({"is_active": f"{dimension.key} is already active."})
-    return tag_dimension_update(
-        dimension=dimension, actor=actor, data={"is_active": True}, action="tag_dimension.reactivated", reason=reason
+def tag_dimension_set_active(*, dimension: TagDimension, active: bool, actor, reason: str = "") -> TagDimension:
+    """Deactivate or reactivate a dimension (never deleted: tag sets and rules name it)."""
+    return set_active(
+        instance=dimension,
+        active=active,
+        update=functools.partial(tag_dimension_update, dimension=dimension),
+        label=dimension.key,
+        event="tag_dimension",
+        actor=actor,
+        reason=reason,
     )
 
 
@@ -385,6 +381,7 @@ def _validate_value(
     return cleaned
 
 
+@tenant_scoped
 @transaction.atomic
 def tag_value_create(
     *,
@@ -422,6 +419,7 @@ def tag_value_create(
     return tag_value
 
 
+@tenant_scoped(via="tag_value")
 @transaction.atomic
 def tag_value_update(
     *, tag_value: TagValue, actor, data: dict[str, Any], action: str = "tag_value.updated", reason: str = ""
@@ -431,68 +429,63 @@ def tag_value_update(
     unknown = set(data) - set(VALUE_FIELDS)
     if unknown:
         raise ValueError(f"tag_value_update cannot change {sorted(unknown)}")
-    stored = TagValue.objects.select_for_update(of=("self",)).select_related("dimension", "owner").get(pk=tag_value.pk)
-    organization, dimension = stored.organization, stored.dimension
-    before = value_snapshot(stored)
-    value = normalise_value_text(str(data.get("value", stored.value)), dimension.case_rule)
-    owner = data.get("owner", stored.owner)
-    aliases = list(data["aliases"]) if "aliases" in data else list(before["aliases"])
-    if lookup_form(value) != lookup_form(stored.value):
-        aliases.append(stored.value)
-    # Renaming a value to one of its own aliases turns that alias into the value.
-    aliases = [alias for alias in aliases if lookup_form(str(alias)) != lookup_form(value)]
-    cleaned = _validate_value(
-        organization=organization, dimension=dimension, tag_value=stored, value=value, owner=owner, aliases=aliases
-    )
-    stored.value = value
-    stored.owner = owner
-    stored.description = data.get("description", stored.description).strip()
-    if data.get("is_active") is not None:
-        stored.is_active = data["is_active"]
-    stored.save()
-    TagAlias.objects.filter(value=stored).exclude(alias__in=cleaned).delete()
-    have = set(TagAlias.objects.filter(value=stored).values_list("alias", flat=True))
-    TagAlias.objects.bulk_create(
-        [
-            TagAlias(organization=organization, dimension=dimension, alias=a, value=stored)
-            for a in cleaned
-            if a not in have
-        ]
-    )
-    after = value_snapshot(stored)
-    if after != before:
-        audit_record(
-            organization=organization,
-            actor=actor,
-            action=action,
-            target=stored,
-            before=before,
-            after=after,
-            reason=reason,
+
+    def change(stored: TagValue) -> None:
+        organization, dimension = stored.organization, stored.dimension
+        value = normalise_value_text(str(data.get("value", stored.value)), dimension.case_rule)
+        owner = data.get("owner", stored.owner)
+        aliases = list(data["aliases"]) if "aliases" in data else sorted(stored.aliases.values_list("alias", flat=True))
+        if lookup_form(value) != lookup_form(stored.value):
+            aliases.append(stored.value)
+        # Renaming a value to one of its own aliases turns that alias into the value.
+        aliases = [alias for alias in aliases if lookup_form(str(alias)) != lookup_form(value)]
+        cleaned = _validate_value(
+            organization=organization, dimension=dimension, tag_value=stored, value=value, owner=owner, aliases=aliases
         )
-    if tag_value is not stored:
-        tag_value.refresh_from_db()
-    return stored
+        stored.value = value
+        stored.owner = owner
+        stored.description = data.get("description", stored.description).strip()
+        if data.get("is_active") is not None:
+            stored.is_active = data["is_active"]
+        TagAlias.objects.filter(value=stored).exclude(alias__in=cleaned).delete()
+        have = set(TagAlias.objects.filter(value=stored).values_list("alias", flat=True))
+        TagAlias.objects.bulk_create(
+            [
+                TagAlias(organization=organization, dimension=dimension, alias=a, value=stored)
+                for a in cleaned
+                if a not in have
+            ]
+        )
 
-
-@transaction.atomic
-def tag_value_deactivate(*, tag_value: TagValue, actor, reason: str = "") -> TagValue:
-    if not tag_value.is_active:
-        raise ValidationError({"is_active": f"{tag_value.value} is already inactive."})
-    return tag_value_update(
-        tag_value=tag_value, actor=actor, data={"is_active": False}, action="tag_value.deactivated", reason=reason
+    return audited_update(
+        instance=tag_value,
+        stored=TagValue.objects.select_for_update(of=("self",))
+        .select_related("dimension", "owner")
+        .get(pk=tag_value.pk),
+        snapshot=value_snapshot,
+        change=change,
+        actor=actor,
+        action=action,
+        reason=reason,
     )
 
 
+@tenant_scoped(via="tag_value")
 @transaction.atomic
-def tag_value_reactivate(*, tag_value: TagValue, actor, reason: str = "") -> TagValue:
-    if tag_value.is_active:
-        raise ValidationError({"is_active": f"{tag_value.value} is already active."})
-    return tag_value_update(
-        tag_value=tag_value, actor=actor, data={"is_active": True}, action="tag_value.reactivated", reason=reason
+def tag_value_set_active(*, tag_value: TagValue, active: bool, actor, reason: str = "") -> TagValue:
+    """Deactivate or reactivate a value (never deleted: tag sets and rules name it)."""
+    return set_active(
+        instance=tag_value,
+        active=active,
+        update=functools.partial(tag_value_update, tag_value=tag_value),
+        label=tag_value.value,
+        event="tag_value",
+        actor=actor,
+        reason=reason,
     )
 
 
+@tenant_scoped(via="tag_value")
 @transaction.atomic
 def tag_alias_add(*, tag_value: TagValue, actor, alias: str) -> TagAlias:
     stored = TagValue.objects.select_for_update(of=("self",)).select_related("dimension").get(pk=tag_value.pk)
@@ -520,6 +513,7 @@ def tag_alias_add(*, tag_value: TagValue, actor, alias: str) -> TagAlias:
     return created
 
 
+@tenant_scoped(via="alias")
 @transaction.atomic
 def tag_alias_remove(*, alias: TagAlias, actor) -> None:
     stored = TagValue.objects.select_for_update(of=("self",)).select_related("dimension").get(pk=alias.value_id)

@@ -2,6 +2,7 @@
 taxonomy needs the catalog permission. The tagging-health page counts usage, so it is usage's
 (``apps.usage.views.tagging_health``)."""
 
+import functools
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -11,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.core.forms import apply_validation_error
+from apps.core.views import set_active_view
 from apps.tenancy.permissions import org_perm_required
 from apps.tenancy.roles import Perm
 
@@ -90,28 +92,29 @@ def dimension_edit(request, org_slug: str, pk: int):
     return render(request, "taxonomy/dimension_form.html", {"form": form, "dimension": dimension})
 
 
-def _toggle_dimension(request, org_slug: str, pk: int, *, activate: bool):
+def _set_dimension_active(request, org_slug: str, pk: int, *, active: bool):
     dimension = get_object_or_404(TagDimension, pk=pk)
-    action = services.tag_dimension_reactivate if activate else services.tag_dimension_deactivate
-    try:
-        action(dimension=dimension, actor=request.user, reason=request.POST.get("reason", "").strip())
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"{dimension.key} is now {'active' if activate else 'inactive'}.")
-    return redirect("taxonomy:dimension_detail", org_slug=org_slug, pk=dimension.pk)
+    return set_active_view(
+        request,
+        set_active=functools.partial(services.tag_dimension_set_active, dimension=dimension),
+        active=active,
+        done=f"{dimension.key} is now {'active' if active else 'inactive'}.",
+        to="taxonomy:dimension_detail",
+        org_slug=org_slug,
+        pk=dimension.pk,
+    )
 
 
 @require_POST
 @org_perm_required(Perm.MANAGE_CATALOG)
 def dimension_deactivate(request, org_slug: str, pk: int):
-    return _toggle_dimension(request, org_slug, pk, activate=False)
+    return _set_dimension_active(request, org_slug, pk, active=False)
 
 
 @require_POST
 @org_perm_required(Perm.MANAGE_CATALOG)
 def dimension_reactivate(request, org_slug: str, pk: int):
-    return _toggle_dimension(request, org_slug, pk, activate=True)
+    return _set_dimension_active(request, org_slug, pk, active=True)
 
 
 def _value_data(form: TagValueForm) -> dict:
@@ -163,29 +166,29 @@ def value_edit(request, org_slug: str, pk: int, value_pk: int):
     )
 
 
-def _toggle_value(request, org_slug: str, pk: int, value_pk: int, *, activate: bool):
+def _set_value_active(request, org_slug: str, pk: int, value_pk: int, *, active: bool):
     tag_value = _value_or_404(pk, value_pk)
-    action = services.tag_value_reactivate if activate else services.tag_value_deactivate
-    try:
-        action(tag_value=tag_value, actor=request.user, reason=request.POST.get("reason", "").strip())
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        state = "active" if activate else "inactive"
-        messages.success(request, f"{tag_value.dimension.key}={tag_value.value} is now {state}.")
-    return redirect("taxonomy:dimension_detail", org_slug=org_slug, pk=pk)
+    return set_active_view(
+        request,
+        set_active=functools.partial(services.tag_value_set_active, tag_value=tag_value),
+        active=active,
+        done=f"{tag_value.dimension.key}={tag_value.value} is now {'active' if active else 'inactive'}.",
+        to="taxonomy:dimension_detail",
+        org_slug=org_slug,
+        pk=pk,
+    )
 
 
 @require_POST
 @org_perm_required(Perm.MANAGE_CATALOG)
 def value_deactivate(request, org_slug: str, pk: int, value_pk: int):
-    return _toggle_value(request, org_slug, pk, value_pk, activate=False)
+    return _set_value_active(request, org_slug, pk, value_pk, active=False)
 
 
 @require_POST
 @org_perm_required(Perm.MANAGE_CATALOG)
 def value_reactivate(request, org_slug: str, pk: int, value_pk: int):
-    return _toggle_value(request, org_slug, pk, value_pk, activate=True)
+    return _set_value_active(request, org_slug, pk, value_pk, active=True)
 
 
 @require_POST

@@ -1,10 +1,14 @@
 """The organisation catalog as files: one YAML or JSON document holding every section, or one section as
 CSV. ``import_catalog`` and ``export_catalog`` are thin wrappers over this module.
 
-Each section is provided by the app that owns the data, in ``apps/<app>/catalog_io.py`` (see the
-contract in those modules): ``export_section``, ``validate_section``, ``apply_section``, ``CSV_COLUMNS``,
-``rows_from_csv`` and ``rows_to_csv``. A module may instead expose several sections in a ``SECTIONS``
-mapping of section name to an object carrying those same attributes (apps/owners does).
+Each section is provided by the app that owns the data: its ``catalog_io`` module builds a
+``CatalogSection`` (``export_section``, ``validate_section``, ``apply_section``, the CSV columns,
+``rows_from_csv`` and ``rows_to_csv``) and the app registers it with ``register_catalog_section`` from its
+``AppConfig.ready()`` (owners registers ``budget_owners`` and ``budgets``, taxonomy ``taxonomy``, pricing
+``price_overrides``). Tenancy imports none of them.
+
+The file format itself is this module's: ``SECTION_NAMES`` lists its sections in dependency order, so the
+order of a file and of an import does not depend on the order in which apps happen to register.
 
 An import validates every section first, in dependency order with one shared ``context`` (so the
 taxonomy may name a cost centre created by the same file), and writes nothing when any row is
@@ -15,25 +19,18 @@ import csv
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import import_module
 from pathlib import Path
 
 import yaml
 from django.db import transaction
 from django.utils import timezone
-from django_scopes import scope
 
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 
 # Dependency order: budgets name cost centres, taxonomy values name cost centres, price overrides
 # name providers and models of the price book. Import validates and applies in this order.
-SECTION_MODULES: dict[str, str] = {
-    "budget_owners": "apps.owners.catalog_io",
-    "budgets": "apps.owners.catalog_io",
-    "taxonomy": "apps.taxonomy.catalog_io",
-    "price_overrides": "apps.pricing.catalog_io",
-}
-SECTION_NAMES: list[str] = list(SECTION_MODULES)
+SECTION_NAMES: list[str] = ["budget_owners", "budgets", "taxonomy", "price_overrides"]
 DOCUMENT_KEYS = {"organization", "exported_at"}  # informational; ignored on import
 FORMATS = ("yaml", "json", "csv")
 
@@ -45,7 +42,7 @@ class CatalogFileError(Exception):
 
 
 class SectionUnavailable(Exception):
-    """A section is named that this installation cannot read or write (its app has no catalog_io)."""
+    """A section is named that this installation cannot read or write (no installed app provides it)."""
 
 
 @dataclass(frozen=True)
@@ -59,47 +56,42 @@ class CatalogSection:
     rows_to_csv: Callable[[list[dict]], str]
 
 
+_sections: dict[str, CatalogSection] = {}
+
+
+def register_catalog_section(section: CatalogSection) -> None:
+    """Provide one section of the catalog file (from the owning app's ``AppConfig.ready()``).
+    Registering the same section again replaces it; a name the file format does not know is a
+    programming error."""
+    if section.name not in SECTION_NAMES:
+        raise ValueError(
+            f"The catalog file has no section {section.name!r}: add it to SECTION_NAMES in its dependency order."
+        )
+    _sections[section.name] = section
+
+
 def catalog_section(name: str) -> CatalogSection:
-    """The functions of one section. Raises ``SectionUnavailable`` for an unknown section or one whose
-    module is not there; an ImportError raised inside an existing module propagates (it is a bug)."""
-    if name not in SECTION_MODULES:
+    """The functions of one section. Raises ``SectionUnavailable`` for an unknown section or one that no
+    installed app provides."""
+    if name not in SECTION_NAMES:
         raise SectionUnavailable(f"Unknown section {name!r}; the sections are {', '.join(SECTION_NAMES)}.")
-    module_path = SECTION_MODULES[name]
-    try:
-        module = import_module(module_path)
-    except ModuleNotFoundError as exc:
-        if exc.name not in (module_path, module_path.rpartition(".")[0]):
-            raise
+    section = _sections.get(name)
+    if section is None:
         raise SectionUnavailable(
-            f"The {name} section cannot be imported or exported here: {module_path} does not exist yet."
-        ) from exc
-    source = getattr(module, "SECTIONS", {}).get(name, module)
-    return CatalogSection(
-        name=name,
-        csv_columns=list(source.CSV_COLUMNS if source is module else source.csv_columns),
-        export_section=source.export_section,
-        validate_section=source.validate_section,
-        apply_section=source.apply_section,
-        rows_from_csv=source.rows_from_csv,
-        rows_to_csv=source.rows_to_csv,
-    )
+            f"The {name} section cannot be imported or exported here: no installed app provides it."
+        )
+    return section
 
 
 def available_sections() -> list[str]:
     """The sections this installation can read and write, in dependency order."""
-    names = []
-    for name in SECTION_NAMES:
-        try:
-            catalog_section(name)
-        except SectionUnavailable:
-            continue
-        names.append(name)
-    return names
+    return [name for name in SECTION_NAMES if name in _sections]
 
 
 # --- export -------------------------------------------------------------------------------------------
 
 
+@tenant_scoped
 def catalog_export(*, organization: Organization, sections: list[str] | None = None) -> dict:
     """The catalog document of one organisation: ``organization``, ``exported_at`` and one list of rows per
     section (every available section unless ``sections`` names some)."""
@@ -108,9 +100,8 @@ def catalog_export(*, organization: Organization, sections: list[str] | None = N
         "organization": organization.slug,
         "exported_at": timezone.now().replace(microsecond=0).isoformat(),
     }
-    with scope(organization=organization):
-        for name in names:
-            document[name] = catalog_section(name).export_section(organization=organization)
+    for name in names:
+        document[name] = catalog_section(name).export_section(organization=organization)
     return document
 
 
@@ -211,7 +202,7 @@ def catalog_file_read(*, text: str, fmt: str, section: str | None = None) -> Cat
             f"the file must be a mapping of section names ({', '.join(SECTION_NAMES)}) to lists of rows."
         )
     for key in document:
-        if key in DOCUMENT_KEYS or key in SECTION_MODULES:
+        if key in DOCUMENT_KEYS or key in SECTION_NAMES:
             continue
         result.errors.append((str(key), "", f"Unknown section; the sections are {', '.join(SECTION_NAMES)}."))
     if section is not None and section not in document:
@@ -248,21 +239,20 @@ class _DryRunRollback(Exception):
     pass
 
 
+@tenant_scoped
 def catalog_validate(*, organization: Organization, sections: dict[str, list]) -> list[Error]:
     """Every error of every section, in dependency order. Writes nothing."""
     context: dict = {}
     errors: list[Error] = []
-    with scope(organization=organization):
-        for name in SECTION_NAMES:
-            if name in sections:
-                errors.extend(
-                    catalog_section(name).validate_section(
-                        organization=organization, rows=sections[name], context=context
-                    )
-                )
+    for name in SECTION_NAMES:
+        if name in sections:
+            errors.extend(
+                catalog_section(name).validate_section(organization=organization, rows=sections[name], context=context)
+            )
     return errors
 
 
+@tenant_scoped
 def catalog_import(
     *, organization: Organization, sections: dict[str, list], actor=None, dry_run: bool = False
 ) -> CatalogImport:
@@ -274,7 +264,7 @@ def catalog_import(
         return CatalogImport(errors=errors, counts={}, written=False)
     counts: dict[str, dict[str, int]] = {}
     try:
-        with transaction.atomic(), scope(organization=organization):
+        with transaction.atomic():
             for name in SECTION_NAMES:
                 if name in sections:
                     counts[name] = catalog_section(name).apply_section(

@@ -4,7 +4,7 @@ from datetime import date
 from django import forms
 
 from apps.core.uploads import check_upload_size
-from apps.pricing.cost_sources import COST_SOURCES
+from apps.pricing.constants import COST_SOURCES
 from apps.usage.parsers.base import SERVICE_TIERS
 from apps.usage.services.ingest import FORMAT_CHOICES
 

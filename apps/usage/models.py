@@ -30,7 +30,7 @@ class CubeTable(TenantModel):
 
 
 CUBE_SUM_FIELDS = tuple(field.name for field in CubeTable._meta.local_fields if not field.is_relation)
-# Per priced cost source (apps.pricing.cost_sources.COST_SOURCES, in its order): its cost column and its
+# Per priced cost source (apps.pricing.constants.COST_SOURCES, in its order): its cost column and its
 # quantity column in the cube. A usage record has the same columns, but keeps its cache writes by duration
 # (cache_write_5m_tokens, cache_write_1h_tokens) where the cube sums them into cache_write_tokens.
 COST_COLUMNS = {

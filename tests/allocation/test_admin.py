@@ -8,14 +8,14 @@ from django_scopes import scope
 from apps.allocation.models import AllocationLine
 from apps.tenancy.roles import Role
 from tests.factories import UserFactory
-from tests.factories.allocation import allocated_period
 from tests.mfa import pass_second_factor
+from tests.scenarios import allocated
 
 pytestmark = pytest.mark.django_db
 
 
 def test_runs_and_lines_are_read_only_in_the_admin(world):
-    run = allocated_period(world.org("a"))
+    run = allocated(world.org("a")).run
     with scope(organization=world.org("a")):
         line = AllocationLine.objects.filter(run=run).first()
     client = Client()
@@ -34,8 +34,8 @@ def test_runs_and_lines_are_read_only_in_the_admin(world):
 
 
 def test_a_staff_org_admin_sees_only_their_organisations_runs(world):
-    allocated_period(world.org("a"))
-    allocated_period(world.org("b"))
+    allocated(world.org("a"))
+    allocated(world.org("b"))
     user = world.user("a", Role.ORG_ADMIN)
     user.is_staff = True
     user.save()

@@ -7,7 +7,7 @@ from django_scopes import scope
 from apps.allocation.models import AllocationLine, AllocationRun
 from apps.allocation.runs.services import allocation_run_create
 from apps.tenancy.roles import TokenScope
-from tests.factories.allocation import allocated_period
+from tests.scenarios import allocated
 
 from .test_runs import OCT, ai_invoice, usage
 
@@ -24,7 +24,7 @@ def lines_url(period: str = "2026-10") -> str:
 
 @pytest.fixture
 def run(world):
-    allocated_period(world.org("a"))
+    allocated(world.org("a"))
     ai_invoice(world.org("a"), "openai", 22_500_000_000)
     return allocation_run_create(organization=world.org("a"), period=OCT, actor=None)
 
@@ -51,7 +51,7 @@ def test_the_summary_is_the_command_object_plus_the_run(world, run):
 
 def test_the_summary_foots_estimated_and_true_up_to_the_pool(world):
     org = world.org("a")
-    allocated_period(org)
+    allocated(org)
     usage(org, {"team": "ads"}, requests=1, cost_input_nano=4_000_000)  # estimated 20.004
     ai_invoice(org, "openai", 22_508_000_000)  # true-up 2.504; pool 22.508 -> 22.51
     allocation_run_create(organization=org, period=OCT, actor=None)
@@ -127,7 +127,7 @@ def test_lines_filtered_by_owner(world, run):
 
 
 def test_each_organisation_reads_its_own_allocation_of_the_same_month(world, run):
-    other = allocated_period(world.org("b"))
+    other = allocated(world.org("b")).run
     assert world.api("b").get(summary_url()).json()["run_id"] == other.pk
     assert world.api("a").get(summary_url()).json()["run_id"] == run.pk
     ids_b = {line["id"] for line in world.api("b").get(lines_url()).json()["results"]}

@@ -13,9 +13,9 @@ from apps.allocation.runs.services import allocation_run_create
 from apps.core.ceilings import MAX_SUM
 from apps.reconciliation.models import ReconciliationRun
 from apps.reconciliation.services import reconciliation_run_create
-from tests.factories.allocation import allocated_period
-from tests.factories.reconciliation import DailyUsageFactory
 from tests.factories.taxonomy import TagSetFactory
+from tests.factories.usage import DailyUsageFactory
+from tests.scenarios import allocated
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +43,7 @@ def two_huge_days(org):
 
 def test_an_allocation_whose_sums_cannot_be_stored_is_refused_with_a_message(world):
     org = world.org("a")
-    first = allocated_period(org)
+    first = allocated(org).run
     two_huge_days(org)
     with pytest.raises(ValidationError) as refused:
         allocation_run_create(organization=org, period=OCT, actor=None)
@@ -69,10 +69,11 @@ def test_a_statement_whose_lines_cannot_be_summed_in_64_bits_is_refused(world):
     from apps.periods.models import BillingPeriod
     from apps.statements.models import Statement
     from apps.statements.services import statements_issue
-    from tests.factories.statements import billing_period_of, october_allocated, set_state
+    from tests.factories.periods import billing_period_of, set_state
+    from tests.scenarios import SHARED
 
     org = world.org("a")
-    run, _ = october_allocated(org)
+    run = allocated(org, month=SHARED).run
     with scope(organization=org):
         lines = AllocationLine.objects.filter(run=run, owner__code="CC-1101").order_by("position")
         assert lines.count() >= 2

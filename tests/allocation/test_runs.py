@@ -20,11 +20,12 @@ from apps.audit.models import AuditEvent
 from apps.periods.models import BillingPeriod
 from apps.taxonomy.models import TagSet
 from apps.taxonomy.normalise import tagset_hash
-from tests.factories.allocation import allocated_period, allocation_catalog, rule_set_with_draft
+from tests.factories.allocation import allocation_catalog, rule_set_with_draft
 from tests.factories.invoices import InvoiceLineFactory, ProviderInvoiceFactory
-from tests.factories.reconciliation import DailyUsageFactory
-from tests.factories.statements import set_state
+from tests.factories.periods import set_state
 from tests.factories.taxonomy import TagSetFactory
+from tests.factories.usage import DailyUsageFactory
+from tests.scenarios import allocated
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +43,7 @@ def published(organization, document, *, name="Allocation rules") -> RuleSetVers
 
 
 def usage(organization, tags, *, day=OCT + datetime.timedelta(days=5), **columns):
-    """A cube row; ``allocated_period`` writes its rows on the 3rd, so the default day never collides."""
+    """A cube row; ``scenarios.allocated`` writes its rows on the 3rd, so the default day never collides."""
     with scope(organization=organization):
         tagset = TagSet.objects.filter(hash=tagset_hash(tags)).first() or TagSetFactory(
             organization=organization, tags=tags
@@ -75,7 +76,7 @@ def audit_events(organization, action="allocation_run.created") -> list[AuditEve
 
 @pytest.fixture
 def org(world):
-    """Organisation "alpha"; ``allocated_period`` brings its own catalog."""
+    """Organisation "alpha"; ``scenarios.allocated`` brings its own catalog."""
     return world.org("a")
 
 
@@ -149,7 +150,7 @@ def test_invoice_totals_are_the_ai_lines_of_the_month_per_provider(world, org, c
 
 
 def test_a_run_stores_its_lines_and_they_sum_exactly_to_the_pool(org):
-    run = allocated_period(org)
+    run = allocated(org).run
 
     assert (run.period, run.status, run.currency, run.rule_set_version.number) == (OCT, "draft", "USD", 1)
     assert (run.pool_total_nano, run.estimated_nano, run.true_up_nano) == (20 * USD, 20 * USD, 0)
@@ -189,7 +190,7 @@ def test_a_run_stores_its_lines_and_they_sum_exactly_to_the_pool(org):
 
 def test_full_cost_true_up_ties_the_run_to_the_invoice_to_the_nano(org):
     # Given $15 of search and $4 of ads usage (tagged) and $1 untagged, all openai,
-    allocated_period(org)
+    allocated(org)
     # an openai invoice of $22.50 plus a non-AI line, and an anthropic invoice nobody has usage for,
     ai_invoice(org, "openai", 20 * USD, 2_500_000_000)
     ai_invoice(org, "openai", 9 * USD, is_ai=False)
@@ -226,7 +227,7 @@ def test_full_cost_true_up_ties_the_run_to_the_invoice_to_the_nano(org):
 
 
 def test_rerunning_with_changed_inputs_replaces_the_draft_run_and_audits_the_replaced_hash(world, org):
-    first = allocated_period(org)
+    first = allocated(org).run
     first_lines = [line.pk for line in lines_of(first)]
     usage(org, {"team": "ads"}, requests=1, cost_input_nano=2 * USD)
 
@@ -245,7 +246,7 @@ def test_rerunning_with_changed_inputs_replaces_the_draft_run_and_audits_the_rep
 
 
 def test_rerunning_with_unchanged_inputs_keeps_the_run(org):
-    first = allocated_period(org)
+    first = allocated(org).run
     again = allocation_run_create(organization=org, period=OCT, actor=None)
     assert again.pk == first.pk
     assert runs_of(org) == [first]
@@ -256,7 +257,7 @@ def test_rerunning_with_unchanged_inputs_keeps_the_run(org):
     ("state", "words"), [(BillingPeriod.State.IN_REVIEW, "in review"), (BillingPeriod.State.CLOSED, "closed")]
 )
 def test_a_period_past_reconciling_refuses_to_allocate(org, state, words):
-    run = allocated_period(org)
+    run = allocated(org).run
     usage(org, {"team": "ads"}, requests=1, cost_input_nano=2 * USD)  # inputs changed since
     with scope(organization=org):
         set_state(BillingPeriod.objects.get(pk=run.billing_period_id), state)
@@ -272,7 +273,7 @@ def test_a_period_past_reconciling_refuses_to_allocate(org, state, words):
 
 
 def test_a_draft_version_is_refused_for_a_run_but_previewed(org):
-    run = allocated_period(org)
+    run = allocated(org).run
     draft = draft_from_version(version=run.rule_set_version, actor=None)
 
     with pytest.raises(ValidationError) as refused:
@@ -296,7 +297,7 @@ def test_without_a_published_rule_set_nothing_is_allocated(org, catalog):
 
 
 def test_preview_shows_the_difference_per_owner_against_the_current_run_and_saves_nothing(org):
-    run = allocated_period(org)
+    run = allocated(org).run
     draft = draft_from_version(version=run.rule_set_version, actor=None)
     untagged_to_finance = {
         "kind": "direct",
@@ -369,7 +370,7 @@ def test_owner_totals_are_footed_to_add_up_to_the_footed_pool(org, catalog):
 
 
 def test_current_run_is_the_draft_else_the_latest_issued_run(org):
-    run = allocated_period(org)
+    run = allocated(org).run
     assert current_run(organization=org, period=OCT) == run
     assert current_run(organization=org, period=datetime.date(2026, 9, 1)) is None
     with scope(organization=org):
@@ -387,7 +388,7 @@ def allocate(*args) -> str:
 
 
 def test_allocate_json_prints_exactly_the_documented_object(org):
-    run = allocated_period(org)
+    run = allocated(org).run
     ai_invoice(org, "openai", 22_500_000_000)
 
     output = allocate("--org", "alpha", "--period", "2026-10", "--json")
@@ -408,7 +409,7 @@ def test_allocate_json_prints_exactly_the_documented_object(org):
 
 
 def test_allocate_prints_a_human_summary(org):
-    run = allocated_period(org)
+    run = allocated(org).run
     output = allocate("--org", "alpha", "--period", "2026-10")
     assert output.splitlines() == [
         "Allocated 2026-10 with rule set version 1: pool 20.00, 5 lines",

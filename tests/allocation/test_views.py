@@ -13,8 +13,9 @@ from apps.allocation.rules.services import draft_from_version, draft_update
 from apps.allocation.runs.services import allocation_run_create
 from apps.owners.models import BudgetOwner
 from apps.periods.models import BillingPeriod
-from tests.factories.allocation import allocated_period, allocation_catalog, rule_set_with_draft
-from tests.factories.statements import set_state
+from tests.factories.allocation import allocation_catalog, rule_set_with_draft
+from tests.factories.periods import set_state
+from tests.scenarios import allocated
 
 from .test_runs import OCT, TEAMS, USD, ai_invoice, doc, published, usage
 
@@ -39,7 +40,7 @@ def org(world):
 
 @pytest.fixture
 def run(org):
-    return allocated_period(org)
+    return allocated(org).run
 
 
 @pytest.fixture
@@ -71,7 +72,7 @@ def test_overview_without_runs_explains_how_to_allocate(world, org):
 
 
 def test_overview_opens_the_newest_allocated_month_or_the_one_asked_for(world, org):
-    allocated_period(org, period=datetime.date(2026, 9, 1))
+    allocated(org, period=datetime.date(2026, 9, 1))
     client = world.login("a", "viewer")
     assert client.get(url("overview"))["Location"] == "/o/alpha/allocation/2026-09/"
     usage(org, {"team": "search"}, requests=1, cost_input_nano=USD)
@@ -364,7 +365,7 @@ def test_preview_defaults_to_the_draft_and_shows_differences_without_saving(worl
 
 def test_preview_of_an_unknown_or_foreign_version_is_404(world, run):
     other = world.org("b")
-    foreign = allocated_period(other).rule_set_version
+    foreign = allocated(other).run.rule_set_version
     client = world.login("a", "finance_analyst")
     assert client.get(url("preview"), {"version": foreign.pk}).status_code == 404
     assert client.get(url("preview"), {"version": "nope"}).status_code == 404

@@ -3,6 +3,7 @@ failures schemathesis found, on the document and on a real answer."""
 
 import datetime
 import json
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -12,6 +13,8 @@ from django_scopes import scope
 from apps.core.api.months import MONTH_PATTERN
 from apps.tenancy.roles import TokenScope
 from tests.factories.owners import BudgetFactory, BudgetOwnerFactory
+
+INVOICE_FILES = Path(__file__).parents[1] / "invoices" / "fixtures"
 
 pytestmark = pytest.mark.django_db
 
@@ -180,10 +183,8 @@ def test_a_form_encoded_body_answers_415(world):
 
 
 def test_invoice_upload_takes_file_format_and_names_it_when_format_is_sent(world, django_capture_on_commit_callbacks):
-    from tests.invoices.conftest import FIXTURES
-
     api = world.api("a", [TokenScope.INVOICES_WRITE])
-    body = (FIXTURES / "generic_invoice.csv").read_bytes()
+    body = (INVOICE_FILES / "generic_invoice.csv").read_bytes()
     url = reverse("api:invoice-list")
     refused = api.post(f"{url}?format=csv", data=body, content_type="text/csv")
     assert refused.status_code == 400  # was a bare 404: DRF read ?format= as the response's format

@@ -4,7 +4,7 @@ from django_scopes import scope
 
 from apps.allocation.models import AllocationLine, AllocationRun, RuleSet, RuleSetVersion
 from apps.allocation.rules.services import rule_set_create
-from tests.factories.allocation import allocated_period
+from tests.scenarios import allocated
 
 from . import tenant_model
 
@@ -25,7 +25,7 @@ def make_allocation_run(world, organization) -> AllocationRun:
     """One allocated month per organisation (October 2026), made on first use."""
     with scope(organization=organization):
         existing = AllocationRun.objects.filter(organization=organization).first()
-    return existing or allocated_period(organization)
+    return existing or allocated(organization).run
 
 
 def make_allocation_line(world, organization) -> AllocationLine:

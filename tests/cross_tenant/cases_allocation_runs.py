@@ -5,7 +5,7 @@ from datetime import date
 from django_scopes import scope
 
 from apps.allocation.models import AllocationRun
-from tests.factories.allocation import allocated_period
+from tests.scenarios import allocated
 
 from . import api_route, portal_route
 from .cases_allocation import make_allocation_line
@@ -21,7 +21,7 @@ def _own_run(world, organization) -> AllocationRun:
     period = OWN_PERIOD[organization.slug]
     with scope(organization=organization):
         existing = AllocationRun.objects.filter(organization=organization, period=period).first()
-    return existing or allocated_period(organization, period=period)
+    return existing or allocated(organization, period=period).run
 
 
 def _org(world, organization) -> dict:

@@ -3,11 +3,11 @@
 from datetime import date
 
 from django.db import transaction
-from django.utils import timezone
 from django_scopes import scope
 
 from apps.periods.models import BillingPeriod, LateArrival
 from apps.periods.services import period_for_update
+from tests.factories.periods import LateArrivalFactory
 
 from . import api_route, portal_route, tenant_model
 from .cases_allocation import make_allocation_run
@@ -32,19 +32,8 @@ def own_period(world, organization) -> BillingPeriod:
 
 def make_late_arrival(world, organization) -> LateArrival:
     billing_period = own_period(world, organization)
-    now = timezone.now()
     with scope(organization=organization):
-        return LateArrival.objects.create(
-            organization=organization,
-            billing_period=billing_period,
-            kind=LateArrival.Kind.USAGE,
-            job_id=1,
-            version=1,
-            state_at_arrival="reconciling",
-            rows=1,
-            first_at=now,
-            last_at=now,
-        )
+        return LateArrivalFactory(billing_period=billing_period, job_id=1)
 
 
 tenant_model("periods.billingperiod", make_billing_period)

@@ -3,7 +3,7 @@
 from django_scopes import scope
 
 from apps.statements.models import Statement, StatementLine
-from tests.statements.conftest import issue_october
+from tests import scenarios
 
 from . import api_route, portal_route, tenant_model
 
@@ -18,7 +18,7 @@ def make_statement(world, organization) -> Statement:
         existing = Statement.objects.filter(owner__code="CC-1101").first()
     if existing is not None:
         return existing
-    issued = issue_october(organization)
+    issued = scenarios.issued(organization)
     with scope(organization=organization):
         issued.owners["CC-1101"].owner_users.add(world.user(world_key(world, organization), "budget_owner"))
     return issued.statement("CC-1101")

@@ -15,10 +15,9 @@ from apps.disputes.models import Dispute
 from apps.disputes.services import DuplicateSubmission, dispute_accept
 from apps.statements.models import Adjustment
 from apps.tenancy.roles import Role
-from tests.periods.conftest import second_finance_admin
+from tests.factories.disputes import DisputeFactory
+from tests.scenarios import open_dispute, search_line, second_finance_admin
 from tests.test_celery_worker import _skip
-
-from .conftest import open_dispute, search_line
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -103,13 +102,9 @@ def test_two_acceptances_that_together_exceed_the_line_let_exactly_one_through(w
         platform = issued.owners["CC-1301"]
         # two disputes of the whole line, written before the check existed (the case)
         disputes = [
-            Dispute.objects.create(
-                organization=issued.organization,
+            DisputeFactory(
                 statement=statement,
                 line=line,
-                billing_period=issued.billing_period,
-                owner=statement.owner,
-                currency="USD",
                 amount_nano=10_010_000_000,
                 reason=f"Twice ({n}).",
                 opened_by=world.user("a", "budget_owner"),

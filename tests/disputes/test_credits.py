@@ -14,9 +14,8 @@ from apps.disputes.models import Dispute
 from apps.disputes.selectors import disputable_nano, line_room, statement_room
 from apps.disputes.services import DuplicateSubmission, dispute_accept, dispute_reject
 from apps.statements.models import Adjustment, StatementLine
-from tests.statements.test_services import reopen_and_review
-
-from .conftest import open_dispute, search_line
+from tests.factories.disputes import DisputeFactory
+from tests.scenarios import open_dispute, reissued, search_line
 
 pytestmark = pytest.mark.django_db
 
@@ -51,16 +50,8 @@ def legacy_dispute(world, issued, amount_nano: int, line=None) -> Dispute:
     """An open dispute written before the check existed (the issue's four disputes of one line)."""
     statement = issued.statement("CC-1101")
     with scope(organization=issued.organization):
-        return Dispute.objects.create(
-            organization=issued.organization,
-            statement=statement,
-            line=line,
-            billing_period=issued.billing_period,
-            owner=statement.owner,
-            currency="USD",
-            amount_nano=amount_nano,
-            reason="Opened before the check.",
-            opened_by=world.user("a", "budget_owner"),
+        return DisputeFactory(
+            statement=statement, line=line, amount_nano=amount_nano, opened_by=world.user("a", "budget_owner")
         )
 
 
@@ -174,7 +165,7 @@ def test_an_accepted_credit_on_the_rebuilt_draft_is_not_counted_twice(world, iss
 def test_credits_of_an_earlier_version_count_on_the_next(world, issued):
     dispute = open_dispute(world, issued, amount="4.00")
     accept(world, issued, dispute, amount="4.00", to="CC-1201")
-    reopen_and_review(issued)
+    reissued(issued)
     v2 = issued.statement("CC-1101", 2)
     assert v2.total_amount == Decimal("12.11")
     line_1, line_2 = line_at(issued, 1, version=2), line_at(issued, 2, version=2)
@@ -255,13 +246,9 @@ def test_the_same_dispute_opened_again_while_it_is_open_is_refused(world, issued
 def test_a_submission_token_is_unique_per_opener_in_the_database(world, issued):
     first = open_dispute(world, issued, amount="1.00", submission_key=KEY)
     with scope(organization=issued.organization), pytest.raises(IntegrityError), transaction.atomic():
-        Dispute.objects.create(
-            organization=issued.organization,
+        DisputeFactory(
             statement=first.statement,
             line=first.line,
-            billing_period=issued.billing_period,
-            owner=first.owner,
-            currency="USD",
             amount_nano=1_000_000_000,
             reason="Sneaked in.",
             opened_by=first.opened_by,

@@ -7,9 +7,9 @@ from apps.disputes.demo import seed_demo
 from apps.disputes.models import Dispute
 from apps.owners.models import BudgetOwner
 from apps.periods.models import BillingPeriod
+from tests import scenarios
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
-from tests.factories.statements import billing_period_of, october_allocated, set_state
-from tests.statements.conftest import issue_october
+from tests.factories.periods import billing_period_of, set_state
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ def put_search_under_cc_1100(acme):
 
 def test_the_demo_disputes_a_statement_in_review_once(django_capture_on_commit_callbacks):
     acme = acme_with_people()
-    issued = issue_october(acme)
+    issued = scenarios.issued(acme)
     put_search_under_cc_1100(acme)
     out = io.StringIO()
     with django_capture_on_commit_callbacks(execute=True):
@@ -52,7 +52,7 @@ def test_the_demo_disputes_a_statement_in_review_once(django_capture_on_commit_c
 
 def test_without_a_period_in_review_the_demo_says_why_and_does_nothing():
     acme = acme_with_people()
-    run, _ = october_allocated(acme)
+    run = scenarios.allocated(acme, month=scenarios.SHARED).run
     set_state(billing_period_of(run), BillingPeriod.State.RECONCILING)
     out = io.StringIO()
     seed_demo(organization=acme, stdout=out)

@@ -22,10 +22,9 @@ from apps.periods.models import BillingPeriod
 from apps.statements.models import Adjustment, Statement, StatementLine
 from apps.statements.selectors import statement_difference
 from apps.statements.services import statements_finalise
-from tests.factories.statements import set_state
-from tests.statements.test_services import reopen_and_review
-
-from .conftest import open_dispute, search_line
+from tests import scenarios
+from tests.factories.periods import set_state
+from tests.scenarios import open_dispute, search_line
 
 pytestmark = pytest.mark.django_db
 
@@ -225,7 +224,7 @@ def test_accepting_credits_the_owner_and_recharges_another_on_rebuilt_drafts(
 def test_an_accepted_dispute_is_on_the_final_version_and_again_on_the_next(world, issued):
     dispute = open_dispute(world, issued)
     accept(world, issued, dispute, amount="4.00", to="CC-1201")
-    second = reopen_and_review(issued)
+    second = scenarios.reissued(issued)
     assert [(s.owner_code, s.version, s.total_amount) for s in second] == [
         ("CC-1101", 2, Decimal("12.11")),
         ("CC-1201", 2, Decimal("8.55")),
@@ -249,7 +248,7 @@ def test_accepted_while_the_period_is_closed_it_waits_for_the_next_version(world
         assert not Statement.objects.filter(owner__code="CC-1301").exists()
     # and the adjustment appears on version 2 after a reopen
     set_state(issued.billing_period, BillingPeriod.State.CLOSED)
-    reopen_and_review(issued)
+    scenarios.reissued(issued)
     v2 = issued.statement("CC-1101", 2)
     assert (v2.adjustment_amount, v2.total_amount) == (Decimal("-4.00"), Decimal("12.11"))
     assert [(row.label, row.difference) for row in statement_difference(statement=v2)][-2:] == [
@@ -355,9 +354,7 @@ def test_open_disputes_block_the_approval_with_a_count(world, issued):
 
 
 def test_another_organisations_disputes_do_not_block_approval(world, issued):
-    from tests.statements.conftest import issue_october
-
-    other = issue_october(world.org("b"))
+    other = scenarios.issued(world.org("b"))
     open_dispute(world, issued)
     assert guard_no_open_disputes(billing_period=other.billing_period, actor=None) is None
 

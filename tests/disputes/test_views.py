@@ -13,9 +13,9 @@ from apps.periods.models import BillingPeriod
 from apps.statements.models import Adjustment
 from apps.statements.services import statements_finalise
 from apps.tenancy.roles import TokenScope
-from tests.factories.statements import set_state
-
-from .conftest import open_dispute, search_line
+from tests.factories.disputes import DisputeFactory
+from tests.factories.periods import set_state
+from tests.scenarios import open_dispute, search_line
 
 pytestmark = pytest.mark.django_db
 
@@ -296,13 +296,9 @@ def test_accepting_more_than_is_left_to_credit_shows_the_error_on_the_form(world
     with scope(organization=issued.organization):
         platform = issued.owners["CC-1301"]
         # a second dispute of the whole line, written before the check existed
-        second = Dispute.objects.create(
-            organization=issued.organization,
+        second = DisputeFactory(
             statement=first.statement,
             line=first.line,
-            billing_period=issued.billing_period,
-            owner=first.owner,
-            currency="USD",
             amount_nano=10_010_000_000,
             reason="Twice.",
             opened_by=first.opened_by,

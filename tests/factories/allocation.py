@@ -1,4 +1,5 @@
-"""A small, realistic catalog for allocation rule tests, and a rule-set factory."""
+"""A small, realistic catalog for allocation rule tests, and a rule-set factory (the months allocated with
+them are in tests/scenarios.py)."""
 
 from django_scopes import scope
 
@@ -43,42 +44,3 @@ def rule_set_with_draft(organization, document: dict, *, name: str = "Allocation
         draft = rule_set.versions.get(status="draft")
     draft, _check = draft_update(draft=draft, document=document, actor=actor)
     return draft
-
-
-def allocated_period(organization, *, period=None, actor=None):
-    """A published rule set (team tag map + a platform pool) and one allocated month with usage for
-    search (CC-1101, $10 input + $5 output), ads (CC-1201, $4 input) and untagged ($1 input): returns the run.
-    Uses ``allocation_catalog``; safe to call once per organisation."""
-    import datetime
-
-    from apps.allocation.rules.services import draft_publish
-    from apps.allocation.runs.services import allocation_run_create
-    from tests.factories.reconciliation import DailyUsageFactory
-    from tests.factories.taxonomy import TagSetFactory
-
-    period = period or datetime.date(2026, 10, 1)
-    allocation_catalog(organization)
-    document = {
-        "true_up": {"mode": "full_cost", "central_owner": None},
-        "rules": [{"kind": "tag_map", "name": "Teams", "dimension": "team", "conditions": []}],
-    }
-    draft = rule_set_with_draft(organization, document, actor=actor)
-    draft_publish(draft=draft, actor=actor)
-    usd = 10**9
-    with scope(organization=organization):
-        for tags, input_nano, output_nano, requests in [
-            ({"team": "search"}, 10 * usd, 5 * usd, 30),
-            ({"team": "ads"}, 4 * usd, 0, 12),
-            ({}, 1 * usd, 0, 3),
-        ]:
-            DailyUsageFactory(
-                organization=organization,
-                day=period + datetime.timedelta(days=2),
-                tagset=TagSetFactory(organization=organization, tags=tags),
-                cost_input_nano=input_nano,
-                cost_output_nano=output_nano,
-                requests=requests,
-                input_tokens=1000 * requests,
-                output_tokens=100 * requests,
-            )
-    return allocation_run_create(organization=organization, period=period, actor=actor)

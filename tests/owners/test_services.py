@@ -10,8 +10,7 @@ from apps.owners.models import Budget, BudgetOwner
 from apps.owners.services import (
     budget_delete,
     budget_owner_create,
-    budget_owner_deactivate,
-    budget_owner_reactivate,
+    budget_owner_set_active,
     budget_owner_update,
     budget_set,
 )
@@ -143,13 +142,13 @@ def test_cannot_deactivate_an_owner_with_active_children(world, tree):
     organization = world.org("a")
     with scope(organization=organization):
         with pytest.raises(ValidationError) as excinfo:
-            budget_owner_deactivate(owner=tree["CC-1100"], actor=None)
+            budget_owner_set_active(active=False, owner=tree["CC-1100"], actor=None)
         assert _errors(excinfo)["is_active"] == [
             "CC-1100 still has active cost centres below it (CC-1101, CC-1102): deactivate or move them first."
         ]
-        budget_owner_deactivate(owner=tree["CC-1101"], actor=None)
-        budget_owner_deactivate(owner=tree["CC-1102"], actor=None)
-        budget_owner_deactivate(owner=tree["CC-1100"], actor=None, reason="team merged into Discovery")
+        budget_owner_set_active(active=False, owner=tree["CC-1101"], actor=None)
+        budget_owner_set_active(active=False, owner=tree["CC-1102"], actor=None)
+        budget_owner_set_active(active=False, owner=tree["CC-1100"], actor=None, reason="team merged into Discovery")
         assert not BudgetOwner.objects.get(code="CC-1100").is_active
     events = _events(organization, "budget_owner.deactivated")
     assert [e.after["code"] for e in events] == ["CC-1101", "CC-1102", "CC-1100"]
@@ -160,15 +159,15 @@ def test_cannot_deactivate_an_owner_with_active_children(world, tree):
 def test_reactivation_needs_an_active_parent(world, tree):
     organization = world.org("a")
     with scope(organization=organization):
-        budget_owner_deactivate(owner=tree["CC-1201"], actor=None)
-        budget_owner_deactivate(owner=tree["CC-1200"], actor=None)
+        budget_owner_set_active(active=False, owner=tree["CC-1201"], actor=None)
+        budget_owner_set_active(active=False, owner=tree["CC-1200"], actor=None)
         tree["CC-1201"].refresh_from_db()
         with pytest.raises(ValidationError) as excinfo:
-            budget_owner_reactivate(owner=tree["CC-1201"], actor=None)
+            budget_owner_set_active(active=True, owner=tree["CC-1201"], actor=None)
         assert _errors(excinfo)["parent"] == ["CC-1200 is inactive: reactivate it first or pick an active parent."]
         tree["CC-1200"].refresh_from_db()
-        budget_owner_reactivate(owner=tree["CC-1200"], actor=None)
-        budget_owner_reactivate(owner=tree["CC-1201"], actor=None)
+        budget_owner_set_active(active=True, owner=tree["CC-1200"], actor=None)
+        budget_owner_set_active(active=True, owner=tree["CC-1201"], actor=None)
         assert BudgetOwner.objects.filter(code__in=["CC-1200", "CC-1201"], is_active=True).count() == 2
     assert len(_events(organization, "budget_owner.reactivated")) == 2
 
@@ -176,8 +175,8 @@ def test_reactivation_needs_an_active_parent(world, tree):
 def test_a_new_cost_centre_cannot_hang_under_an_inactive_one(world, tree):
     organization = world.org("a")
     with scope(organization=organization):
-        budget_owner_deactivate(owner=tree["CC-1201"], actor=None)
-        budget_owner_deactivate(owner=tree["CC-1200"], actor=None)
+        budget_owner_set_active(active=False, owner=tree["CC-1201"], actor=None)
+        budget_owner_set_active(active=False, owner=tree["CC-1200"], actor=None)
         tree["CC-1200"].refresh_from_db()
         with pytest.raises(ValidationError) as excinfo:
             budget_owner_create(organization=organization, actor=None, code="CC-1203", name="X", parent=tree["CC-1200"])
@@ -291,3 +290,26 @@ def test_database_refuses_a_negative_budget(world, tree):
         Budget.objects.create(
             organization=world.org("a"), owner=tree["CC-1101"], period=OCT, amount=Decimal("-1"), currency="USD"
         )
+
+
+def test_an_update_that_changes_nothing_writes_neither_the_row_nor_an_event(world, tree):
+    organization = world.org("a")
+    with scope(organization=organization):
+        owner = tree["CC-1101"]
+        stamped = BudgetOwner.objects.get(pk=owner.pk).updated_at
+        budget_owner_update(owner=owner, actor=None, data={"name": f"  {owner.name} ", "parent": owner.parent})
+        assert BudgetOwner.objects.get(pk=owner.pk).updated_at == stamped
+    assert _events(organization, "budget_owner.updated") == []
+
+
+def test_setting_the_state_a_cost_centre_already_has_is_refused(world, tree):
+    organization = world.org("a")
+    with scope(organization=organization):
+        with pytest.raises(ValidationError) as excinfo:
+            budget_owner_set_active(active=True, owner=tree["CC-1101"], actor=None)
+        assert _errors(excinfo) == {"is_active": ["CC-1101 is already active."]}
+        budget_owner_set_active(active=False, owner=tree["CC-1101"], actor=None)
+        with pytest.raises(ValidationError) as excinfo:
+            budget_owner_set_active(active=False, owner=tree["CC-1101"], actor=None)
+        assert _errors(excinfo) == {"is_active": ["CC-1101 is already inactive."]}
+    assert len(_events(organization, "budget_owner.deactivated")) == 1

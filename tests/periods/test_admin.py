@@ -10,8 +10,7 @@ from apps.audit.models import AuditEvent
 from apps.periods.models import BillingPeriod
 from apps.tenancy.roles import Role
 from tests.mfa import pass_second_factor
-
-from .conftest import OCT, TO_CLOSED, second_finance_admin, step, walk
+from tests.scenarios import OCT, TO_CLOSED, second_finance_admin, step, walk
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,7 @@ from apps.audit.models import AuditEvent
 from apps.periods.models import BillingPeriod
 from apps.tenancy.roles import Role, TokenScope
 from tests.factories import ApiClientFactory
-
-from .conftest import OCT, TO_CLOSED, TO_IN_REVIEW, allocated, reconciled, second_finance_admin, step, walk
+from tests.scenarios import OCT, TO_CLOSED, TO_IN_REVIEW, allocated, reconciled, second_finance_admin, step, walk
 
 pytestmark = pytest.mark.django_db
 
@@ -111,7 +110,7 @@ def test_skipping_a_state_answers_409(ready):
 
 
 def test_a_guard_answers_400_with_every_message(world):
-    run = reconciled(world.org("a"), within=False)
+    run = reconciled(world.org("a"), within=False).run
     allocated(world.org("a"))
     walk(world, "start_reconciliation")
     api = token(world, created_by=world.user("a", Role.FINANCE_ANALYST))

@@ -11,9 +11,8 @@ from apps.audit.models import AuditEvent
 from apps.reconciliation.services import reconciliation_run_create
 from apps.tenancy.roles import Role
 from tests.factories import OrganizationFactory
-from tests.factories.reconciliation import DailyUsageFactory
-
-from .conftest import OCT, G, walk
+from tests.factories.usage import DailyUsageFactory
+from tests.scenarios import OCT, G, walk
 
 pytestmark = pytest.mark.django_db
 

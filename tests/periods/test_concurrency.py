@@ -11,9 +11,8 @@ from apps.audit.models import AuditEvent
 from apps.periods.models import BillingPeriod
 from apps.periods.services import WrongState, period_transition
 from apps.tenancy.roles import Role
+from tests.scenarios import OCT, TO_IN_REVIEW, chargeback, reconciled, second_finance_admin, walk
 from tests.test_celery_worker import _skip
-
-from .conftest import OCT, TO_IN_REVIEW, chargeback, reconciled, second_finance_admin, walk
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

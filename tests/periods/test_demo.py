@@ -14,7 +14,7 @@ from apps.taxonomy.demo import seed_demo as seed_taxonomy
 from apps.tenancy.models import Organization
 from apps.tenancy.roles import Role
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
-from tests.invoices.test_demo import make_cube
+from tests.scenarios import demo_cube
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def test_demo_closes_september_reviews_october_leaves_november_open_and_is_idemp
             MembershipFactory(organization=acme, user=UserFactory(username=f"acme-{name}"), role=role)
     seed_owners(organization=acme, stdout=io.StringIO())
     seed_taxonomy(organization=acme, stdout=io.StringIO())
-    make_cube(acme)
+    demo_cube(acme)
     seed_invoices(organization=acme, stdout=io.StringIO())
     seed_reconciliation(organization=acme, stdout=io.StringIO())
     seed_allocation(organization=acme, stdout=io.StringIO())

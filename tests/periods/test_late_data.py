@@ -14,8 +14,8 @@ from apps.periods.models import BillingPeriod, LateArrival
 from apps.usage.models import IngestJob, UsageRecord
 from apps.usage.services.ingest import ingest_job_create, ingest_job_run
 from apps.usage.services.late_data import flag_late_usage
-
-from .conftest import OCT, TO_CLOSED, chargeback, reconciled, step, walk
+from tests.factories.periods import BillingPeriodFactory
+from tests.scenarios import OCT, TO_CLOSED, chargeback, reconciled, step, walk
 
 pytestmark = pytest.mark.django_db
 
@@ -128,8 +128,7 @@ def test_flagging_the_same_job_again_changes_nothing(world, reconciling):
 def test_usage_for_an_open_period_is_not_late(world, price_book):
     reconciled(world.org("a"))
     ingest_usage(world.org("a"), usage_event("r1", "2026-10-30"))
-    with scope(organization=world.org("a")):
-        BillingPeriod.objects.create(organization=world.org("a"), period=OCT)  # open
+    BillingPeriodFactory(organization=world.org("a"), period=OCT)  # open
     ingest_usage(world.org("a"), usage_event("r2", "2026-10-30"))
     with scope(organization=world.org("a")):
         assert not LateArrival.objects.exists()

@@ -9,8 +9,7 @@ from django_scopes import scope
 from apps.periods.models import BillingPeriod
 from apps.tenancy.roles import Role
 from tests.mfa import pass_second_factor
-
-from .conftest import OCT, TO_CLOSED, TO_IN_REVIEW, second_finance_admin, step, walk
+from tests.scenarios import OCT, TO_CLOSED, TO_IN_REVIEW, second_finance_admin, step, walk
 
 pytestmark = pytest.mark.django_db
 

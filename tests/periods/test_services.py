@@ -19,8 +19,7 @@ from apps.periods.services import (
 from apps.periods.workflow import STATE_ORDER, TRANSITIONS, transition_from
 from apps.tenancy.models import Organization
 from apps.tenancy.roles import Role
-
-from .conftest import OCT, TO_CLOSED, TO_IN_REVIEW, chargeback, reconciled, second_finance_admin, step, walk
+from tests.scenarios import OCT, TO_CLOSED, TO_IN_REVIEW, chargeback, reconciled, second_finance_admin, step, walk
 
 pytestmark = pytest.mark.django_db
 
@@ -166,7 +165,7 @@ def test_submitting_needs_a_reconciliation_run_of_the_month(world):
 
 
 def test_outside_tolerance_blocks_submitting_and_names_each_provider(world):
-    run = reconciled(world.org("a"), within=False)
+    run = reconciled(world.org("a"), within=False).run
     walk(world, "start_reconciliation")
     with pytest.raises(TransitionBlocked) as refused:
         step(world, "submit_for_review")
@@ -206,7 +205,7 @@ def test_an_override_needs_a_written_reason(world):
 
 
 def test_a_finance_admins_override_is_recorded_on_the_period_and_in_its_audit_event(world):
-    run = reconciled(world.org("a"), within=False)
+    run = reconciled(world.org("a"), within=False).run
     admin = world.user("a", Role.FINANCE_ADMIN)
     walk(world, "start_reconciliation")
     billing_period = step(

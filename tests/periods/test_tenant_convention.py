@@ -8,8 +8,7 @@ from django_scopes import scope
 
 from apps.periods import guards, late_data, selectors, services
 from apps.tenancy.scoping import CrossTenantCall
-
-from .conftest import OCT
+from tests.scenarios import OCT
 
 pytestmark = pytest.mark.django_db
 

@@ -13,9 +13,9 @@ from apps.periods.models import BillingPeriod
 from apps.tenancy.models import Organization
 from apps.tenancy.roles import Role
 from tests.factories.invoices import ProviderInvoiceFactory
-from tests.factories.reconciliation import DailyUsageFactory
-
-from .conftest import OCT, TO_CLOSED, TO_IN_REVIEW, G, allocated, chargeback, reconciled, step, walk
+from tests.factories.periods import LateArrivalFactory
+from tests.factories.usage import DailyUsageFactory
+from tests.scenarios import OCT, TO_CLOSED, TO_IN_REVIEW, G, allocated, chargeback, reconciled, step, walk
 
 pytestmark = pytest.mark.django_db
 
@@ -62,23 +62,11 @@ def test_the_board_lists_months_with_a_period_usage_or_invoices_with_state_figur
 
 
 def test_the_board_shows_blocked_readiness_and_late_data(world, price_book):
-    from apps.periods.models import LateArrival
-
     organization = chargeback(world.org("a"))
     walk(world, "start_reconciliation")
     with scope(organization=organization):
         billing_period = BillingPeriod.objects.get(period=OCT)
-        LateArrival.objects.create(
-            organization=organization,
-            billing_period=billing_period,
-            kind="usage",
-            job_id=7,
-            version=1,
-            state_at_arrival="reconciling",
-            rows=12,
-            first_at=billing_period.created_at,
-            last_at=billing_period.created_at,
-        )
+        LateArrivalFactory(billing_period=billing_period, job_id=7, rows=12, first_at=billing_period.created_at)
     response = world.login("a", Role.FINANCE_ANALYST).get(url("board", None))
     [row] = response.context["rows"]
     assert row.readiness.messages == [
@@ -120,7 +108,7 @@ def test_a_month_without_anything_is_404(world):
 
 
 def test_the_period_page_shows_each_guard_before_clicking(world):
-    run = reconciled(world.org("a"), within=False)
+    run = reconciled(world.org("a"), within=False).run
     allocated(world.org("a"))
     walk(world, "start_reconciliation")
     analyst = world.login("a", Role.FINANCE_ANALYST).get(url("detail"))

@@ -6,8 +6,8 @@ from django_scopes import scope
 
 from apps.audit.services import audit_chain_verify
 from apps.pricing.demo import seed_demo
-from apps.pricing.estimator import PriceBook
 from apps.pricing.models import PriceOverride, PriceRow
+from apps.pricing.selectors import price_book_for
 from tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +35,7 @@ def test_demo_seeds_the_price_book_and_each_orgs_terms_idempotently():
         "usage": usage,
         "tool_calls": {},
     }
-    acme_book, globex_book = PriceBook.for_organization(acme), PriceBook.for_organization(globex)
+    acme_book, globex_book = price_book_for(organization=acme), price_book_for(organization=globex)
     assert acme_book.estimate(provider="anthropic", model="claude-sonnet-4-5", **arguments).total_nano == 276_000_000
     assert globex_book.estimate(provider="anthropic", model="claude-sonnet-4-5", **arguments).total_nano == 300_000_000
     assert globex_book.estimate(provider="azure-openai", model="gpt-4o", **arguments).total_nano == 220_000_000

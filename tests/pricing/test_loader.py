@@ -6,8 +6,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from apps.pricing.book_file import PriceBookFileError, parse_price_book, read_price_book
-from apps.pricing.estimator import PriceBook
 from apps.pricing.models import AiModel, ModelAlias, PriceRow, Provider
+from apps.pricing.selectors import price_book_for
 from apps.pricing.services import price_book_load
 
 pytestmark = pytest.mark.django_db
@@ -115,9 +115,9 @@ def test_a_token_usage_type_cannot_be_priced_per_call():
         )
 
 
-def test_for_organization_reads_the_same_prices_as_the_file(world, price_book, django_assert_max_num_queries):
+def test_price_book_for_reads_the_same_prices_as_the_file(world, price_book, django_assert_max_num_queries):
     with django_assert_max_num_queries(4):
-        book = PriceBook.for_organization(world.org("a"))
+        book = price_book_for(organization=world.org("a"))
     result = book.estimate(
         provider="aws-bedrock",
         model="anthropic.claude-sonnet-4-5-20250929-v1:0",

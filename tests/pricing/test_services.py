@@ -7,8 +7,8 @@ from django_scopes import scope
 
 from apps.audit.models import AuditEvent
 from apps.pricing import services
-from apps.pricing.estimator import PriceBook
 from apps.pricing.models import AiModel, PriceOverride, Provider
+from apps.pricing.selectors import price_book_for
 
 pytestmark = pytest.mark.django_db
 DAY = datetime.date(2025, 11, 20)
@@ -16,7 +16,7 @@ DAY = datetime.date(2025, 11, 20)
 
 def _gpt_4o_input(organization) -> int:
     return (
-        PriceBook.for_organization(organization)
+        price_book_for(organization=organization)
         .estimate(
             provider="openai",
             model="gpt-4o-2024-08-06",
@@ -83,12 +83,12 @@ def test_deactivated_overrides_no_longer_apply(world, price_book):
             effective_from=datetime.date(2025, 1, 1),
         )
         assert _gpt_4o_input(a)["input"] == 1_250_000_000
-        services.price_override_deactivate(override=override, actor=None, reason="contract ended")
+        services.price_override_set_active(active=False, override=override, actor=None, reason="contract ended")
         assert _gpt_4o_input(a)["input"] == 2_500_000_000
         event = AuditEvent.objects.get(action="price_override.deactivated")
         assert (event.before["is_active"], event.after["is_active"], event.reason) == (True, False, "contract ended")
         with pytest.raises(ValidationError):
-            services.price_override_deactivate(override=override, actor=None)
+            services.price_override_set_active(active=False, override=override, actor=None)
 
 
 @pytest.mark.parametrize(

@@ -20,11 +20,10 @@ from dataclasses import dataclass
 import pytest
 from django_scopes import scope
 
-from apps.usage.models import DailyDetailUsage
 from tests.factories.invoices import InvoiceLineFactory, ProviderInvoiceFactory
 from tests.factories.owners import BudgetOwnerFactory
-from tests.factories.reconciliation import DailyUsageFactory
 from tests.factories.taxonomy import TagDimensionFactory, TagSetFactory, TagValueFactory
+from tests.factories.usage import DailyDetailUsageFactory, DailyUsageFactory
 
 OCT = datetime.date(2026, 10, 1)
 G = 1_000_000_000  # one dollar in nano-units
@@ -96,14 +95,12 @@ def build_october(organization) -> October:
         # Neighbouring months: never part of October's figures.
         cell(datetime.date(2026, 9, 30), "openai", "gpt-4o", "search", 99, cost_input_nano=999 * G)
         cell(datetime.date(2026, 11, 1), "anthropic", "claude-sonnet-4-5", "search", 99, cost_input_nano=999 * G)
-        DailyDetailUsage.objects.create(
+        DailyDetailUsageFactory(
             organization=organization,
             day=datetime.date(2026, 10, 3),
-            dimension="customer",
             value="cust_1",
             team="search",
             requests=1500,
-            records=1500,
             estimated_nano=150 * G,
         )
 

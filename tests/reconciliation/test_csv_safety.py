@@ -11,7 +11,7 @@ from django_scopes import scope
 
 from apps.reconciliation.services import reconciliation_run_create
 from tests.factories.invoices import InvoiceLineFactory, ProviderInvoiceFactory
-from tests.factories.reconciliation import DailyUsageFactory
+from tests.factories.usage import DailyUsageFactory
 
 from .conftest import OCT
 

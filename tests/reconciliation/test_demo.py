@@ -9,14 +9,14 @@ from apps.reconciliation.demo import seed_demo
 from apps.reconciliation.demo_invoices import seed_demo_invoices as seed_invoices
 from apps.reconciliation.models import ReconciliationLine, ReconciliationRun
 from tests.factories import OrganizationFactory
-from tests.invoices.test_demo import make_cube
+from tests.scenarios import demo_cube
 
 pytestmark = pytest.mark.django_db
 
 
 def test_demo_reconciles_every_invoiced_month_once_and_shows_both_states():
     acme = OrganizationFactory(slug="acme")
-    make_cube(acme)
+    demo_cube(acme)
     seed_invoices(organization=acme, stdout=io.StringIO())
     out = io.StringIO()
     seed_demo(organization=acme, stdout=out)

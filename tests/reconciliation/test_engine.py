@@ -4,7 +4,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apps.pricing.cost_sources import BILL_COST_SOURCES, COST_SOURCES
+from apps.pricing.constants import BILL_COST_SOURCES, COST_SOURCES
 from apps.reconciliation import engine
 from apps.reconciliation.formatting import money, normalised_pct
 

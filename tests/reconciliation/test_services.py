@@ -132,7 +132,7 @@ def test_a_higher_tolerance_moves_the_boundary(world, october):
 def test_all_providers_within_makes_the_run_within(world):
     organization = world.org("a")
     with scope(organization=organization):
-        from tests.factories.reconciliation import DailyUsageFactory
+        from tests.factories.usage import DailyUsageFactory
 
         DailyUsageFactory(organization=organization, day=OCT, cost_input_nano=98 * G)
         invoice = ProviderInvoiceFactory(organization=organization, provider="openai", billing_period=OCT)

@@ -19,9 +19,10 @@ from apps.statements.models import Statement
 from apps.statements.services import statements_issue
 from tests.factories.allocation import allocation_catalog, rule_set_with_draft
 from tests.factories.invoices import InvoiceLineFactory, ProviderInvoiceFactory
-from tests.factories.reconciliation import DailyUsageFactory
-from tests.factories.statements import OCT, billing_period_of, set_state
+from tests.factories.periods import billing_period_of, set_state
 from tests.factories.taxonomy import TagSetFactory
+from tests.factories.usage import DailyUsageFactory
+from tests.scenarios import OCT
 
 pytestmark = pytest.mark.django_db
 

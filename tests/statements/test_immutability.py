@@ -10,7 +10,7 @@ from django_scopes import scope
 from apps.periods.models import BillingPeriod
 from apps.statements.models import FinalStatementError, Statement, StatementLine
 from apps.statements.services import statements_finalise
-from tests.factories.statements import set_state
+from tests.factories.periods import set_state
 
 pytestmark = pytest.mark.django_db
 

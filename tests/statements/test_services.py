@@ -8,7 +8,6 @@ from django.core.exceptions import ValidationError
 from django_scopes import scope
 
 from apps.allocation.models import AllocationRun
-from apps.allocation.runs.services import allocation_run_create
 from apps.audit.models import AuditEvent
 from apps.periods import hooks
 from apps.periods.models import BillingPeriod
@@ -19,10 +18,9 @@ from apps.statements.services import (
     statements_finalise,
     statements_issue,
 )
-from tests.factories.invoices import InvoiceLineFactory
-from tests.factories.statements import OCT, billing_period_of, october_allocated, set_state
-
-from .conftest import issue_october
+from tests import scenarios
+from tests.factories.periods import BillingPeriodFactory, billing_period_of, set_state
+from tests.scenarios import OCT, SHARED, allocated, reissued
 
 pytestmark = pytest.mark.django_db
 
@@ -143,7 +141,7 @@ def test_an_unknown_method_has_no_section():
 
 def test_the_review_guard_needs_a_draft_allocation_run(world):
     organization = world.org("a")
-    run, _ = october_allocated(organization)
+    run = allocated(organization, month=SHARED).run
     billing_period = billing_period_of(run)
     assert guard_period_has_draft_allocation(billing_period=billing_period, actor=None) is None
     set_state(billing_period, BillingPeriod.State.IN_REVIEW)
@@ -156,8 +154,7 @@ def test_the_review_guard_needs_a_draft_allocation_run(world):
 
 
 def test_the_review_guard_names_a_month_that_was_never_allocated(world):
-    with scope(organization=world.org("a")):
-        billing_period = BillingPeriod.objects.create(organization=world.org("a"), period=OCT.replace(month=11))
+    billing_period = BillingPeriodFactory(organization=world.org("a"), period=OCT.replace(month=11))
     assert (
         guard_period_has_draft_allocation(billing_period=billing_period)
         == "Allocate 2026-11 before sending it to review."
@@ -175,7 +172,7 @@ def test_issuing_the_same_version_twice_is_refused(issued):
 
 def test_issuing_writes_no_audit_event_of_its_own(world):
     # A transition writes exactly one audit event (the periods app's); the statements record who issued them.
-    run, _ = october_allocated(world.org("a"))
+    run = allocated(world.org("a"), month=SHARED).run
     billing_period = set_state(billing_period_of(run), BillingPeriod.State.IN_REVIEW)
     with scope(organization=world.org("a")):
         before = AuditEvent.objects.count()
@@ -196,7 +193,8 @@ def test_closing_makes_the_current_drafts_final(issued):
 
 def test_statements_issued_are_e_mailed_to_the_owners_users(world, django_capture_on_commit_callbacks):
     organization = world.org("a")
-    run, owners = october_allocated(organization)
+    october = allocated(organization, month=SHARED)
+    run, owners = october.run, october.owners
     owner_user = world.user("a", "budget_owner")
     analyst = world.user("a", "finance_analyst")
     with scope(organization=organization):
@@ -219,7 +217,8 @@ def test_statements_issued_are_e_mailed_to_the_owners_users(world, django_captur
 
 def test_owners_of_a_parent_cost_centre_are_e_mailed_too(world, django_capture_on_commit_callbacks):
     organization = world.org("a")
-    run, owners = october_allocated(organization)
+    october = allocated(organization, month=SHARED)
+    run, owners = october.run, october.owners
     with scope(organization=organization):
         parent = owners["CC-1101"].__class__.objects.create(organization=organization, code="CC-1100", name="Search")
         for code in ("CC-1101", "CC-1201"):
@@ -236,7 +235,8 @@ def test_owners_of_a_parent_cost_centre_are_e_mailed_too(world, django_capture_o
 
 
 def test_nothing_is_e_mailed_when_the_transition_rolls_back(world, django_capture_on_commit_callbacks):
-    run, owners = october_allocated(world.org("a"))
+    october = allocated(world.org("a"), month=SHARED)
+    run, owners = october.run, october.owners
     with scope(organization=world.org("a")):
         owners["CC-1101"].owner_users.add(world.user("a", "budget_owner"))
     billing_period = set_state(billing_period_of(run), BillingPeriod.State.IN_REVIEW)
@@ -249,26 +249,9 @@ def test_nothing_is_e_mailed_when_the_transition_rolls_back(world, django_captur
 # --- versions ------------------------------------------------------------------------------------
 
 
-def reopen_and_review(issued, *, extra_invoice_nano: int = 0) -> list[Statement]:
-    """Close version 1, reopen (version 2), allocate again (optionally with a bigger invoice) and review."""
-    billing_period = issued.billing_period
-    set_state(billing_period, BillingPeriod.State.CLOSED)
-    statements_finalise(billing_period=billing_period, actor=None, reason="")
-    set_state(billing_period, BillingPeriod.State.OPEN, version=2)
-    if extra_invoice_nano:
-        with scope(organization=issued.organization):
-            from apps.invoices.models import ProviderInvoice
-
-            invoice = ProviderInvoice.objects.get(provider="openai", billing_period=OCT)
-            InvoiceLineFactory(invoice=invoice, amount_nano=extra_invoice_nano, cost_source="output")
-    allocation_run_create(organization=issued.organization, period=OCT, actor=None)
-    set_state(billing_period, BillingPeriod.State.IN_REVIEW)
-    return statements_issue(billing_period=billing_period, actor=None, reason="")
-
-
 def test_reopening_gives_version_2_that_supersedes_version_1_with_the_difference(issued):
     # Given a closed version 1, when a late invoice line of 2.00 arrives and the period is reviewed again
-    second = reopen_and_review(issued, extra_invoice_nano=2_000_000_000)
+    second = reissued(issued, extra_invoice_nano=2_000_000_000)
     # then every owner gets version 2, superseding their final version 1, which is untouched
     assert [(s.owner_code, s.version, s.status) for s in second] == [
         ("CC-1101", 2, "draft"),
@@ -300,7 +283,7 @@ def test_an_owner_whose_charge_disappears_gets_a_zero_version_superseding_the_ol
     # Given CC-1401's share of the gateway goes to CC-1301 instead in version 2
     from apps.allocation.models import RuleSet
     from apps.allocation.rules.services import draft_from_version, draft_publish, draft_update
-    from tests.factories.statements import RULES
+    from tests.scenarios import SHARED_RULES as RULES
 
     with scope(organization=issued.organization):
         version = RuleSet.objects.get().versions.get(number=1)
@@ -309,7 +292,7 @@ def test_an_owner_whose_charge_disappears_gets_a_zero_version_superseding_the_ol
     draft = draft_from_version(version=version, actor=None)
     draft, _ = draft_update(draft=draft, document=document, actor=None)
     draft_publish(draft=draft, actor=None)
-    second = reopen_and_review(issued)
+    second = reissued(issued)
     assert [(s.owner_code, s.total_amount) for s in second] == [
         ("CC-1101", Decimal("16.11")),
         ("CC-1201", Decimal("4.55")),
@@ -336,8 +319,8 @@ def test_statement_lines_keep_the_allocation_explanations(issued):
 
 
 def test_statements_of_another_organisation_are_separate(world):
-    issue_october(world.org("a"))
-    issue_october(world.org("b"))
+    scenarios.issued(world.org("a"))
+    scenarios.issued(world.org("b"))
     with scope(organization=world.org("a")):
         assert Statement.objects.count() == 3
         assert set(Statement.objects.values_list("organization_id", flat=True)) == {world.org("a").pk}

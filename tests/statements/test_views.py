@@ -8,14 +8,10 @@ import pytest
 from django.urls import reverse
 from django_scopes import scope
 
-from apps.periods.models import BillingPeriod
-from apps.statements.services import statements_finalise
 from apps.tenancy.roles import TokenScope
-from tests.disputes.conftest import open_dispute
+from tests import scenarios
 from tests.factories.owners import BudgetFactory
-from tests.factories.statements import set_state
-
-from .test_services import reopen_and_review
+from tests.scenarios import closed, open_dispute, reissued
 
 pytestmark = pytest.mark.django_db
 
@@ -27,13 +23,11 @@ def url(name: str, statement) -> str:
 
 
 @pytest.fixture
-def issued(world):
-    from tests.disputes.conftest import issue_october
-
-    issued = issue_october(world.org("a"), world.user("a", "finance_analyst"))
-    with scope(organization=issued.organization):
-        issued.owners["CC-1101"].owner_users.add(world.user("a", "budget_owner"))
-    return issued
+def issued(world) -> scenarios.Issued:
+    """October issued in org "a"; the budget-owner member owns CC-1101 (Search)."""
+    return scenarios.issued(
+        world.org("a"), world.user("a", "finance_analyst"), owner_user=world.user("a", "budget_owner")
+    )
 
 
 def test_finance_sees_every_statement_of_the_period(world, issued):
@@ -125,15 +119,14 @@ def test_the_statement_page_shows_sections_explanations_and_drill_down(world, is
 def test_finance_and_final_statements_have_no_dispute_button(world, issued):
     statement = issued.statement("CC-1101")
     assert b"Dispute the whole statement" not in world.login("a", "finance_admin").get(url("detail", statement)).content
-    set_state(issued.billing_period, BillingPeriod.State.CLOSED)
-    statements_finalise(billing_period=issued.billing_period, actor=None, reason="")
+    closed(issued)
     html = world.login("a", "budget_owner").get(url("detail", statement)).content.decode()
     assert "Final since" in html
     assert "Dispute the whole statement" not in html and "/dispute/?line=" not in html
 
 
 def test_version_2_links_to_version_1_and_shows_the_difference(world, issued):
-    reopen_and_review(issued, extra_invoice_nano=2_000_000_000)
+    reissued(issued, extra_invoice_nano=2_000_000_000)
     v1, v2 = issued.statement("CC-1101", 1), issued.statement("CC-1101", 2)
     client = world.login("a", "budget_owner")
     html = client.get(url("detail", v2)).content.decode()
@@ -265,8 +258,7 @@ def test_the_api_lists_statements_with_decimal_strings(world, issued):
 
 
 def test_the_erp_pulls_final_statements_with_lines(world, issued):
-    set_state(issued.billing_period, BillingPeriod.State.CLOSED)
-    statements_finalise(billing_period=issued.billing_period, actor=None, reason="")
+    closed(issued)
     api = world.api("a", scopes=[TokenScope.STATEMENTS_READ])
     listing = api.get("/api/v1/statements/", {"status": "final", "current": "true"}).json()["results"]
     assert [row["reference"] for row in listing] == [

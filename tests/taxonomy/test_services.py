@@ -9,11 +9,11 @@ from apps.taxonomy.services import (
     tag_alias_add,
     tag_alias_remove,
     tag_dimension_create,
-    tag_dimension_deactivate,
+    tag_dimension_set_active,
     tag_dimension_update,
     tag_normaliser_for,
     tag_value_create,
-    tag_value_deactivate,
+    tag_value_set_active,
     tag_value_update,
     tagsets_get_or_create,
 )
@@ -186,9 +186,9 @@ def test_dimension_update_and_deactivate_audit_before_and_after(world, taxonomy)
     with scope(organization=organization):
         tag_dimension_update(dimension=taxonomy["customer"], actor=None, data={"label": "Customer", "required": True})
         tag_dimension_update(dimension=taxonomy["customer"], actor=None, data={"label": "Customer"})  # no change
-        tag_dimension_deactivate(dimension=taxonomy["customer"], actor=None, reason="not used")
+        tag_dimension_set_active(active=False, dimension=taxonomy["customer"], actor=None, reason="not used")
         with pytest.raises(ValidationError):
-            tag_dimension_deactivate(dimension=taxonomy["customer"], actor=None)
+            tag_dimension_set_active(active=False, dimension=taxonomy["customer"], actor=None)
         assert TagDimension.objects.get(key="customer").is_active is False
     [updated] = _events(organization, "tag_dimension.updated")
     assert (updated.before["required"], updated.after["required"]) == (False, True)
@@ -312,7 +312,7 @@ def test_update_replaces_the_alias_list_in_one_event(world, taxonomy):
 
 def test_value_deactivate(world, taxonomy):
     with scope(organization=world.org("a")):
-        tag_value_deactivate(tag_value=taxonomy["support"], actor=None)
+        tag_value_set_active(active=False, tag_value=taxonomy["support"], actor=None)
         assert TagValue.objects.get(pk=taxonomy["support"].pk).is_active is False
     assert len(_events(world.org("a"), "tag_value.deactivated")) == 1
 

@@ -139,7 +139,8 @@ def test_readers_cannot_edit(world, taxonomy, role):
 def test_health_page_counts_requests_from_the_usage_cube_and_lists_unknown_values(world, taxonomy):
     from datetime import date
 
-    from apps.usage.models import DailyUsage
+    from apps.taxonomy.models import TagSet
+    from tests.factories.usage import DailyUsageFactory
 
     ids = tagsets_get_or_create(
         organization=world.org("a"),
@@ -153,13 +154,11 @@ def test_health_page_counts_requests_from_the_usage_cube_and_lists_unknown_value
     requests = [10, 5, 2, 1]  # per tag set, in the order above
     with scope(organization=world.org("a")):
         for tagset_id, count in zip(ids.values(), requests, strict=True):
-            DailyUsage.objects.create(
+            DailyUsageFactory(
                 organization=world.org("a"),
                 day=date(2026, 10, 1),
-                provider="openai",
-                model="gpt-4o",
-                service_tier="standard",
-                tagset_id=tagset_id,
+                tagset=TagSet.objects.get(pk=tagset_id),
+                records=0,
                 requests=count,
             )
     response = world.login("a", Role.BUDGET_OWNER).get(reverse("usage:tagging_health", kwargs={"org_slug": "alpha"}))

@@ -2,6 +2,7 @@
 and the tenant boundary."""
 
 import copy
+import dataclasses
 import datetime
 import json
 from decimal import Decimal
@@ -154,12 +155,27 @@ def catalog_file(world, tmp_path) -> str:
     return _write(tmp_path, "catalog.yaml", _catalog_document(world))
 
 
-def test_sections_are_discovered_in_dependency_order():
+def test_sections_are_registered_by_their_apps_and_kept_in_dependency_order():
     assert catalog.SECTION_NAMES == ["budget_owners", "budgets", "taxonomy", "price_overrides"]
     assert catalog.available_sections() == catalog.SECTION_NAMES
     budgets = catalog.catalog_section("budgets")
     assert budgets.csv_columns == ["owner", "period", "amount", "currency"]
     assert budgets.validate_section is owners_io.validate_budgets
+
+
+def test_the_file_order_does_not_follow_the_order_apps_register_in(monkeypatch):
+    registered = dict(catalog._sections)
+    monkeypatch.setattr(catalog, "_sections", {})
+    for name in reversed(list(registered)):
+        catalog.register_catalog_section(registered[name])
+    assert catalog.available_sections() == catalog.SECTION_NAMES
+
+
+def test_a_section_the_file_format_does_not_know_cannot_register():
+    section = dataclasses.replace(catalog.catalog_section("budgets"), name="forecasts")
+    with pytest.raises(ValueError, match="no section 'forecasts'"):
+        catalog.register_catalog_section(section)
+    assert catalog.available_sections() == catalog.SECTION_NAMES
 
 
 def test_import_creates_every_section_and_a_second_import_changes_nothing(world, catalog_file):
@@ -514,9 +530,9 @@ def test_the_short_example_in_the_readme_imports_cleanly(world, tmp_path):
     ]
 
 
-def test_a_section_whose_app_has_no_catalog_module_fails_only_when_the_file_uses_it(world, tmp_path, monkeypatch):
+def test_a_section_no_installed_app_registers_fails_only_when_the_file_uses_it(world, tmp_path, monkeypatch):
     a = world.org("a")
-    monkeypatch.setitem(catalog.SECTION_MODULES, "price_overrides", "apps.pricing.no_such_catalog_io")
+    monkeypatch.delitem(catalog._sections, "price_overrides")
     path = _write(tmp_path, "prices.yaml", {**_catalog_document(world), "price_overrides": [{"provider": "openai"}]})
     before = _state(a)
 
@@ -524,7 +540,7 @@ def test_a_section_whose_app_has_no_catalog_module_fails_only_when_the_file_uses
 
     assert err.splitlines() == [
         f"{path}: price_overrides: The price_overrides section cannot be imported or exported here: "
-        "apps.pricing.no_such_catalog_io does not exist yet."
+        "no installed app provides it."
     ]
     assert _state(a) == before
     document = _catalog_document(world)

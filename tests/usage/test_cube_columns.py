@@ -1,6 +1,6 @@
 """The cube's measure columns and the cost-source vocabulary are defined once and agree."""
 
-from apps.pricing.cost_sources import BILL_COST_SOURCES, COST_SOURCES, OTHER_SOURCE
+from apps.pricing.constants import BILL_COST_SOURCES, COST_SOURCES, OTHER_SOURCE
 from apps.usage.models import COST_COLUMNS, CUBE_SUM_FIELDS, DailyDetailUsage, DailyUsage, UsageRecord
 
 

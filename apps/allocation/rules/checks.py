@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from apps.owners.models import BudgetOwner
-from apps.pricing.cost_sources import COST_SOURCES
+from apps.pricing.constants import COST_SOURCES
 from apps.pricing.models import AiModel, Provider, ServiceTier
 from apps.taxonomy.models import TagDimension, TagValue
 from apps.tenancy.models import Organization

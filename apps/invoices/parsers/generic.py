@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import BinaryIO
 
 from apps.ingest.rows import RowError, RowProblem, as_amount, as_bool, as_quantity, as_text
-from apps.pricing.cost_sources import BILL_COST_SOURCES
+from apps.pricing.constants import BILL_COST_SOURCES
 
 from .base import ParsedLine, as_charge_category, as_currency, as_instant, csv_rows, month_start
 

@@ -34,7 +34,7 @@ from apps.invoices.models import (
     ProviderInvoice,
 )
 from apps.invoices.parsers import FORMAT_CHOICES, FileRefused, ParsedLine, RowError, detect_format, reader_for
-from apps.pricing.estimator import PriceBook
+from apps.pricing.selectors import price_book_for
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
 
@@ -147,7 +147,7 @@ def _read(job: InvoiceIngestJob) -> tuple[str, list[ParsedLine | RowError]]:
 
 
 def _resolver(organization: Organization):
-    book = PriceBook.for_organization(organization)
+    book = price_book_for(organization=organization)
 
     def resolve(line: ParsedLine) -> str:
         if line.model_hint:

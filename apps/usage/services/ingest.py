@@ -28,6 +28,7 @@ from apps.ingest.jobs import job_enqueue, job_finish, job_mark_running, job_scop
 from apps.ingest.payloads import ingest_job_receive, payload_open, payload_prescan
 from apps.ingest.rows import RowProblem
 from apps.pricing.estimator import PriceBook
+from apps.pricing.selectors import price_book_for
 from apps.taxonomy.models import Granularity, TagDimension
 from apps.taxonomy.normalise import normalise_key, tagset_hash
 from apps.taxonomy.services import tag_normaliser_for, tagsets_get_or_create
@@ -264,7 +265,7 @@ def _context_for(job: IngestJob, source: str) -> _Context:
         job=job,
         source=source,
         normaliser=tag_normaliser_for(organization=organization),
-        price_book=PriceBook.for_organization(organization),
+        price_book=price_book_for(organization=organization),
         mappings=mappings,
         tag_cache={},
         tagset_ids={},
