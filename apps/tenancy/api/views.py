@@ -3,7 +3,8 @@
 The token's organisation is activated as the django-scopes scope once, in ``initial()``, before
 any handler runs, and stays active until the response is finalised; ``get_queryset`` also filters
 by it explicitly. Views declare ``queryset = Model.objects.none()`` (the model), a serializer,
-a filterset and ``required_scopes``; they never filter by organisation themselves.
+a filterset and the token scopes their reads and writes need (``read_scope``, ``write_scope``: see
+``apps.core.api.scopes``); they never filter by organisation themselves.
 """
 
 from contextlib import ExitStack
@@ -12,10 +13,10 @@ from django_scopes import scope
 from rest_framework import generics, mixins, viewsets
 from rest_framework.exceptions import NotAuthenticated
 
+from apps.core.api.scopes import ReadWriteScopes
 
-class OrganizationScopedMixin:
-    required_scopes: dict[str, str] = {}
 
+class OrganizationScopedMixin(ReadWriteScopes):
     def dispatch(self, request, *args, **kwargs):
         with ExitStack() as stack:
             self._scope_stack = stack
