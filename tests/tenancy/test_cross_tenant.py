@@ -48,16 +48,17 @@ def test_portal_route_works_for_its_own_members(world, case):
     assert response.status_code == 200, f"{url} answered {response.status_code} to its own {case.role}"
 
 
-def _named_routes(resolver=None, namespace=""):
+def _named_routes(resolver=None, namespace="", prefix=""):
+    """Every named route with its whole path (the organisation prefix is mounted once, above the apps)."""
     resolver = resolver or get_resolver()
     for pattern in resolver.url_patterns:
         if isinstance(pattern, URLResolver):
             if pattern.namespace == "admin":
                 continue
             inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
-            yield from _named_routes(pattern, inner)
+            yield from _named_routes(pattern, inner, prefix + str(pattern.pattern))
         elif isinstance(pattern, URLPattern) and pattern.name:
-            yield f"{namespace}{pattern.name}", str(pattern.pattern)
+            yield f"{namespace}{pattern.name}", prefix + str(pattern.pattern)
 
 
 def _routes_with_object_ids() -> list:
