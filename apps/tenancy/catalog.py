@@ -21,9 +21,9 @@ from pathlib import Path
 import yaml
 from django.db import transaction
 from django.utils import timezone
-from django_scopes import scope
 
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 
 # Dependency order: budgets name cost centres, taxonomy values name cost centres, price overrides
 # name providers and models of the price book. Import validates and applies in this order.
@@ -100,6 +100,7 @@ def available_sections() -> list[str]:
 # --- export -------------------------------------------------------------------------------------------
 
 
+@tenant_scoped
 def catalog_export(*, organization: Organization, sections: list[str] | None = None) -> dict:
     """The catalog document of one organisation: ``organization``, ``exported_at`` and one list of rows per
     section (every available section unless ``sections`` names some)."""
@@ -108,9 +109,8 @@ def catalog_export(*, organization: Organization, sections: list[str] | None = N
         "organization": organization.slug,
         "exported_at": timezone.now().replace(microsecond=0).isoformat(),
     }
-    with scope(organization=organization):
-        for name in names:
-            document[name] = catalog_section(name).export_section(organization=organization)
+    for name in names:
+        document[name] = catalog_section(name).export_section(organization=organization)
     return document
 
 
@@ -248,21 +248,20 @@ class _DryRunRollback(Exception):
     pass
 
 
+@tenant_scoped
 def catalog_validate(*, organization: Organization, sections: dict[str, list]) -> list[Error]:
     """Every error of every section, in dependency order. Writes nothing."""
     context: dict = {}
     errors: list[Error] = []
-    with scope(organization=organization):
-        for name in SECTION_NAMES:
-            if name in sections:
-                errors.extend(
-                    catalog_section(name).validate_section(
-                        organization=organization, rows=sections[name], context=context
-                    )
-                )
+    for name in SECTION_NAMES:
+        if name in sections:
+            errors.extend(
+                catalog_section(name).validate_section(organization=organization, rows=sections[name], context=context)
+            )
     return errors
 
 
+@tenant_scoped
 def catalog_import(
     *, organization: Organization, sections: dict[str, list], actor=None, dry_run: bool = False
 ) -> CatalogImport:
@@ -274,7 +273,7 @@ def catalog_import(
         return CatalogImport(errors=errors, counts={}, written=False)
     counts: dict[str, dict[str, int]] = {}
     try:
-        with transaction.atomic(), scope(organization=organization):
+        with transaction.atomic():
             for name in SECTION_NAMES:
                 if name in sections:
                     counts[name] = catalog_section(name).apply_section(

@@ -9,11 +9,11 @@ a filterset and the token scopes their reads and writes need (``read_scope``, ``
 
 from contextlib import ExitStack
 
-from django_scopes import scope
 from rest_framework import generics, mixins, viewsets
 from rest_framework.exceptions import NotAuthenticated
 
 from apps.core.api.scopes import ReadWriteScopes
+from apps.tenancy.scoping import organization_scope
 
 
 class OrganizationScopedMixin(ReadWriteScopes):
@@ -28,7 +28,7 @@ class OrganizationScopedMixin(ReadWriteScopes):
         if client is None or not hasattr(client, "organization"):
             raise NotAuthenticated()
         request.organization = client.organization
-        self._scope_stack.enter_context(scope(organization=request.organization))
+        self._scope_stack.enter_context(organization_scope(request.organization))
 
     def get_queryset(self):
         model = self.queryset.model
