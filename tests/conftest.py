@@ -1,7 +1,13 @@
 import pytest
 from django.core.cache import cache
+from hypothesis import HealthCheck, settings
 
 from tests.world import World, build_world
+
+# Properties are about values, not speed: the test machines are shared, so wall-clock health checks
+# (deadline, too_slow) would only make the suite flaky under load. Example counts stay as each test sets.
+settings.register_profile("project", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("project")
 
 
 @pytest.fixture

@@ -144,7 +144,7 @@ def _ensure_settings_may_change(stored: Organization, *, fields: list[str]) -> N
     """Ask the guards other apps registered (``hooks``) for each changed field; the first message refuses."""
     for field in fields:
         for guard in settings_guards_for(field):
-            message = guard(stored)
+            message = guard(organization=stored)
             if message:
                 raise ValidationError({field: message})
 

@@ -23,12 +23,12 @@ from django.db.models import Sum
 from django_scopes import scope
 
 from apps.audit.services import actor_label_for, audit_record
+from apps.core.calendar import period_bounds
 from apps.core.ceilings import require_in_range, sums_checked
+from apps.core.money import currency_exponent, footed_minor_units, nano_to_decimal, quantize_money
 from apps.invoices.models import InvoiceLine
 from apps.owners.models import BudgetOwner
-from apps.periods.calendar import period_bounds
 from apps.periods.services import period_for_update
-from apps.pricing.money import currency_exponent, footed_minor_units, nano_to_decimal, quantize_money
 from apps.tenancy.models import Organization
 from apps.usage.models import DailyUsage
 
@@ -52,7 +52,8 @@ CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 def period_cells(*, organization: Organization, period: date) -> list[engine.Cell]:
     """The month's cost cells, summed in the database by (tag set, provider, model, tier, retry)."""
     sums = {column: Sum(column) for cost, tokens in COST_COLUMNS.values() for column in (cost, tokens) if column}
-    first, after = period_bounds(organization, period)  # the fiscal calendar's days of the period
+    # the fiscal calendar's days of the period
+    first, after = period_bounds(period, start_day=organization.period_start_day)
     with scope(organization=organization):
         rows = (
             DailyUsage.objects.filter(organization=organization, day__gte=first, day__lt=after)

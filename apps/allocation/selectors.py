@@ -13,11 +13,11 @@ from django.db.models import QuerySet
 from django.db.models.functions import TruncMonth
 from django.http import QueryDict
 
+from apps.core.calendar import month_before, period_bounds, period_of_day
+from apps.core.money import footed_minor_units, nano_to_decimal, quantize_money
 from apps.invoices.models import ProviderInvoice
 from apps.owners.models import BudgetOwner
-from apps.periods.calendar import month_before, period_bounds, period_of_day
 from apps.periods.models import BillingPeriod
-from apps.pricing.money import footed_minor_units, nano_to_decimal, quantize_money
 from apps.tenancy.models import Organization
 from apps.usage.models import DailyUsage
 
@@ -48,7 +48,7 @@ def _usage_months(organization: Organization) -> set[date]:
     newest = newest.first()
     if newest is None:
         return set()
-    month, found = period_of_day(organization, newest), set()
+    month, found = period_of_day(newest, start_day=organization.period_start_day), set()
     for _ in range(PICKER_MONTHS):
         if _has_usage(organization, month):
             found.add(month)
@@ -57,7 +57,7 @@ def _usage_months(organization: Organization) -> set[date]:
 
 
 def _has_usage(organization: Organization, period: date) -> bool:
-    first, after = period_bounds(organization, period)
+    first, after = period_bounds(period, start_day=organization.period_start_day)
     return DailyUsage.objects.filter(organization=organization, day__gte=first, day__lt=after).exists()
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.periods import converters  # noqa: F401 - registers <billing_month:...>
+from apps.core import converters  # noqa: F401 - registers <billing_month:...>
 
 from . import views
 

@@ -17,11 +17,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from apps.core.forms import PeriodForm
+from apps.core.money import footed_minor_units, nano_to_decimal, quantize_money
 from apps.owners.models import BudgetOwner
 from apps.owners.selectors import visible_owner_ids
 from apps.periods.selectors import month_exists
-from apps.pricing.money import footed_minor_units, nano_to_decimal, quantize_money
-from apps.reconciliation.forms import PeriodForm
 from apps.tenancy.permissions import org_perm_required
 from apps.tenancy.roles import Perm
 

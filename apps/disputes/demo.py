@@ -8,12 +8,12 @@ nothing and says why. Idempotent: a second run finds the dispute and leaves it."
 from decimal import ROUND_DOWN, Decimal
 
 from django.contrib.auth import get_user_model
-from django_scopes import scope
 
 from apps.owners.models import BudgetOwner
 from apps.owners.selectors import owner_subtree_ids
 from apps.periods.models import BillingPeriod
 from apps.statements.models import Section, Statement
+from apps.tenancy.scoping import organization_scope
 
 from .models import Dispute
 from .services import dispute_comment_add, dispute_open
@@ -40,7 +40,7 @@ def seed_demo(*, organization, stdout) -> None:
     if owner_user is None or analyst is None:
         stdout.write("  acme: no demo users yet, so no dispute")
         return
-    with scope(organization=organization):
+    with organization_scope(organization):
         billing_period = (
             BillingPeriod.objects.filter(organization=organization, state=BillingPeriod.State.IN_REVIEW)
             .order_by("period")

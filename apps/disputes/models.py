@@ -20,7 +20,7 @@ Changes go through ``services`` only (audited, e-mailed); adjustments are never 
 from django.conf import settings
 from django.db import models
 
-from apps.pricing.money import nano_to_decimal
+from apps.core.money import nano_to_decimal
 from apps.tenancy.models import TenantModel
 
 

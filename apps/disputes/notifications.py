@@ -2,12 +2,12 @@
 (everyone whose role resolves disputes), an outcome to the person who opened the dispute."""
 
 from django.core.mail import send_mail
-from django_scopes import scope
 
-from apps.pricing.money import nano_to_decimal, quantize_money
+from apps.core.money import nano_to_decimal, quantize_money
 from apps.statements.notifications import portal_link
 from apps.tenancy.models import Membership
 from apps.tenancy.roles import ROLE_PERMS, Perm
+from apps.tenancy.scoping import tenant_scoped
 
 from .models import Dispute
 
@@ -16,16 +16,16 @@ def _money(nano: int, currency: str) -> str:
     return f"{quantize_money(nano_to_decimal(nano), currency):,} {currency}"
 
 
-def finance_recipients(organization) -> list[str]:
+@tenant_scoped
+def finance_recipients(*, organization) -> list[str]:
     roles = [role for role, perms in ROLE_PERMS.items() if Perm.RESOLVE_DISPUTES in perms]
-    with scope(organization=organization):
-        emails = (
-            Membership.objects.filter(organization=organization, role__in=roles, user__is_active=True)
-            .exclude(user__email="")
-            .order_by("user__email")
-            .values_list("user__email", flat=True)
-        )
-        return list(dict.fromkeys(emails))
+    emails = (
+        Membership.objects.filter(organization=organization, role__in=roles, user__is_active=True)
+        .exclude(user__email="")
+        .order_by("user__email")
+        .values_list("user__email", flat=True)
+    )
+    return list(dict.fromkeys(emails))
 
 
 def _dispute(dispute_id: int) -> Dispute:
@@ -37,7 +37,7 @@ def _dispute(dispute_id: int) -> Dispute:
 def dispute_opened_notify(*, dispute_id: int) -> int:
     dispute = _dispute(dispute_id)
     organization = dispute.organization
-    recipients = finance_recipients(organization)
+    recipients = finance_recipients(organization=organization)
     if not recipients:
         return 0
     statement = dispute.statement

@@ -1,6 +1,9 @@
 """Reads over disputes: what a member may see (finance: all; a budget owner: disputes on the statements of
 their subtree), the queue with its filters, the owners a dispute may be re-charged to, and how much of a
-line or a statement is still disputable."""
+line or a statement is still disputable.
+
+Each read takes the member (a budget owner sees their subtree), or the dispute, line or statement it is
+about, and runs in that organisation's scope (``apps.tenancy.scoping.tenant_scoped``)."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -8,21 +11,24 @@ from decimal import Decimal
 
 from django.db.models import Count, QuerySet
 
+from apps.core.money import decimal_to_nano
 from apps.owners.models import BudgetOwner
 from apps.owners.selectors import visible_owner_ids
-from apps.pricing.money import decimal_to_nano
 from apps.statements.models import Adjustment, Section, Statement, StatementLine
 from apps.tenancy.models import Membership
+from apps.tenancy.scoping import tenant_scoped
 
 from .models import Dispute, DisputeComment
 
 
+@tenant_scoped(via="membership")
 def disputes_visible(*, membership: Membership) -> QuerySet[Dispute]:
     queryset = Dispute.objects.filter(organization_id=membership.organization_id)
     visible = visible_owner_ids(membership=membership)
     return queryset if visible is None else queryset.filter(owner_id__in=visible)
 
 
+@tenant_scoped(via="membership")
 def statement_disputes_context(*, membership: Membership, statement) -> dict:
     """The disputes of one statement that the member sees, for the statement's page (registered in
     ``apps.statements.hooks`` by ``DisputesConfig.ready()``)."""
@@ -34,11 +40,13 @@ def statement_disputes_context(*, membership: Membership, statement) -> dict:
     }
 
 
+@tenant_scoped(via="membership")
 def open_disputes_for_owner_panel(*, membership: Membership) -> list[Dispute]:
     """The open disputes a member sees, for the budget owner's panel on the portal home."""
     return list(disputes_visible(membership=membership).filter(status="open").select_related("statement", "owner")[:20])
 
 
+@tenant_scoped(via="membership")
 def dispute_queue(
     *, membership: Membership, status: str = "", period: date | None = None, owner_code: str = ""
 ) -> QuerySet[Dispute]:
@@ -56,6 +64,7 @@ def dispute_queue(
     )
 
 
+@tenant_scoped(via="membership")
 def dispute_status_counts(*, membership: Membership) -> dict[str, int]:
     rows = disputes_visible(membership=membership).values("status").annotate(n=Count("id")).order_by()
     counts = {status: 0 for status in Dispute.Status.values}
@@ -63,10 +72,12 @@ def dispute_status_counts(*, membership: Membership) -> dict[str, int]:
     return counts
 
 
+@tenant_scoped(via="dispute")
 def dispute_comments(*, dispute: Dispute) -> QuerySet[DisputeComment]:
     return DisputeComment.objects.filter(dispute=dispute).order_by("created_at", "id")
 
 
+@tenant_scoped(via="dispute")
 def recharge_candidates(*, dispute: Dispute) -> QuerySet[BudgetOwner]:
     """Active cost centres other than the disputing one, central ones first (the usual home of a charge
     nobody else should carry)."""
@@ -105,6 +116,7 @@ def _claimed_nano(disputes: QuerySet[Dispute], *, credited_only: bool = False, e
     )
 
 
+@tenant_scoped(via="line")
 def line_room(*, line: StatementLine, credited_only: bool = False, exclude_id: int | None = None) -> Room:
     """The line's amount against the disputes on it (``credited_only``: only the credits of accepted ones,
     ``exclude_id``: leaving one dispute out, the one being accepted)."""
@@ -115,6 +127,7 @@ def line_room(*, line: StatementLine, credited_only: bool = False, exclude_id: i
     )
 
 
+@tenant_scoped(via="statement")
 def statement_room(*, statement: Statement, credited_only: bool = False, exclude_id: int | None = None) -> Room:
     """The statement's charges against every dispute of its owner in the period, on any line, on the whole
     statement, and on earlier versions (whose accepted credits a later version carries again).
@@ -138,6 +151,7 @@ def statement_room(*, statement: Statement, credited_only: bool = False, exclude
     )
 
 
+@tenant_scoped(via="statement")
 def disputable_nano(*, statement: Statement, line: StatementLine | None = None) -> int:
     """How much the owner may still dispute on the line (within what is left on the statement), or on the
     whole statement."""

@@ -19,14 +19,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
-from django_scopes import scope
 
 from apps.audit.services import actor_label_for, audit_record
+from apps.core.money import currency_exponent, decimal_to_nano, nano_to_decimal, quantize_money
 from apps.owners.models import BudgetOwner
 from apps.periods.models import BillingPeriod
-from apps.pricing.money import currency_exponent, decimal_to_nano, nano_to_decimal, quantize_money
 from apps.statements.models import Statement, StatementLine
 from apps.statements.services import adjustment_pair_create, statements_rebuild
+from apps.tenancy.scoping import tenant_scoped
 
 from . import notifications, selectors
 from .models import Dispute, DisputeComment
@@ -77,14 +77,15 @@ def _snapshot(dispute: Dispute) -> dict:
 # --- guards and facts of period transitions ----------------------------------------------------
 
 
-def open_disputes_count(billing_period: BillingPeriod) -> int:
-    with scope(organization=billing_period.organization_id):
-        return Dispute.objects.filter(billing_period=billing_period, status=Dispute.Status.OPEN).count()
+@tenant_scoped(via="billing_period")
+def open_disputes_count(*, billing_period: BillingPeriod) -> int:
+    return Dispute.objects.filter(billing_period=billing_period, status=Dispute.Status.OPEN).count()
 
 
-def guard_no_open_disputes(billing_period: BillingPeriod, actor=None) -> str | None:
+@tenant_scoped(via="billing_period")
+def guard_no_open_disputes(*, billing_period: BillingPeriod, actor=None) -> str | None:
     """Guard of ``approve``: every dispute of the period is resolved."""
-    count = open_disputes_count(billing_period)
+    count = open_disputes_count(billing_period=billing_period)
     if count == 0:
         return None
     if count == 1:
@@ -92,19 +93,19 @@ def guard_no_open_disputes(billing_period: BillingPeriod, actor=None) -> str | N
     return f"{count} disputes are still open: resolve them before approving."
 
 
-def open_disputes_fact(billing_periods: list[BillingPeriod]) -> dict[int, int]:
+@tenant_scoped
+def open_disputes_fact(*, organization, billing_periods: list[BillingPeriod]) -> dict[int, int]:
     """The periods board's "Open disputes" column: open disputes per period, in one query."""
     if not billing_periods:
         return {}
     counts = {bp.pk: 0 for bp in billing_periods}
-    with scope(organization=billing_periods[0].organization_id):
-        rows = (
-            Dispute.objects.filter(billing_period__in=billing_periods, status=Dispute.Status.OPEN)
-            .values("billing_period_id")
-            .annotate(n=Count("id"))
-        )
-        for row in rows:
-            counts[row["billing_period_id"]] = row["n"]
+    rows = (
+        Dispute.objects.filter(billing_period__in=billing_periods, status=Dispute.Status.OPEN)
+        .values("billing_period_id")
+        .annotate(n=Count("id"))
+    )
+    for row in rows:
+        counts[row["billing_period_id"]] = row["n"]
     return counts
 
 
@@ -196,6 +197,7 @@ def _already_opened(
     return None
 
 
+@tenant_scoped(via="statement")
 @transaction.atomic
 def dispute_open(
     *,
@@ -215,89 +217,86 @@ def dispute_open(
     same room. A form submitted twice (same ``submission_key``), or the same person opening the same
     dispute again while it is open, raises ``DuplicateSubmission`` naming the dispute that exists."""
     organization = statement.organization
-    with scope(organization=organization):
-        billing_period = _locked_period(organization, statement.billing_period_id)
-        statement = _locked_statement(organization, statement.pk)
-        if (
-            statement.is_final
-            or billing_period.state != BillingPeriod.State.IN_REVIEW
-            or statement.version != billing_period.version
-        ):
-            raise ValidationError(
-                f"Statement {statement.reference} is not in review: disputes are opened while the period is in "
-                "review, on its current statements."
-            )
-        if line is not None:
-            line = _locked_line(organization, line.pk)
-            if line is None or line.statement_id != statement.pk:
-                raise ValidationError({"line": "That line is not on this statement."})
-        amount_nano = _amount_nano(amount, field="amount", currency=statement.currency)
-        reason = _text(reason, field="reason", message="Say why the charge is wrong.")
-        duplicate = _already_opened(
-            organization=organization,
-            actor=actor,
-            statement=statement,
-            line=line,
-            amount_nano=amount_nano,
-            reason=reason,
-            submission_key=submission_key,
+    billing_period = _locked_period(organization, statement.billing_period_id)
+    statement = _locked_statement(organization, statement.pk)
+    if (
+        statement.is_final
+        or billing_period.state != BillingPeriod.State.IN_REVIEW
+        or statement.version != billing_period.version
+    ):
+        raise ValidationError(
+            f"Statement {statement.reference} is not in review: disputes are opened while the period is in "
+            "review, on its current statements."
         )
-        if duplicate is not None:
-            raise duplicate
-        rooms = [(selectors.statement_room(statement=statement), "the statement")]
-        if line is not None:
-            rooms.insert(0, (selectors.line_room(line=line), _what(line)))
-        for room, what in rooms:
-            refusal = _room_refusal(room, amount_nano, what=what, currency=statement.currency)
-            if refusal is not None:
-                raise ValidationError({"amount": refusal})
-        dispute = Dispute.objects.create(
-            organization=organization,
-            statement=statement,
-            line=line,
-            billing_period=billing_period,
-            owner=statement.owner,
-            currency=statement.currency,
-            amount_nano=amount_nano,
-            reason=reason,
-            evidence_url=(evidence_url or "").strip(),
-            opened_by=actor,
-            submission_key=submission_key,
-        )
-        audit_record(
-            organization=organization,
-            actor=actor,
-            action="dispute.opened",
-            target=dispute,
-            after={**_snapshot(dispute), "reason": dispute.reason, "evidence_url": dispute.evidence_url},
-        )
+    if line is not None:
+        line = _locked_line(organization, line.pk)
+        if line is None or line.statement_id != statement.pk:
+            raise ValidationError({"line": "That line is not on this statement."})
+    amount_nano = _amount_nano(amount, field="amount", currency=statement.currency)
+    reason = _text(reason, field="reason", message="Say why the charge is wrong.")
+    duplicate = _already_opened(
+        organization=organization,
+        actor=actor,
+        statement=statement,
+        line=line,
+        amount_nano=amount_nano,
+        reason=reason,
+        submission_key=submission_key,
+    )
+    if duplicate is not None:
+        raise duplicate
+    rooms = [(selectors.statement_room(statement=statement), "the statement")]
+    if line is not None:
+        rooms.insert(0, (selectors.line_room(line=line), _what(line)))
+    for room, what in rooms:
+        refusal = _room_refusal(room, amount_nano, what=what, currency=statement.currency)
+        if refusal is not None:
+            raise ValidationError({"amount": refusal})
+    dispute = Dispute.objects.create(
+        organization=organization,
+        statement=statement,
+        line=line,
+        billing_period=billing_period,
+        owner=statement.owner,
+        currency=statement.currency,
+        amount_nano=amount_nano,
+        reason=reason,
+        evidence_url=(evidence_url or "").strip(),
+        opened_by=actor,
+        submission_key=submission_key,
+    )
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="dispute.opened",
+        target=dispute,
+        after={**_snapshot(dispute), "reason": dispute.reason, "evidence_url": dispute.evidence_url},
+    )
     transaction.on_commit(lambda: notifications.dispute_opened_notify(dispute_id=dispute.pk))
     return dispute
 
 
+@tenant_scoped(via="dispute")
 @transaction.atomic
 def dispute_comment_add(*, dispute: Dispute, actor, body: str) -> DisputeComment:
     organization = dispute.organization
-    with scope(organization=organization):
-        dispute = Dispute.objects.select_for_update().get(pk=dispute.pk)
-        if not dispute.is_open:
-            raise ValidationError(
-                f"Dispute #{dispute.pk} is {dispute.get_status_display().lower()}: its thread is closed."
-            )
-        comment = DisputeComment.objects.create(
-            organization=organization,
-            dispute=dispute,
-            author=actor,
-            author_label=actor_label_for(actor),
-            body=_text(body, field="body", message="Write a comment first."),
-        )
-        audit_record(
-            organization=organization,
-            actor=actor,
-            action="dispute.commented",
-            target=dispute,
-            after={"comment": comment.pk, "body": comment.body},
-        )
+    dispute = Dispute.objects.select_for_update().get(pk=dispute.pk)
+    if not dispute.is_open:
+        raise ValidationError(f"Dispute #{dispute.pk} is {dispute.get_status_display().lower()}: its thread is closed.")
+    comment = DisputeComment.objects.create(
+        organization=organization,
+        dispute=dispute,
+        author=actor,
+        author_label=actor_label_for(actor),
+        body=_text(body, field="body", message="Write a comment first."),
+    )
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="dispute.commented",
+        target=dispute,
+        after={"comment": comment.pk, "body": comment.body},
+    )
     return comment
 
 
@@ -335,93 +334,93 @@ def _check_credit_fits(dispute: Dispute, adjusted_nano: int) -> None:
             raise ValidationError({"amount": refusal})
 
 
+@tenant_scoped(via="dispute")
 @transaction.atomic
 def dispute_accept(*, dispute: Dispute, actor, amount: Decimal, recharge_owner: BudgetOwner, note: str = "") -> Dispute:
     """Accept (part of) a dispute: the owner is credited ``amount`` and ``recharge_owner`` charged it, as an
     adjustment pair of the period. While the period is in review both owners' draft statements are rebuilt
     now; otherwise the pair appears on the period's next statement version."""
     organization = dispute.organization
-    with scope(organization=organization):
-        billing_period, dispute = _open_for_resolution(dispute)
-        adjusted_nano = _amount_nano(amount, field="amount", currency=dispute.currency)
-        if adjusted_nano > dispute.amount_nano:
-            raise ValidationError(
-                {
-                    "amount": f"Accept at most the disputed {_money(dispute.amount_nano, dispute.currency)}; "
-                    "reject the dispute or accept a part of it."
-                }
-            )
-        _check_credit_fits(dispute, adjusted_nano)
-        if recharge_owner is None or recharge_owner.organization_id != organization.pk:
-            raise ValidationError({"recharge_owner": "Choose the cost centre that pays instead."})
-        if recharge_owner.pk == dispute.owner_id:
-            raise ValidationError(
-                {"recharge_owner": f"{recharge_owner.code} is the disputing cost centre: choose another one."}
-            )
-        if not recharge_owner.is_active:
-            raise ValidationError({"recharge_owner": f"{recharge_owner.code} is inactive: choose an active one."})
-        note = (note or "").strip()
-        now = timezone.now()
-        dispute.status = Dispute.Status.ACCEPTED
-        dispute.adjusted_nano = adjusted_nano
-        dispute.recharge_owner = recharge_owner
-        dispute.resolution_note = note
-        dispute.resolved_by = actor
-        dispute.resolved_at = now
-        dispute.save()
-        amount_text = _money(adjusted_nano, dispute.currency)
-        what = f"line {dispute.line.position} of " if dispute.line_id else ""
-        adjustment_pair_create(
-            organization=organization,
-            dispute_id=dispute.pk,
-            billing_period=billing_period,
-            credit_owner=dispute.owner,
-            charge_owner=recharge_owner,
-            amount_nano=adjusted_nano,
-            credit_description=f"Credit of {amount_text}: dispute #{dispute.pk} on {what}{dispute.statement.reference} "
-            f"was accepted; {recharge_owner.code} {recharge_owner.name} is charged instead.",
-            charge_description=f"Re-charge of {amount_text} from {dispute.owner.code} {dispute.owner.name}: "
-            f"dispute #{dispute.pk} on {what}{dispute.statement.reference} was accepted.",
+    billing_period, dispute = _open_for_resolution(dispute)
+    adjusted_nano = _amount_nano(amount, field="amount", currency=dispute.currency)
+    if adjusted_nano > dispute.amount_nano:
+        raise ValidationError(
+            {
+                "amount": f"Accept at most the disputed {_money(dispute.amount_nano, dispute.currency)}; "
+                "reject the dispute or accept a part of it."
+            }
         )
-        rebuilt = statements_rebuild(
-            billing_period=billing_period, owner_ids=[dispute.owner_id, recharge_owner.pk], actor=actor
+    _check_credit_fits(dispute, adjusted_nano)
+    if recharge_owner is None or recharge_owner.organization_id != organization.pk:
+        raise ValidationError({"recharge_owner": "Choose the cost centre that pays instead."})
+    if recharge_owner.pk == dispute.owner_id:
+        raise ValidationError(
+            {"recharge_owner": f"{recharge_owner.code} is the disputing cost centre: choose another one."}
         )
-        audit_record(
-            organization=organization,
-            actor=actor,
-            action="dispute.accepted",
-            target=dispute,
-            before={"status": Dispute.Status.OPEN},
-            after={
-                **_snapshot(dispute),
-                "adjusted_nano": adjusted_nano,
-                "recharge_owner": recharge_owner.code,
-                "note": note,
-                "statements_rebuilt": [statement.reference for statement in rebuilt],
-            },
-        )
+    if not recharge_owner.is_active:
+        raise ValidationError({"recharge_owner": f"{recharge_owner.code} is inactive: choose an active one."})
+    note = (note or "").strip()
+    now = timezone.now()
+    dispute.status = Dispute.Status.ACCEPTED
+    dispute.adjusted_nano = adjusted_nano
+    dispute.recharge_owner = recharge_owner
+    dispute.resolution_note = note
+    dispute.resolved_by = actor
+    dispute.resolved_at = now
+    dispute.save()
+    amount_text = _money(adjusted_nano, dispute.currency)
+    what = f"line {dispute.line.position} of " if dispute.line_id else ""
+    adjustment_pair_create(
+        organization=organization,
+        dispute_id=dispute.pk,
+        billing_period=billing_period,
+        credit_owner=dispute.owner,
+        charge_owner=recharge_owner,
+        amount_nano=adjusted_nano,
+        credit_description=f"Credit of {amount_text}: dispute #{dispute.pk} on {what}{dispute.statement.reference} "
+        f"was accepted; {recharge_owner.code} {recharge_owner.name} is charged instead.",
+        charge_description=f"Re-charge of {amount_text} from {dispute.owner.code} {dispute.owner.name}: "
+        f"dispute #{dispute.pk} on {what}{dispute.statement.reference} was accepted.",
+    )
+    rebuilt = statements_rebuild(
+        billing_period=billing_period, owner_ids=[dispute.owner_id, recharge_owner.pk], actor=actor
+    )
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="dispute.accepted",
+        target=dispute,
+        before={"status": Dispute.Status.OPEN},
+        after={
+            **_snapshot(dispute),
+            "adjusted_nano": adjusted_nano,
+            "recharge_owner": recharge_owner.code,
+            "note": note,
+            "statements_rebuilt": [statement.reference for statement in rebuilt],
+        },
+    )
     transaction.on_commit(lambda: notifications.dispute_resolved_notify(dispute_id=dispute.pk))
     return dispute
 
 
+@tenant_scoped(via="dispute")
 @transaction.atomic
 def dispute_reject(*, dispute: Dispute, actor, reason: str) -> Dispute:
     organization = dispute.organization
-    with scope(organization=organization):
-        _billing_period, dispute = _open_for_resolution(dispute)
-        dispute.resolution_note = _text(reason, field="reason", message="Say why the dispute is rejected.")
-        dispute.status = Dispute.Status.REJECTED
-        dispute.resolved_by = actor
-        dispute.resolved_at = timezone.now()
-        dispute.save()
-        audit_record(
-            organization=organization,
-            actor=actor,
-            action="dispute.rejected",
-            target=dispute,
-            before={"status": Dispute.Status.OPEN},
-            after={**_snapshot(dispute), "reason": dispute.resolution_note},
-            reason=dispute.resolution_note,
-        )
+    _billing_period, dispute = _open_for_resolution(dispute)
+    dispute.resolution_note = _text(reason, field="reason", message="Say why the dispute is rejected.")
+    dispute.status = Dispute.Status.REJECTED
+    dispute.resolved_by = actor
+    dispute.resolved_at = timezone.now()
+    dispute.save()
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="dispute.rejected",
+        target=dispute,
+        before={"status": Dispute.Status.OPEN},
+        after={**_snapshot(dispute), "reason": dispute.resolution_note},
+        reason=dispute.resolution_note,
+    )
     transaction.on_commit(lambda: notifications.dispute_resolved_notify(dispute_id=dispute.pk))
     return dispute

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.core.forms import apply_validation_error
-from apps.pricing.money import nano_to_decimal, quantize_money
+from apps.core.money import nano_to_decimal, quantize_money
 from apps.statements.models import StatementLine
 from apps.statements.selectors import adjustments_for_dispute, statements_visible
 from apps.statements.views import can_dispute
@@ -89,7 +89,7 @@ def _detail(request, dispute: Dispute, *, status: int = 200, **forms):
         "dispute": dispute,
         "statement": dispute.statement,
         "comments": selectors.dispute_comments(dispute=dispute).select_related("author"),
-        "adjustments": adjustments_for_dispute(organization_id=dispute.organization_id, dispute_id=dispute.pk),
+        "adjustments": adjustments_for_dispute(organization=request.organization, dispute_id=dispute.pk),
         "may_comment": _may_comment(request, dispute),
         "resolver": resolver,
         "comment_form": forms.get("comment_form") or CommentForm(),

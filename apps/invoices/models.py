@@ -12,7 +12,7 @@ of its lines.
 from django.conf import settings
 from django.db import models
 
-from apps.pricing.money import nano_to_decimal
+from apps.core.money import nano_to_decimal
 from apps.tenancy.models import TenantModel
 
 COST_SOURCES = ("input", "output", "cache_read", "cache_write", "tool_calls", "other")

@@ -6,13 +6,12 @@ Idempotent: each step runs only from the state it leaves, so a second run change
 from datetime import date
 
 from django.contrib.auth import get_user_model
-from django_scopes import scope
 
 from apps.accounts.services import organization_mode_switch
 from apps.tenancy.models import Organization
 from apps.tenancy.roles import Perm
 
-from .models import BillingPeriod
+from .selectors import billing_period_or_unsaved
 from .services import period_transition, transition_check
 from .workflow import TRANSITIONS
 
@@ -43,9 +42,7 @@ def seed_demo(*, organization, stdout) -> None:
         )
         stdout.write(f"  {organization.slug}: switched to chargeback")
     for period, steps in PLAN.items():
-        with scope(organization=organization):
-            billing_period = BillingPeriod.objects.filter(organization=organization, period=period).first()
-        billing_period = billing_period or BillingPeriod(organization=organization, period=period)
+        billing_period = billing_period_or_unsaved(organization=organization, period=period)
         for name in steps:
             if billing_period.state != TRANSITIONS[name].source:
                 continue

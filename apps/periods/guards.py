@@ -1,20 +1,20 @@
 """What periods guards on lower floors, registered through their hooks in ``PeriodsConfig.ready()``."""
 
-from django_scopes import scope
+from apps.tenancy.scoping import tenant_scoped
 
 from .models import BillingPeriod
 
 
-def calendar_may_change(organization) -> str | None:
+@tenant_scoped
+def calendar_may_change(*, organization) -> str | None:
     """Moving the period start day moves days between periods: refused once any period has left open, or
     days already reconciled, reviewed or charged would change period (or fall between two)."""
-    with scope(organization=organization):
-        worked = (
-            BillingPeriod.objects.filter(organization=organization)
-            .exclude(state=BillingPeriod.State.OPEN)
-            .order_by("-period")
-            .first()
-        )
+    worked = (
+        BillingPeriod.objects.filter(organization=organization)
+        .exclude(state=BillingPeriod.State.OPEN)
+        .order_by("-period")
+        .first()
+    )
     if worked is None:
         return None
     return (

@@ -4,9 +4,9 @@ Transitions are named (see ``services``): ``start_reconciliation`` (open → rec
 ``submit_for_review`` (reconciling → in_review), ``approve`` (in_review → approved),
 ``close`` (approved → closed) and ``reopen`` (closed → open).
 
-- A *guard* is ``fn(billing_period, actor) -> str | None``: a message that blocks the transition, or None.
+- A *guard* is ``fn(*, billing_period, actor) -> str | None``: a message that blocks the transition, or None.
   Guards run with the period row locked, before anything changes.
-- An *effect* is ``fn(billing_period, actor, reason) -> None``: it runs inside the transition's transaction
+- An *effect* is ``fn(*, billing_period, actor, reason) -> None``: it runs inside the transition's transaction
   after the state has changed; raising rolls the whole transition back.
 
 - A *check* is ``fn(check, *, acting, override, reason) -> None``: like a guard, but it sees the whole
@@ -14,10 +14,10 @@ Transitions are named (see ``services``): ``start_reconciliation`` (open → rec
   rule that depends on who acts or on an override (reconciliation's tolerance on ``submit_for_review``).
   Checks run before the guards, so their messages come first.
 
-- A *fact* is ``fn(billing_periods) -> {period_pk: value}``: a figure another app knows about a list of
-  saved periods (e.g. "Open disputes"), shown as a column of the periods board and on a period's page
-  under its label. Periods missing from the answer show as empty. One call per page, so a fact is one
-  grouped query, not one per period.
+- A *fact* is ``fn(*, organization, billing_periods) -> {period_pk: value}``: a figure another app knows
+  about a list of the organisation's saved periods (e.g. "Open disputes"), shown as a column of the periods
+  board and on a period's page under its label. Periods missing from the answer show as empty. One call
+  per page, so a fact is one grouped query, not one per period.
 
 - The *figures* are ``fn(*, organization, periods) -> {period: figures}``: the estimated and invoiced cost of
   each month the board and a period's page show (one provider: reconciliation). Without one they show empty.
@@ -26,7 +26,8 @@ Transitions are named (see ``services``): ``start_reconciliation`` (open → rec
   ``has_month(*, organization, period) -> bool`` (usage by its days, invoices by their billing month). The
   board lists a month that has a period row or any source's data.
 
-Apps register in ``AppConfig.ready()``; registration is idempotent (a function is kept once).
+Every hook is called with keyword arguments. Apps register in ``AppConfig.ready()``; registration is
+idempotent (a function is kept once).
 """
 
 from collections import defaultdict

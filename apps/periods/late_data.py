@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Max, Min, Sum
 from django.utils import timezone
-from django_scopes import scope
 
 from apps.audit.services import audit_record
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 
 from .models import BillingPeriod, LateArrival
 
@@ -35,7 +35,8 @@ class LateFound:
     detail: dict
 
 
-def past_open_periods(organization: Organization) -> list[BillingPeriod]:
+@tenant_scoped
+def past_open_periods(*, organization: Organization) -> list[BillingPeriod]:
     """The organisation's periods that have left ``open``, oldest first: where arriving data is late."""
     return list(
         BillingPeriod.objects.filter(organization=organization)
@@ -44,13 +45,14 @@ def past_open_periods(organization: Organization) -> list[BillingPeriod]:
     )
 
 
+@tenant_scoped
 def record_late_arrivals(*, organization: Organization, kind: str, job, found: list[LateFound]) -> list[LateArrival]:
     """Flag each found period past open with the job's rows (a ``LateArrival`` of its current version) and audit it;
     a period reopened meanwhile is skipped, the same job finishing again changes nothing."""
     recorded = []
     now = timezone.now()
     for item in found:
-        with transaction.atomic(), scope(organization=organization):
+        with transaction.atomic():
             # Period row first, then (inside audit_record) the organisation: the order transitions use.
             billing_period = BillingPeriod.objects.select_for_update().get(pk=item.billing_period_id)
             if billing_period.state == BillingPeriod.State.OPEN:
@@ -113,14 +115,15 @@ class LateData:
         return bool(self.usage_rows or self.invoice_lines)
 
 
-def late_data_for(billing_periods) -> dict[int, LateData]:
+@tenant_scoped
+def late_data_for(*, organization: Organization, billing_periods) -> dict[int, LateData]:
     """The current version's late data per period pk, in one grouped query."""
     periods = [bp for bp in billing_periods if bp.pk]
     if not periods:
         return {}
     versions = {bp.pk: bp.version for bp in periods}
     rows = (
-        LateArrival.objects.filter(billing_period_id__in=list(versions))
+        LateArrival.objects.filter(organization=organization, billing_period_id__in=list(versions))
         .values("billing_period_id", "version", "kind")
         .annotate(rows=Sum("rows"), amount=Sum("amount_nano"), first=Min("first_at"), last=Max("last_at"))
         .order_by()
@@ -138,7 +141,8 @@ def late_data_for(billing_periods) -> dict[int, LateData]:
     return {pk: LateData(**figures) for pk, figures in collected.items()}
 
 
-def late_arrivals(billing_period: BillingPeriod):
+@tenant_scoped(via="billing_period")
+def late_arrivals(*, billing_period: BillingPeriod):
     """The current version's late arrivals of a period, oldest first."""
     return LateArrival.objects.filter(billing_period=billing_period, version=billing_period.version).order_by(
         "first_at", "id"

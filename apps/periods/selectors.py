@@ -1,4 +1,5 @@
-"""Reads for the periods board, a period's page and its timeline. Call inside the organisation's scope."""
+"""Reads for the periods board, a period's page and its timeline. Each runs in the scope of the organisation it is
+given (``tenancy.scoping.tenant_scoped``), directly or through the billing period."""
 
 from dataclasses import dataclass, field
 from datetime import date
@@ -7,6 +8,7 @@ from django.db.models import Q, QuerySet
 
 from apps.audit.models import AuditEvent
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 
 from . import hooks
 from .late_data import LateData, late_data_for
@@ -15,6 +17,7 @@ from .services import TransitionCheck, transition_check
 from .workflow import STATE_ORDER, transition_from
 
 
+@tenant_scoped
 def months(*, organization: Organization) -> list[date]:
     """Months with a period row or data of a registered month source (invoices, usage), newest first: what
     the board lists."""
@@ -24,6 +27,7 @@ def months(*, organization: Organization) -> list[date]:
     return sorted(found, reverse=True)
 
 
+@tenant_scoped
 def month_exists(*, organization: Organization, period: date) -> bool:
     """A month the organisation has something in: a period row, or a registered source's data (an invoice,
     usage in its bounds)."""
@@ -32,12 +36,14 @@ def month_exists(*, organization: Organization, period: date) -> bool:
     )
 
 
+@tenant_scoped
 def billing_period_or_unsaved(*, organization: Organization, period: date) -> BillingPeriod:
     """The period row, or the open period the month would become (not saved: reading never creates one)."""
     found = BillingPeriod.objects.filter(organization=organization, period=period).first()
     return found or BillingPeriod(organization=organization, period=period)
 
 
+@tenant_scoped
 def figures_for(*, organization: Organization, periods: list[date]) -> dict[date, object]:
     """Estimated and invoiced cost of the months, from the provider registered with
     ``hooks.register_period_figures`` (reconciliation's ``period_figures``); nothing without one."""
@@ -45,10 +51,14 @@ def figures_for(*, organization: Organization, periods: list[date]) -> dict[date
     return provider(organization=organization, periods=periods) if provider else {}
 
 
-def facts_for(billing_periods: list[BillingPeriod]) -> dict[str, dict[int, object]]:
+@tenant_scoped
+def facts_for(*, organization: Organization, billing_periods: list[BillingPeriod]) -> dict[str, dict[int, object]]:
     """Every registered period fact (``hooks.register_period_fact``) for the saved periods, by label."""
     saved = [bp for bp in billing_periods if bp.pk]
-    return {label: (fn(saved) if saved else {}) for label, fn in hooks.period_facts().items()}
+    if not saved:
+        return {label: {} for label in hooks.period_facts()}
+    organization = saved[0].organization
+    return {label: fn(organization=organization, billing_periods=saved) for label, fn in hooks.period_facts().items()}
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,7 @@ class Readiness:
         return self.messages[0]
 
 
+@tenant_scoped
 def readiness(*, organization: Organization, billing_period: BillingPeriod, actor) -> Readiness:
     t = transition_from(billing_period.state)
     check = transition_check(
@@ -94,13 +105,14 @@ class BoardRow:
         return f"{self.period:%Y-%m}"
 
 
+@tenant_scoped
 def board(*, organization: Organization, periods: list[date], actor) -> tuple[list[str], list[BoardRow]]:
     """Rows of the periods board for the given months, and the labels of the fact columns."""
     existing = {bp.period: bp for bp in BillingPeriod.objects.filter(organization=organization, period__in=periods)}
     billing_periods = [existing.get(p) or BillingPeriod(organization=organization, period=p) for p in periods]
     figures = figures_for(organization=organization, periods=periods)
-    late = late_data_for(billing_periods)
-    facts = facts_for(billing_periods)
+    late = late_data_for(organization=organization, billing_periods=billing_periods)
+    facts = facts_for(organization=organization, billing_periods=billing_periods)
     rows = [
         BoardRow(
             period=bp.period,
@@ -115,7 +127,7 @@ def board(*, organization: Organization, periods: list[date], actor) -> tuple[li
     return list(facts), rows
 
 
-def track(billing_period: BillingPeriod) -> list[dict]:
+def track(*, billing_period: BillingPeriod) -> list[dict]:
     """The five states in order, each marked done, current or to come."""
     position = STATE_ORDER.index(billing_period.state)
     return [
@@ -124,7 +136,8 @@ def track(billing_period: BillingPeriod) -> list[dict]:
     ]
 
 
-def timeline(billing_period: BillingPeriod) -> QuerySet[AuditEvent]:
+@tenant_scoped(via="billing_period")
+def timeline(*, billing_period: BillingPeriod) -> QuerySet[AuditEvent]:
     """The period's audit events, oldest first: its transitions and late-data flags."""
     if not billing_period.pk:
         return AuditEvent.objects.none()
@@ -133,6 +146,7 @@ def timeline(billing_period: BillingPeriod) -> QuerySet[AuditEvent]:
     ).order_by("seq")
 
 
+@tenant_scoped
 def checks_for_page(*, organization: Organization, billing_period: BillingPeriod, actor) -> dict:
     """The dry run of the period's next transition for this actor, and of the override when reconciliation
     is outside tolerance."""

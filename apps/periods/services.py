@@ -19,11 +19,11 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django_scopes import scope
 
 from apps.audit.services import audit_record
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.roles import ROLE_PERMS, Perm, Role, TokenScope
+from apps.tenancy.scoping import tenant_scoped
 
 from . import hooks
 from .models import BillingPeriod
@@ -40,26 +40,17 @@ ROLE_PLURALS = {
 }
 
 
-def parse_period(text: str) -> date:
-    """'2026-10' → date(2026, 10, 1), or a ValidationError that says what a period looks like."""
-    try:
-        year, month = (int(part) for part in str(text).split("-"))
-        return date(year, month, 1)
-    except (TypeError, ValueError):
-        raise ValidationError({"period": f"“{text}” is not a period: use YYYY-MM, e.g. 2026-10."}) from None
-
-
+@tenant_scoped
 def period_for_update(*, organization: Organization, period: date, actor=None) -> BillingPeriod:
     """The period row, created open on first use, locked for the rest of the caller's transaction."""
     if period.day != 1:
         raise ValidationError({"period": "Choose a month (the first day of it), e.g. 2026-10."})
-    with scope(organization=organization):
-        BillingPeriod.objects.get_or_create(
-            organization=organization,
-            period=period,
-            defaults={"created_by": actor if getattr(actor, "_meta", None) is not None else None},
-        )
-        return BillingPeriod.objects.select_for_update().get(organization=organization, period=period)
+    BillingPeriod.objects.get_or_create(
+        organization=organization,
+        period=period,
+        defaults={"created_by": actor if getattr(actor, "_meta", None) is not None else None},
+    )
+    return BillingPeriod.objects.select_for_update().get(organization=organization, period=period)
 
 
 # --- errors -------------------------------------------------------------------------------------
@@ -112,10 +103,10 @@ class Acting:
 def _membership(organization: Organization, user) -> Membership | None:
     if user is None or not user.is_active:
         return None
-    with scope(organization=organization):
-        return Membership.objects.filter(organization=organization, user=user).first()
+    return Membership.objects.filter(organization=organization, user=user).first()
 
 
+@tenant_scoped
 def acting_for(*, organization: Organization, actor) -> Acting:
     client = getattr(actor, "client", None)
     if client is not None:  # an API principal
@@ -236,12 +227,13 @@ def _check(
             f"Reopening needs a written reason: it starts version {billing_period.version + 1} of {label}'s statements."
         )
     for guard in hooks.guards_for(t.name):
-        message = guard(billing_period, acting.actor)
+        message = guard(billing_period=billing_period, actor=acting.actor)
         if message:
             check.blocked.append(str(message))
     return check
 
 
+@tenant_scoped
 def transition_check(
     *,
     organization: Organization,
@@ -256,19 +248,18 @@ def transition_check(
     period page shows). A month without a period row is checked as the open period it would become."""
     t = _transition(transition)
     acting = acting_for(organization=organization, actor=actor)
-    with scope(organization=organization):
-        if billing_period is None:
-            billing_period = BillingPeriod.objects.filter(organization=organization, period=period).first()
-        if billing_period is None:
-            billing_period = BillingPeriod(organization=organization, period=period)
-        return _check(
-            organization=organization,
-            billing_period=billing_period,
-            t=t,
-            acting=acting,
-            override=override,
-            reason=(reason or "").strip(),
-        )
+    if billing_period is None:
+        billing_period = BillingPeriod.objects.filter(organization=organization, period=period).first()
+    if billing_period is None:
+        billing_period = BillingPeriod(organization=organization, period=period)
+    return _check(
+        organization=organization,
+        billing_period=billing_period,
+        t=t,
+        acting=acting,
+        override=override,
+        reason=(reason or "").strip(),
+    )
 
 
 def _transition(name: str) -> Transition:
@@ -317,6 +308,7 @@ def _apply(billing_period: BillingPeriod, t: Transition, acting: Acting, check: 
     return after_extra
 
 
+@tenant_scoped
 def period_transition(
     *,
     organization: Organization,
@@ -335,34 +327,33 @@ def period_transition(
     acting = acting_for(organization=organization, actor=actor)
     with transaction.atomic():
         billing_period = period_for_update(organization=organization, period=period, actor=acting.user)
-        with scope(organization=organization):
-            check = _check(
-                organization=organization,
-                billing_period=billing_period,
-                t=t,
-                acting=acting,
-                override=override,
-                reason=reason,
-            )
-            error = check.error()
-            if error is not None:
-                raise error
-            before = _snapshot(billing_period)
-            after_extra = _apply(billing_period, t, acting, check, reason, timezone.now())
-            billing_period._transition_saving = True
-            try:
-                billing_period.save()
-            finally:
-                billing_period._transition_saving = False
-            audit_record(
-                organization=organization,
-                actor=acting.actor,
-                action=f"billing_period.{t.name}",
-                target=billing_period,
-                before=before,
-                after={**_snapshot(billing_period), "period": billing_period.label, **after_extra},
-                reason=reason,
-            )
-            for effect in hooks.effects_for(t.name):
-                effect(billing_period, acting.actor, reason)
+        check = _check(
+            organization=organization,
+            billing_period=billing_period,
+            t=t,
+            acting=acting,
+            override=override,
+            reason=reason,
+        )
+        error = check.error()
+        if error is not None:
+            raise error
+        before = _snapshot(billing_period)
+        after_extra = _apply(billing_period, t, acting, check, reason, timezone.now())
+        billing_period._transition_saving = True
+        try:
+            billing_period.save()
+        finally:
+            billing_period._transition_saving = False
+        audit_record(
+            organization=organization,
+            actor=acting.actor,
+            action=f"billing_period.{t.name}",
+            target=billing_period,
+            before=before,
+            after={**_snapshot(billing_period), "period": billing_period.label, **after_extra},
+            reason=reason,
+        )
+        for effect in hooks.effects_for(t.name):
+            effect(billing_period=billing_period, actor=acting.actor, reason=reason)
     return billing_period

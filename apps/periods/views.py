@@ -8,14 +8,14 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from apps.core.calendar import parse_period, period_bounds
 from apps.tenancy.permissions import org_any_perm_required, require_second_factor
 from apps.tenancy.roles import Perm
 
 from . import selectors
-from .calendar import period_bounds
 from .forms import TransitionForm
 from .late_data import late_arrivals, late_data_for
-from .services import PeriodTransitionError, parse_period, period_transition
+from .services import PeriodTransitionError, period_transition
 from .workflow import TRANSITIONS
 
 READ_PERMS = (Perm.PREPARE_PERIOD, Perm.VIEW_ALL_COST)
@@ -52,21 +52,21 @@ def board(request, org_slug: str):
 def _detail(request, month, *, errors=None, status=200, form=None, attempted=None):
     organization = request.organization
     billing_period = selectors.billing_period_or_unsaved(organization=organization, period=month)
-    first, after = period_bounds(organization, month)
+    first, after = period_bounds(month, start_day=organization.period_start_day)
     figures = selectors.figures_for(organization=organization, periods=[month]).get(month)
     run = getattr(figures, "run", None)
-    facts = selectors.facts_for([billing_period])
+    facts = selectors.facts_for(organization=organization, billing_periods=[billing_period])
     context = {
         "billing_period": billing_period,
         "period_label": billing_period.label,
         "first_day": first,
         "after_day": after,
-        "track": selectors.track(billing_period),
+        "track": selectors.track(billing_period=billing_period),
         "figures": figures,
         "run": run,
         "providers": list(run.lines.filter(level="provider").order_by("provider")) if run else [],
-        "late": late_data_for([billing_period]).get(billing_period.pk),
-        "arrivals": list(late_arrivals(billing_period)) if billing_period.pk else [],
+        "late": late_data_for(organization=organization, billing_periods=[billing_period]).get(billing_period.pk),
+        "arrivals": list(late_arrivals(billing_period=billing_period)) if billing_period.pk else [],
         "facts": [(label, values.get(billing_period.pk)) for label, values in facts.items()],
         "errors": errors or [],
         "attempted": attempted,
@@ -120,7 +120,7 @@ def transition(request, org_slug: str, period: str):
 def timeline(request, org_slug: str, period: str):
     month = _month_or_404(request, period)
     billing_period = selectors.billing_period_or_unsaved(organization=request.organization, period=month)
-    page = Paginator(selectors.timeline(billing_period), 50).get_page(request.GET.get("page"))
+    page = Paginator(selectors.timeline(billing_period=billing_period), 50).get_page(request.GET.get("page"))
     return render(
         request,
         "periods/timeline.html",

@@ -2,9 +2,8 @@
 demo bills put openai +2.1%, google -1.4% and anthropic +6.3%, just outside the 5% tolerance). Idempotent:
 a month that already has a run is left alone. The demo bills are made first (``demo_invoices``)."""
 
-from django_scopes import scope
-
 from apps.invoices.models import ProviderInvoice
+from apps.tenancy.scoping import organization_scope
 
 from .demo_invoices import seed_demo_invoices
 from .models import ReconciliationRun
@@ -13,7 +12,7 @@ from .services import reconciliation_run_create
 
 def seed_demo(*, organization, stdout) -> None:
     seed_demo_invoices(organization=organization, stdout=stdout)
-    with scope(organization=organization):
+    with organization_scope(organization):
         periods = sorted(set(ProviderInvoice.objects.values_list("billing_period", flat=True)))
         done = set(ReconciliationRun.objects.filter(period__in=periods).values_list("period", flat=True))
     if not periods:

@@ -19,12 +19,12 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.db.models import Sum
 from django.db.models.functions import TruncMonth
-from django_scopes import scope
 
+from apps.core.money import nano_to_decimal
 from apps.invoices.models import InvoiceIngestJob, ProviderInvoice
 from apps.invoices.services.ingest import invoice_ingest_create
 from apps.invoices.tasks import run_invoice_ingest
-from apps.pricing.money import nano_to_decimal
+from apps.tenancy.scoping import organization_scope
 
 MONTHS = [date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)]
 VARIANCE_PCT = {"openai": Decimal("2.1"), "google": Decimal("-1.4"), "anthropic": Decimal("6.3")}
@@ -70,7 +70,7 @@ def seed_demo_invoices(*, organization, stdout) -> None:
             enqueue=False,
         )
         run_invoice_ingest.apply(args=[job.pk])
-        with scope(organization=organization):
+        with organization_scope(organization):
             job.refresh_from_db()
         stdout.write(
             f"  acme: ingested {provider} demo invoices for {len(months)} month(s), {job.accepted} lines ({job.status})"
@@ -86,7 +86,7 @@ def _invoice_number(provider: str, month: date) -> str:
 
 
 def _already_billed(organization, provider: str, month: date) -> bool:
-    with scope(organization=organization):
+    with organization_scope(organization):
         return ProviderInvoice.objects.filter(
             provider=provider, billing_period=month, invoice_number=_invoice_number(provider, month)
         ).exists()
@@ -96,7 +96,7 @@ def _usage_cube(organization) -> dict:
     """provider -> month -> [(model, cost source, estimated nano)] from the DailyUsage cube (exact integer sums)."""
     from apps.usage.models import DailyUsage
 
-    with scope(organization=organization):
+    with organization_scope(organization):
         rows = (
             DailyUsage.objects.filter(day__gte=MONTHS[0], day__lt=date(2026, 12, 1), provider__in=list(VARIANCE_PCT))
             .annotate(month=TruncMonth("day"))

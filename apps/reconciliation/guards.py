@@ -3,7 +3,8 @@
 from apps.periods.services import Acting, TransitionCheck, roles_that_may
 from apps.tenancy.roles import Perm
 
-from .selectors import latest_run, normalised_pct, run_lines
+from .formatting import normalised_pct
+from .selectors import latest_run, run_lines
 
 
 def _provider_text(line) -> str:
@@ -17,7 +18,7 @@ def submit_check(check: TransitionCheck, *, acting: Acting, override: bool, reas
     admin's override with a written reason."""
     billing_period = check.billing_period
     label = billing_period.label
-    run = latest_run(period=billing_period.period)
+    run = latest_run(organization=billing_period.organization, period=billing_period.period)
     check.reconciliation_run = run
     if run is None:
         check.blocked.append(f"Reconcile {label} first: submitting for review needs a reconciliation run of the month.")

@@ -8,7 +8,7 @@ latest run of a period is the current answer. Amounts are integers of nano-units
 from django.conf import settings
 from django.db import models
 
-from apps.pricing.money import nano_to_decimal
+from apps.core.money import nano_to_decimal
 from apps.tenancy.models import TenantModel
 
 

@@ -1,4 +1,7 @@
-"""Reads over reconciliation runs: the latest run of a period, history, trend, charts and readiness."""
+"""Reads over reconciliation runs: the latest run of a period, history, trend, charts and readiness.
+
+Each read takes the organisation (or a run, which belongs to one) and runs in its scope
+(``apps.tenancy.scoping.tenant_scoped``)."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -6,14 +9,15 @@ from decimal import Decimal
 
 from django.db.models import QuerySet, Sum
 
+from apps.core.calendar import period_bounds
 from apps.invoices.models import InvoiceLine, ProviderInvoice
-from apps.periods.calendar import period_bounds
-from apps.pricing.money import nano_to_decimal, quantize_money
 from apps.tenancy.models import Organization
 from apps.tenancy.roles import Perm
+from apps.tenancy.scoping import tenant_scoped
 from apps.usage.models import DailyUsage
 
 from .engine import variance_pct
+from .formatting import normalised_pct, provider_figures
 from .models import ReconciliationLine, ReconciliationRun
 
 # The readiness panel shows platform overhead red above this share of total AI cost. Shared platform
@@ -24,33 +28,38 @@ PLATFORM_OVERHEAD_THRESHOLD_PCT = Decimal("20")
 TREND_PERIODS = 12
 
 
-def runs(*, period: date | None = None) -> QuerySet[ReconciliationRun]:
+@tenant_scoped
+def runs(*, organization: Organization, period: date | None = None) -> QuerySet[ReconciliationRun]:
     queryset = ReconciliationRun.objects.all()
     if period is not None:
         queryset = queryset.filter(period=period)
     return queryset.order_by("-period", "-created_at", "-id")
 
 
-def latest_run(*, period: date | None = None) -> ReconciliationRun | None:
+@tenant_scoped
+def latest_run(*, organization: Organization, period: date | None = None) -> ReconciliationRun | None:
     """The current answer for a period (or, without one, the latest run of the latest reconciled period)."""
-    return runs(period=period).first()
+    return runs(organization=organization, period=period).first()
 
 
+@tenant_scoped(via="run")
 def run_lines(*, run: ReconciliationRun, level: str) -> QuerySet[ReconciliationLine]:
     return ReconciliationLine.objects.filter(run=run, level=level).order_by("provider", "key", "id")
 
 
-def periods_to_reconcile() -> list[date]:
+@tenant_scoped
+def periods_to_reconcile(*, organization: Organization) -> list[date]:
     """Months with invoices or runs, newest first: what the period picker offers."""
     periods = set(ProviderInvoice.objects.values_list("billing_period", flat=True).distinct())
     periods |= set(ReconciliationRun.objects.values_list("period", flat=True).distinct())
     return sorted(periods, reverse=True)
 
 
-def trend(*, periods: int = TREND_PERIODS) -> list[dict]:
+@tenant_scoped
+def trend(*, organization: Organization, periods: int = TREND_PERIODS) -> list[dict]:
     """The latest run of each of the last reconciled periods, oldest first, with its provider lines."""
     recent = ReconciliationRun.objects.values_list("period", flat=True).distinct().order_by("-period")[:periods]
-    chosen = [latest_run(period=period) for period in sorted(recent)]
+    chosen = [latest_run(organization=organization, period=period) for period in sorted(recent)]
     lines = ReconciliationLine.objects.filter(run__in=chosen, level="provider").order_by("provider")
     by_run: dict[int, list] = {}
     for line in lines:
@@ -77,6 +86,7 @@ class Bar:
         return self.baseline - self.invoiced_height
 
 
+@tenant_scoped(via="run")
 def day_chart(*, run: ReconciliationRun, provider: str, height: int = 100) -> list[Bar]:
     """Estimated vs invoiced per day for one provider, with bar heights scaled to ``height`` (integers)."""
     lines = [line for line in run_lines(run=run, level="day").filter(provider=provider) if line.key]
@@ -97,6 +107,7 @@ def day_chart(*, run: ReconciliationRun, provider: str, height: int = 100) -> li
 MODEL_CHART_SCALE_PCT = Decimal("20")
 
 
+@tenant_scoped(via="run")
 def model_chart(*, run: ReconciliationRun, scale_pct: Decimal = MODEL_CHART_SCALE_PCT) -> list[dict]:
     """Variance % per model as diverging bars: width in percent of half the chart, capped at ``scale_pct``."""
     rows = []
@@ -125,9 +136,10 @@ class Readiness:
         return self.overhead_pct is not None and self.overhead_pct <= self.overhead_threshold_pct
 
 
-def readiness() -> Readiness:
+@tenant_scoped
+def readiness(*, organization: Organization) -> Readiness:
     """The chargeback-readiness KPIs of the latest reconciled period (the organisation home panel)."""
-    run = latest_run()
+    run = latest_run(organization=organization)
     if run is None:
         return Readiness(run=None, providers=[], untagged_team=0, untagged_feature=0, overhead_pct=None)
     return Readiness(
@@ -139,25 +151,8 @@ def readiness() -> Readiness:
     )
 
 
-def money(nano: int, currency: str) -> str:
-    """An amount as the exact decimal string quantised to the currency's minor unit (half-to-even)."""
-    return f"{quantize_money(nano_to_decimal(int(nano)), currency):f}"
-
-
-def variance_money(estimated_nano: int, invoiced_nano: int | None, currency: str) -> str:
-    """Invoiced minus estimated, as shown: the difference of the two quantised amounts, so the figures on
-    a page or in a file always foot (537.96 - 506.07 = 31.89). The percentage uses the exact amounts."""
-    invoiced = quantize_money(nano_to_decimal(int(invoiced_nano or 0)), currency)
-    estimated = quantize_money(nano_to_decimal(int(estimated_nano)), currency)
-    return f"{invoiced - estimated:f}"
-
-
-def normalised_pct(value: Decimal) -> str:
-    """5.00 -> "5", 2.50 -> "2.5", 10.00 -> "10" (never "1E+1")."""
-    return f"{value.normalize():f}"
-
-
-def run_summary(run: ReconciliationRun) -> dict:
+@tenant_scoped(via="run")
+def run_summary(*, run: ReconciliationRun) -> dict:
     """The ``reconcile --json`` object: exactly period, tolerance, providers, untagged requests, overhead."""
     return {
         "period": run.period_label,
@@ -168,33 +163,19 @@ def run_summary(run: ReconciliationRun) -> dict:
     }
 
 
-def provider_figures(line: ReconciliationLine, currency: str) -> dict:
-    return {
-        "provider": line.provider,
-        "estimated": money(line.estimated_nano, currency),
-        "invoiced": money(line.invoiced_nano or 0, currency),
-        "variance": variance_money(line.estimated_nano, line.invoiced_nano, currency),
-        "variance_pct": None if line.variance_pct is None else str(line.variance_pct),
-        "within_tolerance": bool(line.within_tolerance),
-    }
-
-
-def exact(nano: int) -> str:
-    """All nine decimals of an amount, e.g. 1_500_000_000 -> "1.500000000"."""
-    return f"{nano_to_decimal(int(nano)):f}"
-
-
+@tenant_scoped(via="membership")
 def readiness_for(*, membership) -> Readiness | None:
     """The readiness panel for the home page, or None for roles that do not see organisation-wide cost."""
-    if membership is None or not any(membership.has_perm(perm) for perm in (Perm.PREPARE_PERIOD, Perm.VIEW_ALL_COST)):
+    if not any(membership.has_perm(perm) for perm in (Perm.PREPARE_PERIOD, Perm.VIEW_ALL_COST)):
         return None
-    return readiness()
+    return readiness(organization=membership.organization)
 
 
 # --- the figures of the periods board ---------------------------------------------------------
 
 
-def latest_runs(*, periods: list[date]) -> dict[date, ReconciliationRun]:
+@tenant_scoped
+def latest_runs(*, organization: Organization, periods: list[date]) -> dict[date, ReconciliationRun]:
     latest: dict[date, ReconciliationRun] = {}
     for run in ReconciliationRun.objects.filter(period__in=periods).order_by("period", "-created_at", "-id"):
         latest.setdefault(run.period, run)
@@ -224,10 +205,11 @@ class Figures:
         return None if self.run is None else self.run.status == ReconciliationRun.Status.WITHIN
 
 
+@tenant_scoped
 def period_figures(*, organization: Organization, periods: list[date]) -> dict[date, Figures]:
     """The figures the periods board and a period's page show (registered with
     ``apps.periods.hooks.register_period_figures``)."""
-    runs = latest_runs(periods=periods)
+    runs = latest_runs(organization=organization, periods=periods)
     result = {period: Figures(run.estimated_nano, run.invoiced_nano, "run", run) for period, run in runs.items()}
     live = [period for period in periods if period not in runs]
     if live:
@@ -239,7 +221,7 @@ def period_figures(*, organization: Organization, periods: list[date]) -> dict[d
             .values_list("billing_period", "total")
         )
         for period in live:
-            first, after = period_bounds(organization, period)
+            first, after = period_bounds(period, start_day=organization.period_start_day)
             estimated = DailyUsage.objects.filter(organization=organization, day__gte=first, day__lt=after).aggregate(
                 total=Sum("estimated_nano")
             )["total"]

@@ -1,7 +1,7 @@
 """Writes: making a reconciliation run. It reads the DailyUsage cube (never the raw usage table) and the
 period's invoice lines, computes every figure in ``engine`` and stores the run with its lines.
 
-Usage is read over the period's days in the organisation's fiscal calendar (``periods.calendar``);
+Usage is read over the period's days in the organisation's fiscal calendar (``core.calendar``);
 invoice lines by their billing month, as providers bill calendar months."""
 
 from datetime import UTC, date, timedelta
@@ -9,15 +9,15 @@ from datetime import UTC, date, timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Max, Sum
-from django_scopes import scope
 
 from apps.audit.services import actor_label_for, audit_record, model_snapshot
+from apps.core.calendar import period_bounds
 from apps.core.ceilings import require_in_range, sums_checked
 from apps.invoices.models import InvoiceLine
 from apps.invoices.selectors import invoice_line_totals
-from apps.periods.calendar import period_bounds
 from apps.taxonomy.models import Granularity, TagDimension, TagSet, TagValue
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 from apps.usage.models import DailyDetailUsage, DailyUsage
 
 from . import engine
@@ -49,7 +49,7 @@ RUN_SNAPSHOT_FIELDS = [
 
 
 def _usage_cells(organization: Organization, period: date) -> tuple[list[engine.UsageCell], dict]:
-    first, after = period_bounds(organization, period)
+    first, after = period_bounds(period, start_day=organization.period_start_day)
     cube = DailyUsage.objects.filter(day__gte=first, day__lt=after)
     rows = (
         cube.values("provider", "model", "day")
@@ -128,7 +128,7 @@ def _dimensions(organization: Organization) -> tuple[list[str], set[str]]:
 
 
 def _tag_figures(organization: Organization, period: date) -> engine.TagFigures:
-    first, after = period_bounds(organization, period)
+    first, after = period_bounds(period, start_day=organization.period_start_day)
     cube = DailyUsage.objects.filter(day__gte=first, day__lt=after)
     per_tagset = {
         row["tagset_id"]: row
@@ -173,6 +173,7 @@ def _validate_period(period: date) -> None:
         raise ValidationError({"period": "Choose a month (the first day of it), e.g. 2026-10."})
 
 
+@tenant_scoped
 @transaction.atomic
 def reconciliation_run_create(*, organization: Organization, period: date, actor) -> ReconciliationRun:
     """Reconcile one month: estimates from the usage cube against the month's invoice lines.
@@ -182,7 +183,7 @@ def reconciliation_run_create(*, organization: Organization, period: date, actor
     _validate_period(period)
     tolerance = organization.variance_tolerance_pct
     what = f"The usage and invoices of {period:%Y-%m}"
-    with scope(organization=organization), sums_checked(what):
+    with sums_checked(what):
         usage, usage_summary = _usage_cells(organization, period)
         invoices, other_cloud, invoice_summary = _invoice_cells(period)
         lines = engine.reconcile(usage=usage, invoices=invoices, tolerance_pct=tolerance)
@@ -199,64 +200,63 @@ def reconciliation_run_create(*, organization: Organization, period: date, actor
             *(value for line in lines for value in (line.estimated_nano, line.invoiced_nano, line.variance_nano)),
         ],
     )
-    with scope(organization=organization):
-        run = ReconciliationRun.objects.create(
-            organization=organization,
-            period=period,
-            created_by=actor if getattr(actor, "_meta", None) is not None else getattr(actor, "user", None),
-            created_by_label=actor_label_for(actor),
-            currency=organization.base_currency,
-            tolerance_pct=tolerance,
-            estimated_nano=sum(line.estimated_nano for line in providers),
-            invoiced_nano=sum(line.invoiced_nano or 0 for line in providers),
-            status=(
-                ReconciliationRun.Status.WITHIN
-                if all(line.within_tolerance for line in providers)
-                else ReconciliationRun.Status.OUTSIDE
-            ),
-            inputs={**usage_summary, **invoice_summary},
-            untagged=tags.untagged,
-            total_requests=tags.total_requests,
-            platform_overhead_pct=tags.platform_overhead_pct,
-            central_nano=tags.central_nano,
-            unallocated_nano=tags.unallocated_nano,
-            other_cloud_nano=other_cloud,
-        )
-        ReconciliationLine.objects.bulk_create(
-            [
-                ReconciliationLine(
-                    organization=organization,
-                    run=run,
-                    level=line.level,
-                    provider=line.provider,
-                    key=line.key,
-                    estimated_nano=line.estimated_nano,
-                    invoiced_nano=line.invoiced_nano,
-                    variance_nano=line.variance_nano,
-                    variance_pct=line.variance_pct,
-                    within_tolerance=line.within_tolerance,
-                    note=line.note,
-                )
-                for line in lines
-            ],
-            batch_size=1000,
-        )
-        audit_record(
-            organization=organization,
-            actor=actor,
-            action="reconciliation_run.created",
-            target=run,
-            after={
-                **model_snapshot(run, RUN_SNAPSHOT_FIELDS),
-                "providers": {
-                    line.provider: {
-                        "estimated_nano": line.estimated_nano,
-                        "invoiced_nano": line.invoiced_nano,
-                        "variance_pct": str(line.variance_pct) if line.variance_pct is not None else None,
-                        "within_tolerance": line.within_tolerance,
-                    }
-                    for line in providers
-                },
+    run = ReconciliationRun.objects.create(
+        organization=organization,
+        period=period,
+        created_by=actor if getattr(actor, "_meta", None) is not None else getattr(actor, "user", None),
+        created_by_label=actor_label_for(actor),
+        currency=organization.base_currency,
+        tolerance_pct=tolerance,
+        estimated_nano=sum(line.estimated_nano for line in providers),
+        invoiced_nano=sum(line.invoiced_nano or 0 for line in providers),
+        status=(
+            ReconciliationRun.Status.WITHIN
+            if all(line.within_tolerance for line in providers)
+            else ReconciliationRun.Status.OUTSIDE
+        ),
+        inputs={**usage_summary, **invoice_summary},
+        untagged=tags.untagged,
+        total_requests=tags.total_requests,
+        platform_overhead_pct=tags.platform_overhead_pct,
+        central_nano=tags.central_nano,
+        unallocated_nano=tags.unallocated_nano,
+        other_cloud_nano=other_cloud,
+    )
+    ReconciliationLine.objects.bulk_create(
+        [
+            ReconciliationLine(
+                organization=organization,
+                run=run,
+                level=line.level,
+                provider=line.provider,
+                key=line.key,
+                estimated_nano=line.estimated_nano,
+                invoiced_nano=line.invoiced_nano,
+                variance_nano=line.variance_nano,
+                variance_pct=line.variance_pct,
+                within_tolerance=line.within_tolerance,
+                note=line.note,
+            )
+            for line in lines
+        ],
+        batch_size=1000,
+    )
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="reconciliation_run.created",
+        target=run,
+        after={
+            **model_snapshot(run, RUN_SNAPSHOT_FIELDS),
+            "providers": {
+                line.provider: {
+                    "estimated_nano": line.estimated_nano,
+                    "invoiced_nano": line.invoiced_nano,
+                    "variance_pct": str(line.variance_pct) if line.variance_pct is not None else None,
+                    "within_tolerance": line.within_tolerance,
+                }
+                for line in providers
             },
-        )
+        },
+    )
     return run

@@ -12,13 +12,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.core.csv import csv_response
+from apps.core.forms import PeriodForm
+from apps.core.money import nano_to_decimal
 from apps.invoices.selectors import invoices
-from apps.pricing.money import nano_to_decimal
 from apps.tenancy.permissions import org_any_perm_required, org_perm_required
 from apps.tenancy.roles import Perm
 
 from . import selectors
-from .forms import PeriodForm
+from .formatting import normalised_pct
 from .models import ReconciliationRun
 from .services import reconciliation_run_create
 
@@ -28,11 +29,11 @@ READ_PERMS = (Perm.PREPARE_PERIOD, Perm.VIEW_ALL_COST)
 reconciliation_read_required = org_any_perm_required(*READ_PERMS, what="reconciliation")
 
 
-def _default_period() -> date:
-    run = selectors.latest_run()
+def _default_period(organization) -> date:
+    run = selectors.latest_run(organization=organization)
     if run is not None:
         return run.period
-    periods = selectors.periods_to_reconcile()
+    periods = selectors.periods_to_reconcile(organization=organization)
     if periods:
         return periods[0]
     today = timezone.localdate()
@@ -41,7 +42,7 @@ def _default_period() -> date:
 
 def _page(request, *, period: date, run: ReconciliationRun | None, is_latest: bool):
     organization = request.organization
-    history = Paginator(selectors.runs(period=period), 50).get_page(request.GET.get("page"))
+    history = Paginator(selectors.runs(organization=organization, period=period), 50).get_page(request.GET.get("page"))
     context = {
         "period": period,
         "period_label": f"{period:%Y-%m}",
@@ -49,8 +50,8 @@ def _page(request, *, period: date, run: ReconciliationRun | None, is_latest: bo
         "is_latest": is_latest,
         "history": history,
         "history_query": f"period={period:%Y-%m}",
-        "periods": selectors.periods_to_reconcile()[:24],
-        "trend": selectors.trend(),
+        "periods": selectors.periods_to_reconcile(organization=organization)[:24],
+        "trend": selectors.trend(organization=organization),
         "can_run": request.membership.has_perm(Perm.PREPARE_PERIOD),
         "period_invoices": invoices(period=period),
         "currency": run.currency if run else organization.base_currency,
@@ -79,14 +80,15 @@ def _page(request, *, period: date, run: ReconciliationRun | None, is_latest: bo
 @reconciliation_read_required
 def overview(request, org_slug: str):
     form = PeriodForm(request.GET or None)
-    period = form.period_date() or _default_period()
-    return _page(request, period=period, run=selectors.latest_run(period=period), is_latest=True)
+    period = form.period_date() or _default_period(request.organization)
+    run = selectors.latest_run(organization=request.organization, period=period)
+    return _page(request, period=period, run=run, is_latest=True)
 
 
 @reconciliation_read_required
 def run_detail(request, org_slug: str, pk: int):
     run = get_object_or_404(ReconciliationRun, pk=pk)
-    latest = selectors.latest_run(period=run.period)
+    latest = selectors.latest_run(organization=request.organization, period=run.period)
     return _page(request, period=run.period, run=run, is_latest=latest is not None and latest.pk == run.pk)
 
 
@@ -106,7 +108,7 @@ def run_create(request, org_slug: str):
     messages.success(
         request,
         f"Reconciled {run.period_label}: {run.get_status_display().lower()} (tolerance "
-        f"{selectors.normalised_pct(run.tolerance_pct)}%).",
+        f"{normalised_pct(run.tolerance_pct)}%).",
     )
     return redirect(f"{reverse('reconciliation:overview', kwargs={'org_slug': org_slug})}?period={run.period_label}")
 

@@ -13,7 +13,7 @@ Reopening a closed period and closing it again produces version n+1, which ``sup
 restatement (the journal reverses version n and books n+1), never an edit.
 
 Amounts: ``*_nano`` are the exact integers of nano-units; the Decimal ``amount`` fields are footed to the
-currency's minor unit per statement (``apps.pricing.money.footed_minor_units``), so the lines add up to their
+currency's minor unit per statement (``apps.core.money.footed_minor_units``), so the lines add up to their
 section totals and the sections to the statement total exactly, on the page, in the CSV and over the API.
 """
 
@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from django.db import models
 
-from apps.pricing.money import quantize_money
+from apps.core.money import quantize_money
 from apps.tenancy.models import TenantModel
 
 
@@ -37,6 +37,22 @@ class Section(models.TextChoices):
 
 
 SECTION_ORDER = [Section.DIRECT, Section.SHARED, Section.TRUE_UP, Section.ADJUSTMENT]
+
+DIRECT_METHODS = frozenset({"direct", "tag_map"})
+SHARED_METHODS = frozenset({"even", "fixed", "proportional", "usage"})
+TRUE_UP = "true_up"
+
+
+def section_for(*, method: str, cost_source: str) -> str:
+    """Which part of a statement an allocation line belongs to."""
+    if method == TRUE_UP or cost_source == TRUE_UP:
+        return Section.TRUE_UP
+    if method in DIRECT_METHODS:
+        return Section.DIRECT
+    if method in SHARED_METHODS:
+        return Section.SHARED
+    raise ValueError(f"An allocation line with method “{method}” has no statement section.")
+
 
 AMOUNT_FIELD = {"max_digits": 20, "decimal_places": 3}
 

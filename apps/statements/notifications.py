@@ -6,10 +6,10 @@ from collections import defaultdict
 from django.conf import settings
 from django.core.mail import send_mail
 from django.urls import reverse
-from django_scopes import scope
 
 from apps.owners.models import BudgetOwner
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 
 from .models import Statement
 
@@ -18,6 +18,7 @@ def portal_link(url_name: str, **kwargs) -> str:
     return f"{settings.PORTAL_URL}{reverse(url_name, kwargs=kwargs)}"
 
 
+@tenant_scoped
 def users_seeing_owners(*, organization: Organization, owner_ids) -> dict[int, set]:
     """For each owner id: the users who own it or a cost centre above it (they see it in the portal)."""
     parents = dict(BudgetOwner.objects.filter(organization=organization).values_list("id", "parent_id"))
@@ -35,14 +36,13 @@ def users_seeing_owners(*, organization: Organization, owner_ids) -> dict[int, s
     return seeing
 
 
-def statements_issued_notify(*, organization_id: int, ids: list[int]) -> int:
+@tenant_scoped
+def statements_issued_notify(*, organization: Organization, ids: list[int]) -> int:
     """One e-mail per budget-owner user, listing the statements issued that they see. Returns e-mails sent."""
-    organization = Organization.objects.get(pk=organization_id)
-    with scope(organization=organization):
-        statements = list(Statement.objects.filter(pk__in=ids).order_by("owner_code"))
-        if not statements:
-            return 0
-        seeing = users_seeing_owners(organization=organization, owner_ids={s.owner_id for s in statements})
+    statements = list(Statement.objects.filter(pk__in=ids).order_by("owner_code"))
+    if not statements:
+        return 0
+    seeing = users_seeing_owners(organization=organization, owner_ids={s.owner_id for s in statements})
     by_user = defaultdict(list)
     for statement in statements:
         for user in seeing[statement.owner_id]:

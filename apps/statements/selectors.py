@@ -1,5 +1,8 @@
 """Reads over statements: what a member may see, a statement by section, the difference with the version
-it supersedes, drill-down queries into the usage explorer, and the budget owner's home panel."""
+it supersedes, drill-down queries into the usage explorer, and the budget owner's home panel.
+
+Each read takes the member (what a budget owner sees depends on the person), the statement, or the
+organisation, and runs in its scope (``apps.tenancy.scoping.tenant_scoped``)."""
 
 from __future__ import annotations
 
@@ -12,8 +15,9 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from apps.owners.models import Budget
 from apps.owners.selectors import visible_owner_ids
-from apps.tenancy.models import Membership
+from apps.tenancy.models import Membership, Organization
 from apps.tenancy.roles import Role
+from apps.tenancy.scoping import tenant_scoped
 
 from .models import SECTION_ORDER, Adjustment, Section, Statement, StatementLine
 
@@ -21,6 +25,7 @@ UNTAGGED = "(missing)"  # the usage explorer's value for "this tag is absent"
 EXPLORER_COST_SOURCES = frozenset({"input", "output", "cache_read", "cache_write", "tool_calls"})
 
 
+@tenant_scoped(via="membership")
 def statements_visible(*, membership: Membership) -> QuerySet[Statement]:
     """Finance and viewers see every statement; a budget owner those of their cost centres' subtree."""
     queryset = Statement.objects.filter(organization_id=membership.organization_id)
@@ -28,6 +33,7 @@ def statements_visible(*, membership: Membership) -> QuerySet[Statement]:
     return queryset if visible is None else queryset.filter(owner_id__in=visible)
 
 
+@tenant_scoped(via="membership")
 def statement_list(
     *, membership: Membership, period: date | None = None, owner_code: str = "", status: str = ""
 ) -> QuerySet[Statement]:
@@ -45,12 +51,13 @@ def statement_list(
     return queryset.select_related("superseded_by").order_by("-period", "owner_code", "-version", "-id")
 
 
+@tenant_scoped(via="membership")
 def statement_periods(*, membership: Membership) -> list[date]:
     periods = statements_visible(membership=membership).values_list("period", flat=True)
     return list(periods.distinct().order_by("-period"))
 
 
-def usage_query(line: StatementLine, period_label: str) -> str:
+def _usage_query(line: StatementLine, period_label: str) -> str:
     """The usage explorer's query string for the requests behind a line; "" for adjustments."""
     if line.section == Section.ADJUSTMENT:
         return ""
@@ -80,7 +87,8 @@ class SectionView:
     nano: int
 
 
-def statement_sections(statement: Statement, *, drill_into_shared: bool = True) -> list[SectionView]:
+@tenant_scoped(via="statement")
+def statement_sections(*, statement: Statement, drill_into_shared: bool = True) -> list[SectionView]:
     """The statement's sections in order, each with its lines (drill-down query on ``line.usage_query``).
 
     A shared line's usage is the pool's (e.g. the platform team's), which a budget owner's usage explorer
@@ -94,7 +102,7 @@ def statement_sections(statement: Statement, *, drill_into_shared: bool = True) 
     )
     for line in lines:
         drill = drill_into_shared or line.section != Section.SHARED
-        line.usage_query = usage_query(line, statement.period_label) if drill else ""
+        line.usage_query = _usage_query(line, statement.period_label) if drill else ""
         by_section[line.section].append(line)
     return [
         SectionView(
@@ -119,7 +127,8 @@ class DifferenceRow:
         return self.current - self.previous
 
 
-def statement_difference(statement: Statement) -> list[DifferenceRow]:
+@tenant_scoped(via="statement")
+def statement_difference(*, statement: Statement) -> list[DifferenceRow]:
     """Per section and in total, this statement against the one it supersedes ([] when it supersedes none)."""
     previous = statement.supersedes
     if previous is None:
@@ -182,15 +191,17 @@ class OwnerPanel:
         return (charged / self.budget * 100).quantize(Decimal("0.1"))
 
 
-def adjustments_for_dispute(*, organization_id: int, dispute_id: int) -> QuerySet[Adjustment]:
+@tenant_scoped
+def adjustments_for_dispute(*, organization: Organization, dispute_id: int) -> QuerySet[Adjustment]:
     """The adjustment pair an accepted dispute wrote (by kind: the re-charge, then the credit); empty otherwise."""
     return (
-        Adjustment.objects.filter(organization_id=organization_id, dispute_id=dispute_id)
+        Adjustment.objects.filter(organization=organization, dispute_id=dispute_id)
         .select_related("owner")
         .order_by("kind")
     )
 
 
+@tenant_scoped(via="membership")
 def current_statements(*, membership: Membership, period: date) -> list[Statement]:
     """The latest version of each visible owner's statement for a period."""
     return list(
@@ -200,6 +211,7 @@ def current_statements(*, membership: Membership, period: date) -> list[Statemen
     )
 
 
+@tenant_scoped(via="membership")
 def owner_statements_panel(*, membership: Membership) -> OwnerPanel | None:
     """For budget owners: the latest period with statements and each owner's charge against its budget.
     None for other roles (finance has the queue). The portal home adds the open disputes
@@ -230,6 +242,7 @@ def owner_statements_panel(*, membership: Membership) -> OwnerPanel | None:
     return panel
 
 
+@tenant_scoped(via="membership")
 def period_totals(*, membership: Membership, period: date) -> dict:
     """Sums of the current statements of a period that the member sees (finance list header)."""
     rows = statements_visible(membership=membership).filter(period=period, superseded_by__isnull=True)

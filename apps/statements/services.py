@@ -22,20 +22,17 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django_scopes import scope
 
 from apps.allocation.models import AllocationLine, AllocationRun
 from apps.audit.services import actor_label_for
 from apps.core.ceilings import require_in_range
+from apps.core.money import footed_minor_units
 from apps.owners.models import BudgetOwner
 from apps.periods.models import BillingPeriod
-from apps.pricing.money import footed_minor_units
+from apps.tenancy.scoping import tenant_scoped
 
-from .models import SECTION_ORDER, Adjustment, Section, Statement, StatementLine
+from .models import SECTION_ORDER, Adjustment, Section, Statement, StatementLine, section_for
 
-DIRECT_METHODS = frozenset({"direct", "tag_map"})
-SHARED_METHODS = frozenset({"even", "fixed", "proportional", "usage"})
-TRUE_UP = "true_up"
 LINE_FIELDS = [
     "position",
     "section",
@@ -55,17 +52,6 @@ LINE_FIELDS = [
 ]
 # Positions are moved out of the way before a rebuild renumbers them (the position is unique per statement).
 _POSITION_SHIFT = 1_000_000
-
-
-def section_for(*, method: str, cost_source: str) -> str:
-    """Which part of a statement an allocation line belongs to."""
-    if method == TRUE_UP or cost_source == TRUE_UP:
-        return Section.TRUE_UP
-    if method in DIRECT_METHODS:
-        return Section.DIRECT
-    if method in SHARED_METHODS:
-        return Section.SHARED
-    raise ValueError(f"An allocation line with method “{method}” has no statement section.")
 
 
 @dataclass(frozen=True)
@@ -241,52 +227,54 @@ def _draft_run(billing_period: BillingPeriod) -> AllocationRun | None:
     )
 
 
-def guard_period_has_draft_allocation(billing_period: BillingPeriod, actor=None) -> str | None:
+@tenant_scoped(via="billing_period")
+def guard_period_has_draft_allocation(*, billing_period: BillingPeriod, actor=None) -> str | None:
     """Guard of ``submit_for_review``: statements are built from the period's draft allocation run."""
-    with scope(organization=billing_period.organization_id):
-        exists = AllocationRun.objects.filter(
-            organization_id=billing_period.organization_id,
-            period=billing_period.period,
-            status=AllocationRun.Status.DRAFT,
-        ).exists()
+    exists = AllocationRun.objects.filter(
+        organization_id=billing_period.organization_id,
+        period=billing_period.period,
+        status=AllocationRun.Status.DRAFT,
+    ).exists()
     return None if exists else f"Allocate {billing_period.label} before sending it to review."
 
 
+@tenant_scoped(via="billing_period")
 @transaction.atomic
-def statements_issue(billing_period: BillingPeriod, actor=None, reason: str = "") -> list[Statement]:
+def statements_issue(*, billing_period: BillingPeriod, actor=None, reason: str = "") -> list[Statement]:
     """Effect of ``submit_for_review``: one draft statement of the period's current version per owner with
     a charge (and per owner whose earlier final statement this version supersedes, even at zero, so no
     charge silently disappears). The draft allocation run becomes *issued*."""
-    with scope(organization=billing_period.organization_id):
-        run = _draft_run(billing_period)
-        if run is None:
-            raise ValidationError(guard_period_has_draft_allocation(billing_period, actor))
-        if Statement.objects.filter(billing_period=billing_period, version=billing_period.version).exists():
-            raise ValidationError(
-                f"Statements of {billing_period.label} version {billing_period.version} are already issued."
-            )
-        run.status = AllocationRun.Status.ISSUED
-        run.save(update_fields=["status"])
-        specs = _owner_specs(run=run, billing_period=billing_period)
-        previous = _previous_finals(billing_period)
-        owner_ids = {owner_id for owner_id, rows in specs.items() if rows} | set(previous)
-        owners = BudgetOwner.objects.filter(pk__in=owner_ids).order_by("code")
-        statements = []
-        for owner in owners:
-            statement = _new_draft(
-                billing_period=billing_period, run=run, owner=owner, previous=previous.get(owner.pk), actor=actor
-            )
-            _write_lines(statement, specs.get(owner.pk, []))
-            statement.save()
-            statements.append(statement)
+    run = _draft_run(billing_period)
+    if run is None:
+        raise ValidationError(guard_period_has_draft_allocation(billing_period=billing_period, actor=actor))
+    if Statement.objects.filter(billing_period=billing_period, version=billing_period.version).exists():
+        raise ValidationError(
+            f"Statements of {billing_period.label} version {billing_period.version} are already issued."
+        )
+    run.status = AllocationRun.Status.ISSUED
+    run.save(update_fields=["status"])
+    specs = _owner_specs(run=run, billing_period=billing_period)
+    previous = _previous_finals(billing_period)
+    owner_ids = {owner_id for owner_id, rows in specs.items() if rows} | set(previous)
+    owners = BudgetOwner.objects.filter(pk__in=owner_ids).order_by("code")
+    statements = []
+    for owner in owners:
+        statement = _new_draft(
+            billing_period=billing_period, run=run, owner=owner, previous=previous.get(owner.pk), actor=actor
+        )
+        _write_lines(statement, specs.get(owner.pk, []))
+        statement.save()
+        statements.append(statement)
     if statements:
         from .notifications import statements_issued_notify
 
         ids = [statement.pk for statement in statements]
-        transaction.on_commit(lambda: statements_issued_notify(organization_id=billing_period.organization_id, ids=ids))
+        organization = billing_period.organization
+        transaction.on_commit(lambda: statements_issued_notify(organization=organization, ids=ids))
     return statements
 
 
+@tenant_scoped
 @transaction.atomic
 def adjustment_pair_create(
     *,
@@ -302,28 +290,28 @@ def adjustment_pair_create(
     """Record the adjustment pair of an accepted dispute: ``credit_owner`` is credited ``amount_nano`` and
     ``charge_owner`` charged it, so the pair nets to zero. The caller (``apps.disputes.services``) has checked
     the amount; the pair shows on the period's statements at the next (re)build."""
-    with scope(organization=organization):
-        credit = Adjustment.objects.create(
-            organization=organization,
-            dispute_id=dispute_id,
-            billing_period=billing_period,
-            owner=credit_owner,
-            kind=Adjustment.Kind.CREDIT,
-            amount_nano=-amount_nano,
-            description=credit_description,
-        )
-        charge = Adjustment.objects.create(
-            organization=organization,
-            dispute_id=dispute_id,
-            billing_period=billing_period,
-            owner=charge_owner,
-            kind=Adjustment.Kind.CHARGE,
-            amount_nano=amount_nano,
-            description=charge_description,
-        )
+    credit = Adjustment.objects.create(
+        organization=organization,
+        dispute_id=dispute_id,
+        billing_period=billing_period,
+        owner=credit_owner,
+        kind=Adjustment.Kind.CREDIT,
+        amount_nano=-amount_nano,
+        description=credit_description,
+    )
+    charge = Adjustment.objects.create(
+        organization=organization,
+        dispute_id=dispute_id,
+        billing_period=billing_period,
+        owner=charge_owner,
+        kind=Adjustment.Kind.CHARGE,
+        amount_nano=amount_nano,
+        description=charge_description,
+    )
     return credit, charge
 
 
+@tenant_scoped(via="billing_period")
 @transaction.atomic
 def statements_rebuild(*, billing_period: BillingPeriod, owner_ids, actor=None) -> list[Statement]:
     """Rebuild the current version's draft statements of some owners (after a dispute was accepted), adding
@@ -331,38 +319,35 @@ def statements_rebuild(*, billing_period: BillingPeriod, owner_ids, actor=None) 
     touched. Outside review the adjustments wait for the next version."""
     if billing_period.state != BillingPeriod.State.IN_REVIEW:
         return []
-    with scope(organization=billing_period.organization_id):
-        current = Statement.objects.filter(billing_period=billing_period, version=billing_period.version)
-        sample = current.select_related("allocation_run").first()
-        if sample is None:
-            return []
-        run = sample.allocation_run
-        specs = _owner_specs(run=run, billing_period=billing_period)
-        previous = _previous_finals(billing_period)
-        # The drafts are locked up front in primary-key order, as every writer locks rows of one table.
-        list(
-            current.select_for_update().filter(owner_id__in=set(owner_ids)).order_by("pk").values_list("pk", flat=True)
-        )
-        rebuilt = []
-        for owner in BudgetOwner.objects.filter(pk__in=set(owner_ids)).order_by("code"):
-            statement = current.select_for_update().filter(owner=owner).first()
-            if statement is None:
-                statement = _new_draft(
-                    billing_period=billing_period, run=run, owner=owner, previous=previous.get(owner.pk), actor=actor
-                )
-            elif statement.is_final:
-                continue
-            _write_lines(statement, specs.get(owner.pk, []))
-            statement.rebuilt_at = timezone.now()
-            statement.save()
-            rebuilt.append(statement)
+    current = Statement.objects.filter(billing_period=billing_period, version=billing_period.version)
+    sample = current.select_related("allocation_run").first()
+    if sample is None:
+        return []
+    run = sample.allocation_run
+    specs = _owner_specs(run=run, billing_period=billing_period)
+    previous = _previous_finals(billing_period)
+    # The drafts are locked up front in primary-key order, as every writer locks rows of one table.
+    list(current.select_for_update().filter(owner_id__in=set(owner_ids)).order_by("pk").values_list("pk", flat=True))
+    rebuilt = []
+    for owner in BudgetOwner.objects.filter(pk__in=set(owner_ids)).order_by("code"):
+        statement = current.select_for_update().filter(owner=owner).first()
+        if statement is None:
+            statement = _new_draft(
+                billing_period=billing_period, run=run, owner=owner, previous=previous.get(owner.pk), actor=actor
+            )
+        elif statement.is_final:
+            continue
+        _write_lines(statement, specs.get(owner.pk, []))
+        statement.rebuilt_at = timezone.now()
+        statement.save()
+        rebuilt.append(statement)
     return rebuilt
 
 
+@tenant_scoped(via="billing_period")
 @transaction.atomic
-def statements_finalise(billing_period: BillingPeriod, actor=None, reason: str = "") -> int:
+def statements_finalise(*, billing_period: BillingPeriod, actor=None, reason: str = "") -> int:
     """Effect of ``close``: the current version's drafts become final (and immutable from now on)."""
-    with scope(organization=billing_period.organization_id):
-        return Statement.objects.filter(
-            billing_period=billing_period, version=billing_period.version, status=Statement.Status.DRAFT
-        ).update(status=Statement.Status.FINAL, finalised_at=timezone.now())
+    return Statement.objects.filter(
+        billing_period=billing_period, version=billing_period.version, status=Statement.Status.DRAFT
+    ).update(status=Statement.Status.FINAL, finalised_at=timezone.now())

@@ -5,8 +5,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
 from apps.core.csv import csv_response
+from apps.core.money import nano_to_decimal
 from apps.periods.models import BillingPeriod
-from apps.pricing.money import nano_to_decimal
 from apps.tenancy.permissions import org_perm_required
 from apps.tenancy.roles import Perm
 
@@ -71,9 +71,9 @@ def _detail_context(request, statement: Statement) -> dict:
     return {
         "statement": statement,
         "sections": selectors.statement_sections(
-            statement, drill_into_shared=request.membership.has_perm(Perm.VIEW_ALL_COST)
+            statement=statement, drill_into_shared=request.membership.has_perm(Perm.VIEW_ALL_COST)
         ),
-        "difference": selectors.statement_difference(statement),
+        "difference": selectors.statement_difference(statement=statement),
         "superseded_by": _superseded_by(statement),
         "period_state": statement.billing_period.get_state_display(),
         "can_dispute": can_dispute(request, statement),

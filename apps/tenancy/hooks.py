@@ -1,6 +1,6 @@
 """How higher apps take part in changes to an organisation without ``tenancy`` importing them.
 
-A *settings guard* is ``fn(organization) -> str | None``, registered for one of the organisation's settings
+A *settings guard* is ``fn(*, organization) -> str | None``, registered for one of the organisation's settings
 fields: a message that refuses a change of that field, or None. The organisation service
 (``apps.accounts.services.organization_update``) asks the guards of a field only when its value changes,
 with the stored row locked, and refuses the change with the first message, on that field. ``periods``

@@ -46,9 +46,10 @@ def organization_scope(organization: Organization) -> Iterator[Organization]:
     """Enter ``organization``'s scope; refuse when another organisation's scope is already active."""
     current = get_scope()
     active = current.get("organization") if current.get("_enabled") else None
-    if active is not None and getattr(active, "pk", None) != organization.pk:
+    active_id = getattr(active, "pk", active)  # a scope may be entered with the organisation or its id
+    if active_id is not None and active_id != organization.pk:
         raise CrossTenantCall(
-            f"A call for organisation {organization.pk} was made inside organisation {active.pk}'s scope."
+            f"A call for organisation {organization.pk} was made inside organisation {active_id}'s scope."
         )
     with scope(organization=organization):
         yield organization

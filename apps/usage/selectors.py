@@ -7,7 +7,7 @@ from datetime import date
 
 from django.db.models import Q, QuerySet, Sum
 
-from apps.periods.calendar import period_bounds, period_of_day
+from apps.core.calendar import period_bounds, period_of_day
 from apps.taxonomy.models import Granularity, TagDimension, TagSet, TagValue
 from apps.tenancy.models import Membership, Organization
 
@@ -198,9 +198,9 @@ def requests_with_detail_value(dimension: str) -> int:
 def months_with_usage(*, organization: Organization) -> set[date]:
     """The periods (by the fiscal calendar) the organisation has usage in (a month source of the periods board)."""
     days = DailyUsage.objects.filter(organization=organization).order_by().values_list("day", flat=True).distinct()
-    return {period_of_day(organization, day) for day in days}
+    return {period_of_day(day, start_day=organization.period_start_day) for day in days}
 
 
 def has_usage_in(*, organization: Organization, period: date) -> bool:
-    first, after = period_bounds(organization, period)
+    first, after = period_bounds(period, start_day=organization.period_start_day)
     return DailyUsage.objects.filter(organization=organization, day__gte=first, day__lt=after).exists()

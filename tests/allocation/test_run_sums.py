@@ -79,7 +79,7 @@ def test_a_statement_whose_lines_cannot_be_summed_in_64_bits_is_refused(world):
         AllocationLine.objects.filter(pk__in=[line.pk for line in lines[:2]]).update(amount_nano=MAX_SUM // 2 + 1)
     billing_period = set_state(billing_period_of(run), BillingPeriod.State.IN_REVIEW)
     with pytest.raises(ValidationError) as refused:
-        statements_issue(billing_period, None, "")
+        statements_issue(billing_period=billing_period, actor=None, reason="")
     assert refused.value.messages == [
         "The lines of statement CC-1101 add up to more than can be stored (9,223,372,036,854,775,807 nano-units, "
         "about 9.2 billion of the currency). Look for implausible usage or invoice amounts in the period."

@@ -139,7 +139,7 @@ def test_disputes_are_opened_only_while_the_period_is_in_review(world, issued, s
 
 def test_a_final_statement_cannot_be_disputed(world, issued):
     set_state(issued.billing_period, "closed")
-    statements_finalise(issued.billing_period, None, "")
+    statements_finalise(billing_period=issued.billing_period, actor=None, reason="")
     set_state(issued.billing_period, "in_review")  # even if the period were back in review
     with pytest.raises(ValidationError, match="is not in review"):
         open_dispute(world, issued)
@@ -235,13 +235,13 @@ def test_an_accepted_dispute_is_on_the_final_version_and_again_on_the_next(world
     assert v1.status == "final" and v1.adjustment_amount == Decimal("-4.00")
     # a version is a full restatement: the adjustment is on it again, so the difference shows no change
     assert v2.adjustment_amount == Decimal("-4.00")
-    assert statement_difference(v2)[-1].difference == Decimal("0.00")
+    assert statement_difference(statement=v2)[-1].difference == Decimal("0.00")
 
 
 def test_accepted_while_the_period_is_closed_it_waits_for_the_next_version(world, issued):
     dispute = open_dispute(world, issued)
     set_state(issued.billing_period, BillingPeriod.State.CLOSED)
-    statements_finalise(issued.billing_period, None, "")
+    statements_finalise(billing_period=issued.billing_period, actor=None, reason="")
     accept(world, issued, dispute, amount="4.00", to="CC-1301")
     # nothing final was touched, no draft was made
     assert issued.statement("CC-1101").total_amount == Decimal("16.11")
@@ -252,7 +252,7 @@ def test_accepted_while_the_period_is_closed_it_waits_for_the_next_version(world
     reopen_and_review(issued)
     v2 = issued.statement("CC-1101", 2)
     assert (v2.adjustment_amount, v2.total_amount) == (Decimal("-4.00"), Decimal("12.11"))
-    assert [(row.label, row.difference) for row in statement_difference(v2)][-2:] == [
+    assert [(row.label, row.difference) for row in statement_difference(statement=v2)][-2:] == [
         ("Adjustments", Decimal("-4.00")),
         ("Total", Decimal("-4.00")),
     ]
@@ -332,16 +332,26 @@ def test_a_resolved_dispute_cannot_be_resolved_again(world, issued):
 
 def test_open_disputes_block_the_approval_with_a_count(world, issued):
     billing_period = issued.billing_period
-    assert guard_no_open_disputes(billing_period, None) is None
+    assert guard_no_open_disputes(billing_period=billing_period, actor=None) is None
     first = open_dispute(world, issued, amount="1.00")
-    assert guard_no_open_disputes(billing_period, None) == "1 dispute is still open: resolve it before approving."
+    assert (
+        guard_no_open_disputes(billing_period=billing_period, actor=None)
+        == "1 dispute is still open: resolve it before approving."
+    )
     second = open_dispute(world, issued, amount="2.00")
-    assert guard_no_open_disputes(billing_period, None) == "2 disputes are still open: resolve them before approving."
-    assert open_disputes_fact([billing_period]) == {billing_period.pk: 2}
+    assert (
+        guard_no_open_disputes(billing_period=billing_period, actor=None)
+        == "2 disputes are still open: resolve them before approving."
+    )
+    assert open_disputes_fact(organization=billing_period.organization, billing_periods=[billing_period]) == {
+        billing_period.pk: 2
+    }
     dispute_reject(dispute=first, actor=world.user("a", "finance_admin"), reason="No.")
     accept(world, issued, second, amount="1.00")
-    assert guard_no_open_disputes(billing_period, None) is None
-    assert open_disputes_fact([billing_period]) == {billing_period.pk: 0}
+    assert guard_no_open_disputes(billing_period=billing_period, actor=None) is None
+    assert open_disputes_fact(organization=billing_period.organization, billing_periods=[billing_period]) == {
+        billing_period.pk: 0
+    }
 
 
 def test_another_organisations_disputes_do_not_block_approval(world, issued):
@@ -349,7 +359,7 @@ def test_another_organisations_disputes_do_not_block_approval(world, issued):
 
     other = issue_october(world.org("b"))
     open_dispute(world, issued)
-    assert guard_no_open_disputes(other.billing_period, None) is None
+    assert guard_no_open_disputes(billing_period=other.billing_period, actor=None) is None
 
 
 def test_open_disputes_are_a_column_of_the_periods_board(monkeypatch):

@@ -154,7 +154,7 @@ def test_only_budget_owners_open_disputes_and_only_on_their_subtree(world, issue
 def test_a_statement_out_of_review_sends_the_owner_back_with_a_message(world, issued):
     statement = issued.statement("CC-1101")
     set_state(issued.billing_period, BillingPeriod.State.CLOSED)
-    statements_finalise(issued.billing_period, None, "")
+    statements_finalise(billing_period=issued.billing_period, actor=None, reason="")
     response = world.login("a", "budget_owner").get(create_url(statement), follow=True)
     assert "Statement 2026-10-CC-1101-v1 is not in review: it can no longer be disputed." in response.content.decode()
 

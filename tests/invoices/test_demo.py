@@ -6,8 +6,8 @@ import pytest
 from django.db.models import Sum
 from django_scopes import scope
 
+from apps.core.money import nano_to_decimal
 from apps.invoices.models import InvoiceLine, ProviderInvoice
-from apps.pricing.money import nano_to_decimal
 from apps.reconciliation.demo_invoices import seed_demo_invoices as seed_demo
 from apps.taxonomy.services import tagsets_get_or_create
 from apps.usage.models import DailyUsage

@@ -1,4 +1,4 @@
-"""The fiscal calendar: period bounds, and a start day of 5 changing what allocation and reconciliation read."""
+"""The fiscal calendar of an organisation: a start day of 5 changing what allocation and reconciliation read."""
 
 from datetime import date, timedelta
 
@@ -8,9 +8,7 @@ from django_scopes import scope
 
 from apps.allocation.runs import period_cells
 from apps.audit.models import AuditEvent
-from apps.periods.calendar import period_bounds, period_of_day
 from apps.reconciliation.services import reconciliation_run_create
-from apps.tenancy.models import Organization
 from apps.tenancy.roles import Role
 from tests.factories import OrganizationFactory
 from tests.factories.reconciliation import DailyUsageFactory
@@ -18,32 +16,6 @@ from tests.factories.reconciliation import DailyUsageFactory
 from .conftest import OCT, G, walk
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.mark.parametrize(
-    ("start_day", "period", "bounds"),
-    [
-        (1, date(2026, 10, 1), (date(2026, 10, 1), date(2026, 11, 1))),
-        (5, date(2026, 10, 1), (date(2026, 10, 5), date(2026, 11, 5))),
-        (28, date(2026, 12, 1), (date(2026, 12, 28), date(2027, 1, 28))),
-        (15, date(2027, 1, 1), (date(2027, 1, 15), date(2027, 2, 15))),
-    ],
-)
-def test_period_bounds(start_day, period, bounds):
-    assert period_bounds(Organization(period_start_day=start_day), period) == bounds
-
-
-@pytest.mark.parametrize(
-    ("start_day", "day", "period"),
-    [
-        (1, date(2026, 10, 31), date(2026, 10, 1)),
-        (5, date(2026, 10, 4), date(2026, 9, 1)),
-        (5, date(2026, 10, 5), date(2026, 10, 1)),
-        (5, date(2027, 1, 3), date(2026, 12, 1)),
-    ],
-)
-def test_period_of_day(start_day, day, period):
-    assert period_of_day(Organization(period_start_day=start_day), day) == period
 
 
 def _cube(organization):

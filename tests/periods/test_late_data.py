@@ -95,7 +95,7 @@ def test_usage_arriving_for_a_period_past_open_is_kept_and_flagged_with_what_arr
         assert UsageRecord.objects.count() == 3  # kept
         arrival = LateArrival.objects.get()
         billing_period = BillingPeriod.objects.get(period=OCT)
-        summary = late_data_for([billing_period])[billing_period.pk]
+        summary = late_data_for(organization=organization, billing_periods=[billing_period])[billing_period.pk]
     # gpt-4o: 1,000 x $2.50/M + 100 x $10/M = $0.0035 a request
     assert (arrival.kind, arrival.job_id, arrival.rows, arrival.amount_nano) == ("usage", job.pk, 2, 7_000_000)
     assert (arrival.state_at_arrival, arrival.version, arrival.file_name) == ("reconciling", 1, "late.ndjson")
@@ -154,7 +154,7 @@ def test_invoice_lines_for_a_closed_period_are_kept_and_flagged_by_billing_month
     )
     assert arrival.detail == {"invoices": ["openai INV-LATE-1"]}
     with scope(organization=organization):
-        summary = late_data_for([billing_period])[billing_period.pk]
+        summary = late_data_for(organization=organization, billing_periods=[billing_period])[billing_period.pk]
     assert (summary.usage_rows, summary.invoice_lines, summary.invoice_nano) == (0, 2, 15_000_000_000)
     # Ingesting the same file again stores nothing new and flags nothing new.
     again = ingest_invoice(organization)
@@ -169,15 +169,15 @@ def test_a_reopen_retires_the_flag_and_the_next_version_flags_afresh(world, reco
     ingest_usage(organization, usage_event("r1", "2026-10-30"))
     billing_period = step(world, "reopen", reason="late usage from the gateway")
     with scope(organization=organization):
-        assert late_data_for([billing_period]) == {}
-        assert list(late_arrivals(billing_period)) == []
+        assert late_data_for(organization=organization, billing_periods=[billing_period]) == {}
+        assert list(late_arrivals(billing_period=billing_period)) == []
         assert LateArrival.objects.count() == 1  # history kept
     ingest_usage(organization, usage_event("r2", "2026-10-30"))  # open again: not late
     walk(world, "start_reconciliation")
     ingest_usage(organization, usage_event("r3", "2026-10-31"))
     with scope(organization=organization):
         billing_period.refresh_from_db()
-        assert [(a.version, a.rows) for a in late_arrivals(billing_period)] == [(2, 1)]
+        assert [(a.version, a.rows) for a in late_arrivals(billing_period=billing_period)] == [(2, 1)]
 
 
 def test_a_fiscal_start_day_assigns_late_usage_by_the_periods_days(world, reconciling):

@@ -106,9 +106,9 @@ def test_skipping_or_repeating_a_state_is_refused_with_409_and_changes_nothing(r
     assert len(period_events(world.org("a"))) == events
 
 
-def test_an_unknown_transition_is_named():
+def test_an_unknown_transition_is_named(world):
     with pytest.raises(TransitionBlocked) as refused:
-        period_transition(organization=None, period=OCT, transition="finalise", actor=None)
+        period_transition(organization=world.org("a"), period=OCT, transition="finalise", actor=None)
     assert refused.value.messages == [
         "Unknown transition “finalise”: use one of start_reconciliation, submit_for_review, approve, close, reopen."
     ]

@@ -91,8 +91,8 @@ def test_the_board_shows_blocked_readiness_and_late_data(world, price_book):
 
 
 def test_a_registered_fact_becomes_a_board_column(ready):
-    def open_disputes(periods):
-        return {bp.pk: 3 for bp in periods}
+    def open_disputes(*, organization, billing_periods):
+        return {bp.pk: 3 for bp in billing_periods}
 
     walk(ready, "start_reconciliation")
     hooks.register_period_fact("Open disputes", open_disputes)

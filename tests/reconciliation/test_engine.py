@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from apps.reconciliation import engine
-from apps.reconciliation.selectors import money, normalised_pct
+from apps.reconciliation.formatting import money, normalised_pct
 
 
 def test_variance_pct_is_quantised_half_to_even():

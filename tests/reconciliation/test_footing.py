@@ -1,4 +1,4 @@
-from apps.reconciliation.selectors import money, variance_money
+from apps.reconciliation.formatting import money, variance_money
 
 
 def test_displayed_variance_is_the_difference_of_the_displayed_amounts():

@@ -29,7 +29,7 @@ class Issued:
 def issue_october(organization, actor=None) -> Issued:
     run, owners = october_allocated(organization)
     billing_period = set_state(billing_period_of(run), BillingPeriod.State.IN_REVIEW)
-    statements_issue(billing_period, actor, "")
+    statements_issue(billing_period=billing_period, actor=actor, reason="")
     return Issued(organization, run, owners, billing_period)
 
 

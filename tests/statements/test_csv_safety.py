@@ -56,7 +56,9 @@ def _issue_hostile_october(organization) -> Statement:
         invoice = ProviderInvoiceFactory(organization=organization, provider="openai", billing_period=OCT)
         InvoiceLineFactory(invoice=invoice, amount_nano=8_500_000_000)
     run = allocation_run_create(organization=organization, period=OCT, actor=None)
-    statements_issue(set_state(billing_period_of(run), BillingPeriod.State.IN_REVIEW), None, "")
+    statements_issue(
+        billing_period=set_state(billing_period_of(run), BillingPeriod.State.IN_REVIEW), actor=None, reason=""
+    )
     with scope(organization=organization):
         return Statement.objects.get(owner__code="CC-1101", version=1)
 

@@ -22,7 +22,7 @@ def _sql(sql: str, params=()) -> None:
 
 def _close(issued) -> Statement:
     set_state(issued.billing_period, BillingPeriod.State.CLOSED)
-    statements_finalise(issued.billing_period, None, "")
+    statements_finalise(billing_period=issued.billing_period, actor=None, reason="")
     return issued.statement("CC-1101")
 
 

@@ -12,11 +12,10 @@ from apps.allocation.runs import allocation_run_create
 from apps.audit.models import AuditEvent
 from apps.periods import hooks
 from apps.periods.models import BillingPeriod
-from apps.statements.models import Section, Statement, StatementLine
+from apps.statements.models import Section, Statement, StatementLine, section_for
 from apps.statements.selectors import statement_difference
 from apps.statements.services import (
     guard_period_has_draft_allocation,
-    section_for,
     statements_finalise,
     statements_issue,
 )
@@ -146,26 +145,32 @@ def test_the_review_guard_needs_a_draft_allocation_run(world):
     organization = world.org("a")
     run, _ = october_allocated(organization)
     billing_period = billing_period_of(run)
-    assert guard_period_has_draft_allocation(billing_period, None) is None
+    assert guard_period_has_draft_allocation(billing_period=billing_period, actor=None) is None
     set_state(billing_period, BillingPeriod.State.IN_REVIEW)
-    statements_issue(billing_period, None, "")
+    statements_issue(billing_period=billing_period, actor=None, reason="")
     # the run is issued now: another review of this month needs a new allocation first
-    assert guard_period_has_draft_allocation(billing_period, None) == "Allocate 2026-10 before sending it to review."
+    assert (
+        guard_period_has_draft_allocation(billing_period=billing_period, actor=None)
+        == "Allocate 2026-10 before sending it to review."
+    )
 
 
 def test_the_review_guard_names_a_month_that_was_never_allocated(world):
     with scope(organization=world.org("a")):
         billing_period = BillingPeriod.objects.create(organization=world.org("a"), period=OCT.replace(month=11))
-    assert guard_period_has_draft_allocation(billing_period) == "Allocate 2026-11 before sending it to review."
+    assert (
+        guard_period_has_draft_allocation(billing_period=billing_period)
+        == "Allocate 2026-11 before sending it to review."
+    )
     with pytest.raises(ValidationError, match=r"Allocate 2026-11 before sending it to review\."):
-        statements_issue(billing_period, None, "")
+        statements_issue(billing_period=billing_period, actor=None, reason="")
 
 
 def test_issuing_the_same_version_twice_is_refused(issued):
     with scope(organization=issued.organization):
         AllocationRun.objects.filter(pk=issued.run.pk).update(status="draft")
     with pytest.raises(ValidationError, match=r"Statements of 2026-10 version 1 are already issued\."):
-        statements_issue(issued.billing_period, None, "")
+        statements_issue(billing_period=issued.billing_period, actor=None, reason="")
 
 
 def test_issuing_writes_no_audit_event_of_its_own(world):
@@ -174,19 +179,19 @@ def test_issuing_writes_no_audit_event_of_its_own(world):
     billing_period = set_state(billing_period_of(run), BillingPeriod.State.IN_REVIEW)
     with scope(organization=world.org("a")):
         before = AuditEvent.objects.count()
-    statements_issue(billing_period, None, "")
+    statements_issue(billing_period=billing_period, actor=None, reason="")
     with scope(organization=world.org("a")):
         assert AuditEvent.objects.count() == before
 
 
 def test_closing_makes_the_current_drafts_final(issued):
     set_state(issued.billing_period, BillingPeriod.State.CLOSED)
-    assert statements_finalise(issued.billing_period, None, "") == 3
+    assert statements_finalise(billing_period=issued.billing_period, actor=None, reason="") == 3
     with scope(organization=issued.organization):
         rows = list(Statement.objects.values_list("status", flat=True))
         assert all(s.finalised_at is not None for s in Statement.objects.all())
     assert rows == ["final", "final", "final"]
-    assert statements_finalise(issued.billing_period, None, "") == 0
+    assert statements_finalise(billing_period=issued.billing_period, actor=None, reason="") == 0
 
 
 def test_statements_issued_are_e_mailed_to_the_owners_users(world, django_capture_on_commit_callbacks):
@@ -199,7 +204,7 @@ def test_statements_issued_are_e_mailed_to_the_owners_users(world, django_captur
         owners["CC-1401"].owner_users.add(analyst)  # e-mailed as the cost centre's owner, whatever the role
     billing_period = set_state(billing_period_of(run), BillingPeriod.State.IN_REVIEW)
     with django_capture_on_commit_callbacks(execute=True):
-        statements_issue(billing_period, None, "")
+        statements_issue(billing_period=billing_period, actor=None, reason="")
     assert sorted((m.to[0], m.subject) for m in mail.outbox) == [
         ("alpha-budget_owner@example.com", "[Alpha Corp] Statements for 2026-10 issued (version 1)"),
         ("alpha-finance_analyst@example.com", "[Alpha Corp] Statements for 2026-10 issued (version 1)"),
@@ -223,7 +228,7 @@ def test_owners_of_a_parent_cost_centre_are_e_mailed_too(world, django_capture_o
         parent.owner_users.add(world.user("a", "budget_owner"))
     billing_period = set_state(billing_period_of(run), BillingPeriod.State.IN_REVIEW)
     with django_capture_on_commit_callbacks(execute=True):
-        statements_issue(billing_period, None, "")
+        statements_issue(billing_period=billing_period, actor=None, reason="")
     [message] = mail.outbox
     assert message.to == ["alpha-budget_owner@example.com"]
     assert "- CC-1101 Search: 16.11 USD" in message.body
@@ -236,7 +241,7 @@ def test_nothing_is_e_mailed_when_the_transition_rolls_back(world, django_captur
         owners["CC-1101"].owner_users.add(world.user("a", "budget_owner"))
     billing_period = set_state(billing_period_of(run), BillingPeriod.State.IN_REVIEW)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        statements_issue(billing_period, None, "")
+        statements_issue(billing_period=billing_period, actor=None, reason="")
     assert len(callbacks) == 1  # queued for commit, never sent inside the transaction
     assert mail.outbox == []
 
@@ -248,7 +253,7 @@ def reopen_and_review(issued, *, extra_invoice_nano: int = 0) -> list[Statement]
     """Close version 1, reopen (version 2), allocate again (optionally with a bigger invoice) and review."""
     billing_period = issued.billing_period
     set_state(billing_period, BillingPeriod.State.CLOSED)
-    statements_finalise(billing_period, None, "")
+    statements_finalise(billing_period=billing_period, actor=None, reason="")
     set_state(billing_period, BillingPeriod.State.OPEN, version=2)
     if extra_invoice_nano:
         with scope(organization=issued.organization):
@@ -258,7 +263,7 @@ def reopen_and_review(issued, *, extra_invoice_nano: int = 0) -> list[Statement]
             InvoiceLineFactory(invoice=invoice, amount_nano=extra_invoice_nano, cost_source="output")
     allocation_run_create(organization=issued.organization, period=OCT, actor=None)
     set_state(billing_period, BillingPeriod.State.IN_REVIEW)
-    return statements_issue(billing_period, None, "")
+    return statements_issue(billing_period=billing_period, actor=None, reason="")
 
 
 def test_reopening_gives_version_2_that_supersedes_version_1_with_the_difference(issued):
@@ -277,7 +282,7 @@ def test_reopening_gives_version_2_that_supersedes_version_1_with_the_difference
     assert v1.superseded_by == v2
     # the true-up is now 3.00 (76.67 % of it is CC-1101's); nothing else moved
     assert v2.true_up_nano == 2_300_129_948
-    rows = [(row.label, row.previous, row.current, row.difference) for row in statement_difference(v2)]
+    rows = [(row.label, row.previous, row.current, row.difference) for row in statement_difference(statement=v2)]
     assert rows == [
         ("Direct cost", Decimal("15.01"), Decimal("15.01"), Decimal("0.00")),
         ("Shared cost", Decimal("0.33"), Decimal("0.33"), Decimal("0.00")),
@@ -285,7 +290,7 @@ def test_reopening_gives_version_2_that_supersedes_version_1_with_the_difference
         ("Adjustments", Decimal("0"), Decimal("0"), Decimal("0")),
         ("Total", Decimal("16.11"), Decimal("17.64"), Decimal("1.53")),
     ]
-    assert statement_difference(v1) == []
+    assert statement_difference(statement=v1) == []
     # version 1's allocation run and version 2's are both kept, each issued
     with scope(organization=issued.organization):
         assert list(AllocationRun.objects.order_by("pk").values_list("status", flat=True)) == ["issued", "issued"]
@@ -314,7 +319,7 @@ def test_an_owner_whose_charge_disappears_gets_a_zero_version_superseding_the_ol
     zero = issued.statement("CC-1401", version=2)
     assert zero.supersedes == issued.statement("CC-1401", version=1)
     assert zero.line_count == 0
-    assert statement_difference(zero)[-1].difference == Decimal("-0.35")
+    assert statement_difference(statement=zero)[-1].difference == Decimal("-0.35")
     assert issued.statement("CC-1301", version=2).supersedes is None
 
 

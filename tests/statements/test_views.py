@@ -126,7 +126,7 @@ def test_finance_and_final_statements_have_no_dispute_button(world, issued):
     statement = issued.statement("CC-1101")
     assert b"Dispute the whole statement" not in world.login("a", "finance_admin").get(url("detail", statement)).content
     set_state(issued.billing_period, BillingPeriod.State.CLOSED)
-    statements_finalise(issued.billing_period, None, "")
+    statements_finalise(billing_period=issued.billing_period, actor=None, reason="")
     html = world.login("a", "budget_owner").get(url("detail", statement)).content.decode()
     assert "Final since" in html
     assert "Dispute the whole statement" not in html and "/dispute/?line=" not in html
@@ -266,7 +266,7 @@ def test_the_api_lists_statements_with_decimal_strings(world, issued):
 
 def test_the_erp_pulls_final_statements_with_lines(world, issued):
     set_state(issued.billing_period, BillingPeriod.State.CLOSED)
-    statements_finalise(issued.billing_period, None, "")
+    statements_finalise(billing_period=issued.billing_period, actor=None, reason="")
     api = world.api("a", scopes=[TokenScope.STATEMENTS_READ])
     listing = api.get("/api/v1/statements/", {"status": "final", "current": "true"}).json()["results"]
     assert [row["reference"] for row in listing] == [

@@ -53,3 +53,11 @@ def test_the_organisation_must_be_passed_by_keyword(world):
 def test_organization_of_refuses_what_belongs_to_no_organisation():
     with pytest.raises(TypeError, match="neither an organisation"):
         organization_of(object())
+
+
+def test_a_scope_entered_with_an_id_is_compared_by_id(world):
+    a, b = world.org("a"), world.org("b")
+    with scope(organization=a.pk):
+        assert _member_count(organization=a) == _count(a)
+        with pytest.raises(CrossTenantCall, match=f"inside organisation {a.pk}'s scope"):
+            _member_count(organization=b)

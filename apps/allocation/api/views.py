@@ -13,7 +13,7 @@ from apps.allocation.filters import AllocationLineFilter
 from apps.allocation.models import AllocationLine, AllocationRun
 from apps.allocation.runs import current_run, run_summary_json
 from apps.core.api.months import MONTH_PATH_PARAMETER
-from apps.pricing.money import footed_minor_units
+from apps.core.money import footed_minor_units
 from apps.tenancy.api.views import OrganizationAPIView, OrganizationScopedMixin
 from apps.tenancy.roles import TokenScope
 

@@ -1,8 +1,8 @@
 from rest_framework import serializers
 
 from apps.core.api.months import MonthField
+from apps.core.money import nano_to_decimal, quantize_money
 from apps.disputes.models import Dispute
-from apps.pricing.money import nano_to_decimal, quantize_money
 
 
 def money(nano: int | None, currency: str) -> str | None:

@@ -1,8 +1,9 @@
 from rest_framework import serializers
 
 from apps.core.api.months import MonthField
+from apps.core.money import money_text
 from apps.invoices.models import InvoiceIngestJob, InvoiceLine, ProviderInvoice
-from apps.invoices.services.ingest import invoice_ingest_summary, money_text
+from apps.invoices.services.ingest import invoice_ingest_summary
 
 
 class InvoiceLineSerializer(serializers.ModelSerializer):

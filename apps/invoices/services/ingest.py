@@ -12,7 +12,6 @@ import functools
 import logging
 import time
 from collections import defaultdict
-from decimal import Decimal
 from typing import BinaryIO
 
 from django.core.exceptions import ValidationError
@@ -25,6 +24,7 @@ from django_scopes import scope, scopes_disabled
 from apps.audit.services import audit_record, model_snapshot
 from apps.core.ceilings import MAX_SUM, within_sum
 from apps.core.failures import failure_text
+from apps.core.money import decimal_to_nano, money_text
 from apps.ingest.jobs import job_heartbeat
 from apps.ingest.payloads import ingest_job_receive, payload_open, payload_prescan
 from apps.invoices.models import (
@@ -37,7 +37,6 @@ from apps.invoices.models import (
 )
 from apps.invoices.parsers import FORMAT_CHOICES, FileRefused, ParsedLine, RowError, detect_format, reader_for
 from apps.pricing.estimator import PriceBook
-from apps.pricing.money import currency_exponent, decimal_to_nano, nano_to_decimal
 from apps.tenancy.models import Organization
 
 from .late_data import flag_late_invoices
@@ -420,15 +419,6 @@ def invoice_ingest_retry(*, job: InvoiceIngestJob, actor, enqueue: bool = True) 
 
             run_invoice_ingest.delay_on_commit(job.pk)
     return job
-
-
-def money_text(nano: int, currency: str) -> str:
-    """Exact decimal text, at least the currency's minor unit: 1_500_000_000 USD -> "1.50", 12.3456 -> "12.3456"."""
-    value = nano_to_decimal(nano).normalize()
-    places = currency_exponent(currency)
-    if value.as_tuple().exponent > -places:
-        value = value.quantize(Decimal(1).scaleb(-places))
-    return f"{value:f}"
 
 
 def invoice_ingest_summary(job: InvoiceIngestJob, *, max_errors: int | None = None) -> dict:

@@ -14,7 +14,7 @@ def flag_late_invoices(*, job) -> list[LateArrival]:
     """After an invoice import has committed: flag the periods past open whose billing month got new lines."""
     organization = job.organization
     with scope(organization=organization):
-        by_month = {bp.period: bp for bp in past_open_periods(organization)}
+        by_month = {bp.period: bp for bp in past_open_periods(organization=organization)}
         if not by_month:
             return []
         lines = InvoiceLine.objects.filter(organization=organization, job_id=job.pk, billing_period__in=list(by_month))

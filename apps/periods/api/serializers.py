@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from apps.core.api.fields import JsonBooleanField
 from apps.core.api.months import MonthField
-from apps.periods.calendar import period_bounds
+from apps.core.calendar import period_bounds
 from apps.periods.late_data import LateData
 from apps.periods.models import BillingPeriod
 from apps.periods.workflow import TRANSITIONS, transition_from
@@ -51,10 +51,12 @@ class BillingPeriodSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_starts_on(self, billing_period) -> str:
-        return period_bounds(billing_period.organization, billing_period.period)[0].isoformat()
+        start_day = billing_period.organization.period_start_day
+        return period_bounds(billing_period.period, start_day=start_day)[0].isoformat()
 
     def get_ends_before(self, billing_period) -> str:
-        return period_bounds(billing_period.organization, billing_period.period)[1].isoformat()
+        start_day = billing_period.organization.period_start_day
+        return period_bounds(billing_period.period, start_day=start_day)[1].isoformat()
 
     @extend_schema_field(serializers.CharField(help_text=f"One of {', '.join(TRANSITIONS)}."))
     def get_next_transition(self, billing_period) -> str:

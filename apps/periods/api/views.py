@@ -15,11 +15,12 @@ from rest_framework.response import Response
 
 from apps.core.api.errors import ErrorSerializer
 from apps.core.api.months import MONTH_REGEX
+from apps.core.calendar import parse_period
 from apps.periods import selectors
 from apps.periods.filters import BillingPeriodFilter
 from apps.periods.late_data import late_data_for
 from apps.periods.models import BillingPeriod
-from apps.periods.services import PeriodTransitionError, parse_period, period_transition
+from apps.periods.services import PeriodTransitionError, period_transition
 from apps.tenancy.api.views import OrganizationReadOnlyViewSet
 from apps.tenancy.roles import TokenScope
 
@@ -66,12 +67,12 @@ class PeriodViewSet(OrganizationReadOnlyViewSet):
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
-        self._late_data = late_data_for(page)
+        self._late_data = late_data_for(organization=request.organization, billing_periods=page)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def retrieve(self, request, *args, **kwargs):
         billing_period = self.get_object()
-        self._late_data = late_data_for([billing_period])
+        self._late_data = late_data_for(organization=request.organization, billing_periods=[billing_period])
         return Response(self.get_serializer(billing_period).data)
 
     @extend_schema(
@@ -108,7 +109,7 @@ class PeriodViewSet(OrganizationReadOnlyViewSet):
             )
         except PeriodTransitionError as exc:
             return Response({"detail": " ".join(exc.messages), "messages": exc.messages}, status=exc.status_code)
-        self._late_data = late_data_for([billing_period])
+        self._late_data = late_data_for(organization=request.organization, billing_periods=[billing_period])
         return Response(self.get_serializer(billing_period).data)
 
 

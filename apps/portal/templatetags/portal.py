@@ -9,24 +9,6 @@ def can(membership, perm: str) -> bool:
     return membership is not None and membership.has_perm(perm)
 
 
-@register.filter
-def nano_money(nano, places: int = 2) -> str:
-    """An integer of nano-units as a decimal string, e.g. 2500000000 -> "2.50" (exact, no float)."""
-    from decimal import ROUND_HALF_EVEN, Decimal
-
-    if nano in (None, ""):
-        return "—"
-    value = Decimal(int(nano)).scaleb(-9).quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_EVEN)
-    return f"{value:,}"
-
-
-@register.filter
-def pct(value, places: int = 1) -> str:
-    from decimal import Decimal
-
-    return f"{Decimal(str(value)).quantize(Decimal(1).scaleb(-int(places)))}%"
-
-
 @register.simple_tag(takes_context=True)
 def query_with(context, **changes) -> str:
     """The current query string with some parameters replaced (None removes one)."""

@@ -1,8 +1,9 @@
 from rest_framework import serializers
 
 from apps.core.api.months import MonthField
+from apps.reconciliation.formatting import money, normalised_pct, variance_money
 from apps.reconciliation.models import ReconciliationLine, ReconciliationRun
-from apps.reconciliation.selectors import money, normalised_pct, run_lines, variance_money
+from apps.reconciliation.selectors import run_lines
 
 
 class ReconciliationProviderLineSerializer(serializers.ModelSerializer):

@@ -29,7 +29,7 @@ class PeriodReconciliationView(OrganizationAPIView):
         match = PERIOD_RE.match(period)
         if not match:
             raise NotFound("Use a period as YYYY-MM, e.g. 2026-10.")
-        run = latest_run(period=date(int(match.group(1)), int(match.group(2)), 1))
+        run = latest_run(organization=request.organization, period=date(int(match.group(1)), int(match.group(2)), 1))
         if run is None or run.organization_id != request.organization.pk:
             raise NotFound(f"{period} has not been reconciled.")
         return Response(self.get_serializer(run).data)

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from apps.core.api.months import MonthField
-from apps.pricing.money import nano_to_decimal, quantize_money
+from apps.core.money import nano_to_decimal, quantize_money
 from apps.statements.models import SECTION_ORDER, Statement, StatementLine
 
 

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from apps.pricing.money import nano_to_decimal
+from apps.core.money import nano_to_decimal
 from apps.usage.models import IngestJob
 
 

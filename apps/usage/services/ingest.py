@@ -25,10 +25,10 @@ from django_scopes import scope, scopes_disabled
 from apps.audit.services import audit_record
 from apps.core.ceilings import MAX_AMOUNT_NANO_PER_ROW
 from apps.core.failures import failure_text
+from apps.core.money import decimal_to_nano, nano_to_decimal
 from apps.ingest.payloads import ingest_job_receive, payload_open, payload_prescan
 from apps.ingest.rows import RowProblem
 from apps.pricing.estimator import PriceBook
-from apps.pricing.money import decimal_to_nano, nano_to_decimal
 from apps.taxonomy.models import Granularity, TagDimension
 from apps.taxonomy.normalise import normalise_key, tagset_hash
 from apps.taxonomy.services import tag_normaliser_for, tagsets_get_or_create
@@ -512,7 +512,7 @@ def ingest_job_retry(*, job: IngestJob, actor, enqueue: bool = True) -> IngestJo
 
 def ingest_job_summary(job: IngestJob, *, max_errors: int | None = None) -> dict:
     """The JSON the command prints (and the API returns)."""
-    from apps.pricing.money import nano_to_decimal
+    from apps.core.money import nano_to_decimal
 
     errors = IngestError.objects.filter(job=job).order_by("line", "id")
     if max_errors is not None:

@@ -4,7 +4,7 @@
 from django.db.models import Count, Max, Min, Sum
 from django_scopes import scope
 
-from apps.periods.calendar import period_bounds
+from apps.core.calendar import period_bounds
 from apps.periods.late_data import LateFound, past_open_periods, record_late_arrivals
 from apps.periods.models import LateArrival
 from apps.usage.models import UsageRecord
@@ -19,8 +19,8 @@ def flag_late_usage(*, job) -> list[LateArrival]:
         if span["first"] is None:
             return []
         found = []
-        for billing_period in past_open_periods(organization):
-            first, after = period_bounds(organization, billing_period.period)
+        for billing_period in past_open_periods(organization=organization):
+            first, after = period_bounds(billing_period.period, start_day=organization.period_start_day)
             if after <= span["first"] or first > span["last"]:
                 continue
             rows = records.filter(day__gte=first, day__lt=after)

@@ -6,7 +6,7 @@ from django_scopes import scope
 
 from apps.allocation import runs
 from apps.allocation.models import RuleSet, RuleSetVersion
-from apps.reconciliation.management.commands.reconcile import parse_period
+from apps.reconciliation.management.commands.reconcile import period_argument
 from apps.tenancy.models import Organization
 
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
         organization = Organization.objects.filter(slug=org).first()
         if organization is None:
             raise CommandError(f"No organisation with slug {org!r}.")
-        month = parse_period(period)
+        month = period_argument(period)
         try:
             if preview:
                 version = self._preview_version(organization)

@@ -184,7 +184,7 @@ class Command(BaseCommand):
 
     def _measure(self, organization, *, repeat: int) -> dict:
         from apps.allocation.runs import allocation_run_create
-        from apps.periods.calendar import month_after
+        from apps.core.calendar import month_after
         from apps.usage.models import DailyUsage, UsageRecord
 
         def allocate():

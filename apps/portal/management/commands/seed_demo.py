@@ -4,7 +4,6 @@ it converges. It lives on the top floor (portal) because it calls every app's de
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django_scopes import scope
 
 from apps.accounts.demo import DEMO_TOTP_SECRET, demo_authenticator
 from apps.allocation import demo as allocation_demo
@@ -17,6 +16,7 @@ from apps.reconciliation import demo as reconciliation_demo
 from apps.taxonomy import demo as taxonomy_demo
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.roles import SECOND_FACTOR_ROLES, Role
+from apps.tenancy.scoping import organization_scope
 from apps.usage import demo as usage_demo
 
 User = get_user_model()
@@ -113,7 +113,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def _member(self, organization: Organization, user, role: str) -> tuple[str, str, str]:
-        with scope(organization=organization):
+        with organization_scope(organization):
             membership, created = Membership.objects.get_or_create(
                 organization=organization, user=user, defaults={"role": role}
             )

@@ -1,23 +1,22 @@
 import json
-import re
 from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django_scopes import scope
 
-from apps.reconciliation.selectors import money, run_lines, run_summary
+from apps.core.calendar import parse_period
+from apps.reconciliation.formatting import money
+from apps.reconciliation.selectors import run_lines, run_summary
 from apps.reconciliation.services import reconciliation_run_create
 from apps.tenancy.models import Organization
 
-PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
-
-def parse_period(text: str) -> date:
-    match = PERIOD_RE.match(text or "")
-    if not match:
-        raise CommandError(f"--period {text!r}: use YYYY-MM, e.g. 2026-10.")
-    return date(int(match.group(1)), int(match.group(2)), 1)
+def period_argument(text: str) -> date:
+    """``--period YYYY-MM`` as the month's first day, or the command's error."""
+    try:
+        return parse_period(text)
+    except ValidationError:
+        raise CommandError(f"--period {text!r}: use YYYY-MM, e.g. 2026-10.") from None
 
 
 class Command(BaseCommand):
@@ -36,17 +35,16 @@ class Command(BaseCommand):
         organization = Organization.objects.filter(slug=org).first()
         if organization is None:
             raise CommandError(f"No organisation with slug {org!r}.")
-        month = parse_period(period)
+        month = period_argument(period)
         try:
             run = reconciliation_run_create(organization=organization, period=month, actor=None)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
-        with scope(organization=organization):
-            summary = run_summary(run)
-            if json:
-                self.stdout.write(_dumps(summary))
-            else:
-                self._human(run, summary)
+        summary = run_summary(run=run)
+        if json:
+            self.stdout.write(_dumps(summary))
+        else:
+            self._human(run, summary)
 
     def _human(self, run, summary: dict) -> None:
         self.stdout.write(

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apps.pricing.money import NANO, currency_exponent, decimal_to_nano, nano_to_decimal, quantize_money
+from apps.core.money import NANO, currency_exponent, decimal_to_nano, nano_to_decimal, quantize_money
 
 
 @given(st.integers(min_value=-(10**30), max_value=10**30))

@@ -66,6 +66,20 @@ def quantize_money(value: Decimal, currency: str) -> Decimal:
         return value.quantize(Decimal(1).scaleb(-currency_exponent(currency)), rounding=ROUND_HALF_EVEN)
 
 
+def exact_text(value: Decimal, places: int = 2) -> str:
+    """Exact decimal text with at least ``places`` decimals, no trailing zeros beyond them and never an
+    exponent: (Decimal("2.5000000000"), 2) -> "2.50", (Decimal("0.0750000000"), 2) -> "0.075"."""
+    value = Decimal(value).normalize()
+    if value.as_tuple().exponent > -places:
+        value = value.quantize(Decimal(1).scaleb(-places))
+    return f"{value:f}"
+
+
+def money_text(nano: int, currency: str) -> str:
+    """Exact decimal text, at least the currency's minor unit: 1_500_000_000 USD -> "1.50", 12.3456 -> "12.3456"."""
+    return exact_text(nano_to_decimal(nano), currency_exponent(currency))
+
+
 def footed_minor_units(parts_nano: dict, currency: str, *, total: Decimal | None = None) -> dict:
     """Round each part (nano-units) to the currency's minor unit so that the rounded parts add up to the
     rounded total exactly: every part gets its floor, and the units still missing go one each to the

@@ -1,0 +1,168 @@
+"""The tenant convention, held for the whole project (docs/ARCHITECTURE.md; ``apps.tenancy.scoping``).
+
+Every public function of a services or selectors module takes the organisation explicitly: it is decorated
+with ``tenant_scoped`` (which marks it with ``tenant_via``: the keyword that carries the organisation, or an
+object that belongs to one), or it takes a keyword-only ``organization`` or ``membership``. A service or
+selector never enters ``scope(...)`` by hand: the decorator does, for the organisation it was given.
+
+The modules are found by walking ``apps/``: ``services*.py`` and ``selectors*.py`` at any depth, and every
+module of a ``services`` or ``selectors`` package. A new app or subpackage is checked without listing it.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+APPS = ROOT / "apps"
+
+# Apps whose services and selectors are being converted to the convention on other branches while this
+# test was written. Their modules are not checked yet; empty this set when those branches are merged.
+PENDING_APPS = {
+    "accounts",
+    "allocation",
+    "audit",
+    "core",
+    "ingest",
+    "invoices",
+    "owners",
+    "periods",
+    "pricing",
+    "taxonomy",
+    "tenancy",
+    "usage",
+}
+
+# Entry points that deliberately have no organisation yet: they find out which one, or work across all of
+# them. "module:function" -> why. Keep it short: everything else takes the organisation. Sign-in and the
+# second factor (apps/accounts/mfa.py), API token lookup (apps/accounts/authentication.py) and the
+# stale-job sweepers (apps/ingest/jobs.py, the ingest tasks) are not services or selectors, so not listed.
+NO_ORGANISATION = {
+    "apps.tenancy.selectors:memberships_for_user": "sign-in and the switcher: the organisations a person is in",
+    "apps.tenancy.selectors:organizations_where_user_may": "the organisations where a person holds a permission",
+}
+
+KEYWORDS = {"organization", "membership"}
+
+
+def _app_of(path: Path) -> str:
+    return path.relative_to(APPS).parts[0]
+
+
+def _is_service_or_selector(path: Path) -> bool:
+    if path.suffix != ".py" or "migrations" in path.parts:
+        return False
+    if path.name.startswith(("services", "selectors")):
+        return True
+    return any(part in ("services", "selectors") for part in path.relative_to(APPS).parts[:-1])
+
+
+def service_and_selector_files() -> list[Path]:
+    return sorted(path for path in APPS.rglob("*.py") if _is_service_or_selector(path))
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _checked_files() -> list[Path]:
+    return [path for path in service_and_selector_files() if _app_of(path) not in PENDING_APPS]
+
+
+def _takes_the_organisation(function) -> bool:
+    if getattr(function, "tenant_via", None):
+        return True
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.kind is inspect.Parameter.KEYWORD_ONLY and p.name in KEYWORDS for p in parameters)
+
+
+def _public_functions(module):
+    for name, value in vars(module).items():
+        if name.startswith("_") or inspect.isclass(value) or not callable(value):
+            continue
+        if getattr(value, "__module__", None) != module.__name__:
+            continue  # imported into the module, checked where it is defined
+        yield name, value
+
+
+def test_the_walk_finds_the_services_and_selectors_of_every_app():
+    found = {_module_name(path) for path in service_and_selector_files()}
+    assert {
+        "apps.reconciliation.services",
+        "apps.reconciliation.selectors",
+        "apps.statements.services",
+        "apps.disputes.selectors",
+        "apps.portal.selectors",
+        "apps.usage.services.ingest",
+    }.issubset(found)
+
+
+def test_every_public_service_and_selector_takes_the_organisation():
+    offenders = []
+    for path in _checked_files():
+        module = importlib.import_module(_module_name(path))
+        for name, function in _public_functions(module):
+            key = f"{module.__name__}:{name}"
+            if key not in NO_ORGANISATION and not _takes_the_organisation(function):
+                offenders.append(key)
+    assert not offenders, (
+        "These services/selectors do not take the organisation explicitly. Decorate each with "
+        "@tenant_scoped (or @tenant_scoped(via=...)) and make its arguments keyword-only, or, for an entry point "
+        "that deliberately has no organisation, add it to NO_ORGANISATION with the reason:\n  " + "\n  ".join(offenders)
+    )
+
+
+def _enters_a_scope(node: ast.With) -> bool:
+    for item in node.items:
+        call = item.context_expr
+        if isinstance(call, ast.Call):
+            func = call.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if name == "scope":
+                return True
+    return False
+
+
+def _hand_written_scopes(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    module = _module_name(path)
+    found = []
+
+    def visit(node, function: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                visit(child, function or child.name)
+                continue
+            if isinstance(child, ast.With | ast.AsyncWith) and _enters_a_scope(child):
+                key = f"{module}:{function or '<module>'}"
+                if key not in NO_ORGANISATION:
+                    found.append(f"{key} (line {child.lineno})")
+            visit(child, function)
+
+    visit(tree, "")
+    return found
+
+
+def test_no_service_or_selector_enters_a_scope_by_hand():
+    offenders = [found for path in _checked_files() for found in _hand_written_scopes(path)]
+    assert not offenders, (
+        "These services/selectors enter `with scope(...)` by hand. Take the organisation as a keyword and "
+        "decorate the function with @tenant_scoped instead:\n  " + "\n  ".join(offenders)
+    )
+
+
+def test_the_allow_lists_name_real_apps_and_functions():
+    apps = {path.name for path in APPS.iterdir() if (path / "__init__.py").exists()}
+    assert PENDING_APPS.issubset(apps)
+    for key in NO_ORGANISATION:
+        module, name = key.split(":")
+        assert callable(getattr(importlib.import_module(module), name, None)), f"{key} does not exist"
