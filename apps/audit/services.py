@@ -1,9 +1,7 @@
 """Appending to and verifying the per-organisation audit chain."""
 
-import json
 from dataclasses import dataclass
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -12,25 +10,8 @@ from apps.tenancy.scoping import tenant_scoped
 
 from .models import GENESIS_HASH, AuditEvent
 
-
-def normalise_for_audit(value):
-    """What the database will hand back for a JSON value: Decimals, dates and UUIDs as strings."""
-    if value is None:
-        return None
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
-
-
-def model_snapshot(instance: models.Model, fields) -> dict:
-    return normalise_for_audit({name: getattr(instance, name) for name in fields})
-
-
-def actor_label_for(actor) -> str:
-    if actor is None:
-        return "system"
-    label = getattr(actor, "audit_label", None)
-    if label:
-        return label
-    return actor.get_username()
+# What an event records of a value, a model or an actor: pure, and imported from here by every audited write.
+from .snapshots import actor_label_for, model_snapshot, normalise_for_audit  # noqa: F401
 
 
 @tenant_scoped
