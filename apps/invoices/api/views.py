@@ -39,7 +39,8 @@ class InvoiceViewSet(OrganizationReadOnlyViewSet):
     queryset = ProviderInvoice.objects.none()
     serializer_class = ProviderInvoiceSerializer
     filterset_class = ProviderInvoiceFilter
-    required_scopes = {"GET": TokenScope.PERIODS_READ, "POST": TokenScope.INVOICES_WRITE}
+    read_scope = TokenScope.PERIODS_READ
+    write_scope = TokenScope.INVOICES_WRITE
 
     def restrict_queryset(self, queryset):
         return queryset.annotate(line_count=Count("lines"))
@@ -145,5 +146,6 @@ class InvoiceImportViewSet(JobRetryMixin, OrganizationReadOnlyViewSet):
 
     queryset = InvoiceIngestJob.objects.none()
     serializer_class = InvoiceImportSerializer
-    required_scopes = {"GET": TokenScope.INVOICES_WRITE, "POST": TokenScope.INVOICES_WRITE}
+    # Jobs are followed by the client that uploads them: reading one needs the write scope too.
+    read_scope = write_scope = TokenScope.INVOICES_WRITE
     filterset_class = InvoiceImportFilter

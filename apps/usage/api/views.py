@@ -36,7 +36,8 @@ class UsageJobViewSet(JobRetryMixin, OrganizationReadOnlyViewSet):
 
     queryset = IngestJob.objects.none()
     serializer_class = IngestJobSerializer
-    required_scopes = {"GET": TokenScope.USAGE_WRITE, "POST": TokenScope.USAGE_WRITE}
+    # Jobs are followed by the client that uploads them: reading one needs the write scope too.
+    read_scope = write_scope = TokenScope.USAGE_WRITE
     filterset_class = IngestJobFilter
 
     def get_parsers(self):
