@@ -65,6 +65,7 @@ def audit_record(
     return event
 
 
+@tenant_scoped(via="stored")
 def audited_update(
     *,
     instance: M,
@@ -82,6 +83,7 @@ def audited_update(
     off it itself, such as many-to-many links or aliases), and the snapshot is taken again. Only when the
     snapshot moved is the row saved and one event recorded with both snapshots; a change that changes
     nothing writes nothing. The caller's own copy, ``instance``, is refreshed when it is not ``stored``.
+    Runs in the scope of ``stored``'s organisation.
     """
     before = snapshot(stored)
     change(stored)
@@ -102,6 +104,7 @@ def audited_update(
     return stored
 
 
+@tenant_scoped(via="instance")
 def set_active(
     *,
     instance: models.Model,

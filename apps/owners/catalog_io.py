@@ -44,7 +44,7 @@ from apps.tenancy.models import Membership, Organization
 from apps.tenancy.roles import Role
 from apps.tenancy.scoping import tenant_scoped
 
-from . import services
+from . import services, snapshots, validation
 from .models import Budget, BudgetOwner
 
 User = get_user_model()
@@ -52,9 +52,9 @@ User = get_user_model()
 SECTION = "budget_owners"
 BUDGET_SECTION = "budgets"
 
-TEXT_FIELDS = ["name", *services.ERP_FIELDS]
+TEXT_FIELDS = ["name", *validation.ERP_FIELDS]
 BOOL_FIELDS = ["is_active", "is_central"]
-CSV_COLUMNS = ["code", "name", "parent", *services.ERP_FIELDS, "owner_users", "is_active", "is_central"]
+CSV_COLUMNS = ["code", "name", "parent", *validation.ERP_FIELDS, "owner_users", "is_active", "is_central"]
 BUDGET_CSV_COLUMNS = ["owner", "period", "amount", "currency"]
 
 Error = tuple[str, str, str]
@@ -88,7 +88,7 @@ def export_section(*, organization: Organization) -> list[dict]:
             "code": owner.code,
             "name": owner.name,
             "parent": owner.parent.code if owner.parent_id else None,
-            **{field: getattr(owner, field) for field in services.ERP_FIELDS},
+            **{field: getattr(owner, field) for field in validation.ERP_FIELDS},
             "owner_users": sorted(user.username for user in owner.owner_users.all()),
             "is_active": owner.is_active,
             "is_central": owner.is_central,
@@ -182,7 +182,7 @@ def _owner_row_errors(
     errors: list[Error] = []
     for field in sorted(set(row) - set(CSV_COLUMNS)):
         errors.append((label, field, f"Unknown field; use {', '.join(CSV_COLUMNS)}."))
-    problem = services.code_error(code)
+    problem = validation.code_error(code)
     if problem:
         errors.append((label, "code", problem))
     elif _fold(code) in seen:
@@ -199,7 +199,7 @@ def _owner_row_errors(
             texts[field] = value.strip()
     if "name" not in row:
         texts["name"] = ""
-    for field, message in services.text_field_errors(texts).items():
+    for field, message in validation.text_field_errors(texts).items():
         errors.append((label, field, message))
     parent = row.get("parent")
     if parent not in (None, ""):
@@ -322,9 +322,9 @@ def apply_section(*, organization: Organization, rows: list[dict], actor) -> dic
             continue
         if row.get("is_active") is True:
             data["is_active"] = True
-        before = services.budget_owner_snapshot(BudgetOwner.objects.select_related("parent").get(pk=owner.pk))
+        before = snapshots.budget_owner_snapshot(BudgetOwner.objects.select_related("parent").get(pk=owner.pk))
         existing[key] = services.budget_owner_update(owner=owner, actor=actor, data=data)
-        if services.budget_owner_snapshot(existing[key]) != before:
+        if snapshots.budget_owner_snapshot(existing[key]) != before:
             changed.add(key)
     # Bottom-up: deactivate, children before their parents.
     for row in reversed(ordered):
@@ -450,11 +450,11 @@ def validate_budgets(*, organization: Organization, rows: list[dict], context: d
         elif amount is None:
             errors.append((label, "amount", f"{row['amount']!r} is not an amount: write it like 12500.00."))
         else:
-            problem = services.amount_error(amount)
+            problem = validation.amount_error(amount)
             if problem:
                 errors.append((label, "amount", problem))
         currency = row.get("currency", organization.base_currency)
-        problem = services.currency_error(currency.strip().upper() if isinstance(currency, str) else "")
+        problem = validation.currency_error(currency.strip().upper() if isinstance(currency, str) else "")
         if problem:
             errors.append((label, "currency", problem))
         if isinstance(owner, str) and period is not None:

@@ -5,40 +5,37 @@ deactivated, and only once nothing active hangs below them.
 """
 
 import functools
-import re
 from collections.abc import Iterable
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from apps.audit.services import audit_record, audited_update, model_snapshot, set_active
-from apps.core.ceilings import MAX_DECIMAL_MONEY
+from apps.audit.services import audit_record, audited_update, set_active
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.roles import Role
 from apps.tenancy.scoping import tenant_scoped
 
 from .models import Budget, BudgetOwner
 from .selectors import owner_subtree_ids
+from .snapshots import budget_owner_snapshot
+from .validation import (
+    BUDGET_DECIMAL_PLACES,
+    ERP_FIELDS,
+    amount_error,
+    code_error,
+    currency_error,
+    period_error,
+    text_field_errors,
+)
 
 User = get_user_model()
 
-CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
-ERP_FIELDS = ("gl_account", "department", "company_code", "erp_class", "location")
 # What a budget-owner update may change; is_active goes through deactivate/reactivate rules too.
 OWNER_FIELDS = ("code", "name", "parent", "owner_users", *ERP_FIELDS, "is_central", "is_active")
-BUDGET_DECIMAL_PLACES = 2
-
-
-def budget_owner_snapshot(owner: BudgetOwner) -> dict:
-    snapshot = model_snapshot(owner, ("code", "name", *ERP_FIELDS, "is_active", "is_central"))
-    snapshot["parent"] = owner.parent.code if owner.parent_id else None
-    snapshot["owner_users"] = sorted(owner.owner_users.values_list("username", flat=True)) if owner.pk else []
-    return snapshot
 
 
 def _budget_snapshot(budget: Budget) -> dict:
@@ -48,32 +45,6 @@ def _budget_snapshot(budget: Budget) -> dict:
         "amount": str(budget.amount),
         "currency": budget.currency,
     }
-
-
-# --- validation shared with the catalog import ------------------------------------------------------
-
-
-def code_error(code: str) -> str | None:
-    max_length = BudgetOwner._meta.get_field("code").max_length
-    if not code:
-        return "Give the cost centre a code, e.g. CC-1001."
-    if len(code) > max_length:
-        return f"A code has at most {max_length} characters."
-    if not CODE_PATTERN.match(code):
-        return "Use letters, digits, '.', '_' or '-' in a code, starting with a letter or digit (no spaces)."
-    return None
-
-
-def text_field_errors(values: dict[str, str]) -> dict[str, str]:
-    """Length and presence checks for name and the ERP references."""
-    errors = {}
-    if "name" in values and not values["name"]:
-        errors["name"] = "Give the cost centre a name."
-    for field, value in values.items():
-        max_length = BudgetOwner._meta.get_field(field).max_length
-        if value and len(value) > max_length:
-            errors[field] = f"At most {max_length} characters."
-    return errors
 
 
 @tenant_scoped
@@ -91,38 +62,6 @@ def owner_user_errors(*, organization: Organization, users: Iterable) -> list[st
                 "give them the Budget owner role on the Members page first."
             )
     return problems
-
-
-def currency_error(currency: str) -> str | None:
-    if not CURRENCY_PATTERN.match(currency or ""):
-        return "Use a three-letter ISO 4217 currency code in capitals, such as USD or EUR."
-    return None
-
-
-def amount_error(amount) -> str | None:
-    try:
-        value = Decimal(str(amount))
-    except (InvalidOperation, ValueError):
-        return f"{amount!r} is not an amount: write it like 12500.00."
-    if not value.is_finite():
-        return "The amount must be a number."
-    if value < 0:
-        return "A budget cannot be negative."
-    if value != value.quantize(Decimal(1).scaleb(-BUDGET_DECIMAL_PLACES)):
-        return f"Budgets are kept to {BUDGET_DECIMAL_PLACES} decimal places."
-    if value >= MAX_DECIMAL_MONEY:
-        # A DecimalField is a REAL on SQLite: beyond ~15 significant digits it would lose cents.
-        largest = MAX_DECIMAL_MONEY - Decimal(1).scaleb(-BUDGET_DECIMAL_PLACES)
-        return f"That amount is too large: budgets go up to {largest:,}."
-    return None
-
-
-def period_error(period) -> str | None:
-    if not isinstance(period, date):
-        return "Give the month as YYYY-MM."
-    if period.day != 1:
-        return "A budget covers a calendar month: use the first day of the month."
-    return None
 
 
 def _raise_if(errors: dict[str, Any]) -> None:

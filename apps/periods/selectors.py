@@ -14,7 +14,7 @@ from . import hooks
 from .late_data import LateData, late_data_for
 from .models import BillingPeriod
 from .services import TransitionCheck, transition_check
-from .workflow import STATE_ORDER, transition_from
+from .workflow import transition_from
 
 
 @tenant_scoped
@@ -125,15 +125,6 @@ def board(*, organization: Organization, periods: list[date], actor) -> tuple[li
         for bp in billing_periods
     ]
     return list(facts), rows
-
-
-def track(*, billing_period: BillingPeriod) -> list[dict]:
-    """The five states in order, each marked done, current or to come."""
-    position = STATE_ORDER.index(billing_period.state)
-    return [
-        {"state": state, "label": state.label, "done": index < position, "current": index == position}
-        for index, state in enumerate(STATE_ORDER)
-    ]
 
 
 @tenant_scoped(via="billing_period")

@@ -22,22 +22,14 @@ from django.utils import timezone
 
 from apps.audit.services import audit_record
 from apps.tenancy.models import Membership, Organization
-from apps.tenancy.roles import ROLE_PERMS, Perm, Role, TokenScope
+from apps.tenancy.roles import Perm, TokenScope
 from apps.tenancy.scoping import tenant_scoped
 
 from . import hooks
 from .models import BillingPeriod
-from .workflow import TRANSITIONS, Transition
+from .workflow import TRANSITIONS, Transition, roles_that_may, wrong_state_message
 
 User = get_user_model()
-
-ROLE_PLURALS = {
-    Role.ORG_ADMIN: "org admins",
-    Role.FINANCE_ADMIN: "finance admins",
-    Role.FINANCE_ANALYST: "finance analysts",
-    Role.BUDGET_OWNER: "budget owners",
-    Role.VIEWER: "viewers",
-}
 
 
 @tenant_scoped
@@ -123,11 +115,6 @@ def acting_for(*, organization: Organization, actor) -> Acting:
     return Acting(actor=None, user=None, membership=None, label="system")
 
 
-def roles_that_may(perm: str) -> str:
-    names = [ROLE_PLURALS[Role(role)] for role in Role if perm in ROLE_PERMS[role]]
-    return " and ".join(names) or "nobody"
-
-
 def _role_blocker(t: Transition, acting: Acting, billing_period: BillingPeriod) -> str:
     client = acting.api_client
     if client is not None and t.perm == Perm.PREPARE_PERIOD and TokenScope.PERIODS_WRITE in client.scopes:
@@ -186,13 +173,6 @@ class TransitionCheck:
         if self.blocked:
             return TransitionBlocked(self.blocked)
         return None
-
-
-def wrong_state_message(billing_period: BillingPeriod, t: Transition) -> str:
-    return (
-        f"{billing_period.label} is {billing_period.get_state_display().lower()}: "
-        f"{t.label} needs a period that is {t.source_label}."
-    )
 
 
 def _check(

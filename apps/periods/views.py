@@ -16,7 +16,7 @@ from . import selectors
 from .forms import TransitionForm
 from .late_data import late_arrivals, late_data_for
 from .services import PeriodTransitionError, period_transition
-from .workflow import TRANSITIONS
+from .workflow import TRANSITIONS, track
 
 READ_PERMS = (Perm.PREPARE_PERIOD, Perm.VIEW_ALL_COST)
 BOARD_PAGE_SIZE = 24
@@ -61,7 +61,7 @@ def _detail(request, month, *, errors=None, status=200, form=None, attempted=Non
         "period_label": billing_period.label,
         "first_day": first,
         "after_day": after,
-        "track": selectors.track(billing_period=billing_period),
+        "track": track(billing_period=billing_period),
         "figures": figures,
         "run": run,
         "providers": list(run.lines.filter(level="provider").order_by("provider")) if run else [],

@@ -1,6 +1,7 @@
 """The billing period workflow as data: every transition, the state it leaves and the one it reaches,
 the permission it needs and whether a written reason is required. ``services.period_transition`` is the
-only code that applies it; nothing else changes a period's state.
+only code that applies it; nothing else changes a period's state. The pure helpers that word it for people
+(the track of states, who may take a step, a wrong-state message) are here too: they read no table.
 
     open ─start_reconciliation─► reconciling ─submit_for_review─► in_review ─approve─► approved ─close─► closed
       ▲                                                                                                   │
@@ -12,11 +13,19 @@ against ``hooks.TRANSITION_NAMES``).
 
 from dataclasses import dataclass
 
-from apps.tenancy.roles import Perm
+from apps.tenancy.roles import ROLE_PERMS, Perm, Role
 
 from .models import BillingPeriod
 
 State = BillingPeriod.State
+
+ROLE_PLURALS = {
+    Role.ORG_ADMIN: "org admins",
+    Role.FINANCE_ADMIN: "finance admins",
+    Role.FINANCE_ANALYST: "finance analysts",
+    Role.BUDGET_OWNER: "budget owners",
+    Role.VIEWER: "viewers",
+}
 
 
 @dataclass(frozen=True)
@@ -101,3 +110,24 @@ STATE_ORDER = (State.OPEN, State.RECONCILING, State.IN_REVIEW, State.APPROVED, S
 def transition_from(state: str) -> Transition:
     """The one transition that leaves ``state``."""
     return next(t for t in TRANSITIONS.values() if t.source == state)
+
+
+def track(*, billing_period: BillingPeriod) -> list[dict]:
+    """The five states in order, each marked done, current or to come."""
+    position = STATE_ORDER.index(billing_period.state)
+    return [
+        {"state": state, "label": state.label, "done": index < position, "current": index == position}
+        for index, state in enumerate(STATE_ORDER)
+    ]
+
+
+def roles_that_may(perm: str) -> str:
+    names = [ROLE_PLURALS[Role(role)] for role in Role if perm in ROLE_PERMS[role]]
+    return " and ".join(names) or "nobody"
+
+
+def wrong_state_message(billing_period: BillingPeriod, t: Transition) -> str:
+    return (
+        f"{billing_period.label} is {billing_period.get_state_display().lower()}: "
+        f"{t.label} needs a period that is {t.source_label}."
+    )

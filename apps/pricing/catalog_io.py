@@ -26,7 +26,7 @@ from apps.tenancy.catalog import CatalogSection
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
 
-from . import services
+from . import services, snapshots
 from .models import AiModel, PriceOverride, Provider
 
 SECTION = "price_overrides"
@@ -282,10 +282,10 @@ def apply_section(*, organization: Organization, rows: list[dict], actor) -> dic
             services.price_override_create(organization=organization, actor=actor, **values)
             counts["created"] += 1
             continue
-        before = services.override_snapshot(override)
+        before = snapshots.override_snapshot(override)
         updated = services.price_override_update(override=override, actor=actor, data=values)
         existing[_key(row)] = updated
-        counts["updated" if services.override_snapshot(updated) != before else "unchanged"] += 1
+        counts["updated" if snapshots.override_snapshot(updated) != before else "unchanged"] += 1
     return counts
 
 

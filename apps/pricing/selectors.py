@@ -12,7 +12,7 @@ from .estimator import OverrideRule, PriceBook, PriceRule
 from .models import AiModel, ModelAlias, PriceOverride, PriceRow, Provider
 
 
-def in_force_on(day: date) -> Q:
+def _in_force_on(day: date) -> Q:
     return Q(effective_from__lte=day) & (Q(effective_to__isnull=True) | Q(effective_to__gt=day))
 
 
@@ -26,7 +26,7 @@ def price_rows_in_force(
     include_retired: bool = False,
 ) -> QuerySet[PriceRow]:
     """List prices in force on ``day``, optionally for one provider/model (codes) or tier."""
-    rows = PriceRow.objects.filter(in_force_on(day)).select_related("provider", "model")
+    rows = PriceRow.objects.filter(_in_force_on(day)).select_related("provider", "model")
     if provider:
         rows = rows.filter(provider__code=provider)
     if model:

@@ -24,6 +24,7 @@ from apps.tenancy.scoping import tenant_scoped
 from .book_file import PRICE_PLACES, USAGE_TYPE_PATTERN, read_price_book
 from .constants import TOKEN_USAGE_TYPES, UNIT_DIVISORS
 from .models import AiModel, ModelAlias, PriceOverride, PriceRow, Provider, ServiceTier
+from .snapshots import override_snapshot
 
 # --- the global price book -------------------------------------------------------------------------
 
@@ -133,7 +134,6 @@ def price_book_load_default() -> dict[str, dict[str, int]]:
 
 # --- organisation overrides --------------------------------------------------------------------------
 
-_CENT = Decimal("0.01")
 OVERRIDE_FIELDS = (
     "provider",
     "model",
@@ -149,23 +149,7 @@ OVERRIDE_FIELDS = (
 )
 
 
-def override_snapshot(override: PriceOverride) -> dict:
-    return {
-        "provider": override.provider.code,
-        "model": override.model.code if override.model_id else None,
-        "usage_type": override.usage_type,
-        "service_tier": override.service_tier,
-        "price": None if override.price is None else str(Decimal(override.price).normalize()),
-        "unit": override.unit,
-        "discount_pct": None if override.discount_pct is None else str(Decimal(override.discount_pct).quantize(_CENT)),
-        "effective_from": override.effective_from.isoformat(),
-        "effective_to": override.effective_to.isoformat() if override.effective_to else None,
-        "note": override.note,
-        "is_active": override.is_active,
-    }
-
-
-def known_usage_types(*, provider: Provider) -> list[str]:
+def _known_usage_types(*, provider: Provider) -> list[str]:
     """The token usage types plus every tool the provider's list prices name."""
     tools = PriceRow.objects.filter(provider=provider).exclude(usage_type__in=TOKEN_USAGE_TYPES)
     return [*TOKEN_USAGE_TYPES, *sorted(set(tools.values_list("usage_type", flat=True)))]
@@ -216,10 +200,10 @@ def override_errors(
         errors["model"] = f"{model.code} is not one of {provider.name}'s models."
     if usage_type and not USAGE_TYPE_PATTERN.match(usage_type):
         errors["usage_type"] = "Use a usage type such as input, output, cache_read or web_search."
-    elif usage_type and provider is not None and usage_type not in known_usage_types(provider=provider):
+    elif usage_type and provider is not None and usage_type not in _known_usage_types(provider=provider):
         errors["usage_type"] = (
             f"{provider.name} list prices have no usage type {usage_type!r}; use one of "
-            f"{', '.join(known_usage_types(provider=provider))}, or leave it empty for all."
+            f"{', '.join(_known_usage_types(provider=provider))}, or leave it empty for all."
         )
     if service_tier and service_tier not in ServiceTier.values:
         errors["service_tier"] = f"Use one of {', '.join(ServiceTier.values)}, or leave it empty for all tiers."

@@ -1,6 +1,7 @@
 """Reconciliation's part in the period workflow, registered through ``apps.periods.hooks`` (see ``apps.py``)."""
 
-from apps.periods.services import Acting, TransitionCheck, roles_that_may
+from apps.periods.services import Acting, TransitionCheck
+from apps.periods.workflow import roles_that_may
 from apps.tenancy.roles import Perm
 
 from .formatting import normalised_pct

@@ -35,7 +35,7 @@ from apps.tenancy.catalog import CatalogSection
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
 
-from . import services
+from . import services, snapshots, validation
 from .models import CaseRule, Granularity, TagAlias, TagDimension, TagValue
 from .normalise import apply_case_rule, lookup_form, normalise_key, normalise_value_text
 
@@ -170,7 +170,7 @@ def _value_errors(
             errors.append((label, f"{prefix}.value", "Give the value as text, e.g. search."))
             continue
         value = normalise_value_text(str(raw), case_rule)
-        problem = services.value_text_error(value)
+        problem = validation.value_text_error(value)
         if problem:
             errors.append((label, f"{prefix}.value", problem))
         elif lookup_form(value) in seen:
@@ -247,7 +247,7 @@ def _dimension_errors(row: dict, dimension: TagDimension | None, label: str, err
     elif "position" in row and row["position"] < 0:
         errors.append((label, "position", "The position cannot be negative."))
     if "case_rule" in row:
-        problem = services.case_rule_error(row["case_rule"])
+        problem = validation.case_rule_error(row["case_rule"])
         if problem:
             errors.append((label, "case_rule", problem))
         elif dimension is not None and row["case_rule"] != dimension.case_rule:
@@ -278,7 +278,7 @@ def validate_section(*, organization: Organization, rows: list[dict], context: d
         raw_key = row.get("key")
         key = normalise_key(raw_key) if isinstance(raw_key, str) else ""
         label = f"{SECTION}[{key}]" if key else f"{SECTION}[{index}]"
-        problem = services.key_error(key)
+        problem = validation.key_error(key)
         if problem:
             errors.append((label, "key", problem))
             continue
@@ -341,9 +341,9 @@ def _apply_values(*, organization: Organization, dimension: TagDimension, items:
             services.tag_value_create(organization=organization, actor=actor, dimension=dimension, **data)
             counts["created"] += 1
             continue
-        before = services.value_snapshot(TagValue.objects.select_related("dimension", "owner").get(pk=current.pk))
+        before = snapshots.value_snapshot(TagValue.objects.select_related("dimension", "owner").get(pk=current.pk))
         updated = services.tag_value_update(tag_value=current, actor=actor, data=data)
-        if current.pk in changed or services.value_snapshot(updated) != before:
+        if current.pk in changed or snapshots.value_snapshot(updated) != before:
             counts["updated"] += 1
         else:
             counts["unchanged"] += 1
@@ -373,9 +373,9 @@ def apply_section(*, organization: Organization, rows: list[dict], actor) -> dic
             dimension = services.tag_dimension_create(organization=organization, actor=actor, key=key, **data)
             counts["created"] += 1
         else:
-            before = services.dimension_snapshot(dimension)
+            before = snapshots.dimension_snapshot(dimension)
             dimension = services.tag_dimension_update(dimension=dimension, actor=actor, data=data)
-            counts["updated" if services.dimension_snapshot(dimension) != before else "unchanged"] += 1
+            counts["updated" if snapshots.dimension_snapshot(dimension) != before else "unchanged"] += 1
         for name, number in _apply_values(
             organization=organization, dimension=dimension, items=row.get("values", []), actor=actor
         ).items():

@@ -9,14 +9,13 @@ then pure code; tag sets are derived data and are not audited.
 """
 
 import functools
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from apps.audit.services import audit_record, audited_update, model_snapshot, set_active
+from apps.audit.services import audit_record, audited_update, set_active
 from apps.owners.models import BudgetOwner
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
@@ -32,11 +31,10 @@ from .normalise import (
     normalise_value_text,
     tagset_hash,
 )
+from .snapshots import DIMENSION_FIELDS, dimension_snapshot, value_snapshot
+from .validation import case_rule_error, key_error, value_text_error
 
-KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-KEY_MAX_LENGTH = 64
 TAGSET_CHUNK = 500
-DIMENSION_FIELDS = ("label", "description", "required", "case_rule", "granularity", "is_active", "position")
 VALUE_FIELDS = ("value", "description", "owner", "is_active", "aliases")
 
 
@@ -112,48 +110,12 @@ def tagsets_get_or_create(*, organization: Organization, tag_dicts: Iterable[Map
     return ids
 
 
-# --- snapshots and validation helpers -------------------------------------------------------------------
-
-
-def dimension_snapshot(dimension: TagDimension) -> dict:
-    return model_snapshot(dimension, ("key", *DIMENSION_FIELDS))
-
-
-def value_snapshot(tag_value: TagValue) -> dict:
-    snapshot = model_snapshot(tag_value, ("value", "description", "is_active"))
-    snapshot["dimension"] = tag_value.dimension.key
-    snapshot["owner"] = tag_value.owner.code if tag_value.owner_id else None
-    snapshot["aliases"] = sorted(tag_value.aliases.values_list("alias", flat=True)) if tag_value.pk else []
-    return snapshot
+# --- validation ---------------------------------------------------------------------------------------
 
 
 def _raise_if(errors: dict[str, Any]) -> None:
     if errors:
         raise ValidationError(errors)
-
-
-def key_error(key: str) -> str | None:
-    if not key:
-        return "Give the dimension a key, e.g. team or cost_center."
-    if len(key) > KEY_MAX_LENGTH:
-        return f"A key has at most {KEY_MAX_LENGTH} characters."
-    if not KEY_PATTERN.match(key):
-        return "Use lower-case letters, digits and underscores, starting with a letter (e.g. cost_center)."
-    return None
-
-
-def case_rule_error(case_rule: str) -> str | None:
-    if case_rule not in CaseRule.values:
-        return f"Choose one of: {', '.join(CaseRule.values)}."
-    return None
-
-
-def value_text_error(value: str) -> str | None:
-    if not value:
-        return "Give the value, e.g. search."
-    if len(value) > MAX_VALUE_LENGTH:
-        return f"A value has at most {MAX_VALUE_LENGTH} characters."
-    return None
 
 
 def owner_error(*, organization: Organization, owner: BudgetOwner | None, current: BudgetOwner | None = None) -> str:

@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django_scopes import scope
 
 from apps.owners.models import Budget
-from apps.owners.services import amount_error, budget_set
+from apps.owners.services import budget_set
+from apps.owners.validation import amount_error
 
 pytestmark = pytest.mark.django_db
 

@@ -12,15 +12,13 @@ from tests.scenarios import OCT
 
 pytestmark = pytest.mark.django_db
 
-PURE = {"roles_that_may", "wrong_state_message", "track"}  # no organisation and no query
-
 
 @pytest.mark.parametrize("module", [services, selectors, late_data, guards])
 def test_every_public_function_that_reads_or_writes_is_tenant_scoped(module):
     public = [
         (name, fn)
         for name, fn in inspect.getmembers(module, inspect.isfunction)
-        if fn.__module__ == module.__name__ and not name.startswith("_") and name not in PURE
+        if fn.__module__ == module.__name__ and not name.startswith("_")
     ]
     assert public
     assert {name: getattr(fn, "tenant_via", None) for name, fn in public} == {

@@ -26,10 +26,6 @@ CARRIERS = {"organization", "membership", "owner", "budget", "dimension", "tag_v
 # Take an organisation or a row but read nothing from the database through it.
 PLAIN = {
     "apps.taxonomy.services.owner_error",  # compares ids and a flag of rows already loaded
-    "apps.owners.services.budget_owner_snapshot",  # snapshots of the row given (called inside the update)
-    "apps.taxonomy.services.dimension_snapshot",
-    "apps.taxonomy.services.value_snapshot",
-    "apps.pricing.services.override_snapshot",
 }
 
 

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from apps.allocation.models import AllocationLine
-from apps.allocation.runs.selectors import exact_amount
+from apps.allocation.runs.formatting import exact_amount
 from apps.core.api.months import MonthField
 
 

@@ -38,7 +38,7 @@ def run_summary(run: AllocationRun) -> dict:
     # Estimated and true-up are footed together, so they add up to pool_total like the owners do.
     parts = footed_minor_units({"estimated": run.estimated_nano, "true_up": run.true_up_nano}, run.currency)
     return {
-        **run_summary_json(run=run, period=run.period),
+        **run_summary_json(run=run),
         "currency": run.currency,
         "status": run.status,
         "run_id": run.pk,

@@ -2,23 +2,21 @@
 (footed, with bar widths, restricted to what a member may see), an owner's lines footed to the owner's
 shown total, and the usage-explorer query that drills a line down to its requests.
 
-Reads that touch the database take the organisation (or the run, which carries it) and run in its scope.
+Every read takes the organisation (or the run, which carries it) and runs in its scope. The arithmetic over
+amounts already read is in ``totals``; the drill-down query in ``drilldown``; exact amounts in ``formatting``.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncMonth
-from django.http import QueryDict
 
 from apps.core.calendar import month_before, period_bounds, period_of_day
-from apps.core.money import footed_minor_units, nano_to_decimal, quantize_money
+from apps.core.money import footed_minor_units
 from apps.invoices.models import ProviderInvoice
 from apps.owners.models import BudgetOwner
 from apps.periods.models import BillingPeriod
@@ -27,10 +25,7 @@ from apps.tenancy.scoping import tenant_scoped
 from apps.usage.models import DailyUsage
 
 from ..models import AllocationLine, AllocationRun, RuleSetVersion
-from . import engine
-
-if TYPE_CHECKING:
-    from .services import Computed
+from .totals import UNALLOCATED_KEY, OwnerTotal, footed_owner_totals, summary_json
 
 # The period picker looks this far back from the newest month with data.
 PICKER_MONTHS = 24
@@ -151,60 +146,12 @@ def owner_lines(*, run: AllocationRun, owner: BudgetOwner | None) -> QuerySet[Al
     return lines.order_by("position")
 
 
-def footed_line_amounts(*, lines: QuerySet[AllocationLine], total: Decimal, currency: str) -> dict[int, Decimal]:
-    """Shown amounts of every line in ``lines`` by id, adding up to ``total`` (the owner's shown row)."""
-    return footed_minor_units(dict(lines.values_list("id", "amount_nano")), currency, total=total)
-
-
-def exact_amount(nano: int) -> str:
-    """All nine decimals, e.g. 1_973_684_211 -> "1.973684211"."""
-    return f"{nano_to_decimal(int(nano)):f}"
-
-
-def line_amount(line: AllocationLine, currency: str) -> Decimal:
-    return quantize_money(nano_to_decimal(line.amount_nano), currency)
-
-
-def rule_usage_filters(version: RuleSetVersion) -> dict[str, dict[str, str]]:
-    """Usage-explorer filters implied by each rule's own conditions, by the rule id the run stores ("r1",
-    "r2", … in document order, as ``inputs.engine_rules`` numbers them). Only what the explorer can express
-    is kept (a tag that equals a value or is missing, the service tier, retries), so a drill-down may show
-    a little more than the line, never less."""
-    filters: dict[str, dict[str, str]] = {}
-    for index, rule in enumerate(version.document.get("rules", [])):
-        query: dict[str, str] = {}
-        for condition in rule.get("conditions", []):
-            field, op, value = condition.get("field", ""), condition.get("op"), condition.get("value")
-            if field.startswith("tag:") and op == "equals":
-                query[f"tag_{field[4:]}"] = str(value)
-            elif field.startswith("tag:") and op == "missing":
-                query[f"tag_{field[4:]}"] = "(missing)"
-            elif field == "service_tier" and op == "equals":
-                query["service_tier"] = str(value)
-            elif field == "is_retry" and op == "equals":
-                query["retry"] = "yes" if str(value).lower() == "true" else "no"
-        filters[f"r{index + 1}"] = query
-    return filters
-
-
-def drilldown_query(line: AllocationLine, *, period: date, rule_filters: dict[str, dict[str, str]]) -> str:
-    """The usage-explorer query that shows the requests behind a line: its month, provider, model and
-    cost source (a true-up line has none: it is the invoice's difference, not usage), its feature, the tag
-    value a tag-map line was booked by, and what the line's rule itself selects (a pool's conditions)."""
-    query = QueryDict(mutable=True)
-    query["month"] = f"{period:%Y-%m}"
-    query["provider"] = line.provider
-    if line.model:
-        query["model"] = line.model
-    if line.cost_source != "true_up":
-        query["cost_source"] = line.cost_source
-    extra = dict(rule_filters.get(line.rule_id, {}))
-    if line.feature:
-        extra["tag_feature"] = line.feature
-    extra.update({f"tag_{dimension}": value for dimension, value in (line.match_tags or {}).items()})
-    for key in sorted(extra):
-        query[key] = extra[key]
-    return query.urlencode()
+@tenant_scoped(via="run")
+def footed_line_amounts(*, run: AllocationRun, owner: BudgetOwner | None, total: Decimal) -> dict[int, Decimal]:
+    """Shown amounts of every line of an owner (or of Unallocated, ``owner=None``) by id, adding up to
+    ``total`` (the owner's shown row)."""
+    lines = owner_lines(run=run, owner=owner)
+    return footed_minor_units(dict(lines.values_list("id", "amount_nano")), run.currency, total=total)
 
 
 # --- reading results ----------------------------------------------------------------------------
@@ -219,38 +166,6 @@ def current_run(*, organization: Organization, period: date) -> AllocationRun | 
     return runs.filter(status=AllocationRun.Status.DRAFT).first() or runs.order_by("-created_at", "-id").first()
 
 
-@dataclass
-class OwnerTotal:
-    code: str  # "" for Unallocated
-    name: str
-    amount_nano: int
-    amount: Decimal  # footed to the currency's minor unit
-
-
-UNALLOCATED_KEY = ""
-
-
-def owner_totals_nano(lines) -> dict[str, int]:
-    totals: dict[str, int] = defaultdict(int)
-    for code, amount in lines:
-        totals[code or UNALLOCATED_KEY] += amount
-    return dict(totals)
-
-
-def footed_owner_totals(
-    *, totals_nano: dict[str, int], currency: str, names: dict[str, str] | None = None
-) -> list[OwnerTotal]:
-    """Per-owner totals (Unallocated last, under code "") footed so they add up to the footed pool."""
-    footed = footed_minor_units(totals_nano, currency)
-    names = names or {}
-    ordered = sorted((code for code in totals_nano if code), key=str) + (
-        [UNALLOCATED_KEY] if UNALLOCATED_KEY in totals_nano else []
-    )
-    return [
-        OwnerTotal(code, names.get(code, code or "Unallocated"), totals_nano[code], footed[code]) for code in ordered
-    ]
-
-
 @tenant_scoped(via="run")
 def run_owner_totals(*, run: AllocationRun) -> list[OwnerTotal]:
     lines = AllocationLine.objects.filter(run=run).values("owner_code").annotate(total=Sum("amount_nano"))
@@ -259,34 +174,16 @@ def run_owner_totals(*, run: AllocationRun) -> list[OwnerTotal]:
     return footed_owner_totals(totals_nano=totals, currency=run.currency, names=names)
 
 
-def result_owner_totals(result: engine.AllocationResult) -> dict[str, int]:
-    totals = owner_totals_nano((line.owner, line.amount_nano) for line in result.lines)
-    if result.unallocated_nano:
-        totals[UNALLOCATED_KEY] = totals.get(UNALLOCATED_KEY, 0) + result.unallocated_nano
-    return totals
-
-
-def run_summary_json(*, run: AllocationRun | None = None, computed: Computed | None = None, period: date) -> dict:
-    """The shape ``allocate --json`` prints and the API's summary uses."""
-    if run is not None:
-        totals = run_owner_totals(run=run)
-        pool, currency = run.pool_total_nano, run.currency
-        version_number, lines, digest = run.rule_set_version.number, run.line_count, run.inputs_hash
-    else:
-        result = computed.result
-        currency = computed.currency
-        totals = footed_owner_totals(totals_nano=result_owner_totals(result), currency=currency)
-        pool = result.pool_total_nano
-        version_number = computed.version.number
-        lines = len(result.lines) + len(result.unallocated)
-        digest = result.inputs_hash
-    unallocated = next((row.amount for row in totals if not row.code), quantize_money(Decimal(0), currency))
-    return {
-        "period": f"{period:%Y-%m}",
-        "rule_set_version": version_number,
-        "pool_total": str(quantize_money(nano_to_decimal(pool), currency)),
-        "unallocated": str(unallocated),
-        "owners": [{"code": row.code, "amount": str(row.amount)} for row in totals if row.code],
-        "lines": lines,
-        "inputs_hash": digest,
-    }
+@tenant_scoped(via="run")
+def run_summary_json(*, run: AllocationRun) -> dict:
+    """A stored run's summary, in the shape ``allocate --json`` prints and the API's summary uses (a preview's
+    is ``totals.preview_summary_json``)."""
+    return summary_json(
+        period=run.period,
+        totals=run_owner_totals(run=run),
+        pool_nano=run.pool_total_nano,
+        currency=run.currency,
+        version_number=run.rule_set_version.number,
+        lines=run.line_count,
+        digest=run.inputs_hash,
+    )

@@ -27,7 +27,8 @@ from ..models import AllocationLine, AllocationRun, RuleSetVersion
 from ..rules.selectors import primary_version
 from . import engine
 from .inputs import CURRENCY_SYMBOLS, engine_rules, invoice_totals, period_cells
-from .selectors import UNALLOCATED_KEY, current_run, footed_owner_totals, result_owner_totals, run_owner_totals
+from .selectors import current_run, run_owner_totals
+from .totals import UNALLOCATED_KEY, footed_owner_totals, result_owner_totals
 
 
 @dataclass

@@ -26,7 +26,8 @@ from apps.tenancy.permissions import org_perm_required
 from apps.tenancy.roles import Perm
 
 from ..rules.selectors import primary_version
-from . import selectors, services
+from . import drilldown, selectors, services
+from .formatting import exact_amount
 
 LINES_PER_PAGE = 50
 
@@ -144,18 +145,18 @@ def allocate(request, org_slug: str, period: str):
     return redirect(_period_url(org_slug, month))
 
 
-def _line_rows(request, *, lines, total: Decimal, run, month: date):
+def _line_rows(request, *, lines, owner, total: Decimal, run, month: date):
     """One page of lines with their footed amounts (adding up to ``total`` over all pages)."""
-    amounts = selectors.footed_line_amounts(lines=lines, total=total, currency=run.currency)
-    rule_filters = selectors.rule_usage_filters(run.rule_set_version)
+    amounts = selectors.footed_line_amounts(run=run, owner=owner, total=total)
+    rule_filters = drilldown.rule_usage_filters(run.rule_set_version)
     page = Paginator(lines, LINES_PER_PAGE).get_page(request.GET.get("page"))
     rows = [
         {
             "line": line,
             "amount": amounts[line.pk],
-            "exact": selectors.exact_amount(line.amount_nano),
+            "exact": exact_amount(line.amount_nano),
             "explanation": line.explanation.removeprefix("Unallocated: ") if line.is_unallocated else line.explanation,
-            "usage_query": selectors.drilldown_query(line, period=month, rule_filters=rule_filters),
+            "usage_query": drilldown.drilldown_query(line, period=month, rule_filters=rule_filters),
             "share_pct": (line.share * 100).quantize(Decimal("0.01")),
         }
         for line in page
@@ -176,7 +177,7 @@ def owner_detail(request, org_slug: str, period: str, code: str):
         (row.amount for row in selectors.run_owner_totals(run=run) if row.code == owner.code), _money(0, run.currency)
     )
     lines = selectors.owner_lines(run=run, owner=owner)
-    page, rows = _line_rows(request, lines=lines, total=total, run=run, month=month)
+    page, rows = _line_rows(request, lines=lines, owner=owner, total=total, run=run, month=month)
     return render(
         request,
         "allocation/lines.html",
@@ -200,7 +201,7 @@ def unallocated(request, org_slug: str, period: str):
     run = _current_run(request, month)
     total = next((row.amount for row in selectors.run_owner_totals(run=run) if not row.code), _money(0, run.currency))
     lines = selectors.owner_lines(run=run, owner=None)
-    page, rows = _line_rows(request, lines=lines, total=total, run=run, month=month)
+    page, rows = _line_rows(request, lines=lines, owner=None, total=total, run=run, month=month)
     reasons = list(lines.order_by().values("explanation").annotate(amount_nano=Sum("amount_nano"), count=Count("id")))
     footed = footed_minor_units({row["explanation"]: row["amount_nano"] for row in reasons}, run.currency, total=total)
     reasons = sorted(

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.allocation.models import RuleSet, RuleSetVersion
 from apps.allocation.runs import selectors, services
+from apps.allocation.runs.totals import preview_summary_json
 from apps.reconciliation.management.commands.reconcile import period_argument
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import organization_scope
@@ -33,11 +34,10 @@ class Command(BaseCommand):
             if preview:
                 version = self._preview_version(organization)
                 result = services.allocation_preview(organization=organization, period=month, version=version)
-                summary = selectors.run_summary_json(computed=result.computed, period=month)
+                summary = preview_summary_json(computed=result.computed, period=month)
             else:
                 run = services.allocation_run_create(organization=organization, period=month, actor=None)
-                with organization_scope(organization):
-                    summary = selectors.run_summary_json(run=run, period=month)
+                summary = selectors.run_summary_json(run=run)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
         if json:

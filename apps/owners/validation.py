@@ -1,0 +1,72 @@
+"""Checks of what a cost centre or a budget is written with, shared by the services and the catalog import.
+
+Each returns the message for one value (or None): pure, reading no table.
+"""
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from apps.core.ceilings import MAX_DECIMAL_MONEY
+
+from .models import BudgetOwner
+
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+ERP_FIELDS = ("gl_account", "department", "company_code", "erp_class", "location")
+BUDGET_DECIMAL_PLACES = 2
+
+
+def code_error(code: str) -> str | None:
+    max_length = BudgetOwner._meta.get_field("code").max_length
+    if not code:
+        return "Give the cost centre a code, e.g. CC-1001."
+    if len(code) > max_length:
+        return f"A code has at most {max_length} characters."
+    if not CODE_PATTERN.match(code):
+        return "Use letters, digits, '.', '_' or '-' in a code, starting with a letter or digit (no spaces)."
+    return None
+
+
+def text_field_errors(values: dict[str, str]) -> dict[str, str]:
+    """Length and presence checks for name and the ERP references."""
+    errors = {}
+    if "name" in values and not values["name"]:
+        errors["name"] = "Give the cost centre a name."
+    for field, value in values.items():
+        max_length = BudgetOwner._meta.get_field(field).max_length
+        if value and len(value) > max_length:
+            errors[field] = f"At most {max_length} characters."
+    return errors
+
+
+def currency_error(currency: str) -> str | None:
+    if not CURRENCY_PATTERN.match(currency or ""):
+        return "Use a three-letter ISO 4217 currency code in capitals, such as USD or EUR."
+    return None
+
+
+def amount_error(amount) -> str | None:
+    try:
+        value = Decimal(str(amount))
+    except (InvalidOperation, ValueError):
+        return f"{amount!r} is not an amount: write it like 12500.00."
+    if not value.is_finite():
+        return "The amount must be a number."
+    if value < 0:
+        return "A budget cannot be negative."
+    if value != value.quantize(Decimal(1).scaleb(-BUDGET_DECIMAL_PLACES)):
+        return f"Budgets are kept to {BUDGET_DECIMAL_PLACES} decimal places."
+    if value >= MAX_DECIMAL_MONEY:
+        # A DecimalField is a REAL on SQLite: beyond ~15 significant digits it would lose cents.
+        largest = MAX_DECIMAL_MONEY - Decimal(1).scaleb(-BUDGET_DECIMAL_PLACES)
+        return f"That amount is too large: budgets go up to {largest:,}."
+    return None
+
+
+def period_error(period) -> str | None:
+    if not isinstance(period, date):
+        return "Give the month as YYYY-MM."
+    if period.day != 1:
+        return "A budget covers a calendar month: use the first day of the month."
+    return None
