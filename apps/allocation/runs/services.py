@@ -28,17 +28,7 @@ from ..rules.selectors import primary_version
 from . import engine
 from .inputs import CURRENCY_SYMBOLS, engine_rules, invoice_totals, period_cells
 from .selectors import current_run, run_owner_totals
-from .totals import UNALLOCATED_KEY, footed_owner_totals, result_owner_totals
-
-
-@dataclass
-class Computed:
-    result: engine.AllocationResult
-    cells: int
-    invoice_totals: dict[str, int]
-    rule_names: dict[str, str]
-    version: RuleSetVersion
-    currency: str
+from .totals import UNALLOCATED_KEY, Computed, footed_owner_totals, result_owner_totals
 
 
 def compute(*, organization: Organization, period: date, version: RuleSetVersion) -> Computed:

@@ -17,7 +17,19 @@ from apps.core.money import footed_minor_units, nano_to_decimal, quantize_money
 from . import engine
 
 if TYPE_CHECKING:
-    from .services import Computed
+    from ..models import RuleSetVersion
+
+
+@dataclass
+class Computed:
+    """One computation of a period with one rule set version: the engine's result and what it was fed."""
+
+    result: engine.AllocationResult
+    cells: int
+    invoice_totals: dict[str, int]
+    rule_names: dict[str, str]
+    version: RuleSetVersion
+    currency: str
 
 
 @dataclass
