@@ -24,7 +24,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from apps.audit.services import audit_record
-from apps.ingest.payloads import payload_discard, payload_exists
+from apps.ingest.payloads import payload_discard, payload_exists, payload_files_older_than
 from apps.tenancy.scoping import organization_scope, tenant_scoped
 
 logger = logging.getLogger(__name__)
@@ -300,3 +300,20 @@ def jobs_purge_payloads(
         if job is not None:
             purged.append(job)
     return purged, len(candidates) > batch
+
+
+def payloads_purge_orphans(*, older_than: timedelta = timedelta(days=1), now: datetime | None = None, batch: int = 500):
+    """Delete kept files that no job of any kind names: bodies whose job was never committed (the receiving
+    transaction rolled back, the process died before its commit). Only files older than ``older_than``, so
+    a body whose job is being created now is never taken. At most ``batch`` files looked at. Returns the
+    files deleted."""
+    now = now or timezone.now()
+    candidates = payload_files_older_than((now - older_than).timestamp(), limit=batch)
+    named = set()
+    with scopes_disabled():
+        for kind in job_kinds():
+            named.update(kind.job_model.objects.filter(payload__in=candidates).values_list("payload", flat=True))
+    deleted = [path for path in candidates if path not in named and payload_discard(path)]
+    for path in deleted:
+        logger.info("received file %s deleted: no ingest job names it", path)
+    return deleted

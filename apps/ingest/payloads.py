@@ -150,6 +150,25 @@ def payload_discard(relative_path: str) -> bool:
     return True
 
 
+def payload_files_older_than(cutoff_timestamp: float, *, limit: int) -> list[str]:
+    """Up to ``limit`` kept files (relative paths) last written before ``cutoff_timestamp``, oldest first
+    within each organisation's folder."""
+    root = _root()
+    if not root.is_dir():
+        return []
+    found = []
+    for directory in sorted(path for path in root.iterdir() if path.is_dir()):
+        for path in sorted(directory.glob("*.bin")):
+            try:
+                if path.stat().st_mtime < cutoff_timestamp:
+                    found.append(str(path.relative_to(root)))
+            except FileNotFoundError:
+                continue  # deleted meanwhile
+            if len(found) >= limit:
+                return found
+    return found
+
+
 def payload_exists(relative_path: str) -> bool:
     return bool(relative_path) and (_root() / relative_path).is_file()
 

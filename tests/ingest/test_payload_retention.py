@@ -5,6 +5,7 @@ that says why it cannot run. Real files in the payload directory throughout."""
 
 import io
 import json
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from django_scopes import scope, scopes_disabled
 
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_chain_verify
-from apps.ingest.jobs import job_retry, jobs_purge_payloads
+from apps.ingest.jobs import job_retry, jobs_purge_payloads, payloads_purge_orphans
 from apps.invoices.models import InvoiceIngestJob
 from apps.invoices.services.ingest import invoice_ingest_create, invoice_ingest_run
 from apps.tenancy.roles import Role, TokenScope
@@ -26,6 +27,13 @@ from apps.usage.services.ingest import ingest_job_create, ingest_job_run
 from apps.usage.tasks import purge_ingest_payloads
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _own_payload_dir(settings, tmp_path):
+    """A payload folder of this test's own: the orphan sweep looks at every file in it."""
+    settings.INGEST_PAYLOAD_DIR = str(tmp_path / "payloads")
+
 
 INVOICE_BODY = (Path(__file__).parents[1] / "invoices" / "fixtures" / "generic_invoice.csv").read_bytes()
 
@@ -204,8 +212,11 @@ def test_the_purge_command_is_bounded_idempotent_and_spares_jobs_that_may_run(wo
 
     again = io.StringIO()
     call_command("purge_ingest_payloads", stdout=again)  # idempotent: nothing left to do
-    assert again.getvalue() == "usage: 0 received file(s) deleted\ninvoice: 0 received file(s) deleted\n"
-    assert purge_ingest_payloads() == {"usage": [], "invoice": []}  # the scheduled task, the same pass
+    assert again.getvalue() == (
+        "usage: 0 received file(s) deleted\ninvoice: 0 received file(s) deleted\n"
+        "0 file(s) that no job names deleted (older than a day)\n"
+    )
+    assert purge_ingest_payloads() == {"usage": [], "invoice": [], "orphans": []}  # the scheduled task
 
     # A shorter retention (--days) reaches the younger failed jobs too; active ones still never.
     call_command("purge_ingest_payloads", "--days", "0", stdout=io.StringIO())
@@ -213,3 +224,28 @@ def test_the_purge_command_is_bounded_idempotent_and_spares_jobs_that_may_run(wo
     for organization in (a, b):
         with scope(organization=organization):
             assert audit_chain_verify(organization=organization).ok
+
+
+def test_files_that_no_job_names_are_deleted_a_day_after_they_were_written(world, settings):
+    """A body kept by a receipt whose transaction never committed (rolled back, process killed) has no
+    job: the sweep deletes it once it is a day old, and leaves young files (a receipt under way) and every
+    file a job names, whatever its age."""
+    now = timezone.now()
+    root = Path(settings.INGEST_PAYLOAD_DIR)
+    two_days_ago = (now - timedelta(days=2)).timestamp()
+    named = _usage_job(world.org("a"), "named")
+    os.utime(_path(named), (two_days_ago, two_days_ago))
+    named_b = _invoice_job(world.org("b"))
+    os.utime(_path(named_b), (two_days_ago, two_days_ago))
+    old_orphan = root / str(world.org("b").pk) / "never-committed.bin"
+    old_orphan.write_bytes(b"x")
+    os.utime(old_orphan, (two_days_ago, two_days_ago))
+    young_orphan = root / str(world.org("a").pk) / "being-received.bin"
+    young_orphan.write_bytes(b"y")
+
+    assert payloads_purge_orphans(now=now) == [f"{world.org('b').pk}/never-committed.bin"]
+    assert not old_orphan.exists()
+    assert young_orphan.is_file() and _path(named).is_file() and _path(named_b).is_file()
+    assert payloads_purge_orphans(now=now) == []  # idempotent
+    assert payloads_purge_orphans(now=now + timedelta(days=2)) == [f"{world.org('a').pk}/being-received.bin"]
+    assert _path(named).is_file() and _path(named_b).is_file()

@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.ingest.jobs import job_kinds, jobs_purge_payloads
+from apps.ingest.jobs import job_kinds, jobs_purge_payloads, payloads_purge_orphans
 
 
 class Command(BaseCommand):
@@ -14,7 +14,8 @@ class Command(BaseCommand):
         "Delete the received files of ingest jobs that can no longer be re-run (succeeded, refused), and of "
         "failed or interrupted ones that stopped more than INGEST_PAYLOAD_RETENTION_DAYS (or --days) ago; "
         "each job records when (a retry then asks for a new upload), expiries are audited. At most --batch "
-        "jobs of each kind a pass; --all passes until none is due. Safe to run again. The same runs every "
+        "jobs of each kind a pass; --all passes until none is due. Files that no job names (a receipt that never "
+        "committed) are deleted a day after they were written. Safe to run again. The same runs every "
         "hour under celery beat."
     )
 
@@ -41,3 +42,5 @@ class Command(BaseCommand):
                     break
             note = " (more are due: run again, or with --all)" if more and not all else ""
             self.stdout.write(f"{kind.label}: {total} received file(s) deleted{note}")
+        orphans = payloads_purge_orphans(batch=batch)
+        self.stdout.write(f"{len(orphans)} file(s) that no job names deleted (older than a day)")
