@@ -91,11 +91,15 @@ def job_retry(*, job, actor, enqueue: bool = True):
                 f"Only a failed or interrupted {kind.noun} can be retried; "
                 f"this one is {job.get_status_display().lower()}."
             )
-        if not job.payload_kept or not payload_exists(job.payload):
-            deleted = f" on {job.payload_deleted_at:%Y-%m-%d}" if job.payload_deleted_at else ""
+        if not job.payload_kept:
             raise ValidationError(
-                f"The received file of this {kind.noun} is no longer kept (deleted{deleted}, "
-                f"{settings.INGEST_PAYLOAD_RETENTION_DAYS} days after it stopped: INGEST_PAYLOAD_RETENTION_DAYS); "
+                f"The received file of this {kind.noun} is no longer kept (deleted on "
+                f"{job.payload_deleted_at:%Y-%m-%d}, at the end of its retention: INGEST_PAYLOAD_RETENTION_DAYS); "
+                "upload it again."
+            )
+        if not payload_exists(job.payload):
+            raise ValidationError(
+                f"The received file of this {kind.noun} is missing from the payload folder (INGEST_PAYLOAD_DIR); "
                 "upload it again."
             )
         before = job.status

@@ -169,7 +169,7 @@ def test_a_retry_whose_file_went_missing_says_why_instead_of_failing_later(world
         reverse("invoices:import_detail", kwargs={"org_slug": "alpha", "pk": job.pk})
     )
     assert "Retry (reads the file again)" in page.content.decode()  # kept as far as the job knows
-    with scope(organization=world.org("a")), pytest.raises(ValidationError, match="no longer kept"):
+    with scope(organization=world.org("a")), pytest.raises(ValidationError, match="is missing from the payload"):
         job_retry(job=job, actor=None)
 
 
