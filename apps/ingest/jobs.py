@@ -1,13 +1,15 @@
 """What every ingest job (usage and invoices) shares about its life: being queued (on the kind's Celery
 task, once the transaction that made it commits), entered by a worker (``job_scope``), marked running,
 beating while it runs, finished, the sweeper that marks a job whose worker went silent (killed, lost) as
-interrupted, and the retry that queues a failed or interrupted job again.
+interrupted, the retry that queues a failed or interrupted job again, and the retention of the received
+bytes (deleted once a job cannot be re-run; kept INGEST_PAYLOAD_RETENTION_DAYS for one that can).
 
 The job kinds are registered here by their apps (``register_job_kind`` from ``AppConfig.ready()``), with
 the task that runs a job: the services queue a job through its kind, so a service never imports its own
 tasks module (the task module imports the service), and one sweep command serves every kind without its
 app importing the others."""
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,11 +19,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from apps.audit.services import audit_record
+from apps.ingest.payloads import payload_discard, payload_exists, payload_files_older_than
 from apps.tenancy.scoping import organization_scope, tenant_scoped
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,17 @@ def job_retry(*, job, actor, enqueue: bool = True):
             raise ValidationError(
                 f"Only a failed or interrupted {kind.noun} can be retried; "
                 f"this one is {job.get_status_display().lower()}."
+            )
+        if not job.payload_kept:
+            raise ValidationError(
+                f"The received file of this {kind.noun} is no longer kept (deleted on "
+                f"{job.payload_deleted_at:%Y-%m-%d}, at the end of its retention: INGEST_PAYLOAD_RETENTION_DAYS); "
+                "upload it again."
+            )
+        if not payload_exists(job.payload):
+            raise ValidationError(
+                f"The received file of this {kind.noun} is missing from the payload folder (INGEST_PAYLOAD_DIR); "
+                "upload it again."
             )
         before = job.status
         job.status = job_model.Status.QUEUED
@@ -148,6 +165,9 @@ def job_finish(*, job, status: str, message: str = "", audit_fields: tuple[str, 
         job.error_message = message
         job.finished_at = timezone.now()
         job.save(update_fields=["status", "error_message", "finished_at"])
+        if not job.can_retry:
+            # Nothing can re-run it: its received bytes go once this is committed.
+            transaction.on_commit(lambda: job_payload_purge(job_model=kind.job_model, job_id=job.pk), robust=True)
         audit_record(
             organization=job.organization,
             actor=None,
@@ -204,3 +224,100 @@ def jobs_interrupt_stale(
                 )
                 marked.append(job)
     return marked
+
+
+def _stopped_at():
+    """When a job stopped: finished, else (interrupted) its last heartbeat, else its creation."""
+    return Coalesce("finished_at", "heartbeat_at", "created_at")
+
+
+def job_payload_purge(*, job_model, job_id: int, retention: timedelta | None = None, now: datetime | None = None):
+    """Delete the received bytes of one job (under its lock) if they are no longer needed: the job is not
+    queued or running, and either cannot be re-run or stopped more than ``retention`` ago (default:
+    INGEST_PAYLOAD_RETENTION_DAYS). The job records when (``payload_deleted_at``); a retryable job whose
+    bytes expire is audited ("<prefix>.ingest_payload_expired"), since it can no longer be retried.
+    Returns the job when its bytes were deleted, else None. Safe to run again and at once elsewhere."""
+    kind = job_kind_of(job_model)
+    now = now or timezone.now()
+    if retention is None:
+        retention = timedelta(days=settings.INGEST_PAYLOAD_RETENTION_DAYS)
+    active = (job_model.Status.QUEUED, job_model.Status.RUNNING)
+    with scopes_disabled(), transaction.atomic():
+        job = (
+            job_model.objects.select_for_update(of=("self",))
+            .select_related("organization")
+            .annotate(stopped_at=_stopped_at())
+            .filter(pk=job_id)
+            .first()
+        )
+        if job is None or not job.payload_kept or job.status in active:
+            return None
+        expired = job.can_retry
+        if expired and job.stopped_at > now - retention:
+            return None  # it may still be retried
+        job.payload_deleted_at = now
+        job.save(update_fields=["payload_deleted_at"])
+        if expired:
+            audit_record(
+                organization=job.organization,
+                actor=None,
+                action=f"{kind.audit_prefix}.ingest_payload_expired",
+                target=job,
+                before={"payload": job.payload, "status": job.status},
+                after={"payload_deleted_at": now.isoformat(), "retention_days": retention.days},
+            )
+        payload_discard(job.payload)  # last: a failure here rolls the mark back, and the next run tries again
+    logger.info(
+        "%s job %s (%s): received file %s deleted (%s)",
+        kind.label,
+        job.pk,
+        job.organization.slug,
+        job.payload,
+        f"retention of {retention.days} days ran out" if expired else f"{job.status}, cannot be re-run",
+    )
+    return job
+
+
+def jobs_purge_payloads(
+    *, job_model, retention: timedelta | None = None, now: datetime | None = None, batch: int = 500
+) -> tuple[list, bool]:
+    """One bounded pass of the retention of received bytes for ``job_model`` (all organisations): up to
+    ``batch`` jobs whose bytes are due (see ``job_payload_purge``), oldest first. Returns (the jobs whose
+    bytes were deleted, whether more may be due). Idempotent: a job is purged once."""
+    now = now or timezone.now()
+    if retention is None:
+        retention = timedelta(days=settings.INGEST_PAYLOAD_RETENTION_DAYS)
+    retryable = (job_model.Status.FAILED, job_model.Status.INTERRUPTED)
+    active = (job_model.Status.QUEUED, job_model.Status.RUNNING)
+    due = Q(payload_deleted_at__isnull=True) & ~Q(status__in=active)
+    due &= ~Q(status__in=retryable) | Q(stopped_at__lt=now - retention)
+    with scopes_disabled():
+        candidates = list(
+            job_model.objects.annotate(stopped_at=_stopped_at())
+            .filter(due)
+            .order_by("pk")
+            .values_list("pk", flat=True)[: batch + 1]
+        )
+    purged = []
+    for pk in candidates[:batch]:
+        job = job_payload_purge(job_model=job_model, job_id=pk, retention=retention, now=now)
+        if job is not None:
+            purged.append(job)
+    return purged, len(candidates) > batch
+
+
+def payloads_purge_orphans(*, older_than: timedelta = timedelta(days=1), now: datetime | None = None, batch: int = 500):
+    """Delete kept files that no job of any kind names: bodies whose job was never committed (the receiving
+    transaction rolled back, the process died before its commit). Only files older than ``older_than``, so
+    a body whose job is being created now is never taken. At most ``batch`` files looked at. Returns the
+    files deleted."""
+    now = now or timezone.now()
+    candidates = payload_files_older_than((now - older_than).timestamp(), limit=batch)
+    named = set()
+    with scopes_disabled():
+        for kind in job_kinds():
+            named.update(kind.job_model.objects.filter(payload__in=candidates).values_list("payload", flat=True))
+    deleted = [path for path in candidates if path not in named and payload_discard(path)]
+    for path in deleted:
+        logger.info("received file %s deleted: no ingest job names it", path)
+    return deleted

@@ -59,6 +59,12 @@ class IngestJobBase(TenantModel):
     sha256 = models.CharField(max_length=64)
     size_bytes = models.PositiveBigIntegerField(default=0)
     payload = models.CharField(max_length=500, help_text="Where the received bytes are kept for (re-)running.")
+    payload_deleted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the received bytes were deleted: once the job cannot be re-run, or its retention "
+        "(INGEST_PAYLOAD_RETENTION_DAYS) ran out. Empty while they are kept.",
+    )
     status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.QUEUED)
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
     rows_total = models.PositiveBigIntegerField(default=0)
@@ -105,3 +111,8 @@ class IngestJobBase(TenantModel):
     @property
     def can_retry(self) -> bool:
         raise NotImplementedError
+
+    @property
+    def payload_kept(self) -> bool:
+        """The received bytes are still kept (a retry can read them again)."""
+        return self.payload_deleted_at is None

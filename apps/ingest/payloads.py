@@ -125,6 +125,63 @@ def payload_prescan(relative_path: str) -> Prescan:
     return Prescan(lines=lines, head=head)
 
 
+def payload_hash(*, stream: BinaryIO, max_bytes: int | None = None) -> tuple[str, int]:
+    """(sha256, size) of the stream, read in blocks and written nowhere: how a replayed request is compared
+    with the body its key was first used with. ``max_bytes`` caps it as ``payload_store`` does."""
+    if max_bytes is not None:
+        stream = capped(stream, max_bytes=max_bytes, what="The file", limit="INGEST_MAX_UPLOAD_MB")
+    digest = hashlib.sha256()
+    size = 0
+    while block := stream.read(BLOCK):
+        digest.update(block)
+        size += len(block)
+    return digest.hexdigest(), size
+
+
+def payload_discard(relative_path: str) -> bool:
+    """Delete a kept body (a file already gone is fine). True when a file was deleted."""
+    if not relative_path:
+        return False
+    path = _root() / relative_path
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def payload_files_older_than(cutoff_timestamp: float, *, limit: int) -> list[str]:
+    """Up to ``limit`` kept files (relative paths) last written before ``cutoff_timestamp``, oldest first
+    within each organisation's folder."""
+    root = _root()
+    if not root.is_dir():
+        return []
+    found = []
+    for directory in sorted(path for path in root.iterdir() if path.is_dir()):
+        for path in sorted(directory.glob("*.bin")):
+            try:
+                if path.stat().st_mtime < cutoff_timestamp:
+                    found.append(str(path.relative_to(root)))
+            except FileNotFoundError:
+                continue  # deleted meanwhile
+            if len(found) >= limit:
+                return found
+    return found
+
+
+def payload_exists(relative_path: str) -> bool:
+    return bool(relative_path) and (_root() / relative_path).is_file()
+
+
+def _replay(existing, sha256: str):
+    """The answer to a known Idempotency-Key: the earlier job for the same body, a refusal for another."""
+    from django.core.exceptions import ValidationError
+
+    if existing.sha256 != sha256:
+        raise ValidationError({"idempotency_key": "This Idempotency-Key was already used with a different body."})
+    return existing, False
+
+
 @tenant_scoped
 def ingest_job_receive(
     *,
@@ -140,55 +197,71 @@ def ingest_job_receive(
     audit_action: str,
     extra_fields: dict | None = None,
 ):
-    """What every ingest does on receipt (usage and invoices): check the format name, keep the bytes,
-    honour the Idempotency-Key (same body: the earlier job; another body: refused), create the job and
+    """What every ingest does on receipt (usage and invoices): check the format name, honour the
+    Idempotency-Key (same body: the earlier job; another body: refused), keep the bytes, create the job and
     audit it, in one transaction. Returns (job, created); the caller enqueues the job. A file over a limit
-    (apps/core/limits.py) raises LimitExceeded and nothing is kept."""
+    (apps/core/limits.py) raises LimitExceeded and nothing is kept.
+
+    A replay stores nothing: a known key is looked up before anything is written, and its body is only
+    hashed. Concurrent requests with one new key all pass that look-up; the job's unique key lets one of
+    them create the job, and each of the others (an IntegrityError on that key, inside a savepoint) drops
+    the copy it kept and answers as a replay of the winner's job, exactly as if it had come after it."""
     from django.core.exceptions import ValidationError
-    from django.db import transaction
+    from django.db import IntegrityError, transaction
 
     from apps.audit.services import actor_label_for, audit_record
 
     if format not in format_choices:
         raise ValidationError({"format": f"Unknown format {format!r}; use one of: {', '.join(format_choices)}."})
     max_bytes = None if channel in UNCAPPED_CHANNELS else settings.INGEST_MAX_UPLOAD_BYTES
+    idempotency_key = idempotency_key or None
+    jobs = job_model.objects.filter(organization=organization)
+    if idempotency_key:
+        existing = jobs.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            sha256, _size = payload_hash(stream=stream, max_bytes=max_bytes)
+            return _replay(existing, sha256)
     stored = payload_store(organization_id=organization.pk, stream=stream, max_bytes=max_bytes)
     extra_fields = extra_fields or {}
-    with transaction.atomic():
-        if idempotency_key:
-            existing = job_model.objects.filter(idempotency_key=idempotency_key).first()
-            if existing is not None:
-                if existing.sha256 != stored.sha256:
-                    raise ValidationError(
-                        {"idempotency_key": "This Idempotency-Key was already used with a different body."}
+    user = actor if getattr(actor, "_meta", None) is not None else None
+    try:
+        with transaction.atomic():
+            try:
+                with transaction.atomic():  # a savepoint: losing the key's race leaves the outer transaction usable
+                    job = job_model.objects.create(
+                        organization=organization,
+                        channel=channel,
+                        format=format,
+                        file_name=file_name[:255],
+                        sha256=stored.sha256,
+                        size_bytes=stored.size_bytes,
+                        payload=stored.path,
+                        idempotency_key=idempotency_key,
+                        created_by=user,
+                        created_by_label=actor_label_for(actor),
+                        **extra_fields,
                     )
-                return existing, False
-        user = actor if getattr(actor, "_meta", None) is not None else None
-        job = job_model.objects.create(
-            organization=organization,
-            channel=channel,
-            format=format,
-            file_name=file_name[:255],
-            sha256=stored.sha256,
-            size_bytes=stored.size_bytes,
-            payload=stored.path,
-            idempotency_key=idempotency_key or None,
-            created_by=user,
-            created_by_label=actor_label_for(actor),
-            **extra_fields,
-        )
-        audit_record(
-            organization=organization,
-            actor=actor,
-            action=audit_action,
-            target=job,
-            after={
-                "file_name": job.file_name,
-                "sha256": job.sha256,
-                "format": format,
-                "size_bytes": job.size_bytes,
-                "channel": channel,
-                **extra_fields,
-            },
-        )
+            except IntegrityError:
+                winner = jobs.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
+                if winner is None:
+                    raise  # not the key's race: a real error
+                payload_discard(stored.path)
+                return _replay(winner, stored.sha256)
+            audit_record(
+                organization=organization,
+                actor=actor,
+                action=audit_action,
+                target=job,
+                after={
+                    "file_name": job.file_name,
+                    "sha256": job.sha256,
+                    "format": format,
+                    "size_bytes": job.size_bytes,
+                    "channel": channel,
+                    **extra_fields,
+                },
+            )
+    except BaseException:
+        payload_discard(stored.path)  # no job keeps it
+        raise
     return job, True

@@ -240,10 +240,14 @@ CELERY_TIMEZONE = TIME_ZONE
 # A running ingest job whose worker has not reported for this long (a usage job beats at every committed
 # chunk, an invoice job while it reads) is marked interrupted by the sweeper, and can then be retried.
 INGEST_STALE_AFTER = timedelta(minutes=int(os.environ.get("INGEST_STALE_AFTER_MINUTES", "15")))
+# A received upload body is deleted as soon as its job cannot be re-run (succeeded, refused); that of a job
+# that failed or was interrupted (a retry reads it again) is kept this many days after it stopped.
+INGEST_PAYLOAD_RETENTION_DAYS = int(os.environ.get("INGEST_PAYLOAD_RETENTION_DAYS", "7"))
 # Periodic tasks, run by `celery -A config beat`.
 CELERY_BEAT_SCHEDULE = {
     "usage-sweep-stale-jobs": {"task": "usage.sweep_stale_jobs", "schedule": 60.0},
     "invoices-sweep-stale-jobs": {"task": "invoices.sweep_stale_jobs", "schedule": 60.0},
+    "ingest-purge-payloads": {"task": "usage.purge_ingest_payloads", "schedule": 3600.0},
 }
 
 REST_FRAMEWORK = {

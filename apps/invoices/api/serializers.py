@@ -93,6 +93,7 @@ class InvoiceImportSerializer(serializers.ModelSerializer):
             "heartbeat_at",
             "attempts",
             "finished_at",
+            "payload_deleted_at",
             "result",
         ]
         read_only_fields = fields

@@ -47,6 +47,7 @@ class IngestJobSerializer(serializers.ModelSerializer):
             "heartbeat_at",
             "attempts",
             "finished_at",
+            "payload_deleted_at",
             "errors_url",
         ]
         read_only_fields = fields
