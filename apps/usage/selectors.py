@@ -1,15 +1,16 @@
-"""Reads over usage. Totals and breakdowns come from the DailyUsage cube; only the paginated
-drill-down reads raw UsageRecords, by index."""
+"""Reads over usage. Totals and breakdowns come from the DailyUsage cube; only the request list reads raw
+UsageRecords: one bounded range of days, a keyset page at a time, by the (organisation, time, id) index."""
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Max, Q, QuerySet, Sum
 
 from apps.core.calendar import period_bounds, period_of_day
 from apps.taxonomy.models import Granularity, TagDimension, TagSet, TagValue
 from apps.tenancy.models import Membership, Organization
+from apps.tenancy.scoping import tenant_scoped
 
 from .models import CUBE_SUM_FIELDS, DailyDetailUsage, DailyUsage, IngestJob, UsageRecord
 
@@ -120,6 +121,12 @@ def usage_records(
     *, usage_filter: UsageFilter, team_values: set[str] | None, detail_keys=frozenset()
 ) -> QuerySet[UsageRecord]:
     queryset = UsageRecord.objects.filter(_common_q(usage_filter)).select_related("tagset")
+    # The same days as bounds on the time too, so the (organisation, occurred_at, id) index reads only that
+    # range (``day`` is the UTC date of ``occurred_at``).
+    if usage_filter.date_from:
+        queryset = queryset.filter(occurred_at__gte=_midnight(usage_filter.date_from))
+    if usage_filter.date_to:
+        queryset = queryset.filter(occurred_at__lt=_midnight(usage_filter.date_to + timedelta(days=1)))
     tag_condition = _tag_q("", usage_filter, team_values, detail_keys)
     if tag_condition:
         queryset = queryset.filter(tagset__in=TagSet.objects.filter(tag_condition).values("pk"))
@@ -133,6 +140,16 @@ def usage_records(
         quantity_field = COST_SOURCES[usage_filter.cost_source][1]
         queryset = queryset.filter(**{f"{quantity_field}__gt": 0})
     return queryset.order_by("-occurred_at", "-id")
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+@tenant_scoped
+def latest_usage_day(*, organization: Organization) -> date | None:
+    """The last day the organisation has usage on, from the cube (its (organisation, day) index)."""
+    return DailyUsage.objects.filter(organization=organization).aggregate(last=Max("day"))["last"]
 
 
 def cost_of(row: dict, cost_source: str) -> int:

@@ -1,11 +1,16 @@
+from datetime import date, timedelta
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from apps.core.calendar import month_after, month_before
 from apps.core.csv import csv_response
 from apps.core.forms import apply_validation_error
+from apps.core.keyset import InvalidCursor, keyset_page
 from apps.core.limits import LimitExceeded
 from apps.taxonomy.models import TagDimension
 from apps.taxonomy.selectors import tagging_health as tagging_health_rows
@@ -64,18 +69,76 @@ def explorer(request, org_slug: str):
     )
 
 
+RECORDS_PAGE_SIZE = 50
+RECORDS_MAX_DAYS = 31
+
+
+def _records_range(*, organization, usage_filter) -> tuple[date, date, str]:
+    """The days the request list reads: the chosen month or dates, at most RECORDS_MAX_DAYS of them.
+    Without a choice, the month of the latest usage (this month for an organisation sending usage daily;
+    never a month after today's)."""
+    first, last = usage_filter.date_from, usage_filter.date_to
+    note = ""
+    if first is None and last is None:
+        today = timezone.now().date()
+        latest = selectors.latest_usage_day(organization=organization)
+        anchor = min(latest, today) if latest else today
+        first = anchor.replace(day=1)
+    elif first is None:
+        first = last.replace(day=1)
+    if last is None:
+        last = month_after(first.replace(day=1)) - timedelta(days=1)
+    if (last - first).days >= RECORDS_MAX_DAYS:
+        first = last - timedelta(days=RECORDS_MAX_DAYS - 1)
+        note = f"The request list shows at most {RECORDS_MAX_DAYS} days at a time: from {first} to {last}."
+    return first, last, note
+
+
 @org_perm_required(Perm.VIEW_ORG)
 def records(request, org_slug: str):
+    """The requests behind the totals: one month (or up to 31 chosen days), newest first, a keyset page at
+    a time (Older/Newer carry a signed cursor). No count and no offset: page 1 and page 10,000 cost the
+    same index read."""
     form = _filter_form(request)
     usage_filter = form.usage_filter()
+    usage_filter.date_from, usage_filter.date_to, note = _records_range(
+        organization=request.organization, usage_filter=usage_filter
+    )
     team_values = selectors.visible_team_values(organization=request.organization, membership=request.membership)
     queryset = selectors.usage_records(
         usage_filter=usage_filter, team_values=team_values, detail_keys=selectors.detail_dimension_keys()
     )
-    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    try:
+        page = keyset_page(
+            queryset,
+            cursor=request.GET.get("cursor"),
+            size=RECORDS_PAGE_SIZE,
+            salt=f"usage.records:{request.organization.pk}",
+        )
+    except InvalidCursor as exc:
+        return render(request, "usage/records_bad_cursor.html", {"message": str(exc)}, status=400)
     query = request.GET.copy()
-    query.pop("page", None)
-    return render(request, "usage/records.html", {"form": form, "page": page, "query": query.urlencode()})
+    for name in ("cursor", "page"):
+        query.pop(name, None)
+    month = usage_filter.date_from.replace(day=1)
+    month_query = query.copy()
+    for name in ("date_from", "date_to", "month"):
+        month_query.pop(name, None)
+    return render(
+        request,
+        "usage/records.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "month_query": month_query.urlencode(),
+            "date_from": usage_filter.date_from,
+            "date_to": usage_filter.date_to,
+            "earlier_month": month_before(month).strftime("%Y-%m"),
+            "later_month": month_after(month).strftime("%Y-%m"),
+            "note": note,
+        },
+    )
 
 
 @org_perm_required(Perm.INGEST)
