@@ -1,0 +1,83 @@
+"""Tagging health and the periods board's usage months read the cube and the detail totals, never the raw
+usage table, and show the same figures the raw rows give."""
+
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django_scopes import scope
+
+from apps.tenancy.roles import Role
+from apps.usage.models import UsageRecord
+from apps.usage.selectors import has_usage_in, months_with_usage
+from tests.usage.test_ingest import event, ingest, ndjson
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def usage(catalog):
+    """Alpha: 6 requests over September, October and December 2026 (none in November): 4 with a
+    customer, 1 without a feature, 1 without a team."""
+    tags = event()["tags"]
+    events = [
+        event("s1", occurred_at="2026-09-30T23:59:59Z"),
+        event("o1", occurred_at="2026-10-01T00:00:00Z", tags={**tags, "customer": "cust_7"}),
+        event("o2", occurred_at="2026-10-14T10:00:00Z", tags={k: v for k, v in tags.items() if k != "feature"}),
+        event("o3", occurred_at="2026-10-15T10:00:00Z", tags={k: v for k, v in tags.items() if k != "customer"}),
+        event("d1", occurred_at="2026-12-02T10:00:00Z", tags={k: v for k, v in tags.items() if k != "team"}),
+        event("d2", occurred_at="2026-12-03T10:00:00Z", tags={k: v for k, v in tags.items() if k != "customer"}),
+    ]
+    ingest(catalog.org("a"), ndjson(*events))
+    ingest(catalog.org("b"), ndjson(event("b1", occurred_at="2026-11-10T10:00:00Z")))
+    return catalog
+
+
+def raw_periods(organization) -> set[date]:
+    """What the board's months were before: every distinct usage day, by the fiscal calendar."""
+    from apps.core.calendar import period_of_day
+
+    with scope(organization=organization):
+        days = set(UsageRecord.objects.values_list("day", flat=True))
+    return {period_of_day(day, start_day=organization.period_start_day) for day in days}
+
+
+def test_board_months_are_the_raw_rows_months_with_gaps(usage):
+    alpha = usage.org("a")
+    months = months_with_usage(organization=alpha)
+    assert months == raw_periods(alpha) == {date(2026, 9, 1), date(2026, 10, 1), date(2026, 12, 1)}
+    assert months_with_usage(organization=usage.org("b")) == {date(2026, 11, 1)}
+    assert has_usage_in(organization=alpha, period=date(2026, 11, 1)) is False
+
+
+def test_board_months_follow_a_fiscal_start_day(usage):
+    alpha = usage.org("a")
+    alpha.period_start_day = 15
+    alpha.save(update_fields=["period_start_day"])
+    # 30 Sep and 1-14 Oct are in the period named September; 15 Oct in October; 2-3 Dec in November
+    assert months_with_usage(organization=alpha) == raw_periods(alpha)
+    assert months_with_usage(organization=alpha) == {date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)}
+
+
+def test_tagging_health_counts_requests_from_the_rollups(usage):
+    client = usage.login("a", Role.FINANCE_ANALYST)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("usage:tagging_health", kwargs={"org_slug": "alpha"}))
+    assert response.status_code == 200
+    assert not [q["sql"] for q in queries.captured_queries if "usage_usagerecord" in q["sql"]]
+    rows = {row.key: (row.counted, row.missing) for row in response.context["rows"]}
+    assert rows["team"] == (6, 1)
+    assert rows["feature"] == (6, 1)
+    assert rows["workspace"] == (6, 0)
+    # customer is a detail dimension: 4 of the 6 requests carry one (s1, o1, o2, d1)
+    assert rows["customer"] == (6, 2)
+
+
+def test_the_periods_board_reads_no_raw_usage(usage):
+    client = usage.login("a", Role.FINANCE_ADMIN)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("periods:board", kwargs={"org_slug": "alpha"}))
+    assert response.status_code == 200
+    assert not [q["sql"] for q in queries.captured_queries if "usage_usagerecord" in q["sql"]]
