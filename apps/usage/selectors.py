@@ -200,13 +200,23 @@ def ingest_jobs() -> QuerySet[IngestJob]:
     return IngestJob.objects.order_by("-created_at", "-id")
 
 
-def requests_by_tagset() -> dict[int, int]:
-    """Requests per tag set over all time, from the cube (for the tagging-health page)."""
-    return dict(DailyUsage.objects.values("tagset_id").annotate(n=Sum("requests")).values_list("tagset_id", "n"))
+def requests_by_tagset(*, first: date | None = None, last: date | None = None) -> dict[int, int]:
+    """Requests per tag set from the cube, over the days given (inclusive; the tagging-health page)."""
+    queryset = DailyUsage.objects.all()
+    if first:
+        queryset = queryset.filter(day__gte=first)
+    if last:
+        queryset = queryset.filter(day__lte=last)
+    return dict(queryset.values("tagset_id").annotate(n=Sum("requests")).values_list("tagset_id", "n"))
 
 
-def requests_with_detail_value(dimension: str) -> int:
-    return DailyDetailUsage.objects.filter(dimension=dimension).aggregate(n=Sum("requests"))["n"] or 0
+def requests_with_detail_value(dimension: str, *, first: date | None = None, last: date | None = None) -> int:
+    queryset = DailyDetailUsage.objects.filter(dimension=dimension)
+    if first:
+        queryset = queryset.filter(day__gte=first)
+    if last:
+        queryset = queryset.filter(day__lte=last)
+    return queryset.aggregate(n=Sum("requests"))["n"] or 0
 
 
 # --- the months of the periods board -------------------------------------------------------------

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from apps.core.calendar import month_after, month_before
+from apps.core.calendar import month_after, month_before, parse_period
 from apps.core.csv import csv_response
 from apps.core.forms import apply_validation_error
 from apps.core.keyset import InvalidCursor, keyset_page
@@ -36,6 +36,9 @@ def _filter_form(request) -> UsageFilterForm:
 def explorer(request, org_slug: str):
     form = _filter_form(request)
     usage_filter = form.usage_filter()
+    if usage_filter.date_from is None and usage_filter.date_to is None:
+        # Not all history by default (the cube grows with it): the latest month, as the request list.
+        usage_filter.date_from, usage_filter.date_to = _default_month(request.organization)
     team_values = selectors.visible_team_values(organization=request.organization, membership=request.membership)
     group_by = (form.cleaned_data.get("group_by") if form.is_valid() else None) or "team"
     detail_keys = selectors.detail_dimension_keys()
@@ -65,8 +68,28 @@ def explorer(request, org_slug: str):
             "restricted": team_values is not None,
             "note": note,
             "currency": "USD",
+            "date_from": usage_filter.date_from,
+            "date_to": usage_filter.date_to,
         },
     )
+
+
+def _default_month(organization) -> tuple[date, date]:
+    """First and last day of the month of the latest usage (this month for an organisation sending usage
+    daily; today's month without usage): what the pages that would otherwise read all history open on."""
+    latest = selectors.latest_usage_day(organization=organization) or timezone.now().date()
+    first = latest.replace(day=1)
+    return first, month_after(first) - timedelta(days=1)
+
+
+def _chosen_month(request, organization) -> tuple[date, date]:
+    """``?month=YYYY-MM`` if given and valid, else the default month."""
+    text = request.GET.get("month") or ""
+    try:
+        first = parse_period(text)
+    except ValidationError:
+        return _default_month(organization)
+    return first, month_after(first) - timedelta(days=1)
 
 
 RECORDS_PAGE_SIZE = 50
@@ -75,15 +98,11 @@ RECORDS_MAX_DAYS = 31
 
 def _records_range(*, organization, usage_filter) -> tuple[date, date, str]:
     """The days the request list reads: the chosen month or dates, at most RECORDS_MAX_DAYS of them.
-    Without a choice, the month of the latest usage (this month for an organisation sending usage daily;
-    never a month after today's)."""
+    Without a choice, the month of the latest usage."""
     first, last = usage_filter.date_from, usage_filter.date_to
     note = ""
     if first is None and last is None:
-        today = timezone.now().date()
-        latest = selectors.latest_usage_day(organization=organization)
-        anchor = min(latest, today) if latest else today
-        first = anchor.replace(day=1)
+        first, last = _default_month(organization)
     elif first is None:
         first = last.replace(day=1)
     if last is None:
@@ -238,18 +257,25 @@ def tagging_health(request, org_slug: str):
     """Tagging health (linked from the tagging pages, on their URL): here because it counts usage."""
     # Requests, from the usage cube. Detail dimensions (e.g. customer) are not in tag sets: their
     # coverage comes from their own daily totals.
-    request_counts = selectors.requests_by_tagset()
+    # One month at a time (``?month=YYYY-MM``, else the latest month with usage): all history would grow
+    # with it.
+    first, last = _chosen_month(request, request.organization)
+    request_counts = selectors.requests_by_tagset(first=first, last=last)
     rows = tagging_health_rows(organization=request.organization, request_counts=request_counts)
     detail_keys = selectors.detail_dimension_keys()
     for row in rows:
         if row.key in detail_keys:
-            row.missing = max(0, row.counted - selectors.requests_with_detail_value(row.key))
+            with_value = selectors.requests_with_detail_value(row.key, first=first, last=last)
+            row.missing = max(0, row.counted - with_value)
     return render(
         request,
         "usage/tagging_health.html",
         {
             "rows": rows,
             "unit": "requests",
+            "month": first,
+            "earlier_month": month_before(first).strftime("%Y-%m"),
+            "later_month": month_after(first).strftime("%Y-%m"),
             "undefined_keys": undefined_tag_keys(organization=request.organization),
         },
     )

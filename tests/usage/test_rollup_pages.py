@@ -61,18 +61,32 @@ def test_board_months_follow_a_fiscal_start_day(usage):
     assert months_with_usage(organization=alpha) == {date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)}
 
 
-def test_tagging_health_counts_requests_from_the_rollups(usage):
+def test_tagging_health_counts_a_months_requests_from_the_rollups(usage):
     client = usage.login("a", Role.FINANCE_ANALYST)
+    url = reverse("usage:tagging_health", kwargs={"org_slug": "alpha"})
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(reverse("usage:tagging_health", kwargs={"org_slug": "alpha"}))
+        response = client.get(url)
     assert response.status_code == 200
     assert not [q["sql"] for q in queries.captured_queries if "usage_usagerecord" in q["sql"]]
+    # By default the month of the latest usage: December (d1 without a team, d2 without a customer)
+    assert response.context["month"] == date(2026, 12, 1)
     rows = {row.key: (row.counted, row.missing) for row in response.context["rows"]}
-    assert rows["team"] == (6, 1)
-    assert rows["feature"] == (6, 1)
-    assert rows["workspace"] == (6, 0)
-    # customer is a detail dimension: 4 of the 6 requests carry one (s1, o1, o2, d1)
-    assert rows["customer"] == (6, 2)
+    assert (rows["team"], rows["feature"], rows["workspace"], rows["customer"]) == ((2, 1), (2, 0), (2, 0), (2, 1))
+    # October: o1 and o2 carry a customer (a detail dimension, counted from its daily totals), o3 does not
+    october = client.get(url, {"month": "2026-10"})
+    rows = {row.key: (row.counted, row.missing) for row in october.context["rows"]}
+    assert (rows["team"], rows["feature"], rows["workspace"], rows["customer"]) == ((3, 0), (3, 1), (3, 0), (3, 1))
+    # A month without usage, and a month that is not one, which shows the default
+    assert {row.counted for row in client.get(url, {"month": "2026-11"}).context["rows"]} == {0}
+    assert client.get(url, {"month": "2026-13"}).context["month"] == date(2026, 12, 1)
+
+
+def test_explorer_opens_on_the_latest_month_and_keeps_a_chosen_period(usage):
+    client = usage.login("a", Role.FINANCE_ANALYST)
+    url = reverse("usage:explorer", kwargs={"org_slug": "alpha"})
+    assert client.get(url).context["totals"]["requests"] == 2
+    assert client.get(url, {"month": "2026-10"}).context["totals"]["requests"] == 3
+    assert client.get(url, {"date_from": "2026-09-01", "date_to": "2026-12-31"}).context["totals"]["requests"] == 6
 
 
 def test_the_periods_board_reads_no_raw_usage(usage):
