@@ -129,7 +129,11 @@ def usage_records(
         queryset = queryset.filter(occurred_at__lt=_midnight(usage_filter.date_to + timedelta(days=1)))
     tag_condition = _tag_q("", usage_filter, team_values, detail_keys)
     if tag_condition:
-        queryset = queryset.filter(tagset__in=TagSet.objects.filter(tag_condition).values("pk"))
+        # The tag sets as a list of ids, not a subquery: PostgreSQL then estimates how many rows they hold
+        # and reads the (organisation, time, id) index newest first, instead of every matching row of the
+        # month through the tag-set index followed by a sort (55 ms for a budget owner at 1M rows).
+        tagset_ids = list(TagSet.objects.filter(tag_condition).values_list("pk", flat=True))
+        queryset = queryset.filter(tagset_id__in=tagset_ids)
     detail_condition = _json_q("detail_tags", {k: v for k, v in usage_filter.tags.items() if k in detail_keys})
     if detail_condition:
         queryset = queryset.filter(detail_condition)
