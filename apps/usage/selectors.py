@@ -91,7 +91,10 @@ def daily_usage(
     queryset = DailyUsage.objects.filter(_common_q(usage_filter))
     tag_condition = _tag_q("", usage_filter, team_values, detail_keys)
     if tag_condition:
-        queryset = queryset.filter(tagset__in=TagSet.objects.filter(tag_condition).values("pk"))
+        # Ids, not a subquery: PostgreSQL misjudges how many cube rows a JSON condition on tag sets keeps.
+        queryset = queryset.filter(
+            tagset_id__in=list(TagSet.objects.filter(tag_condition).values_list("pk", flat=True))
+        )
     return queryset
 
 
@@ -165,6 +168,14 @@ def cost_of(row: dict, cost_source: str) -> int:
 def usage_totals(queryset: QuerySet[DailyUsage], *, cost_source: str = "") -> dict:
     sums = queryset.aggregate(**{name: Sum(name) for name in CUBE_SUM_FIELDS})
     totals = {name: sums[name] or 0 for name in CUBE_SUM_FIELDS}
+    totals["cost_nano"] = cost_of(totals, cost_source)
+    return totals
+
+
+def totals_of_breakdown(rows: list[dict], *, cost_source: str = "") -> dict:
+    """The totals of a whole (untruncated) breakdown: each cube row is in exactly one of its groups, so this
+    equals ``usage_totals`` of the same queryset without reading the cube a second time."""
+    totals = {name: sum(row[name] for row in rows) for name in CUBE_SUM_FIELDS}
     totals["cost_nano"] = cost_of(totals, cost_source)
     return totals
 

@@ -57,13 +57,14 @@ def explorer(request, org_slug: str):
     else:
         rows = selectors.daily_usage(usage_filter=usage_filter, team_values=team_values, detail_keys=detail_keys)
         by = group_by
+    breakdown = selectors.usage_breakdown(rows, by=by, cost_source=usage_filter.cost_source)
     return render(
         request,
         "usage/explorer.html",
         {
             "form": form,
-            "totals": selectors.usage_totals(rows, cost_source=usage_filter.cost_source),
-            "breakdown": selectors.usage_breakdown(rows, by=by, cost_source=usage_filter.cost_source)[:200],
+            "totals": selectors.totals_of_breakdown(breakdown, cost_source=usage_filter.cost_source),
+            "breakdown": breakdown[:200],
             "group_by": group_by,
             "restricted": team_values is not None,
             "note": note,
