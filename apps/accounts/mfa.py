@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from django_scopes import scope, scopes_disabled
+from django_scopes import scopes_disabled
 
 from apps.audit.services import audit_record
 from apps.tenancy.models import Membership
@@ -46,15 +46,14 @@ def _audit_everywhere(*, user, action: str, after: dict | None = None) -> None:
     with scopes_disabled():
         organizations = [m.organization for m in Membership.objects.filter(user=user).select_related("organization")]
     for organization in organizations:
-        with scope(organization=organization):
-            audit_record(
-                organization=organization,
-                actor=user,
-                action=action,
-                object_type="auth.user",
-                object_id=str(user.pk),
-                after=after,
-            )
+        audit_record(
+            organization=organization,
+            actor=user,
+            action=action,
+            object_type="auth.user",
+            object_id=str(user.pk),
+            after=after,
+        )
 
 
 def totp_device_pending(*, user) -> TOTPDevice:

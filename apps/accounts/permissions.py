@@ -1,9 +1,12 @@
 from rest_framework import permissions
 
+from apps.core.api.scopes import required_scope
+
 
 class HasTokenScope(permissions.BasePermission):
-    """The view names the token scope each method needs in ``required_scopes``
-    (e.g. ``{"GET": "statements:read", "POST": "usage:write"}``). A view that names none is closed.
+    """The view names the token scope its reads need (``read_scope``) and the one its writes need
+    (``write_scope``); ``apps.core.api.scopes.required_scope`` picks the one a method needs. A view that
+    names none is closed.
 
     DRF checks permissions before it looks for the method's handler, so a write to a read-only endpoint would
     answer 403 ("lacks the scope") although no scope could allow it. An authenticated client asking for a
@@ -17,11 +20,9 @@ class HasTokenScope(permissions.BasePermission):
             return False
         if not supports_method(view, request.method):
             return True
-        required = getattr(view, "required_scopes", {}).get(request.method)
-        if request.method == "HEAD":
-            required = getattr(view, "required_scopes", {}).get("GET")
         if request.method == "OPTIONS":
             return True
+        required = required_scope(view, request.method)
         if required is None:
             return False
         if required not in client.scopes:

@@ -14,6 +14,7 @@ from apps.audit.services import audit_record, model_snapshot
 from apps.tenancy.hooks import settings_guards_for
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.roles import Role, TokenScope
+from apps.tenancy.scoping import tenant_scoped
 
 from .models import ApiClient, hash_token
 
@@ -26,6 +27,7 @@ def _new_token() -> tuple[str, str]:
     return key_prefix, f"{TOKEN_PREFIX}_{key_prefix}_{secrets.token_urlsafe(32)}"
 
 
+@tenant_scoped
 @transaction.atomic
 def api_client_create(
     *, organization: Organization, actor, name: str, scopes: list[str], expires_at: datetime
@@ -66,6 +68,7 @@ def api_client_create(
     return client, raw_token
 
 
+@tenant_scoped(via="client")
 @transaction.atomic
 def api_client_revoke(*, client: ApiClient, actor) -> ApiClient:
     if client.revoked_at is not None:
@@ -94,6 +97,7 @@ ORGANIZATION_SETTINGS_FIELDS = (
 )
 
 
+@tenant_scoped
 @transaction.atomic
 def organization_update(
     *,
@@ -145,6 +149,7 @@ def _ensure_settings_may_change(stored: Organization, *, fields: list[str]) -> N
                 raise ValidationError({field: message})
 
 
+@tenant_scoped
 @transaction.atomic
 def organization_mode_switch(*, organization: Organization, actor, mode: str, reason: str) -> Organization:
     if mode not in Organization.Mode.values:
@@ -168,6 +173,7 @@ def organization_mode_switch(*, organization: Organization, actor, mode: str, re
     return organization
 
 
+@tenant_scoped
 @transaction.atomic
 def membership_create(*, organization: Organization, actor, user, role: str) -> Membership:
     if Membership.objects.filter(organization=organization, user=user).exists():
@@ -193,6 +199,7 @@ def _ensure_an_admin_remains(*, membership: Membership, new_role: str | None) ->
         raise ValidationError("An organisation needs at least one org admin: appoint another one first.")
 
 
+@tenant_scoped(via="membership")
 @transaction.atomic
 def membership_change_role(*, membership: Membership, actor, role: str) -> Membership:
     if role not in Role.values:
@@ -214,6 +221,7 @@ def membership_change_role(*, membership: Membership, actor, role: str) -> Membe
     return membership
 
 
+@tenant_scoped(via="membership")
 @transaction.atomic
 def membership_delete(*, membership: Membership, actor) -> None:
     _ensure_an_admin_remains(membership=membership, new_role=None)

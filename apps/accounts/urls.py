@@ -5,7 +5,8 @@ from . import views, views_mfa
 
 app_name = "accounts"
 
-urlpatterns = [
+# Outside any organisation: sign-in, the second factor, the password.
+site_urlpatterns = [
     path("accounts/login/", views_mfa.LoginView.as_view(), name="login"),
     path("accounts/two-step/", views_mfa.setup, name="mfa_setup"),
     path("accounts/two-step/verify/", views_mfa.verify, name="mfa_verify"),
@@ -24,10 +25,14 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(template_name="accounts/password_change_done.html"),
         name="password_change_done",
     ),
-    path("o/<slug:org_slug>/settings/", views.settings_edit, name="settings"),
-    path("o/<slug:org_slug>/settings/mode/", views.mode_switch, name="mode_switch"),
-    path("o/<slug:org_slug>/members/", views.members, name="members"),
-    path("o/<slug:org_slug>/members/<int:pk>/", views.member_edit, name="member_edit"),
-    path("o/<slug:org_slug>/api-clients/", views.api_clients, name="api_clients"),
-    path("o/<slug:org_slug>/api-clients/<int:pk>/revoke/", views.api_client_revoke, name="api_client_revoke"),
+]
+
+# An organisation's settings, members and API clients (under /o/<org_slug>/, see config/urls.py).
+urlpatterns = [
+    path("settings/", views.settings_edit, name="settings"),
+    path("settings/mode/", views.mode_switch, name="mode_switch"),
+    path("members/", views.members, name="members"),
+    path("members/<int:pk>/", views.member_edit, name="member_edit"),
+    path("api-clients/", views.api_clients, name="api_clients"),
+    path("api-clients/<int:pk>/revoke/", views.api_client_revoke, name="api_client_revoke"),
 ]

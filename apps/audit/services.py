@@ -1,43 +1,25 @@
 """Appending to and verifying the per-organisation audit chain."""
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 from django.core.exceptions import ValidationError
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
-from django_scopes import scope
 
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 
 from .models import GENESIS_HASH, AuditEvent
+
+# What an event records of a value, a model or an actor: pure, and imported from here by every audited write.
+from .snapshots import actor_label_for, model_snapshot, normalise_for_audit  # noqa: F401
 
 M = TypeVar("M", bound=models.Model)
 
 
-def normalise_for_audit(value):
-    """What the database will hand back for a JSON value: Decimals, dates and UUIDs as strings."""
-    if value is None:
-        return None
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
-
-
-def model_snapshot(instance: models.Model, fields) -> dict:
-    return normalise_for_audit({name: getattr(instance, name) for name in fields})
-
-
-def actor_label_for(actor) -> str:
-    if actor is None:
-        return "system"
-    label = getattr(actor, "audit_label", None)
-    if label:
-        return label
-    return actor.get_username()
-
-
+@tenant_scoped
 def audit_record(
     *,
     organization: Organization,
@@ -63,24 +45,23 @@ def audit_record(
         object_type = object_type or target._meta.label_lower
         object_id = object_id or str(target.pk)
     user = actor if getattr(actor, "_meta", None) is not None else getattr(actor, "user", None)
-    with scope(organization=organization):
-        tail = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
-        event = AuditEvent(
-            organization=organization,
-            seq=(tail["seq"] + 1) if tail else 1,
-            prev_hash=tail["hash"] if tail else GENESIS_HASH,
-            created_at=timezone.now(),
-            actor=user,
-            actor_label=actor_label_for(actor),
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            before=normalise_for_audit(before),
-            after=normalise_for_audit(after),
-            reason=reason,
-        )
-        event.hash = event.compute_hash()
-        event.save()
+    tail = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
+    event = AuditEvent(
+        organization=organization,
+        seq=(tail["seq"] + 1) if tail else 1,
+        prev_hash=tail["hash"] if tail else GENESIS_HASH,
+        created_at=timezone.now(),
+        actor=user,
+        actor_label=actor_label_for(actor),
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        before=normalise_for_audit(before),
+        after=normalise_for_audit(after),
+        reason=reason,
+    )
+    event.hash = event.compute_hash()
+    event.save()
     return event
 
 
@@ -177,15 +158,15 @@ def _chain_problem(event: AuditEvent, *, expected_seq: int, prev_hash: str) -> s
     return ""
 
 
+@tenant_scoped
 def audit_chain_verify(*, organization: Organization) -> ChainVerification:
     """Walk the chain in seq order; report the first event that was changed, removed or reordered."""
     expected_seq = 1
     prev_hash = GENESIS_HASH
-    with scope(organization=organization):
-        for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=2000):
-            problem = _chain_problem(event, expected_seq=expected_seq, prev_hash=prev_hash)
-            if problem:
-                return ChainVerification(organization.slug, expected_seq, False, problem, event.seq, event.pk)
-            prev_hash = event.hash
-            expected_seq += 1
+    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=2000):
+        problem = _chain_problem(event, expected_seq=expected_seq, prev_hash=prev_hash)
+        if problem:
+            return ChainVerification(organization.slug, expected_seq, False, problem, event.seq, event.pk)
+        prev_hash = event.hash
+        expected_seq += 1
     return ChainVerification(organization.slug, expected_seq - 1, True)

@@ -9,10 +9,11 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django_scopes import scope
 
 from apps.core.limits import LimitExceeded, capped
+from apps.ingest.jobs import job_retry
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import organization_scope
 
 
 class IngestFileCommand(BaseCommand):
@@ -24,7 +25,7 @@ class IngestFileCommand(BaseCommand):
         """Receive the file through the app's service; return the job."""
         raise NotImplementedError
 
-    def summarise(self, job) -> dict:
+    def summarise(self, *, job) -> dict:
         raise NotImplementedError
 
     def write_human(self, summary: dict, file_path: Path) -> None:
@@ -67,9 +68,9 @@ class IngestFileCommand(BaseCommand):
             raise CommandError(f"{path}: refused, nothing was written: {exc.message}") from exc
         # Through the Celery task, run here and now so the command can report the outcome.
         self.task.apply(args=[job.pk])
-        with scope(organization=organization):
+        with organization_scope(organization):
             job.refresh_from_db()
-            summary = self.summarise(job)
+            summary = self.summarise(job=job)
         if options["json"]:
             self.stdout.write(json.dumps(summary))
         else:
@@ -97,10 +98,7 @@ class RetryJobCommand(BaseCommand):
     job_model = None
     task = None
 
-    def retry(self, *, job):
-        raise NotImplementedError
-
-    def summarise(self, job) -> dict:
+    def summarise(self, *, job) -> dict:
         raise NotImplementedError
 
     def add_arguments(self, parser):
@@ -112,18 +110,18 @@ class RetryJobCommand(BaseCommand):
         organization = Organization.objects.filter(slug=org).first()
         if organization is None:
             raise CommandError(f"No organisation with slug {org!r}.")
-        with scope(organization=organization):
+        with organization_scope(organization):
             found = self.job_model.objects.filter(pk=job).first()
             if found is None:
                 raise CommandError(f"No job {job} in {org}.")
             try:
-                self.retry(job=found)
+                job_retry(job=found, actor=None, enqueue=False)
             except ValidationError as exc:
                 raise CommandError(" ".join(exc.messages)) from exc
         self.task.apply(args=[found.pk])
-        with scope(organization=organization):
+        with organization_scope(organization):
             found.refresh_from_db()
-            summary = self.summarise(found)
+            summary = self.summarise(job=found)
         self.stdout.write(json.dumps(summary) if options["json"] else f"job {found.pk}: {summary['status']}")
         if found.status != self.job_model.Status.SUCCEEDED:
             sys.exit(1)

@@ -12,6 +12,7 @@ from django.conf import settings
 
 from apps.core.limits import GZIP_MAGIC, LimitExceeded, capped, drain, gunzip_capped
 from apps.ingest.rows import FileRefused
+from apps.tenancy.scoping import tenant_scoped
 
 BLOCK = 1024 * 1024
 # Files received from people and clients are capped at INGEST_MAX_UPLOAD_BYTES; a file an operator's
@@ -124,6 +125,7 @@ def payload_prescan(relative_path: str) -> Prescan:
     return Prescan(lines=lines, head=head)
 
 
+@tenant_scoped
 def ingest_job_receive(
     *,
     job_model,
@@ -144,7 +146,6 @@ def ingest_job_receive(
     (apps/core/limits.py) raises LimitExceeded and nothing is kept."""
     from django.core.exceptions import ValidationError
     from django.db import transaction
-    from django_scopes import scope
 
     from apps.audit.services import actor_label_for, audit_record
 
@@ -153,7 +154,7 @@ def ingest_job_receive(
     max_bytes = None if channel in UNCAPPED_CHANNELS else settings.INGEST_MAX_UPLOAD_BYTES
     stored = payload_store(organization_id=organization.pk, stream=stream, max_bytes=max_bytes)
     extra_fields = extra_fields or {}
-    with scope(organization=organization), transaction.atomic():
+    with transaction.atomic():
         if idempotency_key:
             existing = job_model.objects.filter(idempotency_key=idempotency_key).first()
             if existing is not None:

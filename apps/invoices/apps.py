@@ -12,6 +12,9 @@ class InvoicesConfig(AppConfig):
 
         from .models import InvoiceIngestJob
         from .selectors import has_invoices_in, months_with_invoices
+        from .tasks import run_invoice_ingest
 
-        register_job_kind("invoice", job_model=InvoiceIngestJob, audit_prefix="invoices")
+        register_job_kind(
+            "invoice", job_model=InvoiceIngestJob, audit_prefix="invoices", task=run_invoice_ingest, noun="import"
+        )
         hooks.register_month_source("invoices", months=months_with_invoices, has_month=has_invoices_in)

@@ -9,13 +9,12 @@ line; the exact source text is kept in ``InvoiceLine.raw``. An invoice total is 
 of its lines.
 """
 
-from django.conf import settings
 from django.db import models
 
 from apps.core.money import nano_to_decimal
+from apps.ingest.models import IngestJobBase, JobChannel, JobStatus, extend_choices
+from apps.pricing.constants import BILL_COST_SOURCES, COST_SOURCE_LABELS
 from apps.tenancy.models import TenantModel
-
-COST_SOURCES = ("input", "output", "cache_read", "cache_write", "tool_calls", "other")
 
 
 class CostView(models.TextChoices):
@@ -43,59 +42,36 @@ class InvoiceSettings(TenantModel):
         return f"Invoice settings ({self.focus_cost_view})"
 
 
-class InvoiceIngestJob(TenantModel):
+class InvoiceIngestJob(IngestJobBase):
     """One invoice file (or API body), read in one transaction: its counts, errors and the invoices it touched."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        REFUSED = "refused", "Refused (nothing written)"
-        FAILED = "failed", "Failed (nothing written)"
-        # The worker stopped sending heartbeats (killed, lost); nothing was written: retrying reads it again.
-        INTERRUPTED = "interrupted", "Interrupted (nothing written)"
+    Status = extend_choices(
+        "Status",
+        JobStatus,
+        labels={
+            "FAILED": "Failed (nothing written)",
+            # The worker stopped sending heartbeats (killed, lost); nothing was written: retrying reads it again.
+            "INTERRUPTED": "Interrupted (nothing written)",
+        },
+        extra={"REFUSED": ("refused", "Refused (nothing written)")},
+        after="SUCCEEDED",
+    )
+    Channel = extend_choices("Channel", JobChannel, extra={"DEMO": ("demo", "Demo data")})
 
-    class Channel(models.TextChoices):
-        UPLOAD = "upload", "Portal upload"
-        API = "api", "REST API"
-        COMMAND = "command", "Management command"
-        DEMO = "demo", "Demo data"
-
+    # Its own vocabulary (above), the counts of a bill (integers: a bill is far smaller than a month of
+    # usage) and its own wording: redeclared over the base's.
     channel = models.CharField(max_length=20, choices=Channel.choices)
-    format = models.CharField(max_length=30)
-    file_name = models.CharField(max_length=255)
-    sha256 = models.CharField(max_length=64)
-    size_bytes = models.PositiveBigIntegerField(default=0)
     payload = models.CharField(max_length=500, help_text="Where the received bytes are kept.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
-    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
     cost_view = models.CharField(max_length=10, choices=CostView.choices, default=CostView.BILLED)
     rows_total = models.PositiveIntegerField(default=0)
     accepted = models.PositiveIntegerField(default=0)
     duplicates = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
     invoices = models.ManyToManyField("ProviderInvoice", blank=True, related_name="jobs")
-    error_message = models.TextField(blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_by_label = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    attempts = models.PositiveIntegerField(default=0)
     heartbeat_at = models.DateTimeField(
         null=True, blank=True, help_text="Last sign of life of the worker running it (while reading the file)."
     )
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["organization", "idempotency_key"],
-                condition=models.Q(idempotency_key__isnull=False),
-                name="invoiceingestjob_unique_idempotency_key",
-            ),
-        ]
 
     def __str__(self) -> str:
         return f"Invoice import #{self.pk} {self.file_name} ({self.status})"
@@ -105,8 +81,8 @@ class InvoiceIngestJob(TenantModel):
         return self.status in (self.Status.SUCCEEDED, self.Status.REFUSED, self.Status.FAILED)
 
     @property
-    def is_active(self) -> bool:
-        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+    def refused_as_whole(self) -> bool:
+        return self.status == self.Status.REFUSED
 
     @property
     def can_retry(self) -> bool:
@@ -179,13 +155,9 @@ class InvoiceLine(TenantModel):
     """One charge of a bill. Denormalised (organisation, billing period, provider, model, cost source) so
     reconciliation can aggregate lines with one GROUP BY and no join."""
 
-    class CostSource(models.TextChoices):
-        INPUT = "input", "Input tokens"
-        OUTPUT = "output", "Output tokens"
-        CACHE_READ = "cache_read", "Cache reads"
-        CACHE_WRITE = "cache_write", "Cache writes"
-        TOOL_CALLS = "tool_calls", "Tool calls"
-        OTHER = "other", "Other"
+    CostSource = models.TextChoices(
+        "CostSource", [(source.upper(), (source, label)) for source, label in COST_SOURCE_LABELS.items()]
+    )
 
     class ChargeCategory(models.TextChoices):
         USAGE = "Usage", "Usage"
@@ -223,7 +195,7 @@ class InvoiceLine(TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["organization", "line_key"], name="invoiceline_unique_line_key"),
             models.CheckConstraint(
-                condition=models.Q(cost_source__in=list(COST_SOURCES)), name="invoiceline_cost_source_valid"
+                condition=models.Q(cost_source__in=list(BILL_COST_SOURCES)), name="invoiceline_cost_source_valid"
             ),
         ]
         indexes = [

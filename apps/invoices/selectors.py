@@ -4,19 +4,27 @@ from datetime import date
 
 from django.db.models import Count, QuerySet, Sum
 
+from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
+
 from .models import InvoiceIngestJob, InvoiceLine, ProviderInvoice
 
 
-def months_with_invoices(*, organization) -> set[date]:
+@tenant_scoped
+def months_with_invoices(*, organization: Organization) -> set[date]:
     """The billing months the organisation has invoices of (a month source of the periods board)."""
     return set(ProviderInvoice.objects.filter(organization=organization).values_list("billing_period", flat=True))
 
 
-def has_invoices_in(*, organization, period: date) -> bool:
+@tenant_scoped
+def has_invoices_in(*, organization: Organization, period: date) -> bool:
     return ProviderInvoice.objects.filter(organization=organization, billing_period=period).exists()
 
 
-def invoices(*, period: date | None = None, provider: str = "") -> QuerySet[ProviderInvoice]:
+@tenant_scoped
+def invoices(
+    *, organization: Organization, period: date | None = None, provider: str = ""
+) -> QuerySet[ProviderInvoice]:
     queryset = ProviderInvoice.objects.annotate(line_count=Count("lines"))
     if period:
         queryset = queryset.filter(billing_period=period)
@@ -25,7 +33,8 @@ def invoices(*, period: date | None = None, provider: str = "") -> QuerySet[Prov
     return queryset.order_by("-billing_period", "provider", "invoice_number")
 
 
-def invoice_period_totals(*, provider: str = "") -> list[dict]:
+@tenant_scoped
+def invoice_period_totals(*, organization: Organization, provider: str = "") -> list[dict]:
     """Total per (period, provider, currency): the invoice list's summary."""
     queryset = ProviderInvoice.objects.all()
     if provider:
@@ -37,6 +46,7 @@ def invoice_period_totals(*, provider: str = "") -> list[dict]:
     )
 
 
+@tenant_scoped(via="invoice")
 def invoice_lines(*, invoice: ProviderInvoice, is_ai: bool | None = None) -> QuerySet[InvoiceLine]:
     queryset = InvoiceLine.objects.filter(invoice=invoice)
     if is_ai is not None:
@@ -44,10 +54,12 @@ def invoice_lines(*, invoice: ProviderInvoice, is_ai: bool | None = None) -> Que
     return queryset.order_by("charge_period_start", "provider", "model", "cost_source", "id")
 
 
-def invoice_line_totals(*, lines: QuerySet[InvoiceLine], by: tuple[str, ...]) -> list[dict]:
+@tenant_scoped
+def invoice_line_totals(*, organization: Organization, lines: QuerySet[InvoiceLine], by: tuple[str, ...]) -> list[dict]:
     """Exact sums (integer nano-units) of lines grouped by the given fields, e.g. ("model", "cost_source")."""
     return list(lines.values(*by).annotate(amount_nano=Sum("amount_nano"), lines=Count("id")).order_by(*by))
 
 
-def invoice_ingest_jobs() -> QuerySet[InvoiceIngestJob]:
+@tenant_scoped
+def invoice_ingest_jobs(*, organization: Organization) -> QuerySet[InvoiceIngestJob]:
     return InvoiceIngestJob.objects.order_by("-created_at", "-id")

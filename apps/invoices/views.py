@@ -6,13 +6,14 @@ from django.views.decorators.http import require_POST
 
 from apps.core.forms import apply_validation_error
 from apps.core.limits import LimitExceeded
+from apps.ingest import jobs as job_kit
 from apps.tenancy.permissions import org_perm_required, require_org_perm
 from apps.tenancy.roles import Perm
 
 from . import selectors
 from .forms import InvoiceFilterForm, InvoiceSettingsForm, InvoiceUploadForm, LineFilterForm
 from .models import InvoiceIngestError, InvoiceIngestJob, ProviderInvoice
-from .services.ingest import invoice_ingest_create, invoice_ingest_retry, invoice_settings_for
+from .services.ingest import invoice_ingest_create, invoice_settings_for
 from .services.settings import invoice_settings_update
 
 
@@ -20,9 +21,9 @@ from .services.settings import invoice_settings_update
 def invoice_list(request, org_slug: str):
     form = InvoiceFilterForm(request.GET or None)
     provider = form.provider_code()
-    page = Paginator(selectors.invoices(period=form.period_date(), provider=provider), 50).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(
+        selectors.invoices(organization=request.organization, period=form.period_date(), provider=provider), 50
+    ).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -32,7 +33,7 @@ def invoice_list(request, org_slug: str):
             "form": form,
             "page": page,
             "query": query.urlencode(),
-            "period_totals": selectors.invoice_period_totals(provider=provider)[:36],
+            "period_totals": selectors.invoice_period_totals(organization=request.organization, provider=provider)[:36],
         },
     )
 
@@ -56,10 +57,14 @@ def invoice_detail(request, org_slug: str, pk: int):
             "page": page,
             "query": query.urlencode(),
             "by_model": selectors.invoice_line_totals(
-                lines=selectors.invoice_lines(invoice=invoice), by=("is_ai", "provider", "model", "cost_source")
+                organization=request.organization,
+                lines=selectors.invoice_lines(invoice=invoice),
+                by=("is_ai", "provider", "model", "cost_source"),
             ),
             "by_category": selectors.invoice_line_totals(
-                lines=selectors.invoice_lines(invoice=invoice), by=("charge_category",)
+                organization=request.organization,
+                lines=selectors.invoice_lines(invoice=invoice),
+                by=("charge_category",),
             ),
         },
     )
@@ -96,7 +101,9 @@ def import_list(request, org_slug: str):
         {
             "form": form,
             "can_ingest": can_ingest,
-            "page": Paginator(selectors.invoice_ingest_jobs(), 25).get_page(request.GET.get("page")),
+            "page": Paginator(selectors.invoice_ingest_jobs(organization=request.organization), 25).get_page(
+                request.GET.get("page")
+            ),
             "settings_form": InvoiceSettingsForm(initial={"focus_cost_view": settings_row.focus_cost_view}),
             "can_change_settings": request.membership.has_perm(Perm.PREPARE_PERIOD),
         },
@@ -116,7 +123,7 @@ def import_detail(request, org_slug: str, pk: int):
         {
             "job": job,
             "errors": errors,
-            "invoices": selectors.invoices().filter(jobs=job),
+            "invoices": selectors.invoices(organization=request.organization).filter(jobs=job),
             "can_ingest": request.membership.has_perm(Perm.INGEST),
         },
     )
@@ -127,7 +134,7 @@ def import_detail(request, org_slug: str, pk: int):
 def import_retry(request, org_slug: str, pk: int):
     job = get_object_or_404(InvoiceIngestJob, pk=pk)
     try:
-        invoice_ingest_retry(job=job, actor=request.user)
+        job_kit.job_retry(job=job, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("invoices:import_detail", org_slug=org_slug, pk=pk)

@@ -6,10 +6,10 @@ from . import views
 
 app_name = "periods"
 
-PERIOD = "o/<slug:org_slug>/periods/<billing_month:period>/"
+PERIOD = "periods/<billing_month:period>/"
 
 urlpatterns = [
-    path("o/<slug:org_slug>/periods/", views.board, name="board"),
+    path("periods/", views.board, name="board"),
     path(PERIOD, views.detail, name="detail"),
     path(f"{PERIOD}transition/", views.transition, name="transition"),
     path(f"{PERIOD}timeline/", views.timeline, name="timeline"),

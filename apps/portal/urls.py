@@ -4,7 +4,8 @@ from . import views
 
 app_name = "portal"
 
-urlpatterns = [
-    path("", views.switcher, name="switcher"),
-    path("o/<slug:org_slug>/", views.home, name="home"),
-]
+# Outside any organisation: the organisation switcher.
+site_urlpatterns = [path("", views.switcher, name="switcher")]
+
+# An organisation's home page, /o/<org_slug>/ itself (see config/urls.py).
+urlpatterns = [path("", views.home, name="home")]

@@ -1,7 +1,8 @@
 """The vocabulary of prices: usage types, cost sources, service tiers and price units.
 
-Shared by the estimator, the models' choices, the price-book file and the forms; no imports, so any
-module of the app (or above it) can read it.
+Shared by the estimator, the models' choices, the price-book file and the forms, and (cost sources) by usage, invoices,
+reconciliation, allocation and statements; no imports, so any module of the app (or above it, the pure
+engines included) can read it.
 """
 
 TOKEN_USAGE_TYPES = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
@@ -13,7 +14,24 @@ USAGE_KEYS = {
     "cache_write_5m_tokens": "cache_write_5m",
     "cache_write_1h_tokens": "cache_write_1h",
 }
-COST_SOURCES = ("input", "output", "cache_read", "cache_write", "tool_calls")
+# The one vocabulary of cost sources: which part of an AI request a cost is for. The price book prices each
+# source, usage keeps a cost column per source (apps.usage.models.COST_COLUMNS), a bill's line names its
+# source (or "other": fees, storage, tax, credits), and reconciliation, allocation and statements compare
+# and split costs by it.
+OTHER_SOURCE = "other"
+# source -> how it is shown (the invoice line's choices)
+COST_SOURCE_LABELS = {
+    "input": "Input tokens",
+    "output": "Output tokens",
+    "cache_read": "Cache reads",
+    "cache_write": "Cache writes",
+    "tool_calls": "Tool calls",
+    OTHER_SOURCE: "Other",
+}
+# What a bill's line may be for.
+BILL_COST_SOURCES = tuple(COST_SOURCE_LABELS)
+# What a price book prices and usage measures: every source but "other", which only a bill's line has.
+COST_SOURCES = tuple(source for source in BILL_COST_SOURCES if source != OTHER_SOURCE)
 COST_SOURCE_OF = {
     "input": "input",
     "output": "output",

@@ -4,7 +4,7 @@ from . import views
 
 app_name = "pricing"
 
-_BASE = "o/<slug:org_slug>/pricing/"
+_BASE = "pricing/"
 
 urlpatterns = [
     path(_BASE, views.price_book, name="book"),

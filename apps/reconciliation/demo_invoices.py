@@ -25,16 +25,11 @@ from apps.invoices.models import InvoiceIngestJob, ProviderInvoice
 from apps.invoices.services.ingest import invoice_ingest_create
 from apps.invoices.tasks import run_invoice_ingest
 from apps.tenancy.scoping import organization_scope
+from apps.usage.models import COST_COLUMNS as CUBE_COST_COLUMNS
 
 MONTHS = [date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)]
 VARIANCE_PCT = {"openai": Decimal("2.1"), "google": Decimal("-1.4"), "anthropic": Decimal("6.3")}
-COST_COLUMNS = {
-    "input": "cost_input_nano",
-    "output": "cost_output_nano",
-    "cache_read": "cost_cache_read_nano",
-    "cache_write": "cost_cache_write_nano",
-    "tool_calls": "cost_tools_nano",
-}
+COST_COLUMNS = {source: cost for source, (cost, _quantity) in CUBE_COST_COLUMNS.items()}
 MICRO = Decimal("0.000001")
 GOOGLE_STORAGE = Decimal("12.40")  # other cloud cost on the same FOCUS bill (is_ai false)
 

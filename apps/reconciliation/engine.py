@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
-SOURCES = ("input", "output", "cache_read", "cache_write", "tool_calls")
-OTHER_SOURCE = "other"
+from apps.pricing.constants import COST_SOURCES, OTHER_SOURCE
+
 NO_KEY = ""  # invoice lines without the grain (no model, not daily): one line per provider with this key
 
 NOTE_NO_USAGE = "invoice line with no matching usage"
@@ -152,7 +152,7 @@ def reconcile(
         est_model[cell.provider][cell.model] += cell.estimated_nano
         est_day[cell.provider][cell.day.isoformat()] += cell.estimated_nano
         split = 0
-        for source in SOURCES:
+        for source in COST_SOURCES:
             amount = cell.source_nano.get(source, 0)
             split += amount
             if amount:

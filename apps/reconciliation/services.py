@@ -18,7 +18,7 @@ from apps.invoices.selectors import invoice_line_totals
 from apps.taxonomy.models import Granularity, TagDimension, TagSet, TagValue
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
-from apps.usage.models import DailyDetailUsage, DailyUsage
+from apps.usage.models import COST_COLUMNS, DailyDetailUsage, DailyUsage
 
 from . import engine
 from .models import ReconciliationLine, ReconciliationRun
@@ -26,13 +26,7 @@ from .models import ReconciliationLine, ReconciliationRun
 # Always reported, required or not: the seed note's readiness KPIs name them.
 CORE_DIMENSIONS = ("team", "feature")
 
-SOURCE_COLUMNS = {
-    "input": "cost_input_nano",
-    "output": "cost_output_nano",
-    "cache_read": "cost_cache_read_nano",
-    "cache_write": "cost_cache_write_nano",
-    "tool_calls": "cost_tools_nano",
-}
+SOURCE_COLUMNS = {source: cost for source, (cost, _quantity) in COST_COLUMNS.items()}
 
 RUN_SNAPSHOT_FIELDS = [
     "period",
@@ -85,11 +79,13 @@ def _charge_day(start, end) -> date | None:
     return start.astimezone(UTC).date()
 
 
-def _invoice_cells(period: date) -> tuple[list[engine.InvoiceCell], int, dict]:
+def _invoice_cells(organization: Organization, period: date) -> tuple[list[engine.InvoiceCell], int, dict]:
     lines = InvoiceLine.objects.filter(billing_period=period)
     ai = lines.filter(is_ai=True)
     rows = invoice_line_totals(
-        lines=ai, by=("provider", "model", "cost_source", "charge_period_start", "charge_period_end")
+        organization=organization,
+        lines=ai,
+        by=("provider", "model", "cost_source", "charge_period_start", "charge_period_end"),
     )
     cells = [
         engine.InvoiceCell(
@@ -185,7 +181,7 @@ def reconciliation_run_create(*, organization: Organization, period: date, actor
     what = f"The usage and invoices of {period:%Y-%m}"
     with sums_checked(what):
         usage, usage_summary = _usage_cells(organization, period)
-        invoices, other_cloud, invoice_summary = _invoice_cells(period)
+        invoices, other_cloud, invoice_summary = _invoice_cells(organization, period)
         lines = engine.reconcile(usage=usage, invoices=invoices, tolerance_pct=tolerance)
         tags = _tag_figures(organization, period)
     providers = [line for line in lines if line.level == "provider"]

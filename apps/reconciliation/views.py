@@ -53,7 +53,7 @@ def _page(request, *, period: date, run: ReconciliationRun | None, is_latest: bo
         "periods": selectors.periods_to_reconcile(organization=organization)[:24],
         "trend": selectors.trend(organization=organization),
         "can_run": request.membership.has_perm(Perm.PREPARE_PERIOD),
-        "period_invoices": invoices(period=period),
+        "period_invoices": invoices(organization=organization, period=period),
         "currency": run.currency if run else organization.base_currency,
     }
     if run is not None:

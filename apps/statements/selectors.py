@@ -15,6 +15,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from apps.owners.models import Budget
 from apps.owners.selectors import visible_owner_ids
+from apps.pricing.constants import COST_SOURCES
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.roles import Role
 from apps.tenancy.scoping import tenant_scoped
@@ -22,7 +23,7 @@ from apps.tenancy.scoping import tenant_scoped
 from .models import SECTION_ORDER, Adjustment, Section, Statement, StatementLine
 
 UNTAGGED = "(missing)"  # the usage explorer's value for "this tag is absent"
-EXPLORER_COST_SOURCES = frozenset({"input", "output", "cache_read", "cache_write", "tool_calls"})
+EXPLORER_COST_SOURCES = frozenset(COST_SOURCES)  # what the usage explorer filters by
 
 
 @tenant_scoped(via="membership")

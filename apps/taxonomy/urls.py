@@ -4,12 +4,12 @@ from . import views
 
 app_name = "taxonomy"
 
-_DIM = "o/<slug:org_slug>/tagging/<int:pk>/"
+_DIM = "tagging/<int:pk>/"
 _VALUE = _DIM + "values/<int:value_pk>/"
 
 urlpatterns = [
-    path("o/<slug:org_slug>/tagging/", views.dimension_list, name="dimensions"),
-    path("o/<slug:org_slug>/tagging/new/", views.dimension_create, name="dimension_create"),
+    path("tagging/", views.dimension_list, name="dimensions"),
+    path("tagging/new/", views.dimension_create, name="dimension_create"),
     path(_DIM, views.dimension_detail, name="dimension_detail"),
     path(_DIM + "edit/", views.dimension_edit, name="dimension_edit"),
     path(_DIM + "deactivate/", views.dimension_deactivate, name="dimension_deactivate"),

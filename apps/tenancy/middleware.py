@@ -10,10 +10,11 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
-from django_scopes import scope, scopes_disabled
+from django_scopes import scopes_disabled
 
 from .models import Membership, Organization
 from .permissions import second_factor_redirect, session_is_verified
+from .scoping import organization_scope
 
 
 class OrganizationScopeMiddleware:
@@ -41,7 +42,7 @@ class OrganizationScopeMiddleware:
         organization = Organization.objects.filter(slug=org_slug).first()
         if organization is None:
             raise Http404("No such organisation.")
-        with scope(organization=organization):
+        with organization_scope(organization):
             membership = Membership.objects.filter(user=request.user).select_related("user").first()
             if membership is None:
                 raise Http404("No such organisation.")

@@ -3,6 +3,7 @@ from django.db.models import QuerySet
 from django_scopes import scopes_disabled
 
 from .models import Membership, Organization
+from .scoping import tenant_scoped
 
 
 def memberships_for_user(*, user: AbstractBaseUser) -> list[Membership]:
@@ -14,6 +15,7 @@ def memberships_for_user(*, user: AbstractBaseUser) -> list[Membership]:
         return list(Membership.objects.filter(user=user).select_related("organization").order_by("organization__name"))
 
 
+@tenant_scoped
 def membership_list(*, organization: Organization) -> QuerySet[Membership]:
     return Membership.objects.filter(organization=organization).select_related("user").order_by("user__username")
 

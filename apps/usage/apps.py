@@ -12,6 +12,13 @@ class UsageConfig(AppConfig):
 
         from .models import IngestJob
         from .selectors import has_usage_in, months_with_usage
+        from .tasks import run_ingest_job
 
-        register_job_kind("usage", job_model=IngestJob, audit_prefix="usage")
+        register_job_kind(
+            "usage",
+            job_model=IngestJob,
+            audit_prefix="usage",
+            task=run_ingest_job,
+            retry_audit_fields=("lines_done", "accepted"),
+        )
         hooks.register_month_source("usage", months=months_with_usage, has_month=has_usage_in)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django_scopes import scope
 
+from apps.tenancy.scoping import organization_scope
 from apps.usage.models import IngestJob, SourceMapping
 from apps.usage.services.ingest import ingest_job_create
 from apps.usage.services.mappings import source_mapping_create
@@ -31,7 +31,7 @@ def seed_demo(*, organization, stdout) -> None:
     count = getattr(settings, "DEMO_USAGE_REQUESTS", DEFAULT_VOLUME).get(organization.slug)
     if not count:
         return
-    with scope(organization=organization):
+    with organization_scope(organization):
         for kind, entries in MAPPINGS.items():
             for external_id, tags in entries.items():
                 if not SourceMapping.objects.filter(kind=kind, external_id=external_id).exists():
@@ -56,7 +56,7 @@ def seed_demo(*, organization, stdout) -> None:
             ),
         )
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        with scope(organization=organization):
+        with organization_scope(organization):
             if IngestJob.objects.filter(sha256=digest, status=IngestJob.Status.SUCCEEDED).exists():
                 stdout.write(f"  {organization.slug}: demo usage already ingested")
                 return
@@ -71,6 +71,6 @@ def seed_demo(*, organization, stdout) -> None:
                 enqueue=False,
             )
     run_ingest_job.apply(args=[job.pk])
-    with scope(organization=organization):
+    with organization_scope(organization):
         job.refresh_from_db()
     stdout.write(f"  {organization.slug}: ingested {job.accepted:,} demo requests ({job.status})")

@@ -4,11 +4,12 @@ from datetime import date
 from django import forms
 
 from apps.core.uploads import check_upload_size
+from apps.pricing.constants import COST_SOURCES
 from apps.usage.parsers.base import SERVICE_TIERS
 from apps.usage.services.ingest import FORMAT_CHOICES
 
 from .models import SourceMapping
-from .selectors import COST_SOURCES, UsageFilter
+from .selectors import UsageFilter
 
 TRISTATE = [("", "any"), ("yes", "yes"), ("no", "no")]
 GROUP_BY = [

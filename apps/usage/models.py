@@ -1,95 +1,67 @@
-from django.conf import settings
 from django.db import models
 from django.db.models.fields.json import KeyTransform
 
 from apps.core.ceilings import MAX_SUM
+from apps.ingest.models import IngestJobBase
 from apps.tenancy.models import Organization, TenantModel
 
-# The summed columns of the cube tables (DailyUsage, DailyDetailUsage).
-CUBE_SUM_FIELDS = (
-    "records",
-    "requests",
-    "unpriced_records",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "tool_calls",
-    "cost_input_nano",
-    "cost_output_nano",
-    "cost_cache_read_nano",
-    "cost_cache_write_nano",
-    "cost_tools_nano",
-    "estimated_nano",
-    "gateway_cost_nano",
-)
+
+class CubeTable(TenantModel):
+    """A table of the cube (DailyUsage, DailyDetailUsage): an organisation's daily sums, whose measure
+    columns are defined once, here."""
+
+    records = models.BigIntegerField(default=0)
+    requests = models.BigIntegerField(default=0)
+    unpriced_records = models.BigIntegerField(default=0)
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    cache_read_tokens = models.BigIntegerField(default=0)
+    cache_write_tokens = models.BigIntegerField(default=0)
+    tool_calls = models.BigIntegerField(default=0)
+    cost_input_nano = models.BigIntegerField(default=0)
+    cost_output_nano = models.BigIntegerField(default=0)
+    cost_cache_read_nano = models.BigIntegerField(default=0)
+    cost_cache_write_nano = models.BigIntegerField(default=0)
+    cost_tools_nano = models.BigIntegerField(default=0)
+    estimated_nano = models.BigIntegerField(default=0)
+    gateway_cost_nano = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+CUBE_SUM_FIELDS = tuple(field.name for field in CubeTable._meta.local_fields if not field.is_relation)
+# Per priced cost source (apps.pricing.constants.COST_SOURCES, in its order): its cost column and its
+# quantity column in the cube. A usage record has the same columns, but keeps its cache writes by duration
+# (cache_write_5m_tokens, cache_write_1h_tokens) where the cube sums them into cache_write_tokens.
+COST_COLUMNS = {
+    "input": ("cost_input_nano", "input_tokens"),
+    "output": ("cost_output_nano", "output_tokens"),
+    "cache_read": ("cost_cache_read_nano", "cache_read_tokens"),
+    "cache_write": ("cost_cache_write_nano", "cache_write_tokens"),
+    "tool_calls": ("cost_tools_nano", "tool_calls"),
+}
 
 
 def sums_in_range(name: str) -> models.CheckConstraint:
     """Every sum within ±MAX_SUM. PostgreSQL refuses a bigint overflow by itself; SQLite would silently
-    turn the sum into a float, which this refuses instead (see apps/usage/services/writer.py)."""
+    turn the sum into a float, which this refuses instead (see apps/usage/writer.py)."""
     condition = models.Q()
     for column in CUBE_SUM_FIELDS:
         condition &= models.Q(**{f"{column}__lte": MAX_SUM, f"{column}__gte": -MAX_SUM})
     return models.CheckConstraint(condition=condition, name=name)
 
 
-class IngestJob(TenantModel):
-    """One file (or API body) of usage, read once, resumable, with its counts and errors."""
+class IngestJob(IngestJobBase):
+    """One file (or API body) of usage, read once in committed chunks, resumable from its checkpoint."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-        # The worker stopped sending heartbeats (killed, lost): retrying resumes from the checkpoint.
-        INTERRUPTED = "interrupted", "Interrupted"
-
-    class Channel(models.TextChoices):
-        UPLOAD = "upload", "Portal upload"
-        API = "api", "REST API"
-        COMMAND = "command", "Management command"
-
-    channel = models.CharField(max_length=20, choices=Channel.choices)
-    format = models.CharField(max_length=30)
     source = models.CharField(max_length=30, blank=True, help_text="Idempotency namespace of the records.")
-    file_name = models.CharField(max_length=255)
-    sha256 = models.CharField(max_length=64)
-    size_bytes = models.PositiveBigIntegerField(default=0)
-    payload = models.CharField(max_length=500, help_text="Where the received bytes are kept for (re-)running.")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
-    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
-    rows_total = models.PositiveBigIntegerField(default=0)
-    accepted = models.PositiveBigIntegerField(default=0)
-    duplicates = models.PositiveBigIntegerField(default=0)
-    rejected = models.PositiveBigIntegerField(default=0)
     lines_done = models.PositiveBigIntegerField(default=0, help_text="Checkpoint: lines committed so far.")
     lines_expected = models.PositiveBigIntegerField(default=0)
     estimated_nano = models.BigIntegerField(default=0, help_text="Price-book cost of the accepted rows (nano-units).")
     unpriced_rows = models.PositiveBigIntegerField(default=0)
     currency = models.CharField(max_length=3, default="USD")
-    error_message = models.TextField(blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_by_label = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(
-        null=True, blank=True, help_text="Last sign of life of the worker running it (each committed chunk)."
-    )
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["organization", "idempotency_key"],
-                condition=models.Q(idempotency_key__isnull=False),
-                name="ingestjob_unique_idempotency_key",
-            ),
-        ]
 
     def __str__(self) -> str:
         return f"Ingest #{self.pk} {self.file_name} ({self.status})"
@@ -103,13 +75,9 @@ class IngestJob(TenantModel):
         return min(99, int(self.lines_done * 100 / self.lines_expected))
 
     @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
-
-    @property
-    def is_active(self) -> bool:
-        """Queued or running: something is (or should be) working on it."""
-        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+    def refused_as_whole(self) -> bool:
+        """Failed before its first line was read (no source yet): the file itself was refused."""
+        return self.status == self.Status.FAILED and not self.source
 
     @property
     def can_retry(self) -> bool:
@@ -214,7 +182,7 @@ class UsageRecord(TenantModel):
         ]
 
 
-class DailyUsage(TenantModel):
+class DailyUsage(CubeTable):
     """The cube every read uses: day × provider × model × tier × TagSet × retry × batch, with each cost
     source as its own columns. Maintained in the same transaction as the raw rows."""
 
@@ -225,21 +193,6 @@ class DailyUsage(TenantModel):
     tagset = models.ForeignKey("taxonomy.TagSet", on_delete=models.PROTECT, related_name="+")
     is_retry = models.BooleanField(default=False)
     is_batch = models.BooleanField(default=False)
-    records = models.BigIntegerField(default=0)
-    requests = models.BigIntegerField(default=0)
-    unpriced_records = models.BigIntegerField(default=0)
-    input_tokens = models.BigIntegerField(default=0)
-    output_tokens = models.BigIntegerField(default=0)
-    cache_read_tokens = models.BigIntegerField(default=0)
-    cache_write_tokens = models.BigIntegerField(default=0)
-    tool_calls = models.BigIntegerField(default=0)
-    cost_input_nano = models.BigIntegerField(default=0)
-    cost_output_nano = models.BigIntegerField(default=0)
-    cost_cache_read_nano = models.BigIntegerField(default=0)
-    cost_cache_write_nano = models.BigIntegerField(default=0)
-    cost_tools_nano = models.BigIntegerField(default=0)
-    estimated_nano = models.BigIntegerField(default=0)
-    gateway_cost_nano = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["day", "provider", "model"]
@@ -253,7 +206,7 @@ class DailyUsage(TenantModel):
         indexes = [models.Index(fields=["organization", "day"], name="dailyusage_org_day")]
 
 
-class DailyDetailUsage(TenantModel):
+class DailyDetailUsage(CubeTable):
     """Daily totals per value of a detail (high-cardinality) dimension such as customer, per team.
 
     Detail dimensions stay out of the cube's tag sets so the cube grows with tag combinations, not with
@@ -264,21 +217,6 @@ class DailyDetailUsage(TenantModel):
     dimension = models.CharField(max_length=64)
     value = models.CharField(max_length=200)
     team = models.CharField(max_length=200, blank=True)
-    records = models.BigIntegerField(default=0)
-    requests = models.BigIntegerField(default=0)
-    unpriced_records = models.BigIntegerField(default=0)
-    input_tokens = models.BigIntegerField(default=0)
-    output_tokens = models.BigIntegerField(default=0)
-    cache_read_tokens = models.BigIntegerField(default=0)
-    cache_write_tokens = models.BigIntegerField(default=0)
-    tool_calls = models.BigIntegerField(default=0)
-    cost_input_nano = models.BigIntegerField(default=0)
-    cost_output_nano = models.BigIntegerField(default=0)
-    cost_cache_read_nano = models.BigIntegerField(default=0)
-    cost_cache_write_nano = models.BigIntegerField(default=0)
-    cost_tools_nano = models.BigIntegerField(default=0)
-    estimated_nano = models.BigIntegerField(default=0)
-    gateway_cost_nano = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["day", "dimension", "value"]

@@ -12,15 +12,7 @@ from apps.taxonomy.models import Granularity, TagDimension, TagSet, TagValue
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.scoping import tenant_scoped
 
-from .models import CUBE_SUM_FIELDS, DailyDetailUsage, DailyUsage, IngestJob, UsageRecord
-
-COST_SOURCES = {
-    "input": ("cost_input_nano", "input_tokens"),
-    "output": ("cost_output_nano", "output_tokens"),
-    "cache_read": ("cost_cache_read_nano", "cache_read_tokens"),
-    "cache_write": ("cost_cache_write_nano", "cache_write_tokens"),
-    "tool_calls": ("cost_tools_nano", "tool_calls"),
-}
+from .models import COST_COLUMNS, CUBE_SUM_FIELDS, DailyDetailUsage, DailyUsage, IngestJob, UsageRecord
 
 
 @dataclass
@@ -36,6 +28,7 @@ class UsageFilter:
     tags: dict[str, str] = field(default_factory=dict)
 
 
+@tenant_scoped
 def visible_team_values(*, organization: Organization, membership: Membership) -> set[str] | None:
     """None = everything. A budget owner sees usage whose team tag belongs to a cost centre in their subtree."""
     from apps.owners.selectors import visible_owner_ids
@@ -46,7 +39,8 @@ def visible_team_values(*, organization: Organization, membership: Membership) -
     return set(TagValue.objects.filter(dimension__key="team", owner_id__in=owner_ids).values_list("value", flat=True))
 
 
-def detail_dimension_keys() -> set[str]:
+@tenant_scoped
+def detail_dimension_keys(*, organization: Organization) -> set[str]:
     """Dimensions kept out of the cube (high cardinality, e.g. customer)."""
     return set(TagDimension.objects.filter(granularity=Granularity.DETAIL).values_list("key", flat=True))
 
@@ -84,8 +78,9 @@ def _common_q(usage_filter: UsageFilter) -> Q:
     return condition
 
 
+@tenant_scoped
 def daily_usage(
-    *, usage_filter: UsageFilter, team_values: set[str] | None, detail_keys=frozenset()
+    *, organization: Organization, usage_filter: UsageFilter, team_values: set[str] | None, detail_keys=frozenset()
 ) -> QuerySet[DailyUsage]:
     """The cube, filtered. Filters on detail dimensions are not in the cube: use daily_detail_usage."""
     queryset = DailyUsage.objects.filter(_common_q(usage_filter))
@@ -98,8 +93,9 @@ def daily_usage(
     return queryset
 
 
+@tenant_scoped
 def daily_detail_usage(
-    *, usage_filter: UsageFilter, team_values: set[str] | None, dimension: str
+    *, organization: Organization, usage_filter: UsageFilter, team_values: set[str] | None, dimension: str
 ) -> QuerySet[DailyDetailUsage]:
     """Per-value daily totals of one detail dimension, filtered by period, value and team."""
     queryset = DailyDetailUsage.objects.filter(dimension=dimension)
@@ -120,8 +116,9 @@ def daily_detail_usage(
     return queryset
 
 
+@tenant_scoped
 def usage_records(
-    *, usage_filter: UsageFilter, team_values: set[str] | None, detail_keys=frozenset()
+    *, organization: Organization, usage_filter: UsageFilter, team_values: set[str] | None, detail_keys=frozenset()
 ) -> QuerySet[UsageRecord]:
     queryset = UsageRecord.objects.filter(_common_q(usage_filter)).select_related("tagset")
     # The same days as bounds on the time too, so the (organisation, occurred_at, id) index reads only that
@@ -144,7 +141,7 @@ def usage_records(
         # The raw record keeps both cache-write durations; the cube sums them into one column.
         queryset = queryset.filter(Q(cache_write_5m_tokens__gt=0) | Q(cache_write_1h_tokens__gt=0))
     elif usage_filter.cost_source:
-        quantity_field = COST_SOURCES[usage_filter.cost_source][1]
+        quantity_field = COST_COLUMNS[usage_filter.cost_source][1]
         queryset = queryset.filter(**{f"{quantity_field}__gt": 0})
     return queryset.order_by("-occurred_at", "-id")
 
@@ -159,24 +156,26 @@ def latest_usage_day(*, organization: Organization) -> date | None:
     return DailyUsage.objects.filter(organization=organization).aggregate(last=Max("day"))["last"]
 
 
-def cost_of(row: dict, cost_source: str) -> int:
+def _cost_of(row: dict, cost_source: str) -> int:
     if cost_source:
-        return row[COST_SOURCES[cost_source][0]] or 0
+        return row[COST_COLUMNS[cost_source][0]] or 0
     return row["estimated_nano"] or 0
 
 
-def usage_totals(queryset: QuerySet[DailyUsage], *, cost_source: str = "") -> dict:
+@tenant_scoped
+def usage_totals(queryset: QuerySet[DailyUsage], *, organization: Organization, cost_source: str = "") -> dict:
     sums = queryset.aggregate(**{name: Sum(name) for name in CUBE_SUM_FIELDS})
     totals = {name: sums[name] or 0 for name in CUBE_SUM_FIELDS}
-    totals["cost_nano"] = cost_of(totals, cost_source)
+    totals["cost_nano"] = _cost_of(totals, cost_source)
     return totals
 
 
-def totals_of_breakdown(rows: list[dict], *, cost_source: str = "") -> dict:
+@tenant_scoped
+def totals_of_breakdown(rows: list[dict], *, organization: Organization, cost_source: str = "") -> dict:
     """The totals of a whole (untruncated) breakdown: each cube row is in exactly one of its groups, so this
     equals ``usage_totals`` of the same queryset without reading the cube a second time."""
     totals = {name: sum(row[name] for row in rows) for name in CUBE_SUM_FIELDS}
-    totals["cost_nano"] = cost_of(totals, cost_source)
+    totals["cost_nano"] = _cost_of(totals, cost_source)
     return totals
 
 
@@ -184,7 +183,8 @@ BREAKDOWN_COLUMNS = ("provider", "model", "service_tier", "day")
 DETAIL_BREAKDOWN_COLUMNS = ("value", "team", "day")
 
 
-def usage_breakdown(queryset: QuerySet, *, by: str, cost_source: str = "") -> list[dict]:
+@tenant_scoped
+def usage_breakdown(queryset: QuerySet, *, organization: Organization, by: str, cost_source: str = "") -> list[dict]:
     """Rows of {key, requests, tokens…, cost_nano, share}, largest cost first. ``by`` is a cube column or
     a tag dimension key; tag breakdowns group by TagSet in the database and fold in Python. On the
     detail table, ``by`` is one of its columns (value, team, day)."""
@@ -202,20 +202,24 @@ def usage_breakdown(queryset: QuerySet, *, by: str, cost_source: str = "") -> li
             for name in CUBE_SUM_FIELDS:
                 folded[key][name] += row[name] or 0
         rows = [{"key": key, **sums} for key, sums in folded.items()]
-    total = sum(cost_of(row, cost_source) for row in rows)
+    total = sum(_cost_of(row, cost_source) for row in rows)
     for row in rows:
-        row["cost_nano"] = cost_of(row, cost_source)
+        row["cost_nano"] = _cost_of(row, cost_source)
         row["share_pct"] = (row["cost_nano"] * 100 / total) if total else 0
     if by == "day":
         return sorted(rows, key=lambda r: r["key"])
     return sorted(rows, key=lambda r: (-r["cost_nano"], str(r["key"])))
 
 
-def ingest_jobs() -> QuerySet[IngestJob]:
+@tenant_scoped
+def ingest_jobs(*, organization: Organization) -> QuerySet[IngestJob]:
     return IngestJob.objects.order_by("-created_at", "-id")
 
 
-def requests_by_tagset(*, first: date | None = None, last: date | None = None) -> dict[int, int]:
+@tenant_scoped
+def requests_by_tagset(
+    *, organization: Organization, first: date | None = None, last: date | None = None
+) -> dict[int, int]:
     """Requests per tag set from the cube, over the days given (inclusive; the tagging-health page)."""
     queryset = DailyUsage.objects.all()
     if first:
@@ -225,7 +229,10 @@ def requests_by_tagset(*, first: date | None = None, last: date | None = None) -
     return dict(queryset.values("tagset_id").annotate(n=Sum("requests")).values_list("tagset_id", "n"))
 
 
-def requests_with_detail_value(dimension: str, *, first: date | None = None, last: date | None = None) -> int:
+@tenant_scoped
+def requests_with_detail_value(
+    *, organization: Organization, dimension: str, first: date | None = None, last: date | None = None
+) -> int:
     queryset = DailyDetailUsage.objects.filter(dimension=dimension)
     if first:
         queryset = queryset.filter(day__gte=first)

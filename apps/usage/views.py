@@ -12,6 +12,7 @@ from apps.core.csv import csv_response
 from apps.core.forms import apply_validation_error
 from apps.core.keyset import InvalidCursor, keyset_page
 from apps.core.limits import LimitExceeded
+from apps.ingest import jobs as job_kit
 from apps.taxonomy.models import TagDimension
 from apps.taxonomy.selectors import tagging_health as tagging_health_rows
 from apps.taxonomy.selectors import undefined_tag_keys
@@ -21,7 +22,7 @@ from apps.tenancy.roles import Perm
 from . import selectors
 from .forms import SourceMappingForm, UploadForm, UsageFilterForm
 from .models import IngestError, IngestJob, SourceMapping
-from .services.ingest import ingest_job_create, ingest_job_retry
+from .services.ingest import ingest_job_create
 from .services.mappings import source_mapping_create, source_mapping_delete
 
 
@@ -41,13 +42,15 @@ def explorer(request, org_slug: str):
         usage_filter.date_from, usage_filter.date_to = _default_month(request.organization)
     team_values = selectors.visible_team_values(organization=request.organization, membership=request.membership)
     group_by = (form.cleaned_data.get("group_by") if form.is_valid() else None) or "team"
-    detail_keys = selectors.detail_dimension_keys()
+    detail_keys = selectors.detail_dimension_keys(organization=request.organization)
     in_play = [k for k in usage_filter.tags if k in detail_keys] or ([group_by] if group_by in detail_keys else [])
     note = ""
     if in_play:
         # A detail dimension (e.g. customer) is not in the cube: read its per-value daily totals.
         dimension = in_play[0]
-        rows = selectors.daily_detail_usage(usage_filter=usage_filter, team_values=team_values, dimension=dimension)
+        rows = selectors.daily_detail_usage(
+            organization=request.organization, usage_filter=usage_filter, team_values=team_values, dimension=dimension
+        )
         by = {dimension: "value", "team": "team", "day": "day"}.get(group_by, "value")
         note = (
             f"{dimension} has many values, so these figures come from per-{dimension} daily totals: the provider, "
@@ -55,15 +58,24 @@ def explorer(request, org_slug: str):
         )
         group_by = dimension if by == "value" else by
     else:
-        rows = selectors.daily_usage(usage_filter=usage_filter, team_values=team_values, detail_keys=detail_keys)
+        rows = selectors.daily_usage(
+            organization=request.organization,
+            usage_filter=usage_filter,
+            team_values=team_values,
+            detail_keys=detail_keys,
+        )
         by = group_by
-    breakdown = selectors.usage_breakdown(rows, by=by, cost_source=usage_filter.cost_source)
+    breakdown = selectors.usage_breakdown(
+        rows, organization=request.organization, by=by, cost_source=usage_filter.cost_source
+    )
     return render(
         request,
         "usage/explorer.html",
         {
             "form": form,
-            "totals": selectors.totals_of_breakdown(breakdown, cost_source=usage_filter.cost_source),
+            "totals": selectors.totals_of_breakdown(
+                breakdown, organization=request.organization, cost_source=usage_filter.cost_source
+            ),
             "breakdown": breakdown[:200],
             "group_by": group_by,
             "restricted": team_values is not None,
@@ -126,7 +138,10 @@ def records(request, org_slug: str):
     )
     team_values = selectors.visible_team_values(organization=request.organization, membership=request.membership)
     queryset = selectors.usage_records(
-        usage_filter=usage_filter, team_values=team_values, detail_keys=selectors.detail_dimension_keys()
+        organization=request.organization,
+        usage_filter=usage_filter,
+        team_values=team_values,
+        detail_keys=selectors.detail_dimension_keys(organization=request.organization),
     )
     try:
         page = keyset_page(
@@ -181,7 +196,7 @@ def jobs(request, org_slug: str):
             apply_validation_error(form, exc)
         else:
             return redirect("usage:job_detail", org_slug=org_slug, pk=job.pk)
-    page = Paginator(selectors.ingest_jobs(), 25).get_page(request.GET.get("page"))
+    page = Paginator(selectors.ingest_jobs(organization=request.organization), 25).get_page(request.GET.get("page"))
     return render(request, "usage/jobs.html", {"form": form, "page": page})
 
 
@@ -211,7 +226,7 @@ def job_errors_csv(request, org_slug: str, pk: int):
 def job_retry(request, org_slug: str, pk: int):
     job = get_object_or_404(IngestJob, pk=pk)
     try:
-        ingest_job_retry(job=job, actor=request.user)
+        job_kit.job_retry(job=job, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("usage:job_detail", org_slug=org_slug, pk=pk)
@@ -261,12 +276,14 @@ def tagging_health(request, org_slug: str):
     # One month at a time (``?month=YYYY-MM``, else the latest month with usage): all history would grow
     # with it.
     first, last = _chosen_month(request, request.organization)
-    request_counts = selectors.requests_by_tagset(first=first, last=last)
+    request_counts = selectors.requests_by_tagset(organization=request.organization, first=first, last=last)
     rows = tagging_health_rows(organization=request.organization, request_counts=request_counts)
-    detail_keys = selectors.detail_dimension_keys()
+    detail_keys = selectors.detail_dimension_keys(organization=request.organization)
     for row in rows:
         if row.key in detail_keys:
-            with_value = selectors.requests_with_detail_value(row.key, first=first, last=last)
+            with_value = selectors.requests_with_detail_value(
+                organization=request.organization, dimension=row.key, first=first, last=last
+            )
             row.missing = max(0, row.counted - with_value)
     return render(
         request,

@@ -1,4 +1,5 @@
-"""The allocation benchmark's loader stores exactly what ingesting the same events from a file stores."""
+"""The public events loader (``ingest_events``, what the allocation benchmark loads with) stores exactly what
+ingesting the same events from a file stores."""
 
 import io
 import json
@@ -9,11 +10,10 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from django_scopes import scope
 
-from apps.allocation.management.commands.bench_allocate import load_events
 from apps.taxonomy.demo import seed_demo as seed_taxonomy
 from apps.usage.models import DailyDetailUsage, DailyUsage, IngestJob, UsageRecord
 from apps.usage.services import ingest as ingest_service
-from apps.usage.services.ingest import ingest_job_create, ingest_job_run
+from apps.usage.services.ingest import ingest_events, ingest_job_create, ingest_job_run
 from apps.usage.synthetic import generate_events
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +53,7 @@ def test_loaded_events_are_stored_as_the_file_ingest_stores_them(world, price_bo
         seed_taxonomy(organization=organization, stdout=io.StringIO())
     events = list(generate_events(count=150, start=date(2026, 10, 1), days=3, seed=11, missing_tag_share=0.1))
 
-    job = load_events(organization=loaded, events=events, expected=len(events))
+    job = ingest_events(organization=loaded, events=events, expected=len(events))
     file_job = _ingest_file(ingested, events)
 
     assert (job.status, job.accepted, job.rejected, job.lines_done) == ("succeeded", 150, 0, 150)

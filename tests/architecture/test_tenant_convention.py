@@ -22,18 +22,12 @@ APPS = ROOT / "apps"
 # Apps whose services and selectors are being converted to the convention on other branches while this
 # test was written. Their modules are not checked yet; empty this set when those branches are merged.
 PENDING_APPS = {
-    "accounts",
     "allocation",
-    "audit",
     "core",
-    "ingest",
-    "invoices",
     "owners",
     "periods",
     "pricing",
     "taxonomy",
-    "tenancy",
-    "usage",
 }
 
 # Entry points that deliberately have no organisation yet: they find out which one, or work across all of
@@ -43,6 +37,8 @@ PENDING_APPS = {
 NO_ORGANISATION = {
     "apps.tenancy.selectors:memberships_for_user": "sign-in and the switcher: the organisations a person is in",
     "apps.tenancy.selectors:organizations_where_user_may": "the organisations where a person holds a permission",
+    "apps.usage.services.ingest:ingest_job_run": "a worker's body: given the job's id, it enters the job's scope",
+    "apps.invoices.services.ingest:invoice_ingest_run": "a worker's body: given the job's id, it enters its scope",
 }
 
 KEYWORDS = {"organization", "membership"}

@@ -30,7 +30,7 @@ def test_openai_pages_become_one_invoice_with_canonical_models(world, models_cat
             ("gpt-4o-mini", "input"),
             ("", "tool_calls"),
         ]
-        assert invoice_ingest_summary(job) == {
+        assert invoice_ingest_summary(job=job) == {
             "status": "succeeded",
             "invoices": [
                 {
@@ -58,7 +58,7 @@ def test_reingesting_the_same_file_changes_nothing(world, models_catalog):
         assert list(InvoiceLine.objects.values_list("pk", "amount_nano", "line_key")) == before_lines
         assert AuditEvent.objects.filter(object_type="invoices.providerinvoice").count() == before_events
         assert ProviderInvoice.objects.get().total == Decimal("197.455678")
-        summary = invoice_ingest_summary(again)
+        summary = invoice_ingest_summary(job=again)
     assert (again.accepted, again.duplicates, again.rejected) == (0, 7, 0)
     assert summary["invoices"] == [
         {"provider": "aws", "billing_period": "2026-10", "total": "197.455678", "currency": "USD", "lines": 7}
@@ -89,7 +89,7 @@ def test_bad_rows_are_reported_and_good_rows_kept(world):
     with scope(organization=org):
         invoice = ProviderInvoice.objects.get()
         assert (invoice.provider, invoice.currency, invoice.total) == ("mistral", "EUR", Decimal("11.50"))
-        errors = invoice_ingest_summary(job)["errors"]
+        errors = invoice_ingest_summary(job=job)["errors"]
     assert [(e["line"], e["field"]) for e in errors] == [(5, "cost_source"), (6, "date")]
 
 
@@ -119,7 +119,7 @@ def test_refused_files_write_nothing(world, data, message):
     with scope(organization=org):
         assert not ProviderInvoice.objects.exists()
         assert not InvoiceLine.objects.exists()
-        assert invoice_ingest_summary(job)["errors"][0]["field"] == "(file)"
+        assert invoice_ingest_summary(job=job)["errors"][0]["field"] == "(file)"
 
 
 def test_effective_view_is_used_when_the_organisation_chose_it(world):

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from apps.audit.models import AuditEvent
-from apps.ingest.jobs import jobs_interrupt_stale
+from apps.ingest.jobs import job_retry, jobs_interrupt_stale
 from apps.invoices.models import InvoiceIngestJob, InvoiceLine, ProviderInvoice
 from apps.invoices.services import ingest as ingest_service
 from apps.invoices.services.ingest import invoice_ingest_create, invoice_ingest_run
@@ -81,7 +81,7 @@ def test_a_killed_import_is_swept_and_the_retry_stores_the_file_once(world, monk
     assert job.status == "interrupted" and audit.object_id == str(job.pk)
 
     with scope(organization=org):
-        ingest_service.invoice_ingest_retry(job=job, actor=None, enqueue=False)
+        job_retry(job=job, actor=None, enqueue=False)
     job = invoice_ingest_run(job_id=job.pk)
     with scope(organization=world.org("b")):
         expected = list(ProviderInvoice.objects.values_list("invoice_number", "total_nano"))
@@ -99,9 +99,9 @@ def test_retry_refuses_succeeded_and_refused_imports(world):
     assert refused.status == "refused"
     with scope(organization=org):
         with pytest.raises(Exception, match="this one is succeeded"):
-            ingest_service.invoice_ingest_retry(job=done, actor=None)
+            job_retry(job=done, actor=None)
         with pytest.raises(Exception, match="refused as a whole"):
-            ingest_service.invoice_ingest_retry(job=refused, actor=None)
+            job_retry(job=refused, actor=None)
 
 
 def test_portal_and_api_retry(world, monkeypatch, django_capture_on_commit_callbacks):

@@ -4,6 +4,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
+from apps.pricing.constants import BILL_COST_SOURCES, COST_SOURCES
 from apps.reconciliation import engine
 from apps.reconciliation.formatting import money, normalised_pct
 
@@ -38,7 +39,7 @@ def test_money_and_tolerance_text():
 
 PROVIDERS = st.sampled_from(["openai", "anthropic", "google"])
 MODELS = st.sampled_from(["m1", "m2", ""])
-SOURCES = st.sampled_from([*engine.SOURCES, "other"])
+SOURCES = st.sampled_from(BILL_COST_SOURCES)
 DAYS = st.sampled_from([date(2026, 10, 1), date(2026, 10, 2), None])
 AMOUNT = st.integers(min_value=-(10**15), max_value=10**15)
 
@@ -53,7 +54,7 @@ usage_cells = st.builds(
     PROVIDERS,
     MODELS,
     DAYS,
-    st.dictionaries(st.sampled_from(engine.SOURCES), st.integers(min_value=0, max_value=10**15)),
+    st.dictionaries(st.sampled_from(COST_SOURCES), st.integers(min_value=0, max_value=10**15)),
 )
 invoice_cells = st.builds(engine.InvoiceCell, PROVIDERS, MODELS, SOURCES, DAYS, AMOUNT)
 

@@ -49,7 +49,7 @@ def test_portal_route_works_for_its_own_members(world, case):
 
 
 def _named_routes(resolver=None, namespace="", prefix=""):
-    """(name, full route) of every named route; the route includes the prefixes it is mounted under."""
+    """Every named route with its whole path (the organisation prefix is mounted once, above the apps)."""
     resolver = resolver or get_resolver()
     for pattern in resolver.url_patterns:
         if isinstance(pattern, URLResolver):

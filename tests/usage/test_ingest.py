@@ -12,6 +12,7 @@ from django.urls import reverse
 from django_scopes import scope
 
 from apps.audit.services import audit_chain_verify
+from apps.ingest.jobs import job_retry
 from apps.taxonomy.models import TagDimension, TagSet, TagValue
 from apps.tenancy.roles import Role
 from apps.usage.models import DailyUsage, IngestError, IngestJob, UsageRecord
@@ -259,7 +260,7 @@ def test_a_crash_mid_file_resumes_without_loss_or_double_count(catalog, monkeypa
     assert job.status == "failed" and job.lines_done == 6 and job.accepted == 6
     monkeypatch.setattr(ingest_service, "_commit_chunk", real_commit)
     with scope(organization=org):
-        ingest_service.ingest_job_retry(job=job, actor=None)  # queued; eager task runs on commit
+        job_retry(job=job, actor=None)  # queued; eager task runs on commit
     job = ingest_job_run(job_id=job.pk)
     assert (job.status, job.accepted, job.duplicates, job.rows_total, job.lines_done) == ("succeeded", 10, 0, 10, 10)
     assert counts(org) == (10, 10, 10 * SONNET_EVENT_NANO)
@@ -411,7 +412,8 @@ def test_explorer_totals_and_budget_owner_subtree(catalog):
         cc.owner_users.add(owner_user)
         TagValue.objects.create(organization=org, dimension=team, value="search", owner=cc)
         TagValue.objects.create(organization=org, dimension=team, value="marketing")
-        totals = usage_totals(daily_usage(usage_filter=UsageFilter(), team_values=None))
+        rows = daily_usage(organization=org, usage_filter=UsageFilter(), team_values=None)
+        totals = usage_totals(rows, organization=org)
     assert totals["estimated_nano"] == 3 * SONNET_EVENT_NANO and totals["requests"] == 3
     url = reverse("usage:explorer", kwargs={"org_slug": "alpha"})
     finance_view = catalog.login("a", Role.FINANCE_ANALYST).get(url, {"group_by": "team"})

@@ -14,9 +14,9 @@ from django.conf import settings
 from django.db import transaction
 from django_scopes import scope
 
-from apps.ingest.jobs import jobs_interrupt_stale
+from apps.ingest.jobs import job_retry, jobs_interrupt_stale
 from apps.usage.models import DailyUsage, IngestJob, UsageRecord
-from apps.usage.services.ingest import ingest_job_create, ingest_job_retry, ingest_job_run
+from apps.usage.services.ingest import ingest_job_create, ingest_job_run
 from apps.usage.synthetic import generate_events
 from tests.factories import OrganizationFactory
 from tests.test_celery_worker import ROOT, _database_url_for_worker, _skip
@@ -103,7 +103,7 @@ def test_killed_worker_loses_nothing_and_double_counts_nothing(price_book):
     (swept,) = jobs_interrupt_stale(job_model=IngestJob, audit_prefix="usage", stale_after=timedelta(0))
     assert (swept.pk, swept.status) == (job.pk, "interrupted")
     with scope(organization=organization):
-        ingest_job_retry(job=swept, actor=None, enqueue=False)
+        job_retry(job=swept, actor=None, enqueue=False)
     finished = ingest_job_run(job_id=job.pk)
 
     with scope(organization=organization):

@@ -242,7 +242,7 @@ def test_through_the_api_a_huge_count_is_a_row_error_and_the_job_succeeds(
 def test_the_fast_path_reads_no_cells_unless_a_sum_overflows(catalog, monkeypatch):
     """The checked re-write (which reads the touched cells first) runs only after the database refused an
     overflow, so an ordinary file pays one savepoint per chunk and nothing more."""
-    from apps.usage.services import writer
+    from apps.usage import writer
 
     org = catalog.org("a")
     calls = []

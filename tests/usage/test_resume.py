@@ -14,11 +14,11 @@ from django_scopes import scope
 
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_chain_verify
-from apps.ingest.jobs import jobs_interrupt_stale
+from apps.ingest.jobs import job_retry, jobs_interrupt_stale
 from apps.tenancy.roles import Role
 from apps.usage.models import IngestJob
 from apps.usage.services import ingest as ingest_service
-from apps.usage.services.ingest import ingest_job_create, ingest_job_retry, ingest_job_run
+from apps.usage.services.ingest import ingest_job_create, ingest_job_run
 from tests.usage.test_ingest import SONNET_EVENT_NANO, counts, event, ndjson
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +79,7 @@ def test_a_killed_job_is_swept_to_interrupted_and_the_retry_counts_nothing_twice
     assert job.heartbeat_at is not None and job.heartbeat_at >= job.started_at
     # Before the sweep the job looks alive: Retry refuses, as the issue saw.
     with scope(organization=org), pytest.raises(Exception, match="this one is running"):
-        ingest_job_retry(job=job, actor=None)
+        job_retry(job=job, actor=None)
 
     assert _sweep(minutes_later=5) == []  # a heartbeat 5 minutes old is not stale (default: 15)
     (swept,) = _sweep()
@@ -96,7 +96,7 @@ def test_a_killed_job_is_swept_to_interrupted_and_the_retry_counts_nothing_twice
     assert _sweep() == []  # only running jobs are swept
 
     with scope(organization=org):
-        ingest_job_retry(job=job, actor=None, enqueue=False)
+        job_retry(job=job, actor=None, enqueue=False)
         assert AuditEvent.objects.filter(action="usage.ingest_retried").get().before == {"status": "interrupted"}
     job = ingest_job_run(job_id=job.pk)
     assert (job.status, job.accepted, job.duplicates, job.rejected, job.rows_total) == ("succeeded", ROWS, 0, 0, ROWS)
@@ -124,7 +124,7 @@ def test_a_runner_whose_job_was_interrupted_stops_at_its_next_commit(catalog, mo
     assert (returned.status, returned.lines_done, returned.accepted) == ("interrupted", 3, 3)
     monkeypatch.setattr(ingest_service, "_commit_chunk", real_commit)
     with scope(organization=org):
-        ingest_job_retry(job=returned, actor=None, enqueue=False)
+        job_retry(job=returned, actor=None, enqueue=False)
     job = ingest_job_run(job_id=job.pk)
     assert (job.status, job.accepted, job.duplicates, job.rows_total) == ("succeeded", ROWS, 0, ROWS)
 
@@ -152,7 +152,7 @@ def test_retry_refuses_finished_and_refused_jobs(catalog):
     done = ingest_job_run(job_id=_create(org, rows=2).pk)
     with scope(organization=org):
         with pytest.raises(Exception, match="Only a failed or interrupted job can be retried; this one is succeeded"):
-            ingest_job_retry(job=done, actor=None)
+            job_retry(job=done, actor=None)
         with transaction.atomic():
             refused, _ = ingest_job_create(
                 organization=org,
@@ -164,7 +164,7 @@ def test_retry_refuses_finished_and_refused_jobs(catalog):
             )
     refused = ingest_job_run(job_id=refused.pk)
     with scope(organization=org), pytest.raises(Exception, match="refused as a whole"):
-        ingest_job_retry(job=refused, actor=None)
+        job_retry(job=refused, actor=None)
 
 
 def test_the_sweeper_spans_organisations_and_audits_in_each(catalog, monkeypatch):

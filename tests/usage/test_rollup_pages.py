@@ -108,9 +108,11 @@ def test_explorer_totals_equal_a_sum_of_the_cube(usage, group_by):
     period = UsageFilter(date_from=date(2026, 9, 1), date_to=date(2026, 12, 31))
     with scope(organization=usage.org("a")):
         if group_by == "customer":  # read from the customer totals: the 4 requests that carry one
-            rows = daily_detail_usage(usage_filter=period, team_values=None, dimension="customer")
+            rows = daily_detail_usage(
+                organization=usage.org("a"), usage_filter=period, team_values=None, dimension="customer"
+            )
         else:
-            rows = daily_usage(usage_filter=period, team_values=None)
-        expected = usage_totals(rows)
+            rows = daily_usage(organization=usage.org("a"), usage_filter=period, team_values=None)
+        expected = usage_totals(rows, organization=usage.org("a"))
     assert response.context["totals"] == expected
     assert expected["requests"] == (4 if group_by == "customer" else 6)

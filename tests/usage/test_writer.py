@@ -17,8 +17,8 @@ from apps.taxonomy.models import TagSet
 from apps.usage.models import DailyDetailUsage, DailyUsage, IngestJob, UsageRecord
 from apps.usage.parsers.base import TOKEN_FIELDS
 from apps.usage.parsers.canonical import _strict_event, event_from_object, read_ndjson
+from apps.usage.pipeline import run_ahead
 from apps.usage.services import ingest as ingest_service
-from apps.usage.services.pipeline import run_ahead
 
 from .test_ingest import SONNET_EVENT_NANO, counts, event, ingest, ndjson
 

@@ -54,7 +54,7 @@ class PeriodAllocationView(OrganizationAPIView):
 
     queryset = AllocationRun.objects.none()
     serializer_class = AllocationSummarySerializer
-    required_scopes = {"GET": TokenScope.PERIODS_READ}
+    read_scope = TokenScope.PERIODS_READ
 
     @extend_schema(parameters=[PERIOD_PARAMETER], responses=AllocationSummarySerializer)
     def get(self, request, period: str):
@@ -71,7 +71,7 @@ class PeriodAllocationLinesView(OrganizationScopedMixin, generics.ListAPIView):
     queryset = AllocationLine.objects.none()
     serializer_class = AllocationLineSerializer
     filterset_class = AllocationLineFilter
-    required_scopes = {"GET": TokenScope.PERIODS_READ}
+    read_scope = TokenScope.PERIODS_READ
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no token, no organisation

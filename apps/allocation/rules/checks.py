@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from apps.owners.models import BudgetOwner
+from apps.pricing.constants import COST_SOURCES
 from apps.pricing.models import AiModel, Provider, ServiceTier
 from apps.taxonomy.models import TagDimension, TagValue
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
-from apps.usage.selectors import COST_SOURCES
 
 from .document import Problem, normalise, rule_label
 

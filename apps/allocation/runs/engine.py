@@ -49,7 +49,6 @@ from fnmatch import fnmatchcase
 from fractions import Fraction
 from typing import Literal
 
-COST_SOURCES = ("input", "output", "cache_read", "cache_write", "tool_calls")
 CELL_FIELDS = ("provider", "model", "service_tier", "cost_source", "is_retry")
 OPERATORS = ("equals", "in", "exists", "missing", "glob")
 SHARE_PLACES = Decimal("1.000000000000")

@@ -18,17 +18,16 @@ from apps.core.calendar import period_bounds
 from apps.invoices.models import InvoiceLine
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
+from apps.usage.models import COST_COLUMNS as CUBE_COST_COLUMNS
 from apps.usage.models import DailyUsage
 
 from ..rules.checks import effective_mapping, rule_catalog
 from . import engine
 
+# Per cost source: its cost column and its token column in the cube (tool calls are no tokens).
 COST_COLUMNS = {
-    "input": ("cost_input_nano", "input_tokens"),
-    "output": ("cost_output_nano", "output_tokens"),
-    "cache_read": ("cost_cache_read_nano", "cache_read_tokens"),
-    "cache_write": ("cost_cache_write_nano", "cache_write_tokens"),
-    "tool_calls": ("cost_tools_nano", None),
+    source: (cost, quantity if quantity.endswith("_tokens") else None)
+    for source, (cost, quantity) in CUBE_COST_COLUMNS.items()
 }
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 

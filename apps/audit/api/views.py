@@ -12,4 +12,4 @@ class AuditEventViewSet(OrganizationReadOnlyViewSet):
     queryset = AuditEvent.objects.none()
     serializer_class = AuditEventSerializer
     filterset_class = AuditEventFilter
-    required_scopes = {"GET": TokenScope.AUDIT_READ}
+    read_scope = TokenScope.AUDIT_READ

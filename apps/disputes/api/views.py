@@ -13,7 +13,7 @@ class DisputeViewSet(OrganizationReadOnlyViewSet):
     queryset = Dispute.objects.none()
     serializer_class = DisputeSerializer
     filterset_class = DisputeFilter
-    required_scopes = {"GET": TokenScope.PERIODS_READ}
+    read_scope = TokenScope.PERIODS_READ
 
     def restrict_queryset(self, queryset):
         return queryset.select_related("statement", "line", "owner", "opened_by", "recharge_owner")

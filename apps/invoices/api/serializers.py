@@ -98,4 +98,4 @@ class InvoiceImportSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_result(self, job: InvoiceIngestJob) -> dict:
-        return invoice_ingest_summary(job, max_errors=100)
+        return invoice_ingest_summary(job=job, max_errors=100)

@@ -9,7 +9,7 @@ see the company's bills can still push them.
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as DRFValidationError
@@ -19,10 +19,11 @@ from rest_framework.settings import api_settings
 from apps.core.api.errors import ErrorSerializer
 from apps.core.limits import LimitExceeded
 from apps.core.parsers import PayloadTooLarge, RawBodyParser, raw_body
+from apps.ingest.api import JobRetryMixin
 from apps.invoices.filters import InvoiceImportFilter, InvoiceLineFilter, ProviderInvoiceFilter
 from apps.invoices.models import InvoiceIngestJob, InvoiceLine, ProviderInvoice
 from apps.invoices.parsers import FORMAT_CHOICES
-from apps.invoices.services.ingest import invoice_ingest_create, invoice_ingest_retry
+from apps.invoices.services.ingest import invoice_ingest_create
 from apps.tenancy.api.views import OrganizationReadOnlyViewSet
 from apps.tenancy.roles import TokenScope
 
@@ -38,7 +39,8 @@ class InvoiceViewSet(OrganizationReadOnlyViewSet):
     queryset = ProviderInvoice.objects.none()
     serializer_class = ProviderInvoiceSerializer
     filterset_class = ProviderInvoiceFilter
-    required_scopes = {"GET": TokenScope.PERIODS_READ, "POST": TokenScope.INVOICES_WRITE}
+    read_scope = TokenScope.PERIODS_READ
+    write_scope = TokenScope.INVOICES_WRITE
 
     def restrict_queryset(self, queryset):
         return queryset.annotate(line_count=Count("lines"))
@@ -127,15 +129,8 @@ class InvoiceViewSet(OrganizationReadOnlyViewSet):
         return self.get_paginated_response(InvoiceLineSerializer(page, many=True).data)
 
 
-class InvoiceImportViewSet(OrganizationReadOnlyViewSet):
-    """Invoice imports (files received), with their result."""
-
-    queryset = InvoiceIngestJob.objects.none()
-    serializer_class = InvoiceImportSerializer
-    required_scopes = {"GET": TokenScope.INVOICES_WRITE, "POST": TokenScope.INVOICES_WRITE}
-    filterset_class = InvoiceImportFilter
-
-    @extend_schema(
+@extend_schema_view(
+    retry=extend_schema(
         request=None,
         responses={
             202: InvoiceImportSerializer,
@@ -145,12 +140,12 @@ class InvoiceImportViewSet(OrganizationReadOnlyViewSet):
         },
         description="Queue a failed or interrupted import again (nothing of it was stored: it reads the file again).",
     )
-    @action(detail=True, methods=["post"])
-    def retry(self, request, pk=None):
-        job = self.get_object()
-        try:
-            job = invoice_ingest_retry(job=job, actor=request.user)
-        except ValidationError as exc:
-            return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_409_CONFLICT)
-        job.refresh_from_db()
-        return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
+)
+class InvoiceImportViewSet(JobRetryMixin, OrganizationReadOnlyViewSet):
+    """Invoice imports (files received), with their result."""
+
+    queryset = InvoiceIngestJob.objects.none()
+    serializer_class = InvoiceImportSerializer
+    # Jobs are followed by the client that uploads them: reading one needs the write scope too.
+    read_scope = write_scope = TokenScope.INVOICES_WRITE
+    filterset_class = InvoiceImportFilter

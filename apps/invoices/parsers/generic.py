@@ -7,11 +7,11 @@ from datetime import timedelta
 from typing import BinaryIO
 
 from apps.ingest.rows import RowError, RowProblem, as_amount, as_bool, as_quantity, as_text
+from apps.pricing.constants import BILL_COST_SOURCES
 
 from .base import ParsedLine, as_charge_category, as_currency, as_instant, csv_rows, month_start
 
 REQUIRED = ("provider", "invoice_number", "date", "description", "model", "cost_source", "amount", "currency")
-COST_SOURCES = ("input", "output", "cache_read", "cache_write", "tool_calls", "other")
 
 
 def read_generic_csv(stream: BinaryIO) -> Iterator[ParsedLine | RowError]:
@@ -31,8 +31,10 @@ def _line(line_no: int, row: dict) -> ParsedLine:
     if amount is None:
         raise RowProblem("amount", "is required")
     cost_source = (as_text(row.get("cost_source"), "cost_source") or "other").lower()
-    if cost_source not in COST_SOURCES:
-        raise RowProblem("cost_source", f"must be one of {', '.join(COST_SOURCES)}, got {row.get('cost_source')!r}")
+    if cost_source not in BILL_COST_SOURCES:
+        raise RowProblem(
+            "cost_source", f"must be one of {', '.join(BILL_COST_SOURCES)}, got {row.get('cost_source')!r}"
+        )
     category = as_charge_category(row.get("charge_category") or "Usage", "charge_category")
     if category == "Credit":
         amount = -abs(amount)

@@ -14,18 +14,16 @@ import time
 from collections import defaultdict
 from typing import BinaryIO
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import Abs
 from django.utils import timezone
-from django_scopes import scope, scopes_disabled
 
 from apps.audit.services import audit_record, model_snapshot
 from apps.core.ceilings import MAX_SUM, within_sum
 from apps.core.failures import failure_text
 from apps.core.money import decimal_to_nano, money_text
-from apps.ingest.jobs import job_heartbeat
+from apps.ingest.jobs import job_enqueue, job_finish, job_heartbeat, job_mark_running, job_scope
 from apps.ingest.payloads import ingest_job_receive, payload_open, payload_prescan
 from apps.invoices.models import (
     CostView,
@@ -38,6 +36,7 @@ from apps.invoices.models import (
 from apps.invoices.parsers import FORMAT_CHOICES, FileRefused, ParsedLine, RowError, detect_format, reader_for
 from apps.pricing.selectors import price_book_for
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 
 from .late_data import flag_late_invoices
 
@@ -51,12 +50,13 @@ RESOLVE_FALLBACK = {"aws-bedrock": "anthropic", "azure-openai": "openai", "googl
 INVOICE_AUDIT_FIELDS = ["provider", "invoice_number", "billing_period", "currency", "total_nano", "source_sha256"]
 
 
+@tenant_scoped
 def invoice_settings_for(*, organization: Organization) -> InvoiceSettings:
-    with scope(organization=organization):
-        found = InvoiceSettings.objects.filter(organization=organization).first()
+    found = InvoiceSettings.objects.filter(organization=organization).first()
     return found or InvoiceSettings(organization=organization)
 
 
+@tenant_scoped
 def invoice_ingest_create(
     *,
     organization: Organization,
@@ -84,29 +84,25 @@ def invoice_ingest_create(
         extra_fields={"cost_view": invoice_settings_for(organization=organization).focus_cost_view},
     )
     if created and enqueue:
-        from apps.invoices.tasks import run_invoice_ingest
-
-        run_invoice_ingest.delay_on_commit(job.pk)
+        job_enqueue(job)
     return job, created
 
 
 def invoice_ingest_run(*, job_id: int) -> InvoiceIngestJob:
     """Read a job's file and store its invoices. Safe to call again: a finished job is returned as is."""
-    with scopes_disabled():
-        job = InvoiceIngestJob.objects.select_related("organization").get(pk=job_id)
-    with scope(organization=job.organization):
+    with job_scope(InvoiceIngestJob, job_id) as job:
         if job.is_finished:
             return job
-        job = _mark_running(job)
+        job = job_mark_running(job=job)
         try:
             format_name, items = _read(job)
         except FileRefused as refused:
-            return _finish_without_writing(job, status=InvoiceIngestJob.Status.REFUSED, message=str(refused))
+            return job_finish(job=job, status=InvoiceIngestJob.Status.REFUSED, message=str(refused))
         except Exception as exc:
             # Whatever went wrong, the job ends (never "queued" for ever) and says what happened.
             logger.exception("invoice ingest job %s could not be read", job.pk)
-            _finish_without_writing(
-                job,
+            job_finish(
+                job=job,
                 status=InvoiceIngestJob.Status.FAILED,
                 message=f"the file could not be read, nothing was stored: {failure_text(exc)}",
             )
@@ -115,26 +111,13 @@ def invoice_ingest_run(*, job_id: int) -> InvoiceIngestJob:
             job = _store(job, format_name, items)
         except Exception as exc:
             logger.exception("invoice ingest job %s failed", job.pk)
-            _finish_without_writing(
-                job,
+            job_finish(
+                job=job,
                 status=InvoiceIngestJob.Status.FAILED,
                 message=f"the file could not be stored, nothing was stored: {failure_text(exc)}",
             )
             raise
     flag_late_invoices(job=job)  # committed: lines for a period past open are flagged on it
-    return job
-
-
-def _mark_running(job: InvoiceIngestJob) -> InvoiceIngestJob:
-    with transaction.atomic():
-        job = InvoiceIngestJob.objects.select_for_update(of=("self",)).select_related("organization").get(pk=job.pk)
-        if job.is_finished:
-            return job
-        job.status = InvoiceIngestJob.Status.RUNNING
-        job.attempts += 1
-        job.heartbeat_at = timezone.now()
-        job.error_message = ""
-        job.save(update_fields=["status", "attempts", "heartbeat_at", "error_message"])
     return job
 
 
@@ -372,56 +355,8 @@ def _line_row(job, invoice: ProviderInvoice, key: str, line: ParsedLine, resolve
     )
 
 
-def _finish_without_writing(job: InvoiceIngestJob, *, status: str, message: str) -> InvoiceIngestJob:
-    with transaction.atomic():
-        job = InvoiceIngestJob.objects.select_for_update(of=("self",)).select_related("organization").get(pk=job.pk)
-        if job.is_finished:
-            return job
-        job.status = status
-        job.error_message = message
-        job.finished_at = timezone.now()
-        job.save(update_fields=["status", "error_message", "finished_at"])
-        audit_record(
-            organization=job.organization,
-            actor=None,
-            action=f"invoices.ingest_{status}",
-            target=job,
-            after={"message": message},
-        )
-    return job
-
-
-def invoice_ingest_retry(*, job: InvoiceIngestJob, actor, enqueue: bool = True) -> InvoiceIngestJob:
-    """Queue an interrupted or failed job again. Nothing of it was stored (a file is stored in one
-    transaction), so the retry reads the whole file; lines another job stored count as duplicates as ever."""
-    with transaction.atomic():
-        job = InvoiceIngestJob.objects.select_for_update(of=("self",)).select_related("organization").get(pk=job.pk)
-        if not job.can_retry:
-            if job.status == InvoiceIngestJob.Status.REFUSED:
-                raise ValidationError("This file was refused as a whole; fix it and upload it again.")
-            raise ValidationError(
-                f"Only a failed or interrupted import can be retried; this one is {job.get_status_display().lower()}."
-            )
-        before = job.status
-        job.status = InvoiceIngestJob.Status.QUEUED
-        job.finished_at = None
-        job.save(update_fields=["status", "finished_at"])
-        audit_record(
-            organization=job.organization,
-            actor=actor,
-            action="invoices.ingest_retried",
-            target=job,
-            before={"status": before},
-            after={"status": job.status},
-        )
-        if enqueue:
-            from apps.invoices.tasks import run_invoice_ingest
-
-            run_invoice_ingest.delay_on_commit(job.pk)
-    return job
-
-
-def invoice_ingest_summary(job: InvoiceIngestJob, *, max_errors: int | None = None) -> dict:
+@tenant_scoped(via="job")
+def invoice_ingest_summary(*, job: InvoiceIngestJob, max_errors: int | None = None) -> dict:
     """The JSON the command prints: exactly status, invoices, duplicates, rejected and errors."""
     invoices = [
         {

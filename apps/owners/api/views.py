@@ -19,14 +19,8 @@ class BudgetOwnerViewSet(mixins.UpdateModelMixin, OrganizationListCreateViewSet)
     serializer_class = BudgetOwnerSerializer
     filterset_class = BudgetOwnerFilter
     http_method_names = ["get", "post", "patch", "head", "options"]
-    # PUT and DELETE pass the scope check so that they get an honest 405, not a misleading 403.
-    required_scopes = {
-        "GET": TokenScope.CATALOG_READ,
-        "POST": TokenScope.CATALOG_WRITE,
-        "PATCH": TokenScope.CATALOG_WRITE,
-        "PUT": TokenScope.CATALOG_WRITE,
-        "DELETE": TokenScope.CATALOG_WRITE,
-    }
+    read_scope = TokenScope.CATALOG_READ
+    write_scope = TokenScope.CATALOG_WRITE
 
     def restrict_queryset(self, queryset):
         return queryset.select_related("parent").prefetch_related("owner_users")
@@ -49,13 +43,8 @@ class BudgetViewSet(OrganizationModelViewSet):
     queryset = Budget.objects.none()
     serializer_class = BudgetSerializer
     filterset_class = BudgetFilter
-    required_scopes = {
-        "GET": TokenScope.CATALOG_READ,
-        "POST": TokenScope.CATALOG_WRITE,
-        "PUT": TokenScope.CATALOG_WRITE,
-        "PATCH": TokenScope.CATALOG_WRITE,
-        "DELETE": TokenScope.CATALOG_WRITE,
-    }
+    read_scope = TokenScope.CATALOG_READ
+    write_scope = TokenScope.CATALOG_WRITE
 
     def restrict_queryset(self, queryset):
         return queryset.select_related("owner")

@@ -37,7 +37,8 @@ class PeriodViewSet(OrganizationReadOnlyViewSet):
     filterset_class = BillingPeriodFilter
     lookup_field = "period"
     lookup_value_regex = PERIOD_REGEX
-    required_scopes = {"GET": TokenScope.PERIODS_READ, "POST": TokenScope.PERIODS_WRITE}
+    read_scope = TokenScope.PERIODS_READ
+    write_scope = TokenScope.PERIODS_WRITE
 
     def restrict_queryset(self, queryset):
         return queryset.select_related("organization")

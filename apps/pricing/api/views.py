@@ -17,14 +17,7 @@ class PriceRowViewSet(OrganizationReadOnlyViewSet):
     queryset = PriceRow.objects.none()
     serializer_class = PriceRowSerializer
     filterset_class = PriceRowFilter
-    # Writes pass the scope check only so that they get an honest 405 (list prices come from the file).
-    required_scopes = {
-        "GET": TokenScope.CATALOG_READ,
-        "POST": TokenScope.CATALOG_WRITE,
-        "PUT": TokenScope.CATALOG_WRITE,
-        "PATCH": TokenScope.CATALOG_WRITE,
-        "DELETE": TokenScope.CATALOG_WRITE,
-    }
+    read_scope = TokenScope.CATALOG_READ
 
     def get_queryset(self):
         # Global rows: no organisation filter applies (and none is needed).
@@ -39,13 +32,8 @@ class PriceOverrideViewSet(mixins.UpdateModelMixin, OrganizationListCreateViewSe
     serializer_class = PriceOverrideSerializer
     filterset_class = PriceOverrideFilter
     http_method_names = ["get", "post", "patch", "head", "options"]
-    required_scopes = {
-        "GET": TokenScope.CATALOG_READ,
-        "POST": TokenScope.CATALOG_WRITE,
-        "PATCH": TokenScope.CATALOG_WRITE,
-        "PUT": TokenScope.CATALOG_WRITE,
-        "DELETE": TokenScope.CATALOG_WRITE,
-    }
+    read_scope = TokenScope.CATALOG_READ
+    write_scope = TokenScope.CATALOG_WRITE
 
     def restrict_queryset(self, queryset):
         return queryset.select_related("provider", "model")

@@ -22,7 +22,7 @@ class PeriodReconciliationView(OrganizationAPIView):
 
     queryset = ReconciliationRun.objects.none()
     serializer_class = ReconciliationRunSerializer
-    required_scopes = {"GET": TokenScope.PERIODS_READ}
+    read_scope = TokenScope.PERIODS_READ
 
     @extend_schema(parameters=[MONTH_PATH_PARAMETER], responses=ReconciliationRunSerializer)
     def get(self, request, period: str):

@@ -20,7 +20,7 @@ class StatementViewSet(OrganizationReadOnlyViewSet):
     queryset = Statement.objects.none()
     serializer_class = StatementSerializer
     filterset_class = StatementFilter
-    required_scopes = {"GET": TokenScope.STATEMENTS_READ}
+    read_scope = TokenScope.STATEMENTS_READ
 
     def get_serializer_class(self):
         return StatementDetailSerializer if self.action == "retrieve" else StatementSerializer

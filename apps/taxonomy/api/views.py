@@ -8,12 +8,6 @@ from apps.tenancy.roles import TokenScope
 
 from .serializers import TagDimensionSerializer, TagSetSerializer, TagValueSerializer
 
-WRITE_SCOPES = {
-    "GET": TokenScope.CATALOG_READ,
-    "POST": TokenScope.CATALOG_WRITE,
-    "PATCH": TokenScope.CATALOG_WRITE,
-}
-
 
 class TagDimensionViewSet(mixins.UpdateModelMixin, OrganizationListCreateViewSet):
     """Tag dimensions. Never deleted: PATCH ``is_active`` to false. The key cannot change."""
@@ -22,7 +16,8 @@ class TagDimensionViewSet(mixins.UpdateModelMixin, OrganizationListCreateViewSet
     serializer_class = TagDimensionSerializer
     filterset_class = TagDimensionFilter
     http_method_names = ["get", "post", "patch", "head", "options"]
-    required_scopes = WRITE_SCOPES
+    read_scope = TokenScope.CATALOG_READ
+    write_scope = TokenScope.CATALOG_WRITE
 
     def perform_create(self, serializer):
         serializer.instance = services.tag_dimension_create(
@@ -43,7 +38,8 @@ class TagValueViewSet(mixins.UpdateModelMixin, OrganizationListCreateViewSet):
     serializer_class = TagValueSerializer
     filterset_class = TagValueFilter
     http_method_names = ["get", "post", "patch", "head", "options"]
-    required_scopes = WRITE_SCOPES
+    read_scope = TokenScope.CATALOG_READ
+    write_scope = TokenScope.CATALOG_WRITE
 
     def restrict_queryset(self, queryset):
         return queryset.select_related("dimension", "owner").prefetch_related("aliases")
@@ -67,4 +63,4 @@ class TagSetViewSet(OrganizationReadOnlyViewSet):
     queryset = TagSet.objects.none()
     serializer_class = TagSetSerializer
     filterset_class = TagSetFilter
-    required_scopes = {"GET": TokenScope.CATALOG_READ}
+    read_scope = TokenScope.CATALOG_READ

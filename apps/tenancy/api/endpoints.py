@@ -10,7 +10,7 @@ from .views import OrganizationAPIView
 class OrganizationDetailView(OrganizationAPIView):
     """The organisation the token belongs to."""
 
-    required_scopes = {"GET": TokenScope.ORG_READ}
+    read_scope = TokenScope.ORG_READ
     serializer_class = OrganizationSerializer
 
     @extend_schema(responses=OrganizationSerializer)

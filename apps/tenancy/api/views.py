@@ -3,19 +3,20 @@
 The token's organisation is activated as the django-scopes scope once, in ``initial()``, before
 any handler runs, and stays active until the response is finalised; ``get_queryset`` also filters
 by it explicitly. Views declare ``queryset = Model.objects.none()`` (the model), a serializer,
-a filterset and ``required_scopes``; they never filter by organisation themselves.
+a filterset and the token scopes their reads and writes need (``read_scope``, ``write_scope``: see
+``apps.core.api.scopes``); they never filter by organisation themselves.
 """
 
 from contextlib import ExitStack
 
-from django_scopes import scope
 from rest_framework import generics, mixins, viewsets
 from rest_framework.exceptions import NotAuthenticated
 
+from apps.core.api.scopes import ReadWriteScopes
+from apps.tenancy.scoping import organization_scope
 
-class OrganizationScopedMixin:
-    required_scopes: dict[str, str] = {}
 
+class OrganizationScopedMixin(ReadWriteScopes):
     def dispatch(self, request, *args, **kwargs):
         with ExitStack() as stack:
             self._scope_stack = stack
@@ -27,7 +28,7 @@ class OrganizationScopedMixin:
         if client is None or not hasattr(client, "organization"):
             raise NotAuthenticated()
         request.organization = client.organization
-        self._scope_stack.enter_context(scope(organization=request.organization))
+        self._scope_stack.enter_context(organization_scope(request.organization))
 
     def get_queryset(self):
         model = self.queryset.model

@@ -1,5 +1,5 @@
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as DRFValidationError
@@ -8,21 +8,36 @@ from rest_framework.response import Response
 from apps.core.api.errors import ErrorSerializer
 from apps.core.limits import LimitExceeded
 from apps.core.parsers import PayloadTooLarge, RawBodyParser, raw_body
+from apps.ingest.api import JobRetryMixin
 from apps.tenancy.api.views import OrganizationReadOnlyViewSet
 from apps.tenancy.roles import TokenScope
 from apps.usage.filters import IngestJobFilter
 from apps.usage.models import IngestError, IngestJob
-from apps.usage.services.ingest import ingest_job_create, ingest_job_retry
+from apps.usage.services.ingest import ingest_job_create
 
 from .serializers import IngestJobErrorsSerializer, IngestJobSerializer
 
 
-class UsageJobViewSet(OrganizationReadOnlyViewSet):
+@extend_schema_view(
+    retry=extend_schema(
+        request=None,
+        responses={
+            202: IngestJobSerializer,
+            409: OpenApiResponse(
+                response=ErrorSerializer, description="The job is not failed or interrupted, or was refused as a whole."
+            ),
+        },
+        description="Queue a failed or interrupted job again; it resumes from its checkpoint, so rows committed "
+        "by earlier attempts are neither stored nor counted again.",
+    )
+)
+class UsageJobViewSet(JobRetryMixin, OrganizationReadOnlyViewSet):
     """Usage ingest jobs: POST a body of usage events, then follow the job."""
 
     queryset = IngestJob.objects.none()
     serializer_class = IngestJobSerializer
-    required_scopes = {"GET": TokenScope.USAGE_WRITE, "POST": TokenScope.USAGE_WRITE}
+    # Jobs are followed by the client that uploads them: reading one needs the write scope too.
+    read_scope = write_scope = TokenScope.USAGE_WRITE
     filterset_class = IngestJobFilter
 
     def get_parsers(self):
@@ -68,27 +83,6 @@ class UsageJobViewSet(OrganizationReadOnlyViewSet):
         if not created:
             response["Idempotent-Replayed"] = "true"
         return response
-
-    @extend_schema(
-        request=None,
-        responses={
-            202: IngestJobSerializer,
-            409: OpenApiResponse(
-                response=ErrorSerializer, description="The job is not failed or interrupted, or was refused as a whole."
-            ),
-        },
-        description="Queue a failed or interrupted job again; it resumes from its checkpoint, so rows committed "
-        "by earlier attempts are neither stored nor counted again.",
-    )
-    @action(detail=True, methods=["post"])
-    def retry(self, request, pk=None):
-        job = self.get_object()
-        try:
-            job = ingest_job_retry(job=job, actor=request.user)
-        except ValidationError as exc:
-            return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_409_CONFLICT)
-        job.refresh_from_db()
-        return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses=IngestJobErrorsSerializer, filters=False)
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)

@@ -11,21 +11,20 @@ a job whose worker stops beating is marked interrupted by the sweeper (``apps/in
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import BinaryIO
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django_scopes import scope, scopes_disabled
 
-from apps.audit.services import audit_record
 from apps.core.ceilings import MAX_AMOUNT_NANO_PER_ROW
 from apps.core.failures import failure_text
 from apps.core.money import decimal_to_nano, nano_to_decimal
+from apps.ingest.jobs import job_enqueue, job_finish, job_mark_running, job_scope
 from apps.ingest.payloads import ingest_job_receive, payload_open, payload_prescan
 from apps.ingest.rows import RowProblem
 from apps.pricing.estimator import PriceBook
@@ -34,12 +33,14 @@ from apps.taxonomy.models import Granularity, TagDimension
 from apps.taxonomy.normalise import normalise_key, tagset_hash
 from apps.taxonomy.services import tag_normaliser_for, tagsets_get_or_create
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 from apps.usage.models import IngestError, IngestJob, SourceMapping, UsageRecord
 from apps.usage.parsers import FileRefused, RowError, UsageEvent, detect_format, reader_for
+from apps.usage.parsers.canonical import event_from_object
+from apps.usage.pipeline import run_ahead
+from apps.usage.writer import PreparedRecord, RecordWriter, StagedChunk, stage_chunk, uses_copy
 
 from .late_data import flag_late_usage
-from .pipeline import run_ahead
-from .writer import PreparedRecord, RecordWriter, StagedChunk, stage_chunk, uses_copy
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ MAX_CHUNK_LINES = 50_000
 CHUNK_LINES = int(os.environ.get("INGEST_CHUNK_LINES", "0")) or None
 MAX_STORED_ERRORS = 1000
 DETAIL_CACHE_SIZE = 200_000
+# What the audit event of a finished usage job records besides its message.
+FINISH_AUDIT_FIELDS = ("rows_total", "accepted", "duplicates", "rejected", "estimated_nano")
 FORMAT_CHOICES = ("auto", "ndjson", "json", "csv", "openai-usage", "anthropic-usage", "litellm")
 
 
@@ -61,6 +64,7 @@ class ConcurrentRunError(Exception):
     marked interrupted; this runner stops without writing."""
 
 
+@tenant_scoped
 def ingest_job_create(
     *,
     organization: Organization,
@@ -87,9 +91,7 @@ def ingest_job_create(
         audit_action="usage.ingest_received",
     )
     if created and enqueue:
-        from apps.usage.tasks import run_ingest_job
-
-        run_ingest_job.delay_on_commit(job.pk)
+        job_enqueue(job)
     return job, created
 
 
@@ -275,12 +277,12 @@ def _context_for(job: IngestJob, source: str) -> _Context:
 
 def ingest_job_run(*, job_id: int) -> IngestJob:
     """Read (or finish reading) a job's payload. Safe to call again at any point."""
-    with scopes_disabled():
-        job = IngestJob.objects.select_related("organization").get(pk=job_id)
-    with scope(organization=job.organization):
+    with job_scope(IngestJob, job_id) as job:
         if job.is_finished:
             return job
-        job = _mark_running(job)
+        job = job_mark_running(job=job)
+        if job.is_finished:  # another runner finished it meanwhile
+            return job
         try:
             if not job.source:
                 job = _prepare(job)
@@ -301,18 +303,6 @@ def ingest_job_run(*, job_id: int) -> IngestJob:
             raise
         job = _finish(job, status=IngestJob.Status.SUCCEEDED)
     flag_late_usage(job=job)
-    return job
-
-
-def _mark_running(job: IngestJob) -> IngestJob:
-    with transaction.atomic():
-        job = IngestJob.objects.select_for_update().select_related("organization").get(pk=job.pk)
-        job.status = IngestJob.Status.RUNNING
-        job.attempts += 1
-        job.started_at = job.started_at or timezone.now()
-        job.heartbeat_at = timezone.now()
-        job.error_message = ""
-        job.save(update_fields=["status", "attempts", "started_at", "heartbeat_at", "error_message"])
     return job
 
 
@@ -456,62 +446,41 @@ def _resolve_tagsets(context: _Context, prepared: list[PreparedRecord]) -> None:
 
 
 def _finish(job: IngestJob, *, status: str, message: str = "") -> IngestJob:
-    with transaction.atomic():
-        job = IngestJob.objects.select_for_update().select_related("organization").get(pk=job.pk)
-        if job.is_finished:
-            return job
-        job.status = status
-        job.error_message = message
-        job.finished_at = timezone.now()
-        job.save(update_fields=["status", "error_message", "finished_at"])
-        audit_record(
-            organization=job.organization,
-            actor=None,
-            action=f"usage.ingest_{status}",
-            target=job,
-            after={
-                "rows_total": job.rows_total,
-                "accepted": job.accepted,
-                "duplicates": job.duplicates,
-                "rejected": job.rejected,
-                "estimated_nano": job.estimated_nano,
-                "message": message,
-            },
-        )
-    return job
+    return job_finish(job=job, status=status, message=message, audit_fields=FINISH_AUDIT_FIELDS)
 
 
-def ingest_job_retry(*, job: IngestJob, actor, enqueue: bool = True) -> IngestJob:
-    """Queue a failed or interrupted job again; it resumes from its checkpoint, so the rows the earlier
-    attempts committed are neither stored nor counted again."""
-    with transaction.atomic():
-        job = IngestJob.objects.select_for_update().get(pk=job.pk)
-        if job.status == IngestJob.Status.FAILED and not job.source:
-            raise ValidationError("This file was refused as a whole; fix it and upload it again.")
-        if not job.can_retry:
-            raise ValidationError(
-                f"Only a failed or interrupted job can be retried; this one is {job.get_status_display().lower()}."
-            )
-        before = job.status
-        job.status = IngestJob.Status.QUEUED
-        job.finished_at = None
-        job.save(update_fields=["status", "finished_at"])
-        audit_record(
-            organization=job.organization,
-            actor=actor,
-            action="usage.ingest_retried",
-            target=job,
-            before={"status": before},
-            after={"status": job.status, "lines_done": job.lines_done, "accepted": job.accepted},
-        )
-        if enqueue:
-            from apps.usage.tasks import run_ingest_job
+@tenant_scoped
+def ingest_events(
+    *, organization: Organization, events: Iterable[dict], expected: int = 0, file_name: str = "events"
+) -> IngestJob:
+    """Store canonical usage events given as objects (not a file) the way ``ingest_job_run`` stores the same
+    events read from an NDJSON file: the same parser, tag normalisation, pricing and chunk commit (records,
+    cube, detail totals, checkpoint), in the chunks a file of ``expected`` lines gets. Returns the finished
+    job (channel "command"). For loaders and benchmarks that hold valid events in memory already: an event
+    that cannot be read or priced raises ``RowProblem`` instead of becoming a rejected row."""
+    job = IngestJob.objects.create(
+        organization=organization,
+        channel=IngestJob.Channel.COMMAND,
+        format="ndjson",
+        source="events",
+        file_name=file_name[:255],
+        sha256="",
+        payload="",
+        status=IngestJob.Status.RUNNING,
+        lines_expected=expected,
+    )
+    context = _context_for(job, job.source)
+    events = iter(events)
+    line = 0
+    while chunk := list(islice(events, _chunk_lines(expected))):
+        prepared = [context.prepare(event_from_object(obj, line + n)) for n, obj in enumerate(chunk, start=1)]
+        line += len(chunk)
+        _commit_chunk(context, _Chunk(stage_chunk(prepared, for_copy=uses_copy()), [], line))
+    return _finish(job, status=IngestJob.Status.SUCCEEDED)
 
-            run_ingest_job.delay_on_commit(job.pk)
-    return job
 
-
-def ingest_job_summary(job: IngestJob, *, max_errors: int | None = None) -> dict:
+@tenant_scoped(via="job")
+def ingest_job_summary(*, job: IngestJob, max_errors: int | None = None) -> dict:
     """The JSON the command prints (and the API returns)."""
     from apps.core.money import nano_to_decimal
 
@@ -525,7 +494,7 @@ def ingest_job_summary(job: IngestJob, *, max_errors: int | None = None) -> dict
         "accepted": job.accepted,
         "duplicates": job.duplicates,
         "rejected": job.rejected,
-        "estimated_cost": decimal_string(nano_to_decimal(job.estimated_nano)),
+        "estimated_cost": _decimal_string(nano_to_decimal(job.estimated_nano)),
         "currency": job.currency,
         "errors": [{"line": e.line, "field": e.field, "message": e.message} for e in errors],
     }
@@ -534,7 +503,7 @@ def ingest_job_summary(job: IngestJob, *, max_errors: int | None = None) -> dict
     return summary
 
 
-def decimal_string(value) -> str:
+def _decimal_string(value) -> str:
     """Exact, without trailing zeros or exponent: Decimal("0.021250000") -> "0.02125"."""
     text = format(value.normalize(), "f")
     return text if text != "-0" else "0"

@@ -2,38 +2,38 @@
 (``apps.periods.late_data`` records and audits them). Usage belongs to a period by its day."""
 
 from django.db.models import Count, Max, Min, Sum
-from django_scopes import scope
 
 from apps.core.calendar import period_bounds
 from apps.periods.late_data import LateFound, past_open_periods, record_late_arrivals
 from apps.periods.models import LateArrival
+from apps.tenancy.scoping import tenant_scoped
 from apps.usage.models import UsageRecord
 
 
+@tenant_scoped(via="job")
 def flag_late_usage(*, job) -> list[LateArrival]:
     """After a usage import has committed: flag the periods past open that it stored records for."""
     organization = job.organization
-    with scope(organization=organization):
-        records = UsageRecord.objects.filter(organization=organization, job_id=job.pk)
-        span = records.aggregate(first=Min("day"), last=Max("day"))
-        if span["first"] is None:
-            return []
-        found = []
-        for billing_period in past_open_periods(organization=organization):
-            first, after = period_bounds(billing_period.period, start_day=organization.period_start_day)
-            if after <= span["first"] or first > span["last"]:
-                continue
-            rows = records.filter(day__gte=first, day__lt=after)
-            figures = rows.aggregate(count=Count("id"), amount=Sum("estimated_nano"), first=Min("day"), last=Max("day"))
-            if not figures["count"]:
-                continue
-            providers = sorted(set(rows.order_by().values_list("provider", flat=True).distinct()))
-            found.append(
-                LateFound(
-                    billing_period.pk,
-                    figures["count"],
-                    figures["amount"] or 0,
-                    {"providers": providers, "days": [f"{figures['first']}", f"{figures['last']}"]},
-                )
+    records = UsageRecord.objects.filter(organization=organization, job_id=job.pk)
+    span = records.aggregate(first=Min("day"), last=Max("day"))
+    if span["first"] is None:
+        return []
+    found = []
+    for billing_period in past_open_periods(organization=organization):
+        first, after = period_bounds(billing_period.period, start_day=organization.period_start_day)
+        if after <= span["first"] or first > span["last"]:
+            continue
+        rows = records.filter(day__gte=first, day__lt=after)
+        figures = rows.aggregate(count=Count("id"), amount=Sum("estimated_nano"), first=Min("day"), last=Max("day"))
+        if not figures["count"]:
+            continue
+        providers = sorted(set(rows.order_by().values_list("provider", flat=True).distinct()))
+        found.append(
+            LateFound(
+                billing_period.pk,
+                figures["count"],
+                figures["amount"] or 0,
+                {"providers": providers, "days": [f"{figures['first']}", f"{figures['last']}"]},
             )
+        )
     return record_late_arrivals(organization=organization, kind=LateArrival.Kind.USAGE, job=job, found=found)

@@ -3,9 +3,11 @@ from django.db import transaction
 
 from apps.audit.services import audit_record
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import tenant_scoped
 from apps.usage.models import SourceMapping
 
 
+@tenant_scoped
 @transaction.atomic
 def source_mapping_create(
     *, organization: Organization, actor, kind: str, external_id: str, tags: dict, note: str = ""
@@ -25,6 +27,7 @@ def source_mapping_create(
     return mapping
 
 
+@tenant_scoped(via="mapping")
 @transaction.atomic
 def source_mapping_delete(*, mapping: SourceMapping, actor) -> None:
     before = {"kind": mapping.kind, "external_id": mapping.external_id, "tags": mapping.tags}

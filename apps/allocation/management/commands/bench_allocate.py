@@ -2,12 +2,12 @@
 ``GROUP BY`` of the same usage rows by tag set and provider.
 
 Runs in a scratch database created and dropped like the test runner's, on PostgreSQL only. The month is
-loaded through the real ingest chunk path (tag normalisation, pricing, COPY + ON CONFLICT, the DailyUsage
-cube and DailyDetailUsage), fed the synthetic generator's events as objects instead of an NDJSON file:
-the rows are exactly what ``ingest_usage`` of the same events stores, without the benchmark spending
-minutes on JSON parsing it does not measure. The demo cost centres, taxonomy and rule set (platform and
-observability shared out, the team tag map, full-cost true-up) and the demo invoices of every provider
-(so the true-up runs) are loaded by their own demo seeders.
+loaded through the real ingest chunk path, ``apps.usage.services.ingest.ingest_events`` (tag normalisation,
+pricing, COPY + ON CONFLICT, the DailyUsage cube and DailyDetailUsage), fed the synthetic generator's
+events as objects instead of an NDJSON file: the rows are exactly what ``ingest_usage`` of the same events
+stores, without the benchmark spending minutes on JSON parsing it does not measure. The demo cost centres,
+taxonomy and rule set (platform and observability shared out, the team tag map, full-cost true-up) and the
+demo invoices of every provider (so the true-up runs) are loaded by their own demo seeders.
 
 Each figure is the best of ``--repeat`` timings after one warm-up. Prints its figures; asserts nothing.
 """
@@ -18,9 +18,7 @@ import json
 import logging
 import pstats
 import time
-from collections.abc import Iterable
 from datetime import date
-from itertools import islice
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
@@ -31,37 +29,6 @@ from apps.tenancy.scoping import organization_scope
 PERIOD = date(2026, 10, 1)
 TARGET_RATIO = 3
 LOAD_FILE_NAME = "bench-allocate.ndjson"
-
-
-def load_events(*, organization, events: Iterable[dict], expected: int = 0):
-    """Store canonical events (as objects) the way ``ingest_job_run`` stores the same events read from an
-    NDJSON file: the same parser, tag normalisation, pricing and chunk commit (records, cube, detail totals,
-    checkpoint), in the chunks a file of that many lines gets. Returns the finished job."""
-    from apps.usage.models import IngestJob
-    from apps.usage.parsers.canonical import event_from_object
-    from apps.usage.services.ingest import _Chunk, _chunk_lines, _commit_chunk, _context_for, _finish
-    from apps.usage.services.writer import stage_chunk, uses_copy
-
-    with organization_scope(organization):
-        job = IngestJob.objects.create(
-            organization=organization,
-            channel=IngestJob.Channel.COMMAND,
-            format="ndjson",
-            source="events",
-            file_name=LOAD_FILE_NAME,
-            sha256="",
-            payload="",
-            status=IngestJob.Status.RUNNING,
-            lines_expected=expected,
-        )
-        context = _context_for(job, job.source)
-        events = iter(events)
-        line = 0
-        while chunk := list(islice(events, _chunk_lines(expected))):
-            prepared = [context.prepare(event_from_object(obj, line + n)) for n, obj in enumerate(chunk, start=1)]
-            line += len(chunk)
-            _commit_chunk(context, _Chunk(stage_chunk(prepared, for_copy=uses_copy()), [], line))
-        return _finish(job, status=IngestJob.Status.SUCCEEDED)
 
 
 class Command(BaseCommand):
@@ -155,11 +122,12 @@ class Command(BaseCommand):
         return organization
 
     def _load(self, organization, rows: int) -> float:
+        from apps.usage.services.ingest import ingest_events
         from apps.usage.synthetic import generate_events
 
         started = time.perf_counter()
         events = generate_events(count=rows, start=PERIOD, days=31, seed=7)
-        job = load_events(organization=organization, events=events, expected=rows)
+        job = ingest_events(organization=organization, events=events, expected=rows, file_name=LOAD_FILE_NAME)
         seconds = time.perf_counter() - started
         self.stdout.write(f"loaded {job.accepted:,} usage rows through the ingest chunk path in {seconds:,.1f}s")
         if job.accepted != rows:

@@ -29,8 +29,8 @@ class Command(IngestFileCommand):
         )
         return job
 
-    def summarise(self, job) -> dict:
-        return invoice_ingest_summary(job)
+    def summarise(self, *, job) -> dict:
+        return invoice_ingest_summary(job=job)
 
     def write_human(self, summary: dict, file_path: Path) -> None:
         self.stdout.write(

@@ -1,6 +1,6 @@
 from apps.ingest.command import RetryJobCommand
 from apps.invoices.models import InvoiceIngestJob
-from apps.invoices.services.ingest import invoice_ingest_retry, invoice_ingest_summary
+from apps.invoices.services.ingest import invoice_ingest_summary
 from apps.invoices.tasks import run_invoice_ingest
 
 
@@ -9,8 +9,5 @@ class Command(RetryJobCommand):
     job_model = InvoiceIngestJob
     task = run_invoice_ingest
 
-    def retry(self, *, job):
-        invoice_ingest_retry(job=job, actor=None, enqueue=False)
-
-    def summarise(self, job) -> dict:
-        return invoice_ingest_summary(job)
+    def summarise(self, *, job) -> dict:
+        return invoice_ingest_summary(job=job)

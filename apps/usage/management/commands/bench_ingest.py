@@ -14,8 +14,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.test.utils import setup_databases, teardown_databases
-from django_scopes import scope
 
+from apps.tenancy.scoping import organization_scope
 from apps.usage.synthetic import generate_events, write_ndjson
 
 
@@ -95,7 +95,7 @@ class Command(BaseCommand):
         started = time.perf_counter()
         job = ingest_job_run(job_id=job.pk)
         seconds = time.perf_counter() - started
-        with scope(organization=organization):
+        with organization_scope(organization):
             job.refresh_from_db()
             # What the aggregates cost: cells written beside the raw rows.
             job.cube_cells = DailyUsage.objects.count()
@@ -108,7 +108,7 @@ class Command(BaseCommand):
         unique constraint (and indexes, without foreign keys). Conversion happens before the clock starts."""
         from apps.usage.models import UsageRecord
         from apps.usage.parsers.base import TOKEN_FIELDS
-        from apps.usage.services.writer import RECORD_COLUMNS
+        from apps.usage.writer import RECORD_COLUMNS
 
         converted = source.with_suffix(".copy")
         with source.open() as events, converted.open("w") as out:

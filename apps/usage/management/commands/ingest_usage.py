@@ -27,8 +27,8 @@ class Command(IngestFileCommand):
         )
         return job
 
-    def summarise(self, job) -> dict:
-        return ingest_job_summary(job)
+    def summarise(self, *, job) -> dict:
+        return ingest_job_summary(job=job)
 
     def write_human(self, summary: dict, file_path: Path) -> None:
         self.stdout.write(

@@ -1,6 +1,6 @@
 from apps.ingest.command import RetryJobCommand
 from apps.usage.models import IngestJob
-from apps.usage.services.ingest import ingest_job_retry, ingest_job_summary
+from apps.usage.services.ingest import ingest_job_summary
 from apps.usage.tasks import run_ingest_job
 
 
@@ -12,8 +12,5 @@ class Command(RetryJobCommand):
     job_model = IngestJob
     task = run_ingest_job
 
-    def retry(self, *, job):
-        ingest_job_retry(job=job, actor=None, enqueue=False)
-
-    def summarise(self, job) -> dict:
-        return ingest_job_summary(job)
+    def summarise(self, *, job) -> dict:
+        return ingest_job_summary(job=job)
