@@ -1,4 +1,5 @@
 from django.db import models
+from django.db.models.fields.json import KeyTransform
 
 from apps.core.ceilings import MAX_SUM
 from apps.ingest.models import IngestJobBase
@@ -167,6 +168,17 @@ class UsageRecord(TenantModel):
         indexes = [
             models.Index(fields=["organization", "day"], name="usagerecord_org_day"),
             models.Index(fields=["organization", "tagset", "day"], name="usagerecord_org_tagset_day"),
+            # The request list: a keyset page newest first is one backward range read of this index.
+            models.Index(fields=["organization", "occurred_at", "id"], name="usagerecord_org_time_id"),
+            # The request list filtered by customer (the detail dimension with the most values): the
+            # expression is the one ``detail_tags__customer=...`` compiles to on PostgreSQL.
+            models.Index(
+                models.F("organization"),
+                KeyTransform("customer", "detail_tags"),
+                models.F("occurred_at"),
+                models.F("id"),
+                name="usagerecord_org_customer_time",
+            ),
         ]
 
 

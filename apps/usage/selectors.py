@@ -1,13 +1,13 @@
-"""Reads over usage. Totals and breakdowns come from the DailyUsage cube; only the paginated
-drill-down reads raw UsageRecords, by index."""
+"""Reads over usage. Totals and breakdowns come from the DailyUsage cube; only the request list reads raw
+UsageRecords: one bounded range of days, a keyset page at a time, by the (organisation, time, id) index."""
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Max, Min, Q, QuerySet, Sum
 
-from apps.core.calendar import period_bounds, period_of_day
+from apps.core.calendar import month_after, period_bounds, period_of_day
 from apps.taxonomy.models import Granularity, TagDimension, TagSet, TagValue
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.scoping import tenant_scoped
@@ -86,7 +86,10 @@ def daily_usage(
     queryset = DailyUsage.objects.filter(_common_q(usage_filter))
     tag_condition = _tag_q("", usage_filter, team_values, detail_keys)
     if tag_condition:
-        queryset = queryset.filter(tagset__in=TagSet.objects.filter(tag_condition).values("pk"))
+        # Ids, not a subquery: PostgreSQL misjudges how many cube rows a JSON condition on tag sets keeps.
+        queryset = queryset.filter(
+            tagset_id__in=list(TagSet.objects.filter(tag_condition).values_list("pk", flat=True))
+        )
     return queryset
 
 
@@ -118,9 +121,19 @@ def usage_records(
     *, organization: Organization, usage_filter: UsageFilter, team_values: set[str] | None, detail_keys=frozenset()
 ) -> QuerySet[UsageRecord]:
     queryset = UsageRecord.objects.filter(_common_q(usage_filter)).select_related("tagset")
+    # The same days as bounds on the time too, so the (organisation, occurred_at, id) index reads only that
+    # range (``day`` is the UTC date of ``occurred_at``).
+    if usage_filter.date_from:
+        queryset = queryset.filter(occurred_at__gte=_midnight(usage_filter.date_from))
+    if usage_filter.date_to:
+        queryset = queryset.filter(occurred_at__lt=_midnight(usage_filter.date_to + timedelta(days=1)))
     tag_condition = _tag_q("", usage_filter, team_values, detail_keys)
     if tag_condition:
-        queryset = queryset.filter(tagset__in=TagSet.objects.filter(tag_condition).values("pk"))
+        # The tag sets as a list of ids, not a subquery: PostgreSQL then estimates how many rows they hold
+        # and reads the (organisation, time, id) index newest first, instead of every matching row of the
+        # month through the tag-set index followed by a sort (55 ms for a budget owner at 1M rows).
+        tagset_ids = list(TagSet.objects.filter(tag_condition).values_list("pk", flat=True))
+        queryset = queryset.filter(tagset_id__in=tagset_ids)
     detail_condition = _json_q("detail_tags", {k: v for k, v in usage_filter.tags.items() if k in detail_keys})
     if detail_condition:
         queryset = queryset.filter(detail_condition)
@@ -133,6 +146,16 @@ def usage_records(
     return queryset.order_by("-occurred_at", "-id")
 
 
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+@tenant_scoped
+def latest_usage_day(*, organization: Organization) -> date | None:
+    """The last day the organisation has usage on, from the cube (its (organisation, day) index)."""
+    return DailyUsage.objects.filter(organization=organization).aggregate(last=Max("day"))["last"]
+
+
 def _cost_of(row: dict, cost_source: str) -> int:
     if cost_source:
         return row[COST_COLUMNS[cost_source][0]] or 0
@@ -143,6 +166,15 @@ def _cost_of(row: dict, cost_source: str) -> int:
 def usage_totals(queryset: QuerySet[DailyUsage], *, organization: Organization, cost_source: str = "") -> dict:
     sums = queryset.aggregate(**{name: Sum(name) for name in CUBE_SUM_FIELDS})
     totals = {name: sums[name] or 0 for name in CUBE_SUM_FIELDS}
+    totals["cost_nano"] = _cost_of(totals, cost_source)
+    return totals
+
+
+@tenant_scoped
+def totals_of_breakdown(rows: list[dict], *, organization: Organization, cost_source: str = "") -> dict:
+    """The totals of a whole (untruncated) breakdown: each cube row is in exactly one of its groups, so this
+    equals ``usage_totals`` of the same queryset without reading the cube a second time."""
+    totals = {name: sum(row[name] for row in rows) for name in CUBE_SUM_FIELDS}
     totals["cost_nano"] = _cost_of(totals, cost_source)
     return totals
 
@@ -185,14 +217,28 @@ def ingest_jobs(*, organization: Organization) -> QuerySet[IngestJob]:
 
 
 @tenant_scoped
-def requests_by_tagset(*, organization: Organization) -> dict[int, int]:
-    """Requests per tag set over all time, from the cube (for the tagging-health page)."""
-    return dict(DailyUsage.objects.values("tagset_id").annotate(n=Sum("requests")).values_list("tagset_id", "n"))
+def requests_by_tagset(
+    *, organization: Organization, first: date | None = None, last: date | None = None
+) -> dict[int, int]:
+    """Requests per tag set from the cube, over the days given (inclusive; the tagging-health page)."""
+    queryset = DailyUsage.objects.all()
+    if first:
+        queryset = queryset.filter(day__gte=first)
+    if last:
+        queryset = queryset.filter(day__lte=last)
+    return dict(queryset.values("tagset_id").annotate(n=Sum("requests")).values_list("tagset_id", "n"))
 
 
 @tenant_scoped
-def requests_with_detail_value(*, organization: Organization, dimension: str) -> int:
-    return DailyDetailUsage.objects.filter(dimension=dimension).aggregate(n=Sum("requests"))["n"] or 0
+def requests_with_detail_value(
+    *, organization: Organization, dimension: str, first: date | None = None, last: date | None = None
+) -> int:
+    queryset = DailyDetailUsage.objects.filter(dimension=dimension)
+    if first:
+        queryset = queryset.filter(day__gte=first)
+    if last:
+        queryset = queryset.filter(day__lte=last)
+    return queryset.aggregate(n=Sum("requests"))["n"] or 0
 
 
 # --- the months of the periods board -------------------------------------------------------------
@@ -200,9 +246,24 @@ def requests_with_detail_value(*, organization: Organization, dimension: str) ->
 
 @tenant_scoped
 def months_with_usage(*, organization: Organization) -> set[date]:
-    """The periods (by the fiscal calendar) the organisation has usage in (a month source of the periods board)."""
-    days = DailyUsage.objects.filter(organization=organization).order_by().values_list("day", flat=True).distinct()
-    return {period_of_day(day, start_day=organization.period_start_day) for day in days}
+    """The periods (by the fiscal calendar) the organisation has usage in (a month source of the periods board).
+
+    Not a DISTINCT over every cube row (which grows with history): the first and last day, then one
+    index probe per period between them."""
+    bounds = DailyUsage.objects.filter(organization=organization).aggregate(first=Min("day"), last=Max("day"))
+    if bounds["first"] is None:
+        return set()
+    start_day = organization.period_start_day
+    period, last = (
+        period_of_day(bounds["first"], start_day=start_day),
+        period_of_day(bounds["last"], start_day=start_day),
+    )
+    months = set()
+    while period <= last:
+        if has_usage_in(organization=organization, period=period):
+            months.add(period)
+        period = month_after(period)
+    return months
 
 
 @tenant_scoped

@@ -1,11 +1,16 @@
+from datetime import date, timedelta
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from apps.core.calendar import month_after, month_before, parse_period
 from apps.core.csv import csv_response
 from apps.core.forms import apply_validation_error
+from apps.core.keyset import InvalidCursor, keyset_page
 from apps.core.limits import LimitExceeded
 from apps.ingest import jobs as job_kit
 from apps.taxonomy.models import TagDimension
@@ -32,6 +37,9 @@ def _filter_form(request) -> UsageFilterForm:
 def explorer(request, org_slug: str):
     form = _filter_form(request)
     usage_filter = form.usage_filter()
+    if usage_filter.date_from is None and usage_filter.date_to is None:
+        # Not all history by default (the cube grows with it): the latest month, as the request list.
+        usage_filter.date_from, usage_filter.date_to = _default_month(request.organization)
     team_values = selectors.visible_team_values(organization=request.organization, membership=request.membership)
     group_by = (form.cleaned_data.get("group_by") if form.is_valid() else None) or "team"
     detail_keys = selectors.detail_dimension_keys(organization=request.organization)
@@ -57,29 +65,77 @@ def explorer(request, org_slug: str):
             detail_keys=detail_keys,
         )
         by = group_by
+    breakdown = selectors.usage_breakdown(
+        rows, organization=request.organization, by=by, cost_source=usage_filter.cost_source
+    )
     return render(
         request,
         "usage/explorer.html",
         {
             "form": form,
-            "totals": selectors.usage_totals(
-                rows, organization=request.organization, cost_source=usage_filter.cost_source
+            "totals": selectors.totals_of_breakdown(
+                breakdown, organization=request.organization, cost_source=usage_filter.cost_source
             ),
-            "breakdown": selectors.usage_breakdown(
-                rows, organization=request.organization, by=by, cost_source=usage_filter.cost_source
-            )[:200],
+            "breakdown": breakdown[:200],
             "group_by": group_by,
             "restricted": team_values is not None,
             "note": note,
             "currency": "USD",
+            "date_from": usage_filter.date_from,
+            "date_to": usage_filter.date_to,
         },
     )
 
 
+def _default_month(organization) -> tuple[date, date]:
+    """First and last day of the month of the latest usage (this month for an organisation sending usage
+    daily; today's month without usage): what the pages that would otherwise read all history open on."""
+    latest = selectors.latest_usage_day(organization=organization) or timezone.now().date()
+    first = latest.replace(day=1)
+    return first, month_after(first) - timedelta(days=1)
+
+
+def _chosen_month(request, organization) -> tuple[date, date]:
+    """``?month=YYYY-MM`` if given and valid, else the default month."""
+    text = request.GET.get("month") or ""
+    try:
+        first = parse_period(text)
+    except ValidationError:
+        return _default_month(organization)
+    return first, month_after(first) - timedelta(days=1)
+
+
+RECORDS_PAGE_SIZE = 50
+RECORDS_MAX_DAYS = 31
+
+
+def _records_range(*, organization, usage_filter) -> tuple[date, date, str]:
+    """The days the request list reads: the chosen month or dates, at most RECORDS_MAX_DAYS of them.
+    Without a choice, the month of the latest usage."""
+    first, last = usage_filter.date_from, usage_filter.date_to
+    note = ""
+    if first is None and last is None:
+        first, last = _default_month(organization)
+    elif first is None:
+        first = last.replace(day=1)
+    if last is None:
+        last = month_after(first.replace(day=1)) - timedelta(days=1)
+    if (last - first).days >= RECORDS_MAX_DAYS:
+        first = last - timedelta(days=RECORDS_MAX_DAYS - 1)
+        note = f"The request list shows at most {RECORDS_MAX_DAYS} days at a time: from {first} to {last}."
+    return first, last, note
+
+
 @org_perm_required(Perm.VIEW_ORG)
 def records(request, org_slug: str):
+    """The requests behind the totals: one month (or up to 31 chosen days), newest first, a keyset page at
+    a time (Older/Newer carry a signed cursor). No count and no offset: page 1 and page 10,000 cost the
+    same index read."""
     form = _filter_form(request)
     usage_filter = form.usage_filter()
+    usage_filter.date_from, usage_filter.date_to, note = _records_range(
+        organization=request.organization, usage_filter=usage_filter
+    )
     team_values = selectors.visible_team_values(organization=request.organization, membership=request.membership)
     queryset = selectors.usage_records(
         organization=request.organization,
@@ -87,10 +143,37 @@ def records(request, org_slug: str):
         team_values=team_values,
         detail_keys=selectors.detail_dimension_keys(organization=request.organization),
     )
-    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    try:
+        page = keyset_page(
+            queryset,
+            cursor=request.GET.get("cursor"),
+            size=RECORDS_PAGE_SIZE,
+            salt=f"usage.records:{request.organization.pk}",
+        )
+    except InvalidCursor as exc:
+        return render(request, "usage/records_bad_cursor.html", {"message": str(exc)}, status=400)
     query = request.GET.copy()
-    query.pop("page", None)
-    return render(request, "usage/records.html", {"form": form, "page": page, "query": query.urlencode()})
+    for name in ("cursor", "page"):
+        query.pop(name, None)
+    month = usage_filter.date_from.replace(day=1)
+    month_query = query.copy()
+    for name in ("date_from", "date_to", "month"):
+        month_query.pop(name, None)
+    return render(
+        request,
+        "usage/records.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "month_query": month_query.urlencode(),
+            "date_from": usage_filter.date_from,
+            "date_to": usage_filter.date_to,
+            "earlier_month": month_before(month).strftime("%Y-%m"),
+            "later_month": month_after(month).strftime("%Y-%m"),
+            "note": note,
+        },
+    )
 
 
 @org_perm_required(Perm.INGEST)
@@ -190,22 +273,27 @@ def tagging_health(request, org_slug: str):
     """Tagging health (linked from the tagging pages, on their URL): here because it counts usage."""
     # Requests, from the usage cube. Detail dimensions (e.g. customer) are not in tag sets: their
     # coverage comes from their own daily totals.
-    request_counts = selectors.requests_by_tagset(organization=request.organization)
+    # One month at a time (``?month=YYYY-MM``, else the latest month with usage): all history would grow
+    # with it.
+    first, last = _chosen_month(request, request.organization)
+    request_counts = selectors.requests_by_tagset(organization=request.organization, first=first, last=last)
     rows = tagging_health_rows(organization=request.organization, request_counts=request_counts)
     detail_keys = selectors.detail_dimension_keys(organization=request.organization)
     for row in rows:
         if row.key in detail_keys:
-            row.missing = max(
-                0,
-                row.counted
-                - selectors.requests_with_detail_value(organization=request.organization, dimension=row.key),
+            with_value = selectors.requests_with_detail_value(
+                organization=request.organization, dimension=row.key, first=first, last=last
             )
+            row.missing = max(0, row.counted - with_value)
     return render(
         request,
         "usage/tagging_health.html",
         {
             "rows": rows,
             "unit": "requests",
+            "month": first,
+            "earlier_month": month_before(first).strftime("%Y-%m"),
+            "later_month": month_after(first).strftime("%Y-%m"),
             "undefined_keys": undefined_tag_keys(organization=request.organization),
         },
     )
