@@ -32,11 +32,7 @@ TENANT_COLUMN = "organization_id"
 # gets no composite constraint. Shrinks to empty; tests/architecture/test_tenant_keys.py checks the catalog.
 PENDING_APPS = frozenset(
     {
-        "tenancy",
-        "accounts",
-        "audit",
         "owners",
-        "pricing",
         "taxonomy",
         "periods",
         "usage",
@@ -107,8 +103,9 @@ class TenantForeignKey(models.ForeignKey):
 
 
 class TenantOneToOneField(models.OneToOneField, TenantForeignKey):
-    """A one-to-one between tenant models. Its uniqueness belongs in ``UNIQUE (organization_id, field)``: declare
-    it with ``unique=False`` and a ``UniqueConstraint`` that includes the organisation."""
+    """A one-to-one between tenant models. In Django it is unique as any one-to-one (reverse access and
+    select_related need that); in the PostgreSQL database its uniqueness is UNIQUE (organization_id, field)
+    (``TenantOneToOneConstraint``, declared by the class_prepared hook), in place of the column's own."""
 
 
 class TenantPrimaryKey(models.BaseConstraint):
@@ -246,13 +243,80 @@ $tenant_fk$"""  # noqa: S608 - names from model metadata
         return f"<TenantForeignKeyConstraint: field={self.field!r} name={self.name!r}>"
 
 
+class TenantOneToOneConstraint(models.BaseConstraint):
+    """UNIQUE (organization_id, <field>_id) in place of the one-to-one column's own UNIQUE. PostgreSQL only;
+    elsewhere nothing (the column stays unique there, which is the same rule: ids are unique everywhere)."""
+
+    def __init__(self, *, field: str, name: str, **kwargs):
+        self.field = field
+        super().__init__(name=name, **kwargs)
+
+    def _sql(self, model) -> str:
+        table = model._meta.db_table
+        column = model._meta.get_field(self.field).column
+        return f"""DO $tenant_one$
+DECLARE
+    tbl regclass := '"{table}"'::regclass;
+    single text;
+BEGIN
+    FOR single IN SELECT c.conname FROM pg_constraint c
+                   WHERE c.conrelid = tbl AND c.contype = 'u' AND c.conkey = ARRAY[
+                         (SELECT attnum FROM pg_attribute WHERE attrelid = tbl AND attname = '{column}')]::int2[]
+    LOOP
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', tbl, single);
+    END LOOP;
+    ALTER TABLE "{table}" ADD CONSTRAINT "{self.name}" UNIQUE ("{TENANT_COLUMN}", "{column}");
+END
+$tenant_one$"""  # noqa: S608 - names from model metadata
+
+    def constraint_sql(self, model, schema_editor):
+        if _is_postgresql(schema_editor):
+            schema_editor.deferred_sql.append(self._sql(model))
+        return None
+
+    def create_sql(self, model, schema_editor):
+        return self._sql(model) if _is_postgresql(schema_editor) else None
+
+    def remove_sql(self, model, schema_editor):
+        if not _is_postgresql(schema_editor):
+            return None
+        table = model._meta.db_table
+        column = model._meta.get_field(self.field).column
+        return f'ALTER TABLE "{table}" DROP CONSTRAINT IF EXISTS "{self.name}", ADD UNIQUE ("{column}")'
+
+    def validate(self, model, instance, exclude=None, using=None):
+        return  # the field is unique in Django; Model.validate_unique checks it
+
+    def deconstruct(self):
+        path, args, kwargs = super().deconstruct()
+        kwargs["field"] = self.field
+        return path, args, kwargs
+
+    def __eq__(self, other):
+        if isinstance(other, TenantOneToOneConstraint):
+            return (self.name, self.field) == (other.name, other.field)
+        return NotImplemented
+
+    def __hash__(self):
+        return hash((type(self).__name__, self.name, self.field))
+
+    def __repr__(self):
+        return f"<TenantOneToOneConstraint: field={self.field!r} name={self.name!r}>"
+
+
 class TenantManyToManyField(models.ManyToManyField):
-    """A many-to-many relation through an explicit tenant model (``through=``). ``add``/``set``/``create`` from
-    the tenant side fill the link's organisation from the row they start from (no ``through_defaults``)."""
+    """A many-to-many relation through an explicit tenant model (``through=``). ``add``/``set``/``create`` fill
+    the link's organisation (no ``through_defaults``): from the tenant row they start from, or, from the other
+    side (a user), from each tenant row added."""
 
     def contribute_to_class(self, cls, name, **kwargs):
         super().contribute_to_class(cls, name, **kwargs)
         setattr(cls, self.name, _TenantManyToManyDescriptor(self.remote_field, reverse=False))
+
+    def contribute_to_related_class(self, cls, related):
+        super().contribute_to_related_class(cls, related)
+        if not self.remote_field.hidden and not related.related_model._meta.swapped:
+            setattr(cls, related.accessor_name, _TenantManyToManyDescriptor(self.remote_field, reverse=True))
 
 
 class _TenantManyToManyDescriptor(ManyToManyDescriptor):
@@ -265,9 +329,21 @@ class _TenantManyToManyDescriptor(ManyToManyDescriptor):
                 organization_id = getattr(self.instance, TENANT_COLUMN, None)
                 if organization_id is not None:
                     through_defaults = {TENANT_COLUMN: organization_id, **(through_defaults or {})}
-                return super()._add_items(
-                    source_field_name, target_field_name, *objs, through_defaults=through_defaults
+                    return super()._add_items(
+                        source_field_name, target_field_name, *objs, through_defaults=through_defaults
+                    )
+                # From the side without an organisation: one insert per organisation of the rows added.
+                by_organization: dict[int, list] = {}
+                pks = [obj for obj in objs if not isinstance(obj, self.model)]
+                known = (
+                    dict(self.model._base_manager.filter(pk__in=pks).values_list("pk", TENANT_COLUMN)) if pks else {}
                 )
+                for obj in objs:
+                    key = getattr(obj, TENANT_COLUMN) if isinstance(obj, self.model) else known.get(obj)
+                    by_organization.setdefault(key, []).append(obj)
+                for key, group in by_organization.items():
+                    defaults = {TENANT_COLUMN: key, **(through_defaults or {})}
+                    super()._add_items(source_field_name, target_field_name, *group, through_defaults=defaults)
 
         return TenantManyRelatedManager
 

@@ -13,6 +13,8 @@ from .keys import (
     PENDING_APPS,
     TenantForeignKey,
     TenantForeignKeyConstraint,
+    TenantOneToOneConstraint,
+    TenantOneToOneField,
     TenantPrimaryKey,
     constraint_name,
 )
@@ -129,9 +131,10 @@ class TenantModel(models.Model):
 
 
 def _give_tenant_keys(sender, **kwargs) -> None:
-    """class_prepared: every concrete tenant model gets PRIMARY KEY (organization_id, id) and a composite foreign
-    key for each TenantForeignKey, in ``_meta.constraints`` and in the options ``makemigrations`` reads, so a new
-    table is born with them. Apps still in ``keys.PENDING_APPS`` get nothing yet."""
+    """class_prepared: every concrete tenant model gets PRIMARY KEY (organization_id, id), a composite foreign
+    key for each TenantForeignKey and UNIQUE (organization_id, field) for each TenantOneToOneField, in
+    ``_meta.constraints`` and in the options ``makemigrations`` reads, so a new table is born with them. Apps
+    still in ``keys.PENDING_APPS`` get nothing yet."""
     if not issubclass(sender, TenantModel) or sender._meta.abstract or sender._meta.proxy:
         return
     if sender._meta.app_label in PENDING_APPS:
@@ -139,6 +142,9 @@ def _give_tenant_keys(sender, **kwargs) -> None:
     table = sender._meta.db_table
     wanted: list[models.BaseConstraint] = [TenantPrimaryKey(name=constraint_name(table, "tenant_pk"))]
     for field in sender._meta.local_fields:
+        if isinstance(field, TenantOneToOneField):
+            name = constraint_name(table, f"{field.column}_tenant_uniq")
+            wanted.append(TenantOneToOneConstraint(field=field.name, name=name))
         if not isinstance(field, TenantForeignKey) or not field.tenant_constraint:
             continue
         target = field.remote_field.model

@@ -15,6 +15,7 @@ from apps.tenancy import models as tenancy_models
 from apps.tenancy.keys import (
     TenantForeignKey,
     TenantForeignKeyConstraint,
+    TenantOneToOneConstraint,
     TenantOneToOneField,
     TenantPrimaryKey,
     constraint_name,
@@ -63,6 +64,7 @@ def test_a_new_tenant_model_is_born_with_its_composite_keys(lab):
     # the opted-out fact reference gets no constraint at all; the one-to-one gets the composite one
     assert Fact._meta.constraints == [
         TenantPrimaryKey(name="tenancy_fact_tenant_pk"),
+        TenantOneToOneConstraint(field="twin", name="tenancy_fact_twin_id_tenant_uniq"),
         TenantForeignKeyConstraint(field="twin", name="tenancy_fact_twin_id_tfk"),
     ]
     # makemigrations reads the model's declared options: the constraints are in the CreateModel it writes
