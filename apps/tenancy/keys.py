@@ -34,8 +34,6 @@ PENDING_APPS = frozenset(
     {
         "usage",
         "invoices",
-        "reconciliation",
-        "allocation",
         "statements",
         "disputes",
     }
