@@ -34,8 +34,6 @@ PENDING_APPS = frozenset(
     {
         "usage",
         "invoices",
-        "statements",
-        "disputes",
     }
 )
 

@@ -34,11 +34,6 @@ NOT_YET_CONVERTED = {
     "invoices_invoiceingesterror",
     "invoices_providerinvoice",
     "invoices_invoiceline",
-    "statements_statement",
-    "statements_statementline",
-    "disputes_adjustment",
-    "disputes_dispute",
-    "disputes_disputecomment",
 }
 
 
