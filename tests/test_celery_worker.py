@@ -28,7 +28,7 @@ def _skip(reason: str) -> None:
 
 def _database_url_for_worker() -> str:
     db = connection.settings_dict
-    if db["ENGINE"] != "django.db.backends.postgresql":
+    if connection.vendor != "postgresql":
         _skip("the worker process needs a database it can share with the test: set DATABASE_URL to PostgreSQL")
     return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 

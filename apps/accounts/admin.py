@@ -7,7 +7,7 @@ from apps.audit.services import audit_record, normalise_for_audit
 from apps.tenancy.admin import admin_organization_ids
 from apps.tenancy.models import Membership, Organization
 
-from .models import ApiClient
+from .models import ApiClient, ApiKeyPrefix
 
 
 @admin.register(ApiClient)
@@ -30,6 +30,26 @@ class ApiClientAdmin(TenantAdmin):
     ]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ApiKeyPrefix)
+class ApiKeyPrefixAdmin(admin.ModelAdmin):
+    """The global prefix table spans organisations: superusers may look, nobody edits (it follows the clients)."""
+
+    list_display = ["key_prefix", "client_organization", "api_client_id"]
+    search_fields = ["key_prefix"]
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

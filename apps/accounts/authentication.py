@@ -7,7 +7,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 from rest_framework import authentication, exceptions
 
-from .models import ApiClient, hash_token
+from .models import ApiClient, ApiKeyPrefix, hash_token
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # don't write a row on every request
 
@@ -46,9 +46,19 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         parts = raw_token.split("_", 2)
         if len(parts) != 3 or parts[0] != "cbk":
             raise exceptions.AuthenticationFailed("Invalid token.")
-        # The organisation is not known until the token is: look it up unscoped, by its public prefix.
+        # The organisation is not known until the token is: the global prefix table names it, then the client is
+        # read by organisation and id.
         with scopes_disabled():
-            client = ApiClient.objects.select_related("organization").filter(key_prefix=parts[1]).first()
+            entry = ApiKeyPrefix.objects.filter(key_prefix=parts[1]).first()
+            client = (
+                ApiClient.objects.select_related("organization")
+                .filter(
+                    organization_id=entry.client_organization_id, pk=entry.api_client_id, key_prefix=entry.key_prefix
+                )
+                .first()
+                if entry is not None
+                else None
+            )
         if client is None or not hmac.compare_digest(client.token_hash, hash_token(raw_token)):
             raise exceptions.AuthenticationFailed("Invalid token.")
         if client.revoked_at is not None:
@@ -58,7 +68,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("This token has expired.")
         if client.last_used_at is None or now - client.last_used_at > LAST_USED_RESOLUTION:
             with scopes_disabled():
-                ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
+                ApiClient.objects.filter(organization_id=client.organization_id, pk=client.pk).update(last_used_at=now)
             client.last_used_at = now
         return ApiPrincipal(client), client
 

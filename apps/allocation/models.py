@@ -17,6 +17,7 @@ copying documents between a draft table and a published table. The whole rule li
 from django.conf import settings
 from django.db import models
 
+from apps.tenancy.keys import TenantForeignKey
 from apps.tenancy.models import TenantModel
 
 
@@ -56,11 +57,11 @@ class RuleSetVersion(TenantModel):
         DRAFT = "draft", "Draft"
         PUBLISHED = "published", "Published"
 
-    rule_set = models.ForeignKey(RuleSet, on_delete=models.PROTECT, related_name="versions")
+    rule_set = TenantForeignKey(RuleSet, on_delete=models.PROTECT, related_name="versions")
     number = models.PositiveIntegerField(help_text="1, 2, 3 … within the rule set.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     true_up_mode = models.CharField(max_length=12, choices=TrueUpMode.choices, default=TrueUpMode.FULL_COST)
-    true_up_central_owner = models.ForeignKey(
+    true_up_central_owner = TenantForeignKey(
         "owners.BudgetOwner", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     document = models.JSONField(default=dict, help_text="The whole rule set in canonical form.")
@@ -133,8 +134,8 @@ class AllocationRun(TenantModel):
         ISSUED = "issued", "Issued"
 
     period = models.DateField(help_text="First day of the allocated month.")
-    billing_period = models.ForeignKey("periods.BillingPeriod", on_delete=models.PROTECT, related_name="+")
-    rule_set_version = models.ForeignKey(RuleSetVersion, on_delete=models.PROTECT, related_name="runs")
+    billing_period = TenantForeignKey("periods.BillingPeriod", on_delete=models.PROTECT, related_name="+")
+    rule_set_version = TenantForeignKey(RuleSetVersion, on_delete=models.PROTECT, related_name="runs")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     inputs_hash = models.CharField(max_length=64, help_text="sha256 of the cells, invoice totals and rules.")
     currency = models.CharField(max_length=3)
@@ -185,9 +186,9 @@ class AllocationLine(TenantModel):
 
     UNALLOCATED = "unallocated"
 
-    run = models.ForeignKey(AllocationRun, on_delete=models.CASCADE, related_name="lines")
+    run = TenantForeignKey(AllocationRun, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveIntegerField(help_text="Order of the line in the engine's output.")
-    owner = models.ForeignKey(
+    owner = TenantForeignKey(
         "owners.BudgetOwner", null=True, blank=True, on_delete=models.PROTECT, related_name="allocation_lines"
     )
     owner_code = models.CharField(max_length=40, blank=True, help_text="Empty for Unallocated.")

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import models
 
 from apps.core.money import nano_to_decimal
+from apps.tenancy.keys import TenantForeignKey
 from apps.tenancy.models import TenantModel
 
 
@@ -30,8 +31,8 @@ class Dispute(TenantModel):
         ACCEPTED = "accepted", "Accepted"
         REJECTED = "rejected", "Rejected"
 
-    statement = models.ForeignKey("statements.Statement", on_delete=models.PROTECT, related_name="disputes")
-    line = models.ForeignKey(
+    statement = TenantForeignKey("statements.Statement", on_delete=models.PROTECT, related_name="disputes")
+    line = TenantForeignKey(
         "statements.StatementLine",
         null=True,
         blank=True,
@@ -39,8 +40,8 @@ class Dispute(TenantModel):
         related_name="disputes",
         help_text="Empty when the whole statement is disputed.",
     )
-    billing_period = models.ForeignKey("periods.BillingPeriod", on_delete=models.PROTECT, related_name="+")
-    owner = models.ForeignKey(
+    billing_period = TenantForeignKey("periods.BillingPeriod", on_delete=models.PROTECT, related_name="+")
+    owner = TenantForeignKey(
         "owners.BudgetOwner", on_delete=models.PROTECT, related_name="disputes", help_text="The statement's owner."
     )
     currency = models.CharField(max_length=3)
@@ -62,7 +63,7 @@ class Dispute(TenantModel):
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution_note = models.TextField(blank=True, help_text="Why it was rejected, or a note on the acceptance.")
     adjusted_nano = models.BigIntegerField(null=True, blank=True, help_text="Amount credited when accepted.")
-    recharge_owner = models.ForeignKey(
+    recharge_owner = TenantForeignKey(
         "owners.BudgetOwner",
         null=True,
         blank=True,
@@ -116,7 +117,7 @@ class Dispute(TenantModel):
 
 
 class DisputeComment(TenantModel):
-    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="comments")
+    dispute = TenantForeignKey(Dispute, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     author_label = models.CharField(max_length=200)
     body = models.TextField()

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from apps.audit.admin_kit import TenantAdmin
 
-from .models import Budget, BudgetOwner
+from .models import Budget, BudgetOwner, BudgetOwnerUser
 
 
 @admin.register(BudgetOwner)
@@ -19,3 +19,13 @@ class BudgetAdmin(TenantAdmin):
     list_select_related = ["organization", "owner"]
     search_fields = ["owner__code", "owner__name"]
     date_hierarchy = "period"
+
+
+@admin.register(BudgetOwnerUser)
+class BudgetOwnerUserAdmin(TenantAdmin):
+    """The cost-centre owner links, one row each (they are edited on the cost centre, as its owner users)."""
+
+    list_display = ["budgetowner", "user", "organization"]
+    list_filter = ["organization"]
+    list_select_related = ["organization", "budgetowner", "user"]
+    search_fields = ["budgetowner__code", "user__username"]

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from apps.tenancy.keys import TenantForeignKey, TenantManyToManyField
 from apps.tenancy.models import CURRENCY_VALIDATOR, TenantModel
 
 
@@ -9,9 +10,10 @@ class BudgetOwner(TenantModel):
 
     code = models.CharField(max_length=40, help_text="Cost-centre code, unique in the organisation, e.g. CC-1001.")
     name = models.CharField(max_length=200)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
-    owner_users = models.ManyToManyField(
+    parent = TenantForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    owner_users = TenantManyToManyField(
         settings.AUTH_USER_MODEL,
+        through="BudgetOwnerUser",
         blank=True,
         related_name="owned_cost_centres",
         help_text="Members with the budget-owner role who see this cost centre and everything below it.",
@@ -42,7 +44,7 @@ class BudgetOwner(TenantModel):
 class Budget(TenantModel):
     """What a cost centre may spend in one calendar month. ``period`` is the first day of the month."""
 
-    owner = models.ForeignKey(BudgetOwner, on_delete=models.PROTECT, related_name="budgets")
+    owner = TenantForeignKey(BudgetOwner, on_delete=models.PROTECT, related_name="budgets")
     period = models.DateField(help_text="The first day of the budgeted month.")
     amount = models.DecimalField(max_digits=18, decimal_places=2)
     currency = models.CharField(max_length=3, validators=[CURRENCY_VALIDATOR])
@@ -58,3 +60,26 @@ class Budget(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.owner.code} {self.period:%Y-%m}: {self.amount} {self.currency}"
+
+
+class BudgetOwnerUser(TenantModel):
+    """The link behind ``BudgetOwner.owner_users``: an explicit table, so it carries the organisation (its
+    manager fills it from the cost centre: ``owner.owner_users.add(user)`` needs nothing more)."""
+
+    budgetowner = TenantForeignKey(BudgetOwner, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    # Django reads and writes a link table with its default manager, also outside any scope (the admin, the
+    # cross-organisation guard from the user's side): that one is plain; ``objects`` stays scoped.
+    unscoped = models.Manager()
+
+    class Meta:
+        db_table = "owners_budgetowner_owner_users"
+        default_manager_name = "unscoped"
+        verbose_name = "cost centre owner"
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "budgetowner", "user"], name="budgetowneruser_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} owns {self.budgetowner_id}"

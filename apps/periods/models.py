@@ -19,6 +19,7 @@ from django.db import models
 from django.db.models import F, Q
 from django_scopes import ScopedManager
 
+from apps.tenancy.keys import TenantForeignKey
 from apps.tenancy.models import TenantModel
 
 PAST_RECONCILING = ["in_review", "approved", "closed"]
@@ -162,7 +163,7 @@ class LateArrival(TenantModel):
         USAGE = "usage", "Usage rows"
         INVOICES = "invoices", "Invoice lines"
 
-    billing_period = models.ForeignKey(BillingPeriod, on_delete=models.PROTECT, related_name="late_arrivals")
+    billing_period = TenantForeignKey(BillingPeriod, on_delete=models.PROTECT, related_name="late_arrivals")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     job_id = models.PositiveBigIntegerField(help_text="The usage import or invoice import that stored the rows.")
     version = models.PositiveIntegerField()

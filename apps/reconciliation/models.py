@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 
 from apps.core.money import nano_to_decimal
+from apps.tenancy.keys import TenantForeignKey
 from apps.tenancy.models import TenantModel
 
 
@@ -79,7 +80,7 @@ class ReconciliationLine(TenantModel):
         COST_SOURCE = "cost_source", "Cost source"
         DAY = "day", "Day"
 
-    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="lines")
+    run = TenantForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="lines")
     level = models.CharField(max_length=12, choices=Level.choices)
     provider = models.CharField(max_length=40)
     key = models.CharField(

@@ -22,6 +22,7 @@ from decimal import Decimal
 from django.db import models
 
 from apps.core.money import quantize_money
+from apps.tenancy.keys import TenantForeignKey, TenantOneToOneField
 from apps.tenancy.models import TenantModel
 
 
@@ -62,14 +63,14 @@ class Statement(TenantModel):
         DRAFT = "draft", "Draft (in review)"
         FINAL = "final", "Final"
 
-    billing_period = models.ForeignKey("periods.BillingPeriod", on_delete=models.PROTECT, related_name="+")
+    billing_period = TenantForeignKey("periods.BillingPeriod", on_delete=models.PROTECT, related_name="+")
     period = models.DateField(help_text="First day of the month charged.")
-    owner = models.ForeignKey("owners.BudgetOwner", on_delete=models.PROTECT, related_name="statements")
+    owner = TenantForeignKey("owners.BudgetOwner", on_delete=models.PROTECT, related_name="statements")
     owner_code = models.CharField(max_length=40, help_text="The cost-centre code when the statement was built.")
     owner_name = models.CharField(max_length=200)
     version = models.PositiveIntegerField(help_text="The period's statement version: 1, then +1 per reopen.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
-    supersedes = models.OneToOneField(
+    supersedes = TenantOneToOneField(
         "self",
         null=True,
         blank=True,
@@ -77,7 +78,7 @@ class Statement(TenantModel):
         related_name="superseded_by",
         help_text="The owner's final statement of an earlier version that this one replaces.",
     )
-    allocation_run = models.ForeignKey("allocation.AllocationRun", on_delete=models.PROTECT, related_name="+")
+    allocation_run = TenantForeignKey("allocation.AllocationRun", on_delete=models.PROTECT, related_name="+")
     currency = models.CharField(max_length=3)
     direct_nano = models.BigIntegerField(default=0)
     shared_nano = models.BigIntegerField(default=0)
@@ -177,8 +178,8 @@ class Adjustment(TenantModel):
         CHARGE = "charge", "Re-charge"
 
     dispute_id = models.BigIntegerField(db_index=True, help_text="The accepted dispute this side resolves.")
-    billing_period = models.ForeignKey("periods.BillingPeriod", on_delete=models.PROTECT, related_name="+")
-    owner = models.ForeignKey("owners.BudgetOwner", on_delete=models.PROTECT, related_name="adjustments")
+    billing_period = TenantForeignKey("periods.BillingPeriod", on_delete=models.PROTECT, related_name="+")
+    owner = TenantForeignKey("owners.BudgetOwner", on_delete=models.PROTECT, related_name="adjustments")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     amount_nano = models.BigIntegerField()
     description = models.TextField()
@@ -207,14 +208,14 @@ class StatementLine(TenantModel):
     statement reads on its own; ``source_key`` ("alloc:<id>" / "adj:<id>") keeps a rebuilt draft's lines
     (and the disputes that point at them) stable."""
 
-    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="lines")
+    statement = TenantForeignKey(Statement, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveIntegerField()
     section = models.CharField(max_length=12, choices=Section.choices)
     source_key = models.CharField(max_length=40)
-    allocation_line = models.ForeignKey(
+    allocation_line = TenantForeignKey(
         "allocation.AllocationLine", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    adjustment = models.ForeignKey(
+    adjustment = TenantForeignKey(
         Adjustment, null=True, blank=True, on_delete=models.PROTECT, related_name="statement_lines"
     )
     feature = models.CharField(max_length=200, blank=True)

@@ -9,6 +9,7 @@ point at thousands of tag sets. Normalisation rules live in ``normalise.py`` (pu
 
 from django.db import models
 
+from apps.tenancy.keys import TenantForeignKey
 from apps.tenancy.models import TenantModel
 
 
@@ -57,11 +58,11 @@ class TagDimension(TenantModel):
 
 
 class TagValue(TenantModel):
-    dimension = models.ForeignKey(TagDimension, on_delete=models.PROTECT, related_name="values")
+    dimension = TenantForeignKey(TagDimension, on_delete=models.PROTECT, related_name="values")
     value = models.CharField(max_length=200, help_text="The canonical value, normalised by the dimension's case rule.")
     description = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
-    owner = models.ForeignKey(
+    owner = TenantForeignKey(
         "owners.BudgetOwner",
         null=True,
         blank=True,
@@ -88,9 +89,9 @@ class TagAlias(TenantModel):
     """Another spelling of a value. ``dimension`` repeats ``value.dimension`` so the database can
     guarantee one alias never points at two values of the same dimension."""
 
-    dimension = models.ForeignKey(TagDimension, on_delete=models.PROTECT, related_name="aliases")
+    dimension = TenantForeignKey(TagDimension, on_delete=models.PROTECT, related_name="aliases")
     alias = models.CharField(max_length=200, help_text="Stored trimmed, lower-cased, inner spaces collapsed.")
-    value = models.ForeignKey(TagValue, on_delete=models.CASCADE, related_name="aliases")
+    value = TenantForeignKey(TagValue, on_delete=models.CASCADE, related_name="aliases")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

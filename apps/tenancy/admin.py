@@ -21,6 +21,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ObjectDo
 from django.db import models
 from django.forms import ModelForm
 
+from .keys import TenantManyToManyField
 from .models import Membership, Organization, TenantModel, m2m_cross_organization_error
 from .roles import Perm
 from .selectors import organizations_where_user_may
@@ -180,6 +181,17 @@ class TenantScopedAdmin(admin.ModelAdmin):
                     TenantRawIdWidget(db_field.remote_field, self.admin_site, using=using, queryset=kwargs["queryset"]),
                 )
         return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        # Django's admin offers no field for a relation through an explicit model; a tenant relation's link
+        # model is explicit only to carry the organisation, which its manager fills: offer it like any other.
+        if isinstance(db_field, TenantManyToManyField):
+            if "queryset" not in kwargs:
+                queryset = self.get_field_queryset(kwargs.get("using"), db_field, request)
+                if queryset is not None:
+                    kwargs["queryset"] = queryset
+            return db_field.formfield(**kwargs)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         # A row never moves to another organisation: its references and history would point across.

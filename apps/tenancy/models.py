@@ -5,9 +5,19 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models.signals import class_prepared
 from django.utils.text import capfirst
 from django_scopes import ScopedManager
 
+from .keys import (
+    PENDING_APPS,
+    TenantForeignKey,
+    TenantForeignKeyConstraint,
+    TenantOneToOneConstraint,
+    TenantOneToOneField,
+    TenantPrimaryKey,
+    constraint_name,
+)
 from .roles import Role, role_has_perm
 
 CURRENCY_VALIDATOR = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as USD.")
@@ -90,13 +100,67 @@ class TenantModel(models.Model):
             errors = cross_organization_errors(self)
         if errors:
             raise ValidationError(errors)
+        # A saved row never changes organisation: its UPDATE (by organisation and id) would match nothing and
+        # Django would INSERT a copy under the other organisation, which PRIMARY KEY (organization_id, id) allows.
+        loaded = getattr(self, "_loaded_organization_id", None)
+        current = self.__dict__.get("organization_id")  # never fetch a deferred value here
+        if not self._state.adding and loaded is not None and current != loaded:
+            raise ValidationError({"organization": "The organisation of a saved row never changes."})
         super().save(*args, **kwargs)
+        self._loaded_organization_id = self.__dict__.get("organization_id")
 
     def clean(self):
         super().clean()
         errors = cross_organization_errors(self)
         if errors:
             raise ValidationError(errors)
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_organization_id = instance.__dict__.get("organization_id")
+        return instance
+
+    def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
+        # UPDATE t SET <every field but organization_id> WHERE organization_id = %s AND id = %s: a saved row's
+        # organisation never changes (save refuses it), and the organisation routes the UPDATE to its shard.
+        values = [value for value in values if value[0].attname != "organization_id"]
+        if "organization_id" in self.__dict__:  # deferred by only(): not fetched for this (the UPDATE goes by id)
+            base_qs = base_qs.filter(organization_id=self.organization_id)
+        return super()._do_update(base_qs, using, pk_val, values, update_fields, forced_update)
+
+
+def _give_tenant_keys(sender, **kwargs) -> None:
+    """class_prepared: every concrete tenant model gets PRIMARY KEY (organization_id, id), a composite foreign
+    key for each TenantForeignKey and UNIQUE (organization_id, field) for each TenantOneToOneField, in
+    ``_meta.constraints`` and in the options ``makemigrations`` reads, so a new table is born with them. Apps
+    still in ``keys.PENDING_APPS`` get nothing yet."""
+    if not issubclass(sender, TenantModel) or sender._meta.abstract or sender._meta.proxy:
+        return
+    if sender._meta.app_label in PENDING_APPS:
+        return
+    table = sender._meta.db_table
+    wanted: list[models.BaseConstraint] = [TenantPrimaryKey(name=constraint_name(table, "tenant_pk"))]
+    for field in sender._meta.local_fields:
+        if isinstance(field, TenantOneToOneField):
+            name = constraint_name(table, f"{field.column}_tenant_uniq")
+            wanted.append(TenantOneToOneConstraint(field=field.name, name=name))
+        if not isinstance(field, TenantForeignKey) or not field.tenant_constraint:
+            continue
+        target = field.remote_field.model
+        label = target if isinstance(target, str) else target._meta.label
+        target_app = label.split(".")[0] if "." in label else sender._meta.app_label
+        if target_app in PENDING_APPS:
+            continue
+        wanted.append(TenantForeignKeyConstraint(field=field.name, name=constraint_name(table, f"{field.column}_tfk")))
+    have = {constraint.name for constraint in sender._meta.constraints}
+    new = [constraint for constraint in wanted if constraint.name not in have]
+    if new:
+        sender._meta.constraints = [*sender._meta.constraints, *new]
+        sender._meta.original_attrs["constraints"] = sender._meta.constraints
+
+
+class_prepared.connect(_give_tenant_keys, dispatch_uid="tenancy.tenant_keys")
 
 
 @functools.cache

@@ -9,6 +9,9 @@ unscoped_admin_model("auth.group", _SUPERUSERS_ONLY)
 unscoped_admin_model("axes.accessattempt", "sign-in throttling records: " + _SUPERUSERS_ONLY)
 unscoped_admin_model("axes.accesslog", "sign-in throttling records: " + _SUPERUSERS_ONLY)
 unscoped_admin_model("axes.accessfailurelog", "sign-in throttling records: " + _SUPERUSERS_ONLY)
+unscoped_admin_model(
+    "accounts.apikeyprefix", "the global index of API token prefixes (public parts only): " + _SUPERUSERS_ONLY
+)
 unscoped_admin_model("pricing.provider", "the shared public price catalogue: " + _SUPERUSERS_ONLY)
 unscoped_admin_model("pricing.aimodel", "the shared public price catalogue: " + _SUPERUSERS_ONLY)
 unscoped_admin_model("pricing.modelalias", "the shared public price catalogue: " + _SUPERUSERS_ONLY)

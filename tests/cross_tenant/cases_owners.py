@@ -5,7 +5,8 @@ from decimal import Decimal
 
 from django_scopes import scope
 
-from apps.owners.models import Budget, BudgetOwner
+from apps.owners.models import Budget, BudgetOwner, BudgetOwnerUser
+from apps.tenancy.roles import Role
 
 from . import api_route, portal_route, tenant_model
 
@@ -28,8 +29,18 @@ def make_budget(world, organization) -> Budget:
     return budget
 
 
+def make_budget_owner_user(world, organization) -> BudgetOwnerUser:
+    owner = make_budget_owner(world, organization)
+    key = next(key for key, org in world.orgs.items() if org.pk == organization.pk)
+    user = world.user(key, Role.BUDGET_OWNER)
+    with scope(organization=organization):
+        owner.owner_users.add(user)
+        return BudgetOwnerUser.objects.get(organization=organization, budgetowner=owner, user=user)
+
+
 tenant_model("owners.budgetowner", make_budget_owner)
 tenant_model("owners.budget", make_budget)
+tenant_model("owners.budgetowneruser", make_budget_owner_user)
 
 
 def _org(world, organization) -> dict:

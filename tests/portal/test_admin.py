@@ -279,26 +279,27 @@ def test_a_raw_id_field_does_not_name_another_organisations_row(world, cost_cent
         assert "Globex" not in str(form["owner"])
 
 
-def test_a_mismatch_on_a_read_only_field_is_a_form_error_not_a_500(world, cost_centres, superuser_client, monkeypatch):
-    """A row written across organisations before the check existed (bulk_create bypasses save) and an
-    admin that shows its reference read-only: saving it names the field above the form."""
-    from django.contrib import admin as django_admin
+def test_a_reference_across_organisations_is_refused_by_postgresql_and_unreadable_elsewhere(world, cost_centres):
+    """A row pointing at another organisation's row (bulk_create bypasses save and its check): PostgreSQL's
+    composite foreign key (organization_id, owner_id) refuses to store it; where nothing refuses it (SQLite), the
+    reference reads by organisation and id, so the other organisation's row is never shown through it."""
+    from django.db import IntegrityError, connection, transaction
     from django_scopes import scopes_disabled
 
-    from apps.owners.models import Budget
+    from apps.owners.models import Budget, BudgetOwner
 
     _, globex = cost_centres
     with scopes_disabled():
+        if connection.vendor == "postgresql":
+            with pytest.raises(IntegrityError) as refused, transaction.atomic():
+                Budget.objects.bulk_create([Budget(**{**_budget_fields(world), "owner": globex})])
+            assert refused.value.__cause__.diag.constraint_name == "owners_budget_owner_id_tfk"
+            return
         (legacy,) = Budget.objects.bulk_create([Budget(**{**_budget_fields(world), "owner": globex})])
-    monkeypatch.setattr(django_admin.site.get_model_admin(Budget), "readonly_fields", ["owner"])
-    response = superuser_client.post(
-        reverse("admin:owners_budget_change", args=[legacy.pk]),
-        {"period": "2026-10-01", "amount": "1.00", "currency": "USD"},
-    )
-    assert response.status_code == 200
-    assert response.context["adminform"].form.non_field_errors() == [
-        "Owner must belong to the same organisation as this budget."
-    ]
+        legacy = Budget.objects.get(pk=legacy.pk)
+        assert legacy.owner_id == globex.pk
+        with pytest.raises(BudgetOwner.DoesNotExist):
+            legacy.owner  # noqa: B018 - the read is the point
 
 
 def _budget_fields(world) -> dict:
