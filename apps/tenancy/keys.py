@@ -170,16 +170,50 @@ $tenant_pk$"""  # noqa: S608 - names from model metadata
         return f"<TenantPrimaryKey: name={self.name!r}>"
 
 
-class TenantForeignKeyConstraint(models.BaseConstraint):
+class _FieldConstraint(models.BaseConstraint):
+    """A PostgreSQL-only constraint on one relation field, added at the end of the migration (after the
+    composite key it depends on) and nothing elsewhere. Subclasses write ``_sql`` and ``remove_sql``."""
+
+    def __init__(self, *, field: str, name: str, **kwargs):
+        self.field = field
+        super().__init__(name=name, **kwargs)
+
+    def _sql(self, model) -> str:
+        raise NotImplementedError
+
+    def constraint_sql(self, model, schema_editor):
+        # Inside CREATE TABLE: nothing; added at the end of the migration, after the target's composite key.
+        if _is_postgresql(schema_editor):
+            schema_editor.deferred_sql.append(self._sql(model))
+        return None
+
+    def create_sql(self, model, schema_editor):
+        # AddConstraint runs it where it stands: put it after the target's TenantPrimaryKey in the migration.
+        return self._sql(model) if _is_postgresql(schema_editor) else None
+
+    def deconstruct(self):
+        path, args, kwargs = super().deconstruct()
+        kwargs["field"] = self.field
+        return path, args, kwargs
+
+    def __eq__(self, other):
+        if type(other) is type(self):
+            return (self.name, self.field) == (other.name, other.field)
+        return NotImplemented
+
+    def __hash__(self):
+        return hash((type(self).__name__, self.name, self.field))
+
+    def __repr__(self):
+        return f"<{type(self).__name__}: field={self.field!r} name={self.name!r}>"
+
+
+class TenantForeignKeyConstraint(_FieldConstraint):
     """FOREIGN KEY (organization_id, <field>_id) REFERENCES <target> (organization_id, id), NOT DEFERRABLE.
 
     Not deferrable on purpose: on Citus a deferred violation surfaces only at COMMIT as XX000 ("could not commit
     transaction for shard ...") and SET CONSTRAINTS is not sent to the workers; immediate gives 23503 at the
     statement. PostgreSQL only; elsewhere nothing (TenantModel.save refuses cross-organisation references)."""
-
-    def __init__(self, *, field: str, name: str, **kwargs):
-        self.field = field
-        super().__init__(name=name, **kwargs)
 
     def _sql(self, model) -> str:
         field = model._meta.get_field(self.field)
@@ -201,16 +235,6 @@ BEGIN
 END
 $tenant_fk$"""  # noqa: S608 - names from model metadata
 
-    def constraint_sql(self, model, schema_editor):
-        # Inside CREATE TABLE: nothing; added at the end of the migration, after the target's composite key.
-        if _is_postgresql(schema_editor):
-            schema_editor.deferred_sql.append(self._sql(model))
-        return None
-
-    def create_sql(self, model, schema_editor):
-        # AddConstraint runs it where it stands: put it after the target's TenantPrimaryKey in the migration.
-        return self._sql(model) if _is_postgresql(schema_editor) else None
-
     def remove_sql(self, model, schema_editor):
         if not _is_postgresql(schema_editor):
             return None
@@ -219,30 +243,10 @@ $tenant_fk$"""  # noqa: S608 - names from model metadata
     def validate(self, model, instance, exclude=None, using=None):
         return  # TenantModel.save and clean refuse a reference to another organisation's row
 
-    def deconstruct(self):
-        path, args, kwargs = super().deconstruct()
-        kwargs["field"] = self.field
-        return path, args, kwargs
 
-    def __eq__(self, other):
-        if isinstance(other, TenantForeignKeyConstraint):
-            return (self.name, self.field) == (other.name, other.field)
-        return NotImplemented
-
-    def __hash__(self):
-        return hash((type(self).__name__, self.name, self.field))
-
-    def __repr__(self):
-        return f"<TenantForeignKeyConstraint: field={self.field!r} name={self.name!r}>"
-
-
-class TenantOneToOneConstraint(models.BaseConstraint):
+class TenantOneToOneConstraint(_FieldConstraint):
     """UNIQUE (organization_id, <field>_id) in place of the one-to-one column's own UNIQUE. PostgreSQL only;
     elsewhere nothing (the column stays unique there, which is the same rule: ids are unique everywhere)."""
-
-    def __init__(self, *, field: str, name: str, **kwargs):
-        self.field = field
-        super().__init__(name=name, **kwargs)
 
     def _sql(self, model) -> str:
         table = model._meta.db_table
@@ -262,14 +266,6 @@ BEGIN
 END
 $tenant_one$"""  # noqa: S608 - names from model metadata
 
-    def constraint_sql(self, model, schema_editor):
-        if _is_postgresql(schema_editor):
-            schema_editor.deferred_sql.append(self._sql(model))
-        return None
-
-    def create_sql(self, model, schema_editor):
-        return self._sql(model) if _is_postgresql(schema_editor) else None
-
     def remove_sql(self, model, schema_editor):
         if not _is_postgresql(schema_editor):
             return None
@@ -279,22 +275,6 @@ $tenant_one$"""  # noqa: S608 - names from model metadata
 
     def validate(self, model, instance, exclude=None, using=None):
         return  # the field is unique in Django; Model.validate_unique checks it
-
-    def deconstruct(self):
-        path, args, kwargs = super().deconstruct()
-        kwargs["field"] = self.field
-        return path, args, kwargs
-
-    def __eq__(self, other):
-        if isinstance(other, TenantOneToOneConstraint):
-            return (self.name, self.field) == (other.name, other.field)
-        return NotImplemented
-
-    def __hash__(self):
-        return hash((type(self).__name__, self.name, self.field))
-
-    def __repr__(self):
-        return f"<TenantOneToOneConstraint: field={self.field!r} name={self.name!r}>"
 
 
 class TenantManyToManyField(models.ManyToManyField):
