@@ -61,8 +61,9 @@ def collapse(sql: str) -> str:
 
 
 def shape(sql: str) -> str:
-    """Statements that differ only in their values and list lengths share a shape (and a verdict)."""
-    return _LITERAL.sub("?", collapse(sql))
+    """Statements that differ only in their values (placeholders or literals) and list lengths share a shape
+    (and a verdict)."""
+    return re.sub(_PLACEHOLDER, "?", _LITERAL.sub("?", collapse(sql)))
 
 
 def is_dml(sql: str) -> bool:
