@@ -18,6 +18,9 @@ import pytest
 
 from .recorder import Report, StatementLog, analyse, tenant_tables
 
+OFF = frozenset({"off", "0", "no", "false"})
+ON = frozenset({"on", "1", "yes", "true"})
+
 _log: StatementLog | None = None
 _report: Report | None = None
 
@@ -27,21 +30,22 @@ def active_log() -> StatementLog | None:
     return _log
 
 
-def _wanted() -> bool:
+def wanted() -> bool:
+    """Whether this run checks its statements (PostgreSQL, unless ROUTING_CHECK=off)."""
     from django.db import connections
 
     setting = os.environ.get("ROUTING_CHECK", "").strip().lower()
-    if setting in {"off", "0", "no", "false"}:
+    if setting in OFF:
         return False
     postgresql = connections["default"].vendor == "postgresql"
-    if setting in {"on", "1", "yes", "true"} and not postgresql:
+    if setting in ON and not postgresql:
         raise pytest.UsageError("ROUTING_CHECK=on needs the PostgreSQL test database (DATABASE_URL=postgres://…)")
     return postgresql
 
 
 def pytest_sessionstart(session):
     global _log
-    if _wanted():
+    if wanted():
         _log = StatementLog()
         _log.install()
 
