@@ -4,9 +4,10 @@ see, rendered through the Django test client against an organisation with ``--ro
 Runs in a scratch database created like the test runner's (``test_<name>``), on PostgreSQL on this machine
 only. The world is the demo (``seed_demo``: acme and globex, a user for every role, cost centres, taxonomy,
 price book, invoices, allocation, periods, statements, disputes) with acme's usage raised to ``--rows``
-events over 13 months (2025-11 to 2026-11), loaded through the real ingest chunk path (COPY, the cube and
-the customer totals) before the later months are reconciled, allocated and closed. ``--keep-db`` keeps the
-database and reuses it when acme already has ``--rows`` events.
+events over 13 months (2025-11 to 2026-11), loaded by ``apps.usage.bulk_load`` (a template of
+``--template-rows`` events through the real ingest, the rest repeated from it by set-based SQL, the cube and
+its monthly rollups rebuilt from the rows) before the later months are reconciled, allocated and closed.
+``--keep-db`` keeps the database and reuses it when acme already has ``--rows`` events.
 
 The pages are found by walking the URL conf: every named GET route under ``/o/<org_slug>/`` that needs
 nothing else, and every API list (``…-list`` routes without arguments), plus the request list at a deep
