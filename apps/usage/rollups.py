@@ -50,6 +50,71 @@ def rollups_add(*, cube: dict, detail: dict, upsert: Callable[[str, tuple, dict]
     upsert(MonthlyDetailUsage._meta.db_table, MONTH_DETAIL_KEY, by_month(detail))
 
 
+def month_cells(records) -> tuple[dict, dict]:
+    """For the writer's admission check (``writer._admit``): the current month cells these records feed,
+    ``MONTH_KEY`` and ``MONTH_DETAIL_KEY`` cells by key (locked on PostgreSQL, after the day cells, in the
+    order the upserts take them). A month cell is a sum like a day cell: a row that would take it beyond
+    ``MAX_SUM`` is refused the same way."""
+    if not records:
+        return {}, {}
+    organization_id = records[0].organization_id
+    months = sorted({r.day.replace(day=1) for r in records})
+    dimensions = sorted({d for r in records for d in r.detail_tags})
+    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    found = []
+    for model, key, extra in (
+        (MonthlyUsage, MONTH_KEY, ([], "")),
+        (MonthlyDetailUsage, MONTH_DETAIL_KEY, (dimensions, " AND dimension IN ({})")),
+    ):
+        values, condition = extra
+        if condition and not values:
+            found.append({})
+            continue
+        marks = ", ".join(["%s"] * len(months))
+        where = condition.format(", ".join(["%s"] * len(values))) if condition else ""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {', '.join(key + CUBE_SUM_FIELDS)} FROM {model._meta.db_table} "
+                f"WHERE organization_id = %s AND month IN ({marks}){where}{lock}",
+                [organization_id, *months, *values],
+            )
+            width = len(key)
+            rows = {tuple(row[:width]): list(row[width:]) for row in cursor.fetchall()}
+        # SQLite returns dates as text: key them as the writer's records do.
+        found.append({(k[0], _as_date(k[1]), *k[2:]): v for k, v in rows.items()})
+    return found[0], found[1]
+
+
+def _as_date(value) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def month_targets(record, team: str, cells: tuple[dict, dict]) -> list[tuple[dict, tuple, str]]:
+    """The month cells a record adds to, as the writer's admission targets (cells, key, label)."""
+    cube, detail = cells
+    month = record.day.replace(day=1)
+    key = (
+        record.organization_id,
+        month,
+        record.provider,
+        record.model,
+        record.service_tier,
+        record.tagset_id,
+        record.is_retry,
+        record.is_batch,
+    )
+    targets = [(cube, key, f"the {month:%Y-%m} total of {record.provider} {record.model}")]
+    targets += [
+        (
+            detail,
+            (record.organization_id, month, dimension, value, team),
+            f"the {month:%Y-%m} total of {dimension} {value}",
+        )
+        for dimension, value in record.detail_tags.items()
+    ]
+    return targets
+
+
 def _month_of(column: str) -> str:
     if connection.vendor == "postgresql":
         return f"date_trunc('month', {column})::date"

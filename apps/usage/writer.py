@@ -25,7 +25,7 @@ from django.db import IntegrityError, connection, transaction
 
 from apps.core.ceilings import MAX_SUM, within_sum
 from apps.usage.models import CUBE_SUM_FIELDS, DailyDetailUsage, DailyUsage, UsageRecord
-from apps.usage.rollups import rollups_add
+from apps.usage.rollups import month_cells, month_targets, rollups_add
 
 RECORD_COLUMNS = (
     "organization_id",
@@ -488,6 +488,7 @@ def _admit(records: list[PreparedRecord], job_total: int) -> tuple[list[Prepared
             f" AND dimension IN ({marks})",
             dimensions,
         )
+    months = month_cells(records)
     admitted, refused = [], []
     for record in sorted(records, key=lambda r: r.line):
         sums = _sums(record)
@@ -511,6 +512,7 @@ def _admit(records: list[PreparedRecord], job_total: int) -> tuple[list[Prepared
             )
             for dimension, value in record.detail_tags.items()
         ]
+        targets += month_targets(record, team, months)
         problem = None
         updated = []
         for table, cell_key, label in targets:

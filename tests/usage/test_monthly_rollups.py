@@ -338,3 +338,31 @@ def test_the_rebuild_command_refills_an_organisations_rollups(history):
         MonthlyUsage.objects.all().delete()
     call_command("rebuild_usage_rollups", "--org", "alpha")
     assert rollup(alpha, MonthlyUsage, KEY) == kept
+
+
+def test_a_row_that_would_overflow_a_month_cell_is_refused_and_the_rest_kept(catalog):
+    """A month cell is a sum like a day cell: the row that would take it beyond MAX_SUM is refused with
+    its line, the rows that fit (and the next month's) are stored, and the rollup stays an integer."""
+    from apps.core.ceilings import MAX_SUM
+    from tests.usage.test_number_ceilings import errors_of, stored_ids, with_tokens
+
+    org = catalog.org("a")
+    ingest(org, ndjson(with_tokens("seed", input_tokens=1)))  # 2026-10-03
+    with scope(organization=org):
+        MonthlyUsage.objects.update(input_tokens=MAX_SUM - 150)
+    later_day, next_month = with_tokens("fits", input_tokens=100), with_tokens("november", input_tokens=100)
+    later_day["occurred_at"] = "2026-10-20T09:00:00Z"  # another day: its own day cell, the same month cell
+    over = dict(later_day, request_id="overflows")
+    next_month["occurred_at"] = "2026-11-02T09:00:00Z"
+    job = ingest(org, ndjson(later_day, over, next_month))
+    assert (job.status, job.accepted, job.rejected) == ("succeeded", 2, 1)
+    [(line, field, message)] = errors_of(job, org)
+    assert (line, field) == (2, "usage")
+    assert message.startswith(
+        "adding this row would take the 2026-10 total of anthropic claude-sonnet-4-5 (input_tokens)"
+    )
+    assert stored_ids(org) == ["fits", "november", "seed"]
+    with scope(organization=org):
+        october = MonthlyUsage.objects.get(month=date(2026, 10, 1))
+        assert october.input_tokens == MAX_SUM - 50 and october.records == 2
+        assert MonthlyUsage.objects.get(month=date(2026, 11, 1)).input_tokens == 100
