@@ -3,6 +3,7 @@ from django.db.models.fields.json import KeyTransform
 
 from apps.core.ceilings import MAX_SUM
 from apps.ingest.models import IngestJobBase
+from apps.tenancy.keys import TenantForeignKey, TenantForeignKeyConstraint, TenantPrimaryKey, constraint_name
 from apps.tenancy.models import Organization, TenantModel
 
 
@@ -227,6 +228,70 @@ class DailyDetailUsage(CubeTable):
             sums_in_range("dailydetailusage_sums_in_range"),
         ]
         indexes = [models.Index(fields=["organization", "dimension", "day"], name="dailydetail_org_dim_day")]
+
+
+def born_with_tenant_keys(table: str, *relations: str) -> list[models.BaseConstraint]:
+    """The tenant keys ``apps.tenancy.models`` gives a table once its app leaves ``keys.PENDING_APPS``
+    (same names, so nothing changes then), written out for a table of this app born before that."""
+    return [
+        TenantPrimaryKey(name=constraint_name(table, "tenant_pk")),
+        *(TenantForeignKeyConstraint(field=f, name=constraint_name(table, f"{f}_id_tfk")) for f in relations),
+    ]
+
+
+class MonthlyUsage(CubeTable):
+    """The cube summed by calendar month (``DailyUsage`` without the day): what the pages that show a
+    whole month read (tagging health, the explorer's default, the periods board), so they read a
+    month's tag combinations, not its days × combinations. Kept by ``apps.usage.rollups`` wherever
+    the cube is written; equal to the month's ``DailyUsage`` cells summed."""
+
+    month = models.DateField(help_text="First day of the calendar month.")
+    provider = models.CharField(max_length=40)
+    model = models.CharField(max_length=120)
+    service_tier = models.CharField(max_length=20)
+    tagset = TenantForeignKey("taxonomy.TagSet", on_delete=models.PROTECT, related_name="+")
+    is_retry = models.BooleanField(default=False)
+    is_batch = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["month", "provider", "model"]
+        constraints = [
+            # Leads with (organisation, month): the index every read of a month uses.
+            models.UniqueConstraint(
+                fields=[
+                    "organization",
+                    "month",
+                    "provider",
+                    "model",
+                    "service_tier",
+                    "tagset",
+                    "is_retry",
+                    "is_batch",
+                ],
+                name="monthlyusage_cell",
+            ),
+            sums_in_range("monthlyusage_sums_in_range"),
+            *born_with_tenant_keys("usage_monthlyusage", "tagset"),
+        ]
+
+
+class MonthlyDetailUsage(CubeTable):
+    """``DailyDetailUsage`` summed by calendar month (per detail dimension, value and team)."""
+
+    month = models.DateField(help_text="First day of the calendar month.")
+    dimension = models.CharField(max_length=64)
+    value = models.CharField(max_length=200)
+    team = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["month", "dimension", "value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "dimension", "month", "value", "team"], name="monthlydetailusage_cell"
+            ),
+            sums_in_range("monthlydetailusage_sums_in_range"),
+            *born_with_tenant_keys("usage_monthlydetailusage"),
+        ]
 
 
 class SourceMapping(TenantModel):

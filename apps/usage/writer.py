@@ -25,6 +25,7 @@ from django.db import IntegrityError, connection, transaction
 
 from apps.core.ceilings import MAX_SUM, within_sum
 from apps.usage.models import CUBE_SUM_FIELDS, DailyDetailUsage, DailyUsage, UsageRecord
+from apps.usage.rollups import month_cells, month_targets, rollups_add
 
 RECORD_COLUMNS = (
     "organization_id",
@@ -213,8 +214,7 @@ class RecordWriter:
             if not self.overlapping and staged.cube is not None:
                 if _copy_all_or_nothing(lines):
                     cube = {(*key[:5], tagset_ids[key[5]], *key[6:]): sums for key, sums in staged.cube.items()}
-                    _upsert(DailyUsage._meta.db_table, CUBE_KEY, cube)
-                    _upsert(DailyDetailUsage._meta.db_table, DETAIL_KEY, staged.detail)
+                    _add_to_cubes(cube, staged.detail)
                     return _written(records)
                 self.overlapping = True  # this file meets stored rows: let the database sort them out
             inserted_ids = _insert_postgresql(lines)
@@ -436,8 +436,15 @@ def cube_add(records: list[PreparedRecord]) -> int:
     """Add the inserted records to the DailyUsage cube and DailyDetailUsage. Returns the number of cube
     cells touched."""
     cube, detail = cube_totals(records)
+    return _add_to_cubes(cube, detail)
+
+
+def _add_to_cubes(cube: dict[tuple, list[int]], detail: dict[tuple, list[int]]) -> int:
+    """The one place the cube is written: its cells, its detail cells and their monthly rollups
+    (``apps.usage.rollups``). Returns the number of cube cells touched."""
     touched = _upsert(DailyUsage._meta.db_table, CUBE_KEY, cube)
     _upsert(DailyDetailUsage._meta.db_table, DETAIL_KEY, detail)
+    rollups_add(cube=cube, detail=detail, upsert=_upsert)
     return touched
 
 
@@ -481,6 +488,7 @@ def _admit(records: list[PreparedRecord], job_total: int) -> tuple[list[Prepared
             f" AND dimension IN ({marks})",
             dimensions,
         )
+    months = month_cells(records)
     admitted, refused = [], []
     for record in sorted(records, key=lambda r: r.line):
         sums = _sums(record)
@@ -504,6 +512,7 @@ def _admit(records: list[PreparedRecord], job_total: int) -> tuple[list[Prepared
             )
             for dimension, value in record.detail_tags.items()
         ]
+        targets += month_targets(record, team, months)
         problem = None
         updated = []
         for table, cell_key, label in targets:

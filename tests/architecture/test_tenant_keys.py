@@ -35,6 +35,12 @@ def tenant_models() -> list[type[TenantModel]]:
     return [model for model in apps.get_models() if issubclass(model, TenantModel)]
 
 
+def born_with_keys(model) -> bool:
+    """A table of a pending app that declares its tenant keys itself (a new table born before its app is
+    converted, e.g. the monthly usage rollups): it is held to the converted tables' rules."""
+    return any(isinstance(constraint, TenantPrimaryKey) for constraint in model._meta.constraints)
+
+
 def tenant_tables() -> dict[str, str]:
     """``{table: app label}``: every concrete tenant model's table, and the automatic many-to-many tables of
     tenant models (tenant data too, but with no organisation of their own)."""
@@ -114,7 +120,8 @@ def composite_foreign_keys() -> set[tuple[str, str, str]]:
 def test_not_yet_converted_is_exactly_the_pending_apps_tables():
     tables = tenant_tables()
     assert set(NOT_YET_CONVERTED) <= set(tables), sorted(set(NOT_YET_CONVERTED) - set(tables))
-    assert {table for table, app in tables.items() if app in keys.PENDING_APPS} == NOT_YET_CONVERTED
+    born = {model._meta.db_table for model in tenant_models() if born_with_keys(model)}
+    assert {table for table, app in tables.items() if app in keys.PENDING_APPS} - born == NOT_YET_CONVERTED
 
 
 def _assert_sqlite_has_only_djangos_plain_keys():
@@ -164,7 +171,9 @@ def test_every_tenant_foreign_key_has_its_composite_constraint():
     have = composite_foreign_keys() if postgresql else set()
     editor = connection.schema_editor(collect_sql=True)  # not entered: only makes SQL
     editor.deferred_sql = []
-    converted = [model for model in tenant_models() if model._meta.app_label not in keys.PENDING_APPS]
+    converted = [
+        model for model in tenant_models() if model._meta.app_label not in keys.PENDING_APPS or born_with_keys(model)
+    ]
     assert converted, "no app is converted yet"
     missing = []
     for model in converted:
