@@ -23,6 +23,8 @@ demo: seed
 	@echo "Portal: http://127.0.0.1:8000/  (log in with any user above; Ctrl-C stops it)"
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
+# With DATABASE_URL=postgres://… the run also checks that every statement routes by organisation
+# (tests/routing/plugin.py; ROUTING_CHECK=off turns that off, ROUTING_CHECK_REPORT=<file> keeps the list).
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
