@@ -32,7 +32,6 @@ TENANT_COLUMN = "organization_id"
 # gets no composite constraint. Shrinks to empty; tests/architecture/test_tenant_keys.py checks the catalog.
 PENDING_APPS = frozenset(
     {
-        "usage",
         "invoices",
     }
 )

@@ -394,7 +394,7 @@ def _commit_chunk(context: _Context, chunk: _Chunk) -> None:
     staged, errors, last_line = chunk.staged, chunk.errors, chunk.last_line
     _resolve_tagsets(context, staged.records)
     with transaction.atomic():
-        locked = IngestJob.objects.select_for_update().get(pk=job.pk)
+        locked = IngestJob.objects.select_for_update().get(organization_id=job.organization_id, pk=job.pk)
         if (
             locked.lines_done != job.lines_done
             or locked.status != IngestJob.Status.RUNNING  # finished, or marked interrupted by the sweeper
