@@ -3,7 +3,7 @@
 ``ingest_job_create`` keeps the payload and queues a job; ``ingest_job_run`` (the Celery task's body)
 reads it. Each chunk of lines commits in one transaction: its new records, their cube cells, its
 rejected-row errors and the job's checkpoint (``lines_done``). A worker killed mid-file loses nothing:
-running the job again skips the committed lines and carries on; the (organisation, source, request id)
+running the job again skips the committed lines and carries on; the (organisation, source, request id, day)
 unique key makes every record land once even if two jobs overlap. Each commit is also the job's heartbeat:
 a job whose worker stops beating is marked interrupted by the sweeper (``apps/ingest/jobs.py``) and retried.
 """

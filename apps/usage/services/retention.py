@@ -18,6 +18,7 @@ a month was removed (late data) are exported to a further part of that month's f
 import csv
 import gzip
 import hashlib
+import io
 import json
 import os
 from dataclasses import dataclass
@@ -121,20 +122,12 @@ def usage_month_export(*, organization: Organization, month: date, directory: Pa
             return Export(path, manifest_path, current.rows, manifest["sha256"], reused=True)
         part += 1
     path.parent.mkdir(parents=True, exist_ok=True)
-    first, after = _month_range(month)
-    rows = (
-        UsageRecord.objects.filter(organization=organization, day__gte=first, day__lt=after)
-        .order_by("id")
-        .values_list(*[UsageRecord._meta.get_field(c).attname for c in _export_fields()])
-    )
     temporary = path.with_name(path.name + ".tmp")
-    count = 0
-    with gzip.open(temporary, "wt", newline="", encoding="utf-8") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(EXPORT_COLUMNS)
-        for row in rows.iterator(chunk_size=5000):
-            writer.writerow([_csv_value(value) for value in row])
-            count += 1
+    with gzip.open(temporary, "wb", compresslevel=6) as stream:
+        count = _write_csv(stream, organization, month)
+    if count < 0:  # the manifest's count is of the records in the file as written (a value may hold a newline)
+        with gzip.open(temporary, "rt", encoding="utf-8", newline="") as stream:
+            count = sum(1 for _record in csv.reader(stream)) - 1
     digest = _sha256(temporary)
     os.replace(temporary, path)
     manifest = {
@@ -156,6 +149,40 @@ def usage_month_export(*, organization: Organization, month: date, directory: Pa
     return Export(path, manifest_path, count, digest)
 
 
+def _write_csv(stream, organization: Organization, month: date) -> int:
+    """The month's rows as CSV (a header, then every column in id order) into a binary stream; returns the
+    rows written. PostgreSQL writes the CSV itself (COPY … TO STDOUT, an order of magnitude faster than
+    formatting rows in Python); elsewhere the csv module writes the same columns (booleans t/f as COPY does)."""
+    first, after = _month_range(month)
+    table = UsageRecord._meta.db_table
+    if connection.vendor == "postgresql":
+        columns = ", ".join(EXPORT_COLUMNS)
+        query = (
+            f"COPY (SELECT {columns} FROM {table} WHERE organization_id = {int(organization.pk)} "  # noqa: S608
+            f"AND day >= '{first.isoformat()}' AND day < '{after.isoformat()}' ORDER BY id) "
+            "TO STDOUT WITH (FORMAT csv, HEADER true)"
+        )
+        with connection.cursor() as cursor, cursor.cursor.copy(query) as copy:
+            for block in copy:
+                stream.write(block)
+        return -1  # counted by reading the file back
+    rows = (
+        UsageRecord.objects.filter(organization=organization, day__gte=first, day__lt=after)
+        .order_by("id")
+        .values_list(*[UsageRecord._meta.get_field(c).attname for c in _export_fields()])
+    )
+    text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+    writer = csv.writer(text)
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    for row in rows.iterator(chunk_size=5000):
+        writer.writerow([_csv_value(value) for value in row])
+        count += 1
+    text.flush()
+    text.detach()
+    return count
+
+
 def _export_fields() -> list[str]:
     by_column = {field.column: field.name for field in UsageRecord._meta.concrete_fields}
     return [by_column[column] for column in EXPORT_COLUMNS]
@@ -167,7 +194,7 @@ def _csv_value(value):
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return "t" if value else "f"
     return value
 
 

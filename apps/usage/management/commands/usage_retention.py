@@ -2,6 +2,7 @@
 CSV with a manifest, then remove it; audited per organisation and month. See ``apps/usage/services/retention.py``
 for the two ways a month goes (partition dropped, rows deleted) and when each is taken."""
 
+import time
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
@@ -81,9 +82,11 @@ class Command(BaseCommand):
             exports = {}
             for org_id, month in items:
                 org = by_id[org_id]
+                started = time.perf_counter()
                 with organization_scope(org):
                     exports[(org_id, month)] = usage_month_export(organization=org, month=month, directory=directory)
-                self._exported(org, month, exports[(org_id, month)])
+                self._exported(org, month, exports[(org_id, month)], time.perf_counter() - started)
+            started = time.perf_counter()
             with transaction.atomic():
                 partitions.detach_and_drop(partition)
                 for org_id, month in items:
@@ -97,6 +100,7 @@ class Command(BaseCommand):
                             export=exports[(org_id, month)],
                             months=org.usage_retention_months,
                         )
+            self.stdout.write(f"  {partition.name} detached and dropped in {time.perf_counter() - started:.3f} s")
             done.update(items)
         for (org_id, month), rows in sorted(due.items(), key=lambda item: (item[0][1], item[0][0])):
             if (org_id, month) in done:
@@ -108,9 +112,12 @@ class Command(BaseCommand):
             if dry_run:
                 continue
             with organization_scope(org):
+                started = time.perf_counter()
                 export = usage_month_export(organization=org, month=month, directory=directory)
-                self._exported(org, month, export)
+                self._exported(org, month, export, time.perf_counter() - started)
+                started = time.perf_counter()
                 deleted = usage_month_delete(organization=org, month=month, batch=batch)
+                seconds = time.perf_counter() - started
                 with transaction.atomic():
                     left = usage_month_rows(organization=org, month=month).rows
                     if left:  # rows arrived meanwhile: they were not exported; the next run takes them
@@ -123,12 +130,13 @@ class Command(BaseCommand):
                         export=export,
                         months=org.usage_retention_months,
                     )
-            self.stdout.write(f"  {deleted} rows deleted")
+            self.stdout.write(f"  {deleted} rows deleted in {seconds:.3f} s")
 
-    def _exported(self, org, month, export) -> None:
+    def _exported(self, org, month, export, seconds: float) -> None:
         state = "already exported" if export.reused else "exported"
         self.stdout.write(
-            f"  {org.slug} {month:%Y-%m}: {export.rows} rows {state} to {export.path} (sha256 {export.sha256})"
+            f"  {org.slug} {month:%Y-%m}: {export.rows} rows {state} to {export.path} (sha256 {export.sha256}) "
+            f"in {seconds:.2f} s"
         )
 
     def _droppable(self, due, by_id, today) -> list[partitions.Partition]:
