@@ -12,6 +12,7 @@ from django_scopes import scope
 
 from apps.usage import partitions
 from apps.usage.models import DailyUsage, IngestJob, UsageRecord
+from apps.usage.selectors import UsageFilter, usage_records
 from apps.usage.services.ingest import ingest_job_create, ingest_job_run
 from apps.usage.tasks import create_usage_partitions
 
@@ -161,7 +162,7 @@ def test_on_sqlite_the_table_is_plain_and_there_is_nothing_to_make(world):
 
 
 @postgresql_only
-def test_a_one_month_record_query_reads_one_partition(world, price_book):
+def test_a_one_month_request_list_query_reads_one_partition(world, price_book):
     organization = world.org("a")
     _ingest(
         organization,
@@ -171,10 +172,13 @@ def test_a_one_month_record_query_reads_one_partition(world, price_book):
             _event("r-3", "2026-11-01T00:00:00Z"),
         ],
     )
+    # The request list's own query for October (its selector bounds ``day`` as well as the time).
+    october = usage_records(
+        organization=organization,
+        usage_filter=UsageFilter(date_from=date(2026, 10, 1), date_to=date(2026, 10, 31)),
+        team_values=None,
+    )
     with scope(organization=organization):
-        october = UsageRecord.objects.filter(
-            organization=organization, day__gte=date(2026, 10, 1), day__lt=date(2026, 11, 1)
-        )
         plan = october.explain()
         assert list(october.values_list("request_id", flat=True)) == ["r-2"]
     read = {name for name in (p.name for p in partitions.partitions()) if name in plan}
