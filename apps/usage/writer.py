@@ -189,7 +189,7 @@ class RecordWriter:
         cost so far: it is a sum too, and must stay in range with this chunk added."""
         if not staged.records:
             return Written(0, 0, 0)
-        ensure_months({r.day for r in staged.records})
+        ensure_months({r.day for r in staged.records})  # made before the chunk's transaction by ingest: a check
         try:
             with transaction.atomic():
                 written = self._write(staged, tagset_ids)

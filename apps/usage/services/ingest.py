@@ -37,6 +37,7 @@ from apps.tenancy.scoping import tenant_scoped
 from apps.usage.models import IngestError, IngestJob, SourceMapping, UsageRecord
 from apps.usage.parsers import FileRefused, RowError, UsageEvent, detect_format, reader_for
 from apps.usage.parsers.canonical import event_from_object
+from apps.usage.partitions import ensure_months
 from apps.usage.pipeline import run_ahead
 from apps.usage.writer import PreparedRecord, RecordWriter, StagedChunk, stage_chunk, uses_copy
 
@@ -393,6 +394,8 @@ def _commit_chunk(context: _Context, chunk: _Chunk) -> None:
     job = context.job
     staged, errors, last_line = chunk.staged, chunk.errors, chunk.last_line
     _resolve_tagsets(context, staged.records)
+    # The months of the chunk exist before its transaction (a new month is attached in a short one of its own).
+    ensure_months({record.day for record in staged.records})
     with transaction.atomic():
         locked = IngestJob.objects.select_for_update().get(organization_id=job.organization_id, pk=job.pk)
         if (

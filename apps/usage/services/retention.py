@@ -33,7 +33,7 @@ from apps.audit.services import audit_record
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
 from apps.usage.models import UsageRecord
-from apps.usage.partitions import add_months, month_start
+from apps.usage.partitions import add_months, month_start, partitioned, partitions
 
 ROWS_DELETED = "rows deleted"
 PARTITION_DROPPED = "partition dropped"
@@ -69,11 +69,18 @@ def usage_months_past_retention(*, organization: Organization, today: date) -> l
     if cutoff is None:
         return []
     records = UsageRecord.objects.filter(organization=organization, day__lt=cutoff)
-    return [
-        usage_month_rows(organization=organization, month=month)
-        for month in records.dates("day", "month")
-        if month < cutoff
-    ]
+    if partitioned():
+        # one index probe a month of each partition before the cutoff, not a read of every old row
+        months = [
+            month
+            for partition in partitions()
+            if partition.first < cutoff
+            for month in partition.months
+            if month < cutoff and records.filter(day__gte=month, day__lt=add_months(month, 1)).exists()
+        ]
+    else:
+        months = [month for month in records.dates("day", "month") if month < cutoff]
+    return [usage_month_rows(organization=organization, month=month) for month in months]
 
 
 @tenant_scoped
