@@ -183,3 +183,40 @@ def test_a_one_month_request_list_query_reads_one_partition(world, price_book):
         assert list(october.values_list("request_id", flat=True)) == ["r-2"]
     read = {name for name in (p.name for p in partitions.partitions()) if name in plan}
     assert read == {"usage_usagerecord_2026_10"}, plan
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_writers_making_the_same_month_at_once_make_it_once():
+    """Four connections make the same new month together: one makes it, the others find it made (an advisory
+    lock and a second look under it); nobody fails."""
+    import threading
+
+    from django.db import connections
+
+    month = date(2018, 1, 1)
+    start = threading.Barrier(4)
+    results, errors = [], []
+
+    def make():
+        try:
+            start.wait()
+            results.append(partitions.ensure_months([month]))
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=make) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert errors == []
+        assert sorted(results) == [[], [], [], ["usage_usagerecord_2018_01"]]
+        assert [p.name for p in partitions.partitions() if p.first == month] == ["usage_usagerecord_2018_01"]
+    finally:
+        made = partitions.partition_for(month)
+        if made:
+            partitions.detach_and_drop(made)
