@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("taxonomy", "0004_tenant_fk"),
         ("tenancy", "0004_tenant_pk"),
-        ("usage", "0007_request_list_keyset_indexes"),
+        ("usage", "0010_usagerecord_partitioned_by_month"),
     ]
 
     operations = [
