@@ -117,7 +117,7 @@ def test_every_tenant_key_in_the_catalog_carries_the_organisation():
         _assert_sqlite_has_only_djangos_plain_keys()
         return
     tables = tenant_tables()
-    assert len(tables) >= 40, sorted(tables)
+    assert len(tables) >= 38, sorted(tables)  # a floor: the walk over the models found them all
     offences = catalog_offences(tables)
     assert offences == [], "tenant keys without organization_id:\n" + "\n".join(map(str, offences))
 
