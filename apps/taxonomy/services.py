@@ -118,6 +118,7 @@ def _raise_if(errors: dict[str, Any]) -> None:
         raise ValidationError(errors)
 
 
+@tenant_scoped
 def owner_error(*, organization: Organization, owner: BudgetOwner | None, current: BudgetOwner | None = None) -> str:
     if owner is None:
         return ""

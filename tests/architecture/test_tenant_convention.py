@@ -1,12 +1,14 @@
 """The tenant convention, held for the whole project (docs/ARCHITECTURE.md; ``apps.tenancy.scoping``).
 
 Every public function of a services or selectors module takes the organisation explicitly: it is decorated
-with ``tenant_scoped`` (which marks it with ``tenant_via``: the keyword that carries the organisation, or an
-object that belongs to one), or it takes a keyword-only ``organization`` or ``membership``. A service or
+with ``tenant_scoped`` (which marks it with ``tenant_via``: the keyword-only argument that carries the
+organisation, or an object that belongs to one), so it runs in that organisation's scope and refuses a call for
+another organisation made inside a scope. A service or
 selector never enters ``scope(...)`` by hand: the decorator does, for the organisation it was given.
 
-The modules are found by walking ``apps/``: ``services*.py`` and ``selectors*.py`` at any depth, and every
-module of a ``services`` or ``selectors`` package. A new app or subpackage is checked without listing it.
+The modules are found by walking ``apps/``: ``services*.py`` and ``selectors*.py`` at any depth, every module
+of a ``services`` or ``selectors`` package, and the other modules that read or write tenant rows for a caller
+(``catalog*.py``, ``guards.py``, ``late_data.py``). A new app or subpackage is checked without listing it.
 """
 
 from __future__ import annotations
@@ -38,6 +40,14 @@ NO_ORGANISATION = {
 }
 
 KEYWORDS = {"organization", "membership"}
+# Modules beside services and selectors that read or write tenant rows on a caller's behalf. Their pure helpers
+# (CSV shaping, registries) take no organisation; a function there that is given an organisation, a member or a
+# row of one (a parameter named in CARRIERS) must be tenant-scoped like a service.
+OTHER_MODULES = ("catalog", "guards.py", "late_data.py")
+CARRIERS = {
+    *KEYWORDS,
+    *("owner", "budget", "dimension", "tag_value", "alias", "billing_period", "run", "job", "statement"),
+}
 
 
 def _app_of(path: Path) -> str:
@@ -47,7 +57,7 @@ def _app_of(path: Path) -> str:
 def _is_service_or_selector(path: Path) -> bool:
     if path.suffix != ".py" or "migrations" in path.parts:
         return False
-    if path.name.startswith(("services", "selectors")):
+    if path.name.startswith(("services", "selectors", *OTHER_MODULES)):
         return True
     return any(part in ("services", "selectors") for part in path.relative_to(APPS).parts[:-1])
 
@@ -70,13 +80,20 @@ def _checked_files() -> list[Path]:
 
 
 def _takes_the_organisation(function) -> bool:
-    if getattr(function, "tenant_via", None):
+    return bool(getattr(function, "tenant_via", None))
+
+
+def _is_other_module(module) -> bool:
+    return module.__name__.rsplit(".", 1)[-1].startswith(tuple(m.removesuffix(".py") for m in OTHER_MODULES))
+
+
+def _must_take_the_organisation(module, function) -> bool:
+    if not _is_other_module(module):
         return True
     try:
-        parameters = inspect.signature(function).parameters.values()
+        return bool(CARRIERS & set(inspect.signature(function).parameters))
     except (TypeError, ValueError):
         return False
-    return any(p.kind is inspect.Parameter.KEYWORD_ONLY and p.name in KEYWORDS for p in parameters)
 
 
 def _public_functions(module):
@@ -97,6 +114,10 @@ def test_the_walk_finds_the_services_and_selectors_of_every_app():
         "apps.disputes.selectors",
         "apps.portal.selectors",
         "apps.usage.services.ingest",
+        "apps.owners.catalog_io",
+        "apps.tenancy.catalog",
+        "apps.periods.guards",
+        "apps.periods.late_data",
     }.issubset(found)
 
 
@@ -106,7 +127,9 @@ def test_every_public_service_and_selector_takes_the_organisation():
         module = importlib.import_module(_module_name(path))
         for name, function in _public_functions(module):
             key = f"{module.__name__}:{name}"
-            if key not in NO_ORGANISATION and not _takes_the_organisation(function):
+            if key in NO_ORGANISATION or not _must_take_the_organisation(module, function):
+                continue
+            if not _takes_the_organisation(function):
                 offenders.append(key)
     assert not offenders, (
         "These services/selectors do not take the organisation explicitly. Decorate each with "
@@ -144,6 +167,17 @@ def _hand_written_scopes(path: Path) -> list[str]:
 
     visit(tree, "")
     return found
+
+
+def test_the_organisation_is_passed_by_keyword():
+    positional = []
+    for path in _checked_files():
+        module = importlib.import_module(_module_name(path))
+        for name, function in _public_functions(module):
+            via = getattr(function, "tenant_via", None)
+            if via and inspect.signature(function).parameters[via].kind is not inspect.Parameter.KEYWORD_ONLY:
+                positional.append(f"{module.__name__}:{name}({via})")
+    assert not positional, "Make the argument that carries the organisation keyword-only:\n  " + "\n  ".join(positional)
 
 
 def test_no_service_or_selector_enters_a_scope_by_hand():

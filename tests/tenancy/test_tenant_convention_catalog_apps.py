@@ -1,8 +1,6 @@
-"""The tenant convention in owners, taxonomy, pricing and the catalog: every public service, selector and
-catalog section that is given an organisation (or a row that belongs to one) runs in its scope."""
-
-import importlib
-import inspect
+"""Selectors of owners, pricing and taxonomy read their organisation outside any scope and refuse another one
+inside a scope. The static rule (every such function is tenant-scoped, by keyword) is checked for the whole
+project, catalog modules included, in tests/architecture/test_tenant_convention.py."""
 
 import pytest
 from django_scopes import ScopeError, scope
@@ -13,52 +11,6 @@ from apps.pricing.selectors import price_overrides
 from apps.taxonomy.selectors import dimensions_with_counts
 from apps.tenancy.roles import Role
 from apps.tenancy.scoping import CrossTenantCall
-
-MODULES = [
-    *(f"apps.{app}.{module}" for app in ("owners", "taxonomy", "pricing") for module in ("services", "selectors")),
-    "apps.owners.catalog_io",
-    "apps.taxonomy.catalog_io",
-    "apps.pricing.catalog_io",
-    "apps.tenancy.catalog",
-]
-# What carries the organisation: the organisation itself, the member, or a row of one.
-CARRIERS = {"organization", "membership", "owner", "budget", "dimension", "tag_value", "alias", "override"}
-# Take an organisation or a row but read nothing from the database through it.
-PLAIN = {
-    "apps.taxonomy.services.owner_error",  # compares ids and a flag of rows already loaded
-}
-
-
-def _public_functions():
-    for name in MODULES:
-        module = importlib.import_module(name)
-        for function_name, function in vars(module).items():
-            if function_name.startswith("_") or not inspect.isfunction(function):
-                continue
-            if getattr(function, "__wrapped__", function).__module__ != name:
-                continue
-            yield f"{name}.{function_name}", function
-
-
-def test_every_function_given_an_organisation_or_its_row_is_tenant_scoped():
-    unscoped = [
-        name
-        for name, function in _public_functions()
-        if CARRIERS & set(inspect.signature(function).parameters)
-        and name not in PLAIN
-        and not hasattr(function, "tenant_via")
-    ]
-    assert unscoped == []
-
-
-def test_the_tenant_argument_is_keyword_only():
-    positional = [
-        name
-        for name, function in _public_functions()
-        if hasattr(function, "tenant_via")
-        and inspect.signature(function).parameters[function.tenant_via].kind is not inspect.Parameter.KEYWORD_ONLY
-    ]
-    assert positional == []
 
 
 @pytest.mark.django_db

@@ -31,6 +31,7 @@ from .selectors import current_run, run_owner_totals
 from .totals import UNALLOCATED_KEY, Computed, footed_owner_totals, result_owner_totals
 
 
+@tenant_scoped
 def compute(*, organization: Organization, period: date, version: RuleSetVersion) -> Computed:
     """Run the engine for a period with one version (draft or published), without writing anything."""
     what = f"The usage and invoices of {period:%Y-%m}"
