@@ -3,6 +3,8 @@ referenced tables before the tables that reference them. Idempotent (tables Citu
 does nothing without the ``citus`` extension. Run it after ``migrate``, every time: a table a migration adds
 stays local until it runs. The plan comes from the catalog: see ``apps.tenancy.distribution``."""
 
+import time
+
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
@@ -36,6 +38,7 @@ class Command(BaseCommand):
         catalog = distribution.read_catalog()
         plan = distribution.make_plan(catalog)
         act = version is not None and not dry_run
+        started = time.monotonic()
         self.stdout.write(
             f"{'Citus ' + version if version else 'PostgreSQL'} in {database}: {plan.tenant_count} tenant tables, "
             f"{len(plan.reference) + len(plan.reference_done)} reference tables."
@@ -99,7 +102,7 @@ class Command(BaseCommand):
         if act:
             self.stdout.write(
                 f"Tenant tables distributed: {distributed} of {plan.tenant_count}; reference tables: {references} of "
-                f"{len(plan.reference) + len(plan.reference_done)}."
+                f"{len(plan.reference) + len(plan.reference_done)}; {time.monotonic() - started:.1f} s."
             )
             left = plan.tenant_count - distributed
             if left:
