@@ -2,7 +2,14 @@ from django.contrib import admin
 
 from apps.audit.admin_kit import ReadOnlyTenantAdmin, TenantAdmin
 
-from .models import InvoiceIngestError, InvoiceIngestJob, InvoiceLine, InvoiceSettings, ProviderInvoice
+from .models import (
+    InvoiceIngestError,
+    InvoiceIngestJob,
+    InvoiceIngestJobInvoice,
+    InvoiceLine,
+    InvoiceSettings,
+    ProviderInvoice,
+)
 
 
 @admin.register(InvoiceSettings)
@@ -34,3 +41,12 @@ class InvoiceIngestJobAdmin(ReadOnlyTenantAdmin):
 @admin.register(InvoiceIngestError)
 class InvoiceIngestErrorAdmin(ReadOnlyTenantAdmin):
     list_display = ["job", "line", "field", "message"]
+
+
+@admin.register(InvoiceIngestJobInvoice)
+class InvoiceIngestJobInvoiceAdmin(ReadOnlyTenantAdmin):
+    """Which invoices each import touched, one row each (shown on the import as its invoices)."""
+
+    list_display = ["invoiceingestjob", "providerinvoice", "organization"]
+    list_select_related = ["organization", "invoiceingestjob", "providerinvoice"]
+    search_fields = ["providerinvoice__invoice_number"]

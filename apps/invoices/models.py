@@ -14,6 +14,7 @@ from django.db import models
 from apps.core.money import nano_to_decimal
 from apps.ingest.models import IngestJobBase, JobChannel, JobStatus, extend_choices
 from apps.pricing.constants import BILL_COST_SOURCES, COST_SOURCE_LABELS
+from apps.tenancy.keys import TenantForeignKey, TenantManyToManyField
 from apps.tenancy.models import TenantModel
 
 
@@ -68,7 +69,9 @@ class InvoiceIngestJob(IngestJobBase):
     accepted = models.PositiveIntegerField(default=0)
     duplicates = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
-    invoices = models.ManyToManyField("ProviderInvoice", blank=True, related_name="jobs")
+    invoices = TenantManyToManyField(
+        "ProviderInvoice", through="InvoiceIngestJobInvoice", blank=True, related_name="jobs"
+    )
     heartbeat_at = models.DateTimeField(
         null=True, blank=True, help_text="Last sign of life of the worker running it (while reading the file)."
     )
@@ -97,7 +100,7 @@ class InvoiceIngestJob(IngestJobBase):
 class InvoiceIngestError(TenantModel):
     """A rejected row of an invoice file: where it was and why. The valid rows of the file are kept."""
 
-    job = models.ForeignKey(InvoiceIngestJob, on_delete=models.CASCADE, related_name="errors")
+    job = TenantForeignKey(InvoiceIngestJob, on_delete=models.CASCADE, related_name="errors")
     line = models.PositiveIntegerField()
     field = models.CharField(max_length=100)
     message = models.CharField(max_length=500)
@@ -151,6 +154,32 @@ class ProviderInvoice(TenantModel):
         return f"{self.billing_period:%Y-%m}"
 
 
+class InvoiceIngestJobInvoice(TenantModel):
+    """The link behind ``InvoiceIngestJob.invoices``: an explicit table, so it carries the organisation (its
+    manager fills it from the job or the invoice: ``job.invoices.add(invoice)`` needs nothing more)."""
+
+    invoiceingestjob = TenantForeignKey(InvoiceIngestJob, on_delete=models.CASCADE, related_name="+")
+    providerinvoice = TenantForeignKey(ProviderInvoice, on_delete=models.CASCADE, related_name="+")
+
+    # Django reads and writes a link table with its default manager, also outside any scope (the admin, a
+    # deletion's collector): that one is plain; ``objects`` stays scoped.
+    unscoped = models.Manager()
+
+    class Meta:
+        db_table = "invoices_invoiceingestjob_invoices"
+        default_manager_name = "unscoped"
+        verbose_name = "invoice touched by an import"
+        verbose_name_plural = "invoices touched by imports"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "invoiceingestjob", "providerinvoice"], name="invoiceingestjobinvoice_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import #{self.invoiceingestjob_id} touched invoice #{self.providerinvoice_id}"
+
+
 class InvoiceLine(TenantModel):
     """One charge of a bill. Denormalised (organisation, billing period, provider, model, cost source) so
     reconciliation can aggregate lines with one GROUP BY and no join."""
@@ -166,8 +195,8 @@ class InvoiceLine(TenantModel):
         CREDIT = "Credit", "Credit"
         ADJUSTMENT = "Adjustment", "Adjustment"
 
-    invoice = models.ForeignKey(ProviderInvoice, on_delete=models.CASCADE, related_name="lines")
-    job = models.ForeignKey(InvoiceIngestJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    invoice = TenantForeignKey(ProviderInvoice, on_delete=models.CASCADE, related_name="lines")
+    job = TenantForeignKey(InvoiceIngestJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     billing_period = models.DateField(help_text="Copied from the invoice, for aggregation without a join.")
     charge_period_start = models.DateTimeField()
     charge_period_end = models.DateTimeField()

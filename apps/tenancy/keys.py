@@ -33,7 +33,6 @@ TENANT_COLUMN = "organization_id"
 PENDING_APPS = frozenset(
     {
         "usage",
-        "invoices",
     }
 )
 

@@ -28,12 +28,6 @@ NOT_YET_CONVERTED = {
     "usage_dailyusage",
     "usage_dailydetailusage",
     "usage_sourcemapping",
-    "invoices_invoicesettings",
-    "invoices_invoiceingestjob",
-    "invoices_invoiceingestjob_invoices",
-    "invoices_invoiceingesterror",
-    "invoices_providerinvoice",
-    "invoices_invoiceline",
 }
 
 

@@ -2,7 +2,7 @@
 
 from django_scopes import scope
 
-from apps.invoices.models import InvoiceLine
+from apps.invoices.models import InvoiceIngestJobInvoice, InvoiceLine
 from tests.factories.invoices import (
     InvoiceIngestErrorFactory,
     InvoiceIngestJobFactory,
@@ -34,6 +34,14 @@ def make_error(world, organization):
         return InvoiceIngestErrorFactory(job=InvoiceIngestJobFactory(organization=organization))
 
 
+def make_job_invoice(world, organization) -> InvoiceIngestJobInvoice:
+    with scope(organization=organization):
+        job = InvoiceIngestJobFactory(organization=organization)
+        invoice = ProviderInvoiceFactory(organization=organization)
+        job.invoices.add(invoice)
+        return InvoiceIngestJobInvoice.objects.get(organization=organization, invoiceingestjob=job)
+
+
 def make_settings(world, organization):
     with scope(organization=organization):
         return InvoiceSettingsFactory(organization=organization)
@@ -44,6 +52,7 @@ tenant_model("invoices.invoiceline", make_line)
 tenant_model("invoices.invoiceingestjob", make_job)
 tenant_model("invoices.invoiceingesterror", make_error)
 tenant_model("invoices.invoicesettings", make_settings)
+tenant_model("invoices.invoiceingestjobinvoice", make_job_invoice)
 
 
 def _org(world, organization) -> dict:

@@ -6,7 +6,7 @@ import pytest
 from django_scopes import scope
 
 from apps.audit.models import AuditEvent
-from apps.invoices.models import InvoiceIngestJob, InvoiceLine, ProviderInvoice
+from apps.invoices.models import InvoiceIngestJob, InvoiceIngestJobInvoice, InvoiceLine, ProviderInvoice
 from apps.invoices.services.ingest import invoice_ingest_summary
 from apps.invoices.services.settings import invoice_settings_update
 
@@ -159,3 +159,39 @@ def test_invoices_stay_in_their_organisation(world):
     assert job_b.accepted == 3  # same file, other org: not a duplicate
     with scope(organization=world.org("b")):
         assert ProviderInvoice.objects.count() == 1
+
+
+def test_an_imports_invoice_links_carry_its_organisation_and_never_cross(world):
+    """The link rows behind job.invoices are filled with the job's organisation by the ingest's add(). A link
+    from one organisation's import to another's invoice: PostgreSQL's composite foreign key refuses it; where
+    nothing refuses it (SQLite), the relation joins by organisation, so the other organisation's invoice never
+    shows through it."""
+    from django.db import IntegrityError, connection, transaction
+    from django_scopes import scopes_disabled
+
+    job_a = ingest(world.org("a"), "generic_invoice.csv")
+    job_b = ingest(world.org("b"), "generic_invoice.csv")
+    with scopes_disabled():
+        invoice_a = ProviderInvoice.objects.get(organization=world.org("a"))
+        invoice_b = ProviderInvoice.objects.get(organization=world.org("b"))
+        links = set(
+            InvoiceIngestJobInvoice.objects.values_list("organization_id", "invoiceingestjob_id", "providerinvoice_id")
+        )
+        assert links == {
+            (world.org("a").pk, job_a.pk, invoice_a.pk),
+            (world.org("b").pk, job_b.pk, invoice_b.pk),
+        }
+        crossing = InvoiceIngestJobInvoice(
+            organization=world.org("a"), invoiceingestjob_id=job_a.pk, providerinvoice_id=invoice_b.pk
+        )
+        if connection.vendor == "postgresql":
+            with pytest.raises(IntegrityError) as refused, transaction.atomic():
+                InvoiceIngestJobInvoice.objects.bulk_create([crossing])
+            assert (
+                refused.value.__cause__.diag.constraint_name
+                == "invoices_invoiceingestjob_invoices_providerinvoice_id_tfk"
+            )
+            return
+        InvoiceIngestJobInvoice.objects.bulk_create([crossing])
+        assert list(InvoiceIngestJob.objects.get(pk=job_a.pk).invoices.all()) == [invoice_a]
+        assert list(ProviderInvoice.objects.filter(jobs=job_a.pk)) == [invoice_a]

@@ -312,3 +312,33 @@ def _budget_fields(world) -> dict:
         "amount": Decimal("5.00"),
         "currency": "USD",
     }
+
+
+def test_an_imports_admin_page_names_the_invoices_it_touched_and_no_other(world, superuser_client):
+    """The import's invoices run through an explicit link model (it carries the organisation): the read-only
+    import page still lists them, and the link rows have their own read-only list."""
+    from django_scopes import scopes_disabled
+
+    from tests.factories.invoices import InvoiceIngestJobFactory, ProviderInvoiceFactory
+
+    with scopes_disabled():
+        job = InvoiceIngestJobFactory(organization=world.org("a"))
+        touched = ProviderInvoiceFactory(organization=world.org("a"), invoice_number="INV-TOUCHED")
+        ProviderInvoiceFactory(organization=world.org("a"), invoice_number="INV-UNTOUCHED")
+        job.invoices.add(touched)
+    response = superuser_client.get(reverse("admin:invoices_invoiceingestjob_change", args=[job.pk]))
+    assert response.status_code == 200
+    assert b"INV-TOUCHED" in response.content and b"INV-UNTOUCHED" not in response.content
+    with scopes_disabled():  # the admin reads unscoped; so does reading its page's fields here
+        shown = {
+            field.field["name"]: field.contents()
+            for fieldset in response.context["adminform"]
+            for line in fieldset
+            for field in line
+        }
+    assert shown["invoices"] == "openai INV-TOUCHED (2026-10)"
+    links = superuser_client.get(reverse("admin:invoices_invoiceingestjobinvoice_changelist"))
+    assert [
+        (link.invoiceingestjob_id, link.providerinvoice_id, link.organization_id)
+        for link in links.context["cl"].result_list
+    ] == [(job.pk, touched.pk, world.org("a").pk)]
