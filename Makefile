@@ -23,6 +23,8 @@ demo: seed
 	@echo "Portal: http://127.0.0.1:8000/  (log in with any user above; Ctrl-C stops it)"
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
+# With DATABASE_URL=postgres://… the run also checks that every statement routes by organisation
+# (tests/routing/plugin.py; ROUTING_CHECK=off turns that off, ROUTING_CHECK_REPORT=<file> keeps the list).
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -44,13 +46,16 @@ format: $(STAMP)
 
 # Benchmarks print their figures; they assert nothing. They need PostgreSQL (DATABASE_URL) and make
 # a scratch database of their own, like the test runner.
+# BENCH_PAGE_ROWS: acme's usage events for the page benchmark (4,000 to 20,000,000), loaded in bulk by SQL
+# from a template of up to BENCH_TEMPLATE_ROWS events put through the real ingest (10M: about 20 minutes).
 BENCH_ROWS ?= 1000000
 BENCH_PAGE_ROWS ?= 100000
+BENCH_TEMPLATE_ROWS ?= 100000
 bench: $(STAMP)
 	@test -n "$$DATABASE_URL" || { echo "make bench needs DATABASE_URL=postgres://... (see README)"; exit 2; }
 	$(BIN)/python manage.py bench_ingest --rows $(BENCH_ROWS)
 	$(BIN)/python manage.py bench_allocate --rows $(BENCH_ROWS)
-	$(BIN)/python manage.py bench_pages --rows $(BENCH_PAGE_ROWS)
+	$(BIN)/python manage.py bench_pages --rows $(BENCH_PAGE_ROWS) --template-rows $(BENCH_TEMPLATE_ROWS)
 
 worker: $(STAMP)
 	$(BIN)/celery -A config worker --loglevel=INFO

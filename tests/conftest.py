@@ -10,6 +10,9 @@ from hypothesis import settings as hypothesis_settings
 
 from tests.world import World, build_world
 
+# On the PostgreSQL test run, every statement must route by organisation (issue 22): tests/routing/plugin.py.
+pytest_plugins = ["tests.routing.plugin"]
+
 # Properties are about values, not speed: the test machines are shared, so wall-clock health checks
 # (deadline, too_slow) would only make the suite flaky under load. Example counts stay as each test sets.
 hypothesis_settings.register_profile("project", deadline=None, suppress_health_check=[HealthCheck.too_slow])

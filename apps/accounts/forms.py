@@ -30,8 +30,16 @@ class OrganizationSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Organization
-        fields = ["name", "base_currency", "variance_tolerance_pct", "period_start_day", "require_second_factor"]
+        fields = [
+            "name",
+            "base_currency",
+            "variance_tolerance_pct",
+            "period_start_day",
+            "require_second_factor",
+            "usage_retention_months",
+        ]
         labels = {
+            "usage_retention_months": "Keep raw usage rows for (months)",
             "require_second_factor": "Require a second factor of every member",
             "variance_tolerance_pct": "Variance tolerance (%)",
             "period_start_day": "Billing periods start on day",

@@ -94,7 +94,9 @@ ORGANIZATION_SETTINGS_FIELDS = (
     "variance_tolerance_pct",
     "period_start_day",
     "require_second_factor",
+    "usage_retention_months",
 )
+_UNCHANGED = object()
 
 
 @tenant_scoped
@@ -108,6 +110,7 @@ def organization_update(
     variance_tolerance_pct: Decimal,
     period_start_day: int | None = None,
     require_second_factor: bool | None = None,
+    usage_retention_months=_UNCHANGED,
     reason: str = "",
 ) -> Organization:
     # "before" comes from the database: a bound ModelForm has already written into the instance.
@@ -123,6 +126,10 @@ def organization_update(
     organization.period_start_day = period_start_day
     organization.require_second_factor = (
         stored.require_second_factor if require_second_factor is None else require_second_factor
+    )
+    # None is a value here (keep every month): only an omitted argument leaves the setting as stored.
+    organization.usage_retention_months = (
+        stored.usage_retention_months if usage_retention_months is _UNCHANGED else usage_retention_months
     )
     organization.full_clean()
     organization.save(update_fields=list(ORGANIZATION_SETTINGS_FIELDS))

@@ -280,7 +280,7 @@ def dispute_open(
 @transaction.atomic
 def dispute_comment_add(*, dispute: Dispute, actor, body: str) -> DisputeComment:
     organization = dispute.organization
-    dispute = Dispute.objects.select_for_update().get(pk=dispute.pk)
+    dispute = Dispute.objects.select_for_update().get(organization=organization, pk=dispute.pk)
     if not dispute.is_open:
         raise ValidationError(f"Dispute #{dispute.pk} is {dispute.get_status_display().lower()}: its thread is closed.")
     comment = DisputeComment.objects.create(

@@ -83,7 +83,7 @@ def job_retry(*, job, actor, enqueue: bool = True):
     kind = job_kind_of(type(job))
     job_model = kind.job_model
     with transaction.atomic():
-        job = job_model.objects.select_for_update(of=("self",)).select_related("organization").get(pk=job.pk)
+        job = _locked(job_model, organization_id=job.organization_id, pk=job.pk)
         if not job.can_retry:
             if job.refused_as_whole:
                 raise ValidationError("This file was refused as a whole; fix it and upload it again.")
@@ -135,7 +135,7 @@ def job_mark_running(*, job):
     runner finished meanwhile is returned as it is."""
     job_model = type(job)
     with transaction.atomic():
-        job = job_model.objects.select_for_update(of=("self",)).select_related("organization").get(pk=job.pk)
+        job = _locked(job_model, organization_id=job.organization_id, pk=job.pk)
         if job.is_finished:
             return job
         now = timezone.now()
@@ -158,7 +158,7 @@ def job_finish(*, job, status: str, message: str = "", audit_fields: tuple[str, 
     as it is."""
     kind = job_kind_of(type(job))
     with transaction.atomic():
-        job = kind.job_model.objects.select_for_update(of=("self",)).select_related("organization").get(pk=job.pk)
+        job = _locked(kind.job_model, organization_id=job.organization_id, pk=job.pk)
         if job.is_finished:
             return job
         job.status = status
@@ -167,7 +167,10 @@ def job_finish(*, job, status: str, message: str = "", audit_fields: tuple[str, 
         job.save(update_fields=["status", "error_message", "finished_at"])
         if not job.can_retry:
             # Nothing can re-run it: its received bytes go once this is committed.
-            transaction.on_commit(lambda: job_payload_purge(job_model=kind.job_model, job_id=job.pk), robust=True)
+            transaction.on_commit(
+                lambda: job_payload_purge(job_model=kind.job_model, organization_id=job.organization_id, job_id=job.pk),
+                robust=True,
+            )
         audit_record(
             organization=job.organization,
             actor=None,
@@ -181,7 +184,7 @@ def job_finish(*, job, status: str, message: str = "", audit_fields: tuple[str, 
 def job_heartbeat(job) -> None:
     """Record that the worker running ``job`` is alive (outside any long transaction, so it is seen)."""
     with scopes_disabled():
-        type(job).objects.filter(pk=job.pk).update(heartbeat_at=timezone.now())
+        type(job).objects.filter(organization_id=job.organization_id, pk=job.pk).update(heartbeat_at=timezone.now())
 
 
 def jobs_interrupt_stale(
@@ -196,10 +199,12 @@ def jobs_interrupt_stale(
     stale = Q(status=running) & (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True))
     marked = []
     with scopes_disabled():
-        for pk in list(job_model.objects.filter(stale).order_by("pk").values_list("pk", flat=True)):
+        for organization_id, pk in list(
+            job_model.objects.filter(stale).order_by("pk").values_list("organization_id", "pk")
+        ):
             with transaction.atomic():
-                job = job_model.objects.select_for_update(of=("self",)).select_related("organization").get(pk=pk)
-                if not job_model.objects.filter(pk=pk).filter(stale).exists():
+                job = _locked(job_model, organization_id=organization_id, pk=pk)
+                if not job_model.objects.filter(organization_id=organization_id, pk=pk).filter(stale).exists():
                     continue  # it beat (or finished) since the query above
                 silent_since = job.heartbeat_at
                 job.status = job_model.Status.INTERRUPTED
@@ -226,12 +231,28 @@ def jobs_interrupt_stale(
     return marked
 
 
+def _locked(job_model, *, organization_id: int, pk: int):
+    """The job row locked, found by its organisation and id (a lock is taken on a routed query only)."""
+    return (
+        job_model.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .get(organization_id=organization_id, pk=pk)
+    )
+
+
 def _stopped_at():
     """When a job stopped: finished, else (interrupted) its last heartbeat, else its creation."""
     return Coalesce("finished_at", "heartbeat_at", "created_at")
 
 
-def job_payload_purge(*, job_model, job_id: int, retention: timedelta | None = None, now: datetime | None = None):
+def job_payload_purge(
+    *,
+    job_model,
+    organization_id: int,
+    job_id: int,
+    retention: timedelta | None = None,
+    now: datetime | None = None,
+):
     """Delete the received bytes of one job (under its lock) if they are no longer needed: the job is not
     queued or running, and either cannot be re-run or stopped more than ``retention`` ago (default:
     INGEST_PAYLOAD_RETENTION_DAYS). The job records when (``payload_deleted_at``); a retryable job whose
@@ -247,7 +268,7 @@ def job_payload_purge(*, job_model, job_id: int, retention: timedelta | None = N
             job_model.objects.select_for_update(of=("self",))
             .select_related("organization")
             .annotate(stopped_at=_stopped_at())
-            .filter(pk=job_id)
+            .filter(organization_id=organization_id, pk=job_id)
             .first()
         )
         if job is None or not job.payload_kept or job.status in active:
@@ -296,11 +317,13 @@ def jobs_purge_payloads(
             job_model.objects.annotate(stopped_at=_stopped_at())
             .filter(due)
             .order_by("pk")
-            .values_list("pk", flat=True)[: batch + 1]
+            .values_list("organization_id", "pk")[: batch + 1]
         )
     purged = []
-    for pk in candidates[:batch]:
-        job = job_payload_purge(job_model=job_model, job_id=pk, retention=retention, now=now)
+    for organization_id, pk in candidates[:batch]:
+        job = job_payload_purge(
+            job_model=job_model, organization_id=organization_id, job_id=pk, retention=retention, now=now
+        )
         if job is not None:
             purged.append(job)
     return purged, len(candidates) > batch

@@ -175,7 +175,11 @@ def budget_owner_create(
 
 
 def _lock(owner: BudgetOwner) -> BudgetOwner:
-    return BudgetOwner.objects.select_for_update(of=("self",)).select_related("parent").get(pk=owner.pk)
+    return (
+        BudgetOwner.objects.select_for_update(of=("self",))
+        .select_related("parent")
+        .get(organization_id=owner.organization_id, pk=owner.pk)
+    )
 
 
 @tenant_scoped(via="owner")

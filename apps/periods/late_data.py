@@ -54,7 +54,9 @@ def record_late_arrivals(*, organization: Organization, kind: str, job, found: l
     for item in found:
         with transaction.atomic():
             # Period row first, then (inside audit_record) the organisation: the order transitions use.
-            billing_period = BillingPeriod.objects.select_for_update().get(pk=item.billing_period_id)
+            billing_period = BillingPeriod.objects.select_for_update().get(
+                organization=organization, pk=item.billing_period_id
+            )
             if billing_period.state == BillingPeriod.State.OPEN:
                 continue  # reopened meanwhile: the data simply belongs to the open period now
             arrival = LateArrival.objects.filter(billing_period=billing_period, kind=kind, job_id=job.pk).first()

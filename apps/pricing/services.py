@@ -374,7 +374,7 @@ def price_override_update(
         instance=override,
         stored=PriceOverride.objects.select_for_update(of=("self",))
         .select_related("provider", "model")
-        .get(pk=override.pk),
+        .get(organization_id=override.organization_id, pk=override.pk),
         snapshot=override_snapshot,
         change=change,
         actor=actor,

@@ -14,7 +14,7 @@ from apps.invoices.models import InvoiceLine, ProviderInvoice
 from apps.tenancy.models import Organization
 from apps.tenancy.roles import Perm
 from apps.tenancy.scoping import tenant_scoped
-from apps.usage.models import DailyUsage
+from apps.usage.selectors import cube_sum
 
 from .engine import variance_pct
 from .formatting import normalised_pct, provider_figures
@@ -222,8 +222,6 @@ def period_figures(*, organization: Organization, periods: list[date]) -> dict[d
         )
         for period in live:
             first, after = period_bounds(period, start_day=organization.period_start_day)
-            estimated = DailyUsage.objects.filter(organization=organization, day__gte=first, day__lt=after).aggregate(
-                total=Sum("estimated_nano")
-            )["total"]
-            result[period] = Figures(estimated or 0, invoiced.get(period) or 0, "live")
+            estimated = cube_sum(organization=organization, first=first, after=after)
+            result[period] = Figures(estimated, invoiced.get(period) or 0, "live")
     return result

@@ -319,7 +319,9 @@ def statements_rebuild(*, billing_period: BillingPeriod, owner_ids, actor=None) 
     touched. Outside review the adjustments wait for the next version."""
     if billing_period.state != BillingPeriod.State.IN_REVIEW:
         return []
-    current = Statement.objects.filter(billing_period=billing_period, version=billing_period.version)
+    current = Statement.objects.filter(
+        organization_id=billing_period.organization_id, billing_period=billing_period, version=billing_period.version
+    )
     sample = current.select_related("allocation_run").first()
     if sample is None:
         return []

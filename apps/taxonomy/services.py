@@ -272,7 +272,7 @@ def tag_dimension_update(
 
     return audited_update(
         instance=dimension,
-        stored=TagDimension.objects.select_for_update().get(pk=dimension.pk),
+        stored=TagDimension.objects.select_for_update().get(organization_id=dimension.organization_id, pk=dimension.pk),
         snapshot=dimension_snapshot,
         change=change,
         actor=actor,
@@ -424,7 +424,7 @@ def tag_value_update(
         instance=tag_value,
         stored=TagValue.objects.select_for_update(of=("self",))
         .select_related("dimension", "owner")
-        .get(pk=tag_value.pk),
+        .get(organization_id=tag_value.organization_id, pk=tag_value.pk),
         snapshot=value_snapshot,
         change=change,
         actor=actor,
@@ -451,7 +451,11 @@ def tag_value_set_active(*, tag_value: TagValue, active: bool, actor, reason: st
 @tenant_scoped(via="tag_value")
 @transaction.atomic
 def tag_alias_add(*, tag_value: TagValue, actor, alias: str) -> TagAlias:
-    stored = TagValue.objects.select_for_update(of=("self",)).select_related("dimension").get(pk=tag_value.pk)
+    stored = (
+        TagValue.objects.select_for_update(of=("self",))
+        .select_related("dimension")
+        .get(organization_id=tag_value.organization_id, pk=tag_value.pk)
+    )
     if lookup_form(alias) in set(stored.aliases.values_list("alias", flat=True)):
         raise ValidationError({"alias": f"“{alias}” is already an alias of {stored.value}."})
     cleaned, problems = alias_problems(
@@ -479,7 +483,11 @@ def tag_alias_add(*, tag_value: TagValue, actor, alias: str) -> TagAlias:
 @tenant_scoped(via="alias")
 @transaction.atomic
 def tag_alias_remove(*, alias: TagAlias, actor) -> None:
-    stored = TagValue.objects.select_for_update(of=("self",)).select_related("dimension").get(pk=alias.value_id)
+    stored = (
+        TagValue.objects.select_for_update(of=("self",))
+        .select_related("dimension")
+        .get(organization_id=alias.organization_id, pk=alias.value_id)
+    )
     before = value_snapshot(stored)
     TagAlias.objects.filter(pk=alias.pk).delete()
     audit_record(

@@ -20,6 +20,11 @@ from .keys import (
 )
 from .roles import Role, role_has_perm
 
+# Raw usage kept, in months (Organization.usage_retention_months): never less than the current month and the two
+# before it, so a period can still be closed, re-priced and disputed on its rows.
+USAGE_RETENTION_MIN_MONTHS = 3
+USAGE_RETENTION_MAX_MONTHS = 120
+
 CURRENCY_VALIDATOR = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as USD.")
 
 
@@ -52,6 +57,14 @@ class Organization(models.Model):
         help_text="Every member must confirm a second factor (authenticator app or recovery code) before any "
         "page of the organisation. Org and finance admins need one for approvals and administration anyway.",
     )
+    usage_retention_months = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(USAGE_RETENTION_MIN_MONTHS), MaxValueValidator(USAGE_RETENTION_MAX_MONTHS)],
+        help_text="Months of raw usage rows to keep, this month included (empty: keep them all). Older months are "
+        "exported to compressed CSV and removed by `manage.py usage_retention`; the daily totals that statements, "
+        f"periods and reports read are kept. At least {USAGE_RETENTION_MIN_MONTHS}.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -67,6 +80,11 @@ class Organization(models.Model):
             models.CheckConstraint(
                 condition=models.Q(period_start_day__gte=1) & models.Q(period_start_day__lte=28),
                 name="organization_period_start_day_1_28",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(usage_retention_months__isnull=True)
+                | models.Q(usage_retention_months__gte=USAGE_RETENTION_MIN_MONTHS),
+                name="organization_usage_retention_min",
             ),
         ]
 

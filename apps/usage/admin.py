@@ -2,7 +2,16 @@ from django.contrib import admin
 
 from apps.audit.admin_kit import ReadOnlyTenantAdmin, TenantAdmin
 
-from .models import DailyDetailUsage, DailyUsage, IngestError, IngestJob, SourceMapping, UsageRecord
+from .models import (
+    DailyDetailUsage,
+    DailyUsage,
+    IngestError,
+    IngestJob,
+    MonthlyDetailUsage,
+    MonthlyUsage,
+    SourceMapping,
+    UsageRecord,
+)
 
 
 @admin.register(IngestJob)
@@ -50,4 +59,16 @@ class SourceMappingAdmin(TenantAdmin):
 @admin.register(DailyDetailUsage)
 class DailyDetailUsageAdmin(ReadOnlyTenantAdmin):
     list_display = ["day", "organization", "dimension", "value", "team", "requests", "estimated_nano"]
+    list_filter = ["organization", "dimension"]
+
+
+@admin.register(MonthlyUsage)
+class MonthlyUsageAdmin(ReadOnlyTenantAdmin):
+    list_display = ["month", "organization", "provider", "model", "service_tier", "requests", "estimated_nano"]
+    list_filter = ["organization", "provider"]
+
+
+@admin.register(MonthlyDetailUsage)
+class MonthlyDetailUsageAdmin(ReadOnlyTenantAdmin):
+    list_display = ["month", "organization", "dimension", "value", "team", "requests", "estimated_nano"]
     list_filter = ["organization", "dimension"]

@@ -3,7 +3,9 @@ from django.db.models.fields.json import KeyTransform
 
 from apps.core.ceilings import MAX_SUM
 from apps.ingest.models import IngestJobBase
+from apps.tenancy.keys import TenantForeignKey
 from apps.tenancy.models import Organization, TenantModel
+from apps.usage.partitions import PartitionedTenantPrimaryKey
 
 
 class CubeTable(TenantModel):
@@ -88,7 +90,7 @@ class IngestJob(IngestJobBase):
 class IngestError(TenantModel):
     """A rejected row: where it was and why. The rows around it are kept."""
 
-    job = models.ForeignKey(IngestJob, on_delete=models.CASCADE, related_name="errors")
+    job = TenantForeignKey(IngestJob, on_delete=models.CASCADE, related_name="errors")
     line = models.PositiveBigIntegerField()
     field = models.CharField(max_length=100)
     message = models.CharField(max_length=500)
@@ -99,23 +101,28 @@ class IngestError(TenantModel):
 
 
 class UsageRecord(TenantModel):
-    """One AI request (or one provider usage bucket), tagged and priced. Unique per org, source and request id.
+    """One AI request (or one provider usage bucket), tagged and priced. An event is unique by organisation,
+    source, request id and UTC day of ``occurred_at`` (``day``): a replay is a duplicate, the same request id
+    on another day is another event (README, "Usage event format").
 
     The fact table of the product: tens of millions of rows a month, written only by the ingest service.
-    Its three references carry no database constraint (``db_constraint=False``): PostgreSQL checks a
-    foreign key with a trigger per inserted row, which measured as much as the COPY itself (10.9 to
-    21.9 µs a row, see ``make bench``). The writer guarantees them instead: the organisation and job are
-    the job's own, and the tag set is found or created (and committed) before the chunk that uses it;
-    tag sets are never deleted while in use. Django still applies on_delete (PROTECT, SET_NULL) when
-    anything is deleted through the ORM, and ``tests/usage/test_writer.py`` checks both.
+    On PostgreSQL it is range-partitioned by month on ``day`` (``apps/usage/partitions.py``): PRIMARY KEY
+    (organization_id, id, day), ``id`` from a sequence, and every unique key holds ``day``. On SQLite it is a
+    plain table. Its references carry no database constraint at all (``TenantForeignKey(tenant_constraint=
+    False)``, so joins still carry the organisation): PostgreSQL checks a foreign key with a trigger per
+    inserted row, which measured as much as the COPY itself (10.9 to 21.9 µs a row, see ``make bench``). The
+    writer guarantees them instead: the organisation and job are the job's own, and the tag set is found or
+    created (and committed) before the chunk that uses it; tag sets are never deleted while in use. Django
+    still applies on_delete (PROTECT, SET_NULL) when anything is deleted through the ORM, and
+    ``tests/usage/test_writer.py`` checks both.
     """
 
-    # The unique (organization, source, request_id) index already leads with the organisation: a
+    # The unique (organization, source, request_id, day) index already leads with the organisation: a
     # separate index on it would only cost every insert.
     organization = models.ForeignKey(
         Organization, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
     )
-    job = models.ForeignKey(IngestJob, null=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False)
+    job = TenantForeignKey(IngestJob, null=True, on_delete=models.SET_NULL, related_name="+", tenant_constraint=False)
     source = models.CharField(max_length=30)
     request_id = models.CharField(max_length=200)
     occurred_at = models.DateTimeField()
@@ -124,7 +131,7 @@ class UsageRecord(TenantModel):
     model = models.CharField(max_length=120, help_text="Canonical model id, or the raw id when unknown.")
     model_raw = models.CharField(max_length=200)
     service_tier = models.CharField(max_length=20, default="standard")
-    tagset = models.ForeignKey("taxonomy.TagSet", on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    tagset = TenantForeignKey("taxonomy.TagSet", on_delete=models.PROTECT, related_name="+", tenant_constraint=False)
     detail_tags = models.JSONField(
         default=dict, blank=True, help_text="Tags of high-cardinality (detail) dimensions, e.g. customer."
     )
@@ -152,7 +159,12 @@ class UsageRecord(TenantModel):
     class Meta:
         ordering = ["occurred_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "source", "request_id"], name="usagerecord_idempotency"),
+            # The idempotency rule; it holds ``day`` because every unique key of a partitioned table must.
+            models.UniqueConstraint(
+                fields=["organization", "source", "request_id", "day"], name="usagerecord_idempotency"
+            ),
+            # PRIMARY KEY (organization_id, id, day) on PostgreSQL (the partition key is part of every key).
+            PartitionedTenantPrimaryKey(name="usage_usagerecord_tenant_pk", partition_column="day"),
             models.CheckConstraint(
                 condition=models.Q(
                     input_tokens__gte=0,
@@ -190,7 +202,7 @@ class DailyUsage(CubeTable):
     provider = models.CharField(max_length=40)
     model = models.CharField(max_length=120)
     service_tier = models.CharField(max_length=20)
-    tagset = models.ForeignKey("taxonomy.TagSet", on_delete=models.PROTECT, related_name="+")
+    tagset = TenantForeignKey("taxonomy.TagSet", on_delete=models.PROTECT, related_name="+")
     is_retry = models.BooleanField(default=False)
     is_batch = models.BooleanField(default=False)
 
@@ -227,6 +239,59 @@ class DailyDetailUsage(CubeTable):
             sums_in_range("dailydetailusage_sums_in_range"),
         ]
         indexes = [models.Index(fields=["organization", "dimension", "day"], name="dailydetail_org_dim_day")]
+
+
+class MonthlyUsage(CubeTable):
+    """The cube summed by calendar month (``DailyUsage`` without the day): what the pages that show a
+    whole month read (tagging health, the explorer's default, the periods board), so they read a
+    month's tag combinations, not its days × combinations. Kept by ``apps.usage.rollups`` wherever
+    the cube is written; equal to the month's ``DailyUsage`` cells summed."""
+
+    month = models.DateField(help_text="First day of the calendar month.")
+    provider = models.CharField(max_length=40)
+    model = models.CharField(max_length=120)
+    service_tier = models.CharField(max_length=20)
+    tagset = TenantForeignKey("taxonomy.TagSet", on_delete=models.PROTECT, related_name="+")
+    is_retry = models.BooleanField(default=False)
+    is_batch = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["month", "provider", "model"]
+        constraints = [
+            # Leads with (organisation, month): the index every read of a month uses.
+            models.UniqueConstraint(
+                fields=[
+                    "organization",
+                    "month",
+                    "provider",
+                    "model",
+                    "service_tier",
+                    "tagset",
+                    "is_retry",
+                    "is_batch",
+                ],
+                name="monthlyusage_cell",
+            ),
+            sums_in_range("monthlyusage_sums_in_range"),
+        ]
+
+
+class MonthlyDetailUsage(CubeTable):
+    """``DailyDetailUsage`` summed by calendar month (per detail dimension, value and team)."""
+
+    month = models.DateField(help_text="First day of the calendar month.")
+    dimension = models.CharField(max_length=64)
+    value = models.CharField(max_length=200)
+    team = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["month", "dimension", "value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "dimension", "month", "value", "team"], name="monthlydetailusage_cell"
+            ),
+            sums_in_range("monthlydetailusage_sums_in_range"),
+        ]
 
 
 class SourceMapping(TenantModel):

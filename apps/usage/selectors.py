@@ -1,6 +1,7 @@
 """Reads over usage. Totals and breakdowns come from the DailyUsage cube; only the request list reads raw
 UsageRecords: one bounded range of days, a keyset page at a time, by the (organisation, time, id) index."""
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -12,7 +13,17 @@ from apps.taxonomy.models import Granularity, TagDimension, TagSet, TagValue
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.scoping import tenant_scoped
 
-from .models import COST_COLUMNS, CUBE_SUM_FIELDS, DailyDetailUsage, DailyUsage, IngestJob, UsageRecord
+from .models import (
+    COST_COLUMNS,
+    CUBE_SUM_FIELDS,
+    DailyDetailUsage,
+    DailyUsage,
+    IngestJob,
+    MonthlyDetailUsage,
+    MonthlyUsage,
+    UsageRecord,
+)
+from .rollups import month_span
 
 
 @dataclass
@@ -80,10 +91,22 @@ def _common_q(usage_filter: UsageFilter) -> Q:
 
 @tenant_scoped
 def daily_usage(
-    *, organization: Organization, usage_filter: UsageFilter, team_values: set[str] | None, detail_keys=frozenset()
-) -> QuerySet[DailyUsage]:
-    """The cube, filtered. Filters on detail dimensions are not in the cube: use daily_detail_usage."""
-    queryset = DailyUsage.objects.filter(_common_q(usage_filter))
+    *,
+    organization: Organization,
+    usage_filter: UsageFilter,
+    team_values: set[str] | None,
+    detail_keys=frozenset(),
+    by_day: bool = True,
+) -> QuerySet[DailyUsage] | QuerySet[MonthlyUsage]:
+    """The cube, filtered. Filters on detail dimensions are not in the cube: use daily_detail_usage. With
+    ``by_day=False`` (the caller does not group by day) and dates that are whole months, the monthly
+    rollup: the same sums, without reading every day."""
+    months = None if by_day else month_span(usage_filter.date_from, usage_filter.date_to)
+    if months:
+        monthly = dataclasses.replace(usage_filter, date_from=None, date_to=None)
+        queryset = MonthlyUsage.objects.filter(_common_q(monthly), month__gte=months[0], month__lte=months[1])
+    else:
+        queryset = DailyUsage.objects.filter(_common_q(usage_filter))
     tag_condition = _tag_q("", usage_filter, team_values, detail_keys)
     if tag_condition:
         # Ids, not a subquery: PostgreSQL misjudges how many cube rows a JSON condition on tag sets keeps.
@@ -151,6 +174,34 @@ def _midnight(day: date) -> datetime:
 
 
 @tenant_scoped
+def cube_sum(*, organization: Organization, first: date, after: date, field: str = "estimated_nano") -> int:
+    """The sum of one cube measure over the days ``first`` to ``after`` (exclusive): the whole calendar
+    months in between from the monthly rollup, the days at either edge from the daily cube."""
+    inner_first = first if first.day == 1 else month_after(first.replace(day=1))
+    inner_after = after.replace(day=1)
+    total = 0
+    if inner_first < inner_after:
+        total += (
+            MonthlyUsage.objects.filter(
+                organization=organization, month__gte=inner_first, month__lt=inner_after
+            ).aggregate(n=Sum(field))["n"]
+            or 0
+        )
+        edges = [(first, inner_first), (inner_after, after)]
+    else:
+        edges = [(first, after)]
+    for start, end in edges:
+        if start < end:
+            total += (
+                DailyUsage.objects.filter(organization=organization, day__gte=start, day__lt=end).aggregate(
+                    n=Sum(field)
+                )["n"]
+                or 0
+            )
+    return total
+
+
+@tenant_scoped
 def latest_usage_day(*, organization: Organization) -> date | None:
     """The last day the organisation has usage on, from the cube (its (organisation, day) index)."""
     return DailyUsage.objects.filter(organization=organization).aggregate(last=Max("day"))["last"]
@@ -189,6 +240,8 @@ def usage_breakdown(queryset: QuerySet, *, organization: Organization, by: str, 
     a tag dimension key; tag breakdowns group by TagSet in the database and fold in Python. On the
     detail table, ``by`` is one of its columns (value, team, day)."""
     columns = DETAIL_BREAKDOWN_COLUMNS if queryset.model is DailyDetailUsage else BREAKDOWN_COLUMNS
+    if queryset.model is MonthlyUsage and by == "day":
+        raise ValueError("The monthly rollup has no days: read daily_usage(by_day=True) to group by day.")
     if by in columns:
         grouped = queryset.values(by).annotate(**{n: Sum(n) for n in CUBE_SUM_FIELDS})
         rows = [{"key": row[by] or "(missing)", **{n: row[n] or 0 for n in CUBE_SUM_FIELDS}} for row in grouped]
@@ -220,7 +273,12 @@ def ingest_jobs(*, organization: Organization) -> QuerySet[IngestJob]:
 def requests_by_tagset(
     *, organization: Organization, first: date | None = None, last: date | None = None
 ) -> dict[int, int]:
-    """Requests per tag set from the cube, over the days given (inclusive; the tagging-health page)."""
+    """Requests per tag set from the cube, over the days given (inclusive; the tagging-health page). Whole
+    months come from the monthly rollup."""
+    months = month_span(first, last)
+    if months:
+        queryset = MonthlyUsage.objects.filter(month__gte=months[0], month__lte=months[1])
+        return dict(queryset.values("tagset_id").annotate(n=Sum("requests")).values_list("tagset_id", "n"))
     queryset = DailyUsage.objects.all()
     if first:
         queryset = queryset.filter(day__gte=first)
@@ -233,6 +291,10 @@ def requests_by_tagset(
 def requests_with_detail_value(
     *, organization: Organization, dimension: str, first: date | None = None, last: date | None = None
 ) -> int:
+    months = month_span(first, last)
+    if months:
+        queryset = MonthlyDetailUsage.objects.filter(dimension=dimension, month__gte=months[0], month__lte=months[1])
+        return queryset.aggregate(n=Sum("requests"))["n"] or 0
     queryset = DailyDetailUsage.objects.filter(dimension=dimension)
     if first:
         queryset = queryset.filter(day__gte=first)

@@ -1,8 +1,10 @@
 from celery import shared_task
+from django.utils import timezone
 
 from apps.ingest.jobs import job_kinds, jobs_interrupt_stale, jobs_purge_payloads, payloads_purge_orphans
 
 from .models import IngestJob
+from .partitions import MONTHS_AHEAD, ensure_months_ahead
 from .services.ingest import ingest_job_run
 
 
@@ -26,3 +28,10 @@ def purge_ingest_payloads() -> dict:
     deleted = {kind.label: [job.pk for job in jobs_purge_payloads(job_model=kind.job_model)[0]] for kind in job_kinds()}
     deleted["orphans"] = payloads_purge_orphans()
     return deleted
+
+
+@shared_task(name="usage.create_usage_partitions")
+def create_usage_partitions() -> list[str]:
+    """Scheduled (CELERY_BEAT_SCHEDULE): make the usage table's partitions of this month and the next
+    MONTHS_AHEAD months (PostgreSQL; nothing elsewhere). Idempotent: returns the partitions it made."""
+    return ensure_months_ahead(today=timezone.now().date(), ahead=MONTHS_AHEAD)

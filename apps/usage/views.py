@@ -63,6 +63,7 @@ def explorer(request, org_slug: str):
             usage_filter=usage_filter,
             team_values=team_values,
             detail_keys=detail_keys,
+            by_day=group_by == "day",
         )
         by = group_by
     breakdown = selectors.usage_breakdown(

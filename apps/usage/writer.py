@@ -1,13 +1,21 @@
 """Writing one chunk of priced usage rows and their cube deltas, inside the caller's transaction.
 
-PostgreSQL: the chunk is COPYed straight into the usage table inside a savepoint, in request-id order
-(so two writers that overlap wait on each other in one direction only and cannot deadlock). When the
-unique (organisation, source, request id) key refuses a row, the savepoint is rolled back and the chunk
-goes through a temporary staging table and INSERT … ON CONFLICT DO NOTHING RETURNING instead, so the
-database decides which rows are new; once a job has met stored rows it keeps using that path. SQLite
-(one writer at a time): read the chunk's existing request ids, then bulk insert the rest. Either way
-only the rows actually inserted go into the DailyUsage cube, with one upsert per cell in a fixed
-(sorted) order to avoid deadlocks.
+The idempotency rule: an event is (organisation, source, request id, UTC day of ``occurred_at``). A replayed
+event (same request id, same timestamp) is a duplicate; the same request id on another day is another event.
+The table's unique key is exactly that (``usagerecord_idempotency``), and it holds ``day`` because the table
+is partitioned by month on ``day`` (PostgreSQL; ``apps/usage/partitions.py``): the writer first makes the
+partitions of the chunk's months.
+
+PostgreSQL: the chunk is COPYed straight into the usage table inside a savepoint, in (request id, day)
+order (so two writers that overlap wait on each other in one direction only and cannot deadlock). If that
+COPY fails for any reason, the savepoint is rolled back and the chunk goes through a temporary staging
+table and INSERT … ON CONFLICT (organization_id, source, request_id, day) DO NOTHING RETURNING instead, so
+the database decides which rows are new; once a job has met stored rows it keeps using that path. The
+fallback does not look at the error: a duplicate COPY raises UniqueViolation on PostgreSQL but InternalError
+(SQLSTATE XX000, naming a shard) on Citus; any other failure happens again on the staging path and is raised
+from there. SQLite (one writer at a time): read which of the chunk's events are stored, then bulk insert the
+rest. Either way only the rows actually inserted go into the DailyUsage cube, with one upsert per cell in a
+fixed (sorted) order to avoid deadlocks.
 
 Sums are checked: a cube cell, a detail cell or the job's total that would leave the 64-bit range
 (``apps.core.ceilings.MAX_SUM``) makes the database refuse the chunk (PostgreSQL raises on bigint
@@ -21,10 +29,12 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from apps.core.ceilings import MAX_SUM, within_sum
 from apps.usage.models import CUBE_SUM_FIELDS, DailyDetailUsage, DailyUsage, UsageRecord
+from apps.usage.partitions import ensure_months
+from apps.usage.rollups import month_cells, month_targets, rollups_add
 
 RECORD_COLUMNS = (
     "organization_id",
@@ -116,7 +126,7 @@ class PreparedRecord:
 @dataclass(slots=True)
 class StagedChunk:
     """The expensive, database-free half of writing a chunk, done off the main thread (see
-    ``ingest._prepared_chunks``): the records unique by request id in request-id order, their COPY
+    ``ingest._prepared_chunks``): the records unique by event key in event-key order, their COPY
     text and their cube totals. Tag set ids are only known once the main thread has resolved the
     tag sets, so the text and the cube keys carry the tag hash in their place."""
 
@@ -130,10 +140,10 @@ class StagedChunk:
 def stage_chunk(records: list[PreparedRecord], *, for_copy: bool) -> StagedChunk:
     """Deduplicate and order a chunk; with ``for_copy`` (PostgreSQL) also format its COPY text and fold
     its cube cells, so the main thread only substitutes tag set ids and writes."""
-    unique: dict[str, PreparedRecord] = {}
+    unique: dict[tuple[str, date], PreparedRecord] = {}
     for record in records:
-        unique.setdefault(record.request_id, record)
-    ordered = sorted(unique.values(), key=_by_request_id)
+        unique.setdefault(event_key(record), record)
+    ordered = sorted(unique.values(), key=event_key)
     staged = StagedChunk(records=ordered, in_chunk_duplicates=len(records) - len(unique))
     if for_copy:
         staged.copy_tails = [_copy_tail(r) for r in ordered]
@@ -180,6 +190,7 @@ class RecordWriter:
         cost so far: it is a sum too, and must stay in range with this chunk added."""
         if not staged.records:
             return Written(0, 0, 0)
+        ensure_months({r.day for r in staged.records})  # made before the chunk's transaction by ingest: a check
         try:
             with transaction.atomic():
                 written = self._write(staged, tagset_ids)
@@ -193,10 +204,10 @@ class RecordWriter:
 
     def _write_checked(self, staged: StagedChunk, tagset_ids: dict[str, int], job_total: int) -> Written:
         """The chunk again, each new row admitted only if every sum it feeds stays in range."""
-        stored = _existing_ids(staged.records)
-        new = [r for r in staged.records if r.request_id not in stored]
+        stored = _existing_keys(staged.records)
+        new = [r for r in staged.records if event_key(r) not in stored]
         admitted, refused = _admit(new, job_total)
-        admitted.sort(key=_by_request_id)
+        admitted.sort(key=event_key)
         written = self._write(StagedChunk(records=admitted, in_chunk_duplicates=0), tagset_ids)
         written.refused = refused
         return written
@@ -206,21 +217,26 @@ class RecordWriter:
         if not records:
             return Written(0, 0, 0)
         if not uses_copy():
-            inserted_ids = _insert_generic(records)
+            inserted_keys = _insert_generic(records)
         else:
             tails = staged.copy_tails or [_copy_tail(r) for r in records]
             lines = [f"{r.tagset_id}\t{tail}" for r, tail in zip(records, tails, strict=True)]
             if not self.overlapping and staged.cube is not None:
                 if _copy_all_or_nothing(lines):
-                    cube = {(*key[:5], tagset_ids[key[5]], *key[6:]): sums for key, sums in staged.cube.items()}
-                    _upsert(DailyUsage._meta.db_table, CUBE_KEY, cube)
-                    _upsert(DailyDetailUsage._meta.db_table, DETAIL_KEY, staged.detail)
-                    return _written(records)
+                    return self._add_staged_cube(staged, tagset_ids)
                 self.overlapping = True  # this file meets stored rows: let the database sort them out
-            inserted_ids = _insert_postgresql(lines)
-        inserted = [r for r in records if r.request_id in inserted_ids]
+            inserted_keys = _insert_postgresql(lines)
+            if len(inserted_keys) == len(records) and staged.cube is not None:
+                return self._add_staged_cube(staged, tagset_ids)  # every row was new: the folded cube holds
+        inserted = [r for r in records if event_key(r) in inserted_keys]
         cube_add(inserted)
         return _written(inserted)
+
+    @staticmethod
+    def _add_staged_cube(staged: StagedChunk, tagset_ids: dict[str, int]) -> Written:
+        cube = {(*key[:5], tagset_ids[key[5]], *key[6:]): sums for key, sums in staged.cube.items()}
+        _add_to_cubes(cube, staged.detail)
+        return _written(staged.records)
 
 
 def uses_copy() -> bool:
@@ -236,37 +252,43 @@ def _written(records: list[PreparedRecord]) -> Written:
     )
 
 
-def _by_request_id(record: PreparedRecord) -> str:
-    return record.request_id
+def event_key(record: PreparedRecord) -> tuple[str, date]:
+    """What makes an event one within its organisation and source (a chunk has one of each): the request id
+    and the UTC day of ``occurred_at``. Also the order rows are written in (request ids in code-point order,
+    as PostgreSQL's COLLATE "C" sorts them)."""
+    return (record.request_id, record.day)
 
 
-def _existing_ids(records: list[PreparedRecord]) -> set[str]:
-    """The request ids of these records that are stored already."""
+def _existing_keys(records: list[PreparedRecord]) -> set[tuple[str, date]]:
+    """The event keys of these records that are stored already (one organisation and source a chunk)."""
     if not records:
         return set()
     first = records[0]
     existing = set()
-    ids = [r.request_id for r in records]
-    for start in range(0, len(ids), 500):
+    keys = sorted({event_key(r) for r in records})
+    for start in range(0, len(keys), 500):
+        batch = keys[start : start + 500]
         existing.update(
             UsageRecord.objects.filter(
-                organization_id=first.organization_id, source=first.source, request_id__in=ids[start : start + 500]
-            ).values_list("request_id", flat=True)
+                organization_id=first.organization_id,
+                source=first.source,
+                request_id__in={request_id for request_id, _day in batch},
+                day__in={day for _request_id, day in batch},
+            ).values_list("request_id", "day")
         )
-    return existing
+    return existing & set(keys)
 
 
-def _insert_generic(records: list[PreparedRecord]) -> set[str]:
-    existing = _existing_ids(records)
-    new = [r for r in records if r.request_id not in existing]
+def _insert_generic(records: list[PreparedRecord]) -> set[tuple[str, date]]:
+    existing = _existing_keys(records)
+    new = [r for r in records if event_key(r) not in existing]
     UsageRecord.objects.bulk_create(
         [UsageRecord(**{c: getattr(r, c) for c in RECORD_COLUMNS}) for r in new], batch_size=500
     )
-    return {r.request_id for r in new}
+    return {event_key(r) for r in new}
 
 
 _STAGE = "usage_record_stage"
-_IDEMPOTENCY_CONSTRAINT = "usagerecord_idempotency"
 
 
 def _needs_escape(value: str) -> bool:
@@ -321,23 +343,25 @@ def _copy_lines(cursor, table: str, lines: list[str]) -> None:
 
 
 def _copy_all_or_nothing(lines: list[str]) -> bool:
-    """COPY the chunk straight into the table; False (and nothing written) if any row is already there."""
-    from psycopg.errors import UniqueViolation
+    """COPY the chunk straight into the table; False (and nothing written) if the COPY failed.
+
+    Whatever the failure: a row already there is UniqueViolation on PostgreSQL and InternalError (XX000) on
+    Citus, and the caller's staging path sorts out the duplicates either way, or meets the same failure
+    again if it was something else, and raises it."""
+    import psycopg
 
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             _copy_lines(cursor, UsageRecord._meta.db_table, lines)
-    except UniqueViolation as exc:
-        if exc.diag.constraint_name != _IDEMPOTENCY_CONSTRAINT:
-            raise
+    except (psycopg.DatabaseError, DatabaseError):
         return False
     return True
 
 
-def _insert_postgresql(lines: list[str]) -> set[str]:
-    """Stage the chunk's COPY lines and let the unique key decide which are new. Rows go in in the
-    same order as the direct COPY's (code-point order of request ids, COLLATE "C"), so a job on either
-    path waits on another in one direction only."""
+def _insert_postgresql(lines: list[str]) -> set[tuple[str, date]]:
+    """Stage the chunk's COPY lines and let the idempotency key decide which are new; returns their event
+    keys. Rows go in in the same order as the direct COPY's (request id in code-point order, COLLATE "C",
+    then day), so a job on either path waits on another in one direction only."""
     table = UsageRecord._meta.db_table
     columns = ", ".join(RECORD_COLUMNS)
     with connection.cursor() as cursor:
@@ -348,10 +372,10 @@ def _insert_postgresql(lines: list[str]) -> set[str]:
         cursor.execute(f"TRUNCATE {_STAGE}")
         _copy_lines(cursor, _STAGE, lines)
         cursor.execute(
-            f'INSERT INTO {table} ({columns}) SELECT {columns} FROM {_STAGE} ORDER BY request_id COLLATE "C" '
-            "ON CONFLICT (organization_id, source, request_id) DO NOTHING RETURNING request_id"
+            f'INSERT INTO {table} ({columns}) SELECT {columns} FROM {_STAGE} ORDER BY request_id COLLATE "C", day '
+            "ON CONFLICT (organization_id, source, request_id, day) DO NOTHING RETURNING request_id, day"
         )
-        return {row[0] for row in cursor.fetchall()}
+        return {(row[0], row[1]) for row in cursor.fetchall()}
 
 
 def _sums(record: PreparedRecord) -> tuple:
@@ -436,8 +460,15 @@ def cube_add(records: list[PreparedRecord]) -> int:
     """Add the inserted records to the DailyUsage cube and DailyDetailUsage. Returns the number of cube
     cells touched."""
     cube, detail = cube_totals(records)
+    return _add_to_cubes(cube, detail)
+
+
+def _add_to_cubes(cube: dict[tuple, list[int]], detail: dict[tuple, list[int]]) -> int:
+    """The one place the cube is written: its cells, its detail cells and their monthly rollups
+    (``apps.usage.rollups``). Returns the number of cube cells touched."""
     touched = _upsert(DailyUsage._meta.db_table, CUBE_KEY, cube)
     _upsert(DailyDetailUsage._meta.db_table, DETAIL_KEY, detail)
+    rollups_add(cube=cube, detail=detail, upsert=_upsert)
     return touched
 
 
@@ -481,6 +512,7 @@ def _admit(records: list[PreparedRecord], job_total: int) -> tuple[list[Prepared
             f" AND dimension IN ({marks})",
             dimensions,
         )
+    months = month_cells(records)
     admitted, refused = [], []
     for record in sorted(records, key=lambda r: r.line):
         sums = _sums(record)
@@ -504,6 +536,7 @@ def _admit(records: list[PreparedRecord], job_total: int) -> tuple[list[Prepared
             )
             for dimension, value in record.detail_tags.items()
         ]
+        targets += month_targets(record, team, months)
         problem = None
         updated = []
         for table, cell_key, label in targets:

@@ -251,6 +251,8 @@ CELERY_BEAT_SCHEDULE = {
     "usage-sweep-stale-jobs": {"task": "usage.sweep_stale_jobs", "schedule": 60.0},
     "invoices-sweep-stale-jobs": {"task": "invoices.sweep_stale_jobs", "schedule": 60.0},
     "ingest-purge-payloads": {"task": "usage.purge_ingest_payloads", "schedule": 3600.0},
+    # The usage table's monthly partitions, this month and the next three (apps/usage/partitions.py).
+    "usage-create-partitions": {"task": "usage.create_usage_partitions", "schedule": 6 * 3600.0},
 }
 
 REST_FRAMEWORK = {

@@ -18,18 +18,6 @@ from apps.tenancy.models import TenantModel
 
 pytestmark = pytest.mark.django_db
 
-# Tables of the apps still in apps.tenancy.keys.PENDING_APPS (converted app by app, in floor order): their
-# offences are known and tolerated until their app is converted. This set only shrinks; when it is empty, so is
-# PENDING_APPS. A table listed here that has no offence left fails the test (take it out).
-NOT_YET_CONVERTED = {
-    "usage_ingestjob",
-    "usage_ingesterror",
-    "usage_usagerecord",
-    "usage_dailyusage",
-    "usage_dailydetailusage",
-    "usage_sourcemapping",
-}
-
 
 def tenant_models() -> list[type[TenantModel]]:
     return [model for model in apps.get_models() if issubclass(model, TenantModel)]
@@ -79,15 +67,6 @@ SELECT t.relname, CASE WHEN con.condeferrable THEN 'FOREIGN KEY (deferrable)' EL
 ORDER BY 1, 2, 3
 """
 
-# A converted table keeps UNIQUE (id) while a table of a later app still holds a single-column foreign key to it
-# (apps.tenancy.keys.PENDING_UNIQUE_SUFFIX): which foreign keys stand on that unique index.
-PENDING_UNIQUE_USERS_SQL = """
-SELECT ic.relname, f.conrelid::regclass::text
-  FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-  JOIN pg_constraint f ON f.conindid = i.indexrelid AND f.contype = 'f'
- WHERE i.indrelid = %s::regclass
-"""
-
 
 def catalog_offences(tables: dict[str, str]) -> list[tuple[str, str, str, str]]:
     """(table, kind, constraint or index, columns or definition) for every tenant key without the organisation."""
@@ -111,10 +90,8 @@ def composite_foreign_keys() -> set[tuple[str, str, str]]:
         return {tuple(row) for row in cursor.fetchall()}
 
 
-def test_not_yet_converted_is_exactly_the_pending_apps_tables():
-    tables = tenant_tables()
-    assert set(NOT_YET_CONVERTED) <= set(tables), sorted(set(NOT_YET_CONVERTED) - set(tables))
-    assert {table for table, app in tables.items() if app in keys.PENDING_APPS} == NOT_YET_CONVERTED
+def test_every_app_is_converted():
+    assert frozenset() == keys.PENDING_APPS
 
 
 def _assert_sqlite_has_only_djangos_plain_keys():
@@ -140,23 +117,9 @@ def test_every_tenant_key_in_the_catalog_carries_the_organisation():
         _assert_sqlite_has_only_djangos_plain_keys()
         return
     tables = tenant_tables()
+    assert len(tables) >= 40, sorted(tables)
     offences = catalog_offences(tables)
-    pending_suffix = f"_{keys.PENDING_UNIQUE_SUFFIX}"
-    refused = []
-    for table, kind, name, columns in offences:
-        if table in NOT_YET_CONVERTED:
-            continue
-        if kind == "UNIQUE" and name.endswith(pending_suffix):
-            with connection.cursor() as cursor:
-                cursor.execute(PENDING_UNIQUE_USERS_SQL, [table])
-                users = {row[1] for row in cursor.fetchall() if row[0] == name}
-            if users and users <= NOT_YET_CONVERTED:
-                continue  # kept for single-column foreign keys of tables not converted yet
-        refused.append((table, kind, name, columns))
-    assert refused == [], "tenant keys without organization_id:\n" + "\n".join(map(str, refused))
-    # The list of tables not converted yet only shrinks: each one listed still has an offence.
-    offending = {table for table, *_ in offences}
-    assert sorted(NOT_YET_CONVERTED - offending) == []
+    assert offences == [], "tenant keys without organization_id:\n" + "\n".join(map(str, offences))
 
 
 def test_every_tenant_foreign_key_has_its_composite_constraint():
@@ -164,10 +127,8 @@ def test_every_tenant_foreign_key_has_its_composite_constraint():
     have = composite_foreign_keys() if postgresql else set()
     editor = connection.schema_editor(collect_sql=True)  # not entered: only makes SQL
     editor.deferred_sql = []
-    converted = [model for model in tenant_models() if model._meta.app_label not in keys.PENDING_APPS]
-    assert converted, "no app is converted yet"
     missing = []
-    for model in converted:
+    for model in tenant_models():
         assert any(isinstance(c, TenantPrimaryKey) for c in model._meta.constraints), model
         for constraint in model._meta.constraints:
             if isinstance(constraint, TenantPrimaryKey | TenantForeignKeyConstraint):
@@ -181,3 +142,56 @@ def test_every_tenant_foreign_key_has_its_composite_constraint():
             if postgresql and (model._meta.db_table, field.column, field.related_model._meta.db_table) not in have:
                 missing.append((model._meta.db_table, field.column))
     assert missing == []
+
+
+def test_the_usage_fact_table_is_keyed_by_organisation_partitioned_by_month_and_has_no_foreign_keys():
+    """``usage_usagerecord`` is the exception the tests above allow for, on purpose.
+
+    Tens of millions of rows per organisation a month, written by COPY: its references (job, tag set) are
+    ``TenantForeignKey(tenant_constraint=False)``, so joins over them carry the organisation but the database
+    checks no foreign key at all (PostgreSQL checks one with a trigger per inserted row, as costly as the COPY
+    itself; the writer guarantees them). On PostgreSQL it is range-partitioned by month on ``day``, and
+    PostgreSQL requires the partition key in every unique key: PRIMARY KEY (organization_id, id, day), and the
+    idempotency key (organization_id, source, request_id, day). Both lead with the organisation, so it
+    distributes like every other tenant table. On SQLite it is a plain table."""
+    from apps.usage.models import UsageRecord
+
+    table = UsageRecord._meta.db_table
+    for name in ("job", "tagset"):
+        field = UsageRecord._meta.get_field(name)
+        assert isinstance(field, TenantForeignKey) and field.tenant_constraint is False, name
+    assert not [c for c in UsageRecord._meta.constraints if isinstance(c, TenantForeignKeyConstraint)]
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f'PRAGMA table_info("{table}")')
+            assert [row[1] for row in cursor.fetchall() if row[5]] == ["id"]
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.partstrat, (SELECT array_agg(attname) FROM pg_attribute WHERE attrelid = p.partrelid "
+            "AND attnum = ANY (p.partattrs::int2[])) FROM pg_partitioned_table p WHERE p.partrelid = %s::regclass",
+            [table],
+        )
+        assert cursor.fetchone() == ("r", ["day"])  # RANGE (day)
+        cursor.execute(
+            "SELECT contype, (SELECT array_agg(attname ORDER BY array_position(con.conkey, attnum)) FROM pg_attribute "
+            "WHERE attrelid = con.conrelid AND attnum = ANY (con.conkey)) FROM pg_constraint con "
+            "WHERE conrelid = %s::regclass AND contype IN ('p', 'u', 'f') ORDER BY contype",
+            [table],
+        )
+        assert cursor.fetchall() == [
+            ("p", ["organization_id", "id", "day"]),
+            ("u", ["organization_id", "source", "request_id", "day"]),
+        ]
+        # every partition (this month and the next three at least) has the same keys, and no foreign key
+        cursor.execute("SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = %s::regclass", [table])
+        names = {row[0]: "usage" for row in cursor.fetchall()}
+    assert len(names) >= 4
+    assert catalog_offences(names) == []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conrelid IN "
+            "(SELECT inhrelid FROM pg_inherits WHERE inhparent = %s::regclass)",
+            [table],
+        )
+        assert cursor.fetchone()[0] == 0

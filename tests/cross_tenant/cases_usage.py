@@ -6,7 +6,16 @@ from django.db import transaction
 from django_scopes import scope
 
 from apps.taxonomy.models import TagDimension
-from apps.usage.models import DailyDetailUsage, DailyUsage, IngestError, IngestJob, SourceMapping, UsageRecord
+from apps.usage.models import (
+    DailyDetailUsage,
+    DailyUsage,
+    IngestError,
+    IngestJob,
+    MonthlyDetailUsage,
+    MonthlyUsage,
+    SourceMapping,
+    UsageRecord,
+)
 from apps.usage.services.ingest import ingest_job_create, ingest_job_run
 
 from . import api_route, portal_route, tenant_model
@@ -89,3 +98,5 @@ tenant_model("usage.usagerecord", lambda w, o: _first(UsageRecord, w, o))
 tenant_model("usage.dailyusage", lambda w, o: _first(DailyUsage, w, o))
 tenant_model("usage.sourcemapping", _mapping)
 tenant_model("usage.dailydetailusage", lambda w, o: _first(DailyDetailUsage, w, o))
+tenant_model("usage.monthlyusage", lambda w, o: _first(MonthlyUsage, w, o))
+tenant_model("usage.monthlydetailusage", lambda w, o: _first(MonthlyDetailUsage, w, o))

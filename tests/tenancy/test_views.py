@@ -44,12 +44,14 @@ def test_settings_change_is_saved_and_audited(world):
             "base_currency": "EUR",
             "variance_tolerance_pct": "3.5",
             "period_start_day": "1",
+            "usage_retention_months": "13",
             "reason": "FY27",
         },
     )
     assert response.status_code == 302
     world.org("a").refresh_from_db()
     assert world.org("a").variance_tolerance_pct == Decimal("3.50")
+    assert world.org("a").usage_retention_months == 13
     [event] = _events(world, action="organization.updated")
     assert event.before == {
         "name": "Alpha Corp",
@@ -57,6 +59,7 @@ def test_settings_change_is_saved_and_audited(world):
         "variance_tolerance_pct": "5.00",
         "period_start_day": 1,
         "require_second_factor": False,
+        "usage_retention_months": None,
     }
     assert event.after == {
         "name": "Alpha Corporation",
@@ -64,6 +67,7 @@ def test_settings_change_is_saved_and_audited(world):
         "variance_tolerance_pct": "3.5",
         "period_start_day": 1,
         "require_second_factor": False,
+        "usage_retention_months": 13,
     }
     assert event.reason == "FY27"
     assert event.actor_label == "alpha-org_admin"

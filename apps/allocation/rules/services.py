@@ -103,7 +103,11 @@ def _user(actor):
 
 
 def _locked_draft(draft: RuleSetVersion, expected_sha256: str | None = None) -> RuleSetVersion:
-    locked = RuleSetVersion.objects.select_for_update(of=("self",)).filter(pk=draft.pk).first()
+    locked = (
+        RuleSetVersion.objects.select_for_update(of=("self",))
+        .filter(organization_id=draft.organization_id, pk=draft.pk)
+        .first()
+    )
     if locked is None or locked.is_published:
         raise ValidationError(f"Version {draft.number} is published and cannot be changed; start a new draft.")
     if expected_sha256 is not None and locked.sha256 != expected_sha256:
@@ -174,7 +178,7 @@ def draft_publish(*, draft: RuleSetVersion, actor, expected_sha256: str | None =
 def draft_from_version(*, version: RuleSetVersion, actor) -> RuleSetVersion:
     """Start the draft from any version's rules (replacing the current draft's rules if there is one)."""
     organization = version.organization
-    RuleSet.objects.select_for_update().filter(pk=version.rule_set_id).first()
+    RuleSet.objects.select_for_update().filter(organization=organization, pk=version.rule_set_id).first()
     draft = RuleSetVersion.objects.filter(rule_set_id=version.rule_set_id, status="draft").first()
     before = model_snapshot(draft, VERSION_FIELDS) if draft else None
     if draft is None:

@@ -167,7 +167,7 @@ def _resolver(organization: Organization):
 @transaction.atomic
 def _store(job: InvoiceIngestJob, format_name: str, items: list[ParsedLine | RowError]) -> InvoiceIngestJob:
     organization = job.organization
-    job = InvoiceIngestJob.objects.select_for_update().get(pk=job.pk)
+    job = InvoiceIngestJob.objects.select_for_update().get(organization=organization, pk=job.pk)
     if job.is_finished:  # another runner finished it while this one was reading
         return job
     errors = [item for item in items if isinstance(item, RowError)]
@@ -203,7 +203,7 @@ def _store(job: InvoiceIngestJob, format_name: str, items: list[ParsedLine | Row
         provider, number, period = identity
         invoice = (
             ProviderInvoice.objects.select_for_update()
-            .filter(provider=provider, invoice_number=number, billing_period=period)
+            .filter(organization=organization, provider=provider, invoice_number=number, billing_period=period)
             .first()
         )
         pending = groups.get(identity, [])

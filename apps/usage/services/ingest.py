@@ -3,7 +3,7 @@
 ``ingest_job_create`` keeps the payload and queues a job; ``ingest_job_run`` (the Celery task's body)
 reads it. Each chunk of lines commits in one transaction: its new records, their cube cells, its
 rejected-row errors and the job's checkpoint (``lines_done``). A worker killed mid-file loses nothing:
-running the job again skips the committed lines and carries on; the (organisation, source, request id)
+running the job again skips the committed lines and carries on; the (organisation, source, request id, day)
 unique key makes every record land once even if two jobs overlap. Each commit is also the job's heartbeat:
 a job whose worker stops beating is marked interrupted by the sweeper (``apps/ingest/jobs.py``) and retried.
 """
@@ -37,6 +37,7 @@ from apps.tenancy.scoping import tenant_scoped
 from apps.usage.models import IngestError, IngestJob, SourceMapping, UsageRecord
 from apps.usage.parsers import FileRefused, RowError, UsageEvent, detect_format, reader_for
 from apps.usage.parsers.canonical import event_from_object
+from apps.usage.partitions import ensure_months
 from apps.usage.pipeline import run_ahead
 from apps.usage.writer import PreparedRecord, RecordWriter, StagedChunk, stage_chunk, uses_copy
 
@@ -393,8 +394,10 @@ def _commit_chunk(context: _Context, chunk: _Chunk) -> None:
     job = context.job
     staged, errors, last_line = chunk.staged, chunk.errors, chunk.last_line
     _resolve_tagsets(context, staged.records)
+    # The months of the chunk exist before its transaction (a new month is attached in a short one of its own).
+    ensure_months({record.day for record in staged.records})
     with transaction.atomic():
-        locked = IngestJob.objects.select_for_update().get(pk=job.pk)
+        locked = IngestJob.objects.select_for_update().get(organization_id=job.organization_id, pk=job.pk)
         if (
             locked.lines_done != job.lines_done
             or locked.status != IngestJob.Status.RUNNING  # finished, or marked interrupted by the sweeper

@@ -4,9 +4,10 @@ see, rendered through the Django test client against an organisation with ``--ro
 Runs in a scratch database created like the test runner's (``test_<name>``), on PostgreSQL on this machine
 only. The world is the demo (``seed_demo``: acme and globex, a user for every role, cost centres, taxonomy,
 price book, invoices, allocation, periods, statements, disputes) with acme's usage raised to ``--rows``
-events over 13 months (2025-11 to 2026-11), loaded through the real ingest chunk path (COPY, the cube and
-the customer totals) before the later months are reconciled, allocated and closed. ``--keep-db`` keeps the
-database and reuses it when acme already has ``--rows`` events.
+events over 13 months (2025-11 to 2026-11), loaded by ``apps.usage.bulk_load`` (a template of
+``--template-rows`` events through the real ingest, the rest repeated from it by set-based SQL, the cube and
+its monthly rollups rebuilt from the rows) before the later months are reconciled, allocated and closed.
+``--keep-db`` keeps the database and reuses it when acme already has ``--rows`` events.
 
 The pages are found by walking the URL conf: every named GET route under ``/o/<org_slug>/`` that needs
 nothing else, and every API list (``…-list`` routes without arguments), plus the request list at a deep
@@ -32,6 +33,7 @@ from django.test.utils import override_settings, setup_databases, teardown_datab
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from apps.tenancy.scoping import organization_scope
+from apps.usage.bulk_load import TEMPLATE_ROWS
 
 SLUG = "acme"
 MAX_ROWS = 20_000_000
@@ -92,10 +94,26 @@ class Command(BaseCommand):
         parser.add_argument("--baseline", help="An earlier run's JSON output: print each page's ratio to it.")
         parser.add_argument("--output", help="Also write the JSON to this file (e.g. a baseline for later).")
         parser.add_argument(
+            "--template-rows",
+            type=int,
+            default=TEMPLATE_ROWS,
+            help=f"Events put through the real ingest; the rest repeat them by SQL (default {TEMPLATE_ROWS:,}).",
+        )
+        parser.add_argument(
             "--keep-db", action="store_true", help="Keep the scratch database; reuse it when it has --rows events."
         )
 
-    def handle(self, *args, rows: int, repeat: int, baseline: str | None, output: str | None, keep_db: bool, **_):
+    def handle(
+        self,
+        *args,
+        rows: int,
+        repeat: int,
+        baseline: str | None,
+        output: str | None,
+        keep_db: bool,
+        template_rows: int,
+        **_,
+    ):
         if not DEMO_SHARE <= rows <= MAX_ROWS or repeat < 1:
             raise CommandError(f"--rows must be from {DEMO_SHARE:,} to {MAX_ROWS:,} and --repeat at least 1.")
         if connection.vendor != "postgresql":
@@ -113,7 +131,7 @@ class Command(BaseCommand):
         try:
             # The demo's statements mail their owners: keep those out of the printed JSON.
             with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
-                organization, load_seconds = self._world(rows)
+                organization, load_seconds = self._world(rows, template_rows)
                 pages = self._measure(organization, repeat=repeat)
         finally:
             teardown_databases(old_config, verbosity=0, keepdb=keep_db)
@@ -126,7 +144,7 @@ class Command(BaseCommand):
 
     # --- the world ------------------------------------------------------------------------------------
 
-    def _world(self, rows: int):
+    def _world(self, rows: int, template_rows: int):
         from apps.tenancy.models import Organization
         from apps.usage.models import UsageRecord
 
@@ -142,7 +160,7 @@ class Command(BaseCommand):
                 "--keep-db to drop it, then again."
             )
         started = time.perf_counter()
-        self._seed(rows)
+        self._seed(rows, template_rows)
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
         seconds = time.perf_counter() - started
@@ -150,23 +168,31 @@ class Command(BaseCommand):
         self.stderr.write(f"built the demo with {rows:,} usage events for {SLUG} in {seconds:,.0f}s")
         return organization, seconds
 
-    def _seed(self, rows: int) -> None:
+    def _seed(self, rows: int, template_rows: int) -> None:
         """``seed_demo`` with acme's usage raised to ``rows``: the extra events go in right after the demo's
         own usage, so reconciliation, allocation and the month end see all of them."""
-        from apps.allocation.management.commands.bench_allocate import load_events
         from apps.portal.management.commands import seed_demo
         from apps.usage import demo as usage_demo
-        from apps.usage.synthetic import generate_events
+        from apps.usage.bulk_load import usage_bulk_load
 
         def more_usage(*, organization, stdout):
             if organization.slug != SLUG:
                 return
             extra = rows - DEMO_SHARE
             if extra:
-                events = generate_events(count=extra, start=USAGE_START, days=USAGE_DAYS, seed=22)
                 started = time.perf_counter()
-                job = load_events(organization=organization, events=events, expected=extra)
-                self.stderr.write(f"loaded {job.accepted:,} events in {time.perf_counter() - started:,.0f}s")
+                job = usage_bulk_load(
+                    organization=organization,
+                    rows=extra,
+                    start=USAGE_START,
+                    days=USAGE_DAYS,
+                    template_rows=template_rows,
+                    file_name=LOAD_FILE_NAME,
+                    log=self.stderr.write,
+                )
+                seconds = time.perf_counter() - started
+                rate = job.accepted / seconds
+                self.stderr.write(f"loaded {job.accepted:,} events in {seconds:,.0f}s ({rate:,.0f}/s)")
                 if job.accepted != extra:
                     raise CommandError(f"Only {job.accepted:,} of {extra:,} events were stored.")
 
