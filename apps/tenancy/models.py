@@ -62,7 +62,7 @@ class Organization(models.Model):
         blank=True,
         validators=[MinValueValidator(USAGE_RETENTION_MIN_MONTHS), MaxValueValidator(USAGE_RETENTION_MAX_MONTHS)],
         help_text="Months of raw usage rows to keep, this month included (empty: keep them all). Older months are "
-        "exported to compressed CSV and removed by `manage.py usage_retention`; the daily totals that statements, "
+        "exported to compressed CSV and removed by the usage_retention command; the daily totals that statements, "
         f"periods and reports read are kept. At least {USAGE_RETENTION_MIN_MONTHS}.",
     )
     created_at = models.DateTimeField(auto_now_add=True)

@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
             name="usage_retention_months",
             field=models.PositiveSmallIntegerField(
                 blank=True,
-                help_text="Months of raw usage rows to keep, this month included (empty: keep them all). Older months are exported to compressed CSV and removed by `manage.py usage_retention`; the daily totals that statements, periods and reports read are kept. At least 3.",
+                help_text="Months of raw usage rows to keep, this month included (empty: keep them all). Older months are exported to compressed CSV and removed by the usage_retention command; the daily totals that statements, periods and reports read are kept. At least 3.",
                 null=True,
                 validators=[django.core.validators.MinValueValidator(3), django.core.validators.MaxValueValidator(120)],
             ),
