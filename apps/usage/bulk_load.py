@@ -23,43 +23,14 @@ from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
 
 from .models import CUBE_SUM_FIELDS, DailyDetailUsage, DailyUsage, IngestJob, UsageRecord
+from .writer import RECORD_COLUMNS
 
 TEMPLATE_ROWS = 100_000
 BATCH_ROWS = 1_000_000  # rows per INSERT … SELECT (one statement per batch keeps each one's memory bounded)
 REQUEST_ID_PREFIX = "bulk_"
 
 # The row columns copied from the template as they are (request_id, occurred_at and day are made anew).
-_COPIED = (
-    "organization_id",
-    "job_id",
-    "source",
-    "provider",
-    "model",
-    "model_raw",
-    "service_tier",
-    "tagset_id",
-    "detail_tags",
-    "trace_id",
-    "is_retry",
-    "is_batch",
-    "request_count",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "tool_calls",
-    "tool_calls_detail",
-    "cost_input_nano",
-    "cost_output_nano",
-    "cost_cache_read_nano",
-    "cost_cache_write_nano",
-    "cost_tools_nano",
-    "estimated_nano",
-    "gateway_cost_nano",
-    "unpriced",
-    "missing_required_tags",
-)
+_COPIED = tuple(column for column in RECORD_COLUMNS if column not in ("request_id", "occurred_at", "day"))
 
 
 def _cube_sums(alias: str) -> str:
