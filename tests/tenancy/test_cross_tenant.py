@@ -11,10 +11,11 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import URLResolver, get_resolver, reverse
 from django_scopes import ScopeError, scope, scopes_disabled
 
 from apps.audit.admin_kit import TenantAdmin
+from apps.portal.management.commands.bench_pages import org_routes
 from apps.tenancy.models import Membership, Organization, TenantModel
 from apps.tenancy.roles import Role
 from tests.cross_tenant import (
@@ -48,21 +49,8 @@ def test_portal_route_works_for_its_own_members(world, case):
     assert response.status_code == 200, f"{url} answered {response.status_code} to its own {case.role}"
 
 
-def _named_routes(resolver=None, namespace="", prefix=""):
-    """Every named route with its whole path (the organisation prefix is mounted once, above the apps)."""
-    resolver = resolver or get_resolver()
-    for pattern in resolver.url_patterns:
-        if isinstance(pattern, URLResolver):
-            if pattern.namespace == "admin":
-                continue
-            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
-            yield from _named_routes(pattern, inner, prefix + str(pattern.pattern))
-        elif isinstance(pattern, URLPattern) and pattern.name:
-            yield f"{namespace}{pattern.name}", prefix + str(pattern.pattern)
-
-
 def _routes_with_object_ids() -> list:
-    patterns = dict(_named_routes())
+    patterns = dict(org_routes())
     return [c for c in PORTAL_ROUTES.values() if patterns[c.url_name].replace("<slug:org_slug>", "").count("<")]
 
 
@@ -114,7 +102,7 @@ def test_tenant_model_is_scoped_and_fails_closed(world, case):
 
 def test_every_route_has_a_cross_tenant_case():
     missing = []
-    for name, route in _named_routes():
+    for name, route in org_routes():
         if name in UNSCOPED_ROUTES:
             continue
         if name.startswith("api:"):
