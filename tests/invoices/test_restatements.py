@@ -6,13 +6,16 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from django_scopes import scope
 
 from apps.audit.models import AuditEvent
 from apps.invoices.models import InvoiceLine, InvoiceLineRestatement, ProviderInvoice
 from apps.invoices.parsers.generic import read_generic_csv
+from apps.invoices.selectors import invoice_line_totals, invoice_totals_by_currency
 from apps.invoices.services.ingest import invoice_ingest_summary
 from apps.periods.models import BillingPeriod, LateArrival
+from apps.tenancy.roles import Role, TokenScope
 from tests.factories.periods import BillingPeriodFactory
 
 from .conftest import ingest
@@ -239,3 +242,56 @@ def test_restatements_never_cross_organisations(world, models_catalog):
         with scope(organization=world.org(name)):
             assert ProviderInvoice.objects.get().total_nano == total
             assert not InvoiceLineRestatement.objects.exists()
+
+
+def test_the_invoice_page_and_the_api_show_restatements(world, models_catalog):
+    org = world.org("a")
+    first = ingest(org, openai_costs("10.00"), file_name="costs-1.json")
+    with scope(organization=org):
+        invoice = ProviderInvoice.objects.get()
+    client = world.login("a", Role.VIEWER)
+    detail = reverse("invoices:detail", kwargs={"org_slug": org.slug, "pk": invoice.pk})
+    page = client.get(detail)
+    assert "No line of this invoice has been restated." in page.content.decode()
+    second = ingest(org, openai_costs("12.50"), file_name="costs-2.json")
+    page = client.get(detail).content.decode()
+    assert "1 line restated" in page
+    assert "10.00" in page and "12.50" in page and "2.50" in page
+    assert f"#{second.pk} costs-2.json" in page
+    job_page = client.get(reverse("invoices:import_detail", kwargs={"org_slug": org.slug, "pk": second.pk}))
+    assert "1 of the stored lines restated" in job_page.content.decode()
+
+    api = world.api("a", [TokenScope.PERIODS_READ])
+    [row] = api.get(reverse("api:invoice-list")).json()["results"]
+    assert (row["total"], row["lines"], row["restated_lines"]) == ("12.50", 1, 1)
+    assert row["restatements_url"] == reverse("api:invoice-restatements", kwargs={"pk": invoice.pk})
+    [restated] = api.get(row["restatements_url"]).json()["results"]
+    assert {k: restated[k] for k in ("model", "cost_source", "amount", "new_amount", "change", "currency")} == {
+        "model": "gpt-4o",
+        "cost_source": "input",
+        "amount": "10.00",
+        "new_amount": "12.50",
+        "change": "2.50",
+        "currency": "USD",
+    }
+    assert (restated["import_id"], restated["superseded_by_import"]) == (first.pk, second.pk)
+    writer = world.api("a", [TokenScope.INVOICES_WRITE])
+    job = writer.get(reverse("api:invoice-import-detail", kwargs={"pk": second.pk})).json()
+    assert (job["accepted"], job["restated"], job["result"]["restated"]) == (1, 1, 1)
+
+
+def test_invoice_totals_are_per_currency_never_summed_across(world):
+    org = world.org("a")
+    usd = "openai,OA-1,2026-10-05,GPT input,gpt-4o,input,100.00,USD\n"
+    eur = "azure-openai,AZ-1,2026-10-05,GPT input,gpt-4o,input,100.00,EUR\n"
+    ingest(org, (GENERIC + usd + eur).encode(), file_name="two.csv")
+    with scope(organization=org):
+        assert invoice_totals_by_currency(organization=org, period=date(2026, 10, 1)) == {
+            "EUR": 100_000_000_000,
+            "USD": 100_000_000_000,
+        }
+        rows = invoice_line_totals(organization=org, lines=InvoiceLine.objects.all(), by=("model", "cost_source"))
+    assert [(r["model"], r["currency"], r["amount_nano"], r["lines"]) for r in rows] == [
+        ("gpt-4o", "EUR", 100_000_000_000, 1),
+        ("gpt-4o", "USD", 100_000_000_000, 1),
+    ]
