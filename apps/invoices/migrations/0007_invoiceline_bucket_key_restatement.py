@@ -10,7 +10,7 @@ import apps.tenancy.keys
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("invoices", "0005_tenant_fk"),
+        ("invoices", "0006_cost_sources_audio_image"),
         ("tenancy", "0005_organization_usage_retention_months"),
     ]
 
