@@ -85,10 +85,11 @@ def fill_bucket_keys(apps, schema_editor):
                 organization_id=invoice.organization_id, invoice_id=invoice.pk, line_key__in=old_keys
             ).delete()
             resolved += len(superseded)
+        kept = []
         for key, same in by_bucket.items():
-            InvoiceLine._base_manager.filter(organization_id=invoice.organization_id, pk=same[-1].pk).update(
-                bucket_key=key
-            )
+            same[-1].bucket_key = key
+            kept.append(same[-1])
+        InvoiceLine._base_manager.bulk_update(kept, ["bucket_key"], batch_size=1000)
         if superseded:
             total = (
                 InvoiceLine._base_manager.filter(
