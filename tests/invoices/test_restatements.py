@@ -260,6 +260,8 @@ def test_the_invoice_page_and_the_api_show_restatements(world, models_catalog):
     assert f"#{second.pk} costs-2.json" in page
     job_page = client.get(reverse("invoices:import_detail", kwargs={"org_slug": org.slug, "pk": second.pk}))
     assert "1 of the stored lines restated" in job_page.content.decode()
+    imports = client.get(reverse("invoices:imports", kwargs={"org_slug": org.slug}))
+    assert [(job.pk, job.restated) for job in imports.context["page"]] == [(second.pk, 1), (first.pk, 0)]
 
     api = world.api("a", [TokenScope.PERIODS_READ])
     [row] = api.get(reverse("api:invoice-list")).json()["results"]
