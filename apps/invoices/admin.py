@@ -7,6 +7,7 @@ from .models import (
     InvoiceIngestJob,
     InvoiceIngestJobInvoice,
     InvoiceLine,
+    InvoiceLineRestatement,
     InvoiceSettings,
     ProviderInvoice,
 )
@@ -32,9 +33,28 @@ class InvoiceLineAdmin(ReadOnlyTenantAdmin):
     list_select_related = ["organization", "invoice"]
 
 
+@admin.register(InvoiceLineRestatement)
+class InvoiceLineRestatementAdmin(ReadOnlyTenantAdmin):
+    """Lines a later pull of the same cost-report bucket superseded (kept as they were)."""
+
+    list_display = ["invoice", "model", "cost_source", "amount_nano", "new_amount_nano", "currency", "superseded_at"]
+    list_filter = ["provider", "cost_source"]
+    list_select_related = ["organization", "invoice"]
+
+
 @admin.register(InvoiceIngestJob)
 class InvoiceIngestJobAdmin(ReadOnlyTenantAdmin):
-    list_display = ["pk", "file_name", "format", "status", "accepted", "duplicates", "rejected", "created_at"]
+    list_display = [
+        "pk",
+        "file_name",
+        "format",
+        "status",
+        "accepted",
+        "duplicates",
+        "restated",
+        "rejected",
+        "created_at",
+    ]
     list_filter = ["status", "format"]
 
 

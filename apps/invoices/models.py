@@ -69,6 +69,11 @@ class InvoiceIngestJob(IngestJobBase):
     accepted = models.PositiveIntegerField(default=0)
     duplicates = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
+    restated = models.PositiveIntegerField(
+        default=0,
+        help_text="Accepted lines that superseded an earlier line of the same cost-report bucket (a re-pull with "
+        "another amount).",
+    )
     invoices = TenantManyToManyField(
         "ProviderInvoice", through="InvoiceIngestJobInvoice", blank=True, related_name="jobs"
     )
@@ -218,11 +223,23 @@ class InvoiceLine(TenantModel):
     raw = models.JSONField(default=dict, help_text="The source row as read (amounts as their original text).")
     source_line = models.PositiveIntegerField(default=0, help_text="Line (or item) number in the source file.")
     line_key = models.CharField(max_length=64, help_text="sha256 of the source row: re-ingesting it is a no-op.")
+    bucket_key = models.CharField(
+        max_length=64,
+        null=True,
+        blank=True,
+        help_text="Cost reports only: sha256 of the bucket without its amount. A re-pull with another amount for "
+        "the same bucket supersedes this line (it moves to the restatements).",
+    )
 
     class Meta:
         ordering = ["invoice", "charge_period_start", "id"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "line_key"], name="invoiceline_unique_line_key"),
+            models.UniqueConstraint(
+                fields=["organization", "bucket_key"],
+                condition=models.Q(bucket_key__isnull=False),
+                name="invoiceline_unique_bucket_key",
+            ),
             models.CheckConstraint(
                 condition=models.Q(cost_source__in=list(BILL_COST_SOURCES)), name="invoiceline_cost_source_valid"
             ),
@@ -237,3 +254,66 @@ class InvoiceLine(TenantModel):
     @property
     def amount(self):
         return nano_to_decimal(self.amount_nano)
+
+
+class InvoiceLineRestatement(TenantModel):
+    """A cost-report line that a later report superseded: the same bucket re-pulled with another amount. The
+    superseded line leaves ``InvoiceLine`` (so every reader of lines sees the latest report only, and the invoice
+    total equals it) and is kept here as it was, with what replaced it and when."""
+
+    invoice = TenantForeignKey(ProviderInvoice, on_delete=models.CASCADE, related_name="restatements")
+    job = TenantForeignKey(
+        InvoiceIngestJob,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The import that had stored the superseded line.",
+    )
+    superseded_by_job = TenantForeignKey(
+        InvoiceIngestJob,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="restatements",
+        help_text="The import whose line replaced it (empty for lines resolved by the migration that brought "
+        "restatements in, when the newer line had no import left).",
+    )
+    bucket_key = models.CharField(max_length=64)
+    line_key = models.CharField(max_length=64)
+    billing_period = models.DateField()
+    charge_period_start = models.DateTimeField()
+    charge_period_end = models.DateTimeField()
+    provider = models.CharField(max_length=40)
+    model = models.CharField(max_length=120, blank=True)
+    cost_source = models.CharField(max_length=20)
+    usage_type = models.CharField(max_length=300, blank=True)
+    amount_nano = models.BigIntegerField(help_text="The superseded amount, nano-units.")
+    new_amount_nano = models.BigIntegerField(help_text="The amount of the line that replaced it, nano-units.")
+    currency = models.CharField(max_length=3)
+    raw = models.JSONField(default=dict)
+    source_line = models.PositiveIntegerField(default=0)
+    superseded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["invoice", "-superseded_at", "-id"]
+        indexes = [models.Index(fields=["organization", "invoice"], name="invoicerestatement_org_invoice")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.model} {self.cost_source}: {self.amount} → {self.new_amount}"
+
+    @property
+    def amount(self):
+        return nano_to_decimal(self.amount_nano)
+
+    @property
+    def new_amount(self):
+        return nano_to_decimal(self.new_amount_nano)
+
+    @property
+    def delta_nano(self) -> int:
+        return self.new_amount_nano - self.amount_nano
+
+    @property
+    def delta(self):
+        return nano_to_decimal(self.delta_nano)

@@ -7,7 +7,7 @@ from django.db.models import Count, QuerySet, Sum
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
 
-from .models import InvoiceIngestJob, InvoiceLine, ProviderInvoice
+from .models import InvoiceIngestJob, InvoiceLine, InvoiceLineRestatement, ProviderInvoice
 
 
 @tenant_scoped
@@ -25,7 +25,9 @@ def has_invoices_in(*, organization: Organization, period: date) -> bool:
 def invoices(
     *, organization: Organization, period: date | None = None, provider: str = ""
 ) -> QuerySet[ProviderInvoice]:
-    queryset = ProviderInvoice.objects.annotate(line_count=Count("lines"))
+    queryset = ProviderInvoice.objects.annotate(
+        line_count=Count("lines", distinct=True), restated_count=Count("restatements", distinct=True)
+    )
     if period:
         queryset = queryset.filter(billing_period=period)
     if provider:
@@ -54,10 +56,41 @@ def invoice_lines(*, invoice: ProviderInvoice, is_ai: bool | None = None) -> Que
     return queryset.order_by("charge_period_start", "provider", "model", "cost_source", "id")
 
 
+@tenant_scoped(via="invoice")
+def invoice_restatements(*, invoice: ProviderInvoice) -> QuerySet[InvoiceLineRestatement]:
+    """The lines of an invoice that later reports superseded, latest first, with the import that did it."""
+    return (
+        InvoiceLineRestatement.objects.filter(invoice=invoice)
+        .select_related("superseded_by_job", "job")
+        .order_by("-superseded_at", "charge_period_start", "model", "cost_source", "-id")
+    )
+
+
 @tenant_scoped
 def invoice_line_totals(*, organization: Organization, lines: QuerySet[InvoiceLine], by: tuple[str, ...]) -> list[dict]:
-    """Exact sums (integer nano-units) of lines grouped by the given fields, e.g. ("model", "cost_source")."""
-    return list(lines.values(*by).annotate(amount_nano=Sum("amount_nano"), lines=Count("id")).order_by(*by))
+    """Exact sums (integer nano-units) of lines grouped by the given fields, e.g. ("model", "cost_source"), and
+    always by currency: amounts of different currencies are never added (each row says its ``currency``)."""
+    group = (*by, "currency") if "currency" not in by else by
+    return list(lines.values(*group).annotate(amount_nano=Sum("amount_nano"), lines=Count("id")).order_by(*group))
+
+
+@tenant_scoped
+def invoice_totals_by_currency(
+    *, organization: Organization, period: date | None = None, provider: str = "", is_ai: bool | None = None
+) -> dict[str, int]:
+    """The exact sum of the organisation's invoice lines per currency (nano-units), e.g. {"EUR": …, "USD": …}:
+    one figure per currency, never a sum across them."""
+    lines = InvoiceLine.objects.filter(organization=organization)
+    if period:
+        lines = lines.filter(billing_period=period)
+    if provider:
+        lines = lines.filter(provider=provider)
+    if is_ai is not None:
+        lines = lines.filter(is_ai=is_ai)
+    return {
+        row["currency"]: row["amount_nano"] or 0
+        for row in lines.values("currency").annotate(amount_nano=Sum("amount_nano")).order_by("currency")
+    }
 
 
 @tenant_scoped

@@ -16,6 +16,8 @@ from .models import InvoiceIngestError, InvoiceIngestJob, ProviderInvoice
 from .services.ingest import invoice_ingest_create, invoice_settings_for
 from .services.settings import invoice_settings_update
 
+RESTATEMENTS_SHOWN = 200  # the newest; the API pages through all of them
+
 
 @org_perm_required(Perm.VIEW_ALL_COST)
 def invoice_list(request, org_slug: str):
@@ -53,6 +55,8 @@ def invoice_detail(request, org_slug: str, pk: int):
         "invoices/invoice_detail.html",
         {
             "invoice": invoice,
+            "restatements": selectors.invoice_restatements(invoice=invoice)[:RESTATEMENTS_SHOWN],
+            "restatement_count": selectors.invoice_restatements(invoice=invoice).count(),
             "form": form,
             "page": page,
             "query": query.urlencode(),

@@ -7,6 +7,7 @@ from tests.factories.invoices import (
     InvoiceIngestErrorFactory,
     InvoiceIngestJobFactory,
     InvoiceLineFactory,
+    InvoiceLineRestatementFactory,
     InvoiceSettingsFactory,
     ProviderInvoiceFactory,
 )
@@ -42,6 +43,11 @@ def make_job_invoice(world, organization) -> InvoiceIngestJobInvoice:
         return InvoiceIngestJobInvoice.objects.get(organization=organization, invoiceingestjob=job)
 
 
+def make_restatement(world, organization):
+    with scope(organization=organization):
+        return InvoiceLineRestatementFactory(invoice=ProviderInvoiceFactory(organization=organization))
+
+
 def make_settings(world, organization):
     with scope(organization=organization):
         return InvoiceSettingsFactory(organization=organization)
@@ -52,6 +58,7 @@ tenant_model("invoices.invoiceline", make_line)
 tenant_model("invoices.invoiceingestjob", make_job)
 tenant_model("invoices.invoiceingesterror", make_error)
 tenant_model("invoices.invoicesettings", make_settings)
+tenant_model("invoices.invoicelinerestatement", make_restatement)
 tenant_model("invoices.invoiceingestjobinvoice", make_job_invoice)
 
 
@@ -77,6 +84,7 @@ portal_route("invoices:settings", _org, method="post")
 api_route("api:invoice-list", row_id=lambda w, o: make_invoice(w, o).pk)
 api_route("api:invoice-detail", lambda w, o: {"pk": make_invoice(w, o).pk})
 api_route("api:invoice-lines", lambda w, o: {"pk": make_line(w, o).invoice_id})
+api_route("api:invoice-restatements", lambda w, o: {"pk": make_restatement(w, o).invoice_id})
 api_route("api:invoice-import-list", row_id=lambda w, o: make_job(w, o).pk)
 api_route("api:invoice-import-detail", lambda w, o: {"pk": make_job(w, o).pk})
 api_route("api:invoice-import-retry", lambda w, o: {"pk": make_job(w, o).pk}, method="post")

@@ -5,7 +5,14 @@ from decimal import Decimal
 import factory
 from factory.django import DjangoModelFactory
 
-from apps.invoices.models import InvoiceIngestError, InvoiceIngestJob, InvoiceLine, InvoiceSettings, ProviderInvoice
+from apps.invoices.models import (
+    InvoiceIngestError,
+    InvoiceIngestJob,
+    InvoiceLine,
+    InvoiceLineRestatement,
+    InvoiceSettings,
+    ProviderInvoice,
+)
 
 
 class ProviderInvoiceFactory(DjangoModelFactory[ProviderInvoice]):
@@ -71,3 +78,26 @@ class InvoiceSettingsFactory(DjangoModelFactory[InvoiceSettings]):
         django_get_or_create = ("organization",)
 
     organization = factory.SubFactory("tests.factories.tenancy.OrganizationFactory")
+
+
+class InvoiceLineRestatementFactory(DjangoModelFactory[InvoiceLineRestatement]):
+    """A cost-report line superseded by a later pull: 10.00 then 12.50."""
+
+    class Meta:
+        model = InvoiceLineRestatement
+
+    invoice = factory.SubFactory(ProviderInvoiceFactory, source_format="openai-costs")
+    organization = factory.LazyAttribute(lambda o: o.invoice.organization)
+    superseded_by_job = factory.LazyAttribute(lambda o: InvoiceIngestJobFactory(organization=o.invoice.organization))
+    bucket_key = factory.Sequence(lambda n: hashlib.sha256(f"bucket-{n}".encode()).hexdigest())
+    line_key = factory.Sequence(lambda n: hashlib.sha256(f"restated-{n}".encode()).hexdigest())
+    billing_period = factory.LazyAttribute(lambda o: o.invoice.billing_period)
+    charge_period_start = datetime.datetime(2026, 10, 1, tzinfo=datetime.UTC)
+    charge_period_end = datetime.datetime(2026, 10, 2, tzinfo=datetime.UTC)
+    provider = factory.LazyAttribute(lambda o: o.invoice.provider)
+    model = "gpt-4o"
+    cost_source = "input"
+    amount_nano = 10_000_000_000
+    new_amount_nano = 12_500_000_000
+    currency = "USD"
+    superseded_at = datetime.datetime(2026, 11, 2, 9, 0, tzinfo=datetime.UTC)

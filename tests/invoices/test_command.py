@@ -29,6 +29,7 @@ def test_json_output_and_exit_zero_with_rejected_rows(world):
             {"provider": "google", "billing_period": "2026-10", "total": "9.00", "currency": "USD", "lines": 4}
         ],
         "duplicates": 0,
+        "restated": 0,
         "rejected": 2,
         "errors": [
             {

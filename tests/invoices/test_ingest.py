@@ -43,6 +43,7 @@ def test_openai_pages_become_one_invoice_with_canonical_models(world, models_cat
                 }
             ],
             "duplicates": 0,
+            "restated": 0,
             "rejected": 0,
             "errors": [],
         }

@@ -23,11 +23,17 @@ from apps.ingest.api import JobRetryMixin
 from apps.invoices.filters import InvoiceImportFilter, InvoiceLineFilter, ProviderInvoiceFilter
 from apps.invoices.models import InvoiceIngestJob, InvoiceLine, ProviderInvoice
 from apps.invoices.parsers import FORMAT_CHOICES
+from apps.invoices.selectors import invoice_restatements
 from apps.invoices.services.ingest import invoice_ingest_create
 from apps.tenancy.api.views import OrganizationReadOnlyViewSet
 from apps.tenancy.roles import TokenScope
 
-from .serializers import InvoiceImportSerializer, InvoiceLineSerializer, ProviderInvoiceSerializer
+from .serializers import (
+    InvoiceImportSerializer,
+    InvoiceLineRestatementSerializer,
+    InvoiceLineSerializer,
+    ProviderInvoiceSerializer,
+)
 
 # The upload's file-format parameter is file_format: DRF owns ?format= (URL_FORMAT_OVERRIDE, the response's format).
 OLD_FORMAT_PARAMETER = api_settings.URL_FORMAT_OVERRIDE or "format"
@@ -43,7 +49,9 @@ class InvoiceViewSet(OrganizationReadOnlyViewSet):
     write_scope = TokenScope.INVOICES_WRITE
 
     def restrict_queryset(self, queryset):
-        return queryset.annotate(line_count=Count("lines"))
+        return queryset.annotate(
+            line_count=Count("lines", distinct=True), restated_count=Count("restatements", distinct=True)
+        )
 
     def get_parsers(self):
         if self.request is not None and self.request.method == "POST":
@@ -127,6 +135,14 @@ class InvoiceViewSet(OrganizationReadOnlyViewSet):
         queryset = InvoiceLineFilter(request.query_params, queryset=InvoiceLine.objects.filter(invoice=invoice)).qs
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(InvoiceLineSerializer(page, many=True).data)
+
+    @extend_schema(responses=InvoiceLineRestatementSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def restatements(self, request, pk=None):
+        """The invoice's lines that a later pull of the same cost-report bucket superseded, newest first."""
+        invoice = self.get_object()
+        page = self.paginate_queryset(invoice_restatements(invoice=invoice))
+        return self.get_paginated_response(InvoiceLineRestatementSerializer(page, many=True).data)
 
 
 @extend_schema_view(

@@ -61,6 +61,10 @@ def _line(line_no: int, row: dict) -> ParsedLine:
     is_bedrock = product.lower() in BEDROCK_CODES
     model_hint, model_raw, cost_source = split_cur_usage_type(usage_type) if is_bedrock else ("", "", "other")
     invoice_id = as_text(row.get("bill_invoice_id"), "bill_invoice_id")
+    # CUR 2.0's own line id is unique within one file (a partition), not across deliveries: it tells two rows of a
+    # file apart (same id = the same line item), never one file's row from another's.
+    line_item_id = as_text(row.get("identity_line_item_id"), "identity_line_item_id")
+    interval = as_text(row.get("identity_time_interval"), "identity_time_interval")
     return ParsedLine(
         line=line_no,
         invoice_provider="aws",
@@ -83,4 +87,5 @@ def _line(line_no: int, row: dict) -> ParsedLine:
         unit=as_text(row.get("pricing_unit"), "pricing_unit", max_length=60) or ("tokens" if model_raw else ""),
         tags=as_json_object(row.get("resource_tags"), "resource_tags"),
         raw={k: v for k, v in row.items() if v != ""},
+        source_id=f"{line_item_id}@{interval}" if line_item_id else "",
     )

@@ -46,6 +46,9 @@ class ParsedLine:
     raw: dict = field(default_factory=dict)
     # True when the invoice number was derived (cost reports carry none); such invoices are per period.
     derived_number: bool = False
+    # The source's own id of the row (CUR ``identity_line_item_id`` with its time interval), when it has one: two
+    # rows of one file with the same id are one charge. Without an id, identical rows are separate charges.
+    source_id: str = ""
 
     def line_key(self, format_name: str) -> str:
         """Deterministic: the same source row always gives the same key, so a second ingest is a no-op."""
@@ -58,6 +61,40 @@ class ParsedLine:
         }
         text = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode()).hexdigest()
+
+    def bucket_key(self, format_name: str) -> str | None:
+        """The identity of a cost-report bucket without its amount: a re-pulled report that says something else
+        for the same bucket (day, model, token type, workspace …) restates it. None for formats without buckets
+        (FOCUS, CUR and the generic CSV carry invoice-level charges, not a report's buckets)."""
+        return bucket_key_of(format_name, self.invoice_provider, self.invoice_number, self.billing_period, self.raw)
+
+
+# The result fields that are the bucket's figures, not its identity (everything else in ``raw`` is identity: the
+# bucket's start and end, line item or cost and token type, model, project or workspace, tier, currency …).
+BUCKET_FIGURES = {"openai-costs": ("amount", "quantity"), "anthropic-cost-report": ("amount",)}
+
+
+def bucket_key_of(format_name: str, provider: str, invoice_number: str, period: date, raw: dict) -> str | None:
+    """sha256 of a report row's identity. A copy of this function lives in migration 0008 (bucket keys of the
+    lines stored before it): change both or neither."""
+    figures = BUCKET_FIGURES.get(format_name)
+    if figures is None:
+        return None
+    identity = {
+        "format": format_name,
+        "provider": provider,
+        "invoice": invoice_number,
+        "period": period.isoformat(),
+        "bucket": {k: v for k, v in raw.items() if k not in figures},
+    }
+    text = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def occurrence_key(line_key: str, occurrence: int) -> str:
+    """The key of the n-th identical row of one file (n >= 2): the first keeps the row's own key, so every key
+    stored before rows were counted stays valid."""
+    return line_key if occurrence < 2 else hashlib.sha256(f"{line_key}#{occurrence}".encode()).hexdigest()
 
 
 def month_start(value: date | datetime) -> date:

@@ -4,14 +4,17 @@ Bills are small next to usage (a month of a provider is hundreds to a few hundre
 file is all-or-nothing for its valid rows: the invalid ones are reported with line and field, the valid
 ones are stored together, and a crash stores nothing. Ingesting the same file twice changes nothing:
 every line carries a deterministic ``line_key`` (unique per organisation), and an invoice's total is
-recomputed exactly from its lines after each file. A running job beats (``heartbeat_at``) while it reads;
+recomputed exactly from its lines after each file. Identical rows of one file are separate charges (the n-th
+keyed from the first's key and n). A cost-report bucket re-pulled with another amount supersedes the earlier
+line (``bucket_key``): the old line moves to ``InvoiceLineRestatement``, audited, so the total is the latest
+report's. A running job beats (``heartbeat_at``) while it reads;
 one whose worker died is marked interrupted by the sweeper and is retried by reading the file again.
 """
 
 import functools
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import BinaryIO
 
 from django.db import transaction
@@ -30,10 +33,12 @@ from apps.invoices.models import (
     InvoiceIngestError,
     InvoiceIngestJob,
     InvoiceLine,
+    InvoiceLineRestatement,
     InvoiceSettings,
     ProviderInvoice,
 )
 from apps.invoices.parsers import FORMAT_CHOICES, FileRefused, ParsedLine, RowError, detect_format, reader_for
+from apps.invoices.parsers.base import occurrence_key
 from apps.pricing.selectors import price_book_for
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
@@ -173,10 +178,7 @@ def _store(job: InvoiceIngestJob, format_name: str, items: list[ParsedLine | Row
     errors = [item for item in items if isinstance(item, RowError)]
     lines = [item for item in items if isinstance(item, ParsedLine)]
 
-    keyed: dict[str, ParsedLine] = {}
-    for line in lines:
-        keyed.setdefault(line.line_key(format_name), line)
-    duplicates = len(lines) - len(keyed)
+    keyed, buckets, duplicates = _keyed_lines(format_name, lines, errors)
     existing: set[str] = set()
     keys = list(keyed)
     for start in range(0, len(keys), KEY_BATCH):
@@ -198,6 +200,7 @@ def _store(job: InvoiceIngestJob, format_name: str, items: list[ParsedLine | Row
     invoices: dict[tuple, ProviderInvoice] = {}
     before: dict[int, dict | None] = {}
     new_lines: list[InvoiceLine] = []
+    superseded: list[tuple[InvoiceLine, InvoiceLine]] = []
     file_magnitude = 0
     for identity in touched:
         provider, number, period = identity
@@ -229,6 +232,8 @@ def _store(job: InvoiceIngestJob, format_name: str, items: list[ParsedLine | Row
         running = (
             InvoiceLine.objects.filter(invoice=invoice).aggregate(magnitude=Sum(Abs("amount_nano")))["magnitude"] or 0
         )
+        # The lines of this invoice that a re-pulled bucket may supersede (read under the invoice's lock).
+        earlier = _lines_by_bucket(invoice, [buckets[key] for key, _ in pending if key in buckets])
         for key, line in pending:
             if line.currency != invoice.currency:
                 errors.append(
@@ -250,9 +255,14 @@ def _store(job: InvoiceIngestJob, format_name: str, items: list[ParsedLine | Row
                     )
                 )
                 continue
-            row = _line_row(job, invoice, key, line, resolve)
+            row = _line_row(job, invoice, key, line, resolve, buckets.get(key))
             magnitude = abs(row.amount_nano)
-            if not within_sum(running + magnitude):
+            old = earlier.get(row.bucket_key) if row.bucket_key else None
+            if old is not None and old.amount_nano == row.amount_nano:
+                duplicates += 1  # the same bucket re-pulled with the same amount: nothing to restate
+                continue
+            replaced = abs(old.amount_nano) if old is not None else 0
+            if not within_sum(running - replaced + magnitude):
                 errors.append(
                     RowError(
                         line.line,
@@ -272,9 +282,12 @@ def _store(job: InvoiceIngestJob, format_name: str, items: list[ParsedLine | Row
                     )
                 )
                 continue
-            running += magnitude
+            running += magnitude - replaced
             file_magnitude += magnitude
             new_lines.append(row)
+            if old is not None:
+                superseded.append((old, row))
+    restated = _restate(job, superseded)
     InvoiceLine.objects.bulk_create(new_lines, batch_size=1000)
 
     for invoice in invoices.values():
@@ -291,7 +304,12 @@ def _store(job: InvoiceIngestJob, format_name: str, items: list[ParsedLine | Row
                 action="invoice.ingested" if before[invoice.pk] is None else "invoice.lines_added",
                 target=invoice,
                 before=before[invoice.pk],
-                after={**model_snapshot(invoice, INVOICE_AUDIT_FIELDS), "lines": figures["lines"], "job": job.pk},
+                after={
+                    **model_snapshot(invoice, INVOICE_AUDIT_FIELDS),
+                    "lines": figures["lines"],
+                    "restated": restated.get(invoice.pk, 0),
+                    "job": job.pk,
+                },
             )
     job.invoices.add(*invoices.values())
 
@@ -307,6 +325,7 @@ def _store(job: InvoiceIngestJob, format_name: str, items: list[ParsedLine | Row
     job.format = format_name
     job.accepted = len(new_lines)
     job.duplicates = duplicates
+    job.restated = sum(restated.values())
     job.rejected = len(errors)
     job.rows_total = job.accepted + job.duplicates + job.rejected
     job.status = InvoiceIngestJob.Status.SUCCEEDED
@@ -321,6 +340,7 @@ def _store(job: InvoiceIngestJob, format_name: str, items: list[ParsedLine | Row
             "format": format_name,
             "accepted": job.accepted,
             "duplicates": job.duplicates,
+            "restated": job.restated,
             "rejected": job.rejected,
             "invoices": sorted(str(i) for i in invoices.values()),
         },
@@ -328,7 +348,130 @@ def _store(job: InvoiceIngestJob, format_name: str, items: list[ParsedLine | Row
     return job
 
 
-def _line_row(job, invoice: ProviderInvoice, key: str, line: ParsedLine, resolve) -> InvoiceLine:
+def _keyed_lines(
+    format_name: str, lines: list[ParsedLine], errors: list[RowError]
+) -> tuple[dict[str, ParsedLine], dict[str, str], int]:
+    """The file's lines by their key, in file order: (lines by key, bucket key by line key, duplicates in the file).
+
+    - A cost-report row is its bucket: the same row twice (overlapping pages) is one charge; the same bucket
+      twice with another amount keeps the later row and rejects the earlier, saying so.
+    - A row with the source's own id (CUR): the same id twice is one line item.
+    - Any other row has no identity but its content and its place: identical rows are separate charges (two
+      identical requests of a day), the n-th keyed ``occurrence_key(key, n)``. Reading the file again gives the
+      same keys, so it adds nothing; a file with one more identical row adds one.
+    """
+    keyed: dict[str, ParsedLine] = {}
+    buckets: dict[str, str] = {}
+    by_bucket: dict[str, str] = {}
+    occurrences: Counter[str] = Counter()
+    duplicates = 0
+    for line in lines:
+        key = line.line_key(format_name)
+        bucket = line.bucket_key(format_name)
+        if bucket is not None:
+            known = by_bucket.get(bucket)
+            if known == key:
+                duplicates += 1
+                continue
+            if known is not None:
+                dropped = keyed.pop(known)
+                del buckets[known]
+                errors.append(
+                    RowError(
+                        dropped.line,
+                        "amount",
+                        f"the same bucket appears again at line {line.line} of this file with another amount; "
+                        "the later one is kept",
+                    )
+                )
+            by_bucket[bucket] = key
+            buckets[key] = bucket
+            keyed[key] = line
+        elif line.source_id:
+            if key in keyed:
+                duplicates += 1
+                continue
+            keyed[key] = line
+        else:
+            occurrences[key] += 1
+            keyed[occurrence_key(key, occurrences[key])] = line
+    return keyed, buckets, duplicates
+
+
+def _lines_by_bucket(invoice: ProviderInvoice, bucket_keys: list[str]) -> dict[str, InvoiceLine]:
+    found: dict[str, InvoiceLine] = {}
+    for start in range(0, len(bucket_keys), KEY_BATCH):
+        for line in InvoiceLine.objects.filter(
+            organization=invoice.organization_id, invoice=invoice, bucket_key__in=bucket_keys[start : start + KEY_BATCH]
+        ):
+            found[line.bucket_key] = line
+    return found
+
+
+def _restate(job: InvoiceIngestJob, superseded: list[tuple[InvoiceLine, InvoiceLine]]) -> dict[int, int]:
+    """Move each superseded line to the restatements (its replacement is inserted next) and audit it. Returns
+    the number restated per invoice id."""
+    if not superseded:
+        return {}
+    organization = job.organization
+    now = timezone.now()
+    InvoiceLineRestatement.objects.bulk_create(
+        [
+            InvoiceLineRestatement(
+                organization=organization,
+                invoice_id=old.invoice_id,
+                job_id=old.job_id,
+                superseded_by_job=job,
+                bucket_key=old.bucket_key,
+                line_key=old.line_key,
+                billing_period=old.billing_period,
+                charge_period_start=old.charge_period_start,
+                charge_period_end=old.charge_period_end,
+                provider=old.provider,
+                model=old.model,
+                cost_source=old.cost_source,
+                usage_type=old.usage_type,
+                amount_nano=old.amount_nano,
+                new_amount_nano=new.amount_nano,
+                currency=old.currency,
+                raw=old.raw,
+                source_line=old.source_line,
+                superseded_at=now,
+            )
+            for old, new in superseded
+        ],
+        batch_size=1000,
+    )
+    old_ids = [old.pk for old, _ in superseded]
+    for start in range(0, len(old_ids), KEY_BATCH):
+        InvoiceLine.objects.filter(organization=organization, pk__in=old_ids[start : start + KEY_BATCH]).delete()
+    counts: Counter[int] = Counter()
+    for old, new in superseded:
+        counts[old.invoice_id] += 1
+        audit_record(
+            organization=organization,
+            actor=None,
+            action="invoice.line_restated",
+            target=new.invoice,
+            before={"amount_nano": old.amount_nano, "line_key": old.line_key, "job": old.job_id},
+            after={
+                "amount_nano": new.amount_nano,
+                "line_key": new.line_key,
+                "job": job.pk,
+                "bucket_key": old.bucket_key,
+                "day": f"{old.charge_period_start:%Y-%m-%d}",
+                "model": old.model,
+                "cost_source": old.cost_source,
+                "usage_type": old.usage_type,
+                "currency": old.currency,
+            },
+        )
+    return dict(counts)
+
+
+def _line_row(
+    job, invoice: ProviderInvoice, key: str, line: ParsedLine, resolve, bucket_key: str | None = None
+) -> InvoiceLine:
     return InvoiceLine(
         organization=job.organization,
         invoice=invoice,
@@ -352,12 +495,13 @@ def _line_row(job, invoice: ProviderInvoice, key: str, line: ParsedLine, resolve
         raw=line.raw,
         source_line=line.line,
         line_key=key,
+        bucket_key=bucket_key,
     )
 
 
 @tenant_scoped(via="job")
 def invoice_ingest_summary(*, job: InvoiceIngestJob, max_errors: int | None = None) -> dict:
-    """The JSON the command prints: exactly status, invoices, duplicates, rejected and errors."""
+    """The JSON the command prints: exactly status, invoices, duplicates, restated, rejected and errors."""
     invoices = [
         {
             "provider": invoice.provider,
@@ -381,6 +525,7 @@ def invoice_ingest_summary(*, job: InvoiceIngestJob, max_errors: int | None = No
         "status": job.status,
         "invoices": invoices,
         "duplicates": job.duplicates,
+        "restated": job.restated,
         "rejected": job.rejected,
         "errors": errors,
     }

@@ -1,10 +1,10 @@
 """Late invoices: after an import has committed, the periods past open whose billing month got new lines are
 flagged (``apps.periods.late_data`` records and audits them). Invoice lines belong to a period by their
-billing month."""
+billing month. A restated cost-report bucket counts as a late line whose amount is the change (new − old)."""
 
 from django.db.models import Count, Sum
 
-from apps.invoices.models import InvoiceLine
+from apps.invoices.models import InvoiceLine, InvoiceLineRestatement
 from apps.periods.late_data import LateFound, past_open_periods, record_late_arrivals
 from apps.periods.models import LateArrival
 from apps.tenancy.scoping import tenant_scoped
@@ -19,6 +19,17 @@ def flag_late_invoices(*, job) -> list[LateArrival]:
         return []
     lines = InvoiceLine.objects.filter(organization=organization, job_id=job.pk, billing_period__in=list(by_month))
     totals = lines.values("billing_period").annotate(count=Count("id"), amount=Sum("amount_nano")).order_by()
+    # A line that restated an earlier one changes the period by the difference only: the superseded amounts were
+    # in the period already.
+    restated = {
+        row["billing_period"]: row
+        for row in InvoiceLineRestatement.objects.filter(
+            organization=organization, superseded_by_job_id=job.pk, billing_period__in=list(by_month)
+        )
+        .values("billing_period")
+        .annotate(count=Count("id"), amount=Sum("amount_nano"))
+        .order_by()
+    }
     found = []
     for row in totals:
         month_lines = lines.filter(billing_period=row["billing_period"])
@@ -28,7 +39,11 @@ def flag_late_invoices(*, job) -> list[LateArrival]:
                 for provider, number in month_lines.values_list("invoice__provider", "invoice__invoice_number")
             }
         )
-        found.append(
-            LateFound(by_month[row["billing_period"]].pk, row["count"], row["amount"] or 0, {"invoices": invoices})
-        )
+        detail = {"invoices": invoices}
+        amount = row["amount"] or 0
+        superseded = restated.get(row["billing_period"])
+        if superseded:
+            amount -= superseded["amount"] or 0
+            detail["restated"] = superseded["count"]
+        found.append(LateFound(by_month[row["billing_period"]].pk, row["count"], amount, detail))
     return record_late_arrivals(organization=organization, kind=LateArrival.Kind.INVOICES, job=job, found=found)
