@@ -361,4 +361,4 @@ def test_price_tables_are_cached_per_model_tier_and_day(book):
         estimate(fresh, "openai", "gpt-4o", input_tokens=1)
         estimate(fresh, "openai", "gpt-4o-2024-08-06", input_tokens=1)
     estimate(fresh, "openai", "gpt-4o", tier="batch", input_tokens=1)
-    assert set(fresh._tables) == {("openai", "gpt-4o", "standard", DAY), ("openai", "gpt-4o", "batch", DAY)}
+    assert set(fresh._tables) == {("openai", "gpt-4o", "standard", DAY, ""), ("openai", "gpt-4o", "batch", DAY, "")}
