@@ -43,7 +43,7 @@ from .constants import (
     USAGE_KEYS,
 )
 
-_USAGE_ITEMS = tuple(USAGE_KEYS.items())
+_PROMPT_TYPES = frozenset(PROMPT_USAGE_TYPES)
 _NO_RATES: dict[str, int] = {}  # a "200k-1M" bucket of a model without long-context rates: nothing priced
 
 # Rates are kept as integers of 10**-30 nano-units per unit of quantity, so a whole estimate is
@@ -392,9 +392,11 @@ class PriceBook:
         request's own prompt. ``region_scope``: "global" / "regional" when known from elsewhere; ""
         derives it from the model id (Bedrock inference profiles)."""
         quantities: dict[str, int] = {}
-        for key, usage_type in _USAGE_ITEMS:
-            quantity = usage.get(key)
+        for key, quantity in usage.items():
             if quantity:
+                usage_type = USAGE_KEYS.get(key)
+                if usage_type is None:
+                    continue  # not a priced quantity (e.g. a total)
                 valid = type(quantity) is int and quantity > 0
                 quantities[usage_type] = quantity if valid else _check_quantity(quantity, key)
         tools: dict[str, int] = {}
@@ -405,11 +407,13 @@ class PriceBook:
                 )
         if context_window is not None and context_window not in CONTEXT_WINDOWS:
             raise ValueError(f"context_window must be one of {', '.join(CONTEXT_WINDOWS)}, got {context_window!r}")
-        if region_scope not in REGION_SCOPES:
-            raise ValueError(f"region_scope must be one of {', '.join(map(repr, REGION_SCOPES))}, got {region_scope!r}")
         route_key = (provider, model, service_tier, occurred_on, region_scope)
         route = self._routes.get(route_key)
         if route is None:
+            if region_scope not in REGION_SCOPES:
+                raise ValueError(
+                    f"region_scope must be one of {', '.join(map(repr, REGION_SCOPES))}, got {region_scope!r}"
+                )
             provider_code = (provider or "").strip().lower()
             resolved = self.resolve_model(provider_code, model)
             tier = (service_tier or "standard").strip().lower()
@@ -428,8 +432,11 @@ class PriceBook:
                 long_context=False,
             )
         long_rates = None
-        if context_window is None:
-            prompt_tokens = sum(quantities.get(usage_type, 0) for usage_type in PROMPT_USAGE_TYPES)
+        if context_window is None and table.long_context:
+            prompt_tokens = 0
+            for usage_type, quantity in quantities.items():
+                if usage_type in _PROMPT_TYPES:
+                    prompt_tokens += quantity
             for threshold, rates in table.long_context:
                 if prompt_tokens > threshold:
                     long_rates = rates

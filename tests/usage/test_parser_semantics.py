@@ -36,20 +36,7 @@ def price(book, event: UsageEvent):
         model=event.model,
         service_tier=event.service_tier,
         occurred_on=event.occurred_at.date(),
-        usage={
-            name: getattr(event, name)
-            for name in (
-                "input_tokens",
-                "output_tokens",
-                "cache_read_tokens",
-                "cache_write_5m_tokens",
-                "cache_write_1h_tokens",
-                "input_audio_tokens",
-                "output_audio_tokens",
-                "input_image_tokens",
-                "output_image_tokens",
-            )
-        },
+        usage=event.priced_usage(),
         tool_calls=event.tool_calls,
         context_window=event.context_window,
         region_scope=event.region_scope,

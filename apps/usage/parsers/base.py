@@ -43,6 +43,21 @@ class UsageEvent:
     context_window: str | None = None
     # Where a cross-region inference profile runs ("global" | "regional"); "" when the id does not say.
     region_scope: str = ""
+
+    def priced_usage(self) -> dict[str, int]:
+        """The quantities the estimator prices, by its usage keys (apps.pricing.constants.USAGE_KEYS)."""
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "cache_write_5m_tokens": self.cache_write_5m_tokens,
+            "cache_write_1h_tokens": self.cache_write_1h_tokens,
+            "input_audio_tokens": self.input_audio_tokens,
+            "output_audio_tokens": self.output_audio_tokens,
+            "input_image_tokens": self.input_image_tokens,
+            "output_image_tokens": self.output_image_tokens,
+        }
+
     # (mapping kind, external id) pairs whose configured tags fill in tags the event lacks.
     mapping_keys: tuple = ()
 

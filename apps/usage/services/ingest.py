@@ -195,14 +195,10 @@ class _Context:
             model=event.model,
             service_tier=event.service_tier,
             occurred_on=day,
-            usage={
-                "input_tokens": event.input_tokens,
-                "output_tokens": event.output_tokens,
-                "cache_read_tokens": event.cache_read_tokens,
-                "cache_write_5m_tokens": event.cache_write_5m_tokens,
-                "cache_write_1h_tokens": event.cache_write_1h_tokens,
-            },
+            usage=event.priced_usage(),
             tool_calls=event.tool_calls,
+            context_window=event.context_window,
+            region_scope=event.region_scope,
         )
         costs = estimate.cost_nano
         if estimate.total_nano > MAX_AMOUNT_NANO_PER_ROW:  # each cost source is >= 0, so this bounds them all
