@@ -4,21 +4,29 @@ Pure: ``PriceBook`` is built from plain rows (``PriceRule``, aliases, ``Override
 maths with integers and Decimals only; it imports no model. The rows come from the database through
 ``apps.pricing.selectors.price_book_for`` (or from the file, ``book_file.price_book_from_file``).
 Ingestion calls ``estimate`` for millions of rows, so the price table of each (provider, model, tier,
-day) is resolved once and cached as integer rates; a call is then a few dict look-ups and integer
-multiplications.
+day, region scope) is resolved once and cached as integer rates; a call is then a few dict look-ups
+and integer multiplications.
 
 Rules, in the order they apply:
 
-- the model is resolved to its canonical code (``resolve_model``); unknown → everything with a
-  quantity is *unpriced* (never a silent zero);
-- only rows of the request's service tier count (a batch request with no batch row is unpriced for
-  that usage type, not charged at the standard rate);
+- the model is resolved to its canonical code (``resolve_model``): an organisation's own model names
+  first, then codes, aliases and the generic id rules; unknown → everything with a quantity is
+  *unpriced* (never a silent zero);
+- only rows of the request's service tier count for tokens (a batch request with no batch row is
+  unpriced for that usage type, not charged at the standard rate); a tool call takes its tier's row,
+  else a tier-less (``any``) or standard one (tools cost the same in every tier unless listed);
+- region scope (Bedrock): rows of the request's scope win over scope-less rows; the scope comes from
+  the model id (``global.`` → global, ``us.``/``eu.``/… or a bare vendor id → regional) unless given;
 - a row applies when ``effective_from <= day < effective_to``;
-- long context: when the prompt (input + cache read + cache writes) exceeds a long-context row's
-  ``min_context_tokens``, the long-context rate applies to every usage type that has one;
+- long context: a bucket's ``context_window`` decides (``0-200k`` base, ``200k-1M`` the long-context
+  rates or unpriced); without one, when the prompt (input, cache reads and writes, audio and image
+  input) exceeds a long-context row's ``min_context_tokens``, the long-context rate applies to every
+  usage type that has one;
+- audio and image usage types are priced only by their own rows (never at the text rate);
 - organisation overrides: the most specific active override wins (model > provider-wide, then a
   usage type over all usage types, then a tier over all tiers). A negotiated price replaces the
   list price (the long-context one too); a discount reduces whichever list price applies;
+- one estimate is in one currency: a rate in another currency than the table's is left unpriced;
 - each cost source is summed exactly and rounded once, half-to-even, to nano-units.
 """
 
