@@ -99,7 +99,7 @@ class OverrideRule:
     effective_from: date = date.min
     effective_to: date | None = None
     id: int = 0  # only breaks ties between equally specific overrides (the newer one wins)
-    currency: str = "USD"  # of ``price`` (a discount has none: it keeps the list price's currency)
+    currency: str = ""  # a negotiated price's currency ("" = the list's; a discount has none)
 
     def applies_on(self, day: date) -> bool:
         return self.effective_from <= day and (self.effective_to is None or day < self.effective_to)
@@ -335,7 +335,7 @@ class PriceBook:
             if found is None:
                 rate, currency = scaled_rate(row.price, row.unit), row.currency
             elif found.price is not None:
-                rate, currency = scaled_rate(found.price, found.unit), found.currency
+                rate, currency = scaled_rate(found.price, found.unit), found.currency or row.currency
             else:
                 rate, currency = scaled_rate(row.price, row.unit, found.discount_pct), row.currency
             currency_of[(usage_type, threshold)] = currency
@@ -350,7 +350,7 @@ class PriceBook:
                 found = override(candidate.usage_type)
                 if found is not None and found.price is not None:
                     base[candidate.usage_type] = scaled_rate(found.price, found.unit)
-                    currency_of[(candidate.usage_type, None)] = found.currency
+                    currency_of[(candidate.usage_type, None)] = found.currency or "USD"
         currency = _table_currency(currency_of, overrides)
         if any(rate_currency != currency for rate_currency in currency_of.values()):
             # One estimate is in one currency: a rate in another is left unpriced, never summed with it.
@@ -497,7 +497,9 @@ def _table_currency(currency_of: dict, overrides: dict[str, OverrideRule | None]
         return currencies.pop()
     if not currencies:
         return "USD"
-    negotiated = sorted({o.currency for o in overrides.values() if o is not None and o.price is not None})
+    negotiated = sorted(
+        {o.currency for o in overrides.values() if o is not None and o.price is not None and o.currency}
+    )
     return negotiated[0] if negotiated else sorted(currencies)[0]
 
 
