@@ -249,7 +249,7 @@ def test_resolve_model(book, provider, raw, canonical):
 
 
 def test_bedrock_ids_are_priced_like_the_canonical_model(book):
-    result = estimate(book, "aws-bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", input_tokens=100_000)
+    result = estimate(book, "aws-bedrock", "global.anthropic.claude-sonnet-4-5-20250929-v1:0", input_tokens=100_000)
     assert (result.model, result.total_nano) == ("claude-sonnet-4-5", nano("0.30"))
 
 

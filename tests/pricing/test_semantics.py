@@ -1,14 +1,15 @@
 """Pricing semantics of issue 15, with the before/after figures of the plan (all on 2026-10-14).
 
-The book is the shipped file plus, where the file lacks them, the few rows a case needs, each copied
-from the source named beside it (the upstream book that replaces the file carries them)."""
+The book is built here, not read from the shipped file, so the figures hold whatever the shipped book
+holds: the list prices below are those of the file at the time (docs.claude.com, openai.com,
+ai.google.dev and aws.amazon.com pricing pages, read 2025-11-15); a case that needs a row the file
+lacked adds it, with its source beside it."""
 
 import datetime
 from decimal import Decimal
 
 import pytest
 
-from apps.pricing.book_file import read_price_book
 from apps.pricing.estimator import OverrideRule, PriceBook, PriceRule
 
 DAY = datetime.date(2026, 10, 14)
@@ -20,30 +21,85 @@ def nano(amount: str) -> int:
     return int(Decimal(amount) * USD)
 
 
-def _file_rows() -> tuple[list[PriceRule], dict, list]:
-    book = read_price_book()
-    rows = [
+def _block(provider, model, tier, start, rates, *, unit="1m_tokens", above=None, **extra) -> list[PriceRule]:
+    return [
         PriceRule(
-            provider=r.provider,
-            model=r.model,
-            service_tier=r.service_tier,
-            usage_type=r.usage_type,
-            unit=r.unit,
-            price=r.price,
-            currency=r.currency,
-            effective_from=r.effective_from,
-            effective_to=r.effective_to,
-            min_context_tokens=r.min_context_tokens,
+            provider=provider,
+            model=model,
+            service_tier=tier,
+            usage_type=usage_type,
+            unit=unit,
+            price=Decimal(price),
+            effective_from=datetime.date.fromisoformat(start),
+            min_context_tokens=above,
+            **extra,
         )
-        for r in book.rows
+        for usage_type, price in rates.items()
     ]
-    aliases = {(a.provider, a.alias): a.model for a in book.aliases}
-    return rows, aliases, [(m.provider, m.code) for m in book.models]
+
+
+CLAUDE_45 = {
+    "input": "3.00",
+    "cache_write_5m": "3.75",
+    "cache_write_1h": "6.00",
+    "cache_read": "0.30",
+    "output": "15.00",
+}
+CLAUDE_45_LONG = {
+    "input": "6.00",
+    "cache_write_5m": "7.50",
+    "cache_write_1h": "12.00",
+    "cache_read": "0.60",
+    "output": "22.50",
+}
+CLAUDE_45_BATCH = {
+    "input": "1.50",
+    "cache_write_5m": "1.875",
+    "cache_write_1h": "3.00",
+    "cache_read": "0.15",
+    "output": "7.50",
+}
+CLAUDE_45_BATCH_LONG = {
+    "input": "3.00",
+    "cache_write_5m": "3.75",
+    "cache_write_1h": "6.00",
+    "cache_read": "0.30",
+    "output": "11.25",
+}
+BASE_ROWS = [
+    *_block("anthropic", "claude-sonnet-4-5", "standard", "2025-09-29", CLAUDE_45),
+    *_block("anthropic", "claude-sonnet-4-5", "standard", "2025-09-29", CLAUDE_45_LONG, above=200_000),
+    *_block("anthropic", "claude-sonnet-4-5", "batch", "2025-09-29", CLAUDE_45_BATCH),
+    *_block("anthropic", "claude-sonnet-4-5", "batch", "2025-09-29", CLAUDE_45_BATCH_LONG, above=200_000),
+    *_block(
+        "anthropic",
+        "claude-opus-4-5",
+        "standard",
+        "2025-11-24",
+        {"input": "5.00", "cache_write_5m": "6.25", "cache_write_1h": "10.00", "cache_read": "0.50", "output": "25.00"},
+    ),
+    *_block("anthropic", "claude-sonnet-4", "standard", "2025-05-22", CLAUDE_45),
+    *_block("anthropic", "claude-sonnet-4", "standard", "2025-08-12", CLAUDE_45_LONG, above=200_000),
+    *_block("anthropic", "claude-sonnet-4", "batch", "2025-05-22", CLAUDE_45_BATCH),
+    # The file's tools were rows of the standard tier.
+    *_block("anthropic", "claude-sonnet-4-5", "standard", "2025-05-07", {"web_search": "10.00"}, unit="1k_calls"),
+    *_block("openai", "gpt-4o", "standard", "2024-10-01", {"input": "2.50", "cache_read": "1.25", "output": "10.00"}),
+    *_block("openai", "gpt-4o", "batch", "2024-10-01", {"input": "1.25", "output": "5.00"}),
+    *_block("google", "gemini-2.5-flash", "standard", "2025-06-17", {"input": "0.30", "output": "2.50"}),
+    *_block("google", "gemini-2.5-pro", "standard", "2025-06-17", {"input": "1.25", "output": "10.00"}),
+    *_block("google", "gemini-2.5-pro", "standard", "2025-06-17", {"input": "2.50", "output": "15.00"}, above=200_000),
+    *_block(
+        "aws-bedrock",
+        "claude-sonnet-4-5",
+        "standard",
+        "2025-09-29",
+        {"input": "3.00", "cache_write_5m": "3.75", "cache_read": "0.30", "output": "15.00"},
+    ),
+]
 
 
 def book_with(*extra: PriceRule, overrides=(), org_models=None) -> PriceBook:
-    rows, aliases, models = _file_rows()
-    return PriceBook([*rows, *extra], aliases, list(overrides), models=models, org_models=org_models)
+    return PriceBook([*BASE_ROWS, *extra], {}, list(overrides), org_models=org_models)
 
 
 def row(provider, model, tier, usage_type, price, *, unit="1m_tokens", start="2025-01-01", **extra) -> PriceRule:
@@ -287,11 +343,11 @@ def test_an_organisations_own_model_names():
                      unit="1m_tokens", currency="EUR")
         for u, p in (("input", "0.30"), ("output", "1.20"))
     ]  # fmt: skip
-    org_models = {("openai", "ft:gpt-4o-mini:globex::x1"): None, ("azure-openai", "globex-gpt4o-prod"): "gpt-4o"}
+    org_models = {("openai", "ft:gpt-4o-mini:globex::x1"): None, ("openai", "globex-gpt4o-prod"): "gpt-4o"}
     book = book_with(overrides=override, org_models=org_models)
     tuned = estimate(book, "openai", "ft:gpt-4o-mini:globex::x1", input_tokens=M, output_tokens=200_000)
     assert (tuned.model, tuned.total_nano, tuned.currency) == ("ft:gpt-4o-mini:globex::x1", nano("0.54"), "EUR")
-    deployment = estimate(book, "azure-openai", "globex-gpt4o-prod", input_tokens=M, output_tokens=200_000)
+    deployment = estimate(book, "openai", "globex-gpt4o-prod", input_tokens=M, output_tokens=200_000)
     assert (deployment.model, deployment.total_nano, deployment.currency) == ("gpt-4o", nano("4.50"), "USD")
     unknown = estimate(book, "openai", "ft:gpt-4o-mini:globex::zz", input_tokens=M)
     assert (unknown.model, unknown.unpriced) == (None, ("input",))

@@ -65,18 +65,25 @@ def test_openai_scale_rows_are_stored_unpriced(catalog):
     assert (record.service_tier, record.unpriced) == ("scale", True)
 
 
-def test_a_bedrock_profile_keeps_its_canonical_model(catalog):
+def test_bedrock_profiles_keep_the_canonical_model(catalog):
     org = catalog.org("a")
-    body = json.dumps(
-        {
-            "request_id": "b1",
-            "occurred_at": "2026-10-14T10:00:00Z",
-            "provider": "aws-bedrock",
-            "model": "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
-            "usage": {"input_tokens": 100_000, "output_tokens": 10_000},
-        }
-    ).encode()
-    job = ingest(org, body + b"\n")
-    # The shipped book has no regional rows yet: list price; reconciliation still matches the CUR's model.
-    assert job.estimated_nano == 450_000_000
-    assert _record(org).model == "claude-sonnet-4-5"
+    body = b"".join(
+        json.dumps(
+            {
+                "request_id": f"b-{profile}",
+                "occurred_at": "2026-10-14T10:00:00Z",
+                "provider": "aws-bedrock",
+                "model": f"{profile}.anthropic.claude-sonnet-4-5-20250929-v1:0",
+                "usage": {"input_tokens": 100_000, "output_tokens": 10_000},
+            }
+        ).encode()
+        + b"\n"
+        for profile in ("us", "global")
+    )
+    ingest(org, body)
+    with scope(organization=org):
+        records = {r.model_raw.split(".")[0]: r for r in UsageRecord.objects.all()}
+    # Reconciliation still matches the CUR's model whatever the profile; the global one is the list price
+    # (the regional +10% is in tests/pricing/test_semantics.py, from the rows of that scope).
+    assert {r.model for r in records.values()} == {"claude-sonnet-4-5"}
+    assert records["global"].estimated_nano == 450_000_000
