@@ -12,6 +12,16 @@ TEXT_USAGE_TYPES = ("input", "output", "cache_read", "cache_write_5m", "cache_wr
 AUDIO_USAGE_TYPES = ("input_audio", "output_audio", "cache_read_audio")
 IMAGE_USAGE_TYPES = ("input_image", "output_image")
 TOKEN_USAGE_TYPES = (*TEXT_USAGE_TYPES, *AUDIO_USAGE_TYPES, *IMAGE_USAGE_TYPES)
+# What makes up a request's prompt, for the long-context threshold.
+PROMPT_USAGE_TYPES = (
+    "input",
+    "cache_read",
+    "cache_write_5m",
+    "cache_write_1h",
+    "input_audio",
+    "cache_read_audio",
+    "input_image",
+)
 # usage mapping key -> usage type
 USAGE_KEYS = {
     "input_tokens": "input",
@@ -60,6 +70,16 @@ COST_SOURCE_OF = {
 # "scale" is OpenAI's Scale Tier (prepaid capacity units): stored as reported, priced only by an
 # organisation's override, since its price is a contract, not a list price.
 SERVICE_TIERS = ("standard", "batch", "priority", "flex", "scale")
+# A price row's tier that applies in every tier (tools: a web search costs the same in batch); a row of
+# the request's own tier wins over it.
+ANY_TIER = "any"
+# Anthropic's usage and cost reports put each bucket in a pricing tier of prompt length: the base
+# rates up to 200K prompt tokens, the long-context rates above.
+CONTEXT_WINDOWS = ("0-200k", "200k-1M")
+LONG_CONTEXT_WINDOW = "200k-1M"
+LONG_CONTEXT_FROM = 200_000
+# Where a cross-region inference profile runs: "" unknown / not applicable, "global" or "regional".
+REGION_SCOPES = ("", "global", "regional")
 UNIT_DIVISORS = {"token": 1, "1k_tokens": 1_000, "1m_tokens": 1_000_000, "call": 1, "1k_calls": 1_000}
 TOKEN_UNITS = ("token", "1k_tokens", "1m_tokens")
 CALL_UNITS = ("call", "1k_calls")

@@ -249,7 +249,7 @@ def test_resolve_model(book, provider, raw, canonical):
 
 
 def test_bedrock_ids_are_priced_like_the_canonical_model(book):
-    result = estimate(book, "aws-bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", input_tokens=100_000)
+    result = estimate(book, "aws-bedrock", "global.anthropic.claude-sonnet-4-5-20250929-v1:0", input_tokens=100_000)
     assert (result.model, result.total_nano) == ("claude-sonnet-4-5", nano("0.30"))
 
 
@@ -361,4 +361,4 @@ def test_price_tables_are_cached_per_model_tier_and_day(book):
         estimate(fresh, "openai", "gpt-4o", input_tokens=1)
         estimate(fresh, "openai", "gpt-4o-2024-08-06", input_tokens=1)
     estimate(fresh, "openai", "gpt-4o", tier="batch", input_tokens=1)
-    assert set(fresh._tables) == {("openai", "gpt-4o", "standard", DAY), ("openai", "gpt-4o", "batch", DAY)}
+    assert set(fresh._tables) == {("openai", "gpt-4o", "standard", DAY, ""), ("openai", "gpt-4o", "batch", DAY, "")}
