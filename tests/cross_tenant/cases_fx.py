@@ -5,7 +5,7 @@ import datetime
 
 from django_scopes import scope
 
-from apps.fx.models import Conversion, ConversionLine, OrgFxRate
+from apps.fx.models import Conversion, ConversionLine, FxRateLoad, OrgFxRate
 
 from . import api_route, portal_route, tenant_model, unscoped_admin_model
 
@@ -57,7 +57,18 @@ def make_conversion_line(world, organization) -> ConversionLine:
     return line
 
 
+def make_rate_load(world, organization) -> FxRateLoad:
+    with scope(organization=organization):
+        load, _ = FxRateLoad.objects.get_or_create(
+            organization=organization,
+            idempotency_key=f"{organization.slug}-treasury-2026-11-02",
+            defaults={"channel": "api", "body_sha256": "0" * 64, "created": 1, "pairs": ["USD/EUR"]},
+        )
+    return load
+
+
 tenant_model("fx.orgfxrate", make_org_fx_rate)
+tenant_model("fx.fxrateload", make_rate_load)
 tenant_model("fx.conversion", make_conversion)
 tenant_model("fx.conversionline", make_conversion_line)
 unscoped_admin_model(
