@@ -181,9 +181,13 @@ class RateTable:
         pivot: str | None = None,
         last_loaded: Mapping | None = None,
         max_age_days: int = FX_MAX_RATE_AGE_DAYS,
+        window: tuple[date, date] | None = None,
     ):
         self.source = source
         self.pivot = pivot
+        # The days a table read from the database was loaded for: asking outside them is a programming error
+        # (the rates exist, the table just does not hold them), never a gap.
+        self.window = window
         self.max_age_days = max_age_days
         self.series: dict = {key: {day: Fraction(value) for day, value in days.items()} for key, days in series.items()}
         self._days = {key: sorted(days) for key, days in self.series.items()}
@@ -223,6 +227,11 @@ class RateTable:
 
     def rate_on(self, day: date, from_currency: str, to_currency: str) -> Rate:
         """The rate of ``day`` (see the module docstring); ``RateGap`` when there is none."""
+        if self.window is not None and not self.window[0] <= day <= self.window[1]:
+            raise LookupError(
+                f"The rate table holds {self.window[0]} to {self.window[1]}; {day} is outside it: load the table "
+                "for every day to convert."
+            )
         if from_currency == to_currency:
             return Rate(from_currency, to_currency, Fraction(1), self.source, rate_day=day, quotes={})
         if self.pivot is not None:

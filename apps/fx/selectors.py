@@ -36,7 +36,7 @@ def ecb_rate_table(*, currencies: Iterable[str], first: date, last: date) -> Rat
         .annotate(last=Max("day"))
         .values_list("to_currency", "last")
     )
-    return RateTable(source=ECB_SOURCE, series=series, pivot=ECB_BASE, last_loaded=last_loaded)
+    return RateTable(source=ECB_SOURCE, series=series, pivot=ECB_BASE, last_loaded=last_loaded, window=(first, last))
 
 
 @tenant_scoped
@@ -62,13 +62,14 @@ def own_rate_table(*, organization: Organization, currencies: Iterable[str], fir
     }
     for key in last_loaded:
         series.setdefault(key, {})
-    return RateTable(source=OWN_TABLE_SOURCE, series=series, last_loaded=last_loaded)
+    return RateTable(source=OWN_TABLE_SOURCE, series=series, last_loaded=last_loaded, window=(first, last))
 
 
 @tenant_scoped
 def rate_table_for(*, organization: Organization, currencies: Iterable[str], first: date, last: date) -> RateTable:
     """The rates ``organization`` converts with (its ``fx_source``) between ``currencies`` and its base
-    currency, for amounts dated ``first`` … ``last``."""
+    currency, for amounts dated ``first`` … ``last`` (every day any amount or charge period to convert
+    touches: asking the table for a day outside them raises ``LookupError``, never a false gap)."""
     codes = {*currencies, organization.base_currency}
     if organization.fx_source == Organization.FxSource.OWN:
         return own_rate_table(organization=organization, currencies=codes, first=first, last=last)

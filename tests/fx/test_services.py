@@ -48,6 +48,9 @@ def test_rate_table_of_an_ecb_organisation(world, ecb_rates):
     with pytest.raises(RateGap) as caught:
         table.rate_on(D(2026, 11, 2), "USD", "EUR")
     assert caught.value.last_loaded == D(2026, 10, 30)
+    # A day outside the table's window is a programming error, never a gap.
+    with pytest.raises(LookupError):
+        table.rate_on(D(2026, 9, 30), "USD", "EUR")
     # A window that starts after the last loaded day still knows that day (the message names it).
     later = rate_table_for(organization=globex, currencies={"USD"}, first=D(2026, 11, 10), last=D(2026, 11, 30))
     with pytest.raises(RateGap) as caught:
