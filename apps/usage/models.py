@@ -111,6 +111,13 @@ class IngestJob(IngestJobBase):
         return min(99, int(self.lines_done * 100 / self.lines_expected))
 
     @property
+    def estimates(self) -> list[tuple[str, int]]:
+        """(currency, estimated nano) per currency the rows were priced in, in currency order."""
+        if self.estimated_by_currency:
+            return sorted(self.estimated_by_currency.items())
+        return [(self.currency or "USD", self.estimated_nano)]
+
+    @property
     def refused_as_whole(self) -> bool:
         """Failed before its first line was read (no source yet): the file itself was refused."""
         return self.status == self.Status.FAILED and not self.source

@@ -235,21 +235,43 @@ def _cost_of(row: dict, cost_source: str) -> int:
     return row["estimated_nano"] or 0
 
 
+def _totals(rows: list[dict], cost_source: str) -> dict:
+    """Quantities summed over every row; amounts (cost columns) only per currency, in ``by_currency``
+    (a list of {currency, the cost columns, cost_nano} in currency order). ``cost_nano`` and the cost
+    columns at the top level are those of the one currency, or None when there are several."""
+    totals = {name: sum(row[name] for row in rows) for name in CUBE_SUM_FIELDS}
+    money = [name for name in CUBE_SUM_FIELDS if name.endswith("_nano")]
+    per_currency: dict[str, dict] = {}
+    for row in rows:
+        cell = per_currency.setdefault(row["currency"], dict.fromkeys(money, 0))
+        for name in money:
+            cell[name] += row[name] or 0
+    totals["by_currency"] = [
+        {"currency": currency, **sums, "cost_nano": _cost_of(sums, cost_source)}
+        for currency, sums in sorted(per_currency.items())
+    ]
+    if len(per_currency) > 1:
+        totals.update(dict.fromkeys(money, None))
+        totals["cost_nano"] = None
+    else:
+        totals["cost_nano"] = _cost_of(totals, cost_source)
+    totals["currencies"] = sorted(per_currency)
+    return totals
+
+
 @tenant_scoped
 def usage_totals(queryset: QuerySet[DailyUsage], *, organization: Organization, cost_source: str = "") -> dict:
-    sums = queryset.aggregate(**{name: Sum(name) for name in CUBE_SUM_FIELDS})
-    totals = {name: sums[name] or 0 for name in CUBE_SUM_FIELDS}
-    totals["cost_nano"] = _cost_of(totals, cost_source)
-    return totals
+    """The sums of a cube queryset: quantities over everything, amounts per currency (see ``_totals``)."""
+    grouped = queryset.values("currency").annotate(**{name: Sum(name) for name in CUBE_SUM_FIELDS}).order_by()
+    rows = [{"currency": row["currency"], **{n: row[n] or 0 for n in CUBE_SUM_FIELDS}} for row in grouped]
+    return _totals(rows, cost_source)
 
 
 @tenant_scoped
 def totals_of_breakdown(rows: list[dict], *, organization: Organization, cost_source: str = "") -> dict:
     """The totals of a whole (untruncated) breakdown: each cube row is in exactly one of its groups, so this
     equals ``usage_totals`` of the same queryset without reading the cube a second time."""
-    totals = {name: sum(row[name] for row in rows) for name in CUBE_SUM_FIELDS}
-    totals["cost_nano"] = _cost_of(totals, cost_source)
-    return totals
+    return _totals(rows, cost_source)
 
 
 BREAKDOWN_COLUMNS = ("provider", "model", "service_tier", "day")
@@ -265,25 +287,32 @@ def usage_breakdown(queryset: QuerySet, *, organization: Organization, by: str, 
     if queryset.model is MonthlyUsage and by == "day":
         raise ValueError("The monthly rollup has no days: read daily_usage(by_day=True) to group by day.")
     if by in columns:
-        grouped = queryset.values(by).annotate(**{n: Sum(n) for n in CUBE_SUM_FIELDS})
-        rows = [{"key": row[by] or "(missing)", **{n: row[n] or 0 for n in CUBE_SUM_FIELDS}} for row in grouped]
+        grouped = queryset.values(by, "currency").annotate(**{n: Sum(n) for n in CUBE_SUM_FIELDS}).order_by()
+        rows = [
+            {"key": row[by] or "(missing)", "currency": row["currency"], **{n: row[n] or 0 for n in CUBE_SUM_FIELDS}}
+            for row in grouped
+        ]
     else:
-        grouped = queryset.values("tagset_id").annotate(**{n: Sum(n) for n in CUBE_SUM_FIELDS})
-        per_tagset = {row["tagset_id"]: row for row in grouped}
-        tags = dict(TagSet.objects.filter(pk__in=per_tagset).values_list("pk", "tags"))
-        folded: dict[str, dict] = defaultdict(lambda: dict.fromkeys(CUBE_SUM_FIELDS, 0))
-        for tagset_id, row in per_tagset.items():
+        grouped = queryset.values("tagset_id", "currency").annotate(**{n: Sum(n) for n in CUBE_SUM_FIELDS}).order_by()
+        per_tagset = [(row["tagset_id"], row) for row in grouped]
+        tags = dict(TagSet.objects.filter(pk__in={pk for pk, _row in per_tagset}).values_list("pk", "tags"))
+        folded: dict[tuple, dict] = defaultdict(lambda: dict.fromkeys(CUBE_SUM_FIELDS, 0))
+        for tagset_id, row in per_tagset:
             key = (tags.get(tagset_id) or {}).get(by) or "(missing)"
             for name in CUBE_SUM_FIELDS:
-                folded[key][name] += row[name] or 0
-        rows = [{"key": key, **sums} for key, sums in folded.items()]
-    total = sum(_cost_of(row, cost_source) for row in rows)
+                folded[(key, row["currency"])][name] += row[name] or 0
+        rows = [{"key": key, "currency": currency, **sums} for (key, currency), sums in folded.items()]
+    # A row is one group in one currency; its share is of its currency's total (never of a mixed sum).
+    totals: dict[str, int] = defaultdict(int)
     for row in rows:
         row["cost_nano"] = _cost_of(row, cost_source)
+        totals[row["currency"]] += row["cost_nano"]
+    for row in rows:
+        total = totals[row["currency"]]
         row["share_pct"] = (row["cost_nano"] * 100 / total) if total else 0
     if by == "day":
-        return sorted(rows, key=lambda r: r["key"])
-    return sorted(rows, key=lambda r: (-r["cost_nano"], str(r["key"])))
+        return sorted(rows, key=lambda r: (r["key"], r["currency"]))
+    return sorted(rows, key=lambda r: (r["currency"], -r["cost_nano"], str(r["key"])))
 
 
 @tenant_scoped
