@@ -132,3 +132,13 @@ def test_an_export_of_another_day_is_no_overlap(catalog):
     ingest(org, litellm_row("2026-10-03"), format="litellm", name="spend.ndjson")
     export = ingest(org, openai_page(1_000_000, start=OCT_4), format="openai-usage", name="usage.json")
     assert (export.accepted, export.overlaps) == (1, [])
+
+
+def test_overlaps_are_the_organisations_own(catalog):
+    """Organisation b's export of the same day is no overlap of a's request logs, and neither sees the other's."""
+    a, b = catalog.org("a"), catalog.org("b")
+    ingest(a, litellm_row(), format="litellm", name="spend.ndjson")
+    export_b = ingest(b, openai_page(1_000_000), format="openai-usage", name="usage.json")
+    assert export_b.overlaps == []
+    for organization in (a, b):
+        assert overlaps_in(organization=organization, first=date(2026, 10, 1), last=date(2026, 10, 31)) == []

@@ -459,7 +459,7 @@ def _commit_chunk(context: _Context, chunk: _Chunk) -> None:
         duplicates = len(staged.records) - refused - accepted - len(replaced) + staged.in_chunk_duplicates
         for currency, amount in (written.by_currency or {}).items():
             by_currency[currency] = by_currency.get(currency, 0) + amount
-        currency, total = job_currency(by_currency)
+        currency, total = _job_currency(by_currency)
         replaced_detail = locked.replaced_detail or {}
         for day, record_currency, old, new in replaced:
             cell = replaced_detail.setdefault(day.isoformat(), {}).setdefault(record_currency, [0, 0, 0])
@@ -485,7 +485,7 @@ def _commit_chunk(context: _Context, chunk: _Chunk) -> None:
     job.lines_done = last_line
 
 
-def job_currency(by_currency: dict[str, int]) -> tuple[str, int]:
+def _job_currency(by_currency: dict[str, int]) -> tuple[str, int]:
     """A job's (currency, estimated_nano) from its totals per currency: the one currency and its total, or
     ("", 0) when its rows were priced in several (each is in ``estimated_by_currency``), ("USD", 0) when none."""
     if len(by_currency) > 1:
