@@ -130,3 +130,63 @@ def test_the_explorer_jobs_and_request_list_label_each_amount_with_its_own_curre
     assert "3.20 EUR" in jobs and "0.02 USD" in jobs
     records = client.get(reverse("usage:records", kwargs={"org_slug": "alpha"}), {"month": "2026-10"}).content.decode()
     assert "3.200000 EUR" in records and "0.021250 USD" in records
+
+
+def test_audio_tokens_are_priced_by_their_own_rows_and_the_price_book_version_is_kept(catalog, monkeypatch):
+    """1,000,000 text input at 1 USD/M and 500,000 audio input at 10 USD/M: 1.000000000 + 5.000000000, the
+    audio in its own cost column; the version of the book that priced them goes on the record and the job."""
+    from datetime import UTC, datetime
+
+    from apps.pricing import selectors as pricing_selectors
+    from apps.usage.parsers import UsageEvent
+    from apps.usage.services import ingest as ingest_service
+
+    provider, _ = Provider.objects.get_or_create(code="talk-ai", defaults={"name": "Talk AI"})
+    model = AiModel.objects.create(provider=provider, code="talk-1", display_name="Talk 1")
+    for usage_type, price in (("input", "1"), ("input_audio", "10")):
+        PriceRow.objects.create(
+            provider=provider,
+            model=model,
+            usage_type=usage_type,
+            unit="1m_tokens",
+            price=Decimal(price),
+            effective_from=date(2026, 1, 1),
+            source="test price list",
+            source_date=date(2026, 1, 1),
+        )
+
+    def versioned(*, organization):
+        book = pricing_selectors.price_book_for(organization=organization)
+        book.version = 7
+        return book
+
+    monkeypatch.setattr(ingest_service, "price_book_for", versioned)
+    org = catalog.org("a")
+    job = ingest(org, ndjson(event("v-1")))
+    with scope(organization=org):
+        assert (job.price_book_version_id, UsageRecord.objects.get().price_book_version_id) == (7, 7)
+        job = type(job).objects.get(pk=job.pk)
+        context = ingest_service._context_for(job, "events")
+    record = context.prepare(
+        UsageEvent(
+            line=1,
+            request_id="audio-1",
+            occurred_at=datetime(2026, 10, 3, 9, tzinfo=UTC),
+            provider="talk-ai",
+            model="talk-1",
+            input_tokens=1_000_000,
+            input_audio_tokens=500_000,
+            tags={"team": "search"},
+        )
+    )
+    assert (record.cost_input_nano, record.cost_audio_nano, record.estimated_nano) == (
+        1_000_000_000,
+        5_000_000_000,
+        6_000_000_000,
+    )
+    assert (record.input_audio_tokens, record.currency, record.price_book_version_id, record.unpriced) == (
+        500_000,
+        "USD",
+        7,
+        False,
+    )
