@@ -18,21 +18,25 @@ def flag_late_invoices(*, job) -> list[LateArrival]:
     if not by_month:
         return []
     lines = InvoiceLine.objects.filter(organization=organization, job_id=job.pk, billing_period__in=list(by_month))
-    totals = lines.values("billing_period").annotate(count=Count("id"), amount=Sum("amount_nano")).order_by()
+    totals = (
+        lines.values("billing_period", "currency")
+        .annotate(count=Count("id"), amount=Sum("amount_nano"))
+        .order_by("billing_period", "currency")
+    )
     # A line that restated an earlier one changes the period by the difference only: the superseded amounts were
     # in the period already.
     restated = {
-        row["billing_period"]: row
+        (row["billing_period"], row["currency"]): row
         for row in InvoiceLineRestatement.objects.filter(
             organization=organization, superseded_by_job_id=job.pk, billing_period__in=list(by_month)
         )
-        .values("billing_period")
+        .values("billing_period", "currency")
         .annotate(count=Count("id"), amount=Sum("amount_nano"))
         .order_by()
     }
     found = []
-    for row in totals:
-        month_lines = lines.filter(billing_period=row["billing_period"])
+    for row in totals:  # one arrival per currency: amounts of two currencies are never added
+        month_lines = lines.filter(billing_period=row["billing_period"], currency=row["currency"])
         invoices = sorted(
             {
                 f"{provider} {number}"
@@ -41,9 +45,11 @@ def flag_late_invoices(*, job) -> list[LateArrival]:
         )
         detail = {"invoices": invoices}
         amount = row["amount"] or 0
-        superseded = restated.get(row["billing_period"])
+        superseded = restated.get((row["billing_period"], row["currency"]))
         if superseded:
             amount -= superseded["amount"] or 0
             detail["restated"] = superseded["count"]
-        found.append(LateFound(by_month[row["billing_period"]].pk, row["count"], amount, detail))
+        found.append(
+            LateFound(by_month[row["billing_period"]].pk, row["count"], amount, detail, currency=row["currency"])
+        )
     return record_late_arrivals(organization=organization, kind=LateArrival.Kind.INVOICES, job=job, found=found)
