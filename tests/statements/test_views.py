@@ -213,6 +213,24 @@ def test_home_shows_the_owners_statement_budget_and_open_disputes(world, issued)
     assert f"#{dispute.pk}</a> on 2026-10-CC-1101-v1: 1.00 USD" in html
 
 
+def test_home_compares_a_budget_only_in_the_statements_currency(world, issued):
+    # A budget written before budgets had to be in the base currency: named, never converted or compared.
+    with scope(organization=issued.organization):
+        BudgetFactory(
+            organization=issued.organization, owner=issued.owners["CC-1101"], amount=Decimal("20.00"), currency="EUR"
+        )
+    page = world.login("a", "budget_owner").get(reverse("portal:home", kwargs={"org_slug": "alpha"}))
+    html = page.content.decode()
+    panel = page.context["owner_panel"]
+    assert [(row.owner_code, row.comparable, row.used_pct, row.over) for row in panel.rows] == [
+        ("CC-1101", False, None, False)
+    ]
+    assert (panel.budget, panel.used_pct) == (None, None)
+    assert '<td class="num">16.11</td>' in html and '<td class="num">20.00 EUR</td>' in html
+    assert "budget in EUR, charges in USD: not compared" in html
+    assert "% of budget" not in html and "fill-good" not in html
+
+
 def test_home_without_statements_says_so_and_finance_has_no_owner_panel(world):
     html = world.login("a", "budget_owner").get(reverse("portal:home", kwargs={"org_slug": "alpha"})).content
     assert b"No statement has been issued to your cost centres yet." in html
