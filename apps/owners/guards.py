@@ -17,7 +17,7 @@ def fixed_base_currency_message(*, organization, count: int, noun: str) -> str |
     currency = organization.base_currency
     verb = "is" if count == 1 else "are"
     return (
-        f"{organization.name}'s base currency {currency} is fixed: {count} {noun} {verb} in {currency}. "
+        f"The base currency of {organization.name}, {currency}, is fixed: {count} {noun} {verb} in {currency}. "
         "Nothing is re-converted; open a new organisation for another base currency."
     )
 

@@ -48,9 +48,9 @@ def test_each_guard_counts_its_rows_in_its_own_organisation_only(world):
             BudgetFactory(organization=a, owner=issued.owners[code], amount=Decimal("20.00"))
     name = a.name
     assert _messages(a) == [
-        f"{name}'s base currency USD is fixed: 2 budgets are in USD. {TAIL}",
-        f"{name}'s base currency USD is fixed: 1 reconciliation run is in USD. {TAIL}",
-        f"{name}'s base currency USD is fixed: 1 allocation run is in USD. {TAIL}",
-        f"{name}'s base currency USD is fixed: 3 statements are in USD. {TAIL}",
+        f"The base currency of {name}, USD, is fixed: 2 budgets are in USD. {TAIL}",
+        f"The base currency of {name}, USD, is fixed: 1 reconciliation run is in USD. {TAIL}",
+        f"The base currency of {name}, USD, is fixed: 1 allocation run is in USD. {TAIL}",
+        f"The base currency of {name}, USD, is fixed: 3 statements are in USD. {TAIL}",
     ]
     assert _messages(b) == [None, None, None, None]
