@@ -10,6 +10,7 @@ from apps.tenancy.scoping import tenant_scoped
 from .models import Budget
 
 
+@tenant_scoped
 def fixed_base_currency_message(*, organization, count: int, noun: str) -> str | None:
     """ "Globex's base currency EUR is fixed: 48 budgets are in EUR. …", or None when nothing counts."""
     if not count:

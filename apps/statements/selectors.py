@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from django.db.models import Count, Q, QuerySet, Sum
 
+from apps.allocation.runs.selectors import RunConversion, run_conversion
 from apps.owners.models import Budget
 from apps.owners.selectors import visible_owner_ids
 from apps.pricing.constants import COST_SOURCES
@@ -276,3 +277,10 @@ def period_totals(*, membership: Membership, period: date) -> dict:
     rows = statements_visible(membership=membership).filter(period=period, superseded_by__isnull=True)
     totals = rows.aggregate(total=Sum("total_nano"), drafts=Count("id", filter=Q(status="draft")), count=Count("id"))
     return {"total_nano": totals["total"] or 0, "drafts": totals["drafts"], "count": totals["count"]}
+
+
+@tenant_scoped(via="statement")
+def statement_conversion(*, statement: Statement) -> RunConversion | None:
+    """The exchange rates behind a statement: its allocation run's conversion (a final statement is never
+    updated; the rates live on the run). None when everything was in the statement's currency."""
+    return run_conversion(run=statement.allocation_run)

@@ -169,6 +169,7 @@ def test_the_csv_has_every_line_with_footed_and_exact_amounts(world, issued):
         "amount",
         "amount_exact",
         "explanation",
+        "exchange_rates",
     ]
     assert [row[6:8] + row[13:18] for row in rows[1:]] == [
         ["direct", "1", "tag_map", "1.000000000000", "USD", "10.01", "10.004000000"],
@@ -178,6 +179,7 @@ def test_the_csv_has_every_line_with_footed_and_exact_amounts(world, issued):
     ]
     assert rows[1][:6] == ["2026-10-CC-1101-v1", "2026-10", "1", "draft", "CC-1101", "Search"]
     assert rows[3][18] == "33.33% of Gateway $1.00 (openai gpt-4o input), split evenly among 3 owners"
+    assert {row[19] for row in rows[1:]} == {""}  # all in USD: nothing converted
     assert sum(Decimal(row[16]) for row in rows[1:]) == Decimal("16.11")
 
 
