@@ -23,8 +23,9 @@ import io
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
-from django_scopes import scope
+from django_scopes import scope, scopes_disabled
 
 from apps.accounts.services import organization_update
 from apps.allocation.models import AllocationLine, AllocationRun
@@ -218,3 +219,25 @@ def test_a_usd_organisation_converts_nothing_and_its_runs_hash_as_before(world, 
     assert run_conversion(run=run) is None
     with scope(organization=world.org("a")):
         assert Conversion.objects.count() == 0
+
+
+def test_a_run_never_points_at_another_organisations_conversion(world, euro_org):
+    """The run's rates are its organisation's: the model refuses another organisation's conversion, and the
+    database's composite key refuses it too when the model is bypassed."""
+    euro_run = allocated(euro_org, month=SHARED).run
+    usd_run = allocated(world.org("a"), month=SHARED).run
+    usd_run.conversion_id = euro_run.conversion_id
+    with pytest.raises(ValidationError) as refused:
+        usd_run.save(update_fields=["conversion"])
+    assert refused.value.message_dict == {
+        "conversion": ["Conversion must belong to the same organisation as this allocation run."]
+    }
+    if connection.vendor == "postgresql":
+        # The composite (organization, conversion) key exists on PostgreSQL only (apps/tenancy/keys.py); on
+        # SQLite the model check above is the guard.
+        with pytest.raises(IntegrityError), transaction.atomic(), scopes_disabled():
+            AllocationRun.objects.filter(pk=usd_run.pk).update(conversion_id=euro_run.conversion_id)
+    with scope(organization=world.org("a")):
+        assert AllocationRun.objects.get(pk=usd_run.pk).conversion_id is None
+        # nor does another organisation's scope see the conversion at all
+        assert not Conversion.objects.filter(pk=euro_run.conversion_id).exists()
