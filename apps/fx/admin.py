@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from apps.audit.admin_kit import ReadOnlyTenantAdmin, TenantAdmin
 
-from .models import Conversion, ConversionLine, FxRate, OrgFxRate
+from .models import Conversion, ConversionLine, FxRate, FxRateLoad, OrgFxRate
 
 
 @admin.register(FxRate)
@@ -47,3 +47,11 @@ class ConversionLineAdmin(ReadOnlyTenantAdmin):
     list_filter = ["organization", "from_currency"]
     list_select_related = ["organization", "conversion"]
     search_fields = ["from_currency"]
+
+
+@admin.register(FxRateLoad)
+class FxRateLoadAdmin(ReadOnlyTenantAdmin):
+    list_display = ["organization", "created_at", "channel", "file_name", "created", "updated", "unchanged"]
+    list_filter = ["organization", "channel"]
+    list_select_related = ["organization"]
+    search_fields = ["file_name", "idempotency_key"]

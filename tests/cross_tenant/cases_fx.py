@@ -5,9 +5,9 @@ import datetime
 
 from django_scopes import scope
 
-from apps.fx.models import Conversion, ConversionLine, OrgFxRate
+from apps.fx.models import Conversion, ConversionLine, FxRateLoad, OrgFxRate
 
-from . import tenant_model, unscoped_admin_model
+from . import api_route, portal_route, tenant_model, unscoped_admin_model
 
 
 def make_org_fx_rate(world, organization) -> OrgFxRate:
@@ -57,7 +57,18 @@ def make_conversion_line(world, organization) -> ConversionLine:
     return line
 
 
+def make_rate_load(world, organization) -> FxRateLoad:
+    with scope(organization=organization):
+        load, _ = FxRateLoad.objects.get_or_create(
+            organization=organization,
+            idempotency_key=f"{organization.slug}-treasury-2026-11-02",
+            defaults={"channel": "api", "body_sha256": "0" * 64, "created": 1, "pairs": ["USD/EUR"]},
+        )
+    return load
+
+
 tenant_model("fx.orgfxrate", make_org_fx_rate)
+tenant_model("fx.fxrateload", make_rate_load)
 tenant_model("fx.conversion", make_conversion)
 tenant_model("fx.conversionline", make_conversion_line)
 unscoped_admin_model(
@@ -65,3 +76,20 @@ unscoped_admin_model(
     "the shared ECB reference rates (no tenant data): only superusers may open it (staff org admins hold no Django "
     "model permission)",
 )
+
+
+def _org(world, organization) -> dict:
+    return {"org_slug": organization.slug}
+
+
+def _own_rate_id(world, organization):
+    # The list shows the rates the organisation converts with: make it one that uses its own.
+    organization.fx_source = "own"
+    organization.save(update_fields=["fx_source"])
+    return make_org_fx_rate(world, organization).pk
+
+
+portal_route("fx:exchange_rates", _org)
+portal_route("fx:exchange_rates_settings", _org, method="post")
+portal_route("fx:exchange_rates_upload", _org, method="post", role="finance_admin")
+api_route("api:fx-rate-list", row_id=_own_rate_id)

@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django_scopes import scope
 
 from apps.audit.models import AuditEvent
@@ -61,8 +61,13 @@ def test_own_rates_loaded_audited_and_used(world):
     org.save()
     actor = world.user("a", "finance_admin")
     rates = [own_rate(day="2026-11-02", from_currency="USD", to_currency="EUR", rate="0.8712", source="Treasury EOD")]
-    assert org_rates_load(organization=org, rates=rates, actor=actor) == {"created": 1, "updated": 0, "unchanged": 0}
-    assert org_rates_load(organization=org, rates=rates, actor=actor) == {"created": 0, "updated": 0, "unchanged": 1}
+    load = org_rates_load(organization=org, rates=rates, actor=actor)
+    assert load.counts == {"created": 1, "updated": 0, "unchanged": 0}
+    assert org_rates_load(organization=org, rates=rates, actor=actor).counts == {
+        "created": 0,
+        "updated": 0,
+        "unchanged": 1,
+    }
     with scope(organization=org):
         assert OrgFxRate.objects.get().rate_e10 == 8_712_000_000
         events = list(AuditEvent.objects.filter(organization=org, action="fx.rates_loaded"))
@@ -111,3 +116,27 @@ def test_conversion_record_keeps_exact_rates(world, ecb_rates):
         89_273_033_457,
     )
     assert mean.quotes["USD"]["sum"] == "24.6435"
+
+
+def test_command_loads_an_organisations_own_csv(world, tmp_path, capsys):
+    path = tmp_path / "treasury.csv"
+    path.write_text("day,from,to,rate,source\n2026-11-02,USD,EUR,0.8712,Treasury EOD\n", encoding="utf-8")
+    call_command("load_fx_rates", "--org", world.org("a").slug, "--csv", str(path), "--json")
+    assert '"created": 1' in capsys.readouterr().out
+    with scope(organization=world.org("a")):
+        assert OrgFxRate.objects.get().source == "Treasury EOD"
+        assert AuditEvent.objects.filter(organization=world.org("a"), action="fx.rates_loaded").count() == 1
+    with scope(organization=world.org("b")):
+        assert OrgFxRate.objects.count() == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("day,from,to,rate\n2026-11-02,USD,EUR,abc\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="Line 2: rate 'abc' is not a plain decimal number"):
+        call_command("load_fx_rates", "--org", world.org("a").slug, "--csv", str(bad))
+
+
+def test_command_refuses_a_malformed_ecb_file(db, tmp_path):
+    path = tmp_path / "eurofxref.csv"
+    path.write_text("Date,USD,\n2026-11-02,1.1e0,\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="not a plain decimal"):
+        call_command("load_fx_rates", "--file", str(path))
+    assert FxRate.objects.count() == 0

@@ -51,14 +51,16 @@ class Command(BaseCommand):
             if since_day:
                 rates = [rate for rate in rates if rate.day >= since_day]
             with organization_scope(organization):
-                counts = org_rates_load(
+                load = org_rates_load(
                     organization=organization,
                     rates=rates,
                     actor=None,
-                    source_detail=Path(csv).name,
+                    channel="command",
+                    file_name=Path(csv).name,
+                    body=Path(csv).read_bytes(),
                     reason="load_fx_rates command",
                 )
-            result = {"organization": organization.slug, **counts}
+            result = {"organization": organization.slug, "file": Path(csv).name, **load.counts}
         else:
             try:
                 counts = ecb_rates_load(path=file, since=since_day)

