@@ -22,6 +22,7 @@ from .models import (
     MonthlyDetailUsage,
     MonthlyUsage,
     UsageRecord,
+    UsageSourceDay,
 )
 from .rollups import month_span
 
@@ -234,21 +235,43 @@ def _cost_of(row: dict, cost_source: str) -> int:
     return row["estimated_nano"] or 0
 
 
+def _totals(rows: list[dict], cost_source: str) -> dict:
+    """Quantities summed over every row; amounts (cost columns) only per currency, in ``by_currency``
+    (a list of {currency, the cost columns, cost_nano} in currency order). ``cost_nano`` and the cost
+    columns at the top level are those of the one currency, or None when there are several."""
+    totals = {name: sum(row[name] for row in rows) for name in CUBE_SUM_FIELDS}
+    money = [name for name in CUBE_SUM_FIELDS if name.endswith("_nano")]
+    per_currency: dict[str, dict] = {}
+    for row in rows:
+        cell = per_currency.setdefault(row["currency"], dict.fromkeys(money, 0))
+        for name in money:
+            cell[name] += row[name] or 0
+    totals["by_currency"] = [
+        {"currency": currency, **sums, "cost_nano": _cost_of(sums, cost_source)}
+        for currency, sums in sorted(per_currency.items())
+    ]
+    if len(per_currency) > 1:
+        totals.update(dict.fromkeys(money, None))
+        totals["cost_nano"] = None
+    else:
+        totals["cost_nano"] = _cost_of(totals, cost_source)
+    totals["currencies"] = sorted(per_currency)
+    return totals
+
+
 @tenant_scoped
 def usage_totals(queryset: QuerySet[DailyUsage], *, organization: Organization, cost_source: str = "") -> dict:
-    sums = queryset.aggregate(**{name: Sum(name) for name in CUBE_SUM_FIELDS})
-    totals = {name: sums[name] or 0 for name in CUBE_SUM_FIELDS}
-    totals["cost_nano"] = _cost_of(totals, cost_source)
-    return totals
+    """The sums of a cube queryset: quantities over everything, amounts per currency (see ``_totals``)."""
+    grouped = queryset.values("currency").annotate(**{name: Sum(name) for name in CUBE_SUM_FIELDS}).order_by()
+    rows = [{"currency": row["currency"], **{n: row[n] or 0 for n in CUBE_SUM_FIELDS}} for row in grouped]
+    return _totals(rows, cost_source)
 
 
 @tenant_scoped
 def totals_of_breakdown(rows: list[dict], *, organization: Organization, cost_source: str = "") -> dict:
     """The totals of a whole (untruncated) breakdown: each cube row is in exactly one of its groups, so this
     equals ``usage_totals`` of the same queryset without reading the cube a second time."""
-    totals = {name: sum(row[name] for row in rows) for name in CUBE_SUM_FIELDS}
-    totals["cost_nano"] = _cost_of(totals, cost_source)
-    return totals
+    return _totals(rows, cost_source)
 
 
 BREAKDOWN_COLUMNS = ("provider", "model", "service_tier", "day")
@@ -264,25 +287,32 @@ def usage_breakdown(queryset: QuerySet, *, organization: Organization, by: str, 
     if queryset.model is MonthlyUsage and by == "day":
         raise ValueError("The monthly rollup has no days: read daily_usage(by_day=True) to group by day.")
     if by in columns:
-        grouped = queryset.values(by).annotate(**{n: Sum(n) for n in CUBE_SUM_FIELDS})
-        rows = [{"key": row[by] or "(missing)", **{n: row[n] or 0 for n in CUBE_SUM_FIELDS}} for row in grouped]
+        grouped = queryset.values(by, "currency").annotate(**{n: Sum(n) for n in CUBE_SUM_FIELDS}).order_by()
+        rows = [
+            {"key": row[by] or "(missing)", "currency": row["currency"], **{n: row[n] or 0 for n in CUBE_SUM_FIELDS}}
+            for row in grouped
+        ]
     else:
-        grouped = queryset.values("tagset_id").annotate(**{n: Sum(n) for n in CUBE_SUM_FIELDS})
-        per_tagset = {row["tagset_id"]: row for row in grouped}
-        tags = dict(TagSet.objects.filter(pk__in=per_tagset).values_list("pk", "tags"))
-        folded: dict[str, dict] = defaultdict(lambda: dict.fromkeys(CUBE_SUM_FIELDS, 0))
-        for tagset_id, row in per_tagset.items():
+        grouped = queryset.values("tagset_id", "currency").annotate(**{n: Sum(n) for n in CUBE_SUM_FIELDS}).order_by()
+        per_tagset = [(row["tagset_id"], row) for row in grouped]
+        tags = dict(TagSet.objects.filter(pk__in={pk for pk, _row in per_tagset}).values_list("pk", "tags"))
+        folded: dict[tuple, dict] = defaultdict(lambda: dict.fromkeys(CUBE_SUM_FIELDS, 0))
+        for tagset_id, row in per_tagset:
             key = (tags.get(tagset_id) or {}).get(by) or "(missing)"
             for name in CUBE_SUM_FIELDS:
-                folded[key][name] += row[name] or 0
-        rows = [{"key": key, **sums} for key, sums in folded.items()]
-    total = sum(_cost_of(row, cost_source) for row in rows)
+                folded[(key, row["currency"])][name] += row[name] or 0
+        rows = [{"key": key, "currency": currency, **sums} for (key, currency), sums in folded.items()]
+    # A row is one group in one currency; its share is of its currency's total (never of a mixed sum).
+    totals: dict[str, int] = defaultdict(int)
     for row in rows:
         row["cost_nano"] = _cost_of(row, cost_source)
+        totals[row["currency"]] += row["cost_nano"]
+    for row in rows:
+        total = totals[row["currency"]]
         row["share_pct"] = (row["cost_nano"] * 100 / total) if total else 0
     if by == "day":
-        return sorted(rows, key=lambda r: r["key"])
-    return sorted(rows, key=lambda r: (-r["cost_nano"], str(r["key"])))
+        return sorted(rows, key=lambda r: (r["key"], r["currency"]))
+    return sorted(rows, key=lambda r: (r["currency"], -r["cost_nano"], str(r["key"])))
 
 
 @tenant_scoped
@@ -353,3 +383,93 @@ def months_with_usage(*, organization: Organization) -> set[date]:
 def has_usage_in(*, organization: Organization, period: date) -> bool:
     first, after = period_bounds(period, start_day=organization.period_start_day)
     return DailyUsage.objects.filter(organization=organization, day__gte=first, day__lt=after).exists()
+
+
+# --- overlaps between request logs and provider usage exports -------------------------------------
+
+# Two families of usage sources count the same requests: request-level logs (a gateway's or the
+# application's own events) and the providers' bucket-level usage exports. Both for one day, provider and
+# model means the day's usage may be counted twice.
+REQUEST_SOURCES = frozenset({"events", "litellm", "otel"})
+BUCKET_SOURCES = frozenset({"openai-usage", "anthropic-usage"})
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """One day × provider × model × currency both families have usage for. ``overlap_nano``, the smaller
+    of the two estimates, is what may be counted twice."""
+
+    day: date
+    provider: str
+    model: str
+    currency: str
+    request_nano: int
+    bucket_nano: int
+    request_sources: tuple[str, ...]
+    bucket_sources: tuple[str, ...]
+
+    @property
+    def overlap_nano(self) -> int:
+        return min(self.request_nano, self.bucket_nano)
+
+    def as_json(self) -> dict:
+        return {
+            "day": self.day.isoformat(),
+            "provider": self.provider,
+            "model": self.model,
+            "currency": self.currency,
+            "request_sources": list(self.request_sources),
+            "bucket_sources": list(self.bucket_sources),
+            "request_nano": self.request_nano,
+            "bucket_nano": self.bucket_nano,
+            "overlap_nano": self.overlap_nano,
+        }
+
+
+def _overlaps(queryset, cells: set | None = None) -> list[Overlap]:
+    grouped: dict[tuple, dict] = {}
+    rows = queryset.filter(records__gt=0).values_list(
+        "day", "provider", "model", "currency", "source", "estimated_nano"
+    )
+    for day, provider, model, currency, source, estimated in rows:
+        if cells is not None and (day, provider, model) not in cells:
+            continue
+        family = "request" if source in REQUEST_SOURCES else "bucket" if source in BUCKET_SOURCES else None
+        if family is None:
+            continue
+        cell = grouped.setdefault((day, provider, model, currency), {"request": {}, "bucket": {}})
+        cell[family][source] = cell[family].get(source, 0) + estimated
+    return [
+        Overlap(
+            day=day,
+            provider=provider,
+            model=model,
+            currency=currency,
+            request_nano=sum(cell["request"].values()),
+            bucket_nano=sum(cell["bucket"].values()),
+            request_sources=tuple(sorted(cell["request"])),
+            bucket_sources=tuple(sorted(cell["bucket"])),
+        )
+        for (day, provider, model, currency), cell in sorted(grouped.items())
+        if cell["request"] and cell["bucket"]
+    ]
+
+
+@tenant_scoped
+def overlaps_in(*, organization: Organization, first: date, last: date) -> list[Overlap]:
+    """The days ``first`` to ``last`` (inclusive) × provider × model × currency on which request logs and
+    provider usage exports both have usage (possibly counted twice), earliest first."""
+    return _overlaps(UsageSourceDay.objects.filter(organization=organization, day__gte=first, day__lte=last))
+
+
+@tenant_scoped
+def overlaps_of_cells(*, organization: Organization, cells: set[tuple[date, str, str]]) -> list[Overlap]:
+    """``overlaps_in`` for some (day, provider, model) cells only (those an ingest job wrote)."""
+    if not cells:
+        return []
+    queryset = UsageSourceDay.objects.filter(
+        organization=organization,
+        day__in=sorted({day for day, _provider, _model in cells}),
+        provider__in=sorted({provider for _day, provider, _model in cells}),
+    )
+    return _overlaps(queryset, cells)

@@ -81,7 +81,6 @@ def explorer(request, org_slug: str):
             "group_by": group_by,
             "restricted": team_values is not None,
             "note": note,
-            "currency": "USD",
             "date_from": usage_filter.date_from,
             "date_to": usage_filter.date_to,
         },

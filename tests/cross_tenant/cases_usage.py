@@ -15,6 +15,7 @@ from apps.usage.models import (
     MonthlyUsage,
     SourceMapping,
     UsageRecord,
+    UsageSourceDay,
 )
 from apps.usage.services.ingest import ingest_job_create, ingest_job_run
 
@@ -100,3 +101,4 @@ tenant_model("usage.sourcemapping", _mapping)
 tenant_model("usage.dailydetailusage", lambda w, o: _first(DailyDetailUsage, w, o))
 tenant_model("usage.monthlyusage", lambda w, o: _first(MonthlyUsage, w, o))
 tenant_model("usage.monthlydetailusage", lambda w, o: _first(MonthlyDetailUsage, w, o))
+tenant_model("usage.usagesourceday", lambda w, o: _first(UsageSourceDay, w, o))

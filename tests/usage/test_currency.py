@@ -21,6 +21,10 @@ EURO_EVENT_NANO = 2_000_000_000 + 1_200_000_000
 
 @pytest.fixture
 def euro_model(price_book):
+    return make_euro_model()
+
+
+def make_euro_model():
     """A model listed in EUR (a made-up European provider: the shipped book is all USD)."""
     provider, _ = Provider.objects.get_or_create(code="euro-ai", defaults={"name": "Euro AI"})
     model = AiModel.objects.create(provider=provider, code="euro-large", display_name="Euro Large")
@@ -97,3 +101,32 @@ def test_a_euro_priced_row_gets_its_own_cells_never_summed_with_usd(catalog, eur
     # Re-sending both is two duplicates: the currency is no part of an event's identity.
     again = ingest(org, ndjson(event("us-1"), euro_event()))
     assert (again.accepted, again.duplicates) == (0, 2)
+
+
+def test_the_explorer_jobs_and_request_list_label_each_amount_with_its_own_currency(catalog, euro_model):
+    from django.urls import reverse
+
+    from apps.tenancy.roles import Role
+
+    org = catalog.org("a")
+    job = ingest(org, ndjson(event("us-1"), euro_event()))
+    assert (job.currency, job.estimated_nano) == ("", 0)  # two currencies: no single total
+    assert job.estimated_by_currency == {"EUR": EURO_EVENT_NANO, "USD": SONNET_EVENT_NANO}
+    client = catalog.login("a", Role.FINANCE_ADMIN)
+    explorer = client.get(reverse("usage:explorer", kwargs={"org_slug": "alpha"}), {"month": "2026-10"})
+    totals = explorer.context["totals"]
+    assert totals["cost_nano"] is None  # never a sum of EUR and USD
+    assert [(t["currency"], t["cost_nano"]) for t in totals["by_currency"]] == [
+        ("EUR", EURO_EVENT_NANO),
+        ("USD", SONNET_EVENT_NANO),
+    ]
+    by_team = [
+        (row["key"], row["currency"], row["cost_nano"], row["share_pct"]) for row in explorer.context["breakdown"]
+    ]
+    assert by_team == [("search", "EUR", EURO_EVENT_NANO, 100), ("search", "USD", SONNET_EVENT_NANO, 100)]
+    page = explorer.content.decode()
+    assert "3.20 EUR" in page and "0.02 USD" in page
+    jobs = client.get(reverse("usage:jobs", kwargs={"org_slug": "alpha"})).content.decode()
+    assert "3.20 EUR" in jobs and "0.02 USD" in jobs
+    records = client.get(reverse("usage:records", kwargs={"org_slug": "alpha"}), {"month": "2026-10"}).content.decode()
+    assert "3.200000 EUR" in records and "0.021250 USD" in records

@@ -322,3 +322,135 @@ def test_overlapping_runs_restore_the_switch_interval_once_all_are_done():
     assert sys.getswitchinterval() < before  # the second still runs
     second.close()
     assert sys.getswitchinterval() == before
+
+
+# --- the COPY path and the general path write the same rows ------------------------------------
+
+
+def _prepared(organization, job, tagset_id: int, tag_hash: str, tags: dict) -> list:
+    from datetime import UTC, date, datetime
+
+    from apps.usage.writer import PreparedRecord
+
+    common = dict(
+        organization_id=organization.pk,
+        job_id=job.pk,
+        source="events",
+        provider="openai",
+        model_raw="gpt-4o-audio",
+        service_tier="standard",
+        tagset_id=tagset_id,
+        trace_id="tr\tx",
+        is_retry=False,
+        is_batch=False,
+        request_count=1,
+        cache_read_tokens=5,
+        cache_write_5m_tokens=6,
+        cache_write_1h_tokens=7,
+        tool_calls=2,
+        tool_calls_detail={"web_search": 2},
+        cost_input_nano=11,
+        cost_output_nano=12,
+        cost_cache_read_nano=13,
+        cost_cache_write_nano=14,
+        cost_tools_nano=15,
+        unpriced=False,
+        missing_required_tags=False,
+        tag_hash=tag_hash,
+        tags=tags,
+    )
+    return [
+        PreparedRecord(
+            request_id="a-audio",
+            occurred_at=datetime(2026, 10, 3, 9, tzinfo=UTC),
+            day=date(2026, 10, 3),
+            model="gpt-4o-audio",
+            detail_tags={"customer": "cust\\1"},
+            detail_json=json.dumps({"customer": "cust\\1"}),
+            input_tokens=1_000,
+            output_tokens=200,
+            input_audio_tokens=3_000,
+            output_audio_tokens=400,
+            input_image_tokens=0,
+            output_image_tokens=0,
+            context_window="",
+            cost_audio_nano=1_000_000,
+            cost_image_nano=0,
+            estimated_nano=1_000_065,
+            gateway_cost_nano=None,
+            currency="USD",
+            price_book_version_id=7,
+            **common,
+        ),
+        PreparedRecord(
+            request_id="b-image",
+            occurred_at=datetime(2026, 10, 3, 10, tzinfo=UTC),
+            day=date(2026, 10, 3),
+            model="euro-large",
+            detail_tags={},
+            detail_json="{}",
+            input_tokens=10,
+            output_tokens=20,
+            input_audio_tokens=0,
+            output_audio_tokens=0,
+            input_image_tokens=500,
+            output_image_tokens=60,
+            context_window="0-200k",
+            cost_audio_nano=0,
+            cost_image_nano=2_000,
+            estimated_nano=2_065,
+            gateway_cost_nano=99,
+            currency="EUR",
+            price_book_version_id=None,
+            **common,
+        ),
+    ]
+
+
+def test_the_copy_path_and_the_general_path_store_the_same_rows_and_cells(catalog):
+    """On PostgreSQL the writer COPYs; the general path (bulk insert, then the cube) is what SQLite and a
+    replaceable source use. Every column, the new ones included, must come out the same either way."""
+    from apps.taxonomy.normalise import tagset_hash
+    from apps.taxonomy.services import tagsets_get_or_create
+    from apps.usage.models import UsageSourceDay
+    from apps.usage.partitions import ensure_months
+    from apps.usage.writer import RECORD_COLUMNS, RecordWriter, _insert_generic, cube_add, stage_chunk, uses_copy
+
+    tags = {"team": "search", "provider": "openai"}
+    stored = {}
+    for key, fast in (("a", True), ("b", False)):
+        organization = catalog.org(key)
+        with scope(organization=organization):
+            job = IngestJob.objects.create(organization=organization, channel="command", source="events")
+            ids = tagsets_get_or_create(organization=organization, tag_dicts=[tags])
+            records = _prepared(organization, job, ids[tagset_hash(tags)], tagset_hash(tags), tags)
+            ensure_months({r.day for r in records})
+            with transaction.atomic():
+                if fast:
+                    written = RecordWriter().write(stage_chunk(records, for_copy=uses_copy()), ids)
+                    assert (written.accepted, written.by_currency) == (2, {"EUR": 2_065, "USD": 1_000_065})
+                else:
+                    _insert_generic(records)
+                    cube_add(records)
+            compared = [c for c in RECORD_COLUMNS if c not in ("organization_id", "job_id", "tagset_id")]
+            stored[key] = (
+                list(UsageRecord.objects.order_by("request_id").values_list(*compared)),
+                sorted(
+                    DailyUsage.objects.values_list(
+                        "model", "currency", "audio_tokens", "image_tokens", "cost_audio_nano", "cost_image_nano"
+                    )
+                ),
+                sorted(DailyDetailUsage.objects.values_list("value", "currency", "audio_tokens", "cost_audio_nano")),
+                sorted(UsageSourceDay.objects.values_list("model", "currency", "records", "estimated_nano")),
+            )
+    assert stored["a"] == stored["b"]
+    rows, cube, detail, source_days = stored["a"]
+    assert [(r[compared.index("request_id")], r[compared.index("currency")]) for r in rows] == [
+        ("a-audio", "USD"),
+        ("b-image", "EUR"),
+    ]
+    assert rows[0][compared.index("price_book_version_id")] == 7
+    assert rows[1][compared.index("context_window")] == "0-200k"
+    assert cube == [("euro-large", "EUR", 0, 560, 0, 2_000), ("gpt-4o-audio", "USD", 3_400, 0, 1_000_000, 0)]
+    assert detail == [("cust\\1", "USD", 3_400, 1_000_000)]
+    assert source_days == [("euro-large", "EUR", 1, 2_065), ("gpt-4o-audio", "USD", 1, 1_000_065)]
