@@ -162,7 +162,7 @@ def cube_rebuild(*, organization: Organization) -> None:
     cube = DailyUsage._meta.db_table
     detail = DailyDetailUsage._meta.db_table
     sums = ", ".join(CUBE_SUM_FIELDS)
-    cube_key = "organization_id, day, provider, model, service_tier, tagset_id, is_retry, is_batch"
+    cube_key = "organization_id, day, provider, model, service_tier, tagset_id, is_retry, is_batch, currency"
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {cube} WHERE organization_id = %s", [organization.pk])
         cursor.execute(f"DELETE FROM {detail} WHERE organization_id = %s", [organization.pk])
@@ -173,12 +173,13 @@ def cube_rebuild(*, organization: Organization) -> None:
             [organization.pk],
         )
         cursor.execute(
-            f"INSERT INTO {detail} (organization_id, day, dimension, value, team, {sums}) "
-            f"SELECT r.organization_id, r.day, d.key, d.value, coalesce(s.tags ->> 'team', ''), {_cube_sums('r')} "
+            f"INSERT INTO {detail} (organization_id, day, dimension, value, team, currency, {sums}) "
+            f"SELECT r.organization_id, r.day, d.key, d.value, coalesce(s.tags ->> 'team', ''), r.currency, "
+            f"{_cube_sums('r')} "
             f"FROM {rows} r JOIN {TagSet._meta.db_table} s "
             "  ON s.organization_id = r.organization_id AND s.id = r.tagset_id "
             "CROSS JOIN LATERAL jsonb_each_text(r.detail_tags) d "
             "WHERE r.organization_id = %s AND r.detail_tags <> '{}'::jsonb "
-            "GROUP BY r.organization_id, r.day, d.key, d.value, coalesce(s.tags ->> 'team', '')",
+            "GROUP BY r.organization_id, r.day, d.key, d.value, coalesce(s.tags ->> 'team', ''), r.currency",
             [organization.pk],
         )

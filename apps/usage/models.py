@@ -153,6 +153,9 @@ class UsageRecord(TenantModel):
     cost_tools_nano = models.BigIntegerField(default=0)
     estimated_nano = models.BigIntegerField(default=0)
     gateway_cost_nano = models.BigIntegerField(null=True, blank=True)
+    currency = models.CharField(
+        max_length=3, default="USD", help_text="Currency of the costs: the currency of the price rows that priced it."
+    )
     unpriced = models.BooleanField(default=False)
     missing_required_tags = models.BooleanField(default=False)
 
@@ -195,8 +198,10 @@ class UsageRecord(TenantModel):
 
 
 class DailyUsage(CubeTable):
-    """The cube every read uses: day × provider × model × tier × TagSet × retry × batch, with each cost
-    source as its own columns. Maintained in the same transaction as the raw rows."""
+    """The cube every read uses: day × provider × model × tier × TagSet × retry × batch × currency, with
+    each cost source as its own columns. Maintained in the same transaction as the raw rows. A cell holds
+    the amounts of one currency (that of the price rows that priced its records): two currencies are two
+    cells, never one sum."""
 
     day = models.DateField()
     provider = models.CharField(max_length=40)
@@ -205,12 +210,23 @@ class DailyUsage(CubeTable):
     tagset = TenantForeignKey("taxonomy.TagSet", on_delete=models.PROTECT, related_name="+")
     is_retry = models.BooleanField(default=False)
     is_batch = models.BooleanField(default=False)
+    currency = models.CharField(max_length=3, default="USD")
 
     class Meta:
         ordering = ["day", "provider", "model"]
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "day", "provider", "model", "service_tier", "tagset", "is_retry", "is_batch"],
+                fields=[
+                    "organization",
+                    "day",
+                    "provider",
+                    "model",
+                    "service_tier",
+                    "tagset",
+                    "is_retry",
+                    "is_batch",
+                    "currency",
+                ],
                 name="dailyusage_cell",
             ),
             sums_in_range("dailyusage_sums_in_range"),
@@ -229,12 +245,13 @@ class DailyDetailUsage(CubeTable):
     dimension = models.CharField(max_length=64)
     value = models.CharField(max_length=200)
     team = models.CharField(max_length=200, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
 
     class Meta:
         ordering = ["day", "dimension", "value"]
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "day", "dimension", "value", "team"], name="dailydetailusage_cell"
+                fields=["organization", "day", "dimension", "value", "team", "currency"], name="dailydetailusage_cell"
             ),
             sums_in_range("dailydetailusage_sums_in_range"),
         ]
@@ -254,6 +271,7 @@ class MonthlyUsage(CubeTable):
     tagset = TenantForeignKey("taxonomy.TagSet", on_delete=models.PROTECT, related_name="+")
     is_retry = models.BooleanField(default=False)
     is_batch = models.BooleanField(default=False)
+    currency = models.CharField(max_length=3, default="USD")
 
     class Meta:
         ordering = ["month", "provider", "model"]
@@ -269,6 +287,7 @@ class MonthlyUsage(CubeTable):
                     "tagset",
                     "is_retry",
                     "is_batch",
+                    "currency",
                 ],
                 name="monthlyusage_cell",
             ),
@@ -283,12 +302,14 @@ class MonthlyDetailUsage(CubeTable):
     dimension = models.CharField(max_length=64)
     value = models.CharField(max_length=200)
     team = models.CharField(max_length=200, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
 
     class Meta:
         ordering = ["month", "dimension", "value"]
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "dimension", "month", "value", "team"], name="monthlydetailusage_cell"
+                fields=["organization", "dimension", "month", "value", "team", "currency"],
+                name="monthlydetailusage_cell",
             ),
             sums_in_range("monthlydetailusage_sums_in_range"),
         ]

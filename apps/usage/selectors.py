@@ -174,31 +174,52 @@ def _midnight(day: date) -> datetime:
 
 
 @tenant_scoped
-def cube_sum(*, organization: Organization, first: date, after: date, field: str = "estimated_nano") -> int:
-    """The sum of one cube measure over the days ``first`` to ``after`` (exclusive): the whole calendar
-    months in between from the monthly rollup, the days at either edge from the daily cube."""
+def cube_sum_by_currency(
+    *, organization: Organization, first: date, after: date, field: str = "estimated_nano"
+) -> dict[str, int]:
+    """The sums of one cube measure over the days ``first`` to ``after`` (exclusive), per currency of the
+    cells ({"USD": n, "EUR": m}; a currency without cells is absent): amounts of different currencies are
+    never added together. The whole calendar months in between come from the monthly rollup, the days at
+    either edge from the daily cube."""
     inner_first = first if first.day == 1 else month_after(first.replace(day=1))
     inner_after = after.replace(day=1)
-    total = 0
+    parts = []
     if inner_first < inner_after:
-        total += (
-            MonthlyUsage.objects.filter(
-                organization=organization, month__gte=inner_first, month__lt=inner_after
-            ).aggregate(n=Sum(field))["n"]
-            or 0
+        parts.append(
+            MonthlyUsage.objects.filter(organization=organization, month__gte=inner_first, month__lt=inner_after)
         )
         edges = [(first, inner_first), (inner_after, after)]
     else:
         edges = [(first, after)]
-    for start, end in edges:
-        if start < end:
-            total += (
-                DailyUsage.objects.filter(organization=organization, day__gte=start, day__lt=end).aggregate(
-                    n=Sum(field)
-                )["n"]
-                or 0
-            )
-    return total
+    parts += [
+        DailyUsage.objects.filter(organization=organization, day__gte=start, day__lt=end)
+        for start, end in edges
+        if start < end
+    ]
+    totals: dict[str, int] = {}
+    for queryset in parts:
+        for currency, total in queryset.values("currency").annotate(n=Sum(field)).values_list("currency", "n"):
+            totals[currency] = totals.get(currency, 0) + (total or 0)
+    return dict(sorted(totals.items()))
+
+
+class MixedCurrencies(ValueError):
+    """A single sum was asked of cells in more than one currency."""
+
+
+@tenant_scoped
+def cube_sum(
+    *, organization: Organization, first: date, after: date, field: str = "estimated_nano", currency: str | None = None
+) -> int:
+    """The sum of one cube measure in one currency over the days ``first`` to ``after`` (exclusive). Without
+    ``currency`` the cells must all be in one currency (else ``MixedCurrencies``: amounts of two currencies
+    are never added); ``cube_sum_by_currency`` gives every currency at once."""
+    totals = cube_sum_by_currency(organization=organization, first=first, after=after, field=field)
+    if currency is not None:
+        return totals.get(currency, 0)
+    if len(totals) > 1:
+        raise MixedCurrencies(f"the usage of these days is in {', '.join(totals)}: sum it per currency")
+    return sum(totals.values())
 
 
 @tenant_scoped

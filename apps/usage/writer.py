@@ -67,6 +67,7 @@ RECORD_COLUMNS = (
     "cost_tools_nano",
     "estimated_nano",
     "gateway_cost_nano",
+    "currency",
     "unpriced",
     "missing_required_tags",
 )
@@ -75,8 +76,20 @@ RECORD_COLUMNS = (
 # completed by putting the id in front of it.
 COPY_COLUMNS = ("tagset_id", *(c for c in RECORD_COLUMNS if c != "tagset_id"))
 
-CUBE_KEY = ("organization_id", "day", "provider", "model", "service_tier", "tagset_id", "is_retry", "is_batch")
-DETAIL_KEY = ("organization_id", "day", "dimension", "value", "team")
+# A cube cell holds one currency: amounts of different currencies are never added together (they are
+# converted, when at all, by the runs that read the cube).
+CUBE_KEY = (
+    "organization_id",
+    "day",
+    "provider",
+    "model",
+    "service_tier",
+    "tagset_id",
+    "is_retry",
+    "is_batch",
+    "currency",
+)
+DETAIL_KEY = ("organization_id", "day", "dimension", "value", "team", "currency")
 CUBE_SUMS = CUBE_SUM_FIELDS
 
 
@@ -112,6 +125,7 @@ class PreparedRecord:
     cost_tools_nano: int
     estimated_nano: int
     gateway_cost_nano: int | None
+    currency: str
     unpriced: bool
     missing_required_tags: bool
     # Not stored: the line it was read from (to word a refusal), the normalised tags and their hash,
@@ -332,7 +346,7 @@ def _copy_tail(r: PreparedRecord) -> str:
         f"{r.request_count}\t{r.input_tokens}\t{r.output_tokens}\t{r.cache_read_tokens}\t"
         f"{r.cache_write_5m_tokens}\t{r.cache_write_1h_tokens}\t{r.tool_calls}\t{tools}\t"
         f"{r.cost_input_nano}\t{r.cost_output_nano}\t{r.cost_cache_read_nano}\t{r.cost_cache_write_nano}\t"
-        f"{r.cost_tools_nano}\t{r.estimated_nano}\t{gateway}\t{_BOOL[r.unpriced]}\t{_BOOL[r.missing_required_tags]}\n"
+        f"{r.cost_tools_nano}\t{r.estimated_nano}\t{gateway}\t{r.currency}\t{_BOOL[r.unpriced]}\t{_BOOL[r.missing_required_tags]}\n"
     )
 
 
@@ -438,7 +452,17 @@ def cube_totals(records: list[PreparedRecord], *, by_hash: bool = False) -> tupl
     for r in records:
         sums = _sums(r)
         tagset = r.tag_hash if by_hash else r.tagset_id
-        key = (r.organization_id, r.day, r.provider, r.model, r.service_tier, tagset, r.is_retry, r.is_batch)
+        key = (
+            r.organization_id,
+            r.day,
+            r.provider,
+            r.model,
+            r.service_tier,
+            tagset,
+            r.is_retry,
+            r.is_batch,
+            r.currency,
+        )
         cell = cube.get(key)
         if cell is None:
             cube[key] = [sums]
@@ -447,7 +471,7 @@ def cube_totals(records: list[PreparedRecord], *, by_hash: bool = False) -> tupl
         if r.detail_tags:
             team = (r.tags or {}).get("team", "")
             for dimension, value in r.detail_tags.items():
-                key = (r.organization_id, r.day, dimension, value, team)
+                key = (r.organization_id, r.day, dimension, value, team, r.currency)
                 cell = detail.get(key)
                 if cell is None:
                     detail[key] = [sums]
@@ -525,13 +549,14 @@ def _admit(records: list[PreparedRecord], job_total: int) -> tuple[list[Prepared
             record.tagset_id,
             record.is_retry,
             record.is_batch,
+            record.currency,
         )
         team = (record.tags or {}).get("team", "")
         targets = [(cube, key, f"the {record.day} total of {record.provider} {record.model}")]
         targets += [
             (
                 detail,
-                (organization_id, record.day, dimension, value, team),
+                (organization_id, record.day, dimension, value, team, record.currency),
                 f"the {record.day} total of {dimension} {value}",
             )
             for dimension, value in record.detail_tags.items()

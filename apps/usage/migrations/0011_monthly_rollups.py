@@ -5,14 +5,45 @@ from django.db import migrations, models
 
 import apps.tenancy.keys
 
+# The tables as this migration makes them (later migrations add columns; the backfill is written for these).
+SUMS = (
+    "records",
+    "requests",
+    "unpriced_records",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "tool_calls",
+    "cost_input_nano",
+    "cost_output_nano",
+    "cost_cache_read_nano",
+    "cost_cache_write_nano",
+    "cost_tools_nano",
+    "estimated_nano",
+    "gateway_cost_nano",
+)
+ROLLUPS = (
+    (
+        "usage_monthlyusage",
+        "usage_dailyusage",
+        ("organization_id", "month", "provider", "model", "service_tier", "tagset_id", "is_retry", "is_batch"),
+    ),
+    ("usage_monthlydetailusage", "usage_dailydetailusage", ("organization_id", "month", "dimension", "value", "team")),
+)
+
 
 def backfill(apps, schema_editor):
     """Every organisation's rollups from the cube it already has."""
-    from apps.usage.rollups import rebuild_sql
-
-    with schema_editor.connection.cursor() as cursor:
-        for sql, params in rebuild_sql():
-            cursor.execute(sql, params)
+    connection = schema_editor.connection
+    month = "date_trunc('month', day)::date" if connection.vendor == "postgresql" else "date(day, 'start of month')"
+    with connection.cursor() as cursor:
+        for rollup, cube, key in ROLLUPS:
+            source = ", ".join(month if column == "month" else column for column in key)
+            cursor.execute(
+                f"INSERT INTO {rollup} ({', '.join(key)}, {', '.join(SUMS)}) "  # noqa: S608 (fixed names)
+                f"SELECT {source}, {', '.join(f'sum({name})' for name in SUMS)} FROM {cube} GROUP BY {source}"
+            )
 
 
 class Migration(migrations.Migration):

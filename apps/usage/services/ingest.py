@@ -249,6 +249,7 @@ class _Context:
             cost_tools_nano=costs.get("tool_calls", 0),
             estimated_nano=estimate.total_nano,
             gateway_cost_nano=gateway_nano,
+            currency=estimate.currency,
             unpriced=bool(estimate.unpriced),
             missing_required_tags=missing_required,
             tag_hash=tag_hash,

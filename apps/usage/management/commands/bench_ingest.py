@@ -136,6 +136,7 @@ class Command(BaseCommand):
                     "tool_calls": sum(event["tool_calls"].values()),
                     "tool_calls_detail": json.dumps(event["tool_calls"]),
                     "gateway_cost_nano": None,
+                    "currency": "USD",
                     "unpriced": False,
                     "missing_required_tags": False,
                 }
