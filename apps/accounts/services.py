@@ -95,6 +95,8 @@ ORGANIZATION_SETTINGS_FIELDS = (
     "period_start_day",
     "require_second_factor",
     "usage_retention_months",
+    "fx_policy",
+    "fx_source",
 )
 _UNCHANGED = object()
 
@@ -111,6 +113,8 @@ def organization_update(
     period_start_day: int | None = None,
     require_second_factor: bool | None = None,
     usage_retention_months=_UNCHANGED,
+    fx_policy: str | None = None,
+    fx_source: str | None = None,
     reason: str = "",
 ) -> Organization:
     # "before" comes from the database: a bound ModelForm has already written into the instance.
@@ -118,8 +122,14 @@ def organization_update(
     before = model_snapshot(stored, ORGANIZATION_SETTINGS_FIELDS)
     if period_start_day is None:
         period_start_day = stored.period_start_day
-    if period_start_day != stored.period_start_day:
-        _ensure_settings_may_change(stored, fields=["period_start_day"])
+    # Fields other apps may hold fixed (settings guards, tenancy.hooks): the fiscal calendar once a period has
+    # left open; the base currency once runs, statements or budgets are in it (nothing is ever re-converted).
+    changed = [
+        field
+        for field, value in (("period_start_day", period_start_day), ("base_currency", base_currency))
+        if value != getattr(stored, field)
+    ]
+    _ensure_settings_may_change(stored, fields=changed)
     organization.name = name
     organization.base_currency = base_currency
     organization.variance_tolerance_pct = variance_tolerance_pct
@@ -131,6 +141,8 @@ def organization_update(
     organization.usage_retention_months = (
         stored.usage_retention_months if usage_retention_months is _UNCHANGED else usage_retention_months
     )
+    organization.fx_policy = stored.fx_policy if fx_policy is None else fx_policy
+    organization.fx_source = stored.fx_source if fx_source is None else fx_source
     organization.full_clean()
     organization.save(update_fields=list(ORGANIZATION_SETTINGS_FIELDS))
     after = model_snapshot(organization, ORGANIZATION_SETTINGS_FIELDS)

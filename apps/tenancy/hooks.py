@@ -4,7 +4,9 @@ A *settings guard* is ``fn(*, organization) -> str | None``, registered for one 
 fields: a message that refuses a change of that field, or None. The organisation service
 (``apps.accounts.services.organization_update``) asks the guards of a field only when its value changes,
 with the stored row locked, and refuses the change with the first message, on that field. ``periods``
-registers the guard on ``period_start_day`` (the fiscal calendar may not move once a period has left open).
+registers the guard on ``period_start_day`` (the fiscal calendar may not move once a period has left open); the
+apps that hold figures in the base currency (runs, statements, budgets) register theirs on ``base_currency``
+(nothing is ever re-converted, so the base currency is fixed once such figures exist).
 
 Apps register in ``AppConfig.ready()``; registration is idempotent (a function is kept once).
 """

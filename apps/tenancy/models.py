@@ -35,6 +35,15 @@ class Organization(models.Model):
         SHOWBACK = "showback", "Showback (visibility, no billing impact)"
         CHARGEBACK = "chargeback", "Chargeback (statements are charged)"
 
+    class FxPolicy(models.TextChoices):
+        USAGE_DAY = "usage_day", "Rate of each usage day (invoice lines: mean over their charge period)"
+        MONTH_AVERAGE = "month_average", "Mean of the period's published daily rates"
+        PERIOD_END = "period_end", "Rate of the period's last day"
+
+    class FxSource(models.TextChoices):
+        ECB = "ecb", "ECB euro reference rates"
+        OWN = "own", "The organisation's own rates"
+
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=50, unique=True)
     base_currency = models.CharField(max_length=3, default="USD", validators=[CURRENCY_VALIDATOR])
@@ -65,6 +74,18 @@ class Organization(models.Model):
         "exported to compressed CSV and removed by the usage_retention command; the daily totals that statements, "
         f"periods and reports read are kept. At least {USAGE_RETENTION_MIN_MONTHS}.",
     )
+    fx_policy = models.CharField(
+        max_length=20,
+        choices=FxPolicy.choices,
+        default=FxPolicy.USAGE_DAY,
+        help_text="Which exchange rate converts an amount in another currency into the base currency.",
+    )
+    fx_source = models.CharField(
+        max_length=10,
+        choices=FxSource.choices,
+        default=FxSource.ECB,
+        help_text="Where the rates come from: the ECB reference rates, or rates your treasury loads.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -85,6 +106,13 @@ class Organization(models.Model):
                 condition=models.Q(usage_retention_months__isnull=True)
                 | models.Q(usage_retention_months__gte=USAGE_RETENTION_MIN_MONTHS),
                 name="organization_usage_retention_min",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(fx_policy__in=["usage_day", "month_average", "period_end"]),
+                name="organization_fx_policy_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(fx_source__in=["ecb", "own"]), name="organization_fx_source_valid"
             ),
         ]
 

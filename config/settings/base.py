@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "apps.owners",
     "apps.taxonomy",
     "apps.pricing",
+    "apps.fx",
     "apps.usage",
     "apps.invoices",
     "apps.reconciliation",

@@ -37,6 +37,10 @@ NO_ORGANISATION = {
     "apps.pricing.selectors:list_price_book": "the global list prices alone, before any organisation's overrides",
     "apps.pricing.services:price_book_load": "loads the global price book from its file",
     "apps.pricing.services:price_book_load_default": "loads the shipped global price book",
+    # The ECB reference rates: global like the price book (the same rate for every organisation).
+    "apps.fx.selectors:ecb_rate_table": "the global ECB quotes of some currencies over some days",
+    "apps.fx.selectors:ecb_rates_list": "the global ECB rates, filtered",
+    "apps.fx.services:ecb_rates_load": "loads the global ECB rates from the shipped history or an ECB file",
 }
 
 KEYWORDS = {"organization", "membership"}
