@@ -33,6 +33,7 @@ class LateFound:
     rows: int
     amount_nano: int
     detail: dict
+    currency: str = "USD"  # of amount_nano: one LateFound per currency
 
 
 @tenant_scoped
@@ -59,7 +60,9 @@ def record_late_arrivals(*, organization: Organization, kind: str, job, found: l
             )
             if billing_period.state == BillingPeriod.State.OPEN:
                 continue  # reopened meanwhile: the data simply belongs to the open period now
-            arrival = LateArrival.objects.filter(billing_period=billing_period, kind=kind, job_id=job.pk).first()
+            arrival = LateArrival.objects.filter(
+                billing_period=billing_period, kind=kind, job_id=job.pk, currency=item.currency
+            ).first()
             before = None
             if arrival is None:
                 arrival = LateArrival(
@@ -67,9 +70,14 @@ def record_late_arrivals(*, organization: Organization, kind: str, job, found: l
                     billing_period=billing_period,
                     kind=kind,
                     job_id=job.pk,
+                    currency=item.currency,
                     first_at=now,
                 )
-            elif arrival.rows == item.rows and arrival.version == billing_period.version:
+            elif (
+                arrival.rows == item.rows
+                and arrival.amount_nano == item.amount_nano
+                and arrival.version == billing_period.version
+            ):
                 recorded.append(arrival)
                 continue  # the same job finishing again: nothing new arrived
             else:
@@ -96,6 +104,7 @@ def record_late_arrivals(*, organization: Organization, kind: str, job, found: l
                     "file_name": arrival.file_name,
                     "rows": item.rows,
                     "amount_nano": item.amount_nano,
+                    "currency": item.currency,
                     **item.detail,
                 },
             )
@@ -107,14 +116,30 @@ def record_late_arrivals(*, organization: Organization, kind: str, job, found: l
 class LateData:
     usage_rows: int = 0
     invoice_lines: int = 0
-    usage_nano: int = 0
-    invoice_nano: int = 0
+    # (currency, amount in nano-units), one per currency, in currency order: never summed across currencies.
+    usage_amounts: tuple[tuple[str, int], ...] = ()
+    invoice_amounts: tuple[tuple[str, int], ...] = ()
     first_at: object = None
     last_at: object = None
 
     @property
     def flagged(self) -> bool:
         return bool(self.usage_rows or self.invoice_lines)
+
+    @property
+    def usage_nano(self) -> int | None:
+        """The usage amount when it is in one currency (None: several, see usage_amounts)."""
+        return _single(self.usage_amounts)
+
+    @property
+    def invoice_nano(self) -> int | None:
+        return _single(self.invoice_amounts)
+
+
+def _single(amounts: tuple[tuple[str, int], ...]) -> int | None:
+    if len(amounts) > 1:
+        return None
+    return amounts[0][1] if amounts else 0
 
 
 @tenant_scoped
@@ -126,18 +151,22 @@ def late_data_for(*, organization: Organization, billing_periods) -> dict[int, L
     versions = {bp.pk: bp.version for bp in periods}
     rows = (
         LateArrival.objects.filter(organization=organization, billing_period_id__in=list(versions))
-        .values("billing_period_id", "version", "kind")
+        .values("billing_period_id", "version", "kind", "currency")
         .annotate(rows=Sum("rows"), amount=Sum("amount_nano"), first=Min("first_at"), last=Max("last_at"))
-        .order_by()
+        .order_by("billing_period_id", "kind", "currency")
     )
     collected: dict[int, dict] = {}
     for row in rows:
         if row["version"] != versions[row["billing_period_id"]]:
             continue
-        figures = collected.setdefault(row["billing_period_id"], {"first_at": None, "last_at": None})
+        figures = collected.setdefault(
+            row["billing_period_id"],
+            {"first_at": None, "last_at": None, "usage_amounts": (), "invoice_amounts": ()},
+        )
         prefix = "usage" if row["kind"] == LateArrival.Kind.USAGE else "invoice"
-        figures[f"{prefix}_rows" if prefix == "usage" else "invoice_lines"] = row["rows"]
-        figures[f"{prefix}_nano"] = row["amount"] or 0
+        count = "usage_rows" if prefix == "usage" else "invoice_lines"
+        figures[count] = figures.get(count, 0) + row["rows"]
+        figures[f"{prefix}_amounts"] += ((row["currency"], row["amount"] or 0),)
         figures["first_at"] = min(filter(None, [figures["first_at"], row["first"]]))
         figures["last_at"] = max(filter(None, [figures["last_at"], row["last"]]))
     return {pk: LateData(**figures) for pk, figures in collected.items()}

@@ -155,7 +155,8 @@ class LateArrival(TenantModel):
 
     They are kept (the cube and the invoices have them), never added to issued statements behind
     finance's back: the period shows them as a warning until a reopen takes them into the next version.
-    One row per period, kind and job; running a job again updates its row. ``version`` is the period's
+    One row per period, kind, job and currency (amounts of two currencies are never added); running a job
+    again updates its rows. ``version`` is the period's
     version when the data arrived, so a reopen (version + 1) retires the flag without deleting history.
     """
 
@@ -169,7 +170,12 @@ class LateArrival(TenantModel):
     version = models.PositiveIntegerField()
     state_at_arrival = models.CharField(max_length=12, choices=BillingPeriod.State.choices)
     rows = models.PositiveBigIntegerField(help_text="Usage records or invoice lines stored for the period.")
-    amount_nano = models.BigIntegerField(default=0, help_text="Their estimated (usage) or invoiced amount.")
+    amount_nano = models.BigIntegerField(
+        default=0,
+        help_text="Their estimated (usage) or invoiced amount, in currency; for re-pulled usage buckets that "
+        "replaced stored ones, the change.",
+    )
+    currency = models.CharField(max_length=3, default="USD", help_text="The currency of amount_nano.")
     file_name = models.CharField(max_length=255, blank=True)
     detail = models.JSONField(default=dict, help_text="What arrived: providers, days or invoices.")
     first_at = models.DateTimeField()
@@ -179,7 +185,7 @@ class LateArrival(TenantModel):
         ordering = ["billing_period", "first_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "billing_period", "kind", "job_id"], name="latearrival_unique_job"
+                fields=["organization", "billing_period", "kind", "job_id", "currency"], name="latearrival_unique_job"
             ),
             models.CheckConstraint(condition=Q(kind__in=["usage", "invoices"]), name="latearrival_kind_valid"),
         ]

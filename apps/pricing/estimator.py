@@ -55,6 +55,9 @@ class PriceRule:
     effective_from: date = date.min
     effective_to: date | None = None  # exclusive
     min_context_tokens: int | None = None  # a long-context rate, for prompts above this many tokens
+    # "" applies everywhere; "global" / "regional": only to requests of that scope (Bedrock's global
+    # cross-region profiles are list price, its geographic profiles of newer Claude models cost more).
+    region_scope: str = ""
 
     def applies_on(self, day: date) -> bool:
         return self.effective_from <= day and (self.effective_to is None or day < self.effective_to)
@@ -75,6 +78,7 @@ class OverrideRule:
     effective_from: date = date.min
     effective_to: date | None = None
     id: int = 0  # only breaks ties between equally specific overrides (the newer one wins)
+    currency: str = "USD"  # of ``price`` (a discount has none: it keeps the list price's currency)
 
     def applies_on(self, day: date) -> bool:
         return self.effective_from <= day and (self.effective_to is None or day < self.effective_to)
@@ -171,7 +175,16 @@ class PriceBook:
         overrides: list[OverrideRule],
         *,
         models: Iterable[tuple[str, str]] = (),
+        version: int | None = None,
+        org_models: Mapping[tuple[str, str], str | None] | None = None,
     ):
+        self.version = version  # the price-book version the list rows come from (None: unversioned)
+        # An organisation's own model names (a deployment, a fine-tune), looked up before anything else:
+        # (provider, name) -> the canonical code it is priced as, or None: priced only by the
+        # organisation's overrides that name it (OverrideRule.model == the name).
+        self._org_models = {
+            (p.lower(), n.lower()): (m.lower() if m else None) for (p, n), m in (org_models or {}).items()
+        }
         self._rows: dict[tuple[str, str], list[PriceRule]] = {}
         for row in rows:
             self._rows.setdefault((row.provider, row.model), []).append(row)
@@ -205,6 +218,8 @@ class PriceBook:
         return self._aliases.get((provider, name))
 
     def _resolve(self, provider: str, name: str) -> str | None:
+        if (provider, name) in self._org_models:
+            return self._org_models[(provider, name)] or name
         found = self._lookup(provider, name)
         if found or not name:
             return found
@@ -295,6 +310,8 @@ class PriceBook:
         occurred_on: date,
         usage: Mapping[str, int],
         tool_calls: Mapping[str, int],
+        context_window: str | None = None,
+        region_scope: str = "",
     ) -> Estimate:
         quantities: dict[str, int] = {}
         for key, usage_type in _USAGE_ITEMS:

@@ -15,6 +15,7 @@ class ServiceTier(models.TextChoices):
     BATCH = "batch", "Batch"
     PRIORITY = "priority", "Priority"
     FLEX = "flex", "Flex"
+    SCALE = "scale", "Scale"
 
 
 class PriceUnit(models.TextChoices):

@@ -41,6 +41,8 @@ def _cube_sums(alias: str) -> str:
         "requests": f"sum({alias}.request_count)",
         "unpriced_records": f"count(*) FILTER (WHERE {alias}.unpriced)",
         "cache_write_tokens": f"sum({alias}.cache_write_5m_tokens + {alias}.cache_write_1h_tokens)",
+        "audio_tokens": f"sum({alias}.input_audio_tokens + {alias}.output_audio_tokens)",
+        "image_tokens": f"sum({alias}.input_image_tokens + {alias}.output_image_tokens)",
         "gateway_cost_nano": f"sum(coalesce({alias}.gateway_cost_nano, 0))",
     }
     return ", ".join(expressions.get(name, f"sum({alias}.{name})") for name in CUBE_SUM_FIELDS)

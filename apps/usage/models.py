@@ -20,11 +20,15 @@ class CubeTable(TenantModel):
     cache_read_tokens = models.BigIntegerField(default=0)
     cache_write_tokens = models.BigIntegerField(default=0)
     tool_calls = models.BigIntegerField(default=0)
+    audio_tokens = models.BigIntegerField(default=0)  # input and output audio tokens
+    image_tokens = models.BigIntegerField(default=0)  # input and output image tokens
     cost_input_nano = models.BigIntegerField(default=0)
     cost_output_nano = models.BigIntegerField(default=0)
     cost_cache_read_nano = models.BigIntegerField(default=0)
     cost_cache_write_nano = models.BigIntegerField(default=0)
     cost_tools_nano = models.BigIntegerField(default=0)
+    cost_audio_nano = models.BigIntegerField(default=0)
+    cost_image_nano = models.BigIntegerField(default=0)
     estimated_nano = models.BigIntegerField(default=0)
     gateway_cost_nano = models.BigIntegerField(default=0)
 
@@ -34,14 +38,17 @@ class CubeTable(TenantModel):
 
 CUBE_SUM_FIELDS = tuple(field.name for field in CubeTable._meta.local_fields if not field.is_relation)
 # Per priced cost source (apps.pricing.constants.COST_SOURCES, in its order): its cost column and its
-# quantity column in the cube. A usage record has the same columns, but keeps its cache writes by duration
-# (cache_write_5m_tokens, cache_write_1h_tokens) where the cube sums them into cache_write_tokens.
+# quantity column in the cube. A usage record has the same cost columns, but keeps its cache writes by duration
+# (cache_write_5m_tokens, cache_write_1h_tokens) where the cube sums them into cache_write_tokens, and its
+# audio and image tokens by direction (input_/output_audio_tokens, input_/output_image_tokens).
 COST_COLUMNS = {
     "input": ("cost_input_nano", "input_tokens"),
     "output": ("cost_output_nano", "output_tokens"),
     "cache_read": ("cost_cache_read_nano", "cache_read_tokens"),
     "cache_write": ("cost_cache_write_nano", "cache_write_tokens"),
     "tool_calls": ("cost_tools_nano", "tool_calls"),
+    "audio": ("cost_audio_nano", "audio_tokens"),
+    "image": ("cost_image_nano", "image_tokens"),
 }
 
 
@@ -62,7 +69,34 @@ class IngestJob(IngestJobBase):
     lines_expected = models.PositiveBigIntegerField(default=0)
     estimated_nano = models.BigIntegerField(default=0, help_text="Price-book cost of the accepted rows (nano-units).")
     unpriced_rows = models.PositiveBigIntegerField(default=0)
-    currency = models.CharField(max_length=3, default="USD")
+    currency = models.CharField(
+        max_length=3,
+        default="USD",
+        help_text="Currency of estimated_nano: that of the price rows that priced the rows.",
+    )
+    estimated_by_currency = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Price-book cost per currency in nano-units, e.g. {"USD": 4500000000}. When the rows were priced in '
+        "more than one currency, estimated_nano is 0 and currency empty: amounts of two currencies are never added.",
+    )
+    replaced = models.PositiveBigIntegerField(
+        default=0, help_text="Re-pulled provider usage buckets that replaced the stored bucket (new quantities)."
+    )
+    replaced_detail = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='The replaced buckets per day and currency: {"2026-10-03": {"USD": [count, old nano, new nano]}}.',
+    )
+    overlaps = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Days × provider × model this file's rows share with the other family of sources (request logs "
+        "vs provider usage exports): possibly counted twice. A bounded list; see overlaps_in.",
+    )
+    price_book_version_id = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The price-book version that priced the rows (empty: before versions)."
+    )
     started_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
@@ -144,6 +178,13 @@ class UsageRecord(TenantModel):
     cache_read_tokens = models.BigIntegerField(default=0)
     cache_write_5m_tokens = models.BigIntegerField(default=0)
     cache_write_1h_tokens = models.BigIntegerField(default=0)
+    input_audio_tokens = models.BigIntegerField(default=0)
+    output_audio_tokens = models.BigIntegerField(default=0)
+    input_image_tokens = models.BigIntegerField(default=0)
+    output_image_tokens = models.BigIntegerField(default=0)
+    context_window = models.CharField(
+        max_length=10, blank=True, default="", help_text='The provider report\'s pricing tier ("0-200k", "200k-1M").'
+    )
     tool_calls = models.BigIntegerField(default=0)
     tool_calls_detail = models.JSONField(default=dict, blank=True)
     cost_input_nano = models.BigIntegerField(default=0)
@@ -151,11 +192,16 @@ class UsageRecord(TenantModel):
     cost_cache_read_nano = models.BigIntegerField(default=0)
     cost_cache_write_nano = models.BigIntegerField(default=0)
     cost_tools_nano = models.BigIntegerField(default=0)
+    cost_audio_nano = models.BigIntegerField(default=0)
+    cost_image_nano = models.BigIntegerField(default=0)
     estimated_nano = models.BigIntegerField(default=0)
     gateway_cost_nano = models.BigIntegerField(null=True, blank=True)
     currency = models.CharField(
         max_length=3, default="USD", help_text="Currency of the costs: the currency of the price rows that priced it."
     )
+    # Like the other references of the fact table, no database constraint (the price-book version is
+    # global reference data of the pricing app; null: priced before versions were recorded).
+    price_book_version_id = models.PositiveIntegerField(null=True, blank=True)
     unpriced = models.BooleanField(default=False)
     missing_required_tags = models.BooleanField(default=False)
 
@@ -178,6 +224,15 @@ class UsageRecord(TenantModel):
                     tool_calls__gte=0,
                 ),
                 name="usagerecord_quantities_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    input_audio_tokens__gte=0,
+                    output_audio_tokens__gte=0,
+                    input_image_tokens__gte=0,
+                    output_image_tokens__gte=0,
+                ),
+                name="usagerecord_modalities_non_negative",
             ),
         ]
         indexes = [
@@ -313,6 +368,36 @@ class MonthlyDetailUsage(CubeTable):
             ),
             sums_in_range("monthlydetailusage_sums_in_range"),
         ]
+
+
+class UsageSourceDay(TenantModel):
+    """What each source (request logs such as ``events`` or ``litellm``, provider exports such as
+    ``openai-usage``) stored per day, provider, model and currency: the few cells a chunk touches,
+    kept beside the cube by the writer. It answers which days two families of sources both cover
+    (``selectors.overlaps_in``) without reading the fact table."""
+
+    day = models.DateField()
+    provider = models.CharField(max_length=40)
+    model = models.CharField(max_length=120)
+    source = models.CharField(max_length=30)
+    currency = models.CharField(max_length=3, default="USD")
+    records = models.BigIntegerField(default=0)
+    requests = models.BigIntegerField(default=0)
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    estimated_nano = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["day", "provider", "model", "source"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "day", "provider", "model", "source", "currency"], name="usagesourceday_cell"
+            ),
+        ]
+
+
+SOURCE_DAY_KEY = ("organization_id", "day", "provider", "model", "source", "currency")
+SOURCE_DAY_SUMS = ("records", "requests", "input_tokens", "output_tokens", "estimated_nano")
 
 
 class SourceMapping(TenantModel):

@@ -22,6 +22,7 @@ from .models import (
     MonthlyDetailUsage,
     MonthlyUsage,
     UsageRecord,
+    UsageSourceDay,
 )
 from .rollups import month_span
 
@@ -353,3 +354,93 @@ def months_with_usage(*, organization: Organization) -> set[date]:
 def has_usage_in(*, organization: Organization, period: date) -> bool:
     first, after = period_bounds(period, start_day=organization.period_start_day)
     return DailyUsage.objects.filter(organization=organization, day__gte=first, day__lt=after).exists()
+
+
+# --- overlaps between request logs and provider usage exports -------------------------------------
+
+# Two families of usage sources count the same requests: request-level logs (a gateway's or the
+# application's own events) and the providers' bucket-level usage exports. Both for one day, provider and
+# model means the day's usage may be counted twice.
+REQUEST_SOURCES = frozenset({"events", "litellm", "otel"})
+BUCKET_SOURCES = frozenset({"openai-usage", "anthropic-usage"})
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """One day × provider × model × currency both families have usage for. ``overlap_nano``, the smaller
+    of the two estimates, is what may be counted twice."""
+
+    day: date
+    provider: str
+    model: str
+    currency: str
+    request_nano: int
+    bucket_nano: int
+    request_sources: tuple[str, ...]
+    bucket_sources: tuple[str, ...]
+
+    @property
+    def overlap_nano(self) -> int:
+        return min(self.request_nano, self.bucket_nano)
+
+    def as_json(self) -> dict:
+        return {
+            "day": self.day.isoformat(),
+            "provider": self.provider,
+            "model": self.model,
+            "currency": self.currency,
+            "request_sources": list(self.request_sources),
+            "bucket_sources": list(self.bucket_sources),
+            "request_nano": self.request_nano,
+            "bucket_nano": self.bucket_nano,
+            "overlap_nano": self.overlap_nano,
+        }
+
+
+def _overlaps(queryset, cells: set | None = None) -> list[Overlap]:
+    grouped: dict[tuple, dict] = {}
+    rows = queryset.filter(records__gt=0).values_list(
+        "day", "provider", "model", "currency", "source", "estimated_nano"
+    )
+    for day, provider, model, currency, source, estimated in rows:
+        if cells is not None and (day, provider, model) not in cells:
+            continue
+        family = "request" if source in REQUEST_SOURCES else "bucket" if source in BUCKET_SOURCES else None
+        if family is None:
+            continue
+        cell = grouped.setdefault((day, provider, model, currency), {"request": {}, "bucket": {}})
+        cell[family][source] = cell[family].get(source, 0) + estimated
+    return [
+        Overlap(
+            day=day,
+            provider=provider,
+            model=model,
+            currency=currency,
+            request_nano=sum(cell["request"].values()),
+            bucket_nano=sum(cell["bucket"].values()),
+            request_sources=tuple(sorted(cell["request"])),
+            bucket_sources=tuple(sorted(cell["bucket"])),
+        )
+        for (day, provider, model, currency), cell in sorted(grouped.items())
+        if cell["request"] and cell["bucket"]
+    ]
+
+
+@tenant_scoped
+def overlaps_in(*, organization: Organization, first: date, last: date) -> list[Overlap]:
+    """The days ``first`` to ``last`` (inclusive) × provider × model × currency on which request logs and
+    provider usage exports both have usage (possibly counted twice), earliest first."""
+    return _overlaps(UsageSourceDay.objects.filter(organization=organization, day__gte=first, day__lte=last))
+
+
+@tenant_scoped
+def overlaps_of_cells(*, organization: Organization, cells: set[tuple[date, str, str]]) -> list[Overlap]:
+    """``overlaps_in`` for some (day, provider, model) cells only (those an ingest job wrote)."""
+    if not cells:
+        return []
+    queryset = UsageSourceDay.objects.filter(
+        organization=organization,
+        day__in=sorted({day for day, _provider, _model in cells}),
+        provider__in=sorted({provider for _day, provider, _model in cells}),
+    )
+    return _overlaps(queryset, cells)

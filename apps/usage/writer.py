@@ -32,7 +32,16 @@ from datetime import date, datetime
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from apps.core.ceilings import MAX_SUM, within_sum
-from apps.usage.models import CUBE_SUM_FIELDS, DailyDetailUsage, DailyUsage, UsageRecord
+from apps.taxonomy.models import TagSet
+from apps.usage.models import (
+    CUBE_SUM_FIELDS,
+    SOURCE_DAY_KEY,
+    SOURCE_DAY_SUMS,
+    DailyDetailUsage,
+    DailyUsage,
+    UsageRecord,
+    UsageSourceDay,
+)
 from apps.usage.partitions import ensure_months
 from apps.usage.rollups import month_cells, month_targets, rollups_add
 
@@ -58,6 +67,11 @@ RECORD_COLUMNS = (
     "cache_read_tokens",
     "cache_write_5m_tokens",
     "cache_write_1h_tokens",
+    "input_audio_tokens",
+    "output_audio_tokens",
+    "input_image_tokens",
+    "output_image_tokens",
+    "context_window",
     "tool_calls",
     "tool_calls_detail",
     "cost_input_nano",
@@ -65,9 +79,12 @@ RECORD_COLUMNS = (
     "cost_cache_read_nano",
     "cost_cache_write_nano",
     "cost_tools_nano",
+    "cost_audio_nano",
+    "cost_image_nano",
     "estimated_nano",
     "gateway_cost_nano",
     "currency",
+    "price_book_version_id",
     "unpriced",
     "missing_required_tags",
 )
@@ -91,6 +108,16 @@ CUBE_KEY = (
 )
 DETAIL_KEY = ("organization_id", "day", "dimension", "value", "team", "currency")
 CUBE_SUMS = CUBE_SUM_FIELDS
+
+# Provider usage exports whose buckets are pulled again as the provider completes them: a bucket stored
+# before with other quantities is replaced (updated in place, its cube cells moved by the difference),
+# not dropped as a duplicate. A bucket's id is derived from its time and group keys, never its amounts.
+REPLACEABLE_SOURCES = frozenset({"openai-usage", "anthropic-usage"})
+# The columns that say what a stored event is: a re-pulled bucket equal on all of them is a duplicate.
+# (Not the job that stored it, nor the price-book version: the same figures priced the same are the same.)
+_COMPARED = tuple(c for c in RECORD_COLUMNS if c not in ("organization_id", "job_id", "price_book_version_id"))
+# What replacing a stored bucket writes: everything but its identity.
+_UPDATED = tuple(c for c in RECORD_COLUMNS if c not in ("organization_id", "source", "request_id", "day"))
 
 
 @dataclass(slots=True)
@@ -116,6 +143,11 @@ class PreparedRecord:
     cache_read_tokens: int
     cache_write_5m_tokens: int
     cache_write_1h_tokens: int
+    input_audio_tokens: int
+    output_audio_tokens: int
+    input_image_tokens: int
+    output_image_tokens: int
+    context_window: str
     tool_calls: int
     tool_calls_detail: dict
     cost_input_nano: int
@@ -123,9 +155,12 @@ class PreparedRecord:
     cost_cache_read_nano: int
     cost_cache_write_nano: int
     cost_tools_nano: int
+    cost_audio_nano: int
+    cost_image_nano: int
     estimated_nano: int
     gateway_cost_nano: int | None
     currency: str
+    price_book_version_id: int | None
     unpriced: bool
     missing_required_tags: bool
     # Not stored: the line it was read from (to word a refusal), the normalised tags and their hash,
@@ -149,6 +184,7 @@ class StagedChunk:
     copy_tails: list[str] | None = None  # per record: its COPY line after the leading tagset_id
     cube: dict[tuple, list[int]] | None = None  # CUBE_KEY with the tag hash for tagset_id
     detail: dict[tuple, list[int]] | None = None
+    source_days: dict[tuple, list[int]] | None = None  # SOURCE_DAY_KEY cells
 
 
 def stage_chunk(records: list[PreparedRecord], *, for_copy: bool) -> StagedChunk:
@@ -162,6 +198,7 @@ def stage_chunk(records: list[PreparedRecord], *, for_copy: bool) -> StagedChunk
     if for_copy:
         staged.copy_tails = [_copy_tail(r) for r in ordered]
         staged.cube, staged.detail = cube_totals(ordered, by_hash=True)
+        staged.source_days = source_day_totals(ordered)
     return staged
 
 
@@ -172,6 +209,10 @@ class Written:
     unpriced: int
     # Rows refused because a sum they feed would leave the 64-bit range: (record, field, message).
     refused: list | None = None
+    # The change of the estimate per currency (new rows, plus new minus old of replaced buckets).
+    by_currency: dict[str, int] | None = None
+    # Re-pulled buckets that replaced a stored one: (day, currency, old estimate, new estimate) each.
+    replaced: list[tuple] | None = None
 
 
 # The CHECK constraints on the cube tables' sums (models.DailyUsage / DailyDetailUsage) end in this.
@@ -230,6 +271,8 @@ class RecordWriter:
         records = staged.records
         if not records:
             return Written(0, 0, 0)
+        if records[0].source in REPLACEABLE_SOURCES:
+            return _write_replacing(records)
         if not uses_copy():
             inserted_keys = _insert_generic(records)
         else:
@@ -243,14 +286,13 @@ class RecordWriter:
             if len(inserted_keys) == len(records) and staged.cube is not None:
                 return self._add_staged_cube(staged, tagset_ids)  # every row was new: the folded cube holds
         inserted = [r for r in records if event_key(r) in inserted_keys]
-        cube_add(inserted)
-        return _written(inserted)
+        return _written(inserted, cube_add(inserted))
 
     @staticmethod
     def _add_staged_cube(staged: StagedChunk, tagset_ids: dict[str, int]) -> Written:
         cube = {(*key[:5], tagset_ids[key[5]], *key[6:]): sums for key, sums in staged.cube.items()}
-        _add_to_cubes(cube, staged.detail)
-        return _written(staged.records)
+        _add_to_cubes(cube, staged.detail, staged.source_days)
+        return _written(staged.records, cube)
 
 
 def uses_copy() -> bool:
@@ -258,11 +300,20 @@ def uses_copy() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _written(records: list[PreparedRecord]) -> Written:
+_ESTIMATED_AT = CUBE_SUMS.index("estimated_nano")
+_CURRENCY_AT = CUBE_KEY.index("currency")
+
+
+def _written(records: list[PreparedRecord], cube: dict[tuple, list[int]]) -> Written:
+    """What a chunk stored, its estimate per currency read from its cube cells (few) rather than its rows."""
+    by_currency: dict[str, int] = {}
+    for key, sums in cube.items():
+        by_currency[key[_CURRENCY_AT]] = by_currency.get(key[_CURRENCY_AT], 0) + sums[_ESTIMATED_AT]
     return Written(
         accepted=len(records),
         estimated_nano=sum(r.estimated_nano for r in records),
         unpriced=sum(1 for r in records if r.unpriced),
+        by_currency=by_currency,
     )
 
 
@@ -338,15 +389,20 @@ def _copy_tail(r: PreparedRecord) -> str:
             _text, (request_id, provider, model, model_raw, detail, trace)
         )
     gateway = _NULL if r.gateway_cost_nano is None else r.gateway_cost_nano
+    version = _NULL if r.price_book_version_id is None else r.price_book_version_id
     tools = _text(json.dumps(r.tool_calls_detail)) if r.tool_calls_detail else "{}"
+    # context_window and currency come from fixed lists (the reader's, the price rows' codes).
     return (
         f"{r.organization_id}\t{r.job_id}\t{r.source}\t{request_id}\t{r.occurred_at.isoformat()}\t"
         f"{r.day.isoformat()}\t{provider}\t{model}\t{model_raw}\t{r.service_tier}\t"
         f"{detail}\t{trace}\t{_BOOL[r.is_retry]}\t{_BOOL[r.is_batch]}\t"
         f"{r.request_count}\t{r.input_tokens}\t{r.output_tokens}\t{r.cache_read_tokens}\t"
-        f"{r.cache_write_5m_tokens}\t{r.cache_write_1h_tokens}\t{r.tool_calls}\t{tools}\t"
+        f"{r.cache_write_5m_tokens}\t{r.cache_write_1h_tokens}\t"
+        f"{r.input_audio_tokens}\t{r.output_audio_tokens}\t{r.input_image_tokens}\t{r.output_image_tokens}\t"
+        f"{r.context_window}\t{r.tool_calls}\t{tools}\t"
         f"{r.cost_input_nano}\t{r.cost_output_nano}\t{r.cost_cache_read_nano}\t{r.cost_cache_write_nano}\t"
-        f"{r.cost_tools_nano}\t{r.estimated_nano}\t{gateway}\t{r.currency}\t{_BOOL[r.unpriced]}\t{_BOOL[r.missing_required_tags]}\n"
+        f"{r.cost_tools_nano}\t{r.cost_audio_nano}\t{r.cost_image_nano}\t{r.estimated_nano}\t{gateway}\t"
+        f"{r.currency}\t{version}\t{_BOOL[r.unpriced]}\t{_BOOL[r.missing_required_tags]}\n"
     )
 
 
@@ -402,21 +458,25 @@ def _sums(record: PreparedRecord) -> tuple:
         record.cache_read_tokens,
         record.cache_write_5m_tokens + record.cache_write_1h_tokens,
         record.tool_calls,
+        record.input_audio_tokens + record.output_audio_tokens,
+        record.input_image_tokens + record.output_image_tokens,
         record.cost_input_nano,
         record.cost_output_nano,
         record.cost_cache_read_nano,
         record.cost_cache_write_nano,
         record.cost_tools_nano,
+        record.cost_audio_nano,
+        record.cost_image_nano,
         record.estimated_nano,
         record.gateway_cost_nano or 0,
     )
 
 
-def _upsert(table: str, key_columns: tuple, cells: dict[tuple, list[int]]) -> int:
+def _upsert(table: str, key_columns: tuple, cells: dict[tuple, list[int]], sum_columns: tuple = CUBE_SUMS) -> int:
     if not cells:
         return 0
-    columns = key_columns + CUBE_SUMS
-    updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in CUBE_SUMS)
+    columns = key_columns + sum_columns
+    updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in sum_columns)
     conflict = f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates}"
     # A fixed order of cells keeps two concurrent ingests from locking them in opposite orders.
     # (Every key of a table has the same column types, so keys compare as plain tuples.)
@@ -480,20 +540,130 @@ def cube_totals(records: list[PreparedRecord], *, by_hash: bool = False) -> tupl
     return _totals(cube), _totals(detail)
 
 
-def cube_add(records: list[PreparedRecord]) -> int:
-    """Add the inserted records to the DailyUsage cube and DailyDetailUsage. Returns the number of cube
-    cells touched."""
+def source_day_totals(records: list[PreparedRecord], sign: int = 1) -> dict[tuple, list[int]]:
+    """The records folded into UsageSourceDay cells (SOURCE_DAY_KEY: {key: sums in SOURCE_DAY_SUMS order})."""
+    cells: dict[tuple, list[int]] = {}
+    for r in records:
+        key = (r.organization_id, r.day, r.provider, r.model, r.source, r.currency)
+        cell = cells.get(key)
+        if cell is None:
+            cell = cells[key] = [0, 0, 0, 0, 0]
+        cell[0] += sign
+        cell[1] += sign * r.request_count
+        cell[2] += sign * r.input_tokens
+        cell[3] += sign * r.output_tokens
+        cell[4] += sign * r.estimated_nano
+    return cells
+
+
+def cube_add(records: list[PreparedRecord]) -> dict[tuple, list[int]]:
+    """Add the inserted records to the DailyUsage cube, DailyDetailUsage and the source days. Returns the
+    cube cells added (CUBE_KEY)."""
     cube, detail = cube_totals(records)
-    return _add_to_cubes(cube, detail)
+    _add_to_cubes(cube, detail, source_day_totals(records))
+    return cube
 
 
-def _add_to_cubes(cube: dict[tuple, list[int]], detail: dict[tuple, list[int]]) -> int:
-    """The one place the cube is written: its cells, its detail cells and their monthly rollups
-    (``apps.usage.rollups``). Returns the number of cube cells touched."""
+def _add_to_cubes(cube: dict[tuple, list[int]], detail: dict[tuple, list[int]], source_days: dict | None) -> int:
+    """The one place the cube is written: its cells, its detail cells, their monthly rollups
+    (``apps.usage.rollups``) and the source days. Returns the number of cube cells touched."""
     touched = _upsert(DailyUsage._meta.db_table, CUBE_KEY, cube)
     _upsert(DailyDetailUsage._meta.db_table, DETAIL_KEY, detail)
     rollups_add(cube=cube, detail=detail, upsert=_upsert)
+    if source_days:
+        _upsert(UsageSourceDay._meta.db_table, SOURCE_DAY_KEY, source_days, SOURCE_DAY_SUMS)
     return touched
+
+
+# --- re-pulled provider buckets ------------------------------------------------------------------
+
+
+def _stored_for_update(records: list[PreparedRecord]) -> dict[tuple[str, date], dict]:
+    """The stored rows of these records' event keys, locked (PostgreSQL) until the chunk commits, with
+    their id and every record column, by event key."""
+    first = records[0]
+    stored: dict[tuple[str, date], dict] = {}
+    keys = sorted({event_key(r) for r in records})
+    for start in range(0, len(keys), 500):
+        batch = keys[start : start + 500]
+        rows = (
+            UsageRecord.objects.select_for_update()
+            .filter(
+                organization_id=first.organization_id,
+                source=first.source,
+                request_id__in={request_id for request_id, _day in batch},
+                day__in={day for _request_id, day in batch},
+            )
+            .order_by("request_id", "day")
+            .values("id", *RECORD_COLUMNS)
+        )
+        wanted = set(batch)
+        for row in rows:
+            key = (row["request_id"], row["day"])
+            if key in wanted:
+                stored[key] = row
+    return stored
+
+
+def _as_prepared(row: dict, tags: dict) -> PreparedRecord:
+    return PreparedRecord(**{c: row[c] for c in RECORD_COLUMNS}, tags=tags)
+
+
+def _write_replacing(records: list[PreparedRecord]) -> Written:
+    """A chunk of a replaceable source (small: provider buckets), on the general path on either database:
+    new buckets are inserted, a bucket equal to the stored one is a duplicate, a bucket with other figures
+    replaces the stored row in place and moves the cube, rollup and source-day cells by the difference."""
+    stored = _stored_for_update(records)
+    new, changed = [], []
+    for record in records:
+        old = stored.get(event_key(record))
+        if old is None:
+            new.append(record)
+        elif any(old[c] != getattr(record, c) for c in _COMPARED):
+            changed.append((old, record))
+    inserted = []
+    if new:
+        if uses_copy():
+            # ON CONFLICT: a bucket another job stored since the read above is a duplicate, not an error.
+            keys = _insert_postgresql([f"{r.tagset_id}\t{_copy_tail(r)}" for r in new])
+            inserted = [r for r in new if event_key(r) in keys]
+        else:
+            inserted = new
+            UsageRecord.objects.bulk_create(
+                [UsageRecord(**{c: getattr(r, c) for c in RECORD_COLUMNS}) for r in new], batch_size=500
+            )
+    old_records = []
+    if changed:
+        team_of = dict(
+            TagSet.objects.filter(
+                organization_id=records[0].organization_id, pk__in={old["tagset_id"] for old, _r in changed}
+            ).values_list("pk", "tags")
+        )
+        for old, record in changed:
+            UsageRecord.objects.filter(organization_id=record.organization_id, pk=old["id"], day=old["day"]).update(
+                **{c: getattr(record, c) for c in _UPDATED}
+            )
+            old_records.append(_as_prepared(old, team_of.get(old["tagset_id"]) or {}))
+    added = inserted + [record for _old, record in changed]
+    cube, detail = cube_totals(added)
+    source_days = source_day_totals(added)
+    for cells, removed in zip((cube, detail), cube_totals(old_records), strict=True):
+        _subtract(cells, removed)
+    _subtract(source_days, source_day_totals(old_records))
+    _add_to_cubes(cube, detail, source_days)
+    written = _written(added, cube)
+    written.accepted = len(inserted)
+    written.estimated_nano = sum(r.estimated_nano for r in added) - sum(r.estimated_nano for r in old_records)
+    written.unpriced = sum(1 for r in added if r.unpriced) - sum(1 for r in old_records if r.unpriced)
+    written.replaced = [(r.day, r.currency, old["estimated_nano"], r.estimated_nano) for old, r in changed]
+    return written
+
+
+def _subtract(cells: dict[tuple, list[int]], removed: dict[tuple, list[int]]) -> None:
+    for key, sums in removed.items():
+        cell = cells.setdefault(key, [0] * len(sums))
+        for index, value in enumerate(sums):
+            cell[index] -= value
 
 
 def _totals(cells: dict[tuple, list[tuple]]) -> dict[tuple, list[int]]:

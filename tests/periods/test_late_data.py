@@ -97,10 +97,17 @@ def test_usage_arriving_for_a_period_past_open_is_kept_and_flagged_with_what_arr
         billing_period = BillingPeriod.objects.get(period=OCT)
         summary = late_data_for(organization=organization, billing_periods=[billing_period])[billing_period.pk]
     # gpt-4o: 1,000 x $2.50/M + 100 x $10/M = $0.0035 a request
-    assert (arrival.kind, arrival.job_id, arrival.rows, arrival.amount_nano) == ("usage", job.pk, 2, 7_000_000)
+    assert (arrival.kind, arrival.job_id, arrival.rows, arrival.amount_nano, arrival.currency) == (
+        "usage",
+        job.pk,
+        2,
+        7_000_000,
+        "USD",
+    )
     assert (arrival.state_at_arrival, arrival.version, arrival.file_name) == ("reconciling", 1, "late.ndjson")
     assert arrival.detail == {"providers": ["openai"], "days": ["2026-10-30", "2026-10-31"]}
     assert (summary.usage_rows, summary.invoice_lines, summary.usage_nano) == (2, 0, 7_000_000)
+    assert summary.usage_amounts == (("USD", 7_000_000),)
     assert summary.first_at == arrival.first_at and summary.last_at == arrival.last_at
     [event] = late_events(organization)
     assert (event.actor_label, event.object_id, event.before) == ("system", str(billing_period.pk), None)
@@ -112,6 +119,7 @@ def test_usage_arriving_for_a_period_past_open_is_kept_and_flagged_with_what_arr
         "file_name": "late.ndjson",
         "rows": 2,
         "amount_nano": 7_000_000,
+        "currency": "USD",
         "providers": ["openai"],
         "days": ["2026-10-30", "2026-10-31"],
     }
@@ -188,3 +196,51 @@ def test_a_fiscal_start_day_assigns_late_usage_by_the_periods_days(world, reconc
         arrival = LateArrival.objects.get()
     # 3 October belongs to September's period (no row, so not late); 4 November to October's.
     assert (arrival.rows, arrival.detail["days"]) == (1, ["2026-11-04", "2026-11-04"])
+
+
+def test_late_usage_is_flagged_per_currency_and_a_replaced_bucket_with_its_change(world, reconciling):
+    from apps.usage.services.ingest import ingest_job_create as create
+    from tests.usage.test_currency import EURO_EVENT_NANO, euro_event, make_euro_model
+    from tests.usage.test_repulls import openai_page
+
+    organization = world.org("a")
+    make_euro_model()
+    euro = json.dumps({**euro_event("eu-late"), "occurred_at": "2026-10-30T10:00:00Z"}).encode() + b"\n"
+    job = ingest_usage(organization, usage_event("r1", "2026-10-30"), euro)
+    assert (job.accepted, job.currency, job.estimated_nano) == (2, "", 0)  # two currencies: never one sum
+    assert job.estimated_by_currency == {"EUR": EURO_EVENT_NANO, "USD": 3_500_000}
+    with scope(organization=organization):
+        arrivals = list(LateArrival.objects.order_by("currency").values_list("currency", "rows", "amount_nano"))
+        billing_period = BillingPeriod.objects.get(period=OCT)
+        summary = late_data_for(organization=organization, billing_periods=[billing_period])[billing_period.pk]
+    assert arrivals == [("EUR", 1, EURO_EVENT_NANO), ("USD", 1, 3_500_000)]
+    assert (summary.usage_rows, summary.usage_amounts, summary.usage_nano) == (
+        2,
+        (("EUR", EURO_EVENT_NANO), ("USD", 3_500_000)),
+        None,
+    )
+
+    def pull(body: bytes) -> IngestJob:
+        created, _ = create(
+            organization=organization,
+            actor=None,
+            file_name="openai-usage.json",
+            stream=io.BytesIO(body),
+            format="openai-usage",
+            channel="command",
+            enqueue=False,
+        )
+        return ingest_job_run(job_id=created.pk)
+
+    first = pull(openai_page(1_000_000))
+    repull = pull(openai_page(1_200_000))
+    assert (repull.replaced, repull.estimated_nano) == (1, 500_000_000)
+    with scope(organization=organization):
+        flagged = {
+            job_id: (rows, amount)
+            for job_id, rows, amount in LateArrival.objects.filter(job_id__in=[first.pk, repull.pk]).values_list(
+                "job_id", "rows", "amount_nano"
+            )
+        }
+    # The first pull arrived whole (4.500000000); the re-pull arrived as its change (0.500000000).
+    assert flagged == {first.pk: (1, 4_500_000_000), repull.pk: (1, 500_000_000)}

@@ -5,7 +5,19 @@ from apps.usage.models import COST_COLUMNS, CUBE_SUM_FIELDS, DailyDetailUsage, D
 
 
 def test_every_priced_cost_source_has_its_cube_columns_in_order():
-    assert tuple(COST_COLUMNS) == COST_SOURCES == ("input", "output", "cache_read", "cache_write", "tool_calls")
+    assert (
+        tuple(COST_COLUMNS)
+        == COST_SOURCES
+        == (
+            "input",
+            "output",
+            "cache_read",
+            "cache_write",
+            "tool_calls",
+            "audio",
+            "image",
+        )
+    )
     assert (*COST_SOURCES, OTHER_SOURCE) == BILL_COST_SOURCES
     for cost, quantity in COST_COLUMNS.values():
         assert cost in CUBE_SUM_FIELDS
@@ -16,7 +28,7 @@ def test_both_cube_tables_have_exactly_the_measure_columns_besides_their_keys():
     for model in (DailyUsage, DailyDetailUsage):
         sums = [f.name for f in model._meta.concrete_fields if f.get_internal_type() == "BigIntegerField"]
         assert tuple(sums) == CUBE_SUM_FIELDS
-    assert len(CUBE_SUM_FIELDS) == 15
+    assert len(CUBE_SUM_FIELDS) == 19
 
 
 def test_a_usage_record_has_the_cost_columns_of_every_source():

@@ -21,6 +21,10 @@ EURO_EVENT_NANO = 2_000_000_000 + 1_200_000_000
 
 @pytest.fixture
 def euro_model(price_book):
+    return make_euro_model()
+
+
+def make_euro_model():
     """A model listed in EUR (a made-up European provider: the shipped book is all USD)."""
     provider, _ = Provider.objects.get_or_create(code="euro-ai", defaults={"name": "Euro AI"})
     model = AiModel.objects.create(provider=provider, code="euro-large", display_name="Euro Large")

@@ -325,8 +325,12 @@ def test_command_json_output_and_exit_codes(catalog, tmp_path, capsys):
         "accepted": 1,
         "duplicates": 0,
         "rejected": 1,
+        "replaced": 0,
         "estimated_cost": "0.02125",
         "currency": "USD",
+        "estimated_by_currency": {"USD": "0.02125"},
+        "price_book_version": None,
+        "overlaps": [],
         "errors": [{"line": 2, "field": "(row)", "message": "must be a JSON object, got list"}],
     }
     bad = tmp_path / "bad.ndjson"

@@ -18,10 +18,14 @@ def flag_late_invoices(*, job) -> list[LateArrival]:
     if not by_month:
         return []
     lines = InvoiceLine.objects.filter(organization=organization, job_id=job.pk, billing_period__in=list(by_month))
-    totals = lines.values("billing_period").annotate(count=Count("id"), amount=Sum("amount_nano")).order_by()
+    totals = (
+        lines.values("billing_period", "currency")
+        .annotate(count=Count("id"), amount=Sum("amount_nano"))
+        .order_by("billing_period", "currency")
+    )
     found = []
-    for row in totals:
-        month_lines = lines.filter(billing_period=row["billing_period"])
+    for row in totals:  # one arrival per currency: amounts of two currencies are never added
+        month_lines = lines.filter(billing_period=row["billing_period"], currency=row["currency"])
         invoices = sorted(
             {
                 f"{provider} {number}"
@@ -29,6 +33,12 @@ def flag_late_invoices(*, job) -> list[LateArrival]:
             }
         )
         found.append(
-            LateFound(by_month[row["billing_period"]].pk, row["count"], row["amount"] or 0, {"invoices": invoices})
+            LateFound(
+                by_month[row["billing_period"]].pk,
+                row["count"],
+                row["amount"] or 0,
+                {"invoices": invoices},
+                currency=row["currency"],
+            )
         )
     return record_late_arrivals(organization=organization, kind=LateArrival.Kind.INVOICES, job=job, found=found)

@@ -6,10 +6,14 @@ from datetime import datetime
 from decimal import Decimal
 
 from apps.ingest.rows import RowProblem, as_calls, as_mapping, as_text
+from apps.pricing.constants import SERVICE_TIERS
 from apps.taxonomy.normalise import storage_problem
 
-SERVICE_TIERS = ("standard", "batch", "priority", "flex")
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens")
+# Audio and image tokens, apart from (never included in) the text counts above.
+MODALITY_FIELDS = ("input_audio_tokens", "output_audio_tokens", "input_image_tokens", "output_image_tokens")
+CONTEXT_WINDOWS = ("0-200k", "200k-1M")  # Anthropic's usage and cost reports
+REGION_SCOPES = ("", "global", "regional")
 
 
 @dataclass(slots=True)
@@ -26,12 +30,21 @@ class UsageEvent:
     cache_read_tokens: int = 0
     cache_write_5m_tokens: int = 0
     cache_write_1h_tokens: int = 0
+    input_audio_tokens: int = 0
+    output_audio_tokens: int = 0
+    input_image_tokens: int = 0
+    output_image_tokens: int = 0
     tool_calls: dict = field(default_factory=dict)
     is_retry: bool = False
     is_batch: bool = False
     trace_id: str = ""
     gateway_cost: Decimal | None = None
     request_count: int = 1
+    # The pricing tier a provider's report put the bucket in ("0-200k" | "200k-1M"); None: decide from the
+    # request's own prompt (a single request).
+    context_window: str | None = None
+    # Where a cross-region inference profile runs ("global" | "regional"); "" when the id does not say.
+    region_scope: str = ""
     # (mapping kind, external id) pairs whose configured tags fill in tags the event lacks.
     mapping_keys: tuple = ()
 

@@ -56,7 +56,16 @@ CHUNK_LINES = int(os.environ.get("INGEST_CHUNK_LINES", "0")) or None
 MAX_STORED_ERRORS = 1000
 DETAIL_CACHE_SIZE = 200_000
 # What the audit event of a finished usage job records besides its message.
-FINISH_AUDIT_FIELDS = ("rows_total", "accepted", "duplicates", "rejected", "estimated_nano")
+FINISH_AUDIT_FIELDS = (
+    "rows_total",
+    "accepted",
+    "duplicates",
+    "replaced",
+    "rejected",
+    "estimated_nano",
+    "currency",
+    "estimated_by_currency",
+)
 FORMAT_CHOICES = ("auto", "ndjson", "json", "csv", "openai-usage", "anthropic-usage", "litellm")
 
 
@@ -111,6 +120,8 @@ class _Context:
     key_cache: dict = field(default_factory=dict)
     json_cache: dict = field(default_factory=dict)
     writer: RecordWriter = field(default_factory=RecordWriter)
+    # (day, provider, model) of the rows this run wrote: where to look for overlaps once it ends.
+    touched: set = field(default_factory=set)
 
     def _key(self, raw_key) -> str:
         key = self.key_cache.get(raw_key)
@@ -201,14 +212,20 @@ class _Context:
                 "cache_read_tokens": event.cache_read_tokens,
                 "cache_write_5m_tokens": event.cache_write_5m_tokens,
                 "cache_write_1h_tokens": event.cache_write_1h_tokens,
+                "input_audio_tokens": event.input_audio_tokens,
+                "output_audio_tokens": event.output_audio_tokens,
+                "input_image_tokens": event.input_image_tokens,
+                "output_image_tokens": event.output_image_tokens,
             },
             tool_calls=event.tool_calls,
+            context_window=event.context_window,
+            region_scope=event.region_scope,
         )
         costs = estimate.cost_nano
         if estimate.total_nano > MAX_AMOUNT_NANO_PER_ROW:  # each cost source is >= 0, so this bounds them all
             raise RowProblem(
                 "usage",
-                f"its price-book cost ({nano_to_decimal(estimate.total_nano):f} {self.job.currency}) is beyond the "
+                f"its price-book cost ({nano_to_decimal(estimate.total_nano):f} {estimate.currency}) is beyond the "
                 f"ceiling of {nano_to_decimal(MAX_AMOUNT_NANO_PER_ROW):,.0f} per row; check the token counts",
             )
         model = estimate.model or event.model.lower()
@@ -240,6 +257,11 @@ class _Context:
             cache_read_tokens=event.cache_read_tokens,
             cache_write_5m_tokens=event.cache_write_5m_tokens,
             cache_write_1h_tokens=event.cache_write_1h_tokens,
+            input_audio_tokens=event.input_audio_tokens,
+            output_audio_tokens=event.output_audio_tokens,
+            input_image_tokens=event.input_image_tokens,
+            output_image_tokens=event.output_image_tokens,
+            context_window=event.context_window or "",
             tool_calls=sum(event.tool_calls.values()),
             tool_calls_detail=event.tool_calls,
             cost_input_nano=costs.get("input", 0),
@@ -247,9 +269,12 @@ class _Context:
             cost_cache_read_nano=costs.get("cache_read", 0),
             cost_cache_write_nano=costs.get("cache_write", 0),
             cost_tools_nano=costs.get("tool_calls", 0),
+            cost_audio_nano=costs.get("audio", 0),
+            cost_image_nano=costs.get("image", 0),
             estimated_nano=estimate.total_nano,
             gateway_cost_nano=gateway_nano,
             currency=estimate.currency,
+            price_book_version_id=self.price_book.version,
             unpriced=bool(estimate.unpriced),
             missing_required_tags=missing_required,
             tag_hash=tag_hash,
@@ -262,12 +287,16 @@ class _Context:
 def _context_for(job: IngestJob, source: str) -> _Context:
     organization = job.organization
     mappings = {(m.kind, m.external_id): m.tags for m in SourceMapping.objects.all()}
+    price_book = price_book_for(organization=organization)
+    if job.price_book_version_id != price_book.version:  # the version that prices this run's rows
+        IngestJob.objects.filter(pk=job.pk).update(price_book_version_id=price_book.version)
+        job.price_book_version_id = price_book.version
     return _Context(
         organization=organization,
         job=job,
         source=source,
         normaliser=tag_normaliser_for(organization=organization),
-        price_book=price_book_for(organization=organization),
+        price_book=price_book,
         mappings=mappings,
         tag_cache={},
         tagset_ids={},
@@ -317,9 +346,9 @@ def _prepare(job: IngestJob) -> IngestJob:
     except FileRefused as refused:
         return _finish(job, status=IngestJob.Status.FAILED, message=str(refused))
     IngestJob.objects.filter(pk=job.pk).update(
-        format=format_name, source=source, lines_expected=prescan.lines, currency="USD", heartbeat_at=timezone.now()
+        format=format_name, source=source, lines_expected=prescan.lines, heartbeat_at=timezone.now()
     )
-    job.format, job.source, job.lines_expected, job.currency = format_name, source, prescan.lines, "USD"
+    job.format, job.source, job.lines_expected = format_name, source, prescan.lines
     return job
 
 
@@ -339,6 +368,7 @@ def _chunk_lines(lines_expected: int) -> int:
 def _read(job: IngestJob) -> None:
     reader, source = reader_for(job.format)
     context = _context_for(job, source)
+    resumed = job.lines_done > 0
     chunks = _prepared_chunks(context, reader, job, for_copy=uses_copy())
     with closing(run_ahead(chunks, name=f"ingest-{job.pk}-reader")) as ahead:
         for chunk in ahead:
@@ -350,6 +380,7 @@ def _read(job: IngestJob) -> None:
             except Exception as exc:
                 exc.add_note(f"while storing lines {first}-{chunk.last_line}")
                 raise
+    _record_overlaps(job, None if resumed else context.touched)
 
 
 def _prepared_chunks(context: _Context, reader, job: IngestJob, *, for_copy: bool) -> Iterator[_Chunk]:
@@ -405,7 +436,8 @@ def _commit_chunk(context: _Context, chunk: _Chunk) -> None:
             or locked.attempts != job.attempts  # a retry took the job over
         ):
             raise ConcurrentRunError()
-        written = context.writer.write(staged, context.tagset_ids, job_total=locked.estimated_nano)
+        by_currency = dict(locked.estimated_by_currency or {})
+        written = context.writer.write(staged, context.tagset_ids, job_total=sum(map(abs, by_currency.values())))
         if written.refused:
             errors = errors + [RowError(r.line, field, message) for r, field, message in written.refused]
         refused = len(written.refused or ())
@@ -423,20 +455,64 @@ def _commit_chunk(context: _Context, chunk: _Chunk) -> None:
             ]
         )
         accepted = written.accepted
-        duplicates = len(staged.records) - refused - accepted + staged.in_chunk_duplicates
-        cost = written.estimated_nano
-        unpriced = written.unpriced
+        replaced = written.replaced or ()
+        duplicates = len(staged.records) - refused - accepted - len(replaced) + staged.in_chunk_duplicates
+        for currency, amount in (written.by_currency or {}).items():
+            by_currency[currency] = by_currency.get(currency, 0) + amount
+        currency, total = job_currency(by_currency)
+        replaced_detail = locked.replaced_detail or {}
+        for day, record_currency, old, new in replaced:
+            cell = replaced_detail.setdefault(day.isoformat(), {}).setdefault(record_currency, [0, 0, 0])
+            cell[0], cell[1], cell[2] = cell[0] + 1, cell[1] + old, cell[2] + new
         IngestJob.objects.filter(pk=job.pk).update(
-            rows_total=F("rows_total") + accepted + duplicates + len(errors),
+            rows_total=F("rows_total") + accepted + len(replaced) + duplicates + len(errors),
             accepted=F("accepted") + accepted,
             duplicates=F("duplicates") + duplicates,
+            replaced=F("replaced") + len(replaced),
+            replaced_detail=replaced_detail,
             rejected=F("rejected") + len(errors),
-            estimated_nano=F("estimated_nano") + cost,
-            unpriced_rows=F("unpriced_rows") + unpriced,
+            estimated_nano=total,
+            currency=currency,
+            estimated_by_currency=by_currency,
+            unpriced_rows=F("unpriced_rows") + written.unpriced,
             lines_done=last_line,
             heartbeat_at=timezone.now(),
         )
+        if staged.source_days:
+            context.touched.update((key[1], key[2], key[3]) for key in staged.source_days)
+        else:
+            context.touched.update((r.day, r.provider, r.model) for r in staged.records)
     job.lines_done = last_line
+
+
+def job_currency(by_currency: dict[str, int]) -> tuple[str, int]:
+    """A job's (currency, estimated_nano) from its totals per currency: the one currency and its total, or
+    ("", 0) when its rows were priced in several (each is in ``estimated_by_currency``), ("USD", 0) when none."""
+    if len(by_currency) > 1:
+        return "", 0
+    for currency, total in by_currency.items():
+        return currency, total
+    return "USD", 0
+
+
+MAX_JOB_OVERLAPS = 100
+
+
+def _record_overlaps(job: IngestJob, touched: set | None) -> None:
+    """Store on the job the days × provider × model its rows share with the other family of sources
+    (request logs vs provider usage exports), at most MAX_JOB_OVERLAPS of them, earliest first.
+    ``touched`` None (a resumed run, which did not see the earlier chunks): read from the job's rows."""
+    from apps.usage.selectors import overlaps_of_cells
+
+    if touched is None:
+        touched = set(
+            UsageRecord.objects.filter(organization_id=job.organization_id, job_id=job.pk)
+            .values_list("day", "provider", "model")
+            .distinct()
+        )
+    found = overlaps_of_cells(organization=job.organization, cells=touched) if touched else []
+    job.overlaps = [overlap.as_json() for overlap in found[:MAX_JOB_OVERLAPS]]
+    IngestJob.objects.filter(pk=job.pk).update(overlaps=job.overlaps)
 
 
 def _resolve_tagsets(context: _Context, prepared: list[PreparedRecord]) -> None:
@@ -450,7 +526,35 @@ def _resolve_tagsets(context: _Context, prepared: list[PreparedRecord]) -> None:
 
 
 def _finish(job: IngestJob, *, status: str, message: str = "") -> IngestJob:
-    return job_finish(job=job, status=status, message=message, audit_fields=FINISH_AUDIT_FIELDS)
+    job = job_finish(job=job, status=status, message=message, audit_fields=FINISH_AUDIT_FIELDS)
+    if job.replaced:
+        _audit_restated(job)
+    return job
+
+
+def _audit_restated(job: IngestJob) -> None:
+    """One audit event for the buckets a job replaced: how many, and the estimate's change per currency."""
+    from apps.audit.services import audit_record
+
+    delta: dict[str, int] = {}
+    for cells in (job.replaced_detail or {}).values():
+        for currency, (_count, old, new) in cells.items():
+            delta[currency] = delta.get(currency, 0) + new - old
+    with transaction.atomic():
+        audit_record(
+            organization=job.organization,
+            actor=None,
+            action="usage.buckets_restated",
+            target=job,
+            after={
+                "job": job.pk,
+                "file_name": job.file_name,
+                "source": job.source,
+                "replaced": job.replaced,
+                "days": sorted(job.replaced_detail or {}),
+                "estimate_delta_nano": dict(sorted(delta.items())),
+            },
+        )
 
 
 @tenant_scoped
@@ -480,6 +584,7 @@ def ingest_events(
         prepared = [context.prepare(event_from_object(obj, line + n)) for n, obj in enumerate(chunk, start=1)]
         line += len(chunk)
         _commit_chunk(context, _Chunk(stage_chunk(prepared, for_copy=uses_copy()), [], line))
+    _record_overlaps(job, context.touched)
     return _finish(job, status=IngestJob.Status.SUCCEEDED)
 
 
@@ -498,8 +603,18 @@ def ingest_job_summary(*, job: IngestJob, max_errors: int | None = None) -> dict
         "accepted": job.accepted,
         "duplicates": job.duplicates,
         "rejected": job.rejected,
+        "replaced": job.replaced,
         "estimated_cost": _decimal_string(nano_to_decimal(job.estimated_nano)),
         "currency": job.currency,
+        "estimated_by_currency": {
+            currency: _decimal_string(nano_to_decimal(amount))
+            for currency, amount in sorted((job.estimated_by_currency or {}).items())
+        },
+        "price_book_version": job.price_book_version_id,
+        "overlaps": [
+            {**overlap, "possibly_double_counted": _decimal_string(nano_to_decimal(overlap["overlap_nano"]))}
+            for overlap in job.overlaps or []
+        ],
         "errors": [{"line": e.line, "field": e.field, "message": e.message} for e in errors],
     }
     if job.error_message:
