@@ -34,6 +34,7 @@ urlpatterns = [
     path("", app_urls("apps.owners.urls")),
     path("", app_urls("apps.taxonomy.urls")),
     path("", app_urls("apps.pricing.urls")),
+    path("", app_urls("apps.fx.urls")),
     path("", app_urls("apps.usage.urls")),
     path("", app_urls("apps.invoices.urls")),
     path("", app_urls("apps.reconciliation.urls")),

@@ -88,6 +88,49 @@ class OrgFxRate(TenantModel, RateColumns):
         ]
 
 
+class FxRateLoad(TenantModel):
+    """One load of an organisation's own rates (upload, API call or command): what it changed, and the
+    Idempotency-Key of an API call (the same key with the same body answers the same load)."""
+
+    class Channel(models.TextChoices):
+        UPLOAD = "upload", "Upload"
+        API = "api", "API"
+        COMMAND = "command", "Command"
+
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    file_name = models.CharField(max_length=200, blank=True)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    body_sha256 = models.CharField(max_length=64)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    pairs = models.JSONField(default=list, blank=True)
+    first_day = models.DateField(null=True, blank=True)
+    last_day = models.DateField(null=True, blank=True)
+    created_by_label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="fxrateload_unique_idempotency_key",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(channel__in=["upload", "api", "command"]), name="fxrateload_channel_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.created_at:%Y-%m-%d %H:%M}: {self.created} created"
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+
+
 class Conversion(TenantModel):
     """One run's conversion into the base currency: its policy, its source and the rates it used (lines)."""
 

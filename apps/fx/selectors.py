@@ -12,10 +12,10 @@ from django.db.models import Count, Max, Min
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
 
-from .convert import FX_MAX_RATE_AGE_DAYS, RateGap, RateTable, merge_gaps
+from .convert import FX_MAX_RATE_AGE_DAYS, RateGap, RateTable, decimal_text, merge_gaps
 from .ecb import ECB_BASE, ECB_SOURCE, RATE_SCALE
 from .hooks import rate_demands
-from .models import Conversion, FxRate, OrgFxRate
+from .models import Conversion, FxRate, FxRateLoad, OrgFxRate
 
 OWN_TABLE_SOURCE = "own"
 
@@ -83,6 +83,13 @@ class CurrencyCoverage:
     days: int
     latest_rate: object = None
     missing_from: date | None = None  # the first working day after last_day (a rate still to load)
+
+    @property
+    def latest_rate_text(self) -> str:
+        if self.latest_rate is None:
+            return "—"
+        value = Fraction(self.latest_rate)
+        return decimal_text(value, 10).rstrip("0").rstrip(".")
 
 
 @dataclass
@@ -224,3 +231,8 @@ def ecb_rates_list(*, day=None, from_currency=None, to_currency=None):
 @tenant_scoped
 def conversions_list(*, organization: Organization):
     return Conversion.objects.filter(organization=organization).order_by("-created_at", "-id")
+
+
+@tenant_scoped
+def own_rate_loads(*, organization: Organization):
+    return FxRateLoad.objects.filter(organization=organization).order_by("-created_at", "-id")

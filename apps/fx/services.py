@@ -14,16 +14,17 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from apps.audit.services import audit_record
+from apps.audit.services import actor_label_for, audit_record
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
 
 from .convert import Converter
 from .ecb import ECB_BASE, ECB_SOURCE, rate_e10, read_ecb_history, shipped_detail, shipped_history_bytes
-from .models import Conversion, ConversionLine, FxRate, OrgFxRate
+from .models import Conversion, ConversionLine, FxRate, FxRateLoad, OrgFxRate
 from .own_file import OwnRate
 
 _BATCH = 5_000
@@ -85,21 +86,46 @@ def ecb_rates_load(*, path: Path | str | None = None, since: date | None = None)
 @tenant_scoped
 @transaction.atomic
 def org_rates_load(
-    *, organization: Organization, rates: Iterable[OwnRate], actor, source_detail: str = "", reason: str = ""
-) -> dict:
-    """Create or update the organisation's own rates (checked ``OwnRate`` values). One audit event with the
-    counts, pairs and days. Returns the counts."""
+    *,
+    organization: Organization,
+    rates: Iterable[OwnRate],
+    actor,
+    channel: str = FxRateLoad.Channel.UPLOAD,
+    file_name: str = "",
+    body: bytes | None = None,
+    idempotency_key: str | None = None,
+    reason: str = "",
+) -> FxRateLoad:
+    """Create or update the organisation's own rates (checked ``OwnRate`` values) and record the load; one
+    audit event ``fx.rates_loaded`` when something changed. With ``idempotency_key`` (API): the same key and
+    body answer the earlier load (``replayed`` is set on it), the same key with another body is refused."""
     rates = list(rates)
-    label = getattr(actor, "audit_label", None) or getattr(actor, "username", "") or "system"
+    # Loads of one organisation queue here (the audit chain locks the same row).
+    Organization.objects.select_for_update().filter(pk=organization.pk).values_list("pk", flat=True).first()
+    digest = _sha256(
+        body
+        if body is not None
+        else repr([(r.day, r.from_currency, r.to_currency, str(r.rate), r.source, r.note) for r in rates]).encode()
+    )
+    idempotency_key = (idempotency_key or "").strip() or None
+    if idempotency_key:
+        earlier = FxRateLoad.objects.filter(organization=organization, idempotency_key=idempotency_key).first()
+        if earlier is not None:
+            if earlier.body_sha256 != digest:
+                raise ValidationError(
+                    {"idempotency_key": "This Idempotency-Key was already used with a different body."}
+                )
+            earlier.replayed = True
+            return earlier
+    label = str(actor_label_for(actor))[:200]
     existing = {
         (row.source, row.day, row.from_currency, row.to_currency): row
         for row in OrgFxRate.objects.filter(organization=organization, day__in={rate.day for rate in rates})
     }
-    created = updated = unchanged = 0
+    updated = unchanged = 0
     create: list[OrgFxRate] = []
     for rate in rates:
-        key = (rate.source, rate.day, rate.from_currency, rate.to_currency)
-        row = existing.get(key)
+        row = existing.get((rate.source, rate.day, rate.from_currency, rate.to_currency))
         if row is None:
             create.append(
                 OrgFxRate(
@@ -109,39 +135,57 @@ def org_rates_load(
                     to_currency=rate.to_currency,
                     rate_e10=rate.rate_e10,
                     source=rate.source,
-                    source_detail=source_detail[:200],
-                    created_by_label=str(label)[:200],
+                    source_detail=file_name[:200],
+                    created_by_label=label,
                     note=rate.note,
                 )
             )
-            created += 1
         elif (row.rate_e10, row.note) != (rate.rate_e10, rate.note):
-            row.rate_e10, row.note, row.source_detail = rate.rate_e10, rate.note, source_detail[:200]
-            row.created_by_label = str(label)[:200]
+            row.rate_e10, row.note, row.source_detail, row.created_by_label = (
+                rate.rate_e10,
+                rate.note,
+                file_name[:200],
+                label,
+            )
             row.save(update_fields=["rate_e10", "note", "source_detail", "created_by_label", "loaded_at"])
             updated += 1
         else:
             unchanged += 1
     OrgFxRate.objects.bulk_create(create, batch_size=_BATCH)
-    counts = {"created": created, "updated": updated, "unchanged": unchanged}
-    if created or updated:
-        pairs = sorted({f"{rate.from_currency}/{rate.to_currency}" for rate in rates})
+    pairs = sorted({f"{rate.from_currency}/{rate.to_currency}" for rate in rates})
+    load = FxRateLoad.objects.create(
+        organization=organization,
+        channel=channel,
+        file_name=file_name[:200],
+        idempotency_key=idempotency_key,
+        body_sha256=digest,
+        created=len(create),
+        updated=updated,
+        unchanged=unchanged,
+        pairs=pairs,
+        first_day=min((rate.day for rate in rates), default=None),
+        last_day=max((rate.day for rate in rates), default=None),
+        created_by_label=label,
+    )
+    load.replayed = False
+    if create or updated:
         audit_record(
             organization=organization,
             actor=actor,
             action="fx.rates_loaded",
-            object_type="fx.orgfxrate",
+            target=load,
             after={
-                **counts,
+                **load.counts,
                 "pairs": pairs,
                 "sources": sorted({rate.source for rate in rates}),
-                "first_day": min(rate.day for rate in rates).isoformat(),
-                "last_day": max(rate.day for rate in rates).isoformat(),
-                "file": source_detail,
+                "first_day": load.first_day.isoformat(),
+                "last_day": load.last_day.isoformat(),
+                "channel": channel,
+                "file": file_name,
             },
             reason=reason,
         )
-    return counts
+    return load
 
 
 @tenant_scoped

@@ -27,6 +27,8 @@ class TokenScope(models.TextChoices):
     PERIODS_READ = "periods:read", "Read periods, reconciliation and allocation"
     PERIODS_WRITE = "periods:write", "Move periods through their workflow (as the member who created the token)"
     STATEMENTS_READ = "statements:read", "Read statements and journal entries"
+    FX_READ = "fx:read", "Read exchange rates"
+    FX_WRITE = "fx:write", "Load the organisation's own exchange rates"
 
 
 class Perm(models.TextChoices):
@@ -43,6 +45,7 @@ class Perm(models.TextChoices):
     APPROVE_PERIOD = "period.approve", "Approve and close periods"
     RESOLVE_DISPUTES = "dispute.resolve", "Work the disputes queue"
     OPEN_DISPUTES = "dispute.open", "Dispute a statement line"
+    MANAGE_FX_RATES = "fx.manage_rates", "Load the organisation's own exchange rates"
 
 
 _FINANCE_COMMON = {
@@ -67,7 +70,7 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.MANAGE_CATALOG,
         }
     ),
-    Role.FINANCE_ADMIN: frozenset(_FINANCE_COMMON | {Perm.APPROVE_PERIOD, Perm.VIEW_AUDIT}),
+    Role.FINANCE_ADMIN: frozenset(_FINANCE_COMMON | {Perm.APPROVE_PERIOD, Perm.VIEW_AUDIT, Perm.MANAGE_FX_RATES}),
     Role.FINANCE_ANALYST: frozenset(_FINANCE_COMMON),
     Role.BUDGET_OWNER: frozenset({Perm.VIEW_ORG, Perm.OPEN_DISPUTES}),
     Role.VIEWER: frozenset({Perm.VIEW_ORG, Perm.VIEW_ALL_COST}),
@@ -80,7 +83,14 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
 # it of every member for everything (Organization.require_second_factor). API tokens are not affected.
 SECOND_FACTOR_ROLES: frozenset[str] = frozenset({Role.ORG_ADMIN, Role.FINANCE_ADMIN})
 SECOND_FACTOR_PERMS: frozenset[str] = frozenset(
-    {Perm.APPROVE_PERIOD, Perm.MANAGE_MEMBERS, Perm.MANAGE_API_CLIENTS, Perm.MANAGE_SETTINGS, Perm.SWITCH_MODE}
+    {
+        Perm.APPROVE_PERIOD,
+        Perm.MANAGE_MEMBERS,
+        Perm.MANAGE_API_CLIENTS,
+        Perm.MANAGE_SETTINGS,
+        Perm.SWITCH_MODE,
+        Perm.MANAGE_FX_RATES,
+    }
 )
 
 

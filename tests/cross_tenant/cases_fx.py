@@ -7,7 +7,7 @@ from django_scopes import scope
 
 from apps.fx.models import Conversion, ConversionLine, OrgFxRate
 
-from . import tenant_model, unscoped_admin_model
+from . import api_route, portal_route, tenant_model, unscoped_admin_model
 
 
 def make_org_fx_rate(world, organization) -> OrgFxRate:
@@ -65,3 +65,20 @@ unscoped_admin_model(
     "the shared ECB reference rates (no tenant data): only superusers may open it (staff org admins hold no Django "
     "model permission)",
 )
+
+
+def _org(world, organization) -> dict:
+    return {"org_slug": organization.slug}
+
+
+def _own_rate_id(world, organization):
+    # The list shows the rates the organisation converts with: make it one that uses its own.
+    organization.fx_source = "own"
+    organization.save(update_fields=["fx_source"])
+    return make_org_fx_rate(world, organization).pk
+
+
+portal_route("fx:exchange_rates", _org)
+portal_route("fx:exchange_rates_settings", _org, method="post")
+portal_route("fx:exchange_rates_upload", _org, method="post", role="finance_admin")
+api_route("api:fx-rate-list", row_id=_own_rate_id)

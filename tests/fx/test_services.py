@@ -61,8 +61,13 @@ def test_own_rates_loaded_audited_and_used(world):
     org.save()
     actor = world.user("a", "finance_admin")
     rates = [own_rate(day="2026-11-02", from_currency="USD", to_currency="EUR", rate="0.8712", source="Treasury EOD")]
-    assert org_rates_load(organization=org, rates=rates, actor=actor) == {"created": 1, "updated": 0, "unchanged": 0}
-    assert org_rates_load(organization=org, rates=rates, actor=actor) == {"created": 0, "updated": 0, "unchanged": 1}
+    load = org_rates_load(organization=org, rates=rates, actor=actor)
+    assert load.counts == {"created": 1, "updated": 0, "unchanged": 0}
+    assert org_rates_load(organization=org, rates=rates, actor=actor).counts == {
+        "created": 0,
+        "updated": 0,
+        "unchanged": 1,
+    }
     with scope(organization=org):
         assert OrgFxRate.objects.get().rate_e10 == 8_712_000_000
         events = list(AuditEvent.objects.filter(organization=org, action="fx.rates_loaded"))

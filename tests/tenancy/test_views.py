@@ -45,6 +45,7 @@ def test_settings_change_is_saved_and_audited(world):
             "variance_tolerance_pct": "3.5",
             "period_start_day": "1",
             "usage_retention_months": "13",
+            "fx_policy": "month_average",
             "reason": "FY27",
         },
     )
@@ -60,6 +61,8 @@ def test_settings_change_is_saved_and_audited(world):
         "period_start_day": 1,
         "require_second_factor": False,
         "usage_retention_months": None,
+        "fx_policy": "usage_day",
+        "fx_source": "ecb",
     }
     assert event.after == {
         "name": "Alpha Corporation",
@@ -68,6 +71,8 @@ def test_settings_change_is_saved_and_audited(world):
         "period_start_day": 1,
         "require_second_factor": False,
         "usage_retention_months": 13,
+        "fx_policy": "month_average",
+        "fx_source": "ecb",
     }
     assert event.reason == "FY27"
     assert event.actor_label == "alpha-org_admin"

@@ -9,6 +9,7 @@ from apps.accounts.demo import DEMO_TOTP_SECRET, demo_authenticator
 from apps.allocation import demo as allocation_demo
 from apps.audit.services import audit_record
 from apps.disputes import demo as disputes_demo
+from apps.fx import demo as fx_demo
 from apps.owners import demo as owners_demo
 from apps.periods import demo as periods_demo
 from apps.pricing import demo as pricing_demo
@@ -34,6 +35,7 @@ APP_SEEDERS = [
     owners_demo.seed_demo,
     taxonomy_demo.seed_demo,
     pricing_demo.seed_demo,
+    fx_demo.seed_demo,
     usage_demo.seed_demo,
     reconciliation_demo.seed_demo,
     allocation_demo.seed_demo,
