@@ -118,8 +118,15 @@ def test_inputs_record_what_the_run_read(world, october):
         "invoices": 3,
         "invoices_last_updated": run.inputs["invoices_last_updated"],
         "invoice_currencies": ["USD"],
+        # What was added up per currency (nothing to convert: everything is in USD, the base currency).
+        "source_totals": {
+            "usage": {"USD": 192_990_000_000},
+            "invoices": {"USD": 207 * G},
+            "other_cloud": {"USD": 12_400_000_000},
+        },
     }
     assert run.inputs["invoices_last_updated"]
+    assert run.conversion is None
 
 
 def test_a_higher_tolerance_moves_the_boundary(world, october):
