@@ -137,8 +137,18 @@ class AllocationRun(TenantModel):
     billing_period = TenantForeignKey("periods.BillingPeriod", on_delete=models.PROTECT, related_name="+")
     rule_set_version = TenantForeignKey(RuleSetVersion, on_delete=models.PROTECT, related_name="runs")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
-    inputs_hash = models.CharField(max_length=64, help_text="sha256 of the cells, invoice totals and rules.")
+    inputs_hash = models.CharField(
+        max_length=64, help_text="sha256 of the cells, invoice totals, rules and the exchange rates used."
+    )
     currency = models.CharField(max_length=3)
+    conversion = TenantForeignKey(
+        "fx.Conversion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The exchange rates that converted other currencies into the run's currency (null: none).",
+    )
     pool_total_nano = models.BigIntegerField(help_text="Estimated cost plus every provider's invoice true-up.")
     estimated_nano = models.BigIntegerField()
     true_up_nano = models.BigIntegerField()

@@ -454,7 +454,9 @@ def validate_budgets(*, organization: Organization, rows: list[dict], context: d
             if problem:
                 errors.append((label, "amount", problem))
         currency = row.get("currency", organization.base_currency)
-        problem = validation.currency_error(currency.strip().upper() if isinstance(currency, str) else "")
+        problem = validation.base_currency_error(
+            currency.strip().upper() if isinstance(currency, str) else "", base_currency=organization.base_currency
+        )
         if problem:
             errors.append((label, "currency", problem))
         if isinstance(owner, str) and period is not None:

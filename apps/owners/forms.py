@@ -72,7 +72,10 @@ class BudgetForm(forms.Form):
         help_text="The budgeted calendar month, e.g. 2026-10.",
     )
     amount = forms.DecimalField(help_text="For the whole month, e.g. 12500.00.")
-    currency = forms.CharField(max_length=3, help_text="Three-letter ISO code, e.g. USD.")
+    currency = forms.CharField(
+        max_length=3,
+        help_text="The organisation's base currency (three-letter ISO code): budgets in another are refused.",
+    )
 
     def __init__(self, *args, period_locked: bool = False, **kwargs):
         super().__init__(*args, **kwargs)

@@ -26,8 +26,8 @@ from .validation import (
     BUDGET_DECIMAL_PLACES,
     ERP_FIELDS,
     amount_error,
+    base_currency_error,
     code_error,
-    currency_error,
     period_error,
     text_field_errors,
 )
@@ -259,7 +259,7 @@ def budget_set(
     for field, problem in (
         ("period", period_error(period)),
         ("amount", amount_error(amount)),
-        ("currency", currency_error(currency)),
+        ("currency", base_currency_error(currency, base_currency=organization.base_currency)),
     ):
         if problem:
             errors[field] = problem

@@ -46,6 +46,20 @@ def currency_error(currency: str) -> str | None:
     return None
 
 
+def base_currency_error(currency: str, *, base_currency: str) -> str | None:
+    """A budget is compared with statements, which are in the organisation's base currency: a budget in
+    another currency could only be compared through an exchange rate nobody chose, so it is refused."""
+    problem = currency_error(currency)
+    if problem:
+        return problem
+    if currency != base_currency:
+        return (
+            f"Budgets are kept in the organisation's base currency, {base_currency}: "
+            f"write this budget in {base_currency}, not {currency}."
+        )
+    return None
+
+
 def amount_error(amount) -> str | None:
     try:
         value = Decimal(str(amount))

@@ -1,7 +1,9 @@
 """Demo periods: acme switches to chargeback; September 2026 goes all the way to closed (prepared by the
 analyst, or by the second finance admin with a recorded override when reconciliation is outside tolerance,
 and approved and closed by the first finance admin); October goes up to review; November stays open.
-Idempotent: each step runs only from the state it leaves, so a second run changes nothing."""
+globex stays in showback: September and October go up to review (statements in EUR), November stays open
+(its USD usage has no shipped ECB rate yet). Idempotent: each step runs only from the state it leaves, so a
+second run changes nothing."""
 
 from datetime import date
 
@@ -26,14 +28,26 @@ PLAN = {
     date(2026, 10, 1): ("start_reconciliation", "submit_for_review"),
     date(2026, 11, 1): (),
 }
+GLOBEX_PLAN = {
+    date(2026, 9, 1): ("start_reconciliation", "submit_for_review"),
+    date(2026, 10, 1): ("start_reconciliation", "submit_for_review"),
+    date(2026, 11, 1): (),
+}
+PLANS = {"acme": PLAN, "globex": GLOBEX_PLAN}
 
 
 def seed_demo(*, organization, stdout) -> None:
-    if organization.slug != "acme":
-        stdout.write(f"  {organization.slug}: stays in showback, periods open")
+    plan = PLANS.get(organization.slug)
+    slug = organization.slug
+    if plan is None or not User.objects.filter(username=f"{slug}-analyst").exists():
+        stdout.write(f"  {slug}: stays in showback, periods open")
         return
-    people = {name: User.objects.get(username=f"acme-{name}") for name in ("admin", "analyst", "finadmin", "finadmin2")}
-    if organization.mode != Organization.Mode.CHARGEBACK:
+    people = {
+        name: User.objects.get(username=f"{slug}-{name}") for name in ("admin", "analyst", "finadmin", "finadmin2")
+    }
+    if slug == "globex":
+        stdout.write(f"  {slug}: stays in showback (periods stop at review)")
+    elif organization.mode != Organization.Mode.CHARGEBACK:
         organization_mode_switch(
             organization=organization,
             actor=people["admin"],
@@ -41,7 +55,7 @@ def seed_demo(*, organization, stdout) -> None:
             reason="Reconciliation has been within tolerance for two months; tagging gaps are closed.",
         )
         stdout.write(f"  {organization.slug}: switched to chargeback")
-    for period, steps in PLAN.items():
+    for period, steps in plan.items():
         billing_period = billing_period_or_unsaved(organization=organization, period=period)
         for name in steps:
             if billing_period.state != TRANSITIONS[name].source:

@@ -6,6 +6,13 @@ The amounts follow acme's demo usage (the DailyUsage cube, priced by the price b
 per provider: openai +2.1%, google -1.4% and anthropic +6.3%, just outside the default 5% tolerance, so the
 reconciliation demo shows both states. Idempotent: a provider's month that already has its invoice is skipped.
 
+globex (EUR) is billed September and October 2026: Azure OpenAI as a FOCUS export in EUR (+1.8%), Google
+Cloud as a FOCUS export in EUR (-1.2%) and Anthropic's cost report in USD (+2.4%), all within tolerance. Its
+usage is estimated in USD (the list prices), so the EUR bills are the cube's amounts converted at the ECB
+reference rate of each usage day (``apps.fx``, loaded by its demo seeder) before the variance: a run
+converting the same estimates at the same rates finds exactly the set variance. November has no bills yet
+(and no shipped ECB rate: the history ends on 2026-10-30).
+
 Here, not in invoices, because the bills are made from the usage cube to give the reconciliation demo its
 variances: reconciliation stands above both usage and invoices. ``demo.seed_demo`` runs it first.
 """
@@ -29,12 +36,19 @@ from apps.usage.models import COST_COLUMNS as CUBE_COST_COLUMNS
 
 MONTHS = [date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)]
 VARIANCE_PCT = {"openai": Decimal("2.1"), "google": Decimal("-1.4"), "anthropic": Decimal("6.3")}
+GLOBEX_MONTHS = [date(2026, 9, 1), date(2026, 10, 1)]
+GLOBEX_VARIANCE_PCT = {"azure-openai": Decimal("1.8"), "google": Decimal("-1.2"), "anthropic": Decimal("2.4")}
+# The currency each of globex's providers bills in (the usage is estimated in USD).
+GLOBEX_BILLING_CURRENCY = {"azure-openai": "EUR", "google": "EUR", "anthropic": "USD"}
 COST_COLUMNS = {source: cost for source, (cost, _quantity) in CUBE_COST_COLUMNS.items()}
 MICRO = Decimal("0.000001")
 GOOGLE_STORAGE = Decimal("12.40")  # other cloud cost on the same FOCUS bill (is_ai false)
 
 
 def seed_demo_invoices(*, organization, stdout) -> None:
+    if organization.slug == "globex":
+        _seed_globex(organization=organization, stdout=stdout)
+        return
     if organization.slug != "acme":
         return
     cube = _usage_cube(organization)
@@ -72,19 +86,108 @@ def seed_demo_invoices(*, organization, stdout) -> None:
         )
 
 
-def _invoice_number(provider: str, month: date) -> str:
+def _invoice_number(provider: str, month: date, slug: str = "acme") -> str:
     return {
         "openai": f"openai-costs-{month:%Y-%m}",
         "anthropic": f"anthropic-cost-{month:%Y-%m}",
-        "google": f"GCP-{month:%Y%m}-ACME",
+        "google": f"GCP-{month:%Y%m}-{slug.upper()}",
+        "azure": f"AZ-{month:%Y%m}-{slug.upper()}",
     }[provider]
 
 
 def _already_billed(organization, provider: str, month: date) -> bool:
+    invoice_provider = "azure" if provider == "azure-openai" else provider
     with organization_scope(organization):
         return ProviderInvoice.objects.filter(
-            provider=provider, billing_period=month, invoice_number=_invoice_number(provider, month)
+            provider=invoice_provider,
+            billing_period=month,
+            invoice_number=_invoice_number(invoice_provider, month, organization.slug),
         ).exists()
+
+
+def _seed_globex(*, organization, stdout) -> None:
+    cube = _daily_cube(organization, GLOBEX_MONTHS, list(GLOBEX_VARIANCE_PCT))
+    if not cube:
+        stdout.write("  globex: no demo usage yet, so no demo invoices (run the usage seeder first)")
+        return
+    files = {
+        "azure-openai": ("globex-azure-focus-2026-09-to-10.csv", _azure_focus),
+        "anthropic": ("globex-anthropic-cost-report-2026-09-to-10.json", _anthropic_report),
+        "google": ("globex-gcp-focus-2026-09-to-10.csv", _google_focus),
+    }
+    for provider, (file_name, writer) in files.items():
+        months = {
+            month: days
+            for month, days in cube.get(provider, {}).items()
+            if not _already_billed(organization, provider, month)
+        }
+        if not months:
+            stdout.write(f"  globex: demo {provider} invoices already ingested")
+            continue
+        currency = GLOBEX_BILLING_CURRENCY[provider]
+        billed = {
+            month: _billed(_in_currency(organization, days, currency), GLOBEX_VARIANCE_PCT[provider])
+            for month, days in months.items()
+        }
+        content = (
+            writer(billed, slug=organization.slug, currency=currency)
+            if writer is not _anthropic_report
+            else writer(billed)
+        )
+        job, _ = invoice_ingest_create(
+            organization=organization,
+            actor=None,
+            file_name=file_name,
+            stream=io.BytesIO(content.encode()),
+            channel=InvoiceIngestJob.Channel.DEMO,
+            enqueue=False,
+        )
+        run_invoice_ingest.apply(args=[job.pk])
+        with organization_scope(organization):
+            job.refresh_from_db()
+        stdout.write(
+            f"  globex: ingested {provider} demo invoices in {currency} for {len(months)} month(s), "
+            f"{job.accepted} lines ({job.status})"
+        )
+
+
+def _daily_cube(organization, months: list[date], providers: list[str]) -> dict:
+    """provider -> month -> [(day, model, cost source, currency, estimated nano)] from the DailyUsage cube."""
+    from apps.usage.models import DailyUsage
+
+    with organization_scope(organization):
+        rows = (
+            DailyUsage.objects.filter(day__gte=months[0], day__lt=_next_month(months[-1]), provider__in=providers)
+            .values("provider", "day", "model", "currency")
+            .annotate(**{source: Sum(column) for source, column in COST_COLUMNS.items()})
+            .order_by("provider", "day", "model", "currency")
+        )
+        cube: dict = defaultdict(lambda: defaultdict(list))
+        for row in rows:
+            month = date(row["day"].year, row["day"].month, 1)
+            for source in COST_COLUMNS:
+                if row[source]:
+                    cube[row["provider"]][month].append(
+                        (row["day"], row["model"], source, row["currency"], row[source])
+                    )
+    return cube
+
+
+def _in_currency(organization, days: list, currency: str) -> list[tuple[str, str, int]]:
+    """A month's daily amounts as [(model, cost source, nano in ``currency``)]: each day's amount converted at
+    that day's ECB reference rate (rounded once to the nano), then summed per model and cost source. A day
+    without a rate raises ``RateGap``: a demo bill is never made from an invented rate."""
+    from apps.fx.selectors import rate_table_for
+
+    first, last = min(day for day, *_ in days), max(day for day, *_ in days)
+    with organization_scope(organization):
+        table = rate_table_for(
+            organization=organization, currencies={currency, *(c for *_, c, _n in days)}, first=first, last=last
+        )
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    for day, model, source, from_currency, nano in days:
+        totals[(model, source)] += table.rate_on(day, from_currency, currency).apply(nano)
+    return [(model, source, nano) for (model, source), nano in sorted(totals.items())]
 
 
 def _usage_cube(organization) -> dict:
@@ -221,21 +324,37 @@ FOCUS_METER = {
 }
 
 
-def _google_focus(months: dict) -> str:
+def _google_focus(months: dict, *, slug: str = "acme", currency: str = "USD") -> str:
     rows = [FOCUS_HEADER]
     for month in sorted(months):
         start, end = month.isoformat(), _next_month(month).isoformat()
-        invoice = _invoice_number("google", month)
+        invoice = _invoice_number("google", month, slug)
         for model, source, amount in months[month]:
             meter = FOCUS_METER[source]
             rows.append(
-                f"{amount},{amount},USD,{start},{end},{start},{end},Usage,{model} {meter.lower()},{invoice},"
+                f"{amount},{amount},{currency},{start},{end},{start},{end},Usage,{model} {meter.lower()},{invoice},"
                 f"Google Cloud,Google,Google Cloud,Vertex AI,AI and Machine Learning,Generative AI,"
                 f"VTX-{model}-{source},{meter},NULL,NULL,NULL,1000000 Tokens,NULL"
             )
         rows.append(
-            f"{GOOGLE_STORAGE},{GOOGLE_STORAGE},USD,{start},{end},{start},{end},Usage,Standard storage,{invoice},"
-            "Google Cloud,Google,Google Cloud,Cloud Storage,Storage,NULL,GCS-STD,NULL,620,GiB-months,620,GiB-months,"
-            "NULL"
+            f"{GOOGLE_STORAGE},{GOOGLE_STORAGE},{currency},{start},{end},{start},{end},Usage,Standard storage,"
+            f"{invoice},Google Cloud,Google,Google Cloud,Cloud Storage,Storage,NULL,GCS-STD,NULL,620,GiB-months,620,"
+            "GiB-months,NULL"
         )
+    return "\n".join(rows) + "\n"
+
+
+def _azure_focus(months: dict, *, slug: str, currency: str) -> str:
+    """Azure's FOCUS export: Azure OpenAI (Global Standard) token meters, billed in ``currency``."""
+    rows = [FOCUS_HEADER]
+    for month in sorted(months):
+        start, end = month.isoformat(), _next_month(month).isoformat()
+        invoice = _invoice_number("azure", month, slug)
+        for model, source, amount in months[month]:
+            meter = FOCUS_METER[source]
+            rows.append(
+                f"{amount},{amount},{currency},{start},{end},{start},{end},Usage,{model} {meter.lower()},{invoice},"
+                f"Microsoft,Microsoft,Microsoft,Azure OpenAI,AI and Machine Learning,Generative AI,"
+                f"AOAI-{model}-{source},{meter},NULL,NULL,NULL,1000000 Tokens,NULL"
+            )
     return "\n".join(rows) + "\n"

@@ -8,9 +8,12 @@ from .formatting import normalised_pct
 from .selectors import latest_run, run_lines
 
 
-def _provider_text(line) -> str:
+def _provider_text(line, tolerance_pct) -> str:
     if line.variance_pct is None:
         return f"{line.provider} ({line.note or 'nothing to compare'})"
+    if abs(line.variance_pct) <= tolerance_pct:
+        # Rounded to two places the variance looks within (5.004 % shows as 5.00 %); the exact one is not.
+        return f"{line.provider} ({line.variance_pct:+.2f}%, just over {normalised_pct(tolerance_pct)}% exactly)"
     return f"{line.provider} ({line.variance_pct:+.2f}%)"
 
 
@@ -29,9 +32,10 @@ def submit_check(check: TransitionCheck, *, acting: Acting, override: bool, reas
     check.outside_tolerance = True
     outside = [line for line in run_lines(run=run, level="provider") if line.within_tolerance is not True]
     if not override:
+        which = ", ".join(_provider_text(line, run.tolerance_pct) for line in outside)
         check.blocked.append(
             f"Reconciliation run #{run.pk} of {label} is outside the {normalised_pct(run.tolerance_pct)}% tolerance "
-            f"for {', '.join(_provider_text(line) for line in outside)}: fix the data and reconcile again, or a "
+            f"for {which}: fix the data and reconcile again, or a "
             "finance admin submits with an override and a written reason."
         )
         return

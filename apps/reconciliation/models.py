@@ -42,6 +42,25 @@ class ReconciliationRun(TenantModel):
         default=0, help_text="Estimated cost whose team tag is missing or has no cost centre."
     )
     other_cloud_nano = models.BigIntegerField(default=0, help_text="Non-AI charges on the same invoices.")
+    conversion = TenantForeignKey(
+        "fx.Conversion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The exchange rates that brought amounts of other currencies into the run's currency; "
+        "empty when every amount was already in it.",
+    )
+    overlap_nano = models.BigIntegerField(
+        default=0,
+        help_text="Estimated cost on days where request-level usage (gateway logs) and provider usage exports "
+        "both cover the same provider and model: at most this much may be counted twice.",
+    )
+    legacy_unconverted = models.BooleanField(
+        default=False,
+        help_text="Made before amounts were converted: its figures add USD estimates and invoices of any "
+        "currency as if they were the run's currency. Reconcile again.",
+    )
 
     class Meta:
         ordering = ["-period", "-created_at", "-id"]

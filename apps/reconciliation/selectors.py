@@ -4,19 +4,23 @@ Each read takes the organisation (or a run, which belongs to one) and runs in it
 (``apps.tenancy.scoping.tenant_scoped``)."""
 
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
+from datetime import date, timedelta
+from decimal import Decimal, localcontext
 
 from django.db.models import QuerySet, Sum
 
 from apps.core.calendar import period_bounds
+from apps.fx.models import Conversion, ConversionLine
 from apps.invoices.models import InvoiceLine, ProviderInvoice
 from apps.tenancy.models import Organization
 from apps.tenancy.roles import Perm
 from apps.tenancy.scoping import tenant_scoped
-from apps.usage.selectors import cube_sum
+from apps.usage.models import DailyUsage
+from apps.usage.selectors import cube_sum_by_currency
 
+from . import conversion
 from .engine import variance_pct
+from .formatting import money as money_text
 from .formatting import normalised_pct, provider_figures
 from .models import ReconciliationLine, ReconciliationRun
 
@@ -163,6 +167,112 @@ def run_summary(*, run: ReconciliationRun) -> dict:
     }
 
 
+POLICY_TEXT = {
+    "usage_day": "the rate of each usage day (an invoice line: its day's rate, or the mean over its charge period)",
+    "month_average": "the mean of the period's published daily rates",
+    "period_end": "the rate of the period's last day",
+}
+
+
+@dataclass(frozen=True)
+class CurrencyConversion:
+    """What one currency became in the run's currency: totals, the range of rates and how many."""
+
+    from_currency: str
+    to_currency: str
+    amount_nano: int
+    converted_nano: int
+    rates: int
+    amounts: int
+    lowest: Decimal
+    highest: Decimal
+    first_day: date | None
+    last_day: date | None
+    sources: tuple[str, ...]
+
+    @property
+    def effective(self) -> Decimal | None:
+        """Converted ÷ source amount, to six places (what the mix of rates came to)."""
+        if not self.amount_nano:
+            return None
+        with localcontext() as context:
+            context.prec = 40
+            return (Decimal(self.converted_nano) / Decimal(self.amount_nano)).quantize(Decimal("0.000001"))
+
+    @property
+    def text(self) -> str:
+        days = ""
+        if self.first_day is not None:
+            days = (
+                f" of {self.first_day.isoformat()}"
+                if self.first_day == self.last_day
+                else f" of {self.first_day.isoformat()} to {self.last_day.isoformat()}"
+            )
+        span = (
+            f"{_rate_text(self.lowest)}"
+            if self.lowest == self.highest
+            else f"{_rate_text(self.lowest)}–{_rate_text(self.highest)}"
+        )
+        effective = f"; effective {_rate_text(self.effective)}" if self.effective is not None else ""
+        rates = f"{self.rates} rate{'s' if self.rates != 1 else ''}"
+        return (
+            f"{money_text(self.amount_nano, self.from_currency)} {self.from_currency} → "
+            f"{money_text(self.converted_nano, self.to_currency)} {self.to_currency} at {', '.join(self.sources)} "
+            f"rates{days} ({rates}, {span} {self.to_currency} per {self.from_currency}{effective})"
+        )
+
+
+def _rate_text(value: Decimal) -> str:
+    text = f"{value.quantize(Decimal('0.000001')):f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
+@dataclass(frozen=True)
+class RunConversion:
+    conversion: object | None  # apps.fx.models.Conversion
+    policy_text: str
+    currencies: list[CurrencyConversion]
+    lines: list  # apps.fx.models.ConversionLine, by currency and day
+
+
+@tenant_scoped(via="run")
+def run_conversion(*, run: ReconciliationRun) -> RunConversion | None:
+    """The rates a run used, per currency and per rate (None when nothing was converted)."""
+    if run.conversion_id is None:
+        return None
+    conversion_row = Conversion.objects.get(pk=run.conversion_id)
+    lines = list(
+        ConversionLine.objects.filter(conversion_id=run.conversion_id).order_by(
+            "from_currency", "for_day", "period_start", "period_end", "id"
+        )
+    )
+    currencies = []
+    for currency in sorted({line.from_currency for line in lines}):
+        of = [line for line in lines if line.from_currency == currency]
+        days = [day for line in of for day in (line.for_day, line.period_start, line.period_end) if day is not None]
+        currencies.append(
+            CurrencyConversion(
+                from_currency=currency,
+                to_currency=of[0].to_currency,
+                amount_nano=sum(line.amount_nano for line in of),
+                converted_nano=sum(line.converted_nano for line in of),
+                rates=len(of),
+                amounts=sum(line.amounts for line in of),
+                lowest=min(line.rate_display for line in of),
+                highest=max(line.rate_display for line in of),
+                first_day=min(days) if days else None,
+                last_day=max(days) if days else None,
+                sources=tuple(sorted({line.source for line in of})),
+            )
+        )
+    return RunConversion(
+        conversion=conversion_row,
+        policy_text=POLICY_TEXT.get(conversion_row.policy, conversion_row.policy),
+        currencies=currencies,
+        lines=lines,
+    )
+
+
 @tenant_scoped(via="membership")
 def readiness_for(*, membership) -> Readiness | None:
     """The readiness panel for the home page, or None for roles that do not see organisation-wide cost."""
@@ -184,25 +294,91 @@ def latest_runs(*, organization: Organization, periods: list[date]) -> dict[date
 
 @dataclass(frozen=True)
 class Figures:
-    """Estimated and invoiced AI cost of a month: from its latest reconciliation run, or live when the
-    month has not been reconciled yet."""
+    """Estimated and invoiced AI cost of a month in the organisation's base currency: from its latest
+    reconciliation run, or live when the month has not been reconciled yet. Live figures convert amounts of
+    other currencies on the fly (``converted``: provisional until a run records the rates); when a rate is
+    missing they cannot be given and ``fx_gap`` says which (the amounts are then None)."""
 
-    estimated_nano: int
-    invoiced_nano: int
+    estimated_nano: int | None
+    invoiced_nano: int | None
     source: str  # "run" or "live"
     run: ReconciliationRun | None = None
+    fx_gap: str = ""
+    converted: bool = False
 
     @property
-    def variance_nano(self) -> int:
+    def variance_nano(self) -> int | None:
+        if self.estimated_nano is None or self.invoiced_nano is None:
+            return None
         return self.invoiced_nano - self.estimated_nano
 
     @property
     def variance_pct(self) -> Decimal | None:
+        if self.estimated_nano is None or self.invoiced_nano is None:
+            return None
         return variance_pct(estimated_nano=self.estimated_nano, invoiced_nano=self.invoiced_nano)
 
     @property
     def within(self) -> bool | None:
         return None if self.run is None else self.run.status == ReconciliationRun.Status.WITHIN
+
+    @property
+    def legacy(self) -> bool:
+        return self.run is not None and self.run.legacy_unconverted
+
+
+def _live_figures(organization: Organization, periods: list[date]) -> dict[date, Figures]:
+    """Figures of months without a run: the base currency's amounts as they are, every other currency's
+    converted with the organisation's policy (a usage day at its rate, an invoice charge period at the mean
+    of its days); never a sum across currencies."""
+    base = organization.base_currency
+    lines = InvoiceLine.objects.filter(organization=organization, billing_period__in=periods, is_ai=True)
+    invoiced_base = dict(
+        lines.filter(currency=base)
+        .values("billing_period")
+        .annotate(total=Sum("amount_nano"))
+        .order_by()
+        .values_list("billing_period", "total")
+    )
+    foreign_lines: dict[date, list[dict]] = {}
+    for row in (
+        lines.exclude(currency=base)
+        .values("billing_period", "currency", "charge_period_start", "charge_period_end")
+        .annotate(total=Sum("amount_nano"))
+        .order_by("billing_period", "currency", "charge_period_start", "charge_period_end")
+    ):
+        foreign_lines.setdefault(row["billing_period"], []).append(row)
+    result: dict[date, Figures] = {}
+    for period in periods:
+        first, after = period_bounds(period, start_day=organization.period_start_day)
+        estimated = cube_sum_by_currency(organization=organization, first=first, after=after)
+        batch = conversion.Batch(organization=organization, period_start=first, period_end=after - timedelta(days=1))
+        usage_items = []
+        if any(currency != base for currency in estimated):
+            usage_items = [
+                batch.add(row["n"] or 0, row["currency"], day=row["day"])
+                for row in DailyUsage.objects.filter(organization=organization, day__gte=first, day__lt=after)
+                .exclude(currency=base)
+                .values("day", "currency")
+                .annotate(n=Sum("estimated_nano"))
+                .order_by("day", "currency")
+            ]
+        invoice_items = []
+        for row in foreign_lines.get(period, []):
+            start, end = conversion.charge_days(row["charge_period_start"], row["charge_period_end"])
+            invoice_items.append(batch.add(row["total"] or 0, row["currency"], start=start, end=end))
+        try:
+            batch.run()
+        except conversion.RateGap as gap:
+            result[period] = Figures(None, None, "live", fx_gap=gap.message)
+            continue
+        result[period] = Figures(
+            estimated.get(base, 0) + sum(batch.converted[index] for index in usage_items),
+            (invoiced_base.get(period) or 0) + sum(batch.converted[index] for index in invoice_items),
+            "live",
+            converted=batch.converter is not None,
+        )
+    return result
 
 
 @tenant_scoped
@@ -213,15 +389,5 @@ def period_figures(*, organization: Organization, periods: list[date]) -> dict[d
     result = {period: Figures(run.estimated_nano, run.invoiced_nano, "run", run) for period, run in runs.items()}
     live = [period for period in periods if period not in runs]
     if live:
-        invoiced = dict(
-            InvoiceLine.objects.filter(organization=organization, billing_period__in=live, is_ai=True)
-            .values("billing_period")
-            .annotate(total=Sum("amount_nano"))
-            .order_by()
-            .values_list("billing_period", "total")
-        )
-        for period in live:
-            first, after = period_bounds(period, start_day=organization.period_start_day)
-            estimated = cube_sum(organization=organization, first=first, after=after)
-            result[period] = Figures(estimated, invoiced.get(period) or 0, "live")
+        result.update(_live_figures(organization, live))
     return result

@@ -4,29 +4,27 @@ period's invoice lines, computes every figure in ``engine`` and stores the run w
 Usage is read over the period's days in the organisation's fiscal calendar (``core.calendar``);
 invoice lines by their billing month, as providers bill calendar months."""
 
-from datetime import UTC, date, timedelta
+import dataclasses
+from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Max, Sum
+from django.db.models import Sum
 
 from apps.audit.services import actor_label_for, audit_record, model_snapshot
 from apps.core.calendar import period_bounds
 from apps.core.ceilings import require_in_range, sums_checked
-from apps.invoices.models import InvoiceLine
-from apps.invoices.selectors import invoice_line_totals
+from apps.fx.services import conversion_record
 from apps.taxonomy.models import Granularity, TagDimension, TagSet, TagValue
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
-from apps.usage.models import COST_COLUMNS, DailyDetailUsage, DailyUsage
+from apps.usage.models import DailyDetailUsage, DailyUsage
 
-from . import engine
+from . import conversion, engine
 from .models import ReconciliationLine, ReconciliationRun
 
 # Always reported, required or not: the seed note's readiness KPIs name them.
 CORE_DIMENSIONS = ("team", "feature")
-
-SOURCE_COLUMNS = {source: cost for source, (cost, _quantity) in COST_COLUMNS.items()}
 
 RUN_SNAPSHOT_FIELDS = [
     "period",
@@ -38,77 +36,9 @@ RUN_SNAPSHOT_FIELDS = [
     "platform_overhead_pct",
     "unallocated_nano",
     "other_cloud_nano",
+    "overlap_nano",
     "untagged",
 ]
-
-
-def _usage_cells(organization: Organization, period: date) -> tuple[list[engine.UsageCell], dict]:
-    first, after = period_bounds(period, start_day=organization.period_start_day)
-    cube = DailyUsage.objects.filter(day__gte=first, day__lt=after)
-    rows = (
-        cube.values("provider", "model", "day")
-        .annotate(estimated=Sum("estimated_nano"), **{source: Sum(column) for source, column in SOURCE_COLUMNS.items()})
-        .order_by("provider", "model", "day")
-    )
-    cells = [
-        engine.UsageCell(
-            provider=row["provider"],
-            model=row["model"],
-            day=row["day"],
-            estimated_nano=row["estimated"] or 0,
-            source_nano={source: row[source] or 0 for source in SOURCE_COLUMNS},
-        )
-        for row in rows
-    ]
-    totals = cube.aggregate(
-        cells=Count("id"), records=Sum("records"), requests=Sum("requests"), unpriced=Sum("unpriced_records")
-    )
-    summary = {
-        "usage_cells": totals["cells"],
-        "usage_records": totals["records"] or 0,
-        "usage_requests": totals["requests"] or 0,
-        "unpriced_records": totals["unpriced"] or 0,
-    }
-    return cells, summary
-
-
-def _charge_day(start, end) -> date | None:
-    """The day of a charge that covers at most one day; None for monthly (or longer) charges."""
-    if end - start > timedelta(days=1):
-        return None
-    return start.astimezone(UTC).date()
-
-
-def _invoice_cells(organization: Organization, period: date) -> tuple[list[engine.InvoiceCell], int, dict]:
-    lines = InvoiceLine.objects.filter(billing_period=period)
-    ai = lines.filter(is_ai=True)
-    rows = invoice_line_totals(
-        organization=organization,
-        lines=ai,
-        by=("provider", "model", "cost_source", "charge_period_start", "charge_period_end"),
-    )
-    cells = [
-        engine.InvoiceCell(
-            provider=row["provider"],
-            model=row["model"],
-            cost_source=row["cost_source"],
-            day=_charge_day(row["charge_period_start"], row["charge_period_end"]),
-            amount_nano=row["amount_nano"] or 0,
-        )
-        for row in rows
-    ]
-    other_cloud = lines.filter(is_ai=False).aggregate(total=Sum("amount_nano"))["total"] or 0
-    facts = lines.aggregate(
-        count=Count("id"), invoices=Count("invoice", distinct=True), updated=Max("invoice__updated_at")
-    )
-    summary = {
-        "invoice_lines": facts["count"],
-        "ai_invoice_lines": ai.count(),
-        "invoices": facts["invoices"],
-        "invoices_last_updated": facts["updated"].isoformat() if facts["updated"] else None,
-        "invoice_currencies": sorted(set(lines.values_list("currency", flat=True))),
-    }
-    return cells, other_cloud, summary
 
 
 def _dimensions(organization: Organization) -> tuple[list[str], set[str]]:
@@ -123,17 +53,16 @@ def _dimensions(organization: Organization) -> tuple[list[str], set[str]]:
     return keys, detail
 
 
-def _tag_figures(organization: Organization, period: date) -> engine.TagFigures:
+def _tag_figures(organization: Organization, period: date, usage: conversion.UsageRead) -> engine.TagFigures:
     first, after = period_bounds(period, start_day=organization.period_start_day)
     cube = DailyUsage.objects.filter(day__gte=first, day__lt=after)
-    per_tagset = {
-        row["tagset_id"]: row
-        for row in cube.values("tagset_id").annotate(requests=Sum("requests"), estimated=Sum("estimated_nano"))
-    }
+    requests = dict(cube.values("tagset_id").annotate(n=Sum("requests")).order_by().values_list("tagset_id", "n"))
     tags_of = dict(TagSet.objects.filter(pk__in=cube.values("tagset_id")).values_list("pk", "tags"))
     cells = [
-        engine.TagCell(tags=tags_of.get(pk) or {}, requests=row["requests"] or 0, estimated_nano=row["estimated"] or 0)
-        for pk, row in sorted(per_tagset.items())
+        engine.TagCell(
+            tags=tags_of.get(pk) or {}, requests=requests.get(pk) or 0, estimated_nano=usage.tagset_nano.get(pk, 0)
+        )
+        for pk in sorted(set(requests) | set(usage.tagset_nano))
     ]
     teams = TagValue.objects.filter(dimension__key="team", owner__isnull=False).values_list(
         "value", "owner__is_central"
@@ -149,11 +78,11 @@ def _tag_figures(organization: Organization, period: date) -> engine.TagFigures:
         # Detail dimensions (e.g. customer) are not in the cube's tag sets: their per-value totals say
         # how much usage carried a value, and the rest lacked it.
         tagged = DailyDetailUsage.objects.filter(day__gte=first, day__lt=after, dimension=key).aggregate(
-            requests=Sum("requests"), cost=Sum("estimated_nano")
+            requests=Sum("requests")
         )
         untagged[key] = {
             "requests": figures.total_requests - (tagged["requests"] or 0),
-            "cost_nano": figures.total_nano - (tagged["cost"] or 0),
+            "cost_nano": figures.total_nano - usage.detail_nano.get(key, 0),
         }
     return engine.TagFigures(
         total_requests=figures.total_requests,
@@ -162,6 +91,20 @@ def _tag_figures(organization: Organization, period: date) -> engine.TagFigures:
         central_nano=figures.central_nano,
         unallocated_nano=figures.unallocated_nano,
     )
+
+
+def _with_overlap_notes(
+    lines: list[engine.LineFigures], overlaps: conversion.OverlapRead, currency: str
+) -> list[engine.LineFigures]:
+    """The provider lines say how much of their estimate gateway logs and provider exports may both count."""
+    result = []
+    for line in lines:
+        if line.level == "provider" and line.provider in overlaps.by_provider:
+            days, amount = overlaps.by_provider[line.provider]
+            note = "; ".join(filter(None, [line.note, conversion.overlap_note(days, amount, currency)]))
+            line = dataclasses.replace(line, note=note[:200])
+        result.append(line)
+    return result
 
 
 def _validate_period(period: date) -> None:
@@ -178,12 +121,27 @@ def reconciliation_run_create(*, organization: Organization, period: date, actor
     history, so running again after new usage or invoices arrive is always safe."""
     _validate_period(period)
     tolerance = organization.variance_tolerance_pct
+    base = organization.base_currency
     what = f"The usage and invoices of {period:%Y-%m}"
+    first, after = period_bounds(period, start_day=organization.period_start_day)
+    _, detail = _dimensions(organization)
+    batch = conversion.Batch(organization=organization, period_start=first, period_end=after - timedelta(days=1))
     with sums_checked(what):
-        usage, usage_summary = _usage_cells(organization, period)
-        invoices, other_cloud, invoice_summary = _invoice_cells(organization, period)
-        lines = engine.reconcile(usage=usage, invoices=invoices, tolerance_pct=tolerance)
-        tags = _tag_figures(organization, period)
+        usage_reader = conversion.UsageReader(organization, first, after, batch, sorted(detail))
+        invoice_reader = conversion.InvoiceReader(organization, period, batch)
+        overlap_reader = conversion.OverlapReader(organization, first, after - timedelta(days=1), batch)
+        try:
+            batch.run()
+        except conversion.RateGap as gap:
+            raise ValidationError(conversion.gap_refusal(gap, what=what, base=base), code="fx_rate_missing") from gap
+        usage = usage_reader.read()
+        invoices = invoice_reader.read()
+        other_cloud = invoices.other_cloud_nano
+        overlaps = overlap_reader.read()
+        lines = _with_overlap_notes(
+            engine.reconcile(usage=usage.cells, invoices=invoices.cells, tolerance_pct=tolerance), overlaps, base
+        )
+        tags = _tag_figures(organization, period, usage)
     providers = [line for line in lines if line.level == "provider"]
     require_in_range(
         what,
@@ -196,6 +154,11 @@ def reconciliation_run_create(*, organization: Organization, period: date, actor
             *(value for line in lines for value in (line.estimated_nano, line.invoiced_nano, line.variance_nano)),
         ],
     )
+    fx_conversion = None
+    if batch.converter is not None and batch.converter.lines:
+        fx_conversion = conversion_record(
+            organization=organization, converter=batch.converter, purpose=f"reconciliation {period:%Y-%m}"
+        )
     run = ReconciliationRun.objects.create(
         organization=organization,
         period=period,
@@ -210,13 +173,24 @@ def reconciliation_run_create(*, organization: Organization, period: date, actor
             if all(line.within_tolerance for line in providers)
             else ReconciliationRun.Status.OUTSIDE
         ),
-        inputs={**usage_summary, **invoice_summary},
+        inputs={
+            **usage.summary,
+            **invoices.summary,
+            # What was added up per currency before conversion (the run's figures are in its currency).
+            "source_totals": {
+                "usage": usage.source_totals,
+                "invoices": invoices.source_totals,
+                "other_cloud": invoices.other_cloud_totals,
+            },
+        },
+        conversion=fx_conversion,
         untagged=tags.untagged,
         total_requests=tags.total_requests,
         platform_overhead_pct=tags.platform_overhead_pct,
         central_nano=tags.central_nano,
         unallocated_nano=tags.unallocated_nano,
         other_cloud_nano=other_cloud,
+        overlap_nano=overlaps.total_nano,
     )
     ReconciliationLine.objects.bulk_create(
         [

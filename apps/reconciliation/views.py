@@ -1,6 +1,7 @@
 """Reconciliation pages. Reading needs PREPARE_PERIOD or VIEW_ALL_COST (finance roles, org admins,
 viewers); making a run needs PREPARE_PERIOD."""
 
+import json
 from datetime import date
 
 from django.contrib import messages
@@ -73,8 +74,21 @@ def _page(request, *, period: date, run: ReconciliationRun | None, is_latest: bo
             model_scale=selectors.MODEL_CHART_SCALE_PCT,
             overhead_threshold=selectors.PLATFORM_OVERHEAD_THRESHOLD_PCT,
             overhead_ok=run.platform_overhead_pct <= selectors.PLATFORM_OVERHEAD_THRESHOLD_PCT,
+            conversion=selectors.run_conversion(run=run),
+            source_totals=_source_totals(run),
         )
     return render(request, "reconciliation/run.html", context)
+
+
+def _source_totals(run: ReconciliationRun) -> list[dict]:
+    """What the run added up per currency before conversion (runs made before conversion have none)."""
+    totals = run.inputs.get("source_totals") or {}
+    labels = {"usage": "Estimated (usage)", "invoices": "Invoiced (AI)", "other_cloud": "Other cloud cost"}
+    return [
+        {"label": labels[key], "amounts": sorted((totals.get(key) or {}).items())}
+        for key in ("usage", "invoices", "other_cloud")
+        if totals.get(key)
+    ]
 
 
 @reconciliation_read_required
@@ -155,5 +169,58 @@ def run_export(request, org_slug: str, pk: int):
     return csv_response(
         filename=f"reconciliation-{request.organization.slug}-{run.period_label}-run{run.pk}.csv",
         header=CSV_HEADER,
+        rows=rows,
+    )
+
+
+CONVERSION_CSV_HEADER = [
+    "run",
+    "period",
+    "from_currency",
+    "to_currency",
+    "day",
+    "period_start",
+    "period_end",
+    "rate_day",
+    "rate",
+    "rate_exact",
+    "days_averaged",
+    "source",
+    "quotes",
+    "amounts",
+    "amount",
+    "converted",
+]
+
+
+@reconciliation_read_required
+def run_conversion_export(request, org_slug: str, pk: int):
+    """The exchange rates of a run, one row per rate: which amounts of which currency became how much."""
+    run = get_object_or_404(ReconciliationRun, pk=pk)
+    converted = selectors.run_conversion(run=run)
+    rows = (
+        [
+            run.pk,
+            run.period_label,
+            line.from_currency,
+            line.to_currency,
+            line.for_day.isoformat() if line.for_day else "",
+            line.period_start.isoformat() if line.period_start else "",
+            line.period_end.isoformat() if line.period_end else "",
+            line.rate_day.isoformat() if line.rate_day else "",
+            line.rate_display,
+            f"{line.rate_num}/{line.rate_den}",
+            line.days_averaged,
+            line.source,
+            json.dumps(line.quotes, sort_keys=True),
+            line.amounts,
+            nano_to_decimal(int(line.amount_nano)),
+            nano_to_decimal(int(line.converted_nano)),
+        ]
+        for line in (converted.lines if converted else [])
+    )
+    return csv_response(
+        filename=f"reconciliation-{request.organization.slug}-{run.period_label}-run{run.pk}-rates.csv",
+        header=CONVERSION_CSV_HEADER,
         rows=rows,
     )

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from django.db.models import Count, Q, QuerySet, Sum
 
+from apps.allocation.runs.selectors import RunConversion, run_conversion
 from apps.owners.models import Budget
 from apps.owners.selectors import visible_owner_ids
 from apps.pricing.constants import COST_SOURCES
@@ -152,10 +153,27 @@ class BudgetRow:
     statement: Statement | None
     charged: Decimal
     budget: Decimal | None
+    budget_currency: str = ""
+
+    @property
+    def charged_currency(self) -> str:
+        return self.statement.currency if self.statement is not None else ""
+
+    @property
+    def comparable(self) -> bool:
+        """A budget and a charge are compared only in one currency: nothing converts a budget."""
+        return self.budget is not None and self.budget_currency == self.charged_currency
+
+    @property
+    def mismatch(self) -> str:
+        """ "budget in USD, charges in EUR: not compared", or "" when the two can be compared (or no budget)."""
+        if self.budget is None or self.comparable:
+            return ""
+        return f"budget in {self.budget_currency}, charges in {self.charged_currency}: not compared"
 
     @property
     def used_pct(self) -> Decimal | None:
-        if not self.budget:
+        if not self.budget or not self.comparable:
             return None
         return (self.charged / self.budget * 100).quantize(Decimal("0.1"))
 
@@ -166,7 +184,7 @@ class BudgetRow:
 
     @property
     def over(self) -> bool:
-        return self.budget is not None and self.charged > self.budget
+        return self.comparable and self.charged > self.budget
 
 
 @dataclass
@@ -185,11 +203,15 @@ class OwnerPanel:
 
     @property
     def used_pct(self) -> Decimal | None:
-        """Charges of the budgeted cost centres against their budgets."""
+        """Charges of the budgeted cost centres against their budgets (those in the charges' currency)."""
         if not self.budget:
             return None
-        charged = sum((row.charged for row in self.rows if row.budget is not None), Decimal(0))
+        charged = sum((row.charged for row in self.rows if row.comparable), Decimal(0))
         return (charged / self.budget * 100).quantize(Decimal("0.1"))
+
+    @property
+    def mismatches(self) -> list[str]:
+        return [f"{row.owner_code}: {row.mismatch}" for row in self.rows if row.mismatch]
 
 
 @tenant_scoped
@@ -225,18 +247,24 @@ def owner_statements_panel(*, membership: Membership) -> OwnerPanel | None:
     if latest is None:
         return panel
     panel.statements = current_statements(membership=membership, period=latest)
-    budgets = dict(
-        Budget.objects.filter(owner_id__in=[s.owner_id for s in panel.statements], period=latest).values_list(
-            "owner_id", "amount"
-        )
-    )
+    budgets = {
+        owner_id: (amount, currency)
+        for owner_id, amount, currency in Budget.objects.filter(
+            organization=membership.organization,
+            owner_id__in=[s.owner_id for s in panel.statements],
+            period=latest,
+        ).values_list("owner_id", "amount", "currency")
+    }
     for statement in panel.statements:
-        budget = budgets.get(statement.owner_id)
+        budget, budget_currency = budgets.get(statement.owner_id, (None, ""))
         panel.rows.append(
-            BudgetRow(statement.owner_code, statement.owner_name, statement, statement.total_amount, budget)
+            BudgetRow(
+                statement.owner_code, statement.owner_name, statement, statement.total_amount, budget, budget_currency
+            )
         )
     panel.charged = sum((row.charged for row in panel.rows), Decimal(0))
-    budgeted = [row.budget for row in panel.rows if row.budget is not None]
+    # Only budgets in the charges' currency are added up and compared; another currency is named, not converted.
+    budgeted = [row.budget for row in panel.rows if row.comparable]
     panel.budget = sum(budgeted, Decimal(0)) if budgeted else None
     if panel.statements:
         panel.currency = panel.statements[0].currency
@@ -249,3 +277,10 @@ def period_totals(*, membership: Membership, period: date) -> dict:
     rows = statements_visible(membership=membership).filter(period=period, superseded_by__isnull=True)
     totals = rows.aggregate(total=Sum("total_nano"), drafts=Count("id", filter=Q(status="draft")), count=Count("id"))
     return {"total_nano": totals["total"] or 0, "drafts": totals["drafts"], "count": totals["count"]}
+
+
+@tenant_scoped(via="statement")
+def statement_conversion(*, statement: Statement) -> RunConversion | None:
+    """The exchange rates behind a statement: its allocation run's conversion (a final statement is never
+    updated; the rates live on the run). None when everything was in the statement's currency."""
+    return run_conversion(run=statement.allocation_run)

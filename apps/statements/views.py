@@ -77,6 +77,7 @@ def _detail_context(request, statement: Statement) -> dict:
         "superseded_by": _superseded_by(statement),
         "period_state": statement.billing_period.get_state_display(),
         "can_dispute": can_dispute(request, statement),
+        "conversion": selectors.statement_conversion(statement=statement),
     }
 
 
@@ -114,12 +115,16 @@ CSV_HEADER = [
     "amount",
     "amount_exact",
     "explanation",
+    "exchange_rates",
 ]
 
 
 @org_perm_required(Perm.VIEW_ORG)
 def statement_export(request, org_slug: str, pk: int):
     statement = _visible_statement_or_404(request, pk)
+    conversion = selectors.statement_conversion(statement=statement)
+    rates = conversion.text if conversion else ""
+    # "exchange_rates": how amounts of other currencies were converted into the statement's (empty: none were).
     # "amount" is footed (the lines add up to the statement total); "amount_exact" keeps all nine decimals.
     # Amounts and counts go in as numbers (a spreadsheet sums them); every text cell, whoever typed it
     # (tag values, feature and model names, explanations), is neutralised by the writer.
@@ -144,6 +149,7 @@ def statement_export(request, org_slug: str, pk: int):
             statement.money(line.amount),
             nano_to_decimal(line.amount_nano),
             line.explanation,
+            rates,
         ]
         for line in statement.lines.order_by("position")
     )

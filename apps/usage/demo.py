@@ -1,6 +1,6 @@
-"""Demo usage: three months of realistic requests for acme (about 210,000), a smaller set for globex,
-loaded through the real ingest path. Idempotent: the generator is deterministic, so a second run finds
-the same file already ingested and skips it."""
+"""Demo usage: three months of realistic requests for acme (about 210,000), a smaller set for globex (whose
+OpenAI models come through Azure OpenAI), loaded through the real ingest path. Idempotent: the generator is
+deterministic, so a second run finds the same file already ingested and skips it."""
 
 import hashlib
 import tempfile
@@ -20,6 +20,8 @@ from apps.usage.tasks import run_ingest_job
 DEMO_START = date(2026, 9, 1)
 DEMO_DAYS = 88  # 1 September to 27 November 2026: September and October closed months, November open
 DEFAULT_VOLUME = {"acme": 210_000, "globex": 24_000}
+# globex buys OpenAI models through Azure OpenAI (its MACC discount is an azure-openai price override).
+PROVIDER_NAMES = {"globex": {"openai": "azure-openai"}}
 MAPPINGS = {
     "openai_project": {"proj_search": {"team": "search"}, "proj_support": {"team": "support"}},
     "anthropic_workspace": {"wrkspc_assistant": {"team": "assistant"}},
@@ -53,6 +55,7 @@ def seed_demo(*, organization, stdout) -> None:
                 days=DEMO_DAYS,
                 workspace_prefix=organization.slug,
                 seed=sum(map(ord, organization.slug)),
+                provider_names=PROVIDER_NAMES.get(organization.slug),
             ),
         )
         digest = hashlib.sha256(path.read_bytes()).hexdigest()

@@ -52,8 +52,13 @@ def generate_events(
     customers: int = 500,
     seed: int = 20261001,
     missing_tag_share: float = 0.02,
+    provider_names: dict[str, str] | None = None,
 ) -> Iterator[dict]:
+    """``provider_names`` renames a provider of ``MODELS`` (globex buys OpenAI models through Azure:
+    ``{"openai": "azure-openai"}``); without it the output is unchanged. Providers whose batch prices the
+    book does not list (google, azure-openai) get no batch requests."""
     rng = random.Random(seed)
+    provider_names = provider_names or {}
     model_weights = [m[2] for m in MODELS]
     env_names = [e[0] for e in ENVIRONMENTS]
     env_weights = [e[1] for e in ENVIRONMENTS]
@@ -62,12 +67,13 @@ def generate_events(
     span_seconds = days * 86400
     for index in range(count):
         provider, model, _share, typical_in, typical_out = rng.choices(MODELS, weights=model_weights)[0]
+        provider = provider_names.get(provider, provider)
         team = rng.choices(TEAMS, weights=team_weights)[0]
         feature = rng.choice(FEATURES_BY_TEAM[team])
         environment = rng.choices(env_names, weights=env_weights)[0]
-        tier = "batch" if rng.random() < 0.07 and provider != "google" else "standard"
+        tier = "batch" if rng.random() < 0.07 and provider not in ("google", "azure-openai") else "standard"
         # Batch jobs in the demo carry no prompt caching or tools: their list prices are not published.
-        cached = provider in ("anthropic", "openai") and tier == "standard" and rng.random() < 0.45
+        cached = provider in ("anthropic", "openai", "azure-openai") and tier == "standard" and rng.random() < 0.45
         input_tokens = max(1, int(rng.lognormvariate(0, 0.6) * typical_in))
         usage = {
             "input_tokens": input_tokens,

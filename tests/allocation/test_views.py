@@ -99,7 +99,9 @@ def test_period_page_shows_the_summary_and_owner_totals_footed_with_bars(world, 
     assert f"<h2>Run #{run.pk} <span" in html and ">draft</span>" in html
     assert "<dt>Billing period</dt><dd>Open</dd>" in html
     assert "<dt>Rule set</dt><dd>Allocation rules v1</dd>" in html
-    assert f'<code title="sha256 of the cost cells, invoice totals and rules">{run.inputs_hash}</code>' in html
+    title = "sha256 of the cost cells, invoice totals, rules and exchange rates"
+    assert f'<code title="{title}">{run.inputs_hash}</code>' in html
+    assert '<dt>Currency</dt><dd>USD <span class="muted">(nothing converted)</span></dd>' in html
     assert "by system" in html
     assert "<dt>Pool</dt><dd><strong>20.00 USD</strong></dd>" in html
     assert "<dt>Estimated (usage)</dt><dd>20.00</dd>" in html

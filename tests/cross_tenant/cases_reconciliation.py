@@ -44,6 +44,7 @@ portal_route("reconciliation:overview", _org)
 portal_route("reconciliation:run_create", _org, method="post", role=FINANCE)
 portal_route("reconciliation:run_detail", _run)
 portal_route("reconciliation:run_export", _run)
+portal_route("reconciliation:run_conversion_export", _run)
 
 
 def _period(world, organization) -> dict:

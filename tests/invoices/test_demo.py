@@ -7,8 +7,10 @@ from django.db.models import Sum
 from django_scopes import scope
 
 from apps.core.money import nano_to_decimal
+from apps.fx.services import ecb_rates_load
 from apps.invoices.models import InvoiceLine, ProviderInvoice
 from apps.reconciliation.demo_invoices import seed_demo_invoices as seed_demo
+from apps.usage.models import DailyUsage
 from tests.factories import OrganizationFactory
 from tests.scenarios import demo_cube
 
@@ -65,8 +67,43 @@ def test_demo_skips_without_usage_and_for_other_organisations():
     out = io.StringIO()
     seed_demo(organization=acme, stdout=out)
     assert "no demo usage" in out.getvalue()
-    globex = OrganizationFactory(slug="globex")
-    demo_cube(globex)
+    initech = OrganizationFactory(slug="initech")
+    demo_cube(initech)
+    seed_demo(organization=initech, stdout=out)
+    with scope(organization=initech):
+        assert not ProviderInvoice.objects.exists()
+
+
+def test_globex_is_billed_in_eur_from_its_usage_at_the_ecb_rates_of_the_usage_days():
+    """globex (EUR) is estimated in USD; Azure OpenAI and Google bill it in EUR, Anthropic in USD. Azure's
+    September bill is the cube's amounts of 2026-09-03 converted at that day's ECB rate (1.1615 USD per EUR)
+    and rounded once to the nano, then +1.8% to the micro: 40 → 34.438226431 → 35.058115, 60 → 51.657339647
+    → 52.587172, 5 → 4.304778304 → 4.382264. Anthropic's USD report is its USD amounts +2.4%."""
+    ecb_rates_load(since=date(2026, 8, 1))
+    globex = OrganizationFactory(slug="globex", base_currency="EUR")
+    rows = demo_cube(globex)
+    with scope(organization=globex):
+        DailyUsage.objects.filter(pk=rows[0].pk).update(provider="azure-openai")
+        DailyUsage.objects.filter(pk=rows[1].pk).delete()
+    out = io.StringIO()
     seed_demo(organization=globex, stdout=out)
     with scope(organization=globex):
-        assert not ProviderInvoice.objects.exists()
+        invoices = {
+            (i.provider, i.invoice_number): (i.source_format, i.currency, i.total)
+            for i in ProviderInvoice.objects.all()
+        }
+        lines = InvoiceLine.objects.filter(provider="azure-openai").order_by("amount_nano")
+        assert list(lines.values_list("cost_source", "currency", "amount_nano")) == [
+            ("cache_read", "EUR", 4_382_264_000),
+            ("input", "EUR", 35_058_115_000),
+            ("output", "EUR", 52_587_172_000),
+        ]
+    assert invoices == {
+        ("azure", "AZ-202609-GLOBEX"): ("focus", "EUR", Decimal("92.027551")),
+        ("anthropic", "anthropic-cost-2026-10"): ("anthropic-cost-report", "USD", Decimal("177.505975")),
+    }
+    assert ai_total(globex, "anthropic", date(2026, 10, 1)) == Decimal("177.505975")
+    # google's only usage is in November: no bill yet (and no shipped ECB rate for it)
+    assert "globex: ingested azure-openai demo invoices in EUR for 1 month(s), 3 lines (succeeded)" in out.getvalue()
+    seed_demo(organization=globex, stdout=out)
+    assert "globex: demo azure-openai invoices already ingested" in out.getvalue()

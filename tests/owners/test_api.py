@@ -160,7 +160,12 @@ def test_budgets_set_replace_filter_and_delete(world, tree):
     assert listed({"period_from": "2026-11"}) == [("CC-1101", "2026-11", "14000.00")]
 
     response = _patch(api, _budget_url(body["id"]), {"amount": "12000.50", "currency": "EUR"})
-    assert (response.status_code, response.json()["amount"], response.json()["currency"]) == (200, "12000.50", "EUR")
+    assert (response.status_code, response.json()) == (
+        400,
+        {"currency": ["Budgets are kept in the organisation's base currency, USD: write this budget in USD, not EUR."]},
+    )
+    response = _patch(api, _budget_url(body["id"]), {"amount": "12000.50"})
+    assert (response.status_code, response.json()["amount"], response.json()["currency"]) == (200, "12000.50", "USD")
     response = _patch(api, _budget_url(body["id"]), {"period": "2027-01"})
     assert response.status_code == 400
     assert response.json() == {"period": ["A budget cannot move to another month: delete it and set a new one."]}

@@ -39,7 +39,7 @@ def test_export_apply_into_the_other_org_and_export_again_gives_the_same_data(wo
         tree["CC-1101"].department = "ENG-SEARCH"
         tree["CC-1101"].save()
         BudgetFactory(owner=tree["CC-1101"], period=datetime.date(2026, 9, 1), amount=Decimal("12500.00"))
-        BudgetFactory(owner=tree["CC-1102"], period=datetime.date(2026, 10, 1), amount=Decimal("0.10"), currency="EUR")
+        BudgetFactory(owner=tree["CC-1102"], period=datetime.date(2026, 10, 1), amount=Decimal("0.10"), currency="USD")
     with scope(organization=b):
         MembershipFactory(organization=b, user=world.user("a", Role.BUDGET_OWNER), role=Role.BUDGET_OWNER)
     owners = catalog_io.export_section(organization=a)
@@ -59,7 +59,7 @@ def test_export_apply_into_the_other_org_and_export_again_gives_the_same_data(wo
     }
     assert budgets == [
         {"owner": "CC-1101", "period": "2026-09", "amount": "12500.00", "currency": "USD"},
-        {"owner": "CC-1102", "period": "2026-10", "amount": "0.10", "currency": "EUR"},
+        {"owner": "CC-1102", "period": "2026-10", "amount": "0.10", "currency": "USD"},
     ]
 
     # rows come children-first here on purpose: the import orders them itself
@@ -181,6 +181,11 @@ def test_a_branch_is_deactivated_and_a_subtree_moved_in_one_import(world, tree):
             {"owner": "CC-1101", "period": "2026-10", "amount": "1", "currency": "euro"},
             "currency",
             "Use a three-letter",
+        ),
+        (
+            {"owner": "CC-1101", "period": "2026-10", "amount": "1", "currency": "EUR"},
+            "currency",
+            "Budgets are kept in the organisation's base currency, USD: write this budget in USD, not EUR.",
         ),
     ],
 )

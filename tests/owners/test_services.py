@@ -245,6 +245,11 @@ def test_budget_set_creates_then_replaces_and_audits_each_change(world, tree):
         ({"currency": "US"}, "currency", "Use a three-letter ISO 4217 currency code in capitals, such as USD or EUR."),
         ({"currency": "U5D"}, "currency", "Use a three-letter ISO 4217 currency code in capitals, such as USD or EUR."),
         (
+            {"currency": "eur"},
+            "currency",
+            "Budgets are kept in the organisation's base currency, USD: write this budget in USD, not EUR.",
+        ),
+        (
             {"period": datetime.date(2026, 10, 15)},
             "period",
             "A budget covers a calendar month: use the first day of the month.",
@@ -272,14 +277,14 @@ def test_budget_delete_is_audited(world, tree):
     organization = world.org("a")
     with scope(organization=organization):
         budget, _ = budget_set(
-            organization=organization, actor=None, owner=tree["CC-1101"], period=OCT, amount=5, currency="EUR"
+            organization=organization, actor=None, owner=tree["CC-1101"], period=OCT, amount=5, currency="USD"
         )
         budget_id = budget.pk
         budget_delete(budget=budget, actor=world.user("a"))
         assert Budget.objects.count() == 0
     [event] = _events(organization, "budget.deleted")
     assert event.object_id == str(budget_id)
-    assert event.before == {"owner": "CC-1101", "period": "2026-10", "amount": "5.00", "currency": "EUR"}
+    assert event.before == {"owner": "CC-1101", "period": "2026-10", "amount": "5.00", "currency": "USD"}
     assert event.after is None
 
 

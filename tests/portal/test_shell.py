@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 
 from apps.audit.services import audit_chain_verify
 from apps.tenancy.models import Membership, Organization
@@ -95,3 +95,35 @@ def test_seed_demo_is_idempotent_and_every_user_can_log_in(capsys):
         home = client.get(response["Location"], follow=True)
         assert home.status_code == 200
         assert home.context["current_org"].slug == username.split("-")[0]
+    assert_globex_is_charged_in_euro(out)
+
+
+def assert_globex_is_charged_in_euro(out: str) -> None:
+    """globex (EUR): September and October are allocated in EUR with the ECB rates of their usage days and sent
+    to review (statements add up to what the runs allocated, to the nano); November is refused for the rate gap
+    after the shipped history's last day; the base currency is fixed."""
+    from apps.allocation.models import AllocationRun
+    from apps.owners.guards import budgets_fix_base_currency
+    from apps.statements.models import Statement
+
+    globex = Organization.objects.get(slug="globex")
+    with scope(organization=globex):
+        runs = list(AllocationRun.objects.order_by("period"))
+        assert [(f"{run.period:%Y-%m}", run.currency, run.status) for run in runs] == [
+            ("2026-09", "EUR", "issued"),
+            ("2026-10", "EUR", "issued"),
+        ]
+        for run in runs:
+            assert run.conversion_id is not None
+            assert run.allocated_nano + run.unallocated_nano == run.pool_total_nano
+            assert sum(Statement.objects.filter(allocation_run=run).values_list("total_nano", flat=True)) == (
+                run.allocated_nano
+            )
+        assert set(Statement.objects.values_list("currency", flat=True)) == {"EUR"}
+        assert budgets_fix_base_currency(organization=globex).startswith(
+            "The base currency of Globex Industries, EUR, is fixed: "
+        )
+    assert (
+        "globex: 2026-11 not allocated: The usage and invoices of 2026-11 cannot be allocated in EUR: No ECB "
+        "exchange rate for USD on 2026-11-02 to 2026-11-" in out
+    )

@@ -27,6 +27,59 @@ def test_within_tolerance_at_the_boundary_both_ways():
     assert not engine.within_tolerance(estimated_nano=1, invoiced_nano=0, tolerance_pct=tolerance)
 
 
+def test_tolerance_is_compared_exactly_not_on_the_rounded_percentage():
+    # 100.000000000 invoiced, 94.996000000 estimated: a 5.004 % variance that shows as 5.00 % and used to
+    # pass a 5 % tolerance; compared exactly it is outside.
+    invoiced = 100_000_000_000
+    assert engine.variance_pct(estimated_nano=94_996_000_000, invoiced_nano=invoiced) == Decimal("5.00")
+    assert not engine.within_tolerance(
+        estimated_nano=94_996_000_000, invoiced_nano=invoiced, tolerance_pct=Decimal("5")
+    )
+    assert engine.within_tolerance(estimated_nano=95_000_000_000, invoiced_nano=invoiced, tolerance_pct=Decimal("5"))
+    # One nano either side of the boundary, both signs of the variance.
+    assert not engine.within_tolerance(
+        estimated_nano=94_999_999_999, invoiced_nano=invoiced, tolerance_pct=Decimal("5")
+    )
+    assert engine.within_tolerance(estimated_nano=105_000_000_000, invoiced_nano=invoiced, tolerance_pct=Decimal("5"))
+    assert not engine.within_tolerance(
+        estimated_nano=105_000_000_001, invoiced_nano=invoiced, tolerance_pct=Decimal("5")
+    )
+    # A negative invoice (a credit) is compared on its magnitude; a fractional tolerance stays exact.
+    assert engine.within_tolerance(
+        estimated_nano=-97_500_000_000, invoiced_nano=-invoiced, tolerance_pct=Decimal("2.50")
+    )
+    assert not engine.within_tolerance(
+        estimated_nano=-97_499_999_999, invoiced_nano=-invoiced, tolerance_pct=Decimal("2.50")
+    )
+    # The engine's provider line carries the exact verdict and the rounded display figure.
+    [line] = [
+        line
+        for line in engine.reconcile(
+            usage=[engine.UsageCell("openai", "gpt-4o", date(2026, 10, 1), 94_996_000_000)],
+            invoices=[engine.InvoiceCell("openai", "", "other", None, invoiced)],
+            tolerance_pct=Decimal("5.00"),
+        )
+        if line.level == "provider"
+    ]
+    assert (line.variance_nano, line.variance_pct, line.within_tolerance) == (5_004_000_000, Decimal("5.00"), False)
+
+
+@given(
+    estimated=st.integers(min_value=-(10**15), max_value=10**15),
+    invoiced=st.integers(min_value=-(10**15), max_value=10**15),
+    tolerance=st.decimals(min_value=0, max_value=100, places=2),
+)
+def test_tolerance_agrees_with_exact_fractions(estimated, invoiced, tolerance):
+    from fractions import Fraction
+
+    expected = (
+        estimated == 0 if invoiced == 0 else abs(Fraction(invoiced - estimated, invoiced)) * 100 <= Fraction(tolerance)
+    )
+    assert (
+        engine.within_tolerance(estimated_nano=estimated, invoiced_nano=invoiced, tolerance_pct=tolerance) is expected
+    )
+
+
 def test_money_and_tolerance_text():
     assert money(1_005_000_000, "USD") == "1.00"  # half to even
     assert money(1_015_000_000, "USD") == "1.02"

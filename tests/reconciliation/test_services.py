@@ -5,10 +5,12 @@ from django.core.exceptions import ValidationError
 from django_scopes import scope
 
 from apps.audit.models import AuditEvent
+from apps.periods.services import TransitionBlocked
 from apps.reconciliation import engine
 from apps.reconciliation.models import ReconciliationLine, ReconciliationRun
 from apps.reconciliation.services import reconciliation_run_create
 from tests.factories.invoices import InvoiceLineFactory, ProviderInvoiceFactory
+from tests.scenarios import step, walk
 
 from .conftest import OCT, G, build_october
 
@@ -116,8 +118,15 @@ def test_inputs_record_what_the_run_read(world, october):
         "invoices": 3,
         "invoices_last_updated": run.inputs["invoices_last_updated"],
         "invoice_currencies": ["USD"],
+        # What was added up per currency (nothing to convert: everything is in USD, the base currency).
+        "source_totals": {
+            "usage": {"USD": 192_990_000_000},
+            "invoices": {"USD": 207 * G},
+            "other_cloud": {"USD": 12_400_000_000},
+        },
     }
     assert run.inputs["invoices_last_updated"]
+    assert run.conversion is None
 
 
 def test_a_higher_tolerance_moves_the_boundary(world, october):
@@ -140,6 +149,39 @@ def test_all_providers_within_makes_the_run_within(world):
     run = run_october(world)
     assert run.status == ReconciliationRun.Status.WITHIN
     assert lines_of(run, "provider")[("openai", "")][3] == Decimal("2.00")
+
+
+@pytest.mark.parametrize(
+    ("estimated_nano", "status", "within"),
+    [
+        # 5.004 % shows as 5.00 % and used to pass a 5 % tolerance; compared exactly it does not.
+        (94_996_000_000, ReconciliationRun.Status.OUTSIDE, False),
+        (95_000_000_000, ReconciliationRun.Status.WITHIN, True),
+    ],
+)
+def test_the_tolerance_is_compared_exactly(world, estimated_nano, status, within):
+    from tests.factories.usage import DailyUsageFactory
+
+    organization = world.org("a")
+    with scope(organization=organization):
+        DailyUsageFactory(organization=organization, day=OCT, cost_input_nano=estimated_nano)
+        invoice = ProviderInvoiceFactory(organization=organization, provider="openai", billing_period=OCT)
+        InvoiceLineFactory(invoice=invoice, amount_nano=100 * G)
+    run = run_october(world)
+    assert run.status == status
+    assert lines_of(run, "provider")[("openai", "")][2:5] == (100 * G - estimated_nano, Decimal("5.00"), within)
+    walk(world, "start_reconciliation")
+    if within:
+        assert step(world, "submit_for_review").state == "in_review"
+        return
+    with pytest.raises(TransitionBlocked) as refused:
+        step(world, "submit_for_review")
+    # The page shows 5.00 %: the refusal says why that is still outside.
+    assert refused.value.messages == [
+        f"Reconciliation run #{run.pk} of 2026-10 is outside the 5% tolerance for openai (+5.00%, just over 5% "
+        "exactly): fix the data and reconcile again, or a finance admin submits with an override and a written "
+        "reason."
+    ]
 
 
 def test_running_again_keeps_history_and_gives_the_same_figures(world, october):

@@ -169,6 +169,7 @@ def test_the_csv_has_every_line_with_footed_and_exact_amounts(world, issued):
         "amount",
         "amount_exact",
         "explanation",
+        "exchange_rates",
     ]
     assert [row[6:8] + row[13:18] for row in rows[1:]] == [
         ["direct", "1", "tag_map", "1.000000000000", "USD", "10.01", "10.004000000"],
@@ -178,6 +179,7 @@ def test_the_csv_has_every_line_with_footed_and_exact_amounts(world, issued):
     ]
     assert rows[1][:6] == ["2026-10-CC-1101-v1", "2026-10", "1", "draft", "CC-1101", "Search"]
     assert rows[3][18] == "33.33% of Gateway $1.00 (openai gpt-4o input), split evenly among 3 owners"
+    assert {row[19] for row in rows[1:]} == {""}  # all in USD: nothing converted
     assert sum(Decimal(row[16]) for row in rows[1:]) == Decimal("16.11")
 
 
@@ -211,6 +213,24 @@ def test_home_shows_the_owners_statement_budget_and_open_disputes(world, issued)
     assert "<small>80.6%</small>" in html
     assert '<rect class="fill-good" width="80" height="1"/>' in html
     assert f"#{dispute.pk}</a> on 2026-10-CC-1101-v1: 1.00 USD" in html
+
+
+def test_home_compares_a_budget_only_in_the_statements_currency(world, issued):
+    # A budget written before budgets had to be in the base currency: named, never converted or compared.
+    with scope(organization=issued.organization):
+        BudgetFactory(
+            organization=issued.organization, owner=issued.owners["CC-1101"], amount=Decimal("20.00"), currency="EUR"
+        )
+    page = world.login("a", "budget_owner").get(reverse("portal:home", kwargs={"org_slug": "alpha"}))
+    html = page.content.decode()
+    panel = page.context["owner_panel"]
+    assert [(row.owner_code, row.comparable, row.used_pct, row.over) for row in panel.rows] == [
+        ("CC-1101", False, None, False)
+    ]
+    assert (panel.budget, panel.used_pct) == (None, None)
+    assert '<td class="num">16.11</td>' in html and '<td class="num">20.00 EUR</td>' in html
+    assert "budget in EUR, charges in USD: not compared" in html
+    assert "% of budget" not in html and "fill-good" not in html
 
 
 def test_home_without_statements_says_so_and_finance_has_no_owner_panel(world):

@@ -389,8 +389,11 @@ def inputs_hash(
     owner_codes: Collection[str],
     currency_exponent: int,
     currency_symbol: str = "",
+    fx: Sequence = (),
 ) -> str:
-    """sha256 of the inputs in a canonical order: equal inputs in any order give the same hash."""
+    """sha256 of the inputs in a canonical order: equal inputs in any order give the same hash. ``fx``: the
+    exchange rates the cells and invoice totals were converted with (left out when nothing was converted, so
+    a single-currency run hashes as before)."""
     document = {
         "cells": sorted(_cell_text(cell) for cell in cells),
         "invoice_totals_nano": _canonical(dict(invoice_totals_nano)),
@@ -400,6 +403,8 @@ def inputs_hash(
         "currency_exponent": currency_exponent,
         "currency_symbol": currency_symbol,
     }
+    if fx:
+        document["fx"] = sorted(_canonical(entry) for entry in fx)
     encoded = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(encoded.encode()).hexdigest()
 
@@ -428,6 +433,7 @@ def allocate(
     owner_codes: Collection[str],
     currency_exponent: int = 2,
     currency_symbol: str = "",
+    fx: Sequence = (),
 ) -> AllocationResult:
     """Allocate a period, in the phases the module docstring describes: check and hash the inputs, group
     the cells, let direct and tag-map rules claim and book, split the pools, book the invoice true-up,
@@ -443,6 +449,7 @@ def allocate(
         owner_codes=owner_codes,
         currency_exponent=currency_exponent,
         currency_symbol=currency_symbol,
+        fx=fx,
     )
     books = _Books(
         money=functools.partial(_money, exponent=currency_exponent, symbol=currency_symbol),

@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 
 from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
 from apps.core.calendar import month_before, period_bounds, period_of_day
-from apps.core.money import footed_minor_units
+from apps.core.money import exact_text, footed_minor_units, money_text
+from apps.fx.models import Conversion, ConversionLine
 from apps.invoices.models import ProviderInvoice
 from apps.owners.models import BudgetOwner
 from apps.periods.models import BillingPeriod
@@ -187,3 +189,116 @@ def run_summary_json(*, run: AllocationRun) -> dict:
         lines=run.line_count,
         digest=run.inputs_hash,
     )
+
+
+# --- exchange rates -------------------------------------------------------------------------------
+
+POLICY_TEXT = {
+    "usage_day": "the {rates} of the usage days",
+    "month_average": "the mean of the {rates} over the period",
+    "period_end": "the {rate} of the period's last day",
+}
+SOURCE_RATES = {"ecb": ("ECB reference rates", "ECB reference rate"), "own": ("organisation's own rates", "own rate")}
+
+
+def _rate_text(value: Fraction) -> str:
+    """A rate for people: rounded half-even to six decimals, no trailing zeros (the exact fraction is on the
+    record): 1.1298, 0.892733."""
+    return exact_text(Decimal(round(value * 10**6)).scaleb(-6), 0)
+
+
+@dataclass(frozen=True)
+class CurrencyConversion:
+    """Everything one currency contributed to a run, converted: the amounts, the rates, the effective rate."""
+
+    from_currency: str
+    to_currency: str
+    amount_nano: int
+    converted_nano: int
+    rates: int  # how many rates (days or charge periods) were used
+    day_rates: int
+    period_rates: int
+    first_rate: Fraction  # units of from_currency per unit of to_currency, first by day
+    last_rate: Fraction
+    first_day: date | None
+    last_day: date | None
+    source: str
+
+    @property
+    def effective(self) -> Fraction | None:
+        """Units of to_currency per unit of from_currency over everything converted."""
+        return Fraction(self.converted_nano, self.amount_nano) if self.amount_nano else None
+
+    @property
+    def text(self) -> str:
+        span = _rate_text(self.first_rate)
+        if self.last_rate != self.first_rate:
+            span = f"{span}–{_rate_text(self.last_rate)}"
+        rates = f"{self.rates} rate{'s' if self.rates != 1 else ''}"
+        if self.first_day and self.last_day and self.first_day != self.last_day:
+            rates += f" from {self.first_day.isoformat()} to {self.last_day.isoformat()}"
+        if self.period_rates:
+            rates += f", {self.period_rates} of them a mean over an invoice line's charge period"
+        effective = self.effective
+        effective_text = (
+            f"; effective {_rate_text(effective)} {self.to_currency} per {self.from_currency}" if effective else ""
+        )
+        return (
+            f"{rates}, {span} {self.from_currency} per {self.to_currency}{effective_text}: "
+            f"{money_text(self.amount_nano, self.from_currency)} {self.from_currency} → "
+            f"{money_text(self.converted_nano, self.to_currency)} {self.to_currency}"
+        )
+
+
+@dataclass(frozen=True)
+class RunConversion:
+    """The exchange rates an allocation run converted with (its ``fx.Conversion``), summed per currency."""
+
+    conversion: object  # fx.Conversion
+    currencies: list[CurrencyConversion]
+
+    @property
+    def source_text(self) -> str:
+        """ "the ECB reference rates of the usage days", "the mean of the organisation's own rates over the period"."""
+        rates, rate = SOURCE_RATES.get(self.conversion.fx_source, SOURCE_RATES["ecb"])
+        return POLICY_TEXT.get(self.conversion.policy, "{rates}").format(rates=rates, rate=rate)
+
+    @property
+    def text(self) -> str:
+        """ "Converted from USD at the ECB reference rates of the usage days (22 rates, …): 102.47 USD → 91.47 EUR"."""
+        return " ".join(f"Converted from {c.from_currency} at {self.source_text} ({c.text})." for c in self.currencies)
+
+
+@tenant_scoped(via="run")
+def run_conversion(*, run: AllocationRun) -> RunConversion | None:
+    """What the run converted into its currency and at which rates; None when everything was in it."""
+    if run.conversion_id is None:
+        return None
+    conversion = Conversion.objects.get(organization_id=run.organization_id, pk=run.conversion_id)
+    lines = list(
+        ConversionLine.objects.filter(organization_id=run.organization_id, conversion=conversion).order_by(
+            "from_currency", "for_day", "period_start", "period_end"
+        )
+    )
+    currencies = []
+    for currency in sorted({line.from_currency for line in lines}):
+        of = [line for line in lines if line.from_currency == currency]
+        by_day = sorted(of, key=lambda line: (line.for_day or line.period_start, line.period_end or date.min))
+        days = [line.for_day or line.period_start for line in of] + [line.for_day or line.period_end for line in of]
+        currencies.append(
+            CurrencyConversion(
+                from_currency=currency,
+                to_currency=of[0].to_currency,
+                amount_nano=sum(line.amount_nano for line in of),
+                converted_nano=sum(line.converted_nano for line in of),
+                rates=len(of),
+                day_rates=sum(1 for line in of if line.for_day),
+                period_rates=sum(1 for line in of if not line.for_day),
+                first_rate=1 / by_day[0].rate,
+                last_rate=1 / by_day[-1].rate,
+                first_day=min(days),
+                last_day=max(days),
+                source=of[0].source,
+            )
+        )
+    return RunConversion(conversion=conversion, currencies=currencies)

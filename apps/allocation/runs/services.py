@@ -18,6 +18,9 @@ from django.db import transaction
 from apps.audit.services import actor_label_for, audit_record
 from apps.core.ceilings import require_in_range, sums_checked
 from apps.core.money import currency_exponent, nano_to_decimal, quantize_money
+from apps.fx.convert import RateGap
+from apps.fx.models import Conversion
+from apps.fx.services import conversion_record
 from apps.owners.models import BudgetOwner
 from apps.periods.services import period_for_update
 from apps.tenancy.models import Organization
@@ -26,7 +29,7 @@ from apps.tenancy.scoping import tenant_scoped
 from ..models import AllocationLine, AllocationRun, RuleSetVersion
 from ..rules.selectors import primary_version
 from . import engine
-from .inputs import CURRENCY_SYMBOLS, engine_rules, invoice_totals, period_cells
+from .inputs import CURRENCY_SYMBOLS, engine_rules, period_inputs
 from .selectors import current_run, run_owner_totals
 from .totals import UNALLOCATED_KEY, Computed, footed_owner_totals, result_owner_totals
 
@@ -35,11 +38,19 @@ from .totals import UNALLOCATED_KEY, Computed, footed_owner_totals, result_owner
 def compute(*, organization: Organization, period: date, version: RuleSetVersion) -> Computed:
     """Run the engine for a period with one version (draft or published), without writing anything."""
     what = f"The usage and invoices of {period:%Y-%m}"
-    with sums_checked(what):
-        cells = period_cells(organization=organization, period=period)
-        totals = invoice_totals(organization=organization, period=period)
-    rules, policy, owners, names = engine_rules(organization=organization, document=version.document)
     currency = organization.base_currency
+    with sums_checked(what):
+        try:
+            inputs = period_inputs(organization=organization, period=period)
+        except RateGap as gap:
+            raise ValidationError(
+                f"{what} cannot be allocated in {currency}: {gap.message} A rate is never assumed: load the "
+                "missing rates (the ECB history with the load_fx_rates command, or your own rates on the "
+                "exchange-rates settings page) and allocate again.",
+                code="fx_rate_missing",
+            ) from gap
+    cells, totals = inputs.cells, inputs.invoice_totals
+    rules, policy, owners, names = engine_rules(organization=organization, document=version.document)
     try:
         result = engine.allocate(
             cells=cells,
@@ -49,6 +60,7 @@ def compute(*, organization: Organization, period: date, version: RuleSetVersion
             owner_codes=owners,
             currency_exponent=currency_exponent(currency),
             currency_symbol=CURRENCY_SYMBOLS.get(currency, ""),
+            fx=inputs.fx_fingerprint(),
         )
     except ValueError as error:
         raise ValidationError(f"Rule set version {version.number} cannot allocate: {error}") from error
@@ -65,7 +77,7 @@ def compute(*, organization: Organization, period: date, version: RuleSetVersion
             *(line.amount_nano for line in result.unallocated),
         ],
     )
-    return Computed(result, len(cells), totals, names, version, currency)
+    return Computed(result, len(cells), totals, names, version, currency, inputs.converter, inputs.source_totals)
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -169,10 +181,20 @@ def allocation_run_create(
         # Kept before the delete, which clears the instance's pk: the audit names the run it replaced.
         replaced = {"run": previous.pk, "inputs_hash": previous.inputs_hash, "replaced": True}
         AllocationLine.objects.filter(run=previous).delete()
+        replaced_conversion = previous.conversion_id
         previous.delete()
+        if replaced_conversion is not None:
+            # The rates of a replaced draft explained only that draft.
+            Conversion.objects.filter(organization=organization, pk=replaced_conversion).delete()
     owners = {owner.code: owner for owner in BudgetOwner.objects.filter(organization=organization)}
     allocated = sum(line.amount_nano for line in result.lines)
+    fx_conversion = None
+    if computed.converter is not None and computed.converter.lines:
+        fx_conversion = conversion_record(
+            organization=organization, converter=computed.converter, purpose=f"allocation {period:%Y-%m}"
+        )
     run = AllocationRun.objects.create(
+        conversion=fx_conversion,
         organization=organization,
         period=period,
         billing_period=billing_period,
@@ -206,6 +228,7 @@ def allocation_run_create(
             "pool_total_nano": run.pool_total_nano,
             "unallocated_nano": run.unallocated_nano,
             "lines": run.line_count,
+            **({"conversion": fx_conversion.pk, "source_totals": computed.source_totals} if fx_conversion else {}),
         },
     )
     return run

@@ -7,7 +7,7 @@ totals and hands them here).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -17,6 +17,8 @@ from apps.core.money import footed_minor_units, nano_to_decimal, quantize_money
 from . import engine
 
 if TYPE_CHECKING:
+    from apps.fx.convert import Converter
+
     from ..models import RuleSetVersion
 
 
@@ -30,6 +32,8 @@ class Computed:
     rule_names: dict[str, str]
     version: RuleSetVersion
     currency: str
+    converter: Converter | None = None  # what converted other currencies into ``currency`` (None: nothing)
+    source_totals: dict = field(default_factory=dict)  # {"usage": {"USD": n}, "invoices": {"EUR": n}}
 
 
 @dataclass

@@ -114,6 +114,7 @@ def period_detail(request, org_slug: str, period: str):
             invoice_totals=sorted(
                 (provider, _money(amount, run.currency)) for provider, amount in run.invoice_totals.items()
             ),
+            conversion=selectors.run_conversion(run=run),
         )
     return render(request, "allocation/period.html", context)
 

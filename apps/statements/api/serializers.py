@@ -1,8 +1,11 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.api.months import MonthField
 from apps.core.money import nano_to_decimal, quantize_money
+from apps.fx.convert import decimal_text
 from apps.statements.models import SECTION_ORDER, Statement, StatementLine
+from apps.statements.selectors import statement_conversion
 
 
 def money(value, currency: str) -> str:
@@ -88,12 +91,67 @@ class StatementSerializer(serializers.ModelSerializer):
         return money(statement.total_amount, statement.currency)
 
 
+class ConvertedCurrencySerializer(serializers.Serializer):
+    from_currency = serializers.CharField()
+    to_currency = serializers.CharField()
+    amount = serializers.CharField(help_text="Everything converted from from_currency, all nine decimals.")
+    converted = serializers.CharField(help_text="The same in to_currency: the sum of the converted amounts.")
+    rates = serializers.IntegerField(help_text="How many rates (days, or charge periods) were used.")
+    first_day = serializers.DateField(allow_null=True)
+    last_day = serializers.DateField(allow_null=True)
+    effective_rate = serializers.CharField(allow_null=True, help_text="converted / amount, twelve decimals.")
+
+
+class StatementConversionSerializer(serializers.Serializer):
+    allocation_run = serializers.IntegerField()
+    base_currency = serializers.CharField()
+    policy = serializers.CharField(help_text="usage_day, month_average or period_end.")
+    fx_source = serializers.CharField(help_text="ecb or own.")
+    text = serializers.CharField()
+    currencies = ConvertedCurrencySerializer(many=True)
+
+
+def conversion_data(statement) -> dict | None:
+    converted = statement_conversion(statement=statement)
+    if converted is None:
+        return None
+    return {
+        "allocation_run": statement.allocation_run_id,
+        "base_currency": converted.conversion.base_currency,
+        "policy": converted.conversion.policy,
+        "fx_source": converted.conversion.fx_source,
+        "text": converted.text,
+        "currencies": [
+            {
+                "from_currency": c.from_currency,
+                "to_currency": c.to_currency,
+                "amount": str(nano_to_decimal(c.amount_nano)),
+                "converted": str(nano_to_decimal(c.converted_nano)),
+                "rates": c.rates,
+                "first_day": c.first_day,
+                "last_day": c.last_day,
+                "effective_rate": decimal_text(c.effective) if c.effective is not None else None,
+            }
+            for c in converted.currencies
+        ],
+    }
+
+
 class StatementDetailSerializer(StatementSerializer):
     lines = serializers.SerializerMethodField()
+    conversion = serializers.SerializerMethodField(
+        help_text="How amounts in other currencies were converted into the statement's currency (the "
+        "allocation run's exchange rates); null when everything was in it."
+    )
 
     class Meta(StatementSerializer.Meta):
-        fields = [*StatementSerializer.Meta.fields, "lines"]
+        fields = [*StatementSerializer.Meta.fields, "conversion", "lines"]
         read_only_fields = fields
+
+    @extend_schema_field(StatementConversionSerializer(allow_null=True))
+    def get_conversion(self, statement) -> dict | None:
+        data = conversion_data(statement)
+        return StatementConversionSerializer(data).data if data else None
 
     def get_lines(self, statement) -> list[dict]:
         lines = statement.lines.select_related("adjustment").order_by("position")

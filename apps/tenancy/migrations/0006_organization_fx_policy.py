@@ -4,28 +4,46 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenancy', '0005_organization_usage_retention_months'),
+        ("tenancy", "0005_organization_usage_retention_months"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='organization',
-            name='fx_policy',
-            field=models.CharField(choices=[('usage_day', 'Rate of each usage day (invoice lines: mean over their charge period)'), ('month_average', "Mean of the period's published daily rates"), ('period_end', "Rate of the period's last day")], default='usage_day', help_text='Which exchange rate converts an amount in another currency into the base currency.', max_length=20),
+            model_name="organization",
+            name="fx_policy",
+            field=models.CharField(
+                choices=[
+                    ("usage_day", "Rate of each usage day (invoice lines: mean over their charge period)"),
+                    ("month_average", "Mean of the period's published daily rates"),
+                    ("period_end", "Rate of the period's last day"),
+                ],
+                default="usage_day",
+                help_text="Which exchange rate converts an amount in another currency into the base currency.",
+                max_length=20,
+            ),
         ),
         migrations.AddField(
-            model_name='organization',
-            name='fx_source',
-            field=models.CharField(choices=[('ecb', 'ECB euro reference rates'), ('own', "The organisation's own rates")], default='ecb', help_text='Where the rates come from: the ECB reference rates, or rates your treasury loads.', max_length=10),
+            model_name="organization",
+            name="fx_source",
+            field=models.CharField(
+                choices=[("ecb", "ECB euro reference rates"), ("own", "The organisation's own rates")],
+                default="ecb",
+                help_text="Where the rates come from: the ECB reference rates, or rates your treasury loads.",
+                max_length=10,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='organization',
-            constraint=models.CheckConstraint(condition=models.Q(('fx_policy__in', ['usage_day', 'month_average', 'period_end'])), name='organization_fx_policy_valid'),
+            model_name="organization",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("fx_policy__in", ["usage_day", "month_average", "period_end"])),
+                name="organization_fx_policy_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='organization',
-            constraint=models.CheckConstraint(condition=models.Q(('fx_source__in', ['ecb', 'own'])), name='organization_fx_source_valid'),
+            model_name="organization",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("fx_source__in", ["ecb", "own"])), name="organization_fx_source_valid"
+            ),
         ),
     ]

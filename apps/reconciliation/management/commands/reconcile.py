@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.core.calendar import parse_period
 from apps.reconciliation.formatting import money
-from apps.reconciliation.selectors import run_lines, run_summary
+from apps.reconciliation.selectors import run_conversion, run_lines, run_summary
 from apps.reconciliation.services import reconciliation_run_create
 from apps.tenancy.models import Organization
 
@@ -49,8 +49,11 @@ class Command(BaseCommand):
     def _human(self, run, summary: dict) -> None:
         self.stdout.write(
             f"{summary['period']}: run #{run.pk}, {run.get_status_display().lower()} "
-            f"(tolerance {summary['tolerance_pct']}%)"
+            f"(tolerance {summary['tolerance_pct']}%), amounts in {run.currency}"
         )
+        converted = run_conversion(run=run)
+        for currency in converted.currencies if converted else []:
+            self.stdout.write(f"  converted: {currency.text}")
         for row in summary["providers"]:
             flag = "ok " if row["within_tolerance"] else "OUT"
             pct = f"{row['variance_pct']}%" if row["variance_pct"] is not None else "n/a"
