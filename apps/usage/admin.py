@@ -11,6 +11,7 @@ from .models import (
     MonthlyUsage,
     SourceMapping,
     UsageRecord,
+    UsageSourceDay,
 )
 
 
@@ -72,3 +73,9 @@ class MonthlyUsageAdmin(ReadOnlyTenantAdmin):
 class MonthlyDetailUsageAdmin(ReadOnlyTenantAdmin):
     list_display = ["month", "organization", "dimension", "value", "team", "requests", "estimated_nano"]
     list_filter = ["organization", "dimension"]
+
+
+@admin.register(UsageSourceDay)
+class UsageSourceDayAdmin(ReadOnlyTenantAdmin):
+    list_display = ["day", "organization", "provider", "model", "source", "currency", "records", "estimated_nano"]
+    list_filter = ["organization", "provider", "source"]
