@@ -75,6 +75,7 @@ class OverrideRule:
     effective_from: date = date.min
     effective_to: date | None = None
     id: int = 0  # only breaks ties between equally specific overrides (the newer one wins)
+    currency: str = ""  # a negotiated price's currency ("" = the list's; a discount has none)
 
     def applies_on(self, day: date) -> bool:
         return self.effective_from <= day and (self.effective_to is None or day < self.effective_to)
@@ -257,30 +258,38 @@ class PriceBook:
                 overrides[usage_type] = self._override_for(provider, model, usage_type, tier, day)
             return overrides[usage_type]
 
+        currencies: set[str] = set()
         for (usage_type, threshold), row in chosen.items():
             found = override(usage_type)
             if found is None:
                 rate = scaled_rate(row.price, row.unit)
+                currencies.add(row.currency)
             elif found.price is not None:
                 rate = scaled_rate(found.price, found.unit)
+                currencies.add(found.currency or row.currency)
             else:
                 rate = scaled_rate(row.price, row.unit, found.discount_pct)
+                currencies.add(row.currency)
             if threshold is None:
                 base[usage_type] = rate
             else:
                 long_context.setdefault(threshold, {})[usage_type] = rate
-        # A negotiated price for a usage type the list does not price (e.g. a tier only the contract has).
+        # A negotiated price for a usage type the list does not price (e.g. a tier only the contract has,
+        # or an organisation's own model name that only its overrides price).
         for candidate in self._overrides.get(provider, ()):
             if candidate.price is not None and candidate.usage_type and candidate.usage_type not in base:
                 found = override(candidate.usage_type)
                 if found is not None and found.price is not None:
                     base[candidate.usage_type] = scaled_rate(found.price, found.unit)
-        currencies = sorted({row.currency for row in chosen.values()})
+                    currencies.add(found.currency or "USD")
+        if len(currencies) > 1:
+            # Prices of one request in two currencies are never summed: nothing is priced.
+            base, long_context = {}, {}
         table = _whole_nano(
             _PriceTable(
                 base=base,
                 long_context=sorted(long_context.items(), reverse=True),
-                currency=currencies[0] if currencies else "USD",
+                currency=min(currencies) if currencies else "USD",
             )
         )
         self._tables[key] = table

@@ -66,13 +66,14 @@ def _count(organization):
 
 def test_export_apply_into_the_other_org_and_export_again_gives_the_same_data(world, price_book):
     a, b = world.org("a"), world.org("b")
-    # web_search has no OpenAI list price, so that row is refused; the other two go in
-    errors, _ = _import(a, ROWS)
+    # web_search has no Azure OpenAI list price, so that row is refused; the other two go in (OpenAI's
+    # web_search is a list price since the book takes genai-prices' rows)
+    errors, _ = _import(a, [*ROWS[:2], {**ROWS[2], "provider": "azure-openai"}])
     assert errors == [
         (
-            "price_overrides[openai/* web_search * 2024-01-01]",
+            "price_overrides[azure-openai/* web_search * 2024-01-01]",
             "usage_type",
-            "OpenAI list prices have no usage type 'web_search'; use one of input, output, cache_read, "
+            "Azure OpenAI list prices have no usage type 'web_search'; use one of input, output, cache_read, "
             "cache_write_5m, cache_write_1h, or leave it empty for all.",
         )
     ]
