@@ -289,7 +289,11 @@ def override_errors(
         elif org_model.organization_id != organization.pk:
             errors["org_model"] = "Choose one of this organisation's model names."
         elif provider is not None and org_model.provider_id != provider.pk:
-            errors["org_model"] = f"{org_model.name} is a {org_model.provider_id} model name, not {provider.name}'s."
+            errors["org_model"] = f"{org_model.name} is not one of your {provider.name} model names."
+        elif org_model.maps_to_id is not None:
+            errors["org_model"] = (
+                f"{org_model.name} is priced as {org_model.maps_to.code}: put the override on that model."
+            )
     if currency and not re.fullmatch(r"[A-Z]{3}", currency):
         errors["currency"] = "Use a three-letter ISO 4217 code such as USD or EUR."
     if usage_type and not USAGE_TYPE_PATTERN.match(usage_type):
