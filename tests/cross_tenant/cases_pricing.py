@@ -46,6 +46,15 @@ portal_route("pricing:override_create", _org)
 portal_route("pricing:override_edit", _override)
 portal_route("pricing:override_deactivate", _override, method="post")
 portal_route("pricing:override_reactivate", _override, method="post")
+portal_route("pricing:org_models", _org)
+portal_route("pricing:org_model_create", _org)
+portal_route("pricing:org_model_edit", lambda w, o: {"org_slug": o.slug, "pk": make_org_model(w, o).pk})
+portal_route(
+    "pricing:org_model_deactivate", lambda w, o: {"org_slug": o.slug, "pk": make_org_model(w, o).pk}, method="post"
+)
+portal_route(
+    "pricing:org_model_reactivate", lambda w, o: {"org_slug": o.slug, "pk": make_org_model(w, o).pk}, method="post"
+)
 
 api_route("api:price-override-list", row_id=lambda w, o: make_price_override(w, o).pk)
 api_route("api:price-override-detail", lambda w, o: {"pk": make_price_override(w, o).pk})

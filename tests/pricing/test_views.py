@@ -117,7 +117,7 @@ def test_finance_creates_edits_and_deactivates_an_override(world, price_book):
         override = PriceOverride.objects.get()
     assert (override.price, override.model, override.note) == (Decimal("2.25"), gpt_4o, "OA-7731")
     listing = client.get(_url("overrides", world)).content.decode()
-    assert "2.25 per 1M tokens" in listing and "OA-7731" in listing
+    assert "2.25 USD per 1M tokens" in listing and "OA-7731" in listing
 
     response = client.post(
         _url("override_edit", world, pk=override.pk),
