@@ -6,7 +6,7 @@ from django.urls import reverse
 from django_scopes import scope
 
 from apps.audit.models import AuditEvent
-from apps.pricing.models import AiModel, PriceOverride, Provider
+from apps.pricing.models import AiModel, OrgModel, PriceOverride, Provider
 from apps.tenancy.roles import Role
 
 pytestmark = pytest.mark.django_db
@@ -176,3 +176,60 @@ def test_only_catalog_managers_change_overrides(world, price_book):
     assert world.login("a", Role.VIEWER).post(_url("override_deactivate", world, pk=override.pk)).status_code == 403
     with scope(organization=world.org("a")):
         assert PriceOverride.objects.get().is_active
+
+
+def test_finance_maintains_model_names_and_prices_an_unmapped_one_in_eur(world, price_book):
+    viewer = world.login("a", Role.BUDGET_OWNER)
+    page = viewer.get(_url("org_models", world)).content.decode()
+    assert "No model names of our own" in page
+    assert "Add a model name" not in page  # reading only
+    assert viewer.get(_url("org_model_create", world)).status_code == 403
+
+    client = world.login("a", Role.FINANCE_ANALYST)
+    gpt_4o = AiModel.objects.get(provider__code="azure-openai", code="gpt-4o")
+    response = client.post(
+        _url("org_model_create", world),
+        {"provider": "azure-openai", "name": "Globex-GPT4o-Prod", "maps_to": gpt_4o.pk, "note": "West Europe"},
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    response = client.post(_url("org_model_create", world), {"provider": "openai", "name": "ft:gpt-4o-mini:a::x1"})
+    assert response.status_code == 302, response.context["form"].errors
+    page = client.get(_url("org_models", world)).content.decode()
+    assert "globex-gpt4o-prod" in page and "our negotiated prices only" in page
+    with scope(organization=world.org("a")):
+        fine_tune = OrgModel.objects.get(name="ft:gpt-4o-mini:a::x1")
+    response = client.post(
+        _url("override_create", world),
+        {
+            "provider": "openai",
+            "org_model": fine_tune.pk,
+            "usage_type": "input",
+            "price": "0.30",
+            "unit": "1m_tokens",
+            "currency": "eur",
+            "effective_from": "2026-10-01",
+        },
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    listing = client.get(_url("overrides", world)).content.decode()
+    assert "ft:gpt-4o-mini:a::x1</code> (ours)" in listing and "0.30 EUR per 1M tokens" in listing
+    estimate = client.get(
+        _url("estimate", world),
+        {
+            "provider": "openai",
+            "model": "ft:gpt-4o-mini:a::x1",
+            "service_tier": "standard",
+            "occurred_on": "2026-10-14",
+            "input_tokens": "1000000",
+            "output_tokens": "0",
+            "cache_read_tokens": "0",
+            "cache_write_5m_tokens": "0",
+            "cache_write_1h_tokens": "0",
+        },
+    )
+    org_price = estimate.context["results"]["org"]
+    assert (org_price.total_nano, org_price.currency) == (300_000_000, "EUR")
+    assert estimate.context["results"]["list"].model is None  # the list knows no such model
+    # Beta sees none of Alpha's names
+    other = world.login("b", Role.FINANCE_ANALYST)
+    assert "globex-gpt4o-prod" not in other.get(_url("org_models", world, key="b")).content.decode()
