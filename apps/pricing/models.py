@@ -18,6 +18,7 @@ class ServiceTier(models.TextChoices):
     BATCH = "batch", "Batch"
     PRIORITY = "priority", "Priority"
     FLEX = "flex", "Flex"
+    SCALE = "scale", "Scale"
 
 
 class PriceUnit(models.TextChoices):

@@ -80,7 +80,8 @@ def test_export_apply_into_the_other_org_and_export_again_gives_the_same_data(wo
             "price_overrides[azure-openai/* web_search * 2024-01-01]",
             "usage_type",
             "Azure OpenAI list prices have no usage type 'web_search'; use one of input, output, cache_read, "
-            "cache_write_5m, cache_write_1h, or leave it empty for all.",
+            "cache_write_5m, cache_write_1h, input_audio, output_audio, cache_read_audio, input_image, output_image, "
+            "or leave it empty for all.",
         )
     ]
     rows = [*ROWS[:2], {**ROWS[2], "provider": "anthropic"}]

@@ -43,6 +43,8 @@ def test_gpt_4o_list_prices_per_million(book):
         "cache_read": nano("1.25"),
         "cache_write": 0,
         "tool_calls": 0,
+        "audio": 0,
+        "image": 0,
     }
     assert result.total_nano == nano("13.75")
     assert result.unpriced == ()
@@ -80,6 +82,8 @@ def test_claude_sonnet_4_5_every_cost_source(book):
         "cache_read": nano("0.015"),  # $0.30 per 1M
         "cache_write": nano("0.075") + nano("0.12"),  # 5m at $3.75 and 1h at $6 per 1M, one cost source
         "tool_calls": 0,
+        "audio": 0,
+        "image": 0,
     }
     assert result.total_nano == nano("2.01")
     assert result.long_context is False  # 190,000 prompt tokens
@@ -115,6 +119,8 @@ def test_the_event_from_the_design_document(book):
         "cache_read": 2_400_000,  # 8,000 × $0.0000003
         "cache_write": 0,
         "tool_calls": 10_000_000,  # $0.01
+        "audio": 0,
+        "image": 0,
     }
     assert result.total_nano == 21_250_000
 
@@ -143,6 +149,8 @@ def test_long_context_switches_above_200k_prompt_tokens(book):
         "cache_read": 50_000 * 600,
         "cache_write": 7_500,  # one token at $7.50 per 1M
         "tool_calls": 0,
+        "audio": 0,
+        "image": 0,
     }
 
 
@@ -241,7 +249,7 @@ def test_resolve_model(book, provider, raw, canonical):
 
 
 def test_bedrock_ids_are_priced_like_the_canonical_model(book):
-    result = estimate(book, "aws-bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", input_tokens=100_000)
+    result = estimate(book, "aws-bedrock", "global.anthropic.claude-sonnet-4-5-20250929-v1:0", input_tokens=100_000)
     assert (result.model, result.total_nano) == ("claude-sonnet-4-5", nano("0.30"))
 
 
@@ -353,4 +361,4 @@ def test_price_tables_are_cached_per_model_tier_and_day(book):
         estimate(fresh, "openai", "gpt-4o", input_tokens=1)
         estimate(fresh, "openai", "gpt-4o-2024-08-06", input_tokens=1)
     estimate(fresh, "openai", "gpt-4o", tier="batch", input_tokens=1)
-    assert set(fresh._tables) == {("openai", "gpt-4o", "standard", DAY), ("openai", "gpt-4o", "batch", DAY)}
+    assert set(fresh._tables) == {("openai", "gpt-4o", "standard", DAY, ""), ("openai", "gpt-4o", "batch", DAY, "")}

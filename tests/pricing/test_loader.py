@@ -121,7 +121,7 @@ def test_price_book_for_reads_the_same_prices_as_the_file(world, price_book, dja
         book = price_book_for(organization=world.org("a"))
     result = book.estimate(
         provider="aws-bedrock",
-        model="anthropic.claude-sonnet-4-5-20250929-v1:0",
+        model="global.anthropic.claude-sonnet-4-5-20250929-v1:0",  # the global profile: list price
         service_tier="standard",
         occurred_on=datetime.date(2025, 11, 20),
         usage={"input_tokens": 100_000, "output_tokens": 1000},

@@ -55,6 +55,8 @@ def test_overrides_apply_to_their_organisation_only_and_are_audited(world, price
         "cache_read": 0,
         "cache_write": 0,
         "tool_calls": 0,
+        "audio": 0,
+        "image": 0,
     }
     assert _gpt_4o_input(b)["input"] == 2_500_000_000  # list price: a's agreement is not b's
     assert events[0].after == {

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from apps.ingest.rows import RowProblem, json_loads
 from apps.taxonomy.models import TagSet
 from apps.usage.models import DailyDetailUsage, DailyUsage, IngestJob, UsageRecord
-from apps.usage.parsers.base import TOKEN_FIELDS
+from apps.usage.parsers.base import MODALITY_FIELDS, TOKEN_FIELDS
 from apps.usage.parsers.canonical import _strict_event, event_from_object, read_ndjson
 from apps.usage.pipeline import run_ahead
 from apps.usage.services import ingest as ingest_service
@@ -117,9 +117,11 @@ _events = st.fixed_dictionaries(
         "model": _text,
     },
     optional={
-        "service_tier": st.sampled_from(["standard", "batch", "Priority", "default", None]),
+        "service_tier": st.sampled_from(["standard", "batch", "Priority", "default", "scale", None]),
         "tags": st.dictionaries(st.sampled_from(["team", "Feature", "customer", "env"]), _text, max_size=4),
-        "usage": st.fixed_dictionaries({}, optional=dict.fromkeys(TOKEN_FIELDS, _count)),
+        "usage": st.fixed_dictionaries({}, optional=dict.fromkeys((*TOKEN_FIELDS, *MODALITY_FIELDS), _count)),
+        "context_window": st.sampled_from(["0-200k", "200k-1M", "200K-1m", "1M+", None]),
+        "region_scope": st.sampled_from(["", "global", "regional", "Global", "moon", None]),
         "tool_calls": st.dictionaries(st.sampled_from(["web_search", "Code Exec"]), _count, max_size=2),
         "is_retry": st.booleans() | st.none(),
         "is_batch": st.booleans(),

@@ -67,7 +67,7 @@ def record_first_version(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("pricing", "0002_tenant_pk"),
+        ("pricing", "0003_scale_tier"),
     ]
 
     operations = [

@@ -25,14 +25,27 @@ from apps.ingest.rows import (
     json_loads,
 )
 
-from .base import SERVICE_TIERS, TOKEN_FIELDS, UsageEvent, as_tier, tool_counts
+from .base import (
+    CONTEXT_WINDOWS,
+    MODALITY_FIELDS,
+    REGION_SCOPES,
+    SERVICE_TIERS,
+    TOKEN_FIELDS,
+    UsageEvent,
+    as_context_window,
+    as_region_scope,
+    batch_tier,
+    tool_counts,
+)
+
+USAGE_FIELDS = (*TOKEN_FIELDS, *MODALITY_FIELDS)
 
 
 def event_from_object(obj, line: int) -> UsageEvent:
     if not isinstance(obj, dict):
         raise RowProblem("(row)", f"must be a JSON object, got {type(obj).__name__}")
     usage = as_mapping(obj.get("usage"), "usage")
-    tier = as_tier(obj.get("service_tier"))
+    tier, is_batch = batch_tier(obj.get("service_tier"), as_bool(obj.get("is_batch"), "is_batch"))
     tags = as_mapping(obj.get("tags"), "tags")
     return UsageEvent(
         line=line,
@@ -42,12 +55,14 @@ def event_from_object(obj, line: int) -> UsageEvent:
         model=as_text(obj.get("model"), "model", required=True),
         service_tier=tier,
         tags=dict(tags),
-        **{name: as_int(usage.get(name), f"usage.{name}") for name in TOKEN_FIELDS},
+        **{name: as_int(usage.get(name), f"usage.{name}") for name in USAGE_FIELDS},
         tool_calls=tool_counts(obj.get("tool_calls")),
         is_retry=as_bool(obj.get("is_retry"), "is_retry"),
-        is_batch=tier == "batch" or as_bool(obj.get("is_batch"), "is_batch"),
+        is_batch=is_batch,
         trace_id=as_text(obj.get("trace_id"), "trace_id"),
         gateway_cost=as_amount(obj.get("cost"), "cost"),
+        context_window=as_context_window(obj.get("context_window")),
+        region_scope=as_region_scope(obj.get("region_scope")),
     )
 
 
@@ -67,6 +82,10 @@ class _StrictUsage(msgspec.Struct):
     cache_read_tokens: _Count = 0
     cache_write_5m_tokens: _Count = 0
     cache_write_1h_tokens: _Count = 0
+    input_audio_tokens: _Count = 0
+    output_audio_tokens: _Count = 0
+    input_image_tokens: _Count = 0
+    output_image_tokens: _Count = 0
 
 
 class _StrictEvent(msgspec.Struct):
@@ -82,6 +101,8 @@ class _StrictEvent(msgspec.Struct):
     is_batch: bool | None = None
     trace_id: str | None = None
     cost: Decimal | None = None
+    context_window: str | None = None
+    region_scope: str | None = None
 
 
 _strict_decode = msgspec.json.Decoder(_StrictEvent).decode
@@ -103,13 +124,16 @@ def _strict_event(raw: bytes, line: int) -> UsageEvent | None:
         return None
     request_id, provider, model = obj.request_id, obj.provider, obj.model
     trace_id = obj.trace_id or ""
-    tier = obj.service_tier or "standard"
+    tier = obj.service_tier or ("batch" if obj.is_batch else "standard")
     if not (
         _plain(request_id)
         and _plain(provider, 40)
         and _plain(model)
         and (not trace_id or _plain(trace_id))
         and tier in SERVICE_TIERS
+        and (tier == "batch" or not obj.is_batch)  # a disagreement: the general path words it
+        and (obj.context_window is None or obj.context_window in CONTEXT_WINDOWS)
+        and (obj.region_scope is None or obj.region_scope in REGION_SCOPES)
     ):
         return None
     usage = obj.usage or _NO_USAGE
@@ -126,11 +150,17 @@ def _strict_event(raw: bytes, line: int) -> UsageEvent | None:
         cache_read_tokens=usage.cache_read_tokens,
         cache_write_5m_tokens=usage.cache_write_5m_tokens,
         cache_write_1h_tokens=usage.cache_write_1h_tokens,
+        input_audio_tokens=usage.input_audio_tokens,
+        output_audio_tokens=usage.output_audio_tokens,
+        input_image_tokens=usage.input_image_tokens,
+        output_image_tokens=usage.output_image_tokens,
         tool_calls=tool_counts(obj.tool_calls) if obj.tool_calls else {},
         is_retry=bool(obj.is_retry),
-        is_batch=tier == "batch" or bool(obj.is_batch),
+        is_batch=tier == "batch",
         trace_id=trace_id,
         gateway_cost=None if obj.cost is None else as_amount(obj.cost, "cost"),
+        context_window=obj.context_window,
+        region_scope=obj.region_scope or "",
     )
 
 
@@ -202,7 +232,9 @@ def read_csv(stream: BinaryIO) -> Iterator[UsageEvent | RowError]:
             "is_batch": row.get("is_batch"),
             "trace_id": row.get("trace_id"),
             "cost": row.get("cost"),
-            "usage": {name: row.get(name) for name in TOKEN_FIELDS},
+            "context_window": row.get("context_window"),
+            "region_scope": row.get("region_scope"),
+            "usage": {name: row.get(name) for name in USAGE_FIELDS},
             "tags": {c[4:]: row[c] for c in columns if c.startswith("tag:") and row[c] not in (None, "")},
             "tool_calls": {c[5:]: row[c] for c in columns if c.startswith("tool:") and row[c] not in (None, "")},
         }

@@ -25,7 +25,7 @@ from apps.ingest.rows import (
     json_loads,
 )
 
-from .base import UsageEvent, as_tier
+from .base import UsageEvent, as_context_window, as_tier
 
 
 def _derived_id(prefix: str, *parts) -> str:
@@ -69,7 +69,9 @@ def _results(stream: BinaryIO):
 
 
 def read_openai_usage(stream: BinaryIO) -> Iterator[UsageEvent | RowError]:
-    """OpenAI /v1/organization/usage/completions pages. Its input_tokens INCLUDE input_cached_tokens."""
+    """OpenAI /v1/organization/usage/completions pages. Its input_tokens INCLUDE input_cached_tokens, the
+    cache writes and the audio and image input tokens. ``service_tier`` may be ``scale`` (Scale Tier):
+    stored as such, priced only by an organisation's override."""
     for item in _results(stream):
         if isinstance(item, RowError):
             yield item
@@ -83,6 +85,22 @@ def read_openai_usage(stream: BinaryIO) -> Iterator[UsageEvent | RowError]:
             cached = as_int(result.get("input_cached_tokens"), f"{prefix}.input_cached_tokens")
             if cached > input_total:
                 raise RowProblem(f"{prefix}.input_cached_tokens", f"{cached} is more than input_tokens {input_total}")
+            # input_tokens includes cached and cache-write tokens, and audio and image tokens: each is
+            # priced apart, so the uncached text input is what is left (or input_uncached_tokens).
+            writes = as_int(result.get("input_cache_write_tokens"), f"{prefix}.input_cache_write_tokens")
+            writes_12h = as_int(result.get("input_cache_write_12h_tokens"), f"{prefix}.input_cache_write_12h_tokens")
+            audio_in = as_int(result.get("input_audio_tokens"), f"{prefix}.input_audio_tokens")
+            image_in = as_int(result.get("input_image_tokens"), f"{prefix}.input_image_tokens")
+            if result.get("input_uncached_tokens") is not None:
+                uncached = as_int(result.get("input_uncached_tokens"), f"{prefix}.input_uncached_tokens")
+            else:
+                uncached = input_total - cached - writes - writes_12h - audio_in - image_in
+                if uncached < 0:
+                    raise RowProblem(
+                        f"{prefix}.input_tokens",
+                        f"{input_total} is less than its cached, cache-write, audio and image tokens "
+                        f"({cached + writes + writes_12h + audio_in + image_in})",
+                    )
             model = as_text(result.get("model"), f"{prefix}.model", required=True)
             project_id = as_text(result.get("project_id"), f"{prefix}.project_id")
             api_key_id = as_text(result.get("api_key_id"), f"{prefix}.api_key_id")
@@ -99,9 +117,16 @@ def read_openai_usage(stream: BinaryIO) -> Iterator[UsageEvent | RowError]:
                 provider="openai",
                 model=model,
                 service_tier=tier,
-                input_tokens=input_total - cached,
+                input_tokens=uncached,
                 cache_read_tokens=cached,
+                # OpenAI's 30-minute cache writes are the short-lived ones; the 12-hour ones the long-lived.
+                cache_write_5m_tokens=writes,
+                cache_write_1h_tokens=writes_12h,
                 output_tokens=as_int(result.get("output_tokens"), f"{prefix}.output_tokens"),
+                input_audio_tokens=audio_in,
+                output_audio_tokens=as_int(result.get("output_audio_tokens"), f"{prefix}.output_audio_tokens"),
+                input_image_tokens=image_in,
+                output_image_tokens=as_int(result.get("output_image_tokens"), f"{prefix}.output_image_tokens"),
                 is_batch=batch,
                 request_count=as_calls(result.get("num_model_requests"), f"{prefix}.num_model_requests"),
                 mapping_keys=keys,
@@ -127,6 +152,8 @@ def read_anthropic_usage(stream: BinaryIO) -> Iterator[UsageEvent | RowError]:
             workspace_id = as_text(result.get("workspace_id"), f"{prefix}.workspace_id")
             api_key_id = as_text(result.get("api_key_id"), f"{prefix}.api_key_id")
             tier = as_tier(result.get("service_tier"), f"{prefix}.service_tier")
+            # The bucket's pricing tier of prompt length: its token sum says nothing about one prompt.
+            context_window = as_context_window(result.get("context_window"), f"{prefix}.context_window")
             searches = as_calls(
                 server_tools.get("web_search_requests"), f"{prefix}.server_tool_use.web_search_requests"
             )
@@ -140,7 +167,7 @@ def read_anthropic_usage(stream: BinaryIO) -> Iterator[UsageEvent | RowError]:
                     api_key_id,
                     model,
                     tier,
-                    result.get("context_window"),
+                    context_window,
                 ),
                 occurred_at=start,
                 provider="anthropic",
@@ -162,6 +189,7 @@ def read_anthropic_usage(stream: BinaryIO) -> Iterator[UsageEvent | RowError]:
                 # The report counts tokens, not requests: a bucket stands for an unknown number of them.
                 request_count=0,
                 mapping_keys=keys,
+                context_window=context_window,
             )
         except RowProblem as problem:
             yield RowError(row, problem.field, problem.message)
@@ -209,16 +237,24 @@ def _litellm_tags(obj: dict) -> dict:
     return tags
 
 
-def _litellm_cached_tokens(obj: dict) -> int:
+def _litellm_metadata(obj: dict) -> dict:
     metadata = obj.get("metadata")
-    if not isinstance(metadata, dict):
-        return 0
-    usage = metadata.get("usage_object")
-    if not isinstance(usage, dict):
-        return 0
-    details = usage.get("prompt_tokens_details")
-    cached = details.get("cached_tokens") if isinstance(details, dict) else usage.get("cache_read_input_tokens")
-    return as_int(cached, "metadata.usage_object.prompt_tokens_details.cached_tokens")
+    if isinstance(metadata, str):
+        try:
+            metadata = json_loads(metadata)
+        except ValueError:
+            metadata = None
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def _details(usage: dict, key: str) -> dict:
+    details = usage.get(key)
+    return details if isinstance(details, dict) else {}
+
+
+# LiteLLM call types whose prompt_tokens exclude the cache reads and writes (Anthropic's own convention,
+# kept by the /v1/messages pass-through); every other call type counts them in (OpenAI's).
+_EXCLUSIVE_PROMPT_CALL_TYPES = {"anthropic_messages", "aanthropic_messages"}
 
 
 def _litellm_event(obj, line: int) -> UsageEvent:
@@ -228,21 +264,63 @@ def _litellm_event(obj, line: int) -> UsageEvent:
     model = as_text(obj.get("model"), "model", required=True)
     if "/" in model:
         model = model.split("/", 1)[1]  # "openai/gpt-4o" -> "gpt-4o"
+    call_type = as_text(obj.get("call_type"), "call_type").lower()
+    metadata = _litellm_metadata(obj)
+    usage = metadata.get("usage_object")
+    usage = usage if isinstance(usage, dict) else {}
+    prompt_details = _details(usage, "prompt_tokens_details")
+    completion_details = _details(usage, "completion_tokens_details")
+    field = "metadata.usage_object"
     prompt = as_int(obj.get("prompt_tokens"), "prompt_tokens")
-    cached = min(_litellm_cached_tokens(obj), prompt)
+    completion = as_int(obj.get("completion_tokens"), "completion_tokens")
+    if "cached_tokens" in prompt_details and prompt_details["cached_tokens"] is not None:
+        cached = as_int(prompt_details["cached_tokens"], f"{field}.prompt_tokens_details.cached_tokens")
+    else:
+        cached = as_int(usage.get("cache_read_input_tokens"), f"{field}.cache_read_input_tokens")
+    creation = as_int(usage.get("cache_creation_input_tokens"), f"{field}.cache_creation_input_tokens")
+    audio_in = as_int(prompt_details.get("audio_tokens"), f"{field}.prompt_tokens_details.audio_tokens")
+    image_in = as_int(prompt_details.get("image_tokens"), f"{field}.prompt_tokens_details.image_tokens")
+    audio_out = as_int(completion_details.get("audio_tokens"), f"{field}.completion_tokens_details.audio_tokens")
+    image_out = as_int(completion_details.get("image_tokens"), f"{field}.completion_tokens_details.image_tokens")
+    if call_type in _EXCLUSIVE_PROMPT_CALL_TYPES:
+        uncached = prompt - audio_in - image_in
+    else:
+        # prompt_tokens includes the cache reads and writes and the audio and image tokens, each priced apart.
+        uncached = prompt - cached - creation - audio_in - image_in
+    if uncached < 0:
+        raise RowProblem(
+            "prompt_tokens",
+            f"{prompt} is less than its cached, cache-write, audio and image tokens "
+            f"({prompt - uncached}) for call type {call_type or 'unknown'}",
+        )
+    text_out = completion - audio_out - image_out
+    if text_out < 0:
+        raise RowProblem("completion_tokens", f"{completion} is less than its audio and image tokens")
+    # A batch: LiteLLM names the batch's models in metadata.batch_models (null otherwise); its batch call
+    # types say so too.
+    batch = metadata.get("batch_models") not in (None, "", [], {}) or "batch" in call_type
     cache_hit = as_bool(obj.get("cache_hit"), "cache_hit")
     team_id = as_text(obj.get("team_id"), "team_id")
+    # A LiteLLM cache hit never reached the provider: nothing to pay for, the request still counts.
+    paid = not cache_hit
     return UsageEvent(
         line=line,
         request_id=as_text(obj.get("request_id"), "request_id", required=True),
         occurred_at=as_timestamp(obj.get("startTime"), "startTime"),
         provider=LITELLM_PROVIDERS.get(raw_provider, raw_provider),
         model=model,
+        service_tier="batch" if batch else "standard",
         tags=_litellm_tags(obj),
-        # A LiteLLM cache hit never reached the provider: nothing to pay for, the request still counts.
-        input_tokens=0 if cache_hit else prompt - cached,
-        cache_read_tokens=0 if cache_hit else cached,
-        output_tokens=0 if cache_hit else as_int(obj.get("completion_tokens"), "completion_tokens"),
+        input_tokens=uncached if paid else 0,
+        cache_read_tokens=cached if paid else 0,
+        # LiteLLM gives no 5-minute / 1-hour split (BerriAI/litellm#15056): the default 5-minute writes.
+        cache_write_5m_tokens=creation if paid else 0,
+        output_tokens=text_out if paid else 0,
+        input_audio_tokens=audio_in if paid else 0,
+        output_audio_tokens=audio_out if paid else 0,
+        input_image_tokens=image_in if paid else 0,
+        output_image_tokens=image_out if paid else 0,
+        is_batch=batch,
         gateway_cost=as_amount(obj.get("spend"), "spend"),
         mapping_keys=(("litellm_team", team_id),) if team_id else (),
     )

@@ -201,8 +201,14 @@ class _Context:
                 "cache_read_tokens": event.cache_read_tokens,
                 "cache_write_5m_tokens": event.cache_write_5m_tokens,
                 "cache_write_1h_tokens": event.cache_write_1h_tokens,
+                "input_audio_tokens": event.input_audio_tokens,
+                "output_audio_tokens": event.output_audio_tokens,
+                "input_image_tokens": event.input_image_tokens,
+                "output_image_tokens": event.output_image_tokens,
             },
             tool_calls=event.tool_calls,
+            context_window=event.context_window,
+            region_scope=event.region_scope,
         )
         costs = estimate.cost_nano
         if estimate.total_nano > MAX_AMOUNT_NANO_PER_ROW:  # each cost source is >= 0, so this bounds them all
