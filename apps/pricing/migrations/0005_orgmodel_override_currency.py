@@ -87,6 +87,10 @@ class Migration(migrations.Migration):
                 on_delete=django.db.models.deletion.PROTECT, related_name="+", to="pricing.provider"
             ),
         ),
+        migrations.AddConstraint(
+            model_name="orgmodel",
+            constraint=apps.tenancy.keys.TenantPrimaryKey(name="pricing_orgmodel_tenant_pk"),
+        ),
         migrations.AddField(
             model_name="priceoverride",
             name="org_model",
@@ -151,9 +155,5 @@ class Migration(migrations.Migration):
             constraint=models.CheckConstraint(
                 condition=models.Q(("name", ""), _negated=True), name="orgmodel_name_not_empty"
             ),
-        ),
-        migrations.AddConstraint(
-            model_name="orgmodel",
-            constraint=apps.tenancy.keys.TenantPrimaryKey(name="pricing_orgmodel_tenant_pk"),
         ),
     ]
