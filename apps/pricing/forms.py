@@ -2,7 +2,7 @@ from django import forms
 from django.utils import timezone
 
 from .constants import SERVICE_TIERS
-from .models import AiModel, PriceUnit, Provider, ServiceTier
+from .models import AiModel, OrgModel, PriceUnit, Provider, ServiceTier
 
 _DATE = {"widget": forms.DateInput(attrs={"type": "date"})}
 
@@ -26,6 +26,13 @@ class PriceOverrideForm(forms.Form):
         required=False,
         empty_label="(every model of the provider)",
     )
+    org_model = forms.ModelChoiceField(
+        queryset=OrgModel.objects.none(),
+        required=False,
+        label="Or one of our model names",
+        empty_label="—",
+        help_text="A deployment or fine-tune name of yours that maps to no list model (priced only by overrides).",
+    )
     usage_type = forms.CharField(
         required=False,
         max_length=40,
@@ -37,6 +44,9 @@ class PriceOverrideForm(forms.Form):
         required=False, max_digits=20, decimal_places=10, help_text="A negotiated price, e.g. 2.25, or leave empty."
     )
     unit = forms.ChoiceField(required=False, choices=[("", "—"), *PriceUnit.choices])
+    currency = forms.CharField(
+        required=False, max_length=3, help_text="The negotiated price's currency, e.g. EUR (default USD)."
+    )
     discount_pct = forms.DecimalField(
         required=False, max_digits=5, decimal_places=2, label="Discount %", help_text="Or a discount off list, e.g. 8."
     )
@@ -44,15 +54,22 @@ class PriceOverrideForm(forms.Form):
     effective_to = forms.DateField(required=False, help_text="Exclusive: the first day it no longer applies.", **_DATE)
     note = forms.CharField(required=False, max_length=500, help_text="e.g. the contract reference.")
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, organization=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["model"].label_from_instance = lambda m: f"{m.provider.code} / {m.code}"
+        if organization is not None:
+            self.fields["org_model"].queryset = OrgModel.objects.filter(
+                organization=organization, maps_to__isnull=True
+            ).select_related("provider")
+        self.fields["org_model"].label_from_instance = lambda m: f"{m.provider.code} / {m.name}"
 
     @staticmethod
     def initial_for(override) -> dict:
         return {
             "provider": override.provider.code,
             "model": override.model_id,
+            "org_model": override.org_model_id,
+            "currency": override.currency,
             "usage_type": override.usage_type,
             "service_tier": override.service_tier,
             "price": override.price,
@@ -61,6 +78,33 @@ class PriceOverrideForm(forms.Form):
             "effective_from": override.effective_from,
             "effective_to": override.effective_to,
             "note": override.note,
+        }
+
+
+class OrgModelForm(forms.Form):
+    provider = forms.ModelChoiceField(queryset=Provider.objects.order_by("code"), to_field_name="code")
+    name = forms.CharField(
+        max_length=200, help_text="Exactly as usage reports it, e.g. globex-gpt4o-prod or ft:gpt-4o-mini:globex::x1."
+    )
+    maps_to = forms.ModelChoiceField(
+        queryset=AiModel.objects.select_related("provider").order_by("provider__code", "code"),
+        required=False,
+        label="Priced as",
+        empty_label="(no list model: only our negotiated prices for this name)",
+    )
+    note = forms.CharField(required=False, max_length=500)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["maps_to"].label_from_instance = lambda m: f"{m.provider.code} / {m.code}"
+
+    @staticmethod
+    def initial_for(org_model) -> dict:
+        return {
+            "provider": org_model.provider.code,
+            "name": org_model.name,
+            "maps_to": org_model.maps_to_id,
+            "note": org_model.note,
         }
 
 

@@ -1,14 +1,16 @@
 """Writes to the price book.
 
-- ``price_book_load``: upserts the global list prices from the price-book file. They belong to no
-  organisation, so no organisation's audit chain records them; the file under version control is
-  their history, and the command prints what it created and changed.
+- ``price_book_load``: upserts the global list prices from the price book (upstream snapshot +
+  corrections). They belong to no organisation, so no organisation's audit chain records them; the
+  files under version control are their history, each load that changes what prices records a
+  ``PriceBookVersion`` (with the diff), and the command prints what it created and changed.
 - ``price_override_*``: an organisation's negotiated prices and discounts, each change in one
   transaction with exactly one audit event. Overrides are never deleted (past estimates used them):
   they are deactivated.
 """
 
 import functools
+import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -21,25 +23,55 @@ from apps.audit.services import audit_record, audited_update, set_active
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
 
-from .book_file import PRICE_PLACES, USAGE_TYPE_PATTERN, read_price_book
+from .book_file import (
+    BOOK_TOKEN_TYPES,
+    PRICE_PLACES,
+    USAGE_TYPE_PATTERN,
+    content_sha256,
+    file_sha256,
+    read_price_book,
+    read_upstream_snapshot,
+)
 from .constants import TOKEN_USAGE_TYPES, UNIT_DIVISORS
-from .models import AiModel, ModelAlias, PriceOverride, PriceRow, Provider, ServiceTier
-from .snapshots import override_snapshot
+from .models import AiModel, ModelAlias, OrgModel, PriceBookVersion, PriceOverride, PriceRow, Provider, ServiceTier
+from .snapshots import org_model_snapshot, override_snapshot
+from .upstream import row_diff
 
 # --- the global price book -------------------------------------------------------------------------
 
-_ROW_VALUE_FIELDS = ("unit", "price", "currency", "effective_to", "source", "source_date")
+_ROW_VALUE_FIELDS = ("unit", "price", "currency", "effective_to", "source", "source_date", "origin", "reason")
+DIFF_LINES_KEPT = 500
 
 
 def _count(counts: dict, kind: str, outcome: str) -> None:
     counts.setdefault(kind, {"created": 0, "updated": 0, "unchanged": 0})[outcome] += 1
 
 
+def _stored_rows() -> list:
+    return list(PriceRow.objects.select_related("provider", "model"))
+
+
+class _StoredRow:
+    """A stored price row under the record's attribute names (for the fingerprint and the diff)."""
+
+    def __init__(self, row: PriceRow):
+        self.provider, self.model = row.provider.code, row.model.code
+        self.region_scope, self.service_tier, self.usage_type = row.region_scope, row.service_tier, row.usage_type
+        self.min_context_tokens, self.effective_from, self.effective_to = (
+            row.min_context_tokens,
+            row.effective_from,
+            row.effective_to,
+        )
+        self.unit, self.price, self.currency = row.unit, row.price, row.currency
+
+
 @transaction.atomic
 def price_book_load(*, path: Path | str | None = None) -> dict[str, dict[str, int]]:
-    """Create or update providers, models, aliases and price rows from the file (default: the shipped
-    ``data/price_book.yaml``). Idempotent. Rows that are no longer in the file are left alone (past
-    usage was priced with them). Returns counts per kind: {"price_rows": {"created": n, ...}, ...}."""
+    """Create or update providers, models, aliases and price rows from the book (default: the shipped
+    upstream snapshot with the reviewed corrections on top; or one file). Idempotent. Rows that are no
+    longer in the book are left alone (past usage was priced with them). When what prices changed, a new
+    ``PriceBookVersion`` is recorded with the diff. Returns counts per kind:
+    {"price_rows": {"created": n, ...}, ..., "version": {"number": n, "created": bool}}."""
     book = read_price_book(path)
     counts: dict[str, dict[str, int]] = {}
     for kind in ("providers", "models", "aliases", "price_rows"):
@@ -61,15 +93,18 @@ def price_book_load(*, path: Path | str | None = None) -> dict[str, dict[str, in
             _count(counts, "providers", "unchanged")
 
     models = {(m.provider.code, m.code): m for m in AiModel.objects.select_related("provider")}
+    new_models = []
     for record in book.models:
         model = models.get((record.provider, record.code))
         if model is None:
-            models[(record.provider, record.code)] = AiModel.objects.create(
+            model = AiModel(
                 provider=providers[record.provider],
                 code=record.code,
                 display_name=record.display_name,
                 is_active=record.is_active,
             )
+            models[(record.provider, record.code)] = model
+            new_models.append(model)
             _count(counts, "models", "created")
         elif (model.display_name, model.is_active) != (record.display_name, record.is_active):
             model.display_name, model.is_active = record.display_name, record.is_active
@@ -77,6 +112,11 @@ def price_book_load(*, path: Path | str | None = None) -> dict[str, dict[str, in
             _count(counts, "models", "updated")
         else:
             _count(counts, "models", "unchanged")
+    if new_models:
+        AiModel.objects.bulk_create(new_models)
+        # bulk_create returns ids on PostgreSQL and SQLite 3.35+; read them back to be sure on any backend
+        created = {(m.provider.code, m.code): m for m in AiModel.objects.select_related("provider")}
+        models.update(created)
 
     aliases = {(a.provider.code, a.alias): a for a in ModelAlias.objects.select_related("provider", "model")}
     for record in book.aliases:
@@ -92,39 +132,80 @@ def price_book_load(*, path: Path | str | None = None) -> dict[str, dict[str, in
         else:
             _count(counts, "aliases", "unchanged")
 
+    stored = _stored_rows()
+    before = [_StoredRow(row) for row in stored]
     existing = {
         (
             row.provider.code,
             row.model.code,
+            row.region_scope,
             row.service_tier,
             row.usage_type,
             row.min_context_tokens,
             row.effective_from,
         ): row
-        for row in PriceRow.objects.select_related("provider", "model")
+        for row in stored
     }
+    new_rows, changed_rows = [], []
     for record in book.rows:
         values = {field: getattr(record, field) for field in _ROW_VALUE_FIELDS}
         row = existing.get(record.natural_key)
         if row is None:
-            PriceRow.objects.create(
-                provider=providers[record.provider],
-                model=models[(record.provider, record.model)],
-                service_tier=record.service_tier,
-                usage_type=record.usage_type,
-                min_context_tokens=record.min_context_tokens,
-                effective_from=record.effective_from,
-                **values,
+            new_rows.append(
+                PriceRow(
+                    provider=providers[record.provider],
+                    model=models[(record.provider, record.model)],
+                    region_scope=record.region_scope,
+                    service_tier=record.service_tier,
+                    usage_type=record.usage_type,
+                    min_context_tokens=record.min_context_tokens,
+                    effective_from=record.effective_from,
+                    **values,
+                )
             )
             _count(counts, "price_rows", "created")
         elif any(getattr(row, field) != value for field, value in values.items()):
             for field, value in values.items():
                 setattr(row, field, value)
-            row.save(update_fields=list(_ROW_VALUE_FIELDS))
+            changed_rows.append(row)
             _count(counts, "price_rows", "updated")
         else:
             _count(counts, "price_rows", "unchanged")
+    PriceRow.objects.bulk_create(new_rows, batch_size=1000)
+    PriceRow.objects.bulk_update(changed_rows, list(_ROW_VALUE_FIELDS), batch_size=1000)
+    version, created = _record_version(before=before, path=path)
+    counts["version"] = {"number": version.number, "created": created}
     return counts
+
+
+def _record_version(*, before: list, path) -> tuple[PriceBookVersion, bool]:
+    """A new version when the stored rows now price differently from the latest version."""
+    after = [_StoredRow(row) for row in _stored_rows()]
+    content = content_sha256(after)
+    latest = PriceBookVersion.objects.order_by("-number").first()
+    if latest is not None and latest.content_sha256 == content:
+        return latest, False
+    header = {}
+    if path is None:
+        header, _rows = read_upstream_snapshot()
+    lines = row_diff(before, after)
+    diff = {
+        "added": sum(line.startswith("+") for line in lines),
+        "removed": sum(line.startswith("-") for line in lines),
+        "changed": sum(line.startswith("~") for line in lines),
+        "lines": lines[:DIFF_LINES_KEPT],
+        "more": max(0, len(lines) - DIFF_LINES_KEPT),
+    }
+    version = PriceBookVersion.objects.create(
+        number=(latest.number + 1) if latest else 1,
+        upstream=f"{header['package']} {header['package_version']}" if header.get("package") else "",
+        upstream_sha256=header.get("data_sha256") or "",
+        content_sha256=content,
+        corrections_sha256=file_sha256() if path is None else file_sha256(path),
+        row_count=len(after),
+        diff=diff,
+    )
+    return version, True
 
 
 def price_book_load_default() -> dict[str, dict[str, int]]:
@@ -137,10 +218,12 @@ def price_book_load_default() -> dict[str, dict[str, int]]:
 OVERRIDE_FIELDS = (
     "provider",
     "model",
+    "org_model",
     "usage_type",
     "service_tier",
     "price",
     "unit",
+    "currency",
     "discount_pct",
     "effective_from",
     "effective_to",
@@ -151,8 +234,8 @@ OVERRIDE_FIELDS = (
 
 def _known_usage_types(*, provider: Provider) -> list[str]:
     """The token usage types plus every tool the provider's list prices name."""
-    tools = PriceRow.objects.filter(provider=provider).exclude(usage_type__in=TOKEN_USAGE_TYPES)
-    return [*TOKEN_USAGE_TYPES, *sorted(set(tools.values_list("usage_type", flat=True)))]
+    types = set(PriceRow.objects.filter(provider=provider).values_list("usage_type", flat=True).distinct())
+    return [*TOKEN_USAGE_TYPES, *sorted(types - set(TOKEN_USAGE_TYPES))]
 
 
 def _decimal(value, field: str, errors: dict) -> Decimal | None:
@@ -188,6 +271,8 @@ def override_errors(
     effective_to: date | None,
     note: str,
     is_active: bool,
+    org_model: OrgModel | None = None,
+    currency: str = "",
     check_overlap: bool = True,
 ) -> dict[str, str]:
     """Every problem with an override as {field: message}; shared by the forms, API and catalog import.
@@ -198,6 +283,19 @@ def override_errors(
         errors["provider"] = "Choose the provider the price applies to."
     if model is not None and provider is not None and model.provider_id != provider.pk:
         errors["model"] = f"{model.code} is not one of {provider.name}'s models."
+    if org_model is not None:
+        if model is not None:
+            errors["org_model"] = "Choose a list model or one of your own model names, not both."
+        elif org_model.organization_id != organization.pk:
+            errors["org_model"] = "Choose one of this organisation's model names."
+        elif provider is not None and org_model.provider_id != provider.pk:
+            errors["org_model"] = f"{org_model.name} is not one of your {provider.name} model names."
+        elif org_model.maps_to_id is not None:
+            errors["org_model"] = (
+                f"{org_model.name} is priced as {org_model.maps_to.code}: put the override on that model."
+            )
+    if currency and not re.fullmatch(r"[A-Z]{3}", currency):
+        errors["currency"] = "Use a three-letter ISO 4217 code such as USD or EUR."
     if usage_type and not USAGE_TYPE_PATTERN.match(usage_type):
         errors["usage_type"] = "Use a usage type such as input, output, cache_read or web_search."
     elif usage_type and provider is not None and usage_type not in _known_usage_types(provider=provider):
@@ -220,7 +318,7 @@ def override_errors(
         if unit not in UNIT_DIVISORS:
             errors["unit"] = "Say what the negotiated price is per: token, 1K or 1M tokens, call or 1K calls."
         elif usage_type:
-            token_type = usage_type in TOKEN_USAGE_TYPES
+            token_type = usage_type in BOOK_TOKEN_TYPES
             if token_type != unit.endswith("tokens"):
                 errors["unit"] = f"{usage_type} is priced per {'tokens' if token_type else 'call'}, not {unit}."
         if not usage_type:
@@ -229,6 +327,8 @@ def override_errors(
             )
     elif unit:
         errors["unit"] = "A discount has no unit: leave the unit empty."
+    elif currency:
+        errors["currency"] = "A discount has no currency (it keeps the list price's): leave the currency empty."
     if discount_value is not None:
         if not Decimal(0) <= discount_value <= Decimal(100):
             errors["discount_pct"] = "A discount is between 0 and 100 percent."
@@ -246,6 +346,7 @@ def override_errors(
             override=override,
             provider=provider,
             model=model,
+            org_model=org_model,
             usage_type=usage_type,
             service_tier=service_tier,
             effective_from=effective_from,
@@ -260,11 +361,14 @@ def override_errors(
     return errors
 
 
-def _overlapping(*, organization, override, provider, model, usage_type, service_tier, effective_from, effective_to):
+def _overlapping(
+    *, organization, override, provider, model, usage_type, service_tier, effective_from, effective_to, org_model=None
+):
     candidates = PriceOverride.objects.filter(
         organization=organization,
         provider=provider,
         model=model,
+        org_model=org_model,
         usage_type=usage_type,
         service_tier=service_tier,
         is_active=True,
@@ -284,6 +388,8 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
     values["usage_type"] = (values.get("usage_type") or "").strip().lower()
     values["service_tier"] = (values.get("service_tier") or "").strip().lower()
     values["unit"] = (values.get("unit") or "").strip()
+    values["currency"] = (values.get("currency") or "").strip().upper()
+    values.setdefault("org_model", None)
     values["note"] = (values.get("note") or "").strip()
     return values
 
@@ -296,7 +402,9 @@ def _normalised_numbers(values: dict[str, Any]) -> dict[str, Any]:
         else:
             values[field] = Decimal(str(values[field]).strip())
     if values["price"] is None:
-        values["unit"] = ""
+        values["unit"] = values["currency"] = ""
+    elif not values["currency"]:
+        values["currency"] = "USD"  # the list prices' currency, as before overrides had one
     return values
 
 
@@ -308,10 +416,12 @@ def price_override_create(
     actor,
     provider: Provider,
     model: AiModel | None = None,
+    org_model: OrgModel | None = None,
     usage_type: str = "",
     service_tier: str = "",
     price: Decimal | None = None,
     unit: str = "",
+    currency: str = "",
     discount_pct: Decimal | None = None,
     effective_from: date,
     effective_to: date | None = None,
@@ -322,6 +432,8 @@ def price_override_create(
         {
             "provider": provider,
             "model": model,
+            "org_model": org_model,
+            "currency": currency,
             "usage_type": usage_type,
             "service_tier": service_tier,
             "price": price,
@@ -373,7 +485,7 @@ def price_override_update(
     return audited_update(
         instance=override,
         stored=PriceOverride.objects.select_for_update(of=("self",))
-        .select_related("provider", "model")
+        .select_related("provider", "model", "org_model")
         .get(organization_id=override.organization_id, pk=override.pk),
         snapshot=override_snapshot,
         change=change,
@@ -393,6 +505,128 @@ def price_override_set_active(*, override: PriceOverride, active: bool, actor, r
         update=functools.partial(price_override_update, override=override),
         label="This override",
         event="price_override",
+        actor=actor,
+        reason=reason,
+    )
+
+
+# --- organisation models ------------------------------------------------------------------------------
+
+ORG_MODEL_FIELDS = ("provider", "name", "maps_to", "note", "is_active")
+
+
+@tenant_scoped
+def org_model_errors(
+    *,
+    organization: Organization,
+    org_model: OrgModel | None,
+    provider: Provider | None,
+    name: str,
+    maps_to: AiModel | None,
+    note: str = "",
+    is_active: bool = True,
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if provider is None:
+        errors["provider"] = "Choose the provider whose usage reports this name."
+    if not name:
+        errors["name"] = "Give the model name exactly as usage reports it (e.g. an Azure deployment name)."
+    elif len(name) > OrgModel._meta.get_field("name").max_length:
+        errors["name"] = "At most 200 characters."
+    if maps_to is not None and provider is not None and maps_to.provider_id != provider.pk:
+        errors["maps_to"] = f"{maps_to.code} is not one of {provider.name}'s models."
+    if len(note) > 500:
+        errors["note"] = "At most 500 characters."
+    if not errors and provider is not None:
+        if (
+            AiModel.objects.filter(provider=provider, code=name).exists()
+            or ModelAlias.objects.filter(provider=provider, alias=name).exists()
+        ):
+            errors["name"] = f"{name} is already a {provider.name} list model name; it needs no mapping."
+        clash = OrgModel.objects.filter(organization=organization, provider=provider, name=name)
+        if org_model is not None and org_model.pk:
+            clash = clash.exclude(pk=org_model.pk)
+        if clash.exists():
+            errors["name"] = f"{name} is already one of your {provider.name} model names."
+    return errors
+
+
+def _clean_org_model(values: dict[str, Any]) -> dict[str, Any]:
+    values = dict(values)
+    values["name"] = (values.get("name") or "").strip().lower()
+    values["note"] = (values.get("note") or "").strip()
+    return values
+
+
+@tenant_scoped
+@transaction.atomic
+def org_model_create(
+    *,
+    organization: Organization,
+    actor,
+    provider: Provider,
+    name: str,
+    maps_to: AiModel | None = None,
+    note: str = "",
+    is_active: bool = True,
+) -> OrgModel:
+    values = _clean_org_model(
+        {"provider": provider, "name": name, "maps_to": maps_to, "note": note, "is_active": is_active}
+    )
+    errors = org_model_errors(organization=organization, org_model=None, **values)
+    if errors:
+        raise ValidationError(errors)
+    org_model = OrgModel.objects.create(organization=organization, **values)
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="org_model.created",
+        target=org_model,
+        after=org_model_snapshot(org_model),
+    )
+    return org_model
+
+
+@tenant_scoped(via="org_model")
+@transaction.atomic
+def org_model_update(
+    *, org_model: OrgModel, actor, data: dict[str, Any], action: str = "org_model.updated", reason: str = ""
+) -> OrgModel:
+    unknown = set(data) - set(ORG_MODEL_FIELDS)
+    if unknown:
+        raise ValueError(f"org_model_update cannot change {sorted(unknown)}")
+
+    def change(stored: OrgModel) -> None:
+        values = _clean_org_model({field: data.get(field, getattr(stored, field)) for field in ORG_MODEL_FIELDS})
+        errors = org_model_errors(organization=stored.organization, org_model=stored, **values)
+        if errors:
+            raise ValidationError(errors)
+        for field, value in values.items():
+            setattr(stored, field, value)
+
+    return audited_update(
+        instance=org_model,
+        stored=OrgModel.objects.select_for_update(of=("self",))
+        .select_related("provider", "maps_to")
+        .get(organization_id=org_model.organization_id, pk=org_model.pk),
+        snapshot=org_model_snapshot,
+        change=change,
+        actor=actor,
+        action=action,
+        reason=reason,
+    )
+
+
+@tenant_scoped(via="org_model")
+@transaction.atomic
+def org_model_set_active(*, org_model: OrgModel, active: bool, actor, reason: str = "") -> OrgModel:
+    """Deactivate or reactivate an organisation model name (never deleted: past usage names it)."""
+    return set_active(
+        instance=org_model,
+        active=active,
+        update=functools.partial(org_model_update, org_model=org_model),
+        label="This model name",
+        event="org_model",
         actor=actor,
         reason=reason,
     )

@@ -18,9 +18,16 @@ from apps.tenancy.roles import Perm
 
 from . import services
 from .constants import COST_SOURCES
-from .forms import EstimateForm, PriceBookFilterForm, PriceOverrideForm
-from .models import PriceOverride
-from .selectors import list_price_book, price_book_for, price_overrides, price_rows_in_force
+from .forms import EstimateForm, OrgModelForm, PriceBookFilterForm, PriceOverrideForm
+from .models import OrgModel, PriceOverride
+from .selectors import (
+    list_price_book,
+    org_models,
+    price_book_for,
+    price_book_versions,
+    price_overrides,
+    price_rows_in_force,
+)
 
 PAGE_SIZE = 50
 
@@ -48,6 +55,7 @@ def price_book(request, org_slug: str):
             "page": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")),
             "query": query.urlencode(),
             "active_overrides": price_overrides(organization=request.organization, include_inactive=False).count(),
+            "versions": price_book_versions()[:5],
         },
     )
 
@@ -68,7 +76,9 @@ def _override_data(form: PriceOverrideForm) -> dict:
 
 @org_perm_required(Perm.MANAGE_CATALOG)
 def override_create(request, org_slug: str):
-    form = PriceOverrideForm(request.POST or None, initial={"effective_from": timezone.localdate()})
+    form = PriceOverrideForm(
+        request.POST or None, initial={"effective_from": timezone.localdate()}, organization=request.organization
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.price_override_create(
@@ -85,7 +95,9 @@ def override_create(request, org_slug: str):
 @org_perm_required(Perm.MANAGE_CATALOG)
 def override_edit(request, org_slug: str, pk: int):
     override = get_object_or_404(PriceOverride.objects.select_related("provider", "model"), pk=pk)
-    form = PriceOverrideForm(request.POST or None, initial=PriceOverrideForm.initial_for(override))
+    form = PriceOverrideForm(
+        request.POST or None, initial=PriceOverrideForm.initial_for(override), organization=request.organization
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.price_override_update(override=override, actor=request.user, data=_override_data(form))
@@ -119,6 +131,73 @@ def override_deactivate(request, org_slug: str, pk: int):
 @org_perm_required(Perm.MANAGE_CATALOG)
 def override_reactivate(request, org_slug: str, pk: int):
     return _set_active(request, org_slug, pk, active=True)
+
+
+@org_perm_required(Perm.VIEW_ORG)
+def org_model_list(request, org_slug: str):
+    rows = org_models(organization=request.organization)
+    return render(
+        request,
+        "pricing/org_model_list.html",
+        {"page": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")), "query": ""},
+    )
+
+
+def _org_model_data(form: OrgModelForm) -> dict:
+    return {field: form.cleaned_data[field] for field in OrgModelForm.base_fields}
+
+
+@org_perm_required(Perm.MANAGE_CATALOG)
+def org_model_create(request, org_slug: str):
+    form = OrgModelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.org_model_create(organization=request.organization, actor=request.user, **_org_model_data(form))
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(request, "Model name saved: usage reporting it is priced from now on.")
+            return redirect("pricing:org_models", org_slug=org_slug)
+    return render(request, "pricing/org_model_form.html", {"form": form, "org_model": None})
+
+
+@org_perm_required(Perm.MANAGE_CATALOG)
+def org_model_edit(request, org_slug: str, pk: int):
+    org_model = get_object_or_404(OrgModel.objects.select_related("provider", "maps_to"), pk=pk)
+    form = OrgModelForm(request.POST or None, initial=OrgModelForm.initial_for(org_model))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.org_model_update(org_model=org_model, actor=request.user, data=_org_model_data(form))
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(request, "Model name saved.")
+            return redirect("pricing:org_models", org_slug=org_slug)
+    return render(request, "pricing/org_model_form.html", {"form": form, "org_model": org_model})
+
+
+def _set_org_model_active(request, org_slug: str, pk: int, *, active: bool):
+    org_model = get_object_or_404(OrgModel.objects.select_related("provider", "maps_to"), pk=pk)
+    return set_active_view(
+        request,
+        set_active=functools.partial(services.org_model_set_active, org_model=org_model),
+        active=active,
+        done=f"Model name {'reactivated' if active else 'deactivated'}.",
+        to="pricing:org_models",
+        org_slug=org_slug,
+    )
+
+
+@require_POST
+@org_perm_required(Perm.MANAGE_CATALOG)
+def org_model_deactivate(request, org_slug: str, pk: int):
+    return _set_org_model_active(request, org_slug, pk, active=False)
+
+
+@require_POST
+@org_perm_required(Perm.MANAGE_CATALOG)
+def org_model_reactivate(request, org_slug: str, pk: int):
+    return _set_org_model_active(request, org_slug, pk, active=True)
 
 
 @org_perm_required(Perm.VIEW_ORG)

@@ -30,7 +30,7 @@ from apps.tenancy.scoping import tenant_scoped
 
 # Dependency order: budgets name cost centres, taxonomy values name cost centres, price overrides
 # name providers and models of the price book. Import validates and applies in this order.
-SECTION_NAMES: list[str] = ["budget_owners", "budgets", "taxonomy", "price_overrides"]
+SECTION_NAMES: list[str] = ["budget_owners", "budgets", "taxonomy", "org_models", "price_overrides"]
 DOCUMENT_KEYS = {"organization", "exported_at"}  # informational; ignored on import
 FORMATS = ("yaml", "json", "csv")
 

@@ -35,6 +35,8 @@ NO_ORGANISATION = {
     "apps.pricing.selectors:ai_models": "the global list of models",
     "apps.pricing.selectors:price_rows_in_force": "global list prices in force on a day",
     "apps.pricing.selectors:list_price_book": "the global list prices alone, before any organisation's overrides",
+    "apps.pricing.selectors:current_version_number": "the number of the global price-book version",
+    "apps.pricing.selectors:price_book_versions": "the global price-book versions",
     "apps.pricing.services:price_book_load": "loads the global price book from its file",
     "apps.pricing.services:price_book_load_default": "loads the shipped global price book",
     # The ECB reference rates: global like the price book (the same rate for every organisation).

@@ -1,12 +1,12 @@
 """Cross-tenant cases for the pricing app. Providers, models, aliases and list prices are global
-reference data (no organisation); only PriceOverride is tenant-owned."""
+reference data (no organisation); PriceOverride and OrgModel are tenant-owned."""
 
 import datetime
 from decimal import Decimal
 
 from django_scopes import scope
 
-from apps.pricing.models import PriceOverride
+from apps.pricing.models import OrgModel, PriceOverride
 from tests.factories.pricing import AiModelFactory, ProviderFactory
 
 from . import api_route, portal_route, tenant_model, unscoped_route
@@ -46,6 +46,15 @@ portal_route("pricing:override_create", _org)
 portal_route("pricing:override_edit", _override)
 portal_route("pricing:override_deactivate", _override, method="post")
 portal_route("pricing:override_reactivate", _override, method="post")
+portal_route("pricing:org_models", _org)
+portal_route("pricing:org_model_create", _org)
+portal_route("pricing:org_model_edit", lambda w, o: {"org_slug": o.slug, "pk": make_org_model(w, o).pk})
+portal_route(
+    "pricing:org_model_deactivate", lambda w, o: {"org_slug": o.slug, "pk": make_org_model(w, o).pk}, method="post"
+)
+portal_route(
+    "pricing:org_model_reactivate", lambda w, o: {"org_slug": o.slug, "pk": make_org_model(w, o).pk}, method="post"
+)
 
 api_route("api:price-override-list", row_id=lambda w, o: make_price_override(w, o).pk)
 api_route("api:price-override-detail", lambda w, o: {"pk": make_price_override(w, o).pk})
@@ -54,3 +63,18 @@ api_route("api:price-override-detail", lambda w, o: {"pk": make_price_override(w
 # (tests/pricing/test_api.py checks that they carry nothing of any organisation).
 unscoped_route("api:price-row-list", "global list prices, the same for every organisation")
 unscoped_route("api:price-row-detail", "global list prices, the same for every organisation")
+
+
+def make_org_model(world, organization) -> OrgModel:
+    provider = ProviderFactory(code="azure-openai", name="Azure OpenAI")
+    with scope(organization=organization):
+        org_model, _ = OrgModel.objects.get_or_create(
+            organization=organization,
+            provider=provider,
+            name=f"{organization.slug}-gpt4o-prod",
+            defaults={"note": f"{organization.slug} deployment"},
+        )
+    return org_model
+
+
+tenant_model("pricing.orgmodel", make_org_model)

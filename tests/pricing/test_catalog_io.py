@@ -12,10 +12,12 @@ ROWS = [
     {
         "provider": "anthropic",
         "model": "",
+        "org_model": "",
         "usage_type": "",
         "service_tier": "",
         "price": None,
         "unit": "",
+        "currency": "",
         "discount_pct": "8",
         "effective_from": "2025-01-01",
         "effective_to": None,
@@ -25,10 +27,12 @@ ROWS = [
     {
         "provider": "openai",
         "model": "gpt-4o",
+        "org_model": "",
         "usage_type": "input",
         "service_tier": "standard",
         "price": "2.25",
         "unit": "1m_tokens",
+        "currency": "USD",
         "discount_pct": None,
         "effective_from": "2025-07-01",
         "effective_to": "2026-07-01",
@@ -38,10 +42,12 @@ ROWS = [
     {
         "provider": "openai",
         "model": "",
+        "org_model": "",
         "usage_type": "web_search",
         "service_tier": "",
         "price": None,
         "unit": "",
+        "currency": "",
         "discount_pct": "12.5",
         "effective_from": "2024-01-01",
         "effective_to": None,
@@ -66,13 +72,14 @@ def _count(organization):
 
 def test_export_apply_into_the_other_org_and_export_again_gives_the_same_data(world, price_book):
     a, b = world.org("a"), world.org("b")
-    # web_search has no OpenAI list price, so that row is refused; the other two go in
-    errors, _ = _import(a, ROWS)
+    # web_search has no Azure OpenAI list price, so that row is refused; the other two go in (OpenAI's
+    # web_search is a list price since the book takes genai-prices' rows)
+    errors, _ = _import(a, [*ROWS[:2], {**ROWS[2], "provider": "azure-openai"}])
     assert errors == [
         (
-            "price_overrides[openai/* web_search * 2024-01-01]",
+            "price_overrides[azure-openai/* web_search * 2024-01-01]",
             "usage_type",
-            "OpenAI list prices have no usage type 'web_search'; use one of input, output, cache_read, "
+            "Azure OpenAI list prices have no usage type 'web_search'; use one of input, output, cache_read, "
             "cache_write_5m, cache_write_1h, input_audio, output_audio, cache_read_audio, input_image, output_image, "
             "or leave it empty for all.",
         )
@@ -95,7 +102,7 @@ def test_csv_round_trips(world, price_book):
     text = catalog_io.rows_to_csv(rows)
     assert text.splitlines()[0] == ",".join(f'"{column}"' for column in catalog_io.CSV_COLUMNS)
     assert (
-        '"openai","gpt-4o","input","standard","2.25","1m_tokens","","2025-07-01","2026-07-01","OA-7731","true"'
+        '"openai","gpt-4o","","input","standard","2.25","1m_tokens","USD","","2025-07-01","2026-07-01","OA-7731","true"'
         in text.splitlines()
     )
     assert catalog_io.rows_from_csv(text) == rows

@@ -66,6 +66,7 @@ def test_overrides_apply_to_their_organisation_only_and_are_audited(world, price
         "service_tier": "",
         "price": "2.25",
         "unit": "1m_tokens",
+        "currency": "USD",  # a negotiated price without a currency is in the list's USD
         "discount_pct": None,
         "effective_from": "2025-07-01",
         "effective_to": None,

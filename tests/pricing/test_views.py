@@ -6,7 +6,7 @@ from django.urls import reverse
 from django_scopes import scope
 
 from apps.audit.models import AuditEvent
-from apps.pricing.models import AiModel, PriceOverride, Provider
+from apps.pricing.models import AiModel, OrgModel, PriceOverride, Provider
 from apps.tenancy.roles import Role
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,14 @@ def test_price_book_lists_current_prices_with_sources_and_filters(world, price_b
         _url("book", world), {"provider": "openai", "model": "o3", "tier": "standard", "on": "2025-05-01"}
     )
     prices = {r.usage_type: r.price for r in response.context["page"]}
-    assert prices == {"input": Decimal("10"), "cache_read": Decimal("2.5"), "output": Decimal("40")}
+    # (o3's file search and web search calls are list prices since the book takes genai-prices' rows)
+    assert prices == {
+        "input": Decimal("10"),
+        "cache_read": Decimal("2.5"),
+        "output": Decimal("40"),
+        "file_search": Decimal("2.5"),
+        "web_search": Decimal("10"),
+    }
 
 
 def test_price_book_is_paginated_and_has_an_empty_state(world, price_book):
@@ -110,7 +117,7 @@ def test_finance_creates_edits_and_deactivates_an_override(world, price_book):
         override = PriceOverride.objects.get()
     assert (override.price, override.model, override.note) == (Decimal("2.25"), gpt_4o, "OA-7731")
     listing = client.get(_url("overrides", world)).content.decode()
-    assert "2.25 per 1M tokens" in listing and "OA-7731" in listing
+    assert "2.25 USD per 1M tokens" in listing and "OA-7731" in listing
 
     response = client.post(
         _url("override_edit", world, pk=override.pk),
@@ -169,3 +176,60 @@ def test_only_catalog_managers_change_overrides(world, price_book):
     assert world.login("a", Role.VIEWER).post(_url("override_deactivate", world, pk=override.pk)).status_code == 403
     with scope(organization=world.org("a")):
         assert PriceOverride.objects.get().is_active
+
+
+def test_finance_maintains_model_names_and_prices_an_unmapped_one_in_eur(world, price_book):
+    viewer = world.login("a", Role.BUDGET_OWNER)
+    page = viewer.get(_url("org_models", world)).content.decode()
+    assert "No model names of our own" in page
+    assert "Add a model name" not in page  # reading only
+    assert viewer.get(_url("org_model_create", world)).status_code == 403
+
+    client = world.login("a", Role.FINANCE_ANALYST)
+    gpt_4o = AiModel.objects.get(provider__code="azure-openai", code="gpt-4o")
+    response = client.post(
+        _url("org_model_create", world),
+        {"provider": "azure-openai", "name": "Globex-GPT4o-Prod", "maps_to": gpt_4o.pk, "note": "West Europe"},
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    response = client.post(_url("org_model_create", world), {"provider": "openai", "name": "ft:gpt-4o-mini:a::x1"})
+    assert response.status_code == 302, response.context["form"].errors
+    page = client.get(_url("org_models", world)).content.decode()
+    assert "globex-gpt4o-prod" in page and "our negotiated prices only" in page
+    with scope(organization=world.org("a")):
+        fine_tune = OrgModel.objects.get(name="ft:gpt-4o-mini:a::x1")
+    response = client.post(
+        _url("override_create", world),
+        {
+            "provider": "openai",
+            "org_model": fine_tune.pk,
+            "usage_type": "input",
+            "price": "0.30",
+            "unit": "1m_tokens",
+            "currency": "eur",
+            "effective_from": "2026-10-01",
+        },
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    listing = client.get(_url("overrides", world)).content.decode()
+    assert "ft:gpt-4o-mini:a::x1</code> (ours)" in listing and "0.30 EUR per 1M tokens" in listing
+    estimate = client.get(
+        _url("estimate", world),
+        {
+            "provider": "openai",
+            "model": "ft:gpt-4o-mini:a::x1",
+            "service_tier": "standard",
+            "occurred_on": "2026-10-14",
+            "input_tokens": "1000000",
+            "output_tokens": "0",
+            "cache_read_tokens": "0",
+            "cache_write_5m_tokens": "0",
+            "cache_write_1h_tokens": "0",
+        },
+    )
+    org_price = estimate.context["results"]["org"]
+    assert (org_price.total_nano, org_price.currency) == (300_000_000, "EUR")
+    assert estimate.context["results"]["list"].model is None  # the list knows no such model
+    # Beta sees none of Alpha's names
+    other = world.login("b", Role.FINANCE_ANALYST)
+    assert "globex-gpt4o-prod" not in other.get(_url("org_models", world, key="b")).content.decode()

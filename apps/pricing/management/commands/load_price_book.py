@@ -2,15 +2,21 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.pricing.book_file import DEFAULT_PATH, PriceBookFileError
+from apps.pricing.book_file import PriceBookFileError
 from apps.pricing.services import price_book_load
 
 
 class Command(BaseCommand):
-    help = "Upsert providers, models, aliases and list prices from a price-book YAML file (default: the shipped one)."
+    help = (
+        "Upsert providers, models, aliases and list prices from the shipped book (the genai-prices snapshot "
+        "with the reviewed corrections on top) or from one price-book YAML file; record a new price-book "
+        "version when what prices changed."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("path", nargs="?", default=str(DEFAULT_PATH), help="Price-book YAML file.")
+        parser.add_argument(
+            "path", nargs="?", default=None, help="One price-book YAML file (default: the shipped book)."
+        )
 
     def handle(self, *args, path: str, **options):
         try:
@@ -19,9 +25,12 @@ class Command(BaseCommand):
             raise CommandError(f"No such file: {path}") from exc
         except PriceBookFileError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"Loaded {path}")
+        self.stdout.write(f"Loaded {path or 'the shipped price book (upstream snapshot + corrections)'}")
+        version = counts.pop("version")
         for kind, outcome in counts.items():
             self.stdout.write(
                 f"  {kind.replace('_', ' ')}: {outcome['created']} created, {outcome['updated']} updated, "
                 f"{outcome['unchanged']} unchanged"
             )
+        state = "new" if version["created"] else "unchanged"
+        self.stdout.write(f"  price-book version: r{version['number']} ({state})")
