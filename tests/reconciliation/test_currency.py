@@ -357,3 +357,27 @@ def test_overlapping_gateway_logs_and_provider_exports_are_noted_on_the_provider
         .content.decode()
     )
     assert "Possibly counted twice" in html and "12.89 EUR" in html
+
+
+def test_the_migration_flags_runs_made_before_conversion(world):
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    from tests.factories.reconciliation import ReconciliationRunFactory
+
+    migration = importlib.import_module("apps.reconciliation.migrations.0004_run_conversion_overlap")
+    eur = in_eur(world, "b")
+    usd = world.org("a")
+    with scope(organization=eur):
+        eur_run = ReconciliationRunFactory(organization=eur, currency="EUR", inputs={"invoice_currencies": ["EUR"]})
+    with scope(organization=usd):
+        usd_run = ReconciliationRunFactory(organization=usd, inputs={"invoice_currencies": ["USD"]})
+        mixed_run = ReconciliationRunFactory(organization=usd, inputs={"invoice_currencies": ["EUR", "USD"]})
+        empty_run = ReconciliationRunFactory(organization=usd, inputs={})
+    migration.flag_legacy_runs(django_apps, None)
+    with scope(organization=eur):
+        assert ReconciliationRun.objects.get(pk=eur_run.pk).legacy_unconverted is True
+    with scope(organization=usd):
+        flagged = dict(ReconciliationRun.objects.values_list("pk", "legacy_unconverted"))
+    assert flagged == {usd_run.pk: False, mixed_run.pk: True, empty_run.pk: False}
