@@ -290,6 +290,7 @@ def test_legacy_runs_are_flagged_on_the_page(world):
     organization = in_eur(world)
     with scope(organization=organization):
         run = ReconciliationRunFactory(organization=organization, currency="EUR", legacy_unconverted=True)
+        ProviderInvoiceFactory(organization=organization, billing_period=OCT, currency="EUR")  # the month is listed
     html = (
         world.login("a", "finance_admin")
         .get(reverse("reconciliation:run_detail", kwargs={"org_slug": "alpha", "pk": run.pk}))
@@ -297,6 +298,12 @@ def test_legacy_runs_are_flagged_on_the_page(world):
     )
     assert "Made before conversion." in html
     assert "Reconcile 2026-10 again." in html
+    home = world.login("a", "finance_admin").get(reverse("portal:home", kwargs={"org_slug": "alpha"}))
+    assert "Made before conversion:</strong> this run added amounts of different currencies as EUR." in (
+        home.content.decode()
+    )
+    board = world.login("a", "finance_admin").get(reverse("periods:board", kwargs={"org_slug": "alpha"}))
+    assert 'title="made before amounts were converted: reconcile again">legacy</span>' in board.content.decode()
 
 
 def test_a_run_cannot_point_at_another_organisations_conversion(world, rates):
