@@ -98,8 +98,7 @@ def gap_refusal(gap: RateGap, *, what: str, base: str) -> str:
     """The message of a run refused for missing rates: which currencies, which days, what to do."""
     return (
         f"{what} cannot be compared in {base}: {gap.message} A rate is never assumed: load the missing rates "
-        "(the ECB history with the load_fx_rates command, or your own rates on the exchange-rates settings page) "
-        "and run again."
+        "(Settings → Exchange rates shows what is loaded and takes your own rates) and run again."
     )
 
 

@@ -290,6 +290,7 @@ def test_legacy_runs_are_flagged_on_the_page(world):
     organization = in_eur(world)
     with scope(organization=organization):
         run = ReconciliationRunFactory(organization=organization, currency="EUR", legacy_unconverted=True)
+        ProviderInvoiceFactory(organization=organization, billing_period=OCT, currency="EUR")  # the month is listed
     html = (
         world.login("a", "finance_admin")
         .get(reverse("reconciliation:run_detail", kwargs={"org_slug": "alpha", "pk": run.pk}))
@@ -297,6 +298,12 @@ def test_legacy_runs_are_flagged_on_the_page(world):
     )
     assert "Made before conversion." in html
     assert "Reconcile 2026-10 again." in html
+    home = world.login("a", "finance_admin").get(reverse("portal:home", kwargs={"org_slug": "alpha"}))
+    assert "Made before conversion:</strong> this run added amounts of different currencies as EUR." in (
+        home.content.decode()
+    )
+    board = world.login("a", "finance_admin").get(reverse("periods:board", kwargs={"org_slug": "alpha"}))
+    assert 'title="made before amounts were converted: reconcile again">legacy</span>' in board.content.decode()
 
 
 def test_a_run_cannot_point_at_another_organisations_conversion(world, rates):
@@ -357,3 +364,27 @@ def test_overlapping_gateway_logs_and_provider_exports_are_noted_on_the_provider
         .content.decode()
     )
     assert "Possibly counted twice" in html and "12.89 EUR" in html
+
+
+def test_the_migration_flags_runs_made_before_conversion(world):
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    from tests.factories.reconciliation import ReconciliationRunFactory
+
+    migration = importlib.import_module("apps.reconciliation.migrations.0004_run_conversion_overlap")
+    eur = in_eur(world, "b")
+    usd = world.org("a")
+    with scope(organization=eur):
+        eur_run = ReconciliationRunFactory(organization=eur, currency="EUR", inputs={"invoice_currencies": ["EUR"]})
+    with scope(organization=usd):
+        usd_run = ReconciliationRunFactory(organization=usd, inputs={"invoice_currencies": ["USD"]})
+        mixed_run = ReconciliationRunFactory(organization=usd, inputs={"invoice_currencies": ["EUR", "USD"]})
+        empty_run = ReconciliationRunFactory(organization=usd, inputs={})
+    migration.flag_legacy_runs(django_apps, None)
+    with scope(organization=eur):
+        assert ReconciliationRun.objects.get(pk=eur_run.pk).legacy_unconverted is True
+    with scope(organization=usd):
+        flagged = dict(ReconciliationRun.objects.values_list("pk", "legacy_unconverted"))
+    assert flagged == {usd_run.pk: False, mixed_run.pk: True, empty_run.pk: False}
