@@ -15,8 +15,8 @@ def test_demo_loads_the_shipped_history_since_2024_once(world):
     demo.seed_demo(organization=world.org("b"), stdout=out)
     text = out.getvalue()
     assert (
-        "alpha: ECB reference rates (shared by every organisation) 21507 created, 0 updated, 0 unchanged (2024-01-02 to 2026-10-30)"
-        in text
+        "alpha: ECB reference rates (shared by every organisation) 21507 created, 0 updated, 0 unchanged "
+        "(2024-01-02 to 2026-10-30)" in text
     )
     assert "beta: ECB reference rates (shared by every organisation) 0 created, 0 updated, 21507 unchanged" in text
     assert FxRate.objects.count() == 21_507
