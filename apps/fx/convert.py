@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 
 FX_MAX_RATE_AGE_DAYS = 4
@@ -28,6 +28,16 @@ USAGE_DAY = "usage_day"
 MONTH_AVERAGE = "month_average"
 PERIOD_END = "period_end"
 POLICIES = (USAGE_DAY, MONTH_AVERAGE, PERIOD_END)
+
+
+def charge_days(start: datetime, end: datetime) -> tuple[date, date]:
+    """The first and last UTC day a charge period covers (its end is exclusive: 10-01 00:00 → 11-01 00:00 is
+    10-01 … 10-31): the days an invoice line is converted over, the same in reconciliation and allocation."""
+    start_utc, end_utc = start.astimezone(UTC), end.astimezone(UTC)
+    first = start_utc.date()
+    if end_utc <= start_utc:
+        return first, first
+    return first, max(first, (end_utc - timedelta(microseconds=1)).date())
 
 
 def convert_nano(nano: int, num: int, den: int) -> int:

@@ -14,6 +14,7 @@ DEMO_SINCE = date(2024, 1, 1)
 def seed_demo(*, organization: Organization, stdout) -> None:
     counts = ecb_rates_load(since=DEMO_SINCE)
     stdout.write(
-        f"  {organization.slug}: ECB rates {counts['created']} created, {counts['updated']} updated, "
+        f"  {organization.slug}: ECB reference rates (shared by every organisation) {counts['created']} created, "
+        f"{counts['updated']} updated, "
         f"{counts['unchanged']} unchanged ({counts['first_day']} to {counts['last_day']})"
     )

@@ -2,8 +2,10 @@
 
 from datetime import date
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Max, Min, QuerySet, Sum
 
+from apps.fx.convert import charge_days
+from apps.periods.selectors import settled_periods
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
 
@@ -96,3 +98,25 @@ def invoice_totals_by_currency(
 @tenant_scoped
 def invoice_ingest_jobs(*, organization: Organization) -> QuerySet[InvoiceIngestJob]:
     return InvoiceIngestJob.objects.order_by("-created_at", "-id")
+
+
+@tenant_scoped
+def rate_demand(*, organization: Organization) -> list[tuple[str, date, date]]:
+    """The currencies other than the base currency that invoice lines of billing months not yet approved or
+    closed are in, with the first and last day their charge periods cover: the days a run will need rates for (a rate
+    demand of ``fx``)."""
+    settled = settled_periods(organization=organization)
+    rows = (
+        InvoiceLine.objects.filter(organization=organization)
+        .exclude(currency=organization.base_currency)
+        .exclude(billing_period__in=settled)
+        .values("currency", "billing_period")
+        .annotate(start=Min("charge_period_start"), end=Max("charge_period_end"))
+        .order_by("currency", "billing_period")
+    )
+    demands = []
+    for row in rows:
+        first, _ = charge_days(row["start"], row["start"])
+        _, last = charge_days(row["start"], row["end"])
+        demands.append((row["currency"], first, last))
+    return demands

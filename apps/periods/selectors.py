@@ -163,3 +163,13 @@ def checks_for_page(*, organization: Organization, billing_period: BillingPeriod
             billing_period=billing_period,
         )
     return {"transition": t, "check": check, "override_check": override}
+
+
+@tenant_scoped
+def settled_periods(*, organization: Organization) -> set[date]:
+    """The periods approved or closed: their runs are made, so their amounts need no further rates."""
+    return set(
+        BillingPeriod.objects.filter(
+            organization=organization, state__in=[BillingPeriod.State.APPROVED, BillingPeriod.State.CLOSED]
+        ).values_list("period", flat=True)
+    )

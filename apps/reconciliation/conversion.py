@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import Count, Max, Sum
 
-from apps.fx.convert import Converter, ConvertItem, RateGap
+from apps.fx.convert import Converter, ConvertItem, RateGap, charge_days
 from apps.fx.selectors import rate_table_for
 from apps.invoices.models import InvoiceLine
 from apps.tenancy.models import Organization
@@ -30,16 +30,6 @@ from . import engine
 
 SOURCE_COLUMNS = {source: cost for source, (cost, _quantity) in COST_COLUMNS.items()}
 REMAINDER = ""  # the part of a cube row's estimate its cost-source split does not explain
-
-
-def charge_days(start: datetime, end: datetime) -> tuple[date, date]:
-    """The first and last UTC day a charge period covers (its end is exclusive: 10-01 00:00 → 11-01 00:00 is
-    10-01 … 10-31)."""
-    start_utc, end_utc = start.astimezone(UTC), end.astimezone(UTC)
-    first = start_utc.date()
-    if end_utc <= start_utc:
-        return first, first
-    return first, max(first, (end_utc - timedelta(microseconds=1)).date())
 
 
 @dataclass

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.db.models import Max, Min, Q, QuerySet, Sum
 
 from apps.core.calendar import month_after, period_bounds, period_of_day
+from apps.periods.selectors import settled_periods
 from apps.taxonomy.models import Granularity, TagDimension, TagSet, TagValue
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.scoping import tenant_scoped
@@ -473,3 +474,36 @@ def overlaps_of_cells(*, organization: Organization, cells: set[tuple[date, str,
         provider__in=sorted({provider for _day, provider, _model in cells}),
     )
     return _overlaps(queryset, cells)
+
+
+@tenant_scoped
+def rate_demand(*, organization: Organization) -> list[tuple[str, date, date]]:
+    """The currencies other than the base currency that usage of periods not yet approved or closed is in, with the
+    first and last day of that usage per period: the days a run will need rates for (a rate demand of ``fx``).
+
+    Read from the monthly rollups (one row per month and cell) and one bounded look-up of the daily cube per
+    currency and month, never from the fact table."""
+    settled = settled_periods(organization=organization)
+    base = organization.base_currency
+    start_day = organization.period_start_day
+    months = (
+        MonthlyUsage.objects.filter(organization=organization)
+        .exclude(currency=base)
+        .values_list("currency", "month")
+        .distinct()
+        .order_by("currency", "month")
+    )
+    demands: list[tuple[str, date, date]] = []
+    for currency, month in months:
+        bounds = DailyUsage.objects.filter(
+            organization=organization, currency=currency, day__gte=month, day__lt=month_after(month)
+        ).aggregate(first=Min("day"), last=Max("day"))
+        if bounds["first"] is None:
+            continue
+        period = period_of_day(bounds["first"], start_day=start_day)
+        while period <= period_of_day(bounds["last"], start_day=start_day):
+            if period not in settled:
+                first, after = period_bounds(period, start_day=start_day)
+                demands.append((currency, max(first, bounds["first"]), min(after - timedelta(days=1), bounds["last"])))
+            period = month_after(period)
+    return demands

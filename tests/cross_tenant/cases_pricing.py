@@ -9,7 +9,7 @@ from django_scopes import scope
 from apps.pricing.models import OrgModel, PriceOverride
 from tests.factories.pricing import AiModelFactory, ProviderFactory
 
-from . import api_route, portal_route, tenant_model, unscoped_route
+from . import api_route, portal_route, tenant_model, unscoped_admin_model, unscoped_route
 
 
 def make_price_override(world, organization) -> PriceOverride:
@@ -78,3 +78,10 @@ def make_org_model(world, organization) -> OrgModel:
 
 
 tenant_model("pricing.orgmodel", make_org_model)
+
+
+unscoped_admin_model(
+    "pricing.pricebookversion",
+    "the versions of the shared list-price book (no tenant data): only superusers may open it (staff org admins "
+    "hold no Django model permission)",
+)

@@ -156,7 +156,7 @@ def catalog_file(world, tmp_path) -> str:
 
 
 def test_sections_are_registered_by_their_apps_and_kept_in_dependency_order():
-    assert catalog.SECTION_NAMES == ["budget_owners", "budgets", "taxonomy", "price_overrides"]
+    assert catalog.SECTION_NAMES == ["budget_owners", "budgets", "taxonomy", "org_models", "price_overrides"]
     assert catalog.available_sections() == catalog.SECTION_NAMES
     budgets = catalog.catalog_section("budgets")
     assert budgets.csv_columns == ["owner", "period", "amount", "currency"]
@@ -319,7 +319,8 @@ def test_an_unknown_section_is_an_error_and_blocks_the_valid_ones(world, tmp_pat
     _, err, _ = _fails("import_catalog", path, "--org", a.slug)
 
     assert err.splitlines() == [
-        f"{path}: cost_centres: Unknown section; the sections are budget_owners, budgets, taxonomy, price_overrides."
+        f"{path}: cost_centres: Unknown section; the sections are budget_owners, budgets, taxonomy, org_models, "
+        "price_overrides."
     ]
     assert _state(a) == before
 
@@ -526,7 +527,8 @@ def test_the_short_example_in_the_readme_imports_cleanly(world, tmp_path):
         "budget_owners: 2 created, 0 updated, 0 unchanged",
         "budgets: 1 created, 0 updated, 0 unchanged",
         "taxonomy: 3 created, 0 updated, 0 unchanged",
-        "price_overrides: 2 created, 0 updated, 0 unchanged",
+        "org_models: 2 created, 0 updated, 0 unchanged",
+        "price_overrides: 3 created, 0 updated, 0 unchanged",
     ]
 
 

@@ -329,7 +329,7 @@ def test_command_json_output_and_exit_codes(catalog, tmp_path, capsys):
         "estimated_cost": "0.02125",
         "currency": "USD",
         "estimated_by_currency": {"USD": "0.02125"},
-        "price_book_version": None,
+        "price_book_version": 1,  # the book the catalog fixture loaded: its first version
         "overlaps": [],
         "errors": [{"line": 2, "field": "(row)", "message": "must be a JSON object, got list"}],
     }

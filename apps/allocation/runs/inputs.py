@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import Sum
 
 from apps.core.calendar import period_bounds
-from apps.fx.convert import Converter, ConvertItem
+from apps.fx.convert import Converter, ConvertItem, charge_days
 from apps.fx.selectors import rate_table_for
 from apps.invoices.models import InvoiceLine
 from apps.tenancy.models import Organization
@@ -46,16 +46,6 @@ CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 # --- reading ------------------------------------------------------------------------------------
 
 CELL_KEY = ("tagset_id", "tagset__tags", "provider", "model", "service_tier", "is_retry")
-
-
-def charge_days(start: datetime, end: datetime) -> tuple[date, date]:
-    """The first and last UTC day a charge period covers (its end is exclusive: 10-01 00:00 → 11-01 00:00 is
-    10-01 … 10-31), the same days reconciliation converts a line over."""
-    start_utc, end_utc = start.astimezone(UTC), end.astimezone(UTC)
-    first = start_utc.date()
-    if end_utc <= start_utc:
-        return first, first
-    return first, max(first, (end_utc - timedelta(microseconds=1)).date())
 
 
 @dataclass
