@@ -2,6 +2,8 @@
 the pin moves, price-book versions, organisation model names and the currency of a negotiated price."""
 
 import datetime
+import io
+import json
 import shutil
 from decimal import Decimal
 from io import StringIO
@@ -10,12 +12,15 @@ import pytest
 import yaml
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django_scopes import scope
 
 from apps.pricing import book_file, services, upstream
 from apps.pricing.book_file import merge_books, parse_price_book, read_price_book
 from apps.pricing.models import AiModel, OrgModel, PriceBookVersion, PriceRow, Provider
 from apps.pricing.selectors import price_book_for
+from apps.usage.models import IngestJob, UsageRecord
+from apps.usage.services.ingest import ingest_job_create, ingest_job_run
 
 DAY = datetime.date(2026, 10, 14)
 M = 1_000_000
@@ -266,6 +271,33 @@ def test_an_unchanged_reload_keeps_the_version_and_a_changed_correction_makes_th
         tool_calls={},
     )
     assert estimate.total_nano == 2_400_000_000
+
+    # A request ingested now is priced by version 2, and says so on its record and its job.
+    organization = world.org("a")
+    line = {
+        "request_id": "req_v2",
+        "occurred_at": "2026-10-03T14:22:05Z",
+        "provider": "openai",
+        "model": "gpt-4o",
+        "service_tier": "standard",
+        "tags": {"team": "search"},
+        "usage": {"input_tokens": 1_000_000, "output_tokens": 0},
+    }
+    with transaction.atomic():
+        job, _ = ingest_job_create(
+            organization=organization,
+            actor=None,
+            file_name="v2.ndjson",
+            stream=io.BytesIO(json.dumps(line).encode() + b"\n"),
+            format="auto",
+            channel=IngestJob.Channel.COMMAND,
+            enqueue=False,
+        )
+    job = ingest_job_run(job_id=job.pk)
+    with scope(organization=organization):
+        record = UsageRecord.objects.get(request_id="req_v2")
+    assert (job.accepted, job.price_book_version_id) == (1, 2)
+    assert (record.price_book_version_id, record.estimated_nano) == (2, 2_400_000_000)
 
 
 # --- organisation model names and the currency of a negotiated price -------------------------------------------
