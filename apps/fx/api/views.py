@@ -19,6 +19,10 @@ from apps.tenancy.roles import TokenScope
 from .serializers import FxRateSerializer, OwnRatesInSerializer, OwnRatesLoadedSerializer
 
 FILTERS = ("day", "from", "to", "source")
+# What the filters accept, said in the schema as the view checks it (a blank value is refused, not ignored).
+DAY_SCHEMA = {"type": "string", "format": "date"}
+CURRENCY_SCHEMA = {"type": "string", "pattern": "^[A-Za-z]{3}$"}
+SOURCE_SCHEMA = {"type": "string", "pattern": "\\S"}
 
 
 class FxRateView(OrganizationAPIView):
@@ -74,10 +78,15 @@ class FxRateView(OrganizationAPIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("day", str, description="A day (YYYY-MM-DD)."),
-            OpenApiParameter("from", str, description="From currency (ISO code)."),
-            OpenApiParameter("to", str, description="To currency (ISO code)."),
-            OpenApiParameter("source", str, description="ECB, or one of the organisation's own source names."),
+            OpenApiParameter("day", DAY_SCHEMA, description="A day (YYYY-MM-DD).", allow_blank=False),
+            OpenApiParameter("from", CURRENCY_SCHEMA, description="From currency (ISO code).", allow_blank=False),
+            OpenApiParameter("to", CURRENCY_SCHEMA, description="To currency (ISO code).", allow_blank=False),
+            OpenApiParameter(
+                "source",
+                SOURCE_SCHEMA,
+                description="ECB, or one of the organisation's own source names.",
+                allow_blank=False,
+            ),
         ],
         responses=FxRateSerializer(many=True),
     )
