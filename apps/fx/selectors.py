@@ -12,7 +12,7 @@ from django.db.models import Count, Max, Min
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
 
-from .convert import FX_MAX_RATE_AGE_DAYS, RateGap, RateTable, decimal_text, merge_gaps
+from .convert import FX_MAX_RATE_AGE_DAYS, Converter, ConvertItem, RateGap, RateTable, decimal_text, merge_gaps
 from .ecb import ECB_BASE, ECB_SOURCE, RATE_SCALE
 from .hooks import rate_demands
 from .models import Conversion, FxRate, FxRateLoad, OrgFxRate
@@ -74,6 +74,29 @@ def rate_table_for(*, organization: Organization, currencies: Iterable[str], fir
     if organization.fx_source == Organization.FxSource.OWN:
         return own_rate_table(organization=organization, currencies=codes, first=first, last=last)
     return ecb_rate_table(currencies=codes, first=first, last=last)
+
+
+@tenant_scoped
+def convert_items(
+    *, organization: Organization, items: list[ConvertItem], period_start: date, period_end: date
+) -> tuple[Converter | None, list[int]]:
+    """Every item in ``organization``'s base currency, in order, with its policy and rate source, and the
+    converter that did it (None when every item was in the base currency already). The rates are read once,
+    for every day an item or the period touches; missing rates raise one ``RateGap`` naming them all."""
+    base = organization.base_currency
+    if all(item.currency == base for item in items):
+        return None, [item.amount_nano for item in items]
+    days = [day for item in items for day in (item.day, item.start, item.end) if day is not None]
+    table = rate_table_for(
+        organization=organization,
+        currencies=sorted({item.currency for item in items} | {base}),
+        first=min([*days, period_start]),
+        last=max([*days, period_end]),
+    )
+    converter = Converter(
+        base=base, policy=organization.fx_policy, table=table, period_start=period_start, period_end=period_end
+    )
+    return converter, converter.convert_all(items)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.db.models import Count, Max, Sum
 
 from apps.fx.convert import Converter, ConvertItem, RateGap, charge_days
-from apps.fx.selectors import rate_table_for
+from apps.fx.selectors import convert_items
 from apps.invoices.models import InvoiceLine
 from apps.tenancy.models import Organization
 from apps.usage.models import COST_COLUMNS, DailyDetailUsage, DailyUsage
@@ -54,27 +54,9 @@ class Batch:
 
     def run(self) -> None:
         """Convert every amount (``RateGap`` naming all the gaps when rates are missing)."""
-        foreign = [item for item in self.items if item.currency != self.base]
-        if not foreign:
-            self.converted = [item.amount_nano for item in self.items]
-            return
-        days = [day for item in foreign for day in (item.day, item.start, item.end) if day is not None]
-        first = min([*days, self.period_start])
-        last = max([*days, self.period_end])
-        table = rate_table_for(
-            organization=self.organization,
-            currencies=sorted({item.currency for item in foreign} | {self.base}),
-            first=first,
-            last=last,
+        self.converter, self.converted = convert_items(
+            organization=self.organization, items=self.items, period_start=self.period_start, period_end=self.period_end
         )
-        self.converter = Converter(
-            base=self.base,
-            policy=self.organization.fx_policy,
-            table=table,
-            period_start=self.period_start,
-            period_end=self.period_end,
-        )
-        self.converted = self.converter.convert_all(self.items)
 
     def source_totals(self) -> dict[str, int]:
         """What was added per currency before conversion, e.g. {"USD": 102465437875}."""

@@ -25,7 +25,7 @@ from django.db.models import Sum
 
 from apps.core.calendar import period_bounds
 from apps.fx.convert import Converter, ConvertItem, charge_days
-from apps.fx.selectors import rate_table_for
+from apps.fx.selectors import convert_items
 from apps.invoices.models import InvoiceLine
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
@@ -173,20 +173,9 @@ def period_inputs(*, organization: Organization, period: date) -> PeriodInputs:
         invoice_parts.append((line["provider"], len(items)))
         items.append(ConvertItem(line["amount_nano"], line["currency"], start=start, end=end))
 
-    converter, converted = None, []
-    if items:
-        days = [day for item in items for day in (item.day, item.start, item.end) if day is not None]
-        last_day = after - timedelta(days=1)
-        table = rate_table_for(
-            organization=organization,
-            currencies=sorted({item.currency for item in items} | {base}),
-            first=min([*days, first]),
-            last=max([*days, last_day]),
-        )
-        converter = Converter(
-            base=base, policy=organization.fx_policy, table=table, period_start=first, period_end=last_day
-        )
-        converted = converter.convert_all(items)
+    converter, converted = convert_items(
+        organization=organization, items=items, period_start=first, period_end=after - timedelta(days=1)
+    )
     for key, row in foreign.items():
         amounts: dict[str, int] = defaultdict(int)
         for source, index in foreign_parts.get(key, ()):
