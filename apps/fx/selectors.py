@@ -15,7 +15,7 @@ from apps.tenancy.scoping import tenant_scoped
 from .convert import FX_MAX_RATE_AGE_DAYS, Converter, ConvertItem, RateGap, RateTable, decimal_text, merge_gaps
 from .ecb import ECB_BASE, ECB_SOURCE, RATE_SCALE
 from .hooks import rate_demands
-from .models import Conversion, FxRate, FxRateLoad, OrgFxRate
+from .models import Conversion, ConversionLine, FxRate, FxRateLoad, OrgFxRate
 
 OWN_TABLE_SOURCE = "own"
 
@@ -250,6 +250,47 @@ def ecb_rates_list(*, day=None, from_currency=None, to_currency=None):
     if to_currency:
         rates = rates.filter(to_currency=to_currency)
     return rates.order_by("-day", "to_currency")
+
+
+@dataclass(frozen=True)
+class CurrencyLines:
+    """The lines of one currency of a stored conversion (one per rate used), in day order, summed: what a run's
+    or a statement's page says of that currency."""
+
+    from_currency: str
+    to_currency: str
+    lines: tuple  # ConversionLine
+
+    @property
+    def amount_nano(self) -> int:
+        return sum(line.amount_nano for line in self.lines)
+
+    @property
+    def converted_nano(self) -> int:
+        return sum(line.converted_nano for line in self.lines)
+
+    @property
+    def first_day(self) -> date:
+        return min(line.for_day or line.period_start for line in self.lines)
+
+    @property
+    def last_day(self) -> date:
+        return max(line.for_day or line.period_end for line in self.lines)
+
+
+@tenant_scoped(via="conversion")
+def conversion_currencies(*, conversion: Conversion) -> list[CurrencyLines]:
+    """A stored conversion's lines, per currency converted (in currency order), each in day order."""
+    lines = ConversionLine.objects.filter(organization_id=conversion.organization_id, conversion=conversion).order_by(
+        "from_currency", "for_day", "period_start", "period_end", "id"
+    )
+    by_currency: dict[str, list] = {}
+    for line in lines:
+        by_currency.setdefault(line.from_currency, []).append(line)
+    return [
+        CurrencyLines(from_currency=currency, to_currency=of[0].to_currency, lines=tuple(of))
+        for currency, of in by_currency.items()
+    ]
 
 
 @tenant_scoped

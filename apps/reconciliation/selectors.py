@@ -10,7 +10,8 @@ from decimal import Decimal, localcontext
 from django.db.models import QuerySet, Sum
 
 from apps.core.calendar import period_bounds
-from apps.fx.models import Conversion, ConversionLine
+from apps.fx.models import Conversion
+from apps.fx.selectors import conversion_currencies
 from apps.invoices.models import InvoiceLine, ProviderInvoice
 from apps.tenancy.models import Organization
 from apps.tenancy.roles import Perm
@@ -241,30 +242,24 @@ def run_conversion(*, run: ReconciliationRun) -> RunConversion | None:
     if run.conversion_id is None:
         return None
     conversion_row = Conversion.objects.get(pk=run.conversion_id)
-    lines = list(
-        ConversionLine.objects.filter(conversion_id=run.conversion_id).order_by(
-            "from_currency", "for_day", "period_start", "period_end", "id"
+    by_currency = conversion_currencies(conversion=conversion_row)
+    lines = [line for of in by_currency for line in of.lines]
+    currencies = [
+        CurrencyConversion(
+            from_currency=of.from_currency,
+            to_currency=of.to_currency,
+            amount_nano=of.amount_nano,
+            converted_nano=of.converted_nano,
+            rates=len(of.lines),
+            amounts=sum(line.amounts for line in of.lines),
+            lowest=min(line.rate_display for line in of.lines),
+            highest=max(line.rate_display for line in of.lines),
+            first_day=of.first_day,
+            last_day=of.last_day,
+            sources=tuple(sorted({line.source for line in of.lines})),
         )
-    )
-    currencies = []
-    for currency in sorted({line.from_currency for line in lines}):
-        of = [line for line in lines if line.from_currency == currency]
-        days = [day for line in of for day in (line.for_day, line.period_start, line.period_end) if day is not None]
-        currencies.append(
-            CurrencyConversion(
-                from_currency=currency,
-                to_currency=of[0].to_currency,
-                amount_nano=sum(line.amount_nano for line in of),
-                converted_nano=sum(line.converted_nano for line in of),
-                rates=len(of),
-                amounts=sum(line.amounts for line in of),
-                lowest=min(line.rate_display for line in of),
-                highest=max(line.rate_display for line in of),
-                first_day=min(days) if days else None,
-                last_day=max(days) if days else None,
-                sources=tuple(sorted({line.source for line in of})),
-            )
-        )
+        for of in by_currency
+    ]
     return RunConversion(
         conversion=conversion_row,
         policy_text=POLICY_TEXT.get(conversion_row.policy, conversion_row.policy),

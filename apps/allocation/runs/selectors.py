@@ -18,7 +18,8 @@ from django.db.models.functions import TruncMonth
 
 from apps.core.calendar import month_before, period_bounds, period_of_day
 from apps.core.money import exact_text, footed_minor_units, money_text
-from apps.fx.models import Conversion, ConversionLine
+from apps.fx.models import Conversion
+from apps.fx.selectors import conversion_currencies
 from apps.invoices.models import ProviderInvoice
 from apps.owners.models import BudgetOwner
 from apps.periods.models import BillingPeriod
@@ -275,30 +276,23 @@ def run_conversion(*, run: AllocationRun) -> RunConversion | None:
     if run.conversion_id is None:
         return None
     conversion = Conversion.objects.get(organization_id=run.organization_id, pk=run.conversion_id)
-    lines = list(
-        ConversionLine.objects.filter(organization_id=run.organization_id, conversion=conversion).order_by(
-            "from_currency", "for_day", "period_start", "period_end"
-        )
-    )
     currencies = []
-    for currency in sorted({line.from_currency for line in lines}):
-        of = [line for line in lines if line.from_currency == currency]
-        by_day = sorted(of, key=lambda line: (line.for_day or line.period_start, line.period_end or date.min))
-        days = [line.for_day or line.period_start for line in of] + [line.for_day or line.period_end for line in of]
+    for of in conversion_currencies(conversion=conversion):
+        by_day = sorted(of.lines, key=lambda line: (line.for_day or line.period_start, line.period_end or date.min))
         currencies.append(
             CurrencyConversion(
-                from_currency=currency,
-                to_currency=of[0].to_currency,
-                amount_nano=sum(line.amount_nano for line in of),
-                converted_nano=sum(line.converted_nano for line in of),
-                rates=len(of),
-                day_rates=sum(1 for line in of if line.for_day),
-                period_rates=sum(1 for line in of if not line.for_day),
+                from_currency=of.from_currency,
+                to_currency=of.to_currency,
+                amount_nano=of.amount_nano,
+                converted_nano=of.converted_nano,
+                rates=len(of.lines),
+                day_rates=sum(1 for line in of.lines if line.for_day),
+                period_rates=sum(1 for line in of.lines if not line.for_day),
                 first_rate=1 / by_day[0].rate,
                 last_rate=1 / by_day[-1].rate,
-                first_day=min(days),
-                last_day=max(days),
-                source=of[0].source,
+                first_day=of.first_day,
+                last_day=of.last_day,
+                source=of.lines[0].source,
             )
         )
     return RunConversion(conversion=conversion, currencies=currencies)
