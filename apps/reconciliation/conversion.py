@@ -44,10 +44,6 @@ class Batch:
     converted: list[int] = field(default_factory=list)
     converter: Converter | None = None
 
-    @property
-    def base(self) -> str:
-        return self.organization.base_currency
-
     def add(self, amount_nano: int, currency: str, *, day=None, start=None, end=None) -> int:
         self.items.append(ConvertItem(int(amount_nano), currency, day=day, start=start, end=end))
         return len(self.items) - 1
