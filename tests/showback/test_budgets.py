@@ -445,3 +445,13 @@ def test_the_cost_centre_page_links_to_the_budgets(world, alpha):
         reverse("owners:detail", kwargs={"org_slug": "alpha", "pk": alpha["owners"]["CC-1101"].pk})
     )
     assert _url(world) in response.content.decode()
+
+
+def test_the_beat_schedule_evaluates_budgets_hourly(settings):
+    from config.celery import app
+
+    entries = [
+        entry for entry in settings.CELERY_BEAT_SCHEDULE.values() if entry["task"] == "showback.evaluate_budgets"
+    ]
+    assert [entry["schedule"] for entry in entries] == [3600.0]
+    assert "showback.evaluate_budgets" in app.tasks
