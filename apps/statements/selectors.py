@@ -450,6 +450,7 @@ class SmallLines:
     amount: Decimal
 
 
+@tenant_scoped(via="statement")
 def group_small_lines(*, statement: Statement, sections: list[SectionView]) -> None:
     """Move each section's small lines (under ``SMALL_LINE_SHARE`` of the statement's total, in absolute
     value) into ``section.small`` when there are at least ``SMALL_LINES_MIN`` of them; ``section.lines`` keeps
