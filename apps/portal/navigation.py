@@ -39,7 +39,11 @@ _ALL_COST = (Perm.VIEW_ALL_COST,)
 NAV_GROUPS: list[NavGroup] = [
     NavGroup(
         "Spend",
-        (NavItem("Home", "portal:home", (Perm.VIEW_ORG,)),),
+        (
+            NavItem("Home", "portal:home", (Perm.VIEW_ORG,)),
+            # Budget against actual: finance sees the organisation, a budget owner their subtree.
+            NavItem("Budgets", "showback:budgets", (Perm.VIEW_ORG,)),
+        ),
     ),
     NavGroup(
         "Close",
