@@ -46,6 +46,7 @@ def test_settings_change_is_saved_and_audited(world):
             "period_start_day": "1",
             "usage_retention_months": "13",
             "fx_policy": "month_average",
+            "dispute_response_days": "14",
             "reason": "FY27",
         },
     )
@@ -53,6 +54,7 @@ def test_settings_change_is_saved_and_audited(world):
     world.org("a").refresh_from_db()
     assert world.org("a").variance_tolerance_pct == Decimal("3.50")
     assert world.org("a").usage_retention_months == 13
+    assert world.org("a").dispute_response_days == 14
     [event] = _events(world, action="organization.updated")
     assert event.before == {
         "name": "Alpha Corp",
@@ -63,6 +65,7 @@ def test_settings_change_is_saved_and_audited(world):
         "usage_retention_months": None,
         "fx_policy": "usage_day",
         "fx_source": "ecb",
+        "dispute_response_days": 10,
     }
     assert event.after == {
         "name": "Alpha Corporation",
@@ -73,6 +76,7 @@ def test_settings_change_is_saved_and_audited(world):
         "usage_retention_months": 13,
         "fx_policy": "month_average",
         "fx_source": "ecb",
+        "dispute_response_days": 14,
     }
     assert event.reason == "FY27"
     assert event.actor_label == "alpha-org_admin"
@@ -80,11 +84,12 @@ def test_settings_change_is_saved_and_audited(world):
 
 def test_settings_reject_bad_values_and_write_nothing(world):
     response = world.login("a").post(
-        _url(world, "accounts:settings"), {"name": "X", "base_currency": "usd", "variance_tolerance_pct": "140"}
+        _url(world, "accounts:settings"),
+        {"name": "X", "base_currency": "usd", "variance_tolerance_pct": "140", "dispute_response_days": "0"},
     )
     assert response.status_code == 200
     errors = response.context["form"].errors
-    assert "base_currency" in errors and "variance_tolerance_pct" in errors
+    assert "base_currency" in errors and "variance_tolerance_pct" in errors and "dispute_response_days" in errors
     world.org("a").refresh_from_db()
     assert world.org("a").base_currency == "USD"
     assert _events(world, action="organization.updated") == []
