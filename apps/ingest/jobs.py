@@ -242,8 +242,11 @@ def jobs_unresolved_failures(*, organization, job_model, since: datetime) -> Que
     here), and a later successful job of the same file (the same bytes, or an upload of the same file name: a
     fixed file) settles it too. Newest first."""
     stuck = [status for status in STUCK_STATUSES if status in job_model.Status.values]
+    # Correlated on the organisation too, so that a distributed database routes it to one shard.
     later_success = job_model.objects.filter(
-        organization=organization, status=job_model.Status.SUCCEEDED, created_at__gt=OuterRef("created_at")
+        organization_id=OuterRef("organization_id"),
+        status=job_model.Status.SUCCEEDED,
+        created_at__gt=OuterRef("created_at"),
     ).filter(Q(sha256=OuterRef("sha256")) | Q(channel="upload", file_name=OuterRef("file_name")))
     return (
         job_model.objects.filter(organization=organization, status__in=stuck, created_at__gte=since)

@@ -20,13 +20,14 @@ def _events(world, key="a", **filters):
         return list(AuditEvent.objects.filter(**filters).order_by("seq"))
 
 
-def test_home_shows_settings_and_members(world):
+def test_home_names_the_organisation_and_leaves_settings_and_members_to_their_pages(world):
     response = world.login("a", Role.BUDGET_OWNER).get(_url(world, "portal:home"))
     body = response.content.decode()
     assert response.status_code == 200
-    assert "Alpha Corp" in body and "5.00%" in body and "alpha-viewer" in body
-    assert "beta-viewer" not in body
-    assert "Change settings" not in body  # budget owners do not manage settings
+    assert "Alpha Corp" in body and "Showback (visibility, no billing impact)" in body
+    assert "alpha-viewer" not in body and "beta-viewer" not in body  # the members page lists them
+    assert _url(world, "accounts:settings") not in body  # budget owners do not manage settings
+    assert _url(world, "accounts:settings") in world.login("a").get(_url(world, "portal:home")).content.decode()
 
 
 @pytest.mark.parametrize(
