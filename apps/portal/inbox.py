@@ -19,10 +19,12 @@ from apps.core.calendar import period_bounds
 from apps.disputes.selectors import disputes_visible
 from apps.ingest.jobs import jobs_unresolved_failures
 from apps.invoices.models import InvoiceIngestJob
+from apps.owners.selectors import visible_owner_ids
 from apps.periods.models import BillingPeriod
 from apps.periods.selectors import months
 from apps.periods.services import transition_check
 from apps.periods.workflow import transition_from
+from apps.showback.models import Alert
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.roles import Perm
 from apps.tenancy.scoping import tenant_scoped
@@ -232,8 +234,25 @@ def _imports(membership: Membership, organization: Organization, now: datetime) 
 
 
 def _alerts(membership: Membership, organization: Organization) -> InboxSection | None:
-    """Budget and spike alerts nobody has acknowledged (the showback app's; wired once it exists)."""
-    return None
+    """Budget and spike alerts nobody has acknowledged, newest first: every one for finance and viewers, those of
+    their cost centres for a budget owner (an alert of no cost centre, e.g. a model's spike, is finance's)."""
+    owner_ids = visible_owner_ids(membership=membership)
+    if owner_ids is not None and not owner_ids:
+        return None  # nobody's cost centres: no alert can be theirs
+    section = InboxSection("alerts", "Alerts not yet acknowledged")
+    alerts = Alert.objects.filter(organization=organization, acknowledged_at__isnull=True)
+    if owner_ids is not None:
+        alerts = alerts.filter(owner_id__in=owner_ids)
+    section.total = alerts.count()
+    for alert in alerts.order_by("-fired_at", "-id")[:SECTION_LIMIT]:
+        section.items.append(
+            InboxItem(
+                title=alert.title,
+                link=alert.link or _url("usage:explorer", organization),
+                detail=f"{alert.get_kind_display()}, {alert.fired_at:%Y-%m-%d %H:%M} UTC.",
+            )
+        )
+    return section
 
 
 @tenant_scoped(via="membership")

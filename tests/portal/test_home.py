@@ -202,7 +202,9 @@ def test_a_new_organisation_without_usage_gets_an_empty_state(world):
     assert "Nothing is waiting for you." in body
     viewer = world.login("a", "viewer").get(reverse("portal:home", kwargs={"org_slug": "alpha"})).content.decode()
     assert "once finance has imported the first usage" in viewer
-    assert "Nothing: your role (Viewer) has no approvals, disputes or imports to act on." in viewer
+    assert "Nothing is waiting for you." in viewer
+    owner = world.login("a", "budget_owner").get(reverse("portal:home", kwargs={"org_slug": "alpha"}))
+    assert "Nothing is waiting for you." in owner.content.decode()
 
 
 # --- the page --------------------------------------------------------------------------------------------
@@ -253,14 +255,15 @@ def test_the_budget_owner_home_shows_their_subtree_and_their_statement_panel(wor
     assert "Nothing is waiting for you." in body
 
 
-@pytest.mark.parametrize(("role", "cap"), [("finance_admin", 50), ("budget_owner", 43), ("viewer", 25)])
-# Measured 47, 40 and 22 on SQLite and PostgreSQL: four spend reads of four queries, the inbox's sections, the
-# statement and readiness panels, the session.
+@pytest.mark.parametrize(("role", "cap"), [("finance_admin", 50), ("budget_owner", 46), ("viewer", 26)])
+# Measured 49, 44 and 24 on SQLite and PostgreSQL (after the session's first request): four spend reads of four
+# queries, the inbox's sections, the statement and readiness panels, the session.
 def test_the_home_reads_a_bounded_number_of_queries(
     world, planted, on_the_day, role, cap, django_assert_max_num_queries
 ):
     client = world.login("a", role)
     url = reverse("portal:home", kwargs={"org_slug": "alpha"})
+    client.get(url)  # the session's first request does more (the second factor's bookkeeping)
     with django_assert_max_num_queries(cap):
         assert client.get(url).status_code == 200
     # more teams, models and days do not add queries

@@ -12,11 +12,13 @@ from django_scopes import scope
 from apps.disputes.models import Dispute
 from apps.periods.models import BillingPeriod
 from apps.portal.inbox import SECTION_LIMIT, action_inbox
+from apps.showback.models import Alert
 from apps.tenancy.models import Organization
 from apps.usage.models import IngestJob
 from tests import scenarios
 from tests.factories.disputes import DisputeFactory
 from tests.factories.invoices import InvoiceIngestJobFactory
+from tests.factories.owners import BudgetOwnerFactory
 from tests.factories.periods import BillingPeriodFactory
 
 pytestmark = pytest.mark.django_db
@@ -52,11 +54,11 @@ def _titles(section) -> list[str]:
 @pytest.mark.parametrize(
     ("role", "keys"),
     [
-        ("finance_admin", ["approve", "prepare", "disputes", "imports"]),
-        ("finance_analyst", ["prepare", "disputes", "imports"]),
-        ("budget_owner", ["disputes"]),
-        ("viewer", []),
-        ("org_admin", []),
+        ("finance_admin", ["approve", "prepare", "disputes", "imports", "alerts"]),
+        ("finance_analyst", ["prepare", "disputes", "imports", "alerts"]),
+        ("budget_owner", ["disputes"]),  # owning no cost centre yet: no alert can be theirs
+        ("viewer", ["alerts"]),
+        ("org_admin", ["alerts"]),
     ],
 )
 def test_each_role_gets_the_sections_it_can_act_on(world, role, keys):
@@ -239,6 +241,49 @@ def test_failed_imports_of_the_last_30_days_not_put_right_since(world):
     assert _section(_inbox(world, "a", "budget_owner"), "imports") is None
 
 
+# --- alerts ---------------------------------------------------------------------------------------------
+
+
+def _alert(organization, key: str, *, owner=None, acknowledged: bool = False, fired_at=NOW) -> Alert:
+    with scope(organization=organization):
+        alert = Alert.objects.create(
+            organization=organization,
+            kind=Alert.Kind.BUDGET if owner else Alert.Kind.SPIKE,
+            key=key,
+            period=datetime.date(2026, 12, 1),
+            owner=owner,
+            title=f"Alert {key}",
+            link=f"/o/{organization.slug}/cost-centres/" if owner else "",
+            acknowledged_at=NOW if acknowledged else None,
+        )
+        Alert.objects.filter(pk=alert.pk).update(fired_at=fired_at)
+    return alert
+
+
+def test_unacknowledged_alerts_for_finance_and_those_of_their_cost_centres_for_an_owner(world):
+    organization = world.org("a")
+    with scope(organization=organization):
+        search = BudgetOwnerFactory(
+            organization=organization, code="CC-1", owner_users=[world.user("a", "budget_owner")]
+        )
+        labs = BudgetOwnerFactory(organization=organization, code="CC-3", parent=search)
+        ads = BudgetOwnerFactory(organization=organization, code="CC-2")
+    _alert(organization, "threshold:1", owner=search, fired_at=NOW - datetime.timedelta(hours=3))
+    _alert(organization, "threshold:2", owner=labs, fired_at=NOW - datetime.timedelta(hours=2))
+    _alert(organization, "threshold:3", owner=ads, fired_at=NOW - datetime.timedelta(hours=1))
+    _alert(organization, "model:gpt-4o", fired_at=NOW)
+    _alert(organization, "threshold:4", owner=search, acknowledged=True)
+    finance = _section(_inbox(world, "a", "finance_analyst"), "alerts")
+    assert _titles(finance) == ["Alert model:gpt-4o", "Alert threshold:3", "Alert threshold:2", "Alert threshold:1"]
+    assert finance.total == 4
+    assert finance.items[0].link == "/o/alpha/usage/"  # no page of its own: the explorer
+    assert finance.items[1].link == "/o/alpha/cost-centres/"
+    assert finance.items[0].detail == "Spend spike, 2026-12-07 16:00 UTC."
+    owner = _section(_inbox(world, "a", "budget_owner"), "alerts")
+    assert _titles(owner) == ["Alert threshold:2", "Alert threshold:1"]  # their subtree: CC-1 and CC-3
+    assert _section(_inbox(world, "a", "viewer"), "alerts").total == 4
+
+
 # --- the tenant boundary ---------------------------------------------------------------------------------
 
 
@@ -257,6 +302,10 @@ def test_another_organisations_periods_disputes_and_imports_never_appear(world):
     DisputeFactory(statement=beta_issued.statement("CC-1101"), opened_by=world.user("b", "budget_owner"))
     _usage_job(beta, status="failed", created_at=NOW)
     _invoice_job(beta, status="failed", created_at=NOW)
+    _alert(beta, "model:gpt-4o")
+    with scope(organization=beta):
+        owner = BudgetOwnerFactory(organization=beta, code="CC-1")
+    _alert(beta, "threshold:1", owner=owner)
     for role in ("finance_admin", "finance_analyst", "budget_owner", "viewer"):
         inbox = _inbox(world, "a", role)
         assert inbox.is_empty, role
