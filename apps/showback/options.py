@@ -12,15 +12,16 @@ from apps.usage.models import MonthlyDetailUsage, MonthlyUsage
 from .dashboard import BREAKDOWNS
 
 MAX_DETAIL_OPTIONS = 500  # a detail dimension (customers) can have thousands of values: the first ones by name
+DETAIL_OPTION_MONTHS = 3  # of the values seen in the last months (not all history)
 
 
 @tenant_scoped
 def picker_options(
-    *, organization: Organization, team_values: set[str] | None, since: date
+    *, organization: Organization, team_values: set[str] | None, since: date, recent: date
 ) -> tuple[dict[str, list[str]], dict[str, str]]:
     """({breakdown key: values}, {key: label}) for every breakdown of the dashboard the organisation has.
     Four queries: the dimensions, their values, the providers and models of the cube since ``since``, and
-    the detail dimensions' values since then."""
+    the detail dimensions' values since ``recent`` (customers are many: the months people look at most)."""
     wanted = [key for key, _label in BREAKDOWNS]
     labels = dict(BREAKDOWNS)
     dimensions = {
@@ -49,7 +50,7 @@ def picker_options(
         elif key == "cost_source":
             options[key] = list(COST_SOURCES)
         elif key in detail:
-            queryset = MonthlyDetailUsage.objects.filter(dimension=key, month__gte=since)
+            queryset = MonthlyDetailUsage.objects.filter(dimension=key, month__gte=recent)
             if team_values is not None:
                 queryset = queryset.filter(team__in=sorted(team_values))
             options[key] = sorted(

@@ -140,8 +140,13 @@ def spend_rows(
     sums = dict(amount=Sum(measure), requests=Sum("requests"), records=Sum("records"))
     cells = list(queryset.filter(currency=base).values(*keys).annotate(**sums).order_by())
 
-    foreign = queryset.exclude(currency=base)
-    if foreign.exists():
+    # Whether any cell is in another currency, asked of the monthly rollup of the months the range touches
+    # (a month's few cells, not its days × cells): a month that has some outside the range only costs the
+    # daily read below, which then finds none.
+    months_touched = MonthlyUsage.objects.filter(
+        condition, month__gte=first.replace(day=1), month__lte=last.replace(day=1)
+    )
+    if months_touched.exclude(currency=base).exists():
         # Another currency converts by day: read those cells from the daily cube whatever the range.
         daily = DailyUsage.objects.filter(condition, day__gte=first, day__lte=last).exclude(currency=base)
         day_keys = ["tagset_id", *columns, "currency", "day"]
@@ -303,7 +308,10 @@ def detail_spend_rows(
     unconverted: dict[str, int] = {}
     gaps: list[RateGap] = []
     foreign_cells: list[dict] = []
-    if queryset.exclude(currency=base).exists():
+    detail_months = MonthlyDetailUsage.objects.filter(
+        condition, month__gte=first.replace(day=1), month__lte=last.replace(day=1)
+    )
+    if detail_months.exclude(currency=base).exists():
         daily = DailyDetailUsage.objects.filter(condition, day__gte=first, day__lte=last).exclude(currency=base)
         foreign_cells = list(daily.values("value", "currency", "day").annotate(**sums).order_by())
         unconverted, gaps = _convert(organization, foreign_cells, grain)

@@ -11,7 +11,7 @@ from .dashboard import dashboard as dashboard_figures
 from .dashboard import month_range, months_back
 from .dashboard import trends as trend_figures
 from .forms import PICKABLE_MONTHS, DashboardForm
-from .options import picker_options
+from .options import DETAIL_OPTION_MONTHS, picker_options
 
 
 def _anchor(organization) -> tuple[date, str]:
@@ -31,7 +31,10 @@ def dashboard(request, org_slug: str):
     anchor, note = _anchor(organization)
     team_values = visible_team_values(organization=organization, membership=request.membership)
     options, labels = picker_options(
-        organization=organization, team_values=team_values, since=months_back(anchor, PICKABLE_MONTHS - 1)
+        organization=organization,
+        team_values=team_values,
+        since=months_back(anchor, PICKABLE_MONTHS - 1),
+        recent=months_back(anchor, DETAIL_OPTION_MONTHS - 1),
     )
     form = DashboardForm(request.GET or None, anchor=anchor, options=options, labels=labels)
     query = form.query()
