@@ -97,3 +97,52 @@ def test_the_home_answers_the_three_questions_in_a_browser(planted_org, live_ser
     assert page_width_at_phone_size(owner) <= PHONE["width"]
 
     assert script_problems(analyst, owner) == []
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_showback_dashboard_in_a_browser(planted_org, live_server, browser):  # noqa: F811
+    from playwright.sync_api import expect
+
+    analyst = log_in(browser, live_server, planted_org["analyst"])
+    analyst.goto("/o/alpha/showback/")
+    expect(analyst.locator("h1")).to_have_text("Showback")
+    # The pickers: November 2026 by team, chosen from the organisation's months, not typed.
+    form = analyst.locator("form.filters")
+    # (each label wraps its <select>, options included, so the selects are found by name)
+    form.locator("select[name=range]").select_option(label="Custom months")
+    form.locator("select[name=from_month]").select_option(label="November 2026")
+    form.locator("select[name=to_month]").select_option(label="November 2026")
+    form.locator("select[name=by]").select_option("team")
+    form.get_by_role("button", name="Apply").click()
+    # November: search 1.00 + 10.00, ads 4.00 + 0.25; nothing untagged
+    spend_card = analyst.locator("section.card", has=analyst.get_by_role("heading", name="Spend", exact=True))
+    expect(spend_card).to_contain_text("15.25 USD")
+    unallocated = analyst.locator("section.card", has=analyst.get_by_role("heading", name="Unallocated"))
+    expect(unallocated).to_contain_text("0.00 USD")
+    chart = analyst.locator("svg.chart.stacked").first
+    expect(chart).to_be_visible()
+    expect(chart.locator("title").first).not_to_be_empty()
+    table = analyst.locator(".chart-data table").first
+    expect(table.locator("tfoot")).to_contain_text("15.25")
+    screenshot(analyst, "dashboard-finance")
+    assert page_width_at_phone_size(analyst) <= PHONE["width"]
+    # December, the whole month: 6.75 to the 7th and 50.00 on the 8th; the untagged 0.50 is unallocated.
+    analyst.goto("/o/alpha/showback/?range=custom&from_month=2026-12&to_month=2026-12&by=team")
+    expect(spend_card).to_contain_text("56.75 USD")
+    expect(unallocated).to_contain_text("0.50 USD")
+    # A row of the chart's table drills down to the explorer over the same days.
+    table.locator("tbody a").first.click()
+    expect(analyst.locator("h1")).to_contain_text("Usage")
+
+    # A budget owner's dashboard is their subtree: November's search 11.00 (Labs spent nothing then).
+    owner = log_in(browser, live_server, planted_org["owner"])
+    owner.goto("/o/alpha/showback/?range=custom&from_month=2026-11&to_month=2026-11&by=team")
+    expect(owner.locator("main")).to_contain_text("You see the spend of your cost centres only.")
+    owner_spend = owner.locator("section.card", has=owner.get_by_role("heading", name="Spend", exact=True))
+    expect(owner_spend).to_contain_text("11.00 USD")
+    expect(owner.locator("main")).not_to_contain_text("15.25")
+    screenshot(owner, "dashboard-owner")
+    assert page_width_at_phone_size(owner) <= PHONE["width"]
+
+    assert script_problems(analyst, owner) == []
