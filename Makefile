@@ -56,6 +56,7 @@ bench: $(STAMP)
 	$(BIN)/python manage.py bench_ingest --rows $(BENCH_ROWS)
 	$(BIN)/python manage.py bench_allocate --rows $(BENCH_ROWS)
 	$(BIN)/python manage.py bench_pages --rows $(BENCH_PAGE_ROWS) --template-rows $(BENCH_TEMPLATE_ROWS)
+	$(BIN)/python manage.py bench_dashboard
 
 worker: $(STAMP)
 	$(BIN)/celery -A config worker --loglevel=INFO

@@ -39,6 +39,7 @@ class OrganizationSettingsForm(forms.ModelForm):
             "usage_retention_months",
             "fx_policy",
             "fx_source",
+            "dispute_response_days",
         ]
         labels = {
             "fx_policy": "Exchange-rate policy",
@@ -47,12 +48,13 @@ class OrganizationSettingsForm(forms.ModelForm):
             "require_second_factor": "Require a second factor of every member",
             "variance_tolerance_pct": "Variance tolerance (%)",
             "period_start_day": "Billing periods start on day",
+            "dispute_response_days": "Days to answer a dispute",
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Left out of a post (an older form, a script): the stored choice stays.
-        for name in ("fx_policy", "fx_source"):
+        for name in ("fx_policy", "fx_source", "dispute_response_days"):
             self.fields[name].required = False
 
     def clean_fx_policy(self):
@@ -60,6 +62,10 @@ class OrganizationSettingsForm(forms.ModelForm):
 
     def clean_fx_source(self):
         return self.cleaned_data.get("fx_source") or self.instance.fx_source
+
+    def clean_dispute_response_days(self):
+        value = self.cleaned_data.get("dispute_response_days")
+        return self.instance.dispute_response_days if value is None else value
 
 
 class MembershipAddForm(forms.Form):

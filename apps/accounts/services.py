@@ -97,6 +97,7 @@ ORGANIZATION_SETTINGS_FIELDS = (
     "usage_retention_months",
     "fx_policy",
     "fx_source",
+    "dispute_response_days",
 )
 _UNCHANGED = object()
 
@@ -115,6 +116,7 @@ def organization_update(
     usage_retention_months=_UNCHANGED,
     fx_policy: str | None = None,
     fx_source: str | None = None,
+    dispute_response_days: int | None = None,
     reason: str = "",
 ) -> Organization:
     # "before" comes from the database: a bound ModelForm has already written into the instance.
@@ -143,6 +145,9 @@ def organization_update(
     )
     organization.fx_policy = stored.fx_policy if fx_policy is None else fx_policy
     organization.fx_source = stored.fx_source if fx_source is None else fx_source
+    organization.dispute_response_days = (
+        stored.dispute_response_days if dispute_response_days is None else dispute_response_days
+    )
     organization.full_clean()
     organization.save(update_fields=list(ORGANIZATION_SETTINGS_FIELDS))
     after = model_snapshot(organization, ORGANIZATION_SETTINGS_FIELDS)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -229,6 +229,30 @@ def jobs_interrupt_stale(
                 )
                 marked.append(job)
     return marked
+
+
+# Statuses of a job that stopped without its rows: retrying (or a new upload, for a refused file) is up to someone.
+STUCK_STATUSES = ("failed", "interrupted", "refused")
+
+
+@tenant_scoped
+def jobs_unresolved_failures(*, organization, job_model, since: datetime) -> QuerySet:
+    """Jobs of ``job_model`` made since ``since`` that failed, were interrupted or (a kind that knows it) refused,
+    and were not put right since: a retry runs the same job again (so a retried one that succeeded is no longer
+    here), and a later successful job of the same file (the same bytes, or an upload of the same file name: a
+    fixed file) settles it too. Newest first."""
+    stuck = [status for status in STUCK_STATUSES if status in job_model.Status.values]
+    # Correlated on the organisation too, so that a distributed database routes it to one shard.
+    later_success = job_model.objects.filter(
+        organization_id=OuterRef("organization_id"),
+        status=job_model.Status.SUCCEEDED,
+        created_at__gt=OuterRef("created_at"),
+    ).filter(Q(sha256=OuterRef("sha256")) | Q(channel="upload", file_name=OuterRef("file_name")))
+    return (
+        job_model.objects.filter(organization=organization, status__in=stuck, created_at__gte=since)
+        .exclude(Exists(later_success))
+        .order_by("-created_at", "-id")
+    )
 
 
 def _locked(job_model, *, organization_id: int, pk: int):

@@ -386,3 +386,79 @@ def period_figures(*, organization: Organization, periods: list[date]) -> dict[d
     if live:
         result.update(_live_figures(organization, live))
     return result
+
+
+# --- readiness over time (the showback dashboard's trend) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadinessMonth:
+    """The three chargeback-readiness KPIs of one month, from that month's latest reconciliation run
+    (``run`` None: the month has not been reconciled, and the figures are None)."""
+
+    month: date
+    run: ReconciliationRun | None
+    providers: tuple = ()  # the run's provider lines (variance per provider)
+    overhead_threshold_pct: Decimal = PLATFORM_OVERHEAD_THRESHOLD_PCT
+
+    @property
+    def variance_pct(self) -> Decimal | None:
+        """Overall variance: (invoiced − estimated) / invoiced, as the run's own figures."""
+        if self.run is None:
+            return None
+        return variance_pct(estimated_nano=self.run.estimated_nano, invoiced_nano=self.run.invoiced_nano)
+
+    def _untagged(self, key: str) -> int | None:
+        return None if self.run is None else self.run.untagged.get(key, {}).get("requests", 0)
+
+    @property
+    def untagged_team(self) -> int | None:
+        return self._untagged("team")
+
+    @property
+    def untagged_feature(self) -> int | None:
+        return self._untagged("feature")
+
+    @property
+    def total_requests(self) -> int | None:
+        return None if self.run is None else self.run.total_requests
+
+    def _share(self, count: int | None) -> Decimal | None:
+        if count is None or not self.run.total_requests:
+            return None
+        with localcontext() as context:
+            context.prec = 28
+            return (Decimal(count) * 100 / Decimal(self.run.total_requests)).quantize(Decimal("0.01"))
+
+    @property
+    def untagged_team_pct(self) -> Decimal | None:
+        return self._share(self.untagged_team)
+
+    @property
+    def untagged_feature_pct(self) -> Decimal | None:
+        return self._share(self.untagged_feature)
+
+    @property
+    def overhead_pct(self) -> Decimal | None:
+        return None if self.run is None else self.run.platform_overhead_pct
+
+    @property
+    def overhead_ok(self) -> bool | None:
+        return None if self.run is None else self.run.platform_overhead_pct <= self.overhead_threshold_pct
+
+
+@tenant_scoped
+def readiness_trend(*, organization: Organization, months: list[date]) -> list[ReadinessMonth]:
+    """``readiness`` per month (periods, first days), in the order given: each month's latest run, or a
+    month without one. Two queries whatever the number of months: the runs, then their provider lines."""
+    runs_by_month = latest_runs(organization=organization, periods=list(months))
+    lines: dict[int, list] = {}
+    chosen = [run.pk for run in runs_by_month.values()]
+    if chosen:
+        for line in ReconciliationLine.objects.filter(run_id__in=chosen, level="provider").order_by("provider", "id"):
+            lines.setdefault(line.run_id, []).append(line)
+    result = []
+    for month in months:
+        run = runs_by_month.get(month)
+        result.append(ReadinessMonth(month=month, run=run, providers=tuple(lines.get(run.pk, [])) if run else ()))
+    return result

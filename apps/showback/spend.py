@@ -28,10 +28,12 @@ from apps.fx.selectors import convert_items
 from apps.taxonomy.models import TagSet, TagValue
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
-from apps.usage.models import DailyUsage, MonthlyUsage
+from apps.usage.models import COST_COLUMNS, DailyDetailUsage, DailyUsage, MonthlyDetailUsage, MonthlyUsage
 from apps.usage.rollups import month_span
 
 COLUMNS = ("provider", "model", "service_tier")
+# The amounts a caller may sum: the estimate, or one priced cost source's column (apps.usage.models.COST_COLUMNS).
+AMOUNT_MEASURES = ("estimated_nano", *(column for column, _quantity in COST_COLUMNS.values()))
 GRAINS = (None, "day", "month")
 
 
@@ -90,13 +92,17 @@ def spend_rows(
     grain: str | None = None,
     team_values: set[str] | None = None,
     filters: dict[str, str] | None = None,
+    measure: str = "estimated_nano",
 ) -> SpendResult:
     """Spend from ``first`` to ``last`` (inclusive), grouped by ``by`` (and by day or month with ``grain``),
     for the teams in ``team_values`` (None: every request, tagged or not) and the ``filters`` (a breakdown
     name → value; a tag's value ``(missing)`` selects requests without that tag; ``owner`` → a cost-centre
-    id, or ``""`` for unallocated)."""
+    id, or ``""`` for unallocated). ``measure``: the cube's amount column summed (the estimate, or one cost
+    source's column such as ``cost_input_nano``: that source's spend)."""
     if grain not in GRAINS:
         raise ValueError(f"Unknown grain {grain!r}.")
+    if measure not in AMOUNT_MEASURES:
+        raise ValueError(f"Unknown measure {measure!r}.")
     filters = dict(filters or {})
     base = organization.base_currency
     owners = team_owners(organization=organization) if ("owner" in by or "owner" in filters) else {}
@@ -131,11 +137,16 @@ def spend_rows(
             period_field = "day" if grain == "day" else None
 
     keys = ["tagset_id", *columns, "currency", *([period_field] if period_field else [])]
-    sums = dict(amount=Sum("estimated_nano"), requests=Sum("requests"), records=Sum("records"))
+    sums = dict(amount=Sum(measure), requests=Sum("requests"), records=Sum("records"))
     cells = list(queryset.filter(currency=base).values(*keys).annotate(**sums).order_by())
 
-    foreign = queryset.exclude(currency=base)
-    if foreign.exists():
+    # Whether any cell is in another currency, asked of the monthly rollup of the months the range touches
+    # (a month's few cells, not its days × cells): a month that has some outside the range only costs the
+    # daily read below, which then finds none.
+    months_touched = MonthlyUsage.objects.filter(
+        condition, month__gte=first.replace(day=1), month__lte=last.replace(day=1)
+    )
+    if months_touched.exclude(currency=base).exists():
         # Another currency converts by day: read those cells from the daily cube whatever the range.
         daily = DailyUsage.objects.filter(condition, day__gte=first, day__lte=last).exclude(currency=base)
         day_keys = ["tagset_id", *columns, "currency", "day"]
@@ -248,3 +259,79 @@ def owner_month_spend(
     for row in result.rows:
         spend[row["owner"]][row["period"]] = spend[row["owner"]].get(row["period"], 0) + row["amount_nano"]
     return dict(spend)
+
+
+# --- detail dimensions (e.g. customer) ------------------------------------------------------------------
+
+
+@tenant_scoped
+def detail_spend_rows(
+    *,
+    organization: Organization,
+    dimension: str,
+    first: date,
+    last: date,
+    grain: str | None = None,
+    team_values: set[str] | None = None,
+    filters: dict[str, str] | None = None,
+) -> SpendResult:
+    """``spend_rows`` for a detail dimension (high cardinality, kept out of the cube's tag sets): from its
+    per-value totals (``MonthlyDetailUsage`` for whole months, else ``DailyDetailUsage``), grouped by the
+    dimension's value (the row's ``dimension`` key) and ``period`` with a grain. Those totals are kept per
+    value and team only, so of the ``filters`` only the dimension's own value and ``team`` apply
+    (``DETAIL_FILTERS``); the visible ``team_values`` always do."""
+    if grain not in GRAINS:
+        raise ValueError(f"Unknown grain {grain!r}.")
+    filters = dict(filters or {})
+    base = organization.base_currency
+    condition = Q(organization=organization, dimension=dimension)
+    if filters.get(dimension):
+        condition &= Q(value=filters[dimension])
+    if filters.get("team"):
+        condition &= Q(team="" if filters["team"] == "(missing)" else filters["team"])
+    if team_values is not None:
+        condition &= Q(team__in=sorted(team_values))
+    months = month_span(first, last) if grain != "day" else None
+    if months:
+        queryset = MonthlyDetailUsage.objects.filter(condition, month__gte=months[0], month__lte=months[1])
+        period_field = "month" if grain == "month" else None
+    else:
+        queryset = DailyDetailUsage.objects.filter(condition, day__gte=first, day__lte=last)
+        if grain == "month":
+            queryset = queryset.annotate(period_month=TruncMonth("day"))
+            period_field = "period_month"
+        else:
+            period_field = "day" if grain == "day" else None
+    keys = ["value", *([period_field] if period_field else [])]
+    sums = dict(amount=Sum("estimated_nano"), requests=Sum("requests"), records=Sum("records"))
+    cells = list(queryset.filter(currency=base).values(*keys).annotate(**sums).order_by())
+    unconverted: dict[str, int] = {}
+    gaps: list[RateGap] = []
+    foreign_cells: list[dict] = []
+    detail_months = MonthlyDetailUsage.objects.filter(
+        condition, month__gte=first.replace(day=1), month__lte=last.replace(day=1)
+    )
+    if detail_months.exclude(currency=base).exists():
+        daily = DailyDetailUsage.objects.filter(condition, day__gte=first, day__lte=last).exclude(currency=base)
+        foreign_cells = list(daily.values("value", "currency", "day").annotate(**sums).order_by())
+        unconverted, gaps = _convert(organization, foreign_cells, grain)
+    groups: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for cell in [*cells, *(c for c in foreign_cells if c.get("amount") is not None)]:
+        key = [cell["value"]]
+        if grain:
+            period = cell["period"] if "period" in cell else cell[period_field]
+            key.append(period.replace(day=1) if grain == "month" else period)
+        group = groups[tuple(key)]
+        group[0] += cell["amount"] or 0
+        group[1] += cell["requests"] or 0
+        group[2] += cell["records"] or 0
+    names = [dimension, *(["period"] if grain else [])]
+    rows = [
+        {**dict(zip(names, key, strict=True)), "amount_nano": amount, "requests": requests, "records": records}
+        for key, (amount, requests, records) in groups.items()
+    ]
+    rows.sort(key=lambda row: tuple(str(row[name]) for name in names))
+    return SpendResult(currency=base, rows=rows, unconverted=unconverted, gaps=gaps)
+
+
+DETAIL_FILTERS = ("team",)  # besides the dimension itself: what a detail dimension's totals can be filtered by

@@ -86,6 +86,12 @@ class Organization(models.Model):
         default=FxSource.ECB,
         help_text="Where the rates come from: the ECB reference rates, or rates your treasury loads.",
     )
+    dispute_response_days = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text="Days finance has to answer a dispute once it is opened (1–90). The home page shows each open "
+        "dispute's deadline (opened on + these days) and the ones past it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -113,6 +119,10 @@ class Organization(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(fx_source__in=["ecb", "own"]), name="organization_fx_source_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(dispute_response_days__gte=1) & models.Q(dispute_response_days__lte=90),
+                name="organization_dispute_response_days_1_90",
             ),
         ]
 

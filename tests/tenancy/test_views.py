@@ -20,13 +20,14 @@ def _events(world, key="a", **filters):
         return list(AuditEvent.objects.filter(**filters).order_by("seq"))
 
 
-def test_home_shows_settings_and_members(world):
+def test_home_names_the_organisation_and_leaves_settings_and_members_to_their_pages(world):
     response = world.login("a", Role.BUDGET_OWNER).get(_url(world, "portal:home"))
     body = response.content.decode()
     assert response.status_code == 200
-    assert "Alpha Corp" in body and "5.00%" in body and "alpha-viewer" in body
-    assert "beta-viewer" not in body
-    assert "Change settings" not in body  # budget owners do not manage settings
+    assert "Alpha Corp" in body and "Showback (visibility, no billing impact)" in body
+    assert "alpha-viewer" not in body and "beta-viewer" not in body  # the members page lists them
+    assert _url(world, "accounts:settings") not in body  # budget owners do not manage settings
+    assert _url(world, "accounts:settings") in world.login("a").get(_url(world, "portal:home")).content.decode()
 
 
 @pytest.mark.parametrize(
@@ -46,6 +47,7 @@ def test_settings_change_is_saved_and_audited(world):
             "period_start_day": "1",
             "usage_retention_months": "13",
             "fx_policy": "month_average",
+            "dispute_response_days": "14",
             "reason": "FY27",
         },
     )
@@ -53,6 +55,7 @@ def test_settings_change_is_saved_and_audited(world):
     world.org("a").refresh_from_db()
     assert world.org("a").variance_tolerance_pct == Decimal("3.50")
     assert world.org("a").usage_retention_months == 13
+    assert world.org("a").dispute_response_days == 14
     [event] = _events(world, action="organization.updated")
     assert event.before == {
         "name": "Alpha Corp",
@@ -63,6 +66,7 @@ def test_settings_change_is_saved_and_audited(world):
         "usage_retention_months": None,
         "fx_policy": "usage_day",
         "fx_source": "ecb",
+        "dispute_response_days": 10,
     }
     assert event.after == {
         "name": "Alpha Corporation",
@@ -73,6 +77,7 @@ def test_settings_change_is_saved_and_audited(world):
         "usage_retention_months": 13,
         "fx_policy": "month_average",
         "fx_source": "ecb",
+        "dispute_response_days": 14,
     }
     assert event.reason == "FY27"
     assert event.actor_label == "alpha-org_admin"
@@ -80,11 +85,12 @@ def test_settings_change_is_saved_and_audited(world):
 
 def test_settings_reject_bad_values_and_write_nothing(world):
     response = world.login("a").post(
-        _url(world, "accounts:settings"), {"name": "X", "base_currency": "usd", "variance_tolerance_pct": "140"}
+        _url(world, "accounts:settings"),
+        {"name": "X", "base_currency": "usd", "variance_tolerance_pct": "140", "dispute_response_days": "0"},
     )
     assert response.status_code == 200
     errors = response.context["form"].errors
-    assert "base_currency" in errors and "variance_tolerance_pct" in errors
+    assert "base_currency" in errors and "variance_tolerance_pct" in errors and "dispute_response_days" in errors
     world.org("a").refresh_from_db()
     assert world.org("a").base_currency == "USD"
     assert _events(world, action="organization.updated") == []
