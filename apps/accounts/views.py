@@ -17,7 +17,6 @@ from . import services
 from .forms import ApiClientForm, MembershipAddForm, MembershipRoleForm, ModeSwitchForm, OrganizationSettingsForm
 from .models import ApiClient
 
-
 API_CLIENTS_TABLE = Table(
     "api-clients",
     (
