@@ -70,12 +70,15 @@ class Column:
 
     ``value``: what the export writes (an attribute/key path, or a callable of the row); ``None`` leaves the
     column out of the export (an action column). ``order``: an ORM field name or expression for querysets,
-    or a callable key for rows computed in Python; ``None`` makes the header plain text (not sortable)."""
+    or a callable key for rows computed in Python; ``None`` makes the header plain text (not sortable).
+    ``in_page=False``: a column of the export only, where the page shows two values in one cell (a code and
+    its name) and the file gives each its own column."""
 
     key: str
     label: str
     value: str | Callable[[Any], Any] | None = None
     order: str | BaseExpression | Callable[[Any], Any] | None = None
+    in_page: bool = True
 
     @property
     def sortable(self) -> bool:
@@ -180,6 +183,8 @@ class BoundTable:
     def headers(self) -> list[Header]:
         headers = []
         for column in self.table.columns:
+            if not column.in_page:
+                continue
             if not column.sortable:
                 headers.append(Header(column.key, column.label, False))
                 continue
