@@ -37,7 +37,7 @@ def column(rows: list[list], label: str) -> list:
 
 def sorted_header(html: str) -> tuple[str, str] | None:
     """The (label, aria-sort) of the header the page says it is sorted by, or None."""
-    match = re.search(r'<th scope="col" aria-sort="(ascending|descending)"><a[^>]*>([^<]+)', html)
+    match = re.search(r'<th scope="col" aria-sort="(ascending|descending)"[^>]*><a[^>]*>([^<]+)', html)
     return (match.group(2).strip(), match.group(1)) if match else None
 
 

@@ -79,6 +79,7 @@ class Column:
     value: str | Callable[[Any], Any] | None = None
     order: str | BaseExpression | Callable[[Any], Any] | None = None
     in_page: bool = True
+    css: str = ""  # the header's class, e.g. "num" over a column of figures
 
     @property
     def sortable(self) -> bool:
@@ -99,6 +100,7 @@ class Header:
     key: str
     label: str
     sortable: bool
+    css: str = ""
     url: str = ""
     aria_sort: str = ""  # "ascending" / "descending" on the sorted column
     next_direction: str = ""  # what following the link does, for screen readers
@@ -186,7 +188,7 @@ class BoundTable:
             if not column.in_page:
                 continue
             if not column.sortable:
-                headers.append(Header(column.key, column.label, False))
+                headers.append(Header(column.key, column.label, False, column.css))
                 continue
             current = self.sort_column is not None and self.sort_column.key == column.key
             descending_next = current and not self.descending
@@ -195,6 +197,7 @@ class BoundTable:
                     key=column.key,
                     label=column.label,
                     sortable=True,
+                    css=column.css,
                     url="?" + self._params(**{SORT_PARAM: ("-" if descending_next else "") + column.key}),
                     aria_sort=("descending" if self.descending else "ascending") if current else "",
                     next_direction="descending" if descending_next else "ascending",
