@@ -33,6 +33,7 @@ the rest needs narrower filters. The export runs inside the view, so the same pe
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import F, QuerySet
@@ -40,6 +41,7 @@ from django.db.models.expressions import BaseExpression
 from django.http import HttpResponse
 
 from apps.core.csv import csv_response
+from apps.core.money import exact_text, nano_to_decimal, quantize_money
 from apps.core.xlsx import xlsx_response
 
 EXPORT_CAP = 50_000
@@ -51,6 +53,16 @@ FORMATS = ("csv", "xlsx")
 
 def capped_notice(cap: int = EXPORT_CAP) -> str:
     return f"Only the first {cap:,} rows are exported: narrow the filters to export the rest."
+
+
+def exact_decimal(value, places: int = 2) -> Decimal | None:
+    """A stored Decimal as the list shows it (``exact_amount``): exactly, trailing zeros beyond ``places`` off."""
+    return None if value is None else Decimal(exact_text(value, places))
+
+
+def nano_money(nano: int | None, currency: str = "USD") -> Decimal | None:
+    """Nano-units as the list shows them (``money``): rounded half-even to the currency's minor unit."""
+    return None if nano is None else quantize_money(nano_to_decimal(int(nano)), currency or "USD")
 
 
 def read_path(row: Any, path: str) -> Any:
