@@ -41,7 +41,7 @@ from django.db.models.expressions import BaseExpression
 from django.http import HttpResponse
 
 from apps.core.csv import csv_response
-from apps.core.money import exact_text, nano_to_decimal, quantize_money
+from apps.core.money import exact_text, money_text, nano_to_decimal, quantize_money
 from apps.core.xlsx import xlsx_response
 
 EXPORT_CAP = 50_000
@@ -63,6 +63,11 @@ def exact_decimal(value, places: int = 2) -> Decimal | None:
 def nano_money(nano: int | None, currency: str = "USD") -> Decimal | None:
     """Nano-units as the list shows them (``money``): rounded half-even to the currency's minor unit."""
     return None if nano is None else quantize_money(nano_to_decimal(int(nano)), currency or "USD")
+
+
+def nano_exact(nano: int | None, currency: str = "USD") -> Decimal | None:
+    """Nano-units as the list shows them exactly (``exact_money``): at least the currency's minor unit."""
+    return None if nano is None else Decimal(money_text(int(nano), currency or "USD"))
 
 
 def read_path(row: Any, path: str) -> Any:
@@ -92,6 +97,7 @@ class Column:
     order: str | BaseExpression | Callable[[Any], Any] | None = None
     in_page: bool = True
     css: str = ""  # the header's class, e.g. "num" over a column of figures
+    help: str = ""  # the header's title (what the column counts, where the label is short)
 
     @property
     def sortable(self) -> bool:
@@ -113,6 +119,7 @@ class Header:
     label: str
     sortable: bool
     css: str = ""
+    help: str = ""
     url: str = ""
     aria_sort: str = ""  # "ascending" / "descending" on the sorted column
     next_direction: str = ""  # what following the link does, for screen readers
@@ -200,7 +207,7 @@ class BoundTable:
             if not column.in_page:
                 continue
             if not column.sortable:
-                headers.append(Header(column.key, column.label, False, column.css))
+                headers.append(Header(column.key, column.label, False, column.css, column.help))
                 continue
             current = self.sort_column is not None and self.sort_column.key == column.key
             descending_next = current and not self.descending
@@ -210,6 +217,7 @@ class BoundTable:
                     label=column.label,
                     sortable=True,
                     css=column.css,
+                    help=column.help,
                     url="?" + self._params(**{SORT_PARAM: ("-" if descending_next else "") + column.key}),
                     aria_sort=("descending" if self.descending else "ascending") if current else "",
                     next_direction="descending" if descending_next else "ascending",

@@ -12,6 +12,8 @@ from apps.core.csv import csv_response
 from apps.core.forms import apply_validation_error
 from apps.core.keyset import InvalidCursor, keyset_page
 from apps.core.limits import LimitExceeded
+from apps.core.money import money_text
+from apps.core.tables import Column, Table
 from apps.ingest import jobs as job_kit
 from apps.taxonomy.models import TagDimension
 from apps.taxonomy.selectors import tagging_health as tagging_health_rows
@@ -176,6 +178,33 @@ def records(request, org_slug: str):
     )
 
 
+JOBS_TABLE = Table(
+    "usage-imports",
+    (
+        Column("id", "#", value="pk", order="id"),
+        Column("file", "File", value="file_name", order="file_name"),
+        Column("format", "Format", value="format", order="format"),
+        Column("via", "Via", value="get_channel_display", order="channel"),
+        Column("status", "Status", value="status", order="status"),
+        Column("rows", "Rows", value="rows_total", order="rows_total", css="num"),
+        Column("accepted", "Accepted", value="accepted", order="accepted", css="num"),
+        Column("duplicates", "Duplicates", value="duplicates", order="duplicates", css="num"),
+        Column("rejected", "Rejected", value="rejected", order="rejected", css="num"),
+        # One amount per currency: text, not a number a spreadsheet would add across currencies.
+        Column(
+            "estimated",
+            "Estimated",
+            value=lambda job: "; ".join(
+                f"{money_text(amount, currency)} {currency}" for currency, amount in job.estimates
+            ),
+            css="num",
+        ),
+        Column("replaced", "Replaced", value="replaced", in_page=False),
+        Column("when", "When (UTC)", value="created_at", order="created_at"),
+    ),
+)
+
+
 @org_perm_required(Perm.INGEST)
 def jobs(request, org_slug: str):
     form = UploadForm(request.POST or None, request.FILES or None)
@@ -196,8 +225,12 @@ def jobs(request, org_slug: str):
             apply_validation_error(form, exc)
         else:
             return redirect("usage:job_detail", org_slug=org_slug, pk=job.pk)
-    page = Paginator(selectors.ingest_jobs(organization=request.organization), 25).get_page(request.GET.get("page"))
-    return render(request, "usage/jobs.html", {"form": form, "page": page})
+    table = JOBS_TABLE.bind(request)
+    rows = table.sort(selectors.ingest_jobs(organization=request.organization))
+    if response := table.export(rows):
+        return response
+    page = Paginator(rows, 25).get_page(request.GET.get("page"))
+    return render(request, "usage/jobs.html", {"form": form, "page": page, "query": table.query, "table": table})
 
 
 @org_perm_required(Perm.INGEST)
