@@ -249,11 +249,15 @@ class BoundTable:
             cells.append([capped_notice(self.table.cap)] + [None] * (len(columns) - 1))
         return [column.label for column in columns], cells
 
+    @property
+    def wants_export(self) -> bool:
+        return self.request.method == "GET" and self.request.GET.get(EXPORT_PARAM) in FORMATS
+
     def export(self, rows) -> HttpResponse | None:
         """The download asked for with ``?export=csv|xlsx``, or ``None`` to render the page."""
-        fmt = self.request.GET.get(EXPORT_PARAM)
-        if self.request.method != "GET" or fmt not in FORMATS:
+        if not self.wants_export:
             return None
+        fmt = self.request.GET[EXPORT_PARAM]
         header, cells = self.export_rows(rows)
         organization = getattr(self.request, "organization", None)
         stem = f"{organization.slug}-{self.table.name}" if organization is not None else self.table.name
