@@ -196,6 +196,16 @@ class BoundTable:
         return params.urlencode()
 
     @property
+    def filter_data(self):
+        """The request's query without sort, export and page, or None when nothing else is left: what a
+        list's filter form is bound to, so that ``?sort=..`` or ``?export=csv`` alone does not bind it (an
+        unbound form applies the list's defaults, e.g. the open disputes)."""
+        params = self.request.GET.copy()
+        for name in (*PAGE_PARAMS, EXPORT_PARAM, SORT_PARAM):
+            params.pop(name, None)
+        return params or None
+
+    @property
     def query(self) -> str:
         """The list's query string without page and export: what pagination links carry."""
         return self._params()
