@@ -6,6 +6,7 @@ from django_scopes import scope
 
 from apps.usage.models import IngestJob
 from tests.tables import column, csv_rows, sorted_header, xlsx_rows
+from tests.usage.test_rollup_pages import usage  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -48,3 +49,31 @@ def test_usage_imports_sort_and_export(world):
         "april-a.jsonl",
         "march-a.jsonl",
     ]
+
+
+def test_explorer_breakdown_sorts_and_exports_every_row(usage):  # noqa: F811
+    url = reverse("usage:explorer", kwargs={"org_slug": "alpha"})
+    client = usage.login("a", "finance_analyst")
+    query = "?date_from=2026-09-01&date_to=2026-12-31&group_by=day"
+    days = ["2026-09-30", "2026-10-01", "2026-10-14", "2026-10-15", "2026-12-02", "2026-12-03"]
+    rows = csv_rows(client.get(url + query + "&sort=-key&export=csv"))
+    assert column(rows, "Day") == days[::-1]
+    assert column(rows, "Requests") == ["1"] * 6
+    html = client.get(url + query + "&sort=key").content.decode()
+    assert sorted_header(html) == ("Day", "ascending")
+    sheet = xlsx_rows(client.get(url + query + "&sort=key&export=xlsx"))
+    assert [d.date().isoformat() for d in column(sheet, "Day")] == days
+    assert column(sheet, "Requests") == [1] * 6
+    # The group filter: by team, org b's usage never shows.
+    rows = csv_rows(client.get(url + "?date_from=2026-09-01&date_to=2026-12-31&group_by=team&export=csv"))
+    assert sum(int(n) for n in column(rows, "Requests")) == 6
+
+
+def test_request_list_exports_its_rows_newest_first_and_does_not_sort(usage):  # noqa: F811
+    url = reverse("usage:records", kwargs={"org_slug": "alpha"})
+    client = usage.login("a", "finance_analyst")
+    rows = csv_rows(client.get(url + "?month=2026-10&sort=request&export=csv"))
+    assert column(rows, "Request") == ["o3", "o2", "o1"]
+    html = client.get(url + "?month=2026-10").content.decode()
+    assert "the columns do not sort" in html
+    assert sorted_header(html) is None
