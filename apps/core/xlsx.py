@@ -87,9 +87,13 @@ def xlsx_bytes(*, header: Sequence[str], rows: Iterable[Iterable[Cell]], title: 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(sheet_title(title))
     sheet.freeze_panes = "A2"
-    sheet.append([_cell(sheet, label, bold=True) for label in header])
-    for row in rows:
-        sheet.append([_cell(sheet, value) for value in row])
+    try:
+        sheet.append([_cell(sheet, label, bold=True) for label in header])
+        for row in rows:
+            sheet.append([_cell(sheet, value) for value in row])
+    except BaseException:
+        sheet.close()  # a refused cell (a float, a bool): end the sheet's writer before the error goes up
+        raise
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
