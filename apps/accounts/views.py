@@ -1,9 +1,13 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Case, Value, When
+from django.db.models.functions import Now
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.core.forms import apply_validation_error
+from apps.core.tables import Column, Table
 from apps.tenancy.models import Membership
 from apps.tenancy.permissions import org_perm_required, require_org_perm
 from apps.tenancy.roles import ROLE_PERMS, Perm, Role
@@ -12,6 +16,28 @@ from apps.tenancy.selectors import membership_list
 from . import services
 from .forms import ApiClientForm, MembershipAddForm, MembershipRoleForm, ModeSwitchForm, OrganizationSettingsForm
 from .models import ApiClient
+
+API_CLIENTS_TABLE = Table(
+    "api-clients",
+    (
+        Column("name", "Name", value="name", order="name"),
+        Column("key", "Key", value="key_prefix", order="key_prefix"),
+        Column("scopes", "Scopes", value=lambda c: ", ".join(c.scopes)),
+        Column(
+            "status",
+            "Status",
+            value="status",
+            order=Case(
+                When(revoked_at__isnull=False, then=Value("revoked")),
+                When(expires_at__lte=Now(), then=Value("expired")),
+                default=Value("active"),
+            ),
+        ),
+        Column("expires", "Expires (UTC)", value="expires_at", order="expires_at"),
+        Column("last_used", "Last used (UTC)", value="last_used_at", order="last_used_at"),
+        Column("created_by", "Created by", value="created_by.username", order="created_by__username"),
+    ),
+)
 
 
 @org_perm_required(Perm.MANAGE_API_CLIENTS)
@@ -29,14 +55,14 @@ def api_clients(request, org_slug: str):
             # Shown once, in this response only; it is not stored anywhere.
             messages.success(request, f"API client '{client.name}' created. Copy its token now: it is not shown again.")
             form = ApiClientForm()
+    table = API_CLIENTS_TABLE.bind(request)
+    clients = table.sort(ApiClient.objects.select_related("created_by").order_by("-created_at"))
+    if response := table.export(clients):
+        return response
     return render(
         request,
         "accounts/api_clients.html",
-        {
-            "clients": ApiClient.objects.select_related("created_by").order_by("-created_at"),
-            "form": form,
-            "new_token": new_token,
-        },
+        {"clients": clients, "form": form, "new_token": new_token, "table": table},
     )
 
 
@@ -104,6 +130,23 @@ def mode_switch(request, org_slug: str):
     return redirect("accounts:settings", org_slug=org_slug)
 
 
+def _user_text(user) -> str:
+    """As the list shows a user: the full name and the username, or the username alone."""
+    full_name = user.get_full_name()
+    return f"{full_name} ({user.username})" if full_name else user.username
+
+
+MEMBERS_TABLE = Table(
+    "members",
+    (
+        Column("user", "User", value=lambda m: _user_text(m.user), order="user__username"),
+        Column("email", "E-mail", value="user.email", order="user__email"),
+        Column("role", "Role", value="get_role_display", order="role"),
+        Column("since", "Since", value=lambda m: timezone.localdate(m.created_at), order="created_at"),
+    ),
+)
+
+
 @org_perm_required(Perm.VIEW_ORG)
 def members(request, org_slug: str):
     can_manage = request.membership.has_perm(Perm.MANAGE_MEMBERS)
@@ -123,11 +166,16 @@ def members(request, org_slug: str):
             else:
                 messages.success(request, "Member added.")
                 return redirect("accounts:members", org_slug=org_slug)
+    table = MEMBERS_TABLE.bind(request)
+    rows = table.sort(membership_list(organization=request.organization))
+    if response := table.export(rows):
+        return response
     return render(
         request,
         "accounts/members.html",
         {
-            "members": membership_list(organization=request.organization),
+            "table": table,
+            "members": rows,
             "form": form,
             "can_manage": can_manage,
             "roles": [(role, role.label, sorted(Perm(p).label for p in ROLE_PERMS[role])) for role in Role],

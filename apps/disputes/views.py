@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from apps.core.forms import apply_validation_error
 from apps.core.money import nano_to_decimal, quantize_money
+from apps.core.tables import Column, Table, nano_money
 from apps.statements.models import StatementLine
 from apps.statements.selectors import adjustments_for_dispute, statements_visible
 from apps.statements.views import can_dispute
@@ -28,6 +29,50 @@ READ_PERMS = (Perm.RESOLVE_DISPUTES, Perm.OPEN_DISPUTES, Perm.VIEW_ALL_COST)
 
 
 disputes_read_required = org_any_perm_required(*READ_PERMS, what="disputes")
+
+
+def _line_text(d) -> str:
+    if d.line is None:
+        return "whole statement"
+    return f"{d.line.position}: {d.line.provider} {d.line.model} {d.line.cost_source}"
+
+
+def _outcome_text(d) -> str:
+    if d.status == Dispute.Status.ACCEPTED:
+        return f"{nano_money(d.adjusted_nano, d.currency)} credited, charged to {d.recharge_owner.code}"
+    if d.status == Dispute.Status.REJECTED:
+        return d.resolution_note
+    return "waiting for finance"
+
+
+DISPUTES_TABLE = Table(
+    "disputes",
+    (
+        Column("dispute", "Dispute", value="pk", order="id"),
+        Column("comments", "Comments", value="comment_count", order="comment_count", in_page=False),
+        Column("statement", "Statement", value="statement.reference", order="statement__reference"),
+        Column("line", "Line", value=_line_text, order="line__position"),
+        Column(
+            "disputed",
+            "Disputed",
+            value=lambda d: nano_money(d.amount_nano, d.currency),
+            order="amount_nano",
+            css="num",
+        ),
+        Column("currency", "Currency", value="currency", in_page=False),
+        Column("reason", "Reason", value="reason", order="reason"),
+        Column("opened", "Opened", value=lambda d: d.opened_at.date(), order="opened_at"),
+        Column(
+            "opened_by",
+            "Opened by",
+            value=lambda d: d.opened_by.get_full_name() or d.opened_by.username,
+            order="opened_by__username",
+            in_page=False,
+        ),
+        Column("status", "Status", value="get_status_display", order="status"),
+        Column("outcome", "Outcome", value=_outcome_text),
+    ),
+)
 
 
 def _visible_dispute_or_404(request, pk: int) -> Dispute:
@@ -46,12 +91,13 @@ def _may_comment(request, dispute: Dispute) -> bool:
 def dispute_list(request, org_slug: str):
     resolver = request.membership.has_perm(Perm.RESOLVE_DISPUTES)
     default_status = Dispute.Status.OPEN if resolver else ""
-    form = QueueFilterForm(request.GET or None, initial={"status": default_status})
+    table = DISPUTES_TABLE.bind(request)
+    form = QueueFilterForm(table.filter_data, initial={"status": default_status})
     filters = form.filters(default_status=default_status)
-    rows = selectors.dispute_queue(membership=request.membership, **filters)
+    rows = table.sort(selectors.dispute_queue(membership=request.membership, **filters))
+    if response := table.export(rows):
+        return response
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "disputes/dispute_list.html",
@@ -59,7 +105,8 @@ def dispute_list(request, org_slug: str):
             "form": form,
             "status": filters["status"],
             "page": page,
-            "query": query.urlencode(),
+            "query": table.query,
+            "table": table,
             "counts": selectors.dispute_status_counts(membership=request.membership),
             "resolver": resolver,
         },

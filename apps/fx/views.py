@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.services import organization_update
 from apps.core.forms import apply_validation_error
+from apps.core.tables import Column, Table
 from apps.tenancy.permissions import org_any_perm_required, org_perm_required
 from apps.tenancy.roles import Perm
 
@@ -18,10 +19,30 @@ from .forms import FxSettingsForm, OwnRatesUploadForm
 from .own_file import OwnRatesError, read_own_rates
 from .services import org_rates_load
 
+OWN_RATES_SHOWN = 50
+
+OWN_RATES_TABLE = Table(
+    "own-exchange-rates",
+    (
+        Column("day", "Day", value="day", order="day"),
+        Column("from", "From", value="from_currency", order="from_currency"),
+        Column("to", "To", value="to_currency", order="to_currency"),
+        Column("rate", "Rate", value=lambda r: r.rate.normalize(), order="rate_e10"),
+        Column("source", "Source", value="source", order="source"),
+        Column("by", "Loaded by", value="created_by_label", order="created_by_label"),
+        Column("note", "Note", value="note", order="note"),
+    ),
+    note=f"The page shows the first {OWN_RATES_SHOWN} rates in this order; the download has all of them.",
+)
+
 
 def _page(request, *, settings_form=None, upload_form=None, status=200):
     organization = request.organization
     membership = request.membership
+    table = OWN_RATES_TABLE.bind(request)
+    own_rates = table.sort(selectors.own_rates_list(organization=organization))
+    if response := table.export(own_rates):
+        return response
     coverage = selectors.coverage(organization=organization)
     return render(
         request,
@@ -33,7 +54,8 @@ def _page(request, *, settings_form=None, upload_form=None, status=200):
             "upload_form": upload_form or OwnRatesUploadForm(),
             "can_manage_settings": membership.has_perm(Perm.MANAGE_SETTINGS),
             "can_load_rates": membership.has_perm(Perm.MANAGE_FX_RATES),
-            "own_rates": selectors.own_rates_list(organization=organization)[:50],
+            "own_rates": own_rates[:OWN_RATES_SHOWN],
+            "table": table,
             "loads": selectors.own_rate_loads(organization=organization)[:10],
             "max_age_days": FX_MAX_RATE_AGE_DAYS,
         },

@@ -6,6 +6,7 @@ from django.views.decorators.http import require_POST
 
 from apps.core.forms import apply_validation_error
 from apps.core.limits import LimitExceeded
+from apps.core.tables import Column, Table, nano_exact
 from apps.ingest import jobs as job_kit
 from apps.tenancy.permissions import org_perm_required, require_org_perm
 from apps.tenancy.roles import Perm
@@ -18,23 +19,63 @@ from .services.settings import invoice_settings_update
 
 RESTATEMENTS_SHOWN = 200  # the newest; the API pages through all of them
 
+INVOICES_TABLE = Table(
+    "invoices",
+    (
+        Column("month", "Month", value="period_label", order="billing_period"),
+        Column("provider", "Provider", value="provider", order="provider"),
+        Column("invoice", "Invoice", value="invoice_number", order="invoice_number"),
+        Column("lines", "Lines", value="line_count", order="line_count", css="num"),
+        Column("total", "Total", value=lambda i: nano_exact(i.total_nano, i.currency), order="total_nano", css="num"),
+        Column("currency", "Currency", value="currency", order="currency"),
+        Column("source", "Source", value="source_format", order="source_format"),
+        Column("view", "View", value="get_view_display", order="view"),
+    ),
+)
+
+IMPORTS_TABLE = Table(
+    "invoice-imports",
+    (
+        Column("id", "#", value="pk", order="id"),
+        Column("file", "File", value="file_name", order="file_name"),
+        Column("format", "Format", value="format", order="format"),
+        Column("via", "Via", value="get_channel_display", order="channel"),
+        Column("status", "Status", value="status", order="status"),
+        Column("accepted", "Accepted", value="accepted", order="accepted", css="num"),
+        Column("duplicates", "Duplicates", value="duplicates", order="duplicates", css="num"),
+        Column(
+            "restated",
+            "Restated",
+            value="restated",
+            order="restated",
+            css="num",
+            help="Stored lines that superseded an earlier pull of the same cost-report bucket",
+        ),
+        Column("rejected", "Rejected", value="rejected", order="rejected", css="num"),
+        Column("when", "When (UTC)", value="created_at", order="created_at"),
+    ),
+)
+
 
 @org_perm_required(Perm.VIEW_ALL_COST)
 def invoice_list(request, org_slug: str):
     form = InvoiceFilterForm(request.GET or None)
     provider = form.provider_code()
-    page = Paginator(
-        selectors.invoices(organization=request.organization, period=form.period_date(), provider=provider), 50
-    ).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    table = INVOICES_TABLE.bind(request)
+    rows = table.sort(
+        selectors.invoices(organization=request.organization, period=form.period_date(), provider=provider)
+    )
+    if response := table.export(rows):
+        return response
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "invoices/invoice_list.html",
         {
             "form": form,
             "page": page,
-            "query": query.urlencode(),
+            "query": table.query,
+            "table": table,
             "period_totals": selectors.invoice_period_totals(organization=request.organization, provider=provider)[:36],
         },
     )
@@ -99,15 +140,19 @@ def import_list(request, org_slug: str):
             else:
                 return redirect("invoices:import_detail", org_slug=org_slug, pk=job.pk)
     settings_row = invoice_settings_for(organization=request.organization)
+    table = IMPORTS_TABLE.bind(request)
+    jobs = table.sort(selectors.invoice_ingest_jobs(organization=request.organization))
+    if response := table.export(jobs):
+        return response
     return render(
         request,
         "invoices/import_list.html",
         {
             "form": form,
             "can_ingest": can_ingest,
-            "page": Paginator(selectors.invoice_ingest_jobs(organization=request.organization), 25).get_page(
-                request.GET.get("page")
-            ),
+            "page": Paginator(jobs, 25).get_page(request.GET.get("page")),
+            "query": table.query,
+            "table": table,
             "settings_form": InvoiceSettingsForm(initial={"focus_cost_view": settings_row.focus_cost_view}),
             "can_change_settings": request.membership.has_perm(Perm.PREPARE_PERIOD),
         },

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.core.calendar import parse_period, period_bounds
+from apps.core.tables import Column, Table, nano_money
 from apps.tenancy.permissions import org_any_perm_required, require_second_factor
 from apps.tenancy.roles import Perm
 
@@ -32,10 +33,76 @@ def _month_or_404(request, period: str):
     return month
 
 
+def _figure(row, name):
+    return getattr(row.figures, name, None) if row.figures is not None else None
+
+
+def _late_text(late) -> str:
+    parts = []
+    if late.usage_rows:
+        parts.append(f"{late.usage_rows} usage row{'s' if late.usage_rows != 1 else ''}")
+    if late.invoice_lines:
+        parts.append(f"{late.invoice_lines} invoice line{'s' if late.invoice_lines != 1 else ''}")
+    return ", ".join(parts)
+
+
+def _readiness_text(row) -> str:
+    bp = row.billing_period
+    if bp.state == "closed":
+        return "Closed" + (f" {bp.closed_at:%Y-%m-%d}" if bp.closed_at else "")
+    if row.readiness.ready:
+        return row.readiness.text
+    return "blocked: " + "; ".join(row.readiness.messages or [row.readiness.text])
+
+
+def board_table(*, base_currency: str, fact_labels: list[str]) -> Table:
+    """The board's columns. Its figures are computed for the months of one page, so it sorts by the period
+    only; the fact columns are whatever the registered providers report."""
+    return Table(
+        "periods",
+        (
+            Column("period", "Period", value="label", order=lambda month: month),
+            Column("version", "Version", value="billing_period.version", in_page=False),
+            Column("state", "State", value="billing_period.get_state_display"),
+            Column(
+                "estimated",
+                f"Estimated ({base_currency})",
+                value=lambda r: nano_money(_figure(r, "estimated_nano"), base_currency),
+                css="num",
+            ),
+            Column(
+                "invoiced",
+                f"Invoiced ({base_currency})",
+                value=lambda r: nano_money(_figure(r, "invoiced_nano"), base_currency),
+                css="num",
+            ),
+            Column("variance", "Variance %", value=lambda r: _figure(r, "variance_pct"), css="num"),
+            Column("figures", "Figures from", value=lambda r: _figure(r, "source"), in_page=False),
+            Column("rate_missing", "Rate missing", value=lambda r: _figure(r, "fx_gap"), in_page=False),
+            Column("late", "Late data", value=lambda r: _late_text(r.late)),
+            *(
+                Column(f"fact{index}", label, value=lambda r, index=index: r.facts[index], css="num")
+                for index, label in enumerate(fact_labels)
+            ),
+            Column("readiness", "Readiness", value=_readiness_text),
+        ),
+        note="The board sorts by period only: its figures are worked out a page of months at a time.",
+    )
+
+
 @periods_read_required
 def board(request, org_slug: str):
     organization = request.organization
-    page = Paginator(selectors.months(organization=organization), BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
+    fact_labels = list(selectors.facts_for(organization=organization, billing_periods=[]))
+    table = board_table(base_currency=organization.base_currency, fact_labels=fact_labels).bind(request)
+    months = table.sort(selectors.months(organization=organization))
+    if table.wants_export:
+        # Every month (the board has one row a month, a few dozen), with the same figures the pages show.
+        _labels, all_rows = selectors.board(
+            organization=organization, periods=months[: table.table.cap], actor=request.user
+        )
+        return table.export(all_rows)
+    page = Paginator(months, BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
     fact_labels, rows = selectors.board(organization=organization, periods=list(page.object_list), actor=request.user)
     return render(
         request,
@@ -45,6 +112,8 @@ def board(request, org_slug: str):
             "rows": rows,
             "fact_labels": fact_labels,
             "late_rows": [row for row in rows if row.late.flagged],
+            "query": table.query,
+            "table": table,
         },
     )
 

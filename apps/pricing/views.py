@@ -7,11 +7,13 @@ import functools
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.core.forms import apply_validation_error
+from apps.core.tables import Column, Table, exact_decimal
 from apps.core.views import set_active_view
 from apps.tenancy.permissions import org_perm_required
 from apps.tenancy.roles import Perm
@@ -32,6 +34,84 @@ from .selectors import (
 PAGE_SIZE = 50
 
 
+def _active(row) -> str:
+    return "active" if row.is_active else "inactive"
+
+
+PRICE_BOOK_TABLE = Table(
+    "price-book",
+    (
+        Column("provider", "Provider", value="provider.name", order="provider__name"),
+        Column("model", "Model", value="model.code", order="model__code"),
+        Column("retired", "Retired", value=lambda r: "" if r.model.is_active else "retired", in_page=False),
+        Column("tier", "Tier", value="get_service_tier_display", order="service_tier"),
+        Column("usage_type", "Usage type", value="usage_type", order="usage_type"),
+        Column("price", "Price", value=lambda r: exact_decimal(r.price), order="price"),
+        Column("currency", "Currency", value="currency", in_page=False),
+        Column("unit", "Unit", value="get_unit_display", order="unit"),
+        Column(
+            "applies",
+            "Applies",
+            value=lambda r: f"prompt > {r.min_context_tokens} tokens" if r.min_context_tokens else "all requests",
+            order="min_context_tokens",
+        ),
+        Column("since", "Since", value="effective_from", order="effective_from"),
+        Column("until", "Until", value="effective_to", order="effective_to"),
+        Column("source", "Source", value="source", order="source"),
+        Column("source_date", "Source date", value="source_date", in_page=False),
+    ),
+)
+
+
+def _override_model(o) -> str:
+    if o.model:
+        return o.model.code
+    if o.org_model:
+        return f"{o.org_model.name} (ours)"
+    return "every model"
+
+
+OVERRIDES_TABLE = Table(
+    "price-overrides",
+    (
+        Column("provider", "Provider", value="provider.name", order="provider__name"),
+        Column("model", "Model", value=_override_model, order=Coalesce("model__code", "org_model__name")),
+        Column("usage_type", "Usage type", value=lambda o: o.usage_type or "all", order="usage_type"),
+        Column("tier", "Tier", value=lambda o: o.service_tier or "all", order="service_tier"),
+        Column("price", "Price or discount", value=lambda o: exact_decimal(o.price), order="price"),
+        Column("currency", "Currency", value="currency", in_page=False),
+        Column("unit", "Unit", value=lambda o: o.get_unit_display() if o.price is not None else "", in_page=False),
+        Column(
+            "discount",
+            "Discount % off list",
+            value=lambda o: exact_decimal(o.discount_pct),
+            order="discount_pct",
+            in_page=False,
+        ),
+        Column("from", "From", value="effective_from", order="effective_from"),
+        Column("until", "Until", value="effective_to", order="effective_to"),
+        Column("note", "Note", value="note", order="note"),
+        Column("status", "Status", value=_active, order="is_active"),
+    ),
+)
+
+ORG_MODELS_TABLE = Table(
+    "model-names",
+    (
+        Column("provider", "Provider", value="provider.name", order="provider__name"),
+        Column("name", "Name", value="name", order="name"),
+        Column(
+            "maps_to",
+            "Priced as",
+            value=lambda m: m.maps_to.code if m.maps_to else "our negotiated prices only",
+            order="maps_to__code",
+        ),
+        Column("note", "Note", value="note", order="note"),
+        Column("status", "Status", value=_active, order="is_active"),
+    ),
+)
+
+
 @org_perm_required(Perm.VIEW_ORG)
 def price_book(request, org_slug: str):
     form = PriceBookFilterForm(request.GET or None)
@@ -44,8 +124,10 @@ def price_book(request, org_slug: str):
         service_tier=filters.get("tier", ""),
         include_retired=filters.get("retired", False),
     )
-    query = request.GET.copy()
-    query.pop("page", None)
+    table = PRICE_BOOK_TABLE.bind(request)
+    rows = table.sort(rows)
+    if response := table.export(rows):
+        return response
     return render(
         request,
         "pricing/price_book.html",
@@ -53,7 +135,8 @@ def price_book(request, org_slug: str):
             "form": form,
             "day": day,
             "page": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")),
-            "query": query.urlencode(),
+            "query": table.query,
+            "table": table,
             "active_overrides": price_overrides(organization=request.organization, include_inactive=False).count(),
             "versions": price_book_versions()[:5],
         },
@@ -62,11 +145,18 @@ def price_book(request, org_slug: str):
 
 @org_perm_required(Perm.VIEW_ORG)
 def override_list(request, org_slug: str):
-    overrides = price_overrides(organization=request.organization)
+    table = OVERRIDES_TABLE.bind(request)
+    overrides = table.sort(price_overrides(organization=request.organization))
+    if response := table.export(overrides):
+        return response
     return render(
         request,
         "pricing/override_list.html",
-        {"page": Paginator(overrides, PAGE_SIZE).get_page(request.GET.get("page")), "query": ""},
+        {
+            "page": Paginator(overrides, PAGE_SIZE).get_page(request.GET.get("page")),
+            "query": table.query,
+            "table": table,
+        },
     )
 
 
@@ -135,11 +225,14 @@ def override_reactivate(request, org_slug: str, pk: int):
 
 @org_perm_required(Perm.VIEW_ORG)
 def org_model_list(request, org_slug: str):
-    rows = org_models(organization=request.organization)
+    table = ORG_MODELS_TABLE.bind(request)
+    rows = table.sort(org_models(organization=request.organization))
+    if response := table.export(rows):
+        return response
     return render(
         request,
         "pricing/org_model_list.html",
-        {"page": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")), "query": ""},
+        {"page": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")), "query": table.query, "table": table},
     )
 
 

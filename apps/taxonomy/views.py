@@ -3,7 +3,6 @@ taxonomy needs the catalog permission. The tagging-health page counts usage, so 
 (``apps.usage.views.tagging_health``)."""
 
 import functools
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -12,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.core.forms import apply_validation_error
+from apps.core.tables import Column, Table
 from apps.core.views import set_active_view
 from apps.tenancy.permissions import org_perm_required
 from apps.tenancy.roles import Perm
@@ -24,13 +24,51 @@ from .selectors import dimensions_with_counts, values_of_dimension
 PAGE_SIZE = 50
 
 
+def _active(row) -> str:
+    return "active" if row.is_active else "inactive"
+
+
+DIMENSIONS_TABLE = Table(
+    "tag-dimensions",
+    (
+        Column("key", "Key", value="key", order="key"),
+        Column("label", "Label", value="label", order="label"),
+        Column("required", "Required", value=lambda d: "required" if d.required else "optional", order="required"),
+        Column("case", "Case", value="case_rule", order="case_rule"),
+        Column("values", "Values", value="value_count", order="value_count", css="num"),
+        Column("inactive_values", "Inactive values", value="inactive_value_count", in_page=False),
+        Column("aliases", "Aliases", value="alias_count", order="alias_count", css="num"),
+        Column("status", "Status", value=_active, order="is_active"),
+    ),
+)
+
+VALUES_TABLE = Table(
+    "tag-values",
+    (
+        Column("value", "Value", value="value", order="value"),
+        Column("description", "Description", value="description", in_page=False),
+        Column("aliases", "Other spellings", value=lambda v: ", ".join(a.alias for a in v.aliases.all())),
+        Column("owner", "Cost centre", value="owner.code", order="owner__code"),
+        Column("owner_name", "Cost centre name", value="owner.name", in_page=False),
+        Column("status", "Status", value=_active, order="is_active"),
+    ),
+)
+
+
 @org_perm_required(Perm.VIEW_ORG)
 def dimension_list(request, org_slug: str):
-    dimensions = dimensions_with_counts(organization=request.organization)
+    table = DIMENSIONS_TABLE.bind(request)
+    dimensions = table.sort(dimensions_with_counts(organization=request.organization))
+    if response := table.export(dimensions):
+        return response
     return render(
         request,
         "taxonomy/dimension_list.html",
-        {"page": Paginator(dimensions, PAGE_SIZE).get_page(request.GET.get("page")), "query": ""},
+        {
+            "page": Paginator(dimensions, PAGE_SIZE).get_page(request.GET.get("page")),
+            "query": table.query,
+            "table": table,
+        },
     )
 
 
@@ -41,6 +79,10 @@ def dimension_detail(request, org_slug: str, pk: int):
     search = request.GET.get("q", "").strip()
     if search:
         values = values.filter(value__icontains=search)
+    table = VALUES_TABLE.bind(request)
+    values = table.sort(values)
+    if response := table.export(values):
+        return response
     return render(
         request,
         "taxonomy/dimension_detail.html",
@@ -48,7 +90,8 @@ def dimension_detail(request, org_slug: str, pk: int):
             "dimension": dimension,
             "page": Paginator(values, PAGE_SIZE).get_page(request.GET.get("page")),
             "search": search,
-            "query": urlencode({"q": search}) if search else "",
+            "query": table.query,
+            "table": table,
         },
     )
 

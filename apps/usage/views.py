@@ -1,4 +1,5 @@
 from datetime import date, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -12,6 +13,8 @@ from apps.core.csv import csv_response
 from apps.core.forms import apply_validation_error
 from apps.core.keyset import InvalidCursor, keyset_page
 from apps.core.limits import LimitExceeded
+from apps.core.money import money_text, nano_to_decimal
+from apps.core.tables import Column, Table, nano_money
 from apps.ingest import jobs as job_kit
 from apps.taxonomy.models import TagDimension
 from apps.taxonomy.selectors import tagging_health as tagging_health_rows
@@ -31,6 +34,60 @@ def _filter_form(request) -> UsageFilterForm:
         TagDimension.objects.filter(is_active=True).order_by("position", "key").values_list("key", flat=True)
     )
     return UsageFilterForm(request.GET or None, dimensions=dimensions)
+
+
+BREAKDOWN_SHOWN = 200
+
+
+def _per_request(row) -> Decimal | None:
+    """Cost per request as the page shows it, to the millionth of the currency unit."""
+    if not row["requests"]:
+        return None
+    return (nano_to_decimal(row["cost_nano"]) / row["requests"]).quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN)
+
+
+def _share(row) -> Decimal:
+    # The breakdown computes the share as a float (a percentage, not money): it becomes a Decimal here, at the
+    # boundary, rounded to the tenth of a percent the page shows.
+    return Decimal(str(row["share_pct"])).quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN)
+
+
+def breakdown_table(group_by: str) -> Table:
+    """The explorer's breakdown, computed in Python from the cube: its columns sort with Python keys. Costs sort
+    within their currency (never compared across currencies)."""
+    return Table(
+        f"usage-by-{group_by}",
+        (
+            Column("key", group_by.replace("_", " ").capitalize(), value="key", order=lambda r: str(r["key"])),
+            Column("requests", "Requests", value="requests", order="requests", css="num"),
+            Column("input", "Input", value="input_tokens", order="input_tokens", css="num"),
+            Column("output", "Output", value="output_tokens", order="output_tokens", css="num"),
+            Column(
+                "cache_read",
+                "Cache read",
+                value="cache_read_tokens",
+                order="cache_read_tokens",
+                css="num",
+            ),
+            Column(
+                "cost",
+                "Cost",
+                value=lambda r: nano_money(r["cost_nano"], r["currency"]),
+                order=lambda r: (r["currency"], r["cost_nano"]),
+                css="num",
+            ),
+            Column("currency", "Currency", value="currency", in_page=False),
+            Column("share", "Share %", value=_share, order=lambda r: (r["currency"], r["cost_nano"]), css="num"),
+            Column(
+                "per_request",
+                "Cost / request",
+                value=_per_request,
+                order=lambda r: (r["currency"], _per_request(r) if r["requests"] else Decimal(-1)),
+                css="num",
+            ),
+        ),
+        note=f"The page shows the first {BREAKDOWN_SHOWN} rows in this order; the download has all of them.",
+    )
 
 
 @org_perm_required(Perm.VIEW_ORG)
@@ -69,6 +126,10 @@ def explorer(request, org_slug: str):
     breakdown = selectors.usage_breakdown(
         rows, organization=request.organization, by=by, cost_source=usage_filter.cost_source
     )
+    table = breakdown_table(group_by).bind(request)
+    sorted_breakdown = table.sort(breakdown)
+    if response := table.export(sorted_breakdown):
+        return response
     return render(
         request,
         "usage/explorer.html",
@@ -77,7 +138,8 @@ def explorer(request, org_slug: str):
             "totals": selectors.totals_of_breakdown(
                 breakdown, organization=request.organization, cost_source=usage_filter.cost_source
             ),
-            "breakdown": breakdown[:200],
+            "breakdown": sorted_breakdown[:BREAKDOWN_SHOWN],
+            "table": table,
             "group_by": group_by,
             "restricted": team_values is not None,
             "note": note,
@@ -106,6 +168,51 @@ def _chosen_month(request, organization) -> tuple[date, date]:
 
 
 RECORDS_PAGE_SIZE = 50
+
+
+def _nano6(nano, currency):
+    if nano is None:
+        return None
+    return nano_to_decimal(int(nano)).quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN)
+
+
+def _flags(r) -> str:
+    flags = [
+        ("retry", r.is_retry),
+        ("batch", r.is_batch),
+        ("unpriced", r.unpriced),
+        ("tag gap", r.missing_required_tags),
+    ]
+    return ", ".join(name for name, on in flags if on)
+
+
+# Keyset pages: the list is read newest first by (time, id) and cannot be re-sorted without losing the cheap
+# page reads, so no column sorts; the export has the same rows in the same order.
+RECORDS_TABLE = Table(
+    "usage-requests",
+    (
+        Column("when", "When (UTC)", value="occurred_at"),
+        Column("request", "Request", value="request_id"),
+        Column("trace", "Trace", value="trace_id", in_page=False),
+        Column("model", "Provider / model", value=lambda r: f"{r.provider} / {r.model}"),
+        Column("tier", "Tier", value="service_tier"),
+        Column("tags", "Tags", value=lambda r: ", ".join(f"{k}={v}" for k, v in r.tagset.tags.items())),
+        Column("in", "In", value="input_tokens", css="num"),
+        Column("out", "Out", value="output_tokens", css="num"),
+        Column(
+            "cache",
+            "Cache r/w",
+            value=lambda r: f"{r.cache_read_tokens} / {r.cache_write_5m_tokens + r.cache_write_1h_tokens}",
+            css="num",
+        ),
+        Column("tools", "Tools", value="tool_calls", css="num"),
+        Column("estimated", "Estimated", value=lambda r: _nano6(r.estimated_nano, r.currency), css="num"),
+        Column("currency", "Currency", value="currency", in_page=False),
+        Column("gateway", "Gateway", value=lambda r: _nano6(r.gateway_cost_nano, r.currency), css="num"),
+        Column("flags", "Flags", value=_flags),
+    ),
+    note="Requests are listed newest first, the order their pages are read in, so the columns do not sort.",
+)
 RECORDS_MAX_DAYS = 31
 
 
@@ -143,6 +250,9 @@ def records(request, org_slug: str):
         team_values=team_values,
         detail_keys=selectors.detail_dimension_keys(organization=request.organization),
     )
+    table = RECORDS_TABLE.bind(request)
+    if response := table.export(queryset.order_by("-occurred_at", "-id")):
+        return response
     try:
         page = keyset_page(
             queryset,
@@ -172,8 +282,36 @@ def records(request, org_slug: str):
             "earlier_month": month_before(month).strftime("%Y-%m"),
             "later_month": month_after(month).strftime("%Y-%m"),
             "note": note,
+            "table": table,
         },
     )
+
+
+JOBS_TABLE = Table(
+    "usage-imports",
+    (
+        Column("id", "#", value="pk", order="id"),
+        Column("file", "File", value="file_name", order="file_name"),
+        Column("format", "Format", value="format", order="format"),
+        Column("via", "Via", value="get_channel_display", order="channel"),
+        Column("status", "Status", value="status", order="status"),
+        Column("rows", "Rows", value="rows_total", order="rows_total", css="num"),
+        Column("accepted", "Accepted", value="accepted", order="accepted", css="num"),
+        Column("duplicates", "Duplicates", value="duplicates", order="duplicates", css="num"),
+        Column("rejected", "Rejected", value="rejected", order="rejected", css="num"),
+        # One amount per currency: text, not a number a spreadsheet would add across currencies.
+        Column(
+            "estimated",
+            "Estimated",
+            value=lambda job: "; ".join(
+                f"{money_text(amount, currency)} {currency}" for currency, amount in job.estimates
+            ),
+            css="num",
+        ),
+        Column("replaced", "Replaced", value="replaced", in_page=False),
+        Column("when", "When (UTC)", value="created_at", order="created_at"),
+    ),
+)
 
 
 @org_perm_required(Perm.INGEST)
@@ -196,8 +334,12 @@ def jobs(request, org_slug: str):
             apply_validation_error(form, exc)
         else:
             return redirect("usage:job_detail", org_slug=org_slug, pk=job.pk)
-    page = Paginator(selectors.ingest_jobs(organization=request.organization), 25).get_page(request.GET.get("page"))
-    return render(request, "usage/jobs.html", {"form": form, "page": page})
+    table = JOBS_TABLE.bind(request)
+    rows = table.sort(selectors.ingest_jobs(organization=request.organization))
+    if response := table.export(rows):
+        return response
+    page = Paginator(rows, 25).get_page(request.GET.get("page"))
+    return render(request, "usage/jobs.html", {"form": form, "page": page, "query": table.query, "table": table})
 
 
 @org_perm_required(Perm.INGEST)

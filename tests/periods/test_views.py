@@ -91,7 +91,7 @@ def test_a_registered_fact_becomes_a_board_column(ready):
         hooks._facts.pop("Open disputes")
     assert response.context["fact_labels"] == ["Open disputes"]
     assert [row.facts for row in response.context["rows"]] == [[3]]
-    assert '<th class="num">Open disputes</th>' in response.content.decode()
+    assert '<th scope="col" class="num">Open disputes</th>' in response.content.decode()
     assert detail.context["facts"] == [("Open disputes", 3)]
 
 

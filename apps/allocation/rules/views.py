@@ -21,6 +21,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from apps.core.forms import apply_validation_error
+from apps.core.tables import Column, Table
 from apps.tenancy.permissions import org_perm_required
 from apps.tenancy.roles import Perm
 
@@ -133,13 +134,63 @@ def _save(request, version: RuleSetVersion, document: dict, *, done: str):
 # --- rule sets ----------------------------------------------------------------------------------
 
 
+def _draft_text(row) -> str:
+    if row.draft is None:
+        return "no draft"
+    if row.draft_check is not None and row.draft_check.errors:
+        count = len(row.draft_check.errors)
+        return f"v{row.draft.number} draft: {count} error{'s' if count != 1 else ''}"
+    if not row.draft.document.get("rules"):
+        return f"v{row.draft.number} draft: no rules yet"
+    return f"v{row.draft.number} draft: ready to publish"
+
+
+# The versions and draft checks are read for the rule sets of one page, so the list sorts by its own columns.
+RULE_SETS_TABLE = Table(
+    "rule-sets",
+    (
+        Column("name", "Rule set", value="rule_set.name", order="name"),
+        Column("primary", "Primary", value=lambda r: "primary" if r.rule_set.is_primary else "", in_page=False),
+        Column(
+            "published",
+            "Latest published version",
+            value=lambda r: r.latest_published.number if r.latest_published else None,
+        ),
+        Column(
+            "published_at",
+            "Published",
+            value=lambda r: r.latest_published.published_at if r.latest_published else None,
+            in_page=False,
+        ),
+        Column(
+            "published_by",
+            "Published by",
+            value=lambda r: r.latest_published.published_by.get_username()
+            if r.latest_published and r.latest_published.published_by
+            else None,
+            in_page=False,
+        ),
+        Column("draft", "Draft", value=_draft_text),
+        Column("description", "Description", value="rule_set.description", order="description"),
+    ),
+    note="Rule sets sort by name or description: versions and drafts are read a page at a time.",
+)
+
+
 @view_rules_required
 def rule_set_list(request, org_slug: str):
-    page = Paginator(selectors.rule_sets(organization=request.organization), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    table = RULE_SETS_TABLE.bind(request)
+    rule_sets = table.sort(selectors.rule_sets(organization=request.organization))
+    if table.wants_export:
+        limited = list(rule_sets[: table.table.cap + 1])
+        return table.export(selectors.rule_set_rows(organization=request.organization, rule_sets_page=limited))
+    page = Paginator(rule_sets, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = selectors.rule_set_rows(organization=request.organization, rule_sets_page=page)
-    return render(request, "allocation/rules/rule_set_list.html", {"page": page, "rows": rows})
+    return render(
+        request,
+        "allocation/rules/rule_set_list.html",
+        {"page": page, "rows": rows, "query": table.query, "table": table},
+    )
 
 
 @edit_rules_required
