@@ -1,4 +1,16 @@
-"""The portal's navigation, by role. Later apps add their entries here."""
+"""The portal's navigation: entries grouped by what people do, each shown to the roles that can act on it.
+
+``NAV_GROUPS`` is the one list. A group is a heading (Spend, Close, Catalog, Data, Admin) with its entries in
+order; an entry names its page (a URL name inside the organisation) and the permissions of which a member
+needs *one* to see it. An entry is shown only to roles that can open its page and have a use for it: a
+budget owner sees Home, Usage, Statements and Disputes, not the organisation's members, tagging, price book
+(negotiated prices), allocation or rules, although some of those pages stay readable to them by URL (their
+own permission decides; hiding an entry changes nothing on the page). A group with no entry for a member is
+left out.
+
+Apps that come later add their entries to a group here (e.g. showback's pages go into Spend after Home);
+the tests in tests/portal/test_navigation.py list every role's entries, so adding one shows up there.
+"""
 
 from dataclasses import dataclass
 
@@ -11,45 +23,92 @@ from apps.tenancy.roles import Perm
 class NavItem:
     label: str
     url_name: str
-    perm: str
+    perms: tuple[str, ...]  # any one of them shows the entry
 
 
-NAV_ITEMS = [
-    NavItem("Home", "portal:home", Perm.VIEW_ORG),
-    NavItem("Usage", "usage:explorer", Perm.VIEW_ORG),
-    NavItem("Members", "accounts:members", Perm.VIEW_ORG),
-    NavItem("Cost centres", "owners:list", Perm.VIEW_ORG),
-    NavItem("Tagging", "taxonomy:dimensions", Perm.VIEW_ORG),
-    NavItem("Prices", "pricing:book", Perm.VIEW_ORG),
-    NavItem("Invoices", "invoices:list", Perm.INGEST),
-    NavItem("Periods", "periods:board", Perm.VIEW_ALL_COST),
-    NavItem("Reconciliation", "reconciliation:overview", Perm.PREPARE_PERIOD),
-    NavItem("Allocation", "allocation:overview", Perm.VIEW_ORG),
-    NavItem("Allocation rules", "rules:list", Perm.VIEW_ALL_COST),
-    NavItem("Statements", "statements:list", Perm.VIEW_ORG),
-    # Finance works the queue; a budget owner follows their own disputes (no role has both perms).
-    NavItem("Disputes", "disputes:list", Perm.RESOLVE_DISPUTES),
-    NavItem("Disputes", "disputes:list", Perm.OPEN_DISPUTES),
-    NavItem("Usage imports", "usage:jobs", Perm.INGEST),
-    NavItem("API clients", "accounts:api_clients", Perm.MANAGE_API_CLIENTS),
-    NavItem("History", "audit:history", Perm.VIEW_AUDIT),
-    NavItem("Settings", "accounts:settings", Perm.MANAGE_SETTINGS),
+@dataclass(frozen=True)
+class NavGroup:
+    label: str
+    items: tuple[NavItem, ...]
+
+
+# Who reads what: VIEW_ALL_COST is finance, org admins and viewers (the organisation's cost); a budget
+# owner has VIEW_ORG (their own subtree) and OPEN_DISPUTES.
+_ALL_COST = (Perm.VIEW_ALL_COST,)
+
+NAV_GROUPS: list[NavGroup] = [
+    NavGroup(
+        "Spend",
+        (NavItem("Home", "portal:home", (Perm.VIEW_ORG,)),),
+    ),
+    NavGroup(
+        "Close",
+        (
+            NavItem("Periods", "periods:board", (Perm.VIEW_ALL_COST, Perm.PREPARE_PERIOD)),
+            NavItem("Reconciliation", "reconciliation:overview", (Perm.VIEW_ALL_COST, Perm.PREPARE_PERIOD)),
+            NavItem("Allocation", "allocation:overview", _ALL_COST),
+            NavItem("Allocation rules", "rules:list", _ALL_COST),
+            NavItem("Statements", "statements:list", (Perm.VIEW_ORG,)),
+            # Finance works the queue; a budget owner follows their own disputes; viewers read them.
+            NavItem("Disputes", "disputes:list", (Perm.RESOLVE_DISPUTES, Perm.OPEN_DISPUTES, Perm.VIEW_ALL_COST)),
+        ),
+    ),
+    NavGroup(
+        "Catalog",
+        (
+            NavItem("Cost centres", "owners:list", (Perm.VIEW_ALL_COST, Perm.MANAGE_CATALOG)),
+            NavItem("Tagging", "taxonomy:dimensions", (Perm.VIEW_ALL_COST, Perm.MANAGE_CATALOG)),
+            NavItem("Prices", "pricing:book", (Perm.VIEW_ALL_COST, Perm.MANAGE_CATALOG)),
+            NavItem("Exchange rates", "fx:exchange_rates", (Perm.VIEW_ALL_COST, Perm.MANAGE_SETTINGS)),
+        ),
+    ),
+    NavGroup(
+        "Data",
+        (
+            NavItem("Usage", "usage:explorer", (Perm.VIEW_ORG,)),
+            NavItem("Usage imports", "usage:jobs", (Perm.INGEST,)),
+            NavItem("Invoices", "invoices:list", _ALL_COST),
+        ),
+    ),
+    NavGroup(
+        "Admin",
+        (
+            NavItem("Members", "accounts:members", (Perm.MANAGE_MEMBERS, Perm.VIEW_ALL_COST)),
+            NavItem("API clients", "accounts:api_clients", (Perm.MANAGE_API_CLIENTS,)),
+            NavItem("History", "audit:history", (Perm.VIEW_AUDIT,)),
+            NavItem("Settings", "accounts:settings", (Perm.MANAGE_SETTINGS,)),
+        ),
+    ),
 ]
 
 
-def nav_for(request) -> list[dict]:
+def nav_groups_for(request) -> list[dict]:
+    """The member's groups, each ``{"label", "active", "items": [{"label", "url", "active"}]}``; [] outside
+    an organisation. ``active`` marks the current page and its group (the subnav shows that group's entries)."""
     membership = getattr(request, "membership", None)
     if membership is None:
         return []
     current = request.resolver_match.view_name if request.resolver_match else ""
-    items = []
-    for item in NAV_ITEMS:
-        if membership.has_perm(item.perm):
-            items.append(
-                {
-                    "label": item.label,
-                    "url": reverse(item.url_name, kwargs={"org_slug": request.organization.slug}),
-                    "active": current == item.url_name,
-                }
-            )
-    return items
+    kwargs = {"org_slug": request.organization.slug}
+    groups = []
+    for group in NAV_GROUPS:
+        items = [
+            {"label": item.label, "url": reverse(item.url_name, kwargs=kwargs), "active": current == item.url_name}
+            for item in group.items
+            if any(membership.has_perm(perm) for perm in item.perms)
+        ]
+        if items:
+            groups.append({"label": group.label, "items": items, "active": any(i["active"] for i in items)})
+    # A page that is not an entry itself (a statement, a run) belongs to the group of its app's first entry.
+    if groups and not any(group["active"] for group in groups) and ":" in current:
+        namespace = current.split(":", 1)[0] + ":"
+        for group, source in ((g, s) for g in groups for s in NAV_GROUPS if s.label == g["label"]):
+            if any(item.url_name.startswith(namespace) for item in source.items):
+                group["active"] = True
+                break
+    return groups
+
+
+def nav_for(request) -> list[dict]:
+    """Every entry the member sees, in order, without the groups."""
+    return [item for group in nav_groups_for(request) for item in group["items"]]

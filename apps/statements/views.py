@@ -67,12 +67,22 @@ def statement_list(request, org_slug: str):
     )
 
 
-def _detail_context(request, statement: Statement) -> dict:
+def _detail_context(request, statement: Statement, *, group_small: bool = False) -> dict:
+    """``group_small``: a section's small lines become one row that opens (the page, unless ``?group=0``);
+    the printable view lists every line."""
+    sections = selectors.statement_sections(
+        statement=statement, drill_into_shared=request.membership.has_perm(Perm.VIEW_ALL_COST)
+    )
+    summary = selectors.statement_summary(statement=statement, sections=sections)
+    if group_small:
+        selectors.group_small_lines(statement=statement, sections=sections)
     return {
         "statement": statement,
-        "sections": selectors.statement_sections(
-            statement=statement, drill_into_shared=request.membership.has_perm(Perm.VIEW_ALL_COST)
-        ),
+        "sections": sections,
+        "summary": summary,
+        "grouping": group_small,
+        "small_count": sum(len(section.small.lines) for section in sections if section.small),
+        "small_share_pct": selectors.SMALL_LINE_SHARE * 100,
         "difference": selectors.statement_difference(statement=statement),
         "superseded_by": _superseded_by(statement),
         "period_state": statement.billing_period.get_state_display(),
@@ -84,7 +94,7 @@ def _detail_context(request, statement: Statement) -> dict:
 @org_perm_required(Perm.VIEW_ORG)
 def statement_detail(request, org_slug: str, pk: int):
     statement = _visible_statement_or_404(request, pk)
-    context = _detail_context(request, statement)
+    context = _detail_context(request, statement, group_small=request.GET.get("group") != "0")
     context.update(hooks.statement_context(membership=request.membership, statement=statement))
     return render(request, "statements/statement_detail.html", context)
 
