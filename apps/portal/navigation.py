@@ -39,7 +39,10 @@ _ALL_COST = (Perm.VIEW_ALL_COST,)
 NAV_GROUPS: list[NavGroup] = [
     NavGroup(
         "Spend",
-        (NavItem("Home", "portal:home", (Perm.VIEW_ORG,)),),
+        (
+            NavItem("Home", "portal:home", (Perm.VIEW_ORG,)),
+            NavItem("Showback", "showback:dashboard", (Perm.VIEW_ORG,)),
+        ),
     ),
     NavGroup(
         "Close",
