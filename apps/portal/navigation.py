@@ -41,6 +41,7 @@ NAV_GROUPS: list[NavGroup] = [
         "Spend",
         (
             NavItem("Home", "portal:home", (Perm.VIEW_ORG,)),
+            NavItem("Showback", "showback:dashboard", (Perm.VIEW_ORG,)),
             # Budget against actual: finance sees the organisation, a budget owner their subtree.
             NavItem("Budgets", "showback:budgets", (Perm.VIEW_ORG,)),
         ),
