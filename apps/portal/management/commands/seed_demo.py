@@ -37,6 +37,7 @@ APP_SEEDERS = [
     pricing_demo.seed_demo,
     fx_demo.seed_demo,
     usage_demo.seed_demo,
+    usage_demo.seed_demo_budgets,
     reconciliation_demo.seed_demo,
     allocation_demo.seed_demo,
     periods_demo.seed_demo,
