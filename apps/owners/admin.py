@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from apps.audit.admin_kit import TenantAdmin
 
-from .models import Budget, BudgetOwner, BudgetOwnerUser
+from .models import Budget, BudgetOwner, BudgetOwnerUser, BudgetThreshold
 
 
 @admin.register(BudgetOwner)
@@ -29,3 +29,11 @@ class BudgetOwnerUserAdmin(TenantAdmin):
     list_filter = ["organization"]
     list_select_related = ["organization", "budgetowner", "user"]
     search_fields = ["budgetowner__code", "user__username"]
+
+
+@admin.register(BudgetThreshold)
+class BudgetThresholdAdmin(TenantAdmin):
+    list_display = ["owner", "pct", "basis", "is_active", "organization"]
+    list_filter = ["organization", "basis", "is_active"]
+    list_select_related = ["organization", "owner"]
+    search_fields = ["owner__code", "owner__name"]

@@ -4,7 +4,7 @@ from django.db.models import Q
 
 from apps.tenancy.models import Organization
 
-from .models import BudgetOwner
+from .models import BudgetOwner, BudgetThreshold
 from .selectors import budget_owner_candidates, owner_subtree_ids
 
 
@@ -82,3 +82,17 @@ class BudgetForm(forms.Form):
         if period_locked:
             self.fields["period"].disabled = True
             self.fields["period"].help_text = "To budget another month, add a budget for it."
+
+
+class BudgetThresholdForm(forms.Form):
+    pct = forms.DecimalField(
+        label="Percent of budget",
+        max_digits=7,
+        decimal_places=2,
+        help_text="Alert when the month's spend reaches this share of its budget, e.g. 80 or 100.",
+    )
+    basis = forms.ChoiceField(
+        label="On",
+        choices=BudgetThreshold.Basis.choices,
+        help_text="Actual: the spend so far. Forecast: the month-to-date run-rate carried to the month's end.",
+    )

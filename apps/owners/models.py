@@ -83,3 +83,45 @@ class BudgetOwnerUser(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.user_id} owns {self.budgetowner_id}"
+
+
+class BudgetThreshold(TenantModel):
+    """An alert on a cost centre's monthly budget, as AWS Budgets' notifications work: fire when the month's
+    spend (``actual``) or its forecast to month end (``forecast``) reaches ``pct`` percent of the budget.
+
+    It applies to every month the cost centre has a budget, against the figures rolled up its subtree (a
+    division's threshold watches the division's budget and spend, its teams' included). Each threshold
+    fires at most once per month (``showback.Alert``, unique per threshold and month); its state for a month
+    is ALARM once it fired, OK otherwise. Thresholds are deactivated, not deleted, so the alerts they raised
+    keep a name."""
+
+    class Basis(models.TextChoices):
+        ACTUAL = "actual", "Actual spend"
+        FORECAST = "forecast", "Forecast to month end"
+
+    owner = TenantForeignKey(BudgetOwner, on_delete=models.PROTECT, related_name="thresholds")
+    pct = models.DecimalField(
+        "percent of budget",
+        max_digits=7,
+        decimal_places=2,
+        help_text="Fires when the spend reaches this percentage of the month's budget, e.g. 80.00 or 100.00.",
+    )
+    basis = models.CharField(max_length=10, choices=Basis.choices, default=Basis.ACTUAL)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["owner__code", "basis", "pct"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "owner", "pct", "basis"], name="budgetthreshold_unique_owner_pct_basis"
+            ),
+            models.CheckConstraint(condition=models.Q(pct__gt=0), name="budgetthreshold_pct_positive"),
+            models.CheckConstraint(
+                condition=models.Q(basis__in=["actual", "forecast"]), name="budgetthreshold_basis_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner.code} {self.pct}% of budget ({self.get_basis_display().lower()})"

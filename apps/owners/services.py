@@ -19,9 +19,9 @@ from apps.tenancy.models import Membership, Organization
 from apps.tenancy.roles import Role
 from apps.tenancy.scoping import tenant_scoped
 
-from .models import Budget, BudgetOwner
+from .models import Budget, BudgetOwner, BudgetThreshold
 from .selectors import owner_subtree_ids
-from .snapshots import budget_owner_snapshot
+from .snapshots import budget_owner_snapshot, budget_threshold_snapshot
 from .validation import (
     BUDGET_DECIMAL_PLACES,
     ERP_FIELDS,
@@ -30,6 +30,7 @@ from .validation import (
     code_error,
     period_error,
     text_field_errors,
+    threshold_pct_error,
 )
 
 User = get_user_model()
@@ -312,4 +313,115 @@ def budget_delete(*, budget: Budget, actor) -> None:
         object_type="owners.budget",
         object_id=str(budget_id),
         before=before,
+    )
+
+
+# --- budget thresholds ------------------------------------------------------------------------------
+
+THRESHOLD_FIELDS = ("pct", "basis", "is_active")
+
+
+def _pct(pct) -> Decimal:
+    return Decimal(str(pct)).quantize(Decimal("0.01"))
+
+
+def _threshold_errors(
+    *, organization: Organization, owner: BudgetOwner, pct, basis: str, threshold: BudgetThreshold | None
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if owner.organization_id != organization.pk:
+        errors["owner"] = "The cost centre must belong to this organisation."
+    problem = threshold_pct_error(pct)
+    if problem:
+        errors["pct"] = problem
+    if basis not in BudgetThreshold.Basis.values:
+        errors["basis"] = "Choose actual spend or the forecast to month end."
+    if not errors:
+        clash = BudgetThreshold.objects.filter(organization=organization, owner=owner, pct=_pct(pct), basis=basis)
+        if threshold is not None:
+            clash = clash.exclude(pk=threshold.pk)
+        if clash.exists():
+            label = BudgetThreshold.Basis(basis).label.lower()
+            errors["pct"] = f"{owner.code} already has a threshold at {_pct(pct)}% on {label}."
+    return errors
+
+
+@tenant_scoped
+@transaction.atomic
+def budget_threshold_create(
+    *, organization: Organization, actor, owner: BudgetOwner, pct, basis: str = BudgetThreshold.Basis.ACTUAL
+) -> BudgetThreshold:
+    """A threshold on the cost centre's monthly budgets (every month it has one), e.g. 80% of actual spend."""
+    if owner.organization_id == organization.pk:
+        # Two requests adding the same threshold run one after the other: the second meets the first's row in
+        # the check below (a message) instead of the unique constraint (an error page).
+        _lock(owner)
+    _raise_if(_threshold_errors(organization=organization, owner=owner, pct=pct, basis=basis, threshold=None))
+    threshold = BudgetThreshold.objects.create(organization=organization, owner=owner, pct=_pct(pct), basis=basis)
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="budget_threshold.created",
+        target=threshold,
+        after=budget_threshold_snapshot(threshold),
+    )
+    return threshold
+
+
+@tenant_scoped(via="threshold")
+@transaction.atomic
+def budget_threshold_update(
+    *,
+    threshold: BudgetThreshold,
+    actor,
+    data: dict[str, Any],
+    action: str = "budget_threshold.updated",
+    reason: str = "",
+) -> BudgetThreshold:
+    """Change the percentage, the basis or whether it is active. An alert it already raised stays (it names
+    the threshold by id): a changed threshold is evaluated afresh only for months it has not fired in."""
+    unknown = set(data) - set(THRESHOLD_FIELDS)
+    if unknown:
+        raise ValueError(f"budget_threshold_update cannot change {sorted(unknown)}")
+    _lock(threshold.owner)
+    stored = (
+        BudgetThreshold.objects.select_for_update(of=("self",))
+        .select_related("owner")
+        .get(organization_id=threshold.organization_id, pk=threshold.pk)
+    )
+
+    def change(row: BudgetThreshold) -> None:
+        pct = data.get("pct", row.pct)
+        basis = data.get("basis", row.basis)
+        _raise_if(
+            _threshold_errors(organization=row.organization, owner=row.owner, pct=pct, basis=basis, threshold=row)
+        )
+        row.pct, row.basis = _pct(pct), basis
+        row.is_active = data.get("is_active", row.is_active)
+
+    return audited_update(
+        instance=threshold,
+        stored=stored,
+        snapshot=budget_threshold_snapshot,
+        change=change,
+        actor=actor,
+        action=action,
+        reason=reason,
+    )
+
+
+@tenant_scoped(via="threshold")
+@transaction.atomic
+def budget_threshold_set_active(
+    *, threshold: BudgetThreshold, active: bool, actor, reason: str = ""
+) -> BudgetThreshold:
+    """Deactivate (it is no longer evaluated; its alerts stay) or reactivate a threshold."""
+    return set_active(
+        instance=threshold,
+        active=active,
+        update=functools.partial(budget_threshold_update, threshold=threshold),
+        label=f"The {threshold.pct}% threshold",
+        event="budget_threshold",
+        actor=actor,
+        reason=reason,
     )

@@ -14,4 +14,16 @@ urlpatterns = [
     path("cost-centres/<int:pk>/budgets/new/", views.budget_create, name="budget_create"),
     path("cost-centres/<int:pk>/budgets/<int:budget_pk>/", views.budget_edit, name="budget_edit"),
     path("cost-centres/<int:pk>/budgets/<int:budget_pk>/delete/", views.budget_delete, name="budget_delete"),
+    path("cost-centres/<int:pk>/thresholds/new/", views.threshold_create, name="threshold_create"),
+    path("cost-centres/<int:pk>/thresholds/<int:threshold_pk>/", views.threshold_edit, name="threshold_edit"),
+    path(
+        "cost-centres/<int:pk>/thresholds/<int:threshold_pk>/deactivate/",
+        views.threshold_deactivate,
+        name="threshold_deactivate",
+    ),
+    path(
+        "cost-centres/<int:pk>/thresholds/<int:threshold_pk>/reactivate/",
+        views.threshold_reactivate,
+        name="threshold_reactivate",
+    ),
 ]

@@ -84,3 +84,23 @@ def period_error(period) -> str | None:
     if period.day != 1:
         return "A budget covers a calendar month: use the first day of the month."
     return None
+
+
+# A threshold is a percentage of the month's budget with two decimals: above 0, at most 10 times the budget.
+THRESHOLD_MAX_PCT = Decimal("1000.00")
+
+
+def threshold_pct_error(pct) -> str | None:
+    try:
+        value = Decimal(str(pct))
+    except (InvalidOperation, ValueError):
+        return f"{pct!r} is not a percentage: write it like 80 or 100.00."
+    if not value.is_finite():
+        return "The percentage must be a number."
+    if value <= 0:
+        return "A threshold is a percentage of the budget above 0, e.g. 80."
+    if value != value.quantize(Decimal("0.01")):
+        return "Thresholds are kept to 2 decimal places."
+    if value > THRESHOLD_MAX_PCT:
+        return f"A threshold goes up to {THRESHOLD_MAX_PCT}% of the budget."
+    return None

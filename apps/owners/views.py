@@ -15,8 +15,8 @@ from apps.tenancy.permissions import org_perm_required
 from apps.tenancy.roles import Perm
 
 from . import services
-from .forms import BudgetForm, BudgetOwnerForm
-from .models import Budget, BudgetOwner
+from .forms import BudgetForm, BudgetOwnerForm, BudgetThresholdForm
+from .models import Budget, BudgetOwner, BudgetThreshold
 from .selectors import budgets_for_owner, owner_ancestors, owner_tree, owners_visible, visible_owner_ids
 
 PAGE_SIZE = 50
@@ -55,6 +55,7 @@ def owner_detail(request, org_slug: str, pk: int):
             "owner_users": owner.owner_users.order_by("username"),
             "page": budgets,
             "query": "",
+            "thresholds": owner.thresholds.order_by("-is_active", "basis", "pct"),
         },
     )
 
@@ -172,3 +173,69 @@ def budget_delete(request, org_slug: str, pk: int, budget_pk: int):
     services.budget_delete(budget=budget, actor=request.user)
     messages.success(request, f"Budget for {label} deleted.")
     return redirect("owners:detail", org_slug=org_slug, pk=pk)
+
+
+def _threshold_form_page(request, org_slug: str, owner: BudgetOwner, threshold: BudgetThreshold | None):
+    initial = (
+        {"basis": BudgetThreshold.Basis.ACTUAL}
+        if threshold is None
+        else {"pct": threshold.pct, "basis": threshold.basis}
+    )
+    form = BudgetThresholdForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if threshold is None:
+                saved = services.budget_threshold_create(
+                    organization=request.organization, actor=request.user, owner=owner, **form.cleaned_data
+                )
+            else:
+                saved = services.budget_threshold_update(
+                    threshold=threshold, actor=request.user, data=form.cleaned_data
+                )
+        except ValidationError as exc:
+            apply_validation_error(form, exc)
+        else:
+            messages.success(request, f"Threshold for {owner.code} saved: {saved}.")
+            return redirect("owners:detail", org_slug=org_slug, pk=owner.pk)
+    return render(request, "owners/threshold_form.html", {"form": form, "owner": owner, "threshold": threshold})
+
+
+def _threshold_or_404(pk: int, threshold_pk: int) -> BudgetThreshold:
+    return get_object_or_404(BudgetThreshold.objects.select_related("owner"), pk=threshold_pk, owner_id=pk)
+
+
+@org_perm_required(Perm.MANAGE_CATALOG)
+def threshold_create(request, org_slug: str, pk: int):
+    owner = get_object_or_404(BudgetOwner, pk=pk)
+    return _threshold_form_page(request, org_slug, owner, None)
+
+
+@org_perm_required(Perm.MANAGE_CATALOG)
+def threshold_edit(request, org_slug: str, pk: int, threshold_pk: int):
+    threshold = _threshold_or_404(pk, threshold_pk)
+    return _threshold_form_page(request, org_slug, threshold.owner, threshold)
+
+
+def _threshold_set_active(request, org_slug: str, pk: int, threshold_pk: int, *, active: bool):
+    threshold = _threshold_or_404(pk, threshold_pk)
+    return set_active_view(
+        request,
+        set_active=functools.partial(services.budget_threshold_set_active, threshold=threshold),
+        active=active,
+        done=f"The {threshold.pct}% threshold of {threshold.owner.code} is now {'active' if active else 'inactive'}.",
+        to="owners:detail",
+        org_slug=org_slug,
+        pk=pk,
+    )
+
+
+@require_POST
+@org_perm_required(Perm.MANAGE_CATALOG)
+def threshold_deactivate(request, org_slug: str, pk: int, threshold_pk: int):
+    return _threshold_set_active(request, org_slug, pk, threshold_pk, active=False)
+
+
+@require_POST
+@org_perm_required(Perm.MANAGE_CATALOG)
+def threshold_reactivate(request, org_slug: str, pk: int, threshold_pk: int):
+    return _threshold_set_active(request, org_slug, pk, threshold_pk, active=True)

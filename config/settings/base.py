@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "apps.periods",
     "apps.statements",
     "apps.disputes",
+    "apps.showback",
 ]
 
 MIDDLEWARE = [
@@ -254,6 +255,8 @@ CELERY_BEAT_SCHEDULE = {
     "ingest-purge-payloads": {"task": "usage.purge_ingest_payloads", "schedule": 3600.0},
     # The usage table's monthly partitions, this month and the next three (apps/usage/partitions.py).
     "usage-create-partitions": {"task": "usage.create_usage_partitions", "schedule": 6 * 3600.0},
+    # Budget thresholds, this month and the last until its period closes; an alert fires once (apps/showback).
+    "showback-evaluate-budgets": {"task": "showback.evaluate_budgets", "schedule": 3600.0},
 }
 
 REST_FRAMEWORK = {
