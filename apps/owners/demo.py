@@ -11,8 +11,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import transaction
 
 from apps.tenancy.models import Organization
+from apps.tenancy.scoping import organization_scope
 
 from . import catalog_io
+from .models import BudgetOwner, BudgetThreshold
+from .services import budget_threshold_create
 
 GL_ACCOUNT = "6420-AI-Services"
 
@@ -154,3 +157,26 @@ def seed_demo(*, organization: Organization, stdout) -> None:
     stdout.write(
         f"  {organization.slug}: cost centres {owner_counts['created']} created, {owner_counts['updated']} updated"
     )
+    made = _seed_thresholds(organization=organization)
+    stdout.write(f"  {organization.slug}: budget thresholds {made} created (80% and 100% of actual, 100% of forecast)")
+
+
+# Each team-level cost centre's alerts: 80% and 100% of the month's actual spend, 100% of the forecast to
+# month end.
+THRESHOLDS = [
+    (Decimal("80"), BudgetThreshold.Basis.ACTUAL),
+    (Decimal("100"), BudgetThreshold.Basis.ACTUAL),
+    (Decimal("100"), BudgetThreshold.Basis.FORECAST),
+]
+
+
+def _seed_thresholds(*, organization: Organization) -> int:
+    made = 0
+    with organization_scope(organization):
+        existing = set(BudgetThreshold.objects.values_list("owner__code", "pct", "basis"))
+        for owner in BudgetOwner.objects.filter(code__in=TEAM_OF_COST_CENTRE).order_by("code"):
+            for pct, basis in THRESHOLDS:
+                if (owner.code, pct, basis) not in existing:
+                    budget_threshold_create(organization=organization, actor=None, owner=owner, pct=pct, basis=basis)
+                    made += 1
+    return made
