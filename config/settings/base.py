@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "apps.periods",
     "apps.statements",
     "apps.disputes",
+    "apps.showback",
 ]
 
 MIDDLEWARE = [
