@@ -31,7 +31,10 @@ import statistics
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
+
+from apps.core.calendar import month_before
 
 METHODS = ("ets_damped", "ets_level", "naive", "mean3")
 DEFAULT_METHOD = "ets_damped"
@@ -44,6 +47,21 @@ SINGLE_MONTH_SPREAD = Decimal("0.25")  # ± 25% around a single month (no spread
 # The normal quantile of the interval's upper edge (0.90 for an 80% interval), from the standard library.
 Z_INTERVAL = Decimal(repr(statistics.NormalDist().inv_cdf(float((1 + INTERVAL) / 2))))
 MATURE_APE = Decimal("0.12")  # FinOps: a forecast within 12% of the actual is "mature"
+
+
+def months_back(last: date, count: int) -> list[date]:
+    """``count`` month starts ending with ``last``, oldest first."""
+    months = [last]
+    while len(months) < count:
+        months.append(month_before(months[-1]))
+    return months[::-1]
+
+
+def trim_series(by_month: dict[date, int], months: list[date]) -> list[int]:
+    """The months' amounts from the first month with spend on (a cost centre's history starts there)."""
+    values = [by_month.get(month, 0) for month in months]
+    start = next((i for i, value in enumerate(values) if value), len(values))
+    return values[start:]
 
 
 @dataclass(frozen=True)
