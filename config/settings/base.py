@@ -255,6 +255,9 @@ CELERY_BEAT_SCHEDULE = {
     "ingest-purge-payloads": {"task": "usage.purge_ingest_payloads", "schedule": 3600.0},
     # The usage table's monthly partitions, this month and the next three (apps/usage/partitions.py).
     "usage-create-partitions": {"task": "usage.create_usage_partitions", "schedule": 6 * 3600.0},
+    # Showback (apps/showback/tasks.py): idempotent, so the schedule only bounds how late they notice.
+    "showback-snapshot-forecasts": {"task": "showback.snapshot_forecasts", "schedule": 6 * 3600.0},
+    "showback-detect-spikes": {"task": "showback.detect_spikes", "schedule": 3600.0},
 }
 
 REST_FRAMEWORK = {
