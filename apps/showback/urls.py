@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views_forecasts
+
+app_name = "showback"
+
+urlpatterns = [
+    path("forecasts/", views_forecasts.forecasts, name="forecasts"),
+    path("alerts/", views_forecasts.alerts, name="alerts"),
+    path("alerts/<int:pk>/acknowledge/", views_forecasts.alert_ack, name="alert_ack"),
+]
