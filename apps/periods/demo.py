@@ -1,6 +1,8 @@
-"""Demo periods: acme switches to chargeback; September 2026 goes all the way to closed (prepared by the
-analyst, or by the second finance admin with a recorded override when reconciliation is outside tolerance,
-and approved and closed by the first finance admin); October goes up to review; November stays open.
+"""Demo periods: acme switches to chargeback; April to September 2026 go all the way to closed (prepared by
+the analyst, or by the second finance admin with a recorded override when reconciliation is outside
+tolerance, and approved and closed by the first finance admin), so forecasts and budgets have six charged
+months to compare with; October goes up to review; November stays open. The months before April stay open:
+acme ran them in showback (their usage, bills and allocations are there, nobody was charged).
 globex stays in showback: September and October go up to review (statements in EUR), November stays open
 (its USD usage has no shipped ECB rate yet). Idempotent: each step runs only from the state it leaves, so a
 second run changes nothing."""
@@ -23,8 +25,10 @@ OVERRIDE_REASON = (
     "Anthropic bills cache writes at the 1-hour rate our gateway prices at 5 minutes; the difference is "
     "understood and charged at the invoice amount through the true-up."
 )
+CLOSE = ("start_reconciliation", "submit_for_review", "approve", "close")
+CLOSED_MONTHS = [date(2026, month, 1) for month in range(4, 10)]  # April to September 2026
 PLAN = {
-    date(2026, 9, 1): ("start_reconciliation", "submit_for_review", "approve", "close"),
+    **dict.fromkeys(CLOSED_MONTHS, CLOSE),
     date(2026, 10, 1): ("start_reconciliation", "submit_for_review"),
     date(2026, 11, 1): (),
 }
@@ -57,6 +61,19 @@ def seed_demo(*, organization, stdout) -> None:
         stdout.write(f"  {organization.slug}: switched to chargeback")
     for period, steps in plan.items():
         billing_period = billing_period_or_unsaved(organization=organization, period=period)
+        if billing_period.state == TRANSITIONS["start_reconciliation"].source and "submit_for_review" in steps:
+            # A month with nothing to review (no reconciliation or allocation yet) is left open, not half done.
+            ready = transition_check(
+                organization=organization,
+                period=period,
+                transition="submit_for_review",
+                actor=people["finadmin2"],
+                override=True,
+                reason=OVERRIDE_REASON,
+            )
+            if ready.blocked:
+                stdout.write(f"  {slug}: {period:%Y-%m} stays open: {' '.join(ready.blocked)}")
+                continue
         for name in steps:
             if billing_period.state != TRANSITIONS[name].source:
                 continue

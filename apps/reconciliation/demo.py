@@ -1,4 +1,4 @@
-"""Demo reconciliations: every month that has invoices is reconciled once (acme: Sep-Nov 2026, where the
+"""Demo reconciliations: every month that has invoices is reconciled once (acme: 2025-11 to 2026-11, where the
 demo bills put openai +2.1%, google -1.4% and anthropic +6.3%, just outside the 5% tolerance). Idempotent:
 a month that already has a run is left alone. The demo bills are made first (``demo_invoices``)."""
 

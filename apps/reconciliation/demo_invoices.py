@@ -1,6 +1,6 @@
-"""Demo bills for acme: September to November 2026 from openai, anthropic and google, written as real files
-in each provider's own format (OpenAI Costs pages, an Anthropic cost report in cents, a FOCUS CSV for Vertex
-AI) and ingested through the real ingest path.
+"""Demo bills for acme: every full month of its demo usage (November 2025 to November 2026) from openai,
+anthropic and google, written as real files in each provider's own format (OpenAI Costs pages, an Anthropic
+cost report in cents, a FOCUS CSV for Vertex AI) and ingested through the real ingest path.
 
 The amounts follow acme's demo usage (the DailyUsage cube, priced by the price book) with a fixed variance
 per provider: openai +2.1%, google -1.4% and anthropic +6.3%, just outside the default 5% tolerance, so the
@@ -34,7 +34,8 @@ from apps.invoices.tasks import run_invoice_ingest
 from apps.tenancy.scoping import organization_scope
 from apps.usage.models import COST_COLUMNS as CUBE_COST_COLUMNS
 
-MONTHS = [date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)]
+# 2025-11 to 2026-11: the thirteen full months of acme's demo usage (December 2026 is still running).
+MONTHS = [date(2025, 11, 1), date(2025, 12, 1), *(date(2026, month, 1) for month in range(1, 12))]
 VARIANCE_PCT = {"openai": Decimal("2.1"), "google": Decimal("-1.4"), "anthropic": Decimal("6.3")}
 GLOBEX_MONTHS = [date(2026, 9, 1), date(2026, 10, 1)]
 GLOBEX_VARIANCE_PCT = {"azure-openai": Decimal("1.8"), "google": Decimal("-1.2"), "anthropic": Decimal("2.4")}
@@ -56,9 +57,9 @@ def seed_demo_invoices(*, organization, stdout) -> None:
         stdout.write("  acme: no demo usage yet, so no demo invoices (run the usage seeder first)")
         return
     files = {
-        "openai": ("acme-openai-costs-2026-09-to-11.ndjson", _openai_pages),
-        "anthropic": ("acme-anthropic-cost-report-2026-09-to-11.json", _anthropic_report),
-        "google": ("acme-gcp-focus-2026-09-to-11.csv", _google_focus),
+        "openai": ("acme-openai-costs-2025-11-to-2026-11.ndjson", _openai_pages),
+        "anthropic": ("acme-anthropic-cost-report-2025-11-to-2026-11.json", _anthropic_report),
+        "google": ("acme-gcp-focus-2025-11-to-2026-11.csv", _google_focus),
     }
     for provider, (file_name, writer) in files.items():
         months = {
@@ -196,7 +197,9 @@ def _usage_cube(organization) -> dict:
 
     with organization_scope(organization):
         rows = (
-            DailyUsage.objects.filter(day__gte=MONTHS[0], day__lt=date(2026, 12, 1), provider__in=list(VARIANCE_PCT))
+            DailyUsage.objects.filter(
+                day__gte=MONTHS[0], day__lt=_next_month(MONTHS[-1]), provider__in=list(VARIANCE_PCT)
+            )
             .annotate(month=TruncMonth("day"))
             .values("provider", "month", "model")
             .annotate(**{source: Sum(column) for source, column in COST_COLUMNS.items()})

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from apps.audit.admin_kit import ReadOnlyTenantAdmin
 
-from .models import Alert
+from .models import Alert, ForecastSnapshot
 
 
 @admin.register(Alert)
@@ -14,3 +14,13 @@ class AlertAdmin(ReadOnlyTenantAdmin):
     list_select_related = ["organization"]
     search_fields = ["title", "key"]
     date_hierarchy = "fired_at"
+
+
+@admin.register(ForecastSnapshot)
+class ForecastSnapshotAdmin(ReadOnlyTenantAdmin):
+    """Snapshots are taken by the scheduled task and kept as they were: the admin only shows them."""
+
+    list_display = ["organization", "period", "owner", "amount_nano", "lower_nano", "upper_nano", "method", "made_at"]
+    list_filter = ["organization", "method"]
+    list_select_related = ["organization", "owner"]
+    date_hierarchy = "period"

@@ -48,3 +48,61 @@ class Alert(TenantModel):
     @property
     def state(self) -> str:
         return "ALARM"
+
+
+class ImmutableSnapshotError(Exception):
+    pass
+
+
+class ForecastSnapshot(TenantModel):
+    """A cost centre's (or, with no owner, the organisation's) forecast of a month's spend, taken from the
+    months strictly before it and kept as it was: accuracy after the close is only honest against a forecast
+    that could not see the month. One per owner per month; never updated (``save`` refuses a change, the admin
+    is read-only, no service edits one). Amounts are nano-units of ``currency`` (the base currency when
+    taken), converted once from the statistics library's floats (``apps.showback.forecast``)."""
+
+    owner = TenantForeignKey(
+        "owners.BudgetOwner",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="forecast_snapshots",
+        help_text="Empty: the organisation as a whole.",
+    )
+    period = models.DateField(help_text="The forecast month's first day.")
+    amount_nano = models.BigIntegerField()
+    lower_nano = models.BigIntegerField(help_text="Lower edge of the 80% prediction interval.")
+    upper_nano = models.BigIntegerField(help_text="Upper edge of the 80% prediction interval.")
+    currency = models.CharField(max_length=3)
+    method = models.CharField(max_length=20, help_text="The method that produced it (a fallback names itself).")
+    history_months = models.PositiveIntegerField(help_text="Months of history the forecast was made from.")
+    history_through = models.DateField(help_text="The last full month used (its first day).")
+    made_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-period", "owner_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "owner", "period"], name="forecast_once_per_owner_month"),
+            models.UniqueConstraint(
+                fields=["organization", "period"],
+                condition=models.Q(owner__isnull=True),
+                name="forecast_once_per_org_month",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(lower_nano__gte=0)
+                & models.Q(lower_nano__lte=models.F("amount_nano"))
+                & models.Q(amount_nano__lte=models.F("upper_nano")),
+                name="forecast_interval_holds_amount",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(history_through__lt=models.F("period")), name="forecast_history_before_month"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Forecast {self.period:%Y-%m} {self.owner_id or 'organisation'}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ImmutableSnapshotError("A forecast snapshot is kept as it was taken and cannot be changed.")
+        super().save(*args, **kwargs)

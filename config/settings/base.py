@@ -257,6 +257,9 @@ CELERY_BEAT_SCHEDULE = {
     "usage-create-partitions": {"task": "usage.create_usage_partitions", "schedule": 6 * 3600.0},
     # Budget thresholds, this month and the last until its period closes; an alert fires once (apps/showback).
     "showback-evaluate-budgets": {"task": "showback.evaluate_budgets", "schedule": 3600.0},
+    # Showback (apps/showback/tasks.py): idempotent, so the schedule only bounds how late they notice.
+    "showback-snapshot-forecasts": {"task": "showback.snapshot_forecasts", "schedule": 6 * 3600.0},
+    "showback-detect-spikes": {"task": "showback.detect_spikes", "schedule": 3600.0},
 }
 
 REST_FRAMEWORK = {

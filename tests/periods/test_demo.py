@@ -70,6 +70,12 @@ def test_demo_closes_september_reviews_october_leaves_november_open_and_is_idemp
         ("billing_period.submit_for_review", "acme-finadmin2"),
     ]
     assert "acme: 2026-11 is open" in out.getvalue()
+    # The demo closes April to September; this cube has no usage before September, so those months have
+    # nothing to review and stay open rather than half done.
+    assert (
+        "acme: 2026-08 stays open: Reconcile 2026-08 first: submitting for review needs a reconciliation run of "
+        "the month. Allocate 2026-08 before sending it to review."
+    ) in out.getvalue()
 
 
 def test_other_organisations_stay_in_showback():

@@ -3,7 +3,6 @@ and the tenant boundary."""
 
 import copy
 import dataclasses
-import datetime
 import json
 from decimal import Decimal
 from io import StringIO
@@ -17,7 +16,7 @@ from django_scopes import scope, scopes_disabled
 
 from apps.audit.models import AuditEvent
 from apps.owners import catalog_io as owners_io
-from apps.owners.demo import budget_rows, owner_rows
+from apps.owners.demo import owner_rows
 from apps.owners.models import Budget, BudgetOwner
 from apps.pricing.models import PriceOverride
 from apps.taxonomy.models import TagAlias, TagDimension, TagValue
@@ -119,6 +118,23 @@ def _sections(document: dict) -> dict:
     return {key: value for key, value in document.items() if key not in ("organization", "exported_at")}
 
 
+# A month of budgets for the demo's twelve team-level cost centres.
+JULY_BUDGETS = {
+    "CC-1101": "18000.00",
+    "CC-1102": "12000.00",
+    "CC-1201": "9000.00",
+    "CC-1202": "15000.00",
+    "CC-1301": "7000.00",
+    "CC-1302": "22000.00",
+    "CC-2101": "4000.00",
+    "CC-2102": "3000.00",
+    "CC-2103": "1500.00",
+    "CC-2104": "1200.00",
+    "CC-9001": "10000.00",
+    "CC-9002": "2500.00",
+}
+
+
 def _catalog_document(world) -> dict:
     """The demo cost centres and budgets, owned by org "a"'s budget owner, and a small taxonomy."""
     organization = world.org("a")
@@ -128,7 +144,10 @@ def _catalog_document(world) -> dict:
             row["owner_users"] = [world.user("a", Role.BUDGET_OWNER).username]
     return {
         "budget_owners": owners,
-        "budgets": budget_rows(organization=organization, today=datetime.date(2026, 10, 15))[:12],
+        "budgets": [
+            {"owner": code, "period": "2026-07", "amount": amount, "currency": "USD"}
+            for code, amount in JULY_BUDGETS.items()
+        ],
         "taxonomy": copy.deepcopy(TAXONOMY_ROWS),
         "price_overrides": copy.deepcopy(PRICE_OVERRIDE_ROWS),
     }

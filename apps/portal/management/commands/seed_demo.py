@@ -14,6 +14,7 @@ from apps.owners import demo as owners_demo
 from apps.periods import demo as periods_demo
 from apps.pricing import demo as pricing_demo
 from apps.reconciliation import demo as reconciliation_demo
+from apps.showback import demo as showback_demo
 from apps.taxonomy import demo as taxonomy_demo
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.roles import SECOND_FACTOR_ROLES, Role
@@ -37,10 +38,12 @@ APP_SEEDERS = [
     pricing_demo.seed_demo,
     fx_demo.seed_demo,
     usage_demo.seed_demo,
+    usage_demo.seed_demo_budgets,
     reconciliation_demo.seed_demo,
     allocation_demo.seed_demo,
     periods_demo.seed_demo,
     disputes_demo.seed_demo,
+    showback_demo.seed_demo,
 ]
 
 # username suffix -> (role, full name)
