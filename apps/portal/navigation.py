@@ -44,6 +44,9 @@ NAV_GROUPS: list[NavGroup] = [
             NavItem("Showback", "showback:dashboard", (Perm.VIEW_ORG,)),
             # Budget against actual: finance sees the organisation, a budget owner their subtree.
             NavItem("Budgets", "showback:budgets", (Perm.VIEW_ORG,)),
+            NavItem("Forecasts", "showback:forecasts", (Perm.VIEW_ORG,)),
+            # Budget and spike alerts: finance acknowledges them; a budget owner sees their subtree's.
+            NavItem("Alerts", "showback:alerts", (Perm.VIEW_ORG,)),
         ),
     ),
     NavGroup(

@@ -15,6 +15,7 @@ from apps.core.money import decimal_to_nano
 from apps.disputes.selectors import open_disputes_for_owner_panel
 from apps.owners.models import Budget
 from apps.owners.selectors import visible_owner_ids
+from apps.showback.models import ForecastSnapshot
 from apps.showback.spend import SpendResult, spend_rows
 from apps.statements.selectors import OwnerPanel, owner_statements_panel
 from apps.tenancy.models import Membership, Organization
@@ -168,10 +169,18 @@ def _budget_nano(organization: Organization, owner_ids: set[int] | None, month: 
     return (None if base is None else decimal_to_nano(base)), sorted((amount, cur) for cur, amount in totals.items())
 
 
-def _forecast_for_month(*, organization: Organization, month: date, team_values: set[str] | None) -> int | None:
-    """The month's forecast in nano, for the comparison. A slot: the forecasts (``showback.forecast``) fill it
-    when their snapshot selector lands; until then None, and the home says there is no forecast yet."""
-    return None
+def _forecast_for_month(*, organization: Organization, month: date, owner_ids: set[int] | None) -> int | None:
+    """The month's forecast in nano, in the base currency, from the snapshot taken when the month opened
+    (``showback.ForecastSnapshot``, one query): the organisation's own for finance, the sum of the visible
+    cost centres' for a budget owner. None when the month has no snapshot (yet)."""
+    snapshots = ForecastSnapshot.objects.filter(
+        organization=organization, period=month, currency=organization.base_currency
+    )
+    if owner_ids is None:
+        amounts = list(snapshots.filter(owner__isnull=True).values_list("amount_nano", flat=True))
+    else:
+        amounts = list(snapshots.filter(owner_id__in=sorted(owner_ids)).values_list("amount_nano", flat=True))
+    return sum(amounts) if amounts else None
 
 
 @tenant_scoped(via="membership")
@@ -240,7 +249,7 @@ def home_spend(*, membership: Membership, today: date) -> HomeSpend:
         ),
         Comparison(
             label=f"Forecast for {month:%B}",
-            amount_nano=_forecast_for_month(organization=organization, month=month, team_values=team_values),
+            amount_nano=_forecast_for_month(organization=organization, month=month, owner_ids=owner_ids),
             against_nano=mtd,
             note="No forecast for this month yet.",
         ),

@@ -12,21 +12,21 @@ CATALOG_ALL = ["Cost centres", "Tagging", "Prices", "Exchange rates"]
 
 EXPECTED = {
     Role.ORG_ADMIN: [
-        ("Spend", ["Home", "Showback", "Budgets"]),
+        ("Spend", ["Home", "Showback", "Budgets", "Forecasts", "Alerts"]),
         ("Close", CLOSE_ALL),
         ("Catalog", CATALOG_ALL),
         ("Data", ["Usage", "Invoices"]),
         ("Admin", ["Members", "API clients", "History", "Settings"]),
     ],
     Role.FINANCE_ADMIN: [
-        ("Spend", ["Home", "Showback", "Budgets"]),
+        ("Spend", ["Home", "Showback", "Budgets", "Forecasts", "Alerts"]),
         ("Close", CLOSE_ALL),
         ("Catalog", CATALOG_ALL),
         ("Data", ["Usage", "Usage imports", "Invoices"]),
         ("Admin", ["Members", "History"]),
     ],
     Role.FINANCE_ANALYST: [
-        ("Spend", ["Home", "Showback", "Budgets"]),
+        ("Spend", ["Home", "Showback", "Budgets", "Forecasts", "Alerts"]),
         ("Close", CLOSE_ALL),
         ("Catalog", CATALOG_ALL),
         ("Data", ["Usage", "Usage imports", "Invoices"]),
@@ -35,13 +35,13 @@ EXPECTED = {
     # What a budget owner acts on: their spend, statements and disputes. No members, tagging, price book
     # (negotiated prices), allocation or rules.
     Role.BUDGET_OWNER: [
-        ("Spend", ["Home", "Showback", "Budgets"]),
+        ("Spend", ["Home", "Showback", "Budgets", "Forecasts", "Alerts"]),
         ("Close", ["Statements", "Disputes"]),
         ("Data", ["Usage"]),
     ],
     # A viewer reads everything that shows cost, and changes nothing.
     Role.VIEWER: [
-        ("Spend", ["Home", "Showback", "Budgets"]),
+        ("Spend", ["Home", "Showback", "Budgets", "Forecasts", "Alerts"]),
         ("Close", CLOSE_ALL),
         ("Catalog", CATALOG_ALL),
         ("Data", ["Usage", "Invoices"]),
