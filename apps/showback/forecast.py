@@ -22,7 +22,9 @@ methods compute in Decimal throughout. A lower bound below zero is clipped at ze
 
 ``backtest`` replays the history with a rolling origin (fit on months ``[0, t)``, forecast month ``t``, for
 every ``t`` from ``min_train``) and scores each method by MAPE, bias and the share of actuals inside the
-interval; ``DEFAULT_METHOD`` was chosen with it on the demo history (README, "Forecasts").
+interval; ``DEFAULT_METHOD`` was chosen with it on the demo history (README, "Forecasts and spend spikes"):
+one month ahead over May to November 2026, ``ets_damped`` 8.09% MAPE per cost centre and 4.73% for the
+organisation, against 11.9% / 12.6% for no trend or last month and 21.9% / 24.0% for the three-month mean.
 """
 
 from __future__ import annotations
