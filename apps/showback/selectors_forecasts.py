@@ -171,6 +171,7 @@ class AccuracyRow:
     upper_nano: int
     actual_nano: int | None  # charged (final statements); None: nothing charged to compare with
     method: str
+    spent_nano: int = 0  # the month's usage (price-book estimate, the forecast's own measure)
 
     @property
     def ape(self) -> Decimal | None:
@@ -198,6 +199,11 @@ class AccuracyRow:
         return _pct(self.ape)
 
     @property
+    def spend_ape_pct(self) -> Decimal | None:
+        """The forecast against the month's usage itself (what it forecasts), apart from the allocation."""
+        return _pct(fc.accuracy(forecast_nano=self.forecast_nano, actual_nano=self.spent_nano)[0])
+
+    @property
     def bias_pct(self) -> Decimal | None:
         return _pct(self.bias)
 
@@ -215,6 +221,7 @@ class AccuracySummary:
     mape: Decimal | None  # mean of the months' absolute percentage errors
     wape: Decimal | None  # Σ|forecast − actual| / Σ actual: the months weighted by what was charged
     bias: Decimal | None  # Σ(forecast − actual) / Σ actual
+    spend_wape: Decimal | None = None  # the same WAPE against the months' usage
 
     @property
     def mature(self) -> bool | None:
@@ -227,6 +234,10 @@ class AccuracySummary:
     @property
     def wape_pct(self) -> Decimal | None:
         return _pct(self.wape)
+
+    @property
+    def spend_wape_pct(self) -> Decimal | None:
+        return _pct(self.spend_wape)
 
     @property
     def bias_pct(self) -> Decimal | None:
@@ -246,12 +257,16 @@ def _summary(owner, rows: list[AccuracyRow]) -> AccuracySummary:
     if not scored:
         return AccuracySummary(owner=owner, months=0, mape=None, wape=None, bias=None)
     actual = sum(row.actual_nano for row in scored)
+    spent = sum(row.spent_nano for row in scored)
     return AccuracySummary(
         owner=owner,
         months=len(scored),
         mape=sum((row.ape for row in scored), Decimal(0)) / len(scored),
         wape=Decimal(sum(abs(row.forecast_nano - row.actual_nano) for row in scored)) / Decimal(actual),
         bias=Decimal(sum(row.forecast_nano - row.actual_nano for row in scored)) / Decimal(actual),
+        spend_wape=(
+            Decimal(sum(abs(row.forecast_nano - row.spent_nano) for row in scored)) / Decimal(spent) if spent else None
+        ),
     )
 
 
@@ -296,6 +311,11 @@ def forecast_accuracy(*, organization: Organization, visible_ids: set[int] | Non
     for (period, _owner_id), (amount, currency) in charged.items():
         total, _ = org_charged.get(period, (0, currency))
         org_charged[period] = (total + amount, currency)
+    spend = owner_month_spend(organization=organization, first_month=min(periods), last_month=max(periods))
+    org_spent: dict[date, int] = defaultdict(int)
+    for by_month in spend.values():
+        for month, amount in by_month.items():
+            org_spent[month] += amount
     rows, skipped = [], 0
     for snap in snapshots:
         actual = org_charged.get(snap.period) if snap.owner_id is None else charged.get((snap.period, snap.owner_id))
@@ -312,6 +332,9 @@ def forecast_accuracy(*, organization: Organization, visible_ids: set[int] | Non
                 upper_nano=snap.upper_nano,
                 actual_nano=actual[0] if actual else None,
                 method=snap.method,
+                spent_nano=org_spent.get(snap.period, 0)
+                if snap.owner_id is None
+                else spend.get(snap.owner_id, {}).get(snap.period, 0),
             )
         )
     rows.sort(key=lambda row: (-row.period.toordinal(), row.owner is not None, row.owner.code if row.owner else ""))

@@ -166,7 +166,12 @@ def test_accuracy_against_final_statements_by_hand(world):
     # CC-1101: 18 / 16.107043317 − 1 = 0.11752…: within 12%, mature; CC-1201: 4 / 4.55… − 1 ≈ −12.1%: not
     assert rows["CC-1101"].mature is True and rows["CC-1201"].mature is False
     assert rows["CC-1101"].ape_pct == Decimal("11.8")
+    # against the month's usage (tests/scenarios.py SHARED): search 10.004 + 5.003 → CC-1101; every request 20.508
+    assert rows["CC-1101"].spent_nano == 15_007_000_000 and rows[None].spent_nano == 20_508_000_000
+    assert rows["CC-1101"].spend_ape_pct == Decimal("19.9")  # 18 / 15.007 − 1 = 0.19944…
+    assert rows[None].spend_ape_pct == Decimal("2.5")  # 20 / 20.508 − 1 = −0.02477…
     summaries = {(s.owner.code if s.owner else None): s for s in result.summaries}
     assert summaries["CC-1201"].months == 1 and summaries["CC-1201"].wape == rows["CC-1201"].ape
+    assert summaries["CC-1201"].spend_wape == Decimal(abs(4 * G - 4_001_000_000)) / Decimal(4_001_000_000)
     # a budget owner's view: their subtree only, no organisation figure
     assert [(r.owner.code if r.owner else None) for r in only_ads.rows] == ["CC-1201"]
