@@ -6,6 +6,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope
 
@@ -296,3 +297,21 @@ def test_accuracy_of_a_charge_forecast_is_near_the_charge(world):
     assert org.charge_ratio == Decimal("1.024380729") and org.forecast_nano == 21_007_999_990
     summaries = {(s.owner.code if s.owner else None): s for s in result.summaries}
     assert summaries[None].wape < Decimal("0.000001") and summaries["CC-1101"].wape < Decimal("0.000001")
+
+
+def test_forecasts_page_shows_the_charge_forecast_and_its_ratio(world, django_assert_max_num_queries):
+    """The SHARED month closed two months ago: this month's CC-1101 forecast is the mean of its usage since
+    (15.007, then nothing: 7.5035) times the closed month's ratio 1.073302014 = 8.053521662 (…049)."""
+    organization = world.org("a")
+    closed_month = month_before(month_before(timezone.now().date().replace(day=1)))
+    scenarios.closed(scenarios.issued(organization, period=closed_month))
+    client = world.login("a", "finance_admin")
+    with django_assert_max_num_queries(30):
+        response = client.get(reverse("showback:forecasts", kwargs={"org_slug": "alpha"}))
+    assert response.status_code == 200
+    rows = {(item["row"].owner.code if item["row"].owner else None): item["row"] for item in response.context["rows"]}
+    search = rows["CC-1101"]
+    assert search.usage_forecast.amount_nano == 7_503_500_000
+    assert (search.charge.basis, search.charge.ratio) == ("charged", Decimal("1.073302014"))
+    assert search.forecast.amount_nano == 8_053_521_662
+    assert b"1.0733" in response.content and b"1 closed period" in response.content
