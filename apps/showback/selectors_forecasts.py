@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from fractions import Fraction
 
 from django.core.cache import cache
 
@@ -28,6 +27,7 @@ from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
 
 from . import forecast as fc
+from .charge_basis import USAGE_BASIS, ChargeRatio, ratio_of, scale_forecast
 from .forecast import months_back, trim_series
 from .models import ForecastSnapshot
 from .spend import owner_month_spend
@@ -92,42 +92,6 @@ def month_history(*, organization: Organization, through: date, months: int = MA
 
 
 RATIO_PERIODS = 3  # closed periods a charge ratio is measured over (the latest before the month)
-NANO = 10**9
-
-
-@dataclass(frozen=True)
-class ChargeRatio:
-    """What a cost owner was charged per unit of its usage over the latest closed periods: final statements
-    include shared pools, platform overhead and the invoice true-up, which the cube's estimate does not.
-    ``basis`` is "charged" when measured, "usage" (ratio 1) when there is no closed period to measure it on."""
-
-    ratio: Decimal  # nine decimal places, rounded once (half-even) from the exact quotient
-    basis: str  # "charged" | "usage"
-    periods: int  # closed periods it was measured over
-    charged_nano: int = 0
-    usage_nano: int = 0
-
-
-USAGE_BASIS = ChargeRatio(ratio=Decimal("1.000000000"), basis="usage", periods=0)
-
-
-def ratio_of(charged_nano: int, usage_nano: int) -> Decimal:
-    """charged / usage, exact, rounded once to nine decimals (half-even)."""
-    return Decimal(round(Fraction(charged_nano * NANO, usage_nano))).scaleb(-9)
-
-
-def scale_forecast(forecast: fc.Forecast, ratio: Decimal) -> fc.Forecast:
-    """The usage forecast times the charge ratio (point and interval), each rounded once to a nano."""
-
-    def times(amount: int) -> int:
-        return round(Fraction(amount) * Fraction(ratio))
-
-    return replace(
-        forecast,
-        amount_nano=times(forecast.amount_nano),
-        lower_nano=times(forecast.lower_nano),
-        upper_nano=times(forecast.upper_nano),
-    )
 
 
 def _ratios(

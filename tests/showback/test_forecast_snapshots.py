@@ -12,10 +12,11 @@ from django_scopes import scope
 
 from apps.audit.models import AuditEvent
 from apps.core.calendar import month_after, month_before
+from apps.showback.charge_basis import ratio_of, scale_forecast
 from apps.showback.forecast import Z_INTERVAL, Forecast, months_back
 from apps.showback.forecast import accuracy as fc_accuracy
 from apps.showback.models import ForecastSnapshot, ImmutableSnapshotError
-from apps.showback.selectors_forecasts import charge_ratios, forecast_accuracy, ratio_of, scale_forecast
+from apps.showback.selectors_forecasts import charge_ratios, forecast_accuracy
 from apps.showback.services_forecasts import forecast_snapshot_take
 from apps.showback.tasks import snapshot_forecasts
 from apps.statements.models import Statement
