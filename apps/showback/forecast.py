@@ -20,9 +20,14 @@ absolute amount, so the optimiser works on numbers near 1), and what comes out i
 nano-unit ints (``_to_nano``: Decimal of the float's shortest repr × scale, rounded half-even). The fallback
 methods compute in Decimal throughout. A lower bound below zero is clipped at zero: spend is never negative.
 
+Everything here forecasts the series it is given (usage); the charge forecast of a cost owner (usage
+forecast times its charge ratio) is made by the callers (``selectors_forecasts``), which keeps this pure.
+
 ``backtest`` replays the history with a rolling origin (fit on months ``[0, t)``, forecast month ``t``, for
 every ``t`` from ``min_train``) and scores each method by MAPE, bias and the share of actuals inside the
-interval; ``DEFAULT_METHOD`` was chosen with it on the demo history (README, "Forecasts").
+interval; ``DEFAULT_METHOD`` was chosen with it on the demo history (README, "Forecasts and spend spikes"):
+one month ahead over May to November 2026, ``ets_damped`` 8.09% MAPE per cost centre and 4.73% for the
+organisation, against 11.9% / 12.6% for no trend or last month and 21.9% / 24.0% for the three-month mean.
 """
 
 from __future__ import annotations
@@ -47,6 +52,11 @@ SINGLE_MONTH_SPREAD = Decimal("0.25")  # ± 25% around a single month (no spread
 # The normal quantile of the interval's upper edge (0.90 for an 80% interval), from the standard library.
 Z_INTERVAL = Decimal(repr(statistics.NormalDist().inv_cdf(float((1 + INTERVAL) / 2))))
 MATURE_APE = Decimal("0.12")  # FinOps: a forecast within 12% of the actual is "mature"
+# The simulated ETS interval only knows the fit's residual variance, not the uncertainty of its parameters or
+# of the trend: on the demo's rolling-origin backtest it held 55% of the actuals for a nominal 80%. Its
+# half-widths are scaled by the 80th percentile of the backtest's normalised errors (|actual - forecast| over
+# the half-width on the actual's side, ``BacktestScore.needed_widen``), measured on the demo history (README).
+INTERVAL_WIDEN = Decimal("1.73")
 
 
 def months_back(last: date, count: int) -> list[date]:
@@ -110,7 +120,7 @@ def _mean(history: Sequence[int], method: str = "mean3") -> Forecast:
     return _spread_forecast(point, recent, method, len(history))
 
 
-def _ets(history: Sequence[int], *, trend: bool, method: str) -> Forecast:
+def _ets(history: Sequence[int], *, trend: bool, method: str, widen: Decimal) -> Forecast:
     import numpy as np
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
@@ -132,12 +142,19 @@ def _ets(history: Sequence[int], *, trend: bool, method: str) -> Forecast:
         paths = fitted.simulate(1, repetitions=SIMULATIONS, rng=np.random.default_rng(SEED))
     low_q = float((1 - INTERVAL) / 2)
     lower, upper = np.quantile(np.asarray(paths).reshape(-1), [low_q, 1 - low_q])
-    return _clip(_to_nano(point, scale), _to_nano(lower, scale), _to_nano(upper, scale), method, len(history))
+    amount, low, high = _to_nano(point, scale), _to_nano(lower, scale), _to_nano(upper, scale)
+    # widened around the point, in Decimal, after the one float → nano conversion
+    low = amount - _round(Decimal(amount - low) * widen)
+    high = amount + _round(Decimal(high - amount) * widen)
+    return _clip(amount, low, high, method, len(history))
 
 
-def forecast_next(history: Sequence[int], *, method: str = DEFAULT_METHOD) -> Forecast | None:
+def forecast_next(
+    history: Sequence[int], *, method: str = DEFAULT_METHOD, widen: Decimal = INTERVAL_WIDEN
+) -> Forecast | None:
     """The next month's forecast from ``history`` (monthly nano amounts, oldest first; gaps are months of
-    zero and must be in the list), or None without history."""
+    zero and must be in the list), or None without history. ``widen`` scales the ETS interval's half-widths
+    (1: the simulation's own)."""
     if method not in METHODS:
         raise ValueError(f"Unknown forecast method {method!r}; one of {', '.join(METHODS)}.")
     history = [int(v) for v in history]
@@ -149,7 +166,7 @@ def forecast_next(history: Sequence[int], *, method: str = DEFAULT_METHOD) -> Fo
         return _mean(history)
     if len(history) < MIN_ETS_MONTHS:
         return _mean(history, method="mean3")
-    return _ets(history, trend=method == "ets_damped", method=method)
+    return _ets(history, trend=method == "ets_damped", method=method, widen=Decimal(widen))
 
 
 @dataclass(frozen=True)
@@ -159,6 +176,9 @@ class BacktestScore:
     mape: Decimal | None  # mean absolute percentage error, as a fraction (0.10 = 10%)
     bias: Decimal | None  # Σ(forecast − actual) / Σ actual: positive = over-forecast
     coverage: Decimal | None  # share of actuals inside the 80% interval
+    # The factor the interval's half-widths would need for 80% of these actuals to fall inside: the 80th
+    # percentile (nearest rank) of |actual − forecast| / the half-width on the actual's side.
+    needed_widen: Decimal | None = None
 
     def as_dict(self) -> dict:
         def pct(value: Decimal | None) -> str | None:
@@ -170,7 +190,40 @@ class BacktestScore:
             "mape_pct": pct(self.mape),
             "bias_pct": pct(self.bias),
             "coverage_pct": pct(self.coverage),
+            "needed_widen": None if self.needed_widen is None else str(self.needed_widen.quantize(Decimal("0.01"))),
         }
+
+
+def score(method: str, pairs: Iterable[tuple[Forecast, int]]) -> BacktestScore:
+    """MAPE, bias, coverage and the interval's needed widening of (forecast, actual) pairs (actual ≠ 0)."""
+    ape_sum, points, error_sum, actual_sum, covered = Decimal(0), 0, 0, 0, 0
+    normalised: list[Decimal] = []
+    for result, actual in pairs:
+        ape_sum += Decimal(abs(result.amount_nano - actual)) / Decimal(abs(actual))
+        error_sum += result.amount_nano - actual
+        actual_sum += actual
+        covered += result.lower_nano <= actual <= result.upper_nano
+        points += 1
+        half = (
+            result.upper_nano - result.amount_nano
+            if actual >= result.amount_nano
+            else result.amount_nano - result.lower_nano
+        )
+        if half > 0:
+            normalised.append(Decimal(abs(actual - result.amount_nano)) / Decimal(half))
+    needed = None
+    if normalised:
+        normalised.sort()
+        rank = -(-len(normalised) * 4 // 5)  # nearest rank of the 80th percentile: ceil(0.8 n)
+        needed = normalised[rank - 1]
+    return BacktestScore(
+        method=method,
+        points=points,
+        mape=ape_sum / points if points else None,
+        bias=Decimal(error_sum) / Decimal(actual_sum) if actual_sum else None,
+        coverage=Decimal(covered) / points if points else None,
+        needed_widen=needed,
+    )
 
 
 def backtest(
@@ -178,35 +231,24 @@ def backtest(
     *,
     methods: Sequence[str] = METHODS,
     min_train: int = MIN_ETS_MONTHS,
+    widen: Decimal = INTERVAL_WIDEN,
 ) -> list[BacktestScore]:
     """Rolling-origin, one-month-ahead backtest of ``methods`` over every series (pooled: one score per
     method). Every method is scored on the same origins (``t ≥ min_train``, actual ≠ 0), so the default
     ``min_train`` compares the ETS methods with the plain ones where ETS is allowed to run."""
     series = [[int(v) for v in s] for s in series]
-    scores = []
-    for method in methods:
-        ape_sum, points, error_sum, actual_sum, covered = Decimal(0), 0, 0, 0, 0
-        for values in series:
-            for t in range(max(min_train, 1), len(values)):
-                actual = values[t]
-                if actual == 0:
-                    continue
-                result = forecast_next(values[:t], method=method)
-                ape_sum += Decimal(abs(result.amount_nano - actual)) / Decimal(abs(actual))
-                error_sum += result.amount_nano - actual
-                actual_sum += actual
-                covered += result.lower_nano <= actual <= result.upper_nano
-                points += 1
-        scores.append(
-            BacktestScore(
-                method=method,
-                points=points,
-                mape=ape_sum / points if points else None,
-                bias=Decimal(error_sum) / Decimal(actual_sum) if actual_sum else None,
-                coverage=Decimal(covered) / points if points else None,
-            )
+    return [
+        score(
+            method,
+            (
+                (forecast_next(values[:t], method=method, widen=widen), values[t])
+                for values in series
+                for t in range(max(min_train, 1), len(values))
+                if values[t] != 0
+            ),
         )
-    return scores
+        for method in methods
+    ]
 
 
 def choose_method(scores: Sequence[BacktestScore]) -> str | None:

@@ -6,6 +6,8 @@ write one row. Its state is ALARM when the row exists for the period and OK when
 the event that notifications (e-mail now, webhooks when they exist) are made from.
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 
@@ -57,7 +59,9 @@ class ImmutableSnapshotError(Exception):
 class ForecastSnapshot(TenantModel):
     """A cost centre's (or, with no owner, the organisation's) forecast of a month's spend, taken from the
     months strictly before it and kept as it was: accuracy after the close is only honest against a forecast
-    that could not see the month. One per owner per month; never updated (``save`` refuses a change, the admin
+    that could not see the month. The amount forecasts the owner's charge: the usage forecast times the owner's
+    charge ratio (``basis`` "charged"), or the usage forecast itself before any period is closed ("usage").
+    One per owner per month; never updated (``save`` refuses a change, the admin
     is read-only, no service edits one). Amounts are nano-units of ``currency`` (the base currency when
     taken), converted once from the statistics library's floats (``apps.showback.forecast``)."""
 
@@ -77,6 +81,23 @@ class ForecastSnapshot(TenantModel):
     method = models.CharField(max_length=20, help_text="The method that produced it (a fallback names itself).")
     history_months = models.PositiveIntegerField(help_text="Months of history the forecast was made from.")
     history_through = models.DateField(help_text="The last full month used (its first day).")
+    basis = models.CharField(
+        max_length=10,
+        choices=[("charged", "Charge"), ("usage", "Usage")],
+        default="usage",
+        help_text="charged: the usage forecast times the owner's charge ratio; usage: no closed period to "
+        "measure a ratio on yet.",
+    )
+    charge_ratio = models.DecimalField(
+        max_digits=20,
+        decimal_places=9,
+        default=Decimal(1),
+        help_text="Final statements' totals ÷ usage over the latest closed periods before the month (1: usage).",
+    )
+    ratio_periods = models.PositiveSmallIntegerField(default=0, help_text="Closed periods the ratio was measured on.")
+    usage_nano = models.BigIntegerField(
+        null=True, blank=True, help_text="The usage forecast (the cube's estimate) before the ratio."
+    )
     made_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,5 +1,9 @@
 """Taking a month's forecast snapshots: every cost centre with history, and the organisation, from the months
-strictly before the month (and before the day it is taken on), stored once and never changed."""
+strictly before the month (and before the day it is taken on), stored once and never changed.
+
+A snapshot forecasts the owner's charge: the usage forecast (``forecast.py``, pure) times the owner's charge
+ratio over the latest closed periods before the month (``selectors_forecasts.charge_ratios``), applied in
+``month_forecasts``; before any period is closed the ratio is 1 and the snapshot says it is a usage forecast."""
 
 from __future__ import annotations
 
@@ -59,6 +63,10 @@ def forecast_snapshot_take(
                         method=row.forecast.method,
                         history_months=row.forecast.history_months,
                         history_through=through,
+                        basis=row.charge.basis,
+                        charge_ratio=row.charge.ratio,
+                        ratio_periods=row.charge.periods,
+                        usage_nano=row.usage_forecast.amount_nano if row.usage_forecast else None,
                     )
                 )
             audit_record(
@@ -72,6 +80,7 @@ def forecast_snapshot_take(
                     "history_through": f"{through:%Y-%m}",
                     "snapshots": len(made),
                     "organisation_nano": next((s.amount_nano for s in made if s.owner_id is None), None),
+                    "charged_basis": sum(s.basis == "charged" for s in made),
                 },
             )
     except IntegrityError:

@@ -5,13 +5,16 @@ from decimal import Decimal
 import pytest
 
 from apps.showback.forecast import (
+    INTERVAL_WIDEN,
     METHODS,
     MIN_ETS_MONTHS,
     Z_INTERVAL,
+    Forecast,
     accuracy,
     backtest,
     choose_method,
     forecast_next,
+    score,
 )
 
 UNIT = 1_000_000_000  # one currency unit in nano
@@ -99,3 +102,31 @@ def test_accuracy_hand_computed():
 def test_unknown_method_is_refused():
     with pytest.raises(ValueError):
         forecast_next([1], method="prophet")
+
+
+def test_widen_scales_the_ets_half_widths_around_the_point():
+    history = [v * UNIT for v in (100, 120, 90, 110, 130, 100, 140, 125)]
+    own, wide = forecast_next(history, widen=Decimal(1)), forecast_next(history, widen=Decimal(2))
+    assert wide.amount_nano == own.amount_nano
+    assert wide.upper_nano - wide.amount_nano == 2 * (own.upper_nano - own.amount_nano)
+    assert wide.amount_nano - wide.lower_nano == 2 * (own.amount_nano - own.lower_nano)
+    assert forecast_next(history).upper_nano - own.amount_nano == round(
+        (own.upper_nano - own.amount_nano) * INTERVAL_WIDEN
+    )
+
+
+def test_score_and_the_widening_the_interval_needed():
+    def f(amount, lower, upper):
+        return Forecast(amount * UNIT, lower * UNIT, upper * UNIT, "ets_damped", 6)
+
+    # errors over the half-width on their side: 5/10 = 0.5 (inside), 20/10 = 2 (above), 3/6 = 0.5 (below,
+    # inside), 30/10 = 3 (above), 0 (exact)
+    pairs = [(f(100, 90, 110), 105), (f(100, 90, 110), 120), (f(100, 94, 110), 97), (f(100, 90, 110), 130)]
+    pairs.append((f(100, 90, 110), 100))
+    result = score("ets_damped", [(fc, a * UNIT) for fc, a in pairs])
+    assert result.points == 5 and result.coverage == Decimal(3) / 5
+    # sorted 0, 0.5, 0.5, 2, 3: the 80th percentile by nearest rank is the ceil(0.8 × 5) = 4th, 2
+    assert result.needed_widen == 2
+    # bias: forecasts 500 against actuals 105 + 120 + 97 + 130 + 100 = 552 → (500 − 552) / 552
+    assert result.bias == Decimal(-52) / Decimal(552)
+    assert result.as_dict()["needed_widen"] == "2.00"

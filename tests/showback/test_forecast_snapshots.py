@@ -3,24 +3,30 @@ accuracy against the charged amounts of a closed month, computed by hand."""
 
 import datetime
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope
 
 from apps.audit.models import AuditEvent
 from apps.core.calendar import month_after, month_before
-from apps.showback.forecast import Z_INTERVAL, months_back
+from apps.showback.charge_basis import ratio_of, scale_forecast
+from apps.showback.forecast import Z_INTERVAL, Forecast, months_back
+from apps.showback.forecast import accuracy as fc_accuracy
 from apps.showback.models import ForecastSnapshot, ImmutableSnapshotError
-from apps.showback.selectors_forecasts import forecast_accuracy
+from apps.showback.selectors_forecasts import charge_ratios, forecast_accuracy
 from apps.showback.services_forecasts import forecast_snapshot_take
 from apps.showback.tasks import snapshot_forecasts
 from apps.statements.models import Statement
 from tests import scenarios
+from tests.factories.invoices import InvoiceLineFactory, ProviderInvoiceFactory
 from tests.factories.owners import BudgetOwnerFactory
 from tests.factories.taxonomy import TagDimensionFactory, TagValueFactory
+from tests.factories.usage import DailyUsageFactory
 
-from .cube import G, plant
+from .cube import G, plant, tagset
 
 pytestmark = pytest.mark.django_db
 
@@ -166,7 +172,147 @@ def test_accuracy_against_final_statements_by_hand(world):
     # CC-1101: 18 / 16.107043317 − 1 = 0.11752…: within 12%, mature; CC-1201: 4 / 4.55… − 1 ≈ −12.1%: not
     assert rows["CC-1101"].mature is True and rows["CC-1201"].mature is False
     assert rows["CC-1101"].ape_pct == Decimal("11.8")
+    # against the month's usage (tests/scenarios.py SHARED): search 10.004 + 5.003 → CC-1101; every request 20.508
+    assert rows["CC-1101"].spent_nano == 15_007_000_000 and rows[None].spent_nano == 20_508_000_000
+    assert rows["CC-1101"].spend_ape_pct == Decimal("19.9")  # 18 / 15.007 − 1 = 0.19944…
+    assert rows[None].spend_ape_pct == Decimal("2.5")  # 20 / 20.508 − 1 = −0.02477…
     summaries = {(s.owner.code if s.owner else None): s for s in result.summaries}
     assert summaries["CC-1201"].months == 1 and summaries["CC-1201"].wape == rows["CC-1201"].ape
+    assert summaries["CC-1201"].spend_wape == Decimal(abs(4 * G - 4_001_000_000)) / Decimal(4_001_000_000)
     # a budget owner's view: their subtree only, no organisation figure
     assert [(r.owner.code if r.owner else None) for r in only_ads.rows] == ["CC-1201"]
+
+
+def test_ratio_and_scaling_by_hand():
+    # 16.107043317 charged on 15.007 of usage: 1.073302013527… → 1.073302014 (nine decimals, half-even)
+    assert ratio_of(16_107_043_317, 15_007_000_000) == Decimal("1.073302014")
+    assert ratio_of(3, 2) == Decimal("1.500000000") and ratio_of(2, 3) == Decimal("0.666666667")
+    usage = Forecast(amount_nano=10 * G, lower_nano=8 * G, upper_nano=13 * G, method="ets_damped", history_months=7)
+    charged = scale_forecast(usage, Decimal("1.073302014"))
+    assert (charged.amount_nano, charged.lower_nano, charged.upper_nano) == (
+        10_733_020_140,
+        8_586_416_112,
+        13_952_926_182,  # 13 × 1.073302014 = 13.952926182
+    )
+    assert (charged.method, charged.history_months) == ("ets_damped", 7)
+
+
+def test_without_a_closed_period_the_snapshot_is_a_usage_forecast(world):
+    organization = world.org("a")
+    owners_with_teams(organization)
+    history(organization)
+    with scope(organization=organization):
+        made = forecast_snapshot_take(organization=organization, month=MONTH, as_of=MONTH)
+    for snap in made:
+        assert (snap.basis, snap.charge_ratio, snap.ratio_periods) == ("usage", Decimal(1), 0)
+        assert snap.usage_nano == snap.amount_nano
+    with scope(organization=organization):
+        event = AuditEvent.objects.get(organization=organization, action="forecast.snapshot_taken")
+    assert event.after["charged_basis"] == 0
+
+
+NOV = datetime.date(2026, 11, 1)
+
+
+def october_closed_and_november_used(organization):
+    """The SHARED month closed in October; November's usage and invoice the same as October's (so its charge,
+    once allocated and closed, is October's again)."""
+    closed = scenarios.closed(scenarios.issued(organization))
+    with scope(organization=organization):
+        for tags, input_nano, output_nano, requests in scenarios.SHARED.usage:
+            DailyUsageFactory(
+                organization=organization,
+                day=NOV + datetime.timedelta(days=scenarios.SHARED.day - 1),
+                tagset=tagset(organization, tags),
+                cost_input_nano=input_nano,
+                cost_output_nano=output_nano,
+                requests=requests,
+                input_tokens=1000 * requests,
+                output_tokens=100 * requests,
+            )
+        invoice = ProviderInvoiceFactory(organization=organization, provider="openai", billing_period=NOV)
+        InvoiceLineFactory(invoice=invoice, amount_nano=scenarios.SHARED.invoice_nano)
+    return closed
+
+
+def test_with_a_closed_period_the_snapshot_forecasts_the_charge(world):
+    organization = world.org("a")
+    october = october_closed_and_november_used(organization)
+    search = october.owners["CC-1101"]
+    with scope(organization=organization):
+        charged = {
+            s.owner_id: s.total_nano
+            for s in Statement.objects.filter(organization=organization, status=Statement.Status.FINAL)
+        }
+        made = {s.owner_id: s for s in forecast_snapshot_take(organization=organization, month=NOV, as_of=NOV)}
+    # CC-1101: October's usage 10.004 + 5.003 = 15.007 (one month: the fallback, 15.007 ± 25%), charged
+    # 16.107043317 (test_accuracy_against_final_statements_by_hand): ratio 1.073302014
+    assert charged[search.pk] == 16_107_043_317
+    snap = made[search.pk]
+    assert (snap.basis, snap.ratio_periods, snap.charge_ratio) == ("charged", 1, Decimal("1.073302014"))
+    assert snap.usage_nano == 15_007_000_000 and snap.method == "mean3"
+    assert snap.amount_nano == 16_107_043_324  # 15.007 × 1.073302014 = 16.107043324098
+    assert snap.lower_nano == 12_080_282_493  # 15.007 × 0.75 = 11.25525 × 1.073302014 = 12.0802824930735
+    assert snap.upper_nano == 20_133_804_155  # 15.007 × 1.25 = 18.75875 × 1.073302014 = 20.1338041551225
+    # the organisation: every final statement over every request's usage (20.508)
+    total = sum(charged.values())
+    org = made[None]
+    assert org.charge_ratio == Decimal(round(Fraction(total * G, 20_508_000_000))).scaleb(-9)
+    assert org.usage_nano == 20_508_000_000 and org.basis == "charged"
+    assert org.amount_nano == round(Fraction(20_508_000_000) * Fraction(org.charge_ratio))
+    with scope(organization=organization):
+        ratios = charge_ratios(organization=organization, month=NOV)
+        assert charge_ratios(organization=organization, month=scenarios.OCT) == {}  # nothing closed before
+    assert ratios[search.pk].charged_nano == 16_107_043_317 and ratios[search.pk].usage_nano == 15_007_000_000
+
+
+def test_accuracy_of_a_charge_forecast_is_near_the_charge(world):
+    """November is October again: its charge forecast (October's ratio × October's usage) lands within a
+    nano-rounding of November's final statements, where the usage forecast would have been 7% under."""
+    organization = world.org("a")
+    october = october_closed_and_november_used(organization)
+    with scope(organization=organization):
+        forecast_snapshot_take(organization=organization, month=NOV, as_of=NOV)
+    november = scenarios.closed(scenarios.issued(organization, period=NOV))
+    with scope(organization=organization):
+        result = forecast_accuracy(organization=organization, visible_ids=None)
+        charged_nov = {
+            s.owner_id: s.total_nano
+            for s in Statement.objects.filter(organization=organization, status=Statement.Status.FINAL, period=NOV)
+        }
+    assert november.owners["CC-1101"].pk == october.owners["CC-1101"].pk
+    rows = {(r.owner.code if r.owner else None, r.period): r for r in result.rows}
+    search = rows[("CC-1101", NOV)]
+    assert search.actual_nano == charged_nov[october.owners["CC-1101"].pk] == 16_107_043_317
+    assert search.forecast_nano == 16_107_043_324 and search.basis == "charged"
+    assert search.forecast_nano - search.actual_nano == 7  # the ratio's rounding to nine decimals
+    assert search.ape_pct == Decimal("0.0")
+    # the usage forecast against the usage: exact (November used what October did)
+    assert search.spend_ape_pct == Decimal("0.0") and search.spent_nano == 15_007_000_000
+    # the usage forecast against the charge would be 15.007 / 16.107043317 − 1 = −6.83%
+    assert fc_accuracy(forecast_nano=search.usage_forecast, actual_nano=search.actual_nano)[1] < Decimal("-0.068")
+    org = rows[(None, NOV)]
+    # every final statement: 21.008; the ratio 21.008 / 20.508 = 1.024380729471… → 1.024380729; × 20.508 =
+    # 21.007999990: ten nano under, the ratio's rounding
+    assert org.actual_nano == sum(charged_nov.values()) == 21_008_000_000
+    assert org.charge_ratio == Decimal("1.024380729") and org.forecast_nano == 21_007_999_990
+    summaries = {(s.owner.code if s.owner else None): s for s in result.summaries}
+    assert summaries[None].wape < Decimal("0.000001") and summaries["CC-1101"].wape < Decimal("0.000001")
+
+
+def test_forecasts_page_shows_the_charge_forecast_and_its_ratio(world, django_assert_max_num_queries):
+    """The SHARED month closed two months ago: this month's CC-1101 forecast is the mean of its usage since
+    (15.007, then nothing: 7.5035) times the closed month's ratio 1.073302014 = 8.053521662 (…049)."""
+    organization = world.org("a")
+    closed_month = month_before(month_before(timezone.now().date().replace(day=1)))
+    scenarios.closed(scenarios.issued(organization, period=closed_month))
+    client = world.login("a", "finance_admin")
+    with django_assert_max_num_queries(30):
+        response = client.get(reverse("showback:forecasts", kwargs={"org_slug": "alpha"}))
+    assert response.status_code == 200
+    rows = {(item["row"].owner.code if item["row"].owner else None): item["row"] for item in response.context["rows"]}
+    search = rows["CC-1101"]
+    assert search.usage_forecast.amount_nano == 7_503_500_000
+    assert (search.charge.basis, search.charge.ratio) == ("charged", Decimal("1.073302014"))
+    assert search.forecast.amount_nano == 8_053_521_662
+    assert b"1.0733" in response.content and b"1 closed period" in response.content
