@@ -280,3 +280,38 @@ def test_the_home_reads_a_bounded_number_of_queries(
             )
     with django_assert_max_num_queries(cap):
         assert client.get(url).status_code == 200
+
+
+def _snapshot(organization, owner, amount_nano: int, currency: str = "USD"):
+    from apps.showback.models import ForecastSnapshot
+
+    return ForecastSnapshot.objects.create(
+        organization=organization,
+        owner=owner,
+        period=datetime.date(2026, 12, 1),
+        amount_nano=amount_nano,
+        lower_nano=amount_nano // 2,
+        upper_nano=amount_nano * 2,
+        currency=currency,
+        method="ets_damped",
+        history_months=12,
+        history_through=datetime.date(2026, 11, 1),
+    )
+
+
+def test_the_forecast_comes_from_the_month_snapshot(world, planted):
+    """Finance compares with the organisation's snapshot; a budget owner with the sum of their visible cost
+    centres' (Search and Labs, not Ads); another organisation's snapshot never counts."""
+    organization, other = world.org("a"), world.org("b")
+    with scope(organization=other):
+        _snapshot(other, None, 900 * G)
+    with scope(organization=organization):
+        _snapshot(organization, None, 30 * G)
+        _snapshot(organization, planted["search"], 12 * G)
+        _snapshot(organization, planted["labs"], 3 * G)
+        _snapshot(organization, planted["ads"], 15 * G)
+    [_, finance_forecast, _] = _spend(world, "finance_admin").comparisons
+    assert finance_forecast.amount_nano == 30 * G
+    assert finance_forecast.used_pct == Decimal("22.5")  # 6.75 of 30.00
+    [_, owner_forecast, _] = _spend(world, "budget_owner").comparisons
+    assert owner_forecast.amount_nano == 15 * G  # 12.00 + 3.00
