@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.db.models import Q, Sum
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import TruncMonth
 
 from apps.fx.convert import ConvertItem, RateGap
@@ -136,9 +137,16 @@ def spend_rows(
         else:
             period_field = "day" if grain == "day" else None
 
-    keys = ["tagset_id", *columns, "currency", *([period_field] if period_field else [])]
+    # The tag keys are read in the database (the tag set joined on the organisation and its id), so the cube's
+    # cells come back already summed per (keys × period), not one row per tag set.
+    tag_names = [name for name in by if name not in COLUMNS and name != "owner"]
+    if "owner" in by and "team" not in tag_names:
+        tag_names.append("team")  # the owner is the team's cost centre: grouped by team here, mapped below
+    tag_alias = {name: f"tag_{index}" for index, name in enumerate(tag_names)}
+    tag_values = {alias: KeyTextTransform(name, "tagset__tags") for name, alias in tag_alias.items()}
+    keys = [*tag_alias.values(), *columns, "currency", *([period_field] if period_field else [])]
     sums = dict(amount=Sum(measure), requests=Sum("requests"), records=Sum("records"))
-    cells = list(queryset.filter(currency=base).values(*keys).annotate(**sums).order_by())
+    cells = list(queryset.filter(currency=base).annotate(**tag_values).values(*keys).annotate(**sums).order_by())
 
     # Whether any cell is in another currency, asked of the monthly rollup of the months the range touches
     # (a month's few cells, not its days × cells): a month that has some outside the range only costs the
@@ -147,28 +155,25 @@ def spend_rows(
         condition, month__gte=first.replace(day=1), month__lte=last.replace(day=1)
     )
     if months_touched.exclude(currency=base).exists():
-        # Another currency converts by day: read those cells from the daily cube whatever the range.
+        # Another currency converts by day: read those cells from the daily cube whatever the range (by day,
+        # still summed per keys in the database).
         daily = DailyUsage.objects.filter(condition, day__gte=first, day__lte=last).exclude(currency=base)
-        day_keys = ["tagset_id", *columns, "currency", "day"]
-        foreign_cells = list(daily.values(*day_keys).annotate(**sums).order_by())
+        day_keys = [*tag_alias.values(), *columns, "currency", "day"]
+        foreign_cells = list(daily.annotate(**tag_values).values(*day_keys).annotate(**sums).order_by())
         result_unconverted, gaps = _convert(organization, foreign_cells, grain)
     else:
         foreign_cells, result_unconverted, gaps = [], {}, []
 
-    tag_ids = {cell["tagset_id"] for cell in cells} | {cell["tagset_id"] for cell in foreign_cells}
-    tags_of = dict(TagSet.objects.filter(organization=organization, pk__in=tag_ids).values_list("pk", "tags"))
-
     groups: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
     for cell in [*cells, *(c for c in foreign_cells if c.get("amount") is not None)]:
-        tags = tags_of.get(cell["tagset_id"]) or {}
         key = []
         for name in by:
             if name in COLUMNS:
                 key.append(cell[name])
             elif name == "owner":
-                key.append(owners.get(tags.get("team")))
+                key.append(owners.get(cell[tag_alias["team"]]))
             else:
-                key.append(tags.get(name))
+                key.append(cell[tag_alias[name]])
         if grain:
             if "period" in cell:
                 period = cell["period"]
