@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from apps.core.csv import csv_response
 from apps.core.forms import PeriodForm
 from apps.core.money import nano_to_decimal
+from apps.core.tables import Column, Table, exact_decimal, nano_exact
 from apps.invoices.selectors import invoices
 from apps.tenancy.permissions import org_any_perm_required, org_perm_required
 from apps.tenancy.roles import Perm
@@ -41,16 +42,57 @@ def _default_period(organization) -> date:
     return date(today.year, today.month, 1)
 
 
-def _page(request, *, period: date, run: ReconciliationRun | None, is_latest: bool):
+# The period's runs, as the history under a run lists them (the currency, shown nowhere in the row, is a
+# column of the export; amounts exported exactly).
+RUNS_TABLE = Table(
+    "reconciliation-runs",
+    (
+        Column("run", "Run", value="pk", order="id"),
+        Column("month", "Month", value="period_label", in_page=False),
+        Column("when", "When (UTC)", value="created_at", order="created_at"),
+        Column("by", "By", value="created_by_label", order="created_by_label"),
+        Column("status", "Status", value="get_status_display", order="status"),
+        Column(
+            "estimated",
+            "Estimated",
+            value=lambda r: nano_exact(r.estimated_nano, r.currency),
+            order="estimated_nano",
+            css="num",
+        ),
+        Column(
+            "invoiced",
+            "Invoiced",
+            value=lambda r: nano_exact(r.invoiced_nano, r.currency),
+            order="invoiced_nano",
+            css="num",
+        ),
+        Column("currency", "Currency", value="currency", in_page=False),
+        Column(
+            "tolerance", "Tolerance %", value=lambda r: exact_decimal(r.tolerance_pct), order="tolerance_pct", css="num"
+        ),
+    ),
+)
+
+
+def _page(request, *, period: date, run: ReconciliationRun | None, is_latest: bool, table=None):
     organization = request.organization
-    history = Paginator(selectors.runs(organization=organization, period=period), 50).get_page(request.GET.get("page"))
+    table = table or RUNS_TABLE.bind(request)
+    runs = table.sort(selectors.runs(organization=organization, period=period))
+    if response := table.export(runs):
+        return response
+    history = Paginator(runs, 50).get_page(request.GET.get("page"))
+    history_query = request.GET.copy()
+    for name in ("page", "export", "period"):
+        history_query.pop(name, None)
+    history_query["period"] = f"{period:%Y-%m}"
     context = {
         "period": period,
         "period_label": f"{period:%Y-%m}",
         "run": run,
         "is_latest": is_latest,
         "history": history,
-        "history_query": f"period={period:%Y-%m}",
+        "history_query": history_query.urlencode(),
+        "table": table,
         "periods": selectors.periods_to_reconcile(organization=organization)[:24],
         "trend": selectors.trend(organization=organization),
         "can_run": request.membership.has_perm(Perm.PREPARE_PERIOD),
@@ -93,10 +135,11 @@ def _source_totals(run: ReconciliationRun) -> list[dict]:
 
 @reconciliation_read_required
 def overview(request, org_slug: str):
-    form = PeriodForm(request.GET or None)
+    table = RUNS_TABLE.bind(request)
+    form = PeriodForm(table.filter_data)
     period = form.period_date() or _default_period(request.organization)
     run = selectors.latest_run(organization=request.organization, period=period)
-    return _page(request, period=period, run=run, is_latest=True)
+    return _page(request, period=period, run=run, is_latest=True, table=table)
 
 
 @reconciliation_read_required

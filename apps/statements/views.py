@@ -1,11 +1,15 @@
 """Statement pages. Every member with a role that sees cost may open them: finance and viewers see every
 statement, a budget owner those of their subtree (anything else is a 404, not a 403)."""
 
+import itertools
+from operator import attrgetter
+
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
 from apps.core.csv import csv_response
 from apps.core.money import nano_to_decimal
+from apps.core.tables import Column, Table, nano_exact
 from apps.periods.models import BillingPeriod
 from apps.tenancy.permissions import org_perm_required
 from apps.tenancy.roles import Perm
@@ -42,21 +46,78 @@ def can_dispute(request, statement: Statement) -> bool:
     )
 
 
+def _money_column(key: str, label: str) -> Column:
+    return Column(
+        key,
+        label,
+        value=lambda s, field=f"{key}_nano": nano_exact(getattr(s, field), s.currency),
+        order=f"{key}_nano",
+        css="num",
+    )
+
+
+def _superseded_version(statement: Statement) -> int | None:
+    later = _superseded_by(statement)
+    return later.version if later is not None else None
+
+
+# The page shows a cost centre's code and name in one cell and the currency next to the total; the export
+# gives each its own column. Amounts are exported exactly (nano-units to at least the minor unit).
+STATEMENTS_TABLE = Table(
+    "statements",
+    (
+        Column("month", "Month", value="period_label", order="period"),
+        Column("owner", "Cost centre", value="owner_code", order="owner_code"),
+        Column("owner_name", "Cost centre name", value="owner_name", in_page=False),
+        Column("version", "Version", value="version", order="version"),
+        Column("superseded_by", "Superseded by version", value=_superseded_version, in_page=False),
+        Column("status", "Status", value="get_status_display", order="status"),
+        _money_column("direct", "Direct"),
+        _money_column("shared", "Shared"),
+        _money_column("true_up", "True-up"),
+        _money_column("adjustment", "Adjustments"),
+        _money_column("total", "Total"),
+        Column("currency", "Currency", value="currency", in_page=False),
+        Column("issued", "Issued", value="issued_at", order="issued_at"),
+        Column("reference", "Reference", value="reference", in_page=False),
+        Column("actions", ""),
+    ),
+)
+
+
+def _groups(table, rows) -> list[dict]:
+    """By month (the default order, or sorted by month) the page shows one section per month; sorted by
+    another column, one section in that order (a month per section would split it)."""
+    column = table.sort_column
+    if column is None or column.key == "month":
+        return [
+            {"month": month, "rows": list(group)}
+            for month, group in itertools.groupby(rows, key=attrgetter("period_label"))
+        ]
+    if not rows:
+        return []
+    direction = "descending" if table.descending else "ascending"
+    return [{"month": "", "sorted_by": f"{column.label.lower()} ({direction})", "rows": list(rows)}]
+
+
 @org_perm_required(Perm.VIEW_ORG)
 def statement_list(request, org_slug: str):
-    form = StatementFilterForm(request.GET or None)
+    table = STATEMENTS_TABLE.bind(request)
+    form = StatementFilterForm(table.filter_data)
     filters = form.filters()
-    rows = selectors.statement_list(membership=request.membership, **filters)
+    rows = table.sort(selectors.statement_list(membership=request.membership, **filters))
+    if response := table.export(rows):
+        return response
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "statements/statement_list.html",
         {
             "form": form,
             "page": page,
-            "query": query.urlencode(),
+            "query": table.query,
+            "table": table,
+            "groups": _groups(table, page.object_list),
             "periods": selectors.statement_periods(membership=request.membership)[:12],
             "period": filters["period"],
             "totals": selectors.period_totals(membership=request.membership, period=filters["period"])

@@ -22,7 +22,9 @@ from tests.factories.invoices import InvoiceIngestJobFactory, ProviderInvoiceFac
 from tests.factories.owners import BudgetOwnerFactory
 from tests.factories.periods import BillingPeriodFactory
 from tests.factories.pricing import PriceOverrideFactory, ProviderFactory
+from tests.factories.reconciliation import ReconciliationRunFactory
 from tests.factories.taxonomy import TagDimensionFactory
+from tests.scenarios import issued
 from tests.tables import csv_rows, xlsx_rows
 
 pytestmark = pytest.mark.django_db
@@ -102,6 +104,17 @@ def _period(world, org):
     return f"{month:%Y-%m}"
 
 
+def _statements(world, org):
+    # Both organisations issue to the same cost-centre codes; the month (in the reference) marks them.
+    month = datetime.date(2026, 10, 1) if org.slug == "alpha" else datetime.date(2026, 8, 1)
+    issued(org, period=month)
+    return f"{month:%Y-%m}-CC-1101-v1"
+
+
+def _reconciliation_run(world, org):
+    return ReconciliationRunFactory(organization=org, created_by_label=f"recon-{org.slug}").created_by_label
+
+
 CASES = [
     ("accounts:members", "org_admin", lambda world, org: f"{org.slug}-viewer"),
     ("accounts:api_clients", "org_admin", _api_client),
@@ -116,6 +129,8 @@ CASES = [
     ("fx:exchange_rates", "finance_admin", _rate),
     ("rules:list", "finance_analyst", _rule_set),
     ("periods:board", "finance_admin", _period),
+    ("statements:list", "finance_analyst", _statements),
+    ("reconciliation:overview", "finance_analyst", _reconciliation_run),
 ]
 
 
