@@ -244,7 +244,7 @@ def test_home_without_statements_says_so_and_finance_has_no_owner_panel(world):
 def test_the_navigation_has_statements_and_disputes(world):
     owner_nav = [i["label"] for i in world.login("a", "budget_owner").get("/o/alpha/").context["nav_items"]]
     finance_nav = [i["label"] for i in world.login("a", "finance_analyst").get("/o/alpha/").context["nav_items"]]
-    assert owner_nav == ["Home", "Statements", "Disputes", "Usage"]
+    assert owner_nav == ["Home", "Showback", "Budgets", "Forecasts", "Alerts", "Statements", "Disputes", "Usage"]
     assert "Statements" in finance_nav and finance_nav.count("Disputes") == 1
 
 
