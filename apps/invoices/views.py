@@ -8,6 +8,7 @@ from apps.core.forms import apply_validation_error
 from apps.core.limits import LimitExceeded
 from apps.core.tables import Column, Table, nano_exact
 from apps.ingest import jobs as job_kit
+from apps.ingest.tables import JOB_COLUMNS
 from apps.tenancy.permissions import org_perm_required, require_org_perm
 from apps.tenancy.roles import Perm
 
@@ -36,11 +37,7 @@ INVOICES_TABLE = Table(
 IMPORTS_TABLE = Table(
     "invoice-imports",
     (
-        Column("id", "#", value="pk", order="id"),
-        Column("file", "File", value="file_name", order="file_name"),
-        Column("format", "Format", value="format", order="format"),
-        Column("via", "Via", value="get_channel_display", order="channel"),
-        Column("status", "Status", value="status", order="status"),
+        *JOB_COLUMNS,
         Column("accepted", "Accepted", value="accepted", order="accepted", css="num"),
         Column("duplicates", "Duplicates", value="duplicates", order="duplicates", css="num"),
         Column(

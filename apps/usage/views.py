@@ -16,6 +16,7 @@ from apps.core.limits import LimitExceeded
 from apps.core.money import money_text, nano_to_decimal
 from apps.core.tables import Column, Table, nano_money
 from apps.ingest import jobs as job_kit
+from apps.ingest.tables import JOB_COLUMNS
 from apps.taxonomy.models import TagDimension
 from apps.taxonomy.selectors import tagging_health as tagging_health_rows
 from apps.taxonomy.selectors import undefined_tag_keys
@@ -290,11 +291,7 @@ def records(request, org_slug: str):
 JOBS_TABLE = Table(
     "usage-imports",
     (
-        Column("id", "#", value="pk", order="id"),
-        Column("file", "File", value="file_name", order="file_name"),
-        Column("format", "Format", value="format", order="format"),
-        Column("via", "Via", value="get_channel_display", order="channel"),
-        Column("status", "Status", value="status", order="status"),
+        *JOB_COLUMNS,
         Column("rows", "Rows", value="rows_total", order="rows_total", css="num"),
         Column("accepted", "Accepted", value="accepted", order="accepted", css="num"),
         Column("duplicates", "Duplicates", value="duplicates", order="duplicates", css="num"),
