@@ -355,7 +355,9 @@ def test_evaluation_stays_in_its_organisation(alpha, beta, thresholds, mailed):
     assert len(_alerts(alpha)) == len(FIRING)
 
 
-def test_the_task_evaluates_every_organisation_and_the_previous_open_month(alpha, beta, thresholds, monkeypatch):
+def test_the_task_evaluates_every_organisation_and_the_previous_open_month(
+    alpha, beta, thresholds, monkeypatch, eager_celery
+):
     from apps.showback import tasks
 
     monkeypatch.setattr(tasks, "_today", lambda: D(2026, 11, 2))

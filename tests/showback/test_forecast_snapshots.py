@@ -121,7 +121,7 @@ def test_the_other_organisation_gets_nothing(world):
         assert not ForecastSnapshot.objects.filter(organization=other).exists()
 
 
-def test_daily_task_takes_this_months_snapshot_once(world):
+def test_daily_task_takes_this_months_snapshot_once(world, eager_celery):
     organization = world.org("a")
     a, _b = owners_with_teams(organization)
     this_month = timezone.now().date().replace(day=1)

@@ -94,7 +94,7 @@ def test_a_normal_day_raises_nothing(world):
         assert spikes_find(organization=organization, day=DAY - datetime.timedelta(days=1)) == []
 
 
-def test_hourly_task_checks_yesterday_and_today(world):
+def test_hourly_task_checks_yesterday_and_today(world, eager_celery):
     organization = world.org("a")
     today = timezone.now().date()
     cells = {}
