@@ -25,8 +25,13 @@ class TokenScope(models.TextChoices):
     USAGE_READ = "usage:read", "Read usage"
     INVOICES_WRITE = "invoices:write", "Upload invoices and cost reports"
     PERIODS_READ = "periods:read", "Read periods, reconciliation and allocation"
-    PERIODS_WRITE = "periods:write", "Move periods through their workflow (as the member who created the token)"
-    STATEMENTS_READ = "statements:read", "Read statements and journal entries"
+    PERIODS_WRITE = "periods:write", "Prepare periods (start reconciliation, submit for review)"
+    STATEMENTS_READ = "statements:read", "Read statements"
+    JOURNAL_READ = "journal:read", "Read and download journal entries"
+    JOURNAL_WRITE = "journal:write", "Acknowledge journal entries posted in the ERP"
+    EVENTS_READ = "events:read", "Read the event feed"
+    WEBHOOKS_READ = "webhooks:read", "Read webhook endpoints and their deliveries"
+    WEBHOOKS_WRITE = "webhooks:write", "Register, change and remove webhook endpoints"
     FX_READ = "fx:read", "Read exchange rates"
     FX_WRITE = "fx:write", "Load the organisation's own exchange rates"
 
@@ -46,6 +51,8 @@ class Perm(models.TextChoices):
     RESOLVE_DISPUTES = "dispute.resolve", "Work the disputes queue"
     OPEN_DISPUTES = "dispute.open", "Dispute a statement line"
     MANAGE_FX_RATES = "fx.manage_rates", "Load the organisation's own exchange rates"
+    MANAGE_WEBHOOKS = "org.manage_webhooks", "Register and manage webhook endpoints"
+    MANAGE_LEDGER = "ledger.manage", "Set the recovery accounts journal entries credit"
 
 
 _FINANCE_COMMON = {
@@ -64,13 +71,17 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
             Perm.MANAGE_SETTINGS,
             Perm.MANAGE_MEMBERS,
             Perm.MANAGE_API_CLIENTS,
+            Perm.MANAGE_WEBHOOKS,
+            Perm.MANAGE_LEDGER,
             Perm.SWITCH_MODE,
             Perm.VIEW_AUDIT,
             Perm.VIEW_ALL_COST,
             Perm.MANAGE_CATALOG,
         }
     ),
-    Role.FINANCE_ADMIN: frozenset(_FINANCE_COMMON | {Perm.APPROVE_PERIOD, Perm.VIEW_AUDIT, Perm.MANAGE_FX_RATES}),
+    Role.FINANCE_ADMIN: frozenset(
+        _FINANCE_COMMON | {Perm.APPROVE_PERIOD, Perm.VIEW_AUDIT, Perm.MANAGE_FX_RATES, Perm.MANAGE_LEDGER}
+    ),
     Role.FINANCE_ANALYST: frozenset(_FINANCE_COMMON),
     Role.BUDGET_OWNER: frozenset({Perm.VIEW_ORG, Perm.OPEN_DISPUTES}),
     Role.VIEWER: frozenset({Perm.VIEW_ORG, Perm.VIEW_ALL_COST}),
@@ -87,6 +98,7 @@ SECOND_FACTOR_PERMS: frozenset[str] = frozenset(
         Perm.APPROVE_PERIOD,
         Perm.MANAGE_MEMBERS,
         Perm.MANAGE_API_CLIENTS,
+        Perm.MANAGE_WEBHOOKS,
         Perm.MANAGE_SETTINGS,
         Perm.SWITCH_MODE,
         Perm.MANAGE_FX_RATES,

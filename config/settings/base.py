@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "apps.statements",
     "apps.disputes",
     "apps.showback",
+    "apps.webhooks",
+    "apps.journals",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,59 @@
+"""Cross-tenant cases for the journals app: the recovery accounts (entries come with the journal)."""
+
+from django_scopes import scope
+
+from apps.journals.models import RecoveryAccount
+
+from . import tenant_model
+
+
+def make_recovery_account(world, organization) -> RecoveryAccount:
+    with scope(organization=organization):
+        account, _ = RecoveryAccount.objects.get_or_create(
+            organization=organization, company_code="", defaults={"account": f"{organization.slug[:4]}-6990"}
+        )
+    return account
+
+
+tenant_model("journals.recoveryaccount", make_recovery_account)
+
+
+def make_journal_entry(world, organization):
+    from apps.journals.models import JournalEntry
+
+    from .cases_statements import make_statement
+
+    statement = make_statement(world, organization)
+    with scope(organization=organization):
+        entry, _ = JournalEntry.objects.get_or_create(
+            organization=organization,
+            statement=statement,
+            kind=JournalEntry.Kind.CHARGE,
+            defaults={
+                "billing_period": statement.billing_period,
+                "period": statement.period,
+                "version": statement.version,
+                "external_id": f"{organization.slug}-{statement.reference}",
+                "document_ref": f"CB{statement.pk}",
+                "header_text": f"AI chargeback {statement.period_label}",
+                "posting_date": statement.period,
+                "currency": statement.currency,
+                "owner_code": statement.owner_code,
+                "memo": f"AI chargeback {statement.reference}",
+                "total_nano": 0,
+            },
+        )
+    return entry
+
+
+def make_journal_line(world, organization):
+    entry = make_journal_entry(world, organization)
+    with scope(organization=organization):
+        line, _ = entry.lines.get_or_create(
+            organization=organization, position=1, defaults={"account": "6100", "cost_centre": entry.owner_code}
+        )
+    return line
+
+
+tenant_model("journals.journalentry", make_journal_entry)
+tenant_model("journals.journalline", make_journal_line)
