@@ -433,6 +433,10 @@ def test_an_erp_client_pulls_a_closed_journal_follows_a_restatement_by_webhook_a
     assert {"period.submitted", "period.approved", "period.closed", "statement.finalized"} <= set(feed_types)
     seqs = [event["seq"] for event in feed.json()["results"]]
     assert seqs == list(range(last_seq_before + 1, last_seq_before + 1 + len(seqs)))
+    # The feed and the webhooks name an event alike: the feed row's id is the delivery's webhook-id.
+    feed_ids = {event["type"]: event["id"] for event in feed.json()["results"]}
+    assert feed_ids["period.reopened"] == reopened_attempts[0].headers["webhook-id"]
+    assert feed_ids["journal.ready"] == by_type["journal.ready"][0].headers["webhook-id"]
 
     # The ERP posts the reversals and the new charges and reports its document numbers back.
     to_post = [by_id[f"alpha-{PERIOD}-{code}-v1-rev"] for code in codes] + new_charges
