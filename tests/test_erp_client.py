@@ -7,9 +7,9 @@ standard library, as a connector in any language would; the people act through t
 1. Alpha Corp closes October 2026 (the ``SHARED`` month of tests/scenarios.py, each cost centre with its
    GL account, a recovery account for its company code): the close books the journal.
 2. Provisioning: ``create_api_client`` prints the ERP's token (a finance analyst's role, scopes
-   statements:read journal:read journal:write events:read) and an org admin's integration token
-   (webhooks:read webhooks:write), which registers the receiver for period.reopened and journal.ready and
-   gets its signing secret once.
+   statements:read journal:read journal:write events:read) and a set-up token (webhooks:read
+   webhooks:write), which registers the receiver for period.reopened and journal.ready and gets its signing
+   secret once.
 3. The ERP pulls October's journal: every entry balances, each debit goes to its cost centre's GL account,
    the credit to the recovery account, and the debits add up to the final statements' total (read over the
    API too); asked again with ``If-None-Match`` the API answers 304.
@@ -37,7 +37,6 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
-from apps.webhooks.tasks import send_due
 from django.core.management import call_command
 from django_scopes import scope
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -49,6 +48,7 @@ from apps.statements.models import Statement
 from apps.tenancy.roles import Role
 from apps.webhooks.deliveries import deliveries_send_due
 from apps.webhooks.models import Event, WebhookAttempt, WebhookDelivery
+from apps.webhooks.tasks import send_due
 from tests.factories.invoices import InvoiceLineFactory, ProviderInvoiceFactory
 from tests.scenarios import OCT, SHARED, TO_CLOSED, allocated, chargeback, reconciled, walk
 from tests.test_browser_month_end import _emptied_past_the_triggers  # noqa: F401 (fixture)
@@ -279,7 +279,9 @@ def test_an_erp_client_pulls_a_closed_journal_follows_a_restatement_by_webhook_a
     )
     admin = ErpClient(
         live_server.url,
-        provision(organization, name="Integration admin", scopes="webhooks:read,webhooks:write", role=Role.ORG_ADMIN),
+        # The set-up script's token: it registers endpoints and does nothing else (a token's role is at most
+        # a finance analyst's; the scopes are what count here).
+        provision(organization, name="Webhook set-up", scopes="webhooks:read,webhooks:write", role=Role.VIEWER),
     )
     registered = admin.post(
         "/api/v1/webhook-endpoints/",
@@ -488,19 +490,25 @@ def send_due_retries(organization) -> None:
 
 
 def print_delivery_log(organization) -> None:
+    """The attempts as the endpoint's page lists them, oldest first: event, webhook-id, attempt, when
+    (seconds after the event's first attempt, on the schedule's clock), status, latency, the answer."""
     with scope(organization=organization):
         attempts = list(WebhookAttempt.objects.select_related("delivery__event").order_by("attempted_at", "pk"))
-        lines = ["", "Webhook delivery log (test_erp_client):"]
-        lines.append(f"  {'event':<18} {'webhook-id':<38} {'attempt':>7} {'status':>6} {'latency':>9}  excerpt")
-        number: dict[int, int] = {}
-        for attempt in attempts:
-            number[attempt.delivery_id] = number.get(attempt.delivery_id, 0) + 1
-            event = attempt.delivery.event
-            lines.append(
-                f"  {event.type:<18} {event.webhook_id:<38} {number[attempt.delivery_id]:>7} "
-                f"{attempt.status_code or '-':>6} {attempt.latency_ms:>6} ms  {attempt.response_excerpt[:40]}"
-            )
-        deliveries = WebhookDelivery.objects.select_related("event").order_by("pk")
-        for delivery in deliveries:
-            lines.append(f"  delivery {delivery.event.type}: {delivery.status} after {delivery.attempts} attempt(s)")
+        deliveries = list(WebhookDelivery.objects.select_related("event").order_by("pk"))
+    lines = ["", "Webhook delivery log (tests/test_erp_client.py):"]
+    lines.append(f"  {'event':<16} {'webhook-id':<36} {'attempt':>7} {'at':>6} {'status':>6} {'latency':>8}  answer")
+    first_at: dict[int, object] = {}
+    number: dict[int, int] = {}
+    for attempt in attempts:
+        number[attempt.delivery_id] = number.get(attempt.delivery_id, 0) + 1
+        first_at.setdefault(attempt.delivery_id, attempt.attempted_at)
+        offset = (attempt.attempted_at - first_at[attempt.delivery_id]).total_seconds()
+        event = attempt.delivery.event
+        lines.append(
+            f"  {event.type:<16} {event.webhook_id:<36} {number[attempt.delivery_id]:>7} {f'+{offset:g}s':>6} "
+            f"{attempt.status_code or '-':>6} {attempt.latency_ms:>5} ms  {attempt.response_excerpt[:40]}"
+            f"{attempt.error}"
+        )
+    for delivery in deliveries:
+        lines.append(f"  delivery of {delivery.event.type}: {delivery.status} after {delivery.attempts} attempt(s)")
     print("\n".join(lines))
