@@ -25,7 +25,9 @@ standard library, as a connector in any language would; the people act through t
 The delivery log (event, attempt, status, latency) is printed at the end (``pytest -s`` shows it).
 """
 
+import csv
 import http.server
+import io
 import json
 import re
 import threading
@@ -37,6 +39,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from apps.webhooks.tasks import send_due
 from django.core.management import call_command
 from django_scopes import scope
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -48,7 +51,6 @@ from apps.statements.models import Statement
 from apps.tenancy.roles import Role
 from apps.webhooks.deliveries import deliveries_send_due
 from apps.webhooks.models import Event, WebhookAttempt, WebhookDelivery
-from apps.webhooks.tasks import send_due
 from tests.factories.invoices import InvoiceLineFactory, ProviderInvoiceFactory
 from tests.scenarios import OCT, SHARED, TO_CLOSED, allocated, chargeback, reconciled, walk
 from tests.test_browser_month_end import _emptied_past_the_triggers  # noqa: F401 (fixture)
@@ -427,6 +429,9 @@ def test_an_erp_client_pulls_a_closed_journal_follows_a_restatement_by_webhook_a
     assert sum(check_balanced_charge(entry) for entry in new_charges) == sum(amount(s["total"]) for s in v2_over_api)
     assert amount(ready["data"]["total"]) == sum(amount(e["total"]) for e in new_charges)
 
+    # The same journal as files in the ERPs' import layouts, over HTTP: the rows of an entry balance in each.
+    check_layout_files(erp, entries)
+
     # The event feed tells a polling client the same story, in commit order.
     feed = erp.get(f"/api/v1/events/?after={last_seq_before}")
     assert feed.status == 200, feed.body[:500]
@@ -472,6 +477,51 @@ def test_an_erp_client_pulls_a_closed_journal_follows_a_restatement_by_webhook_a
         assert JournalEntry.objects.filter(posting_status="posted").count() == 6
 
     print_delivery_log(organization)
+
+
+def download(erp: ErpClient, layout: str) -> list[dict]:
+    answer = erp.get(f"/api/v1/journal-entries/export/?period={PERIOD}&layout={layout}")
+    assert answer.status == 200, (layout, answer.status, answer.body[:500])
+    assert answer.headers["content-type"].startswith("text/csv")
+    return list(csv.DictReader(io.StringIO(answer.body.decode("utf-8"))))
+
+
+def check_layout_files(erp: ErpClient, entries: list[dict]) -> None:
+    """NetSuite: one row per line, the rows sharing an External ID are one entry, Debit/Credit balance.
+    SAP: one document per REF_DOC_NO (at most 16 characters), signed amounts that sum to zero. Generic: the
+    JSON's fields on each line. Each file carries every line of every entry the API listed."""
+    lines = sum(len(entry["lines"]) for entry in entries)
+    by_external_id = {entry["external_id"]: entry for entry in entries}
+
+    netsuite = download(erp, "netsuite")
+    assert len(netsuite) == lines
+    grouped: dict[str, list[dict]] = {}
+    for row in netsuite:
+        grouped.setdefault(row["External ID"], []).append(row)
+    assert sorted(grouped) == sorted(by_external_id)
+    for external_id, rows in grouped.items():
+        entry = by_external_id[external_id]
+        debit = sum(amount(row["Debit"] or "0") for row in rows)
+        credit = sum(amount(row["Credit"] or "0") for row in rows)
+        assert debit == credit == amount(entry["total"]), external_id
+        assert [row["Account"] for row in rows] == [line["account"] for line in entry["lines"]]
+        assert {(row["Subsidiary"], row["Currency"], row["Date"]) for row in rows} == {
+            (entry["company_code"], entry["currency"], entry["posting_date"])
+        }
+
+    sap = download(erp, "sap")
+    assert len(sap) == lines
+    documents: dict[str, list[dict]] = {}
+    for row in sap:
+        documents.setdefault(row["REF_DOC_NO"], []).append(row)
+    assert sorted(documents) == sorted(entry["document_ref"] for entry in entries)
+    for reference, rows in documents.items():
+        assert 1 <= len(reference) <= 16 and all(len(row["HEADER_TXT"]) <= 25 for row in rows)
+        assert sum(amount(row["AMT_DOCCUR"]) for row in rows) == 0, reference
+
+    generic = download(erp, "generic")
+    assert len(generic) == lines
+    assert {row["external_id"] for row in generic} == set(by_external_id)
 
 
 def send_due_retries(organization) -> None:
