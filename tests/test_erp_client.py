@@ -36,7 +36,6 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from io import StringIO
 
 import pytest
 from apps.webhooks.tasks import send_due
@@ -202,7 +201,7 @@ class ErpClient:
 
 def provision(organization, *, name: str, scopes: str, role: str) -> str:
     """``create_api_client`` as an operator runs it: the token is printed once, and read from there."""
-    out = StringIO()
+    out = io.StringIO()
     call_command(
         "create_api_client", "--org", organization.slug, "--name", name, "--scopes", scopes, "--role", role, stdout=out
     )
