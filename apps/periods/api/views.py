@@ -84,8 +84,9 @@ class PeriodViewSet(OrganizationReadOnlyViewSet):
             404: OpenApiResponse(ErrorSerializer, description="The month has no usage, invoices or billing period."),
             409: OpenApiResponse(ErrorSerializer, description="The period is not in the state it leaves."),
         },
-        description="Apply one transition: start_reconciliation, submit_for_review (optionally with override "
-        "and reason), approve, close, or reopen (reason required).",
+        description="Apply one preparing transition: start_reconciliation or submit_for_review, when the token's "
+        "own role may prepare. approve, close, reopen and an override are human actions: every token is refused "
+        "them with 403 and the rule (do them in the portal).",
     )
     @action(detail=True, methods=["post"], url_path="transitions")
     def transitions(self, request, period=None):
