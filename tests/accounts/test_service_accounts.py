@@ -22,6 +22,7 @@ from apps.accounts.services import api_client_create
 from apps.audit.models import AuditEvent
 from apps.disputes.models import Dispute
 from apps.disputes.services import dispute_accept, dispute_reject
+from apps.periods.services import TransitionForbidden, period_transition
 from apps.tenancy.roles import (
     HUMAN_ONLY_MESSAGE,
     HUMAN_ONLY_PERMS,
@@ -34,7 +35,7 @@ from apps.tenancy.roles import (
 )
 from tests import scenarios
 from tests.factories import ApiClientFactory, MembershipFactory, UserFactory
-from tests.scenarios import open_dispute
+from tests.scenarios import OCT, open_dispute
 
 URL = reverse("accounts:api_clients", kwargs={"org_slug": "alpha"})
 
@@ -96,6 +97,29 @@ def test_a_role_a_token_cannot_use_is_refused_and_nothing_is_written(world, role
     with scope(organization=world.org("a")):
         assert not ApiClient.objects.exists()
         assert not AuditEvent.objects.filter(action="api_client.created").exists()
+
+
+# --- periods: the service checks the token itself, not only the API -------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_period_service_holds_a_token_to_its_role_and_scope(world):
+    organization = world.org("a")
+    with scope(organization=organization):
+        no_scope = ApiClientFactory(organization=organization, role=Role.FINANCE_ANALYST, scopes=["periods:read"])
+        analyst = ApiClientFactory(organization=organization, role=Role.FINANCE_ANALYST, scopes=["periods:write"])
+    with pytest.raises(TransitionForbidden) as excinfo:
+        period_transition(
+            organization=organization, period=OCT, transition="start_reconciliation", actor=ApiPrincipal(no_scope)
+        )
+    assert excinfo.value.messages == [f"API client {no_scope.name} lacks the 'periods:write' scope."]
+    billing_period = period_transition(
+        organization=organization, period=OCT, transition="start_reconciliation", actor=ApiPrincipal(analyst)
+    )
+    assert billing_period.state == "reconciling"
+    with scope(organization=organization):
+        event = AuditEvent.objects.get(action="billing_period.start_reconciliation")
+    assert (event.actor, event.actor_label) == (None, f"api:{analyst.name}")
 
 
 # --- disputes: resolving is a human action ----------------------------------------------------------------
