@@ -77,7 +77,7 @@ class WebhookEndpoint(TenantModel):
     is kept because signing needs it, and shown to people once (on registration and on rotation). After a
     rotation the previous secret still signs, next to the new one, until ``previous_secret_expires_at``."""
 
-    url = models.URLField(max_length=500)
+    url = models.CharField("URL", max_length=500, help_text="Checked by the services: http(s), no private target.")
     description = models.CharField(max_length=200, blank=True)
     events = models.JSONField(default=list, help_text="The event types delivered here.")
     secret = models.CharField(max_length=80)

@@ -15,8 +15,10 @@ separated by a space (two during a secret rotation's overlap).
 
 from __future__ import annotations
 
+import base64
 import http.client
 import ipaddress
+import secrets
 import socket
 import ssl
 import time
@@ -28,6 +30,8 @@ from django.conf import settings
 from standardwebhooks.webhooks import Webhook
 
 USER_AGENT = "chargeback-portal-webhooks/1"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the public prefix of the secret form
+SECRET_BYTES = 24
 EXCERPT_CHARS = 500
 _READ_BYTES = 4096
 
@@ -121,9 +125,14 @@ def registration_refusal(url: str) -> str | None:
     return None
 
 
-def signature_header(secrets: list[str], msg_id: str, sent_at: datetime, body: str) -> str:
+def new_secret() -> str:
+    """``whsec_`` + base64 of 24 random bytes: the Standard Webhooks secret form (its package reads it)."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def signature_header(keys: list[str], msg_id: str, sent_at: datetime, body: str) -> str:
     """``webhook-signature``: one ``v1,<base64>`` per secret, space-separated (Standard Webhooks)."""
-    return " ".join(Webhook(secret).sign(msg_id=msg_id, timestamp=sent_at, data=body) for secret in secrets)
+    return " ".join(Webhook(key).sign(msg_id=msg_id, timestamp=sent_at, data=body) for key in keys)
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):

@@ -5,8 +5,6 @@ that the caller shows it once."""
 
 from __future__ import annotations
 
-import base64
-import secrets as secrets_module
 from datetime import timedelta
 
 from django.conf import settings
@@ -25,15 +23,8 @@ from . import sending
 from .deliveries import queue_on_commit
 from .models import EventType, WebhookDelivery, WebhookEndpoint
 
-SECRET_PREFIX = "whsec_"  # noqa: S105 - the public prefix of the secret form
-SECRET_BYTES = 24
 MAX_URL = 500
 MAX_DESCRIPTION = 200
-
-
-def new_secret() -> str:
-    """``whsec_`` + base64 of 24 random bytes: the Standard Webhooks secret form (its package reads it)."""
-    return SECRET_PREFIX + base64.b64encode(secrets_module.token_bytes(SECRET_BYTES)).decode()
 
 
 def _snapshot(endpoint: WebhookEndpoint) -> dict:
@@ -75,7 +66,7 @@ def endpoint_create(
 ) -> tuple[WebhookEndpoint, str]:
     """Register an endpoint; returns it with its secret (to show once)."""
     url, events, description = _clean(url=url, events=events, description=description)
-    secret = new_secret()
+    secret = sending.new_secret()
     endpoint = WebhookEndpoint.objects.create(
         organization=organization,
         url=url,
@@ -124,7 +115,7 @@ def endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor, now=None) -> tup
     receiver can switch without refusing a delivery. Returns the endpoint and the new secret (shown once)."""
     now = now or timezone.now()
     stored = _locked(endpoint)
-    secret = new_secret()
+    secret = sending.new_secret()
     stored.previous_secret = stored.secret
     stored.previous_secret_expires_at = now + timedelta(hours=settings.WEBHOOK_SECRET_OVERLAP_HOURS)
     stored.secret = secret

@@ -19,7 +19,7 @@ from apps.webhooks import services
 from apps.webhooks.deliveries import RETRY_SCHEDULE, deliveries_send_due
 from apps.webhooks.events import emit
 from apps.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from apps.webhooks.sending import address_refusal
+from apps.webhooks.sending import address_refusal, new_secret
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
@@ -79,7 +79,7 @@ def test_a_delivery_is_signed_per_standard_webhooks_and_verifies(world, receiver
         },
     }
     with pytest.raises(WebhookVerificationError):
-        Webhook(services.new_secret()).verify(request["body"], request["headers"])
+        Webhook(new_secret()).verify(request["body"], request["headers"])
 
     delivery = _delivery(world, event)
     assert (delivery.status, delivery.attempts, delivery.last_status_code, delivery.next_attempt_at) == (
