@@ -127,3 +127,18 @@ def test_disable_enable_delete(world, receiver):
     assert response.status_code == 302 and response["Location"] == _list_url(world)
     with scope(organization=world.org("a")):
         assert not WebhookEndpoint.objects.exists()
+
+
+def test_the_pages_satisfy_the_content_security_policy(world, receiver, on_commit):
+    from tests.portal.test_csp import _problems
+
+    client = world.login("a")
+    _register(world, client, receiver.url)
+    with scope(organization=world.org("a")):
+        endpoint = WebhookEndpoint.objects.get()
+    with on_commit(execute=True):
+        emit(organization=world.org("a"), type="period.closed", object_type="period", object_id="2026-10")
+    for url in (_list_url(world), _url(world, "endpoint", endpoint)):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert _problems(response.content.decode()) == []
