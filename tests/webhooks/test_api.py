@@ -116,3 +116,13 @@ def test_patch_disables_and_enables_and_delete_removes(world, receiver):
             "webhook_endpoint.enabled",
             "webhook_endpoint.deleted",
         ]
+
+
+def test_redeliver_refuses_a_delivery_of_another_organisation_under_an_own_endpoint(world, receiver, on_commit):
+    own = _register(world.api("a", scopes=["webhooks:write"]), receiver.url).json()
+    other = _register(world.api("b", scopes=["webhooks:write"]), receiver.url).json()
+    with on_commit(execute=True):
+        emit(organization=world.org("b"), type="period.closed", object_type="period", object_id="2026-10")
+    [delivery] = world.api("b", scopes=["webhooks:read"]).get(_detail(other["id"], "deliveries")).json()["results"]
+    url = reverse("api:webhook-endpoint-redeliver", kwargs={"pk": own["id"], "delivery_id": delivery["id"]})
+    assert world.api("a", scopes=["webhooks:write"]).post(url).status_code == 404

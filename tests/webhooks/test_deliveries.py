@@ -355,3 +355,19 @@ def test_a_success_resets_the_failure_clock(world, receiver, on_commit):
     _emit(world, on_commit, period="2026-11")
     endpoint.refresh_from_db()
     assert endpoint.failing_since is None and endpoint.is_active
+
+
+def test_the_beat_task_sends_a_delivery_whose_message_was_lost(world, receiver, on_commit):
+    from apps.webhooks.tasks import send_due
+
+    _endpoint_row, secret = _endpoint(world, receiver.url)
+    with on_commit(execute=False):  # the commit happens, the queued send never runs: a lost message
+        event = emit(organization=world.org("a"), type="period.closed", object_type="period", object_id="2026-10")
+    assert receiver.requests == []
+    assert send_due.delay().get() == {"alpha": 1}
+    assert Webhook(secret).verify(receiver.requests[0]["body"], receiver.requests[0]["headers"])["data"]["seq"] == (
+        event.seq
+    )
+    assert _delivery(world, event).status == "succeeded"
+    assert send_due.delay().get() == {}  # nothing due any more; a second run sends nothing
+    assert len(receiver.requests) == 1
