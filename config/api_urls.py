@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("apps.taxonomy.api.urls")),
     path("", include("apps.pricing.api.urls")),
     path("", include("apps.fx.api.urls")),
+    path("", include("apps.webhooks.api.urls")),
     path("", include("apps.usage.api.urls")),
     path("", include("apps.invoices.api.urls")),
     path("", include("apps.reconciliation.api.urls")),

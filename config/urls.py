@@ -35,6 +35,7 @@ urlpatterns = [
     path("", app_urls("apps.taxonomy.urls")),
     path("", app_urls("apps.pricing.urls")),
     path("", app_urls("apps.fx.urls")),
+    path("", app_urls("apps.webhooks.urls")),
     path("", app_urls("apps.usage.urls")),
     path("", app_urls("apps.invoices.urls")),
     path("", app_urls("apps.reconciliation.urls")),

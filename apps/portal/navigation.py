@@ -83,6 +83,7 @@ NAV_GROUPS: list[NavGroup] = [
         (
             NavItem("Members", "accounts:members", (Perm.MANAGE_MEMBERS, Perm.VIEW_ALL_COST)),
             NavItem("API clients", "accounts:api_clients", (Perm.MANAGE_API_CLIENTS,)),
+            NavItem("Webhooks", "webhooks:endpoints", (Perm.MANAGE_WEBHOOKS,)),
             NavItem("History", "audit:history", (Perm.VIEW_AUDIT,)),
             NavItem("Settings", "accounts:settings", (Perm.MANAGE_SETTINGS,)),
         ),

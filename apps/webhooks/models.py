@@ -9,9 +9,11 @@ before an earlier one. A client polling ``/api/v1/events/?after=<seq>`` therefor
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from apps.tenancy.keys import TenantForeignKey
 from apps.tenancy.models import TenantModel
 
 
@@ -66,3 +68,96 @@ class Event(TenantModel):
     def webhook_id(self) -> str:
         """The Standard Webhooks message id: the same on every attempt of this event to every endpoint."""
         return f"msg_{self.uid.hex}"
+
+
+class WebhookEndpoint(TenantModel):
+    """A URL an organisation's admins registered to receive signed deliveries of some event types.
+
+    The secret (``whsec_`` + base64 of 24 random bytes, the Standard Webhooks form) signs every delivery; it
+    is kept because signing needs it, and shown to people once (on registration and on rotation). After a
+    rotation the previous secret still signs, next to the new one, until ``previous_secret_expires_at``."""
+
+    url = models.CharField("URL", max_length=500, help_text="Checked by the services: http(s), no private target.")
+    description = models.CharField(max_length=200, blank=True)
+    events = models.JSONField(default=list, help_text="The event types delivered here.")
+    secret = models.CharField(max_length=80)
+    previous_secret = models.CharField(max_length=80, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    failing_since = models.DateTimeField(
+        null=True, blank=True, help_text="The first failed attempt since the last success (cleared by a success)."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["url", "id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+    def signing_secrets(self, now) -> list[str]:
+        """The secrets that sign a delivery sent at ``now``: the current one, and the previous one during
+        the rotation overlap."""
+        secrets = [self.secret]
+        if self.previous_secret and self.previous_secret_expires_at and now < self.previous_secret_expires_at:
+            secrets.append(self.previous_secret)
+        return secrets
+
+
+class WebhookDelivery(TenantModel):
+    """One event to one endpoint: sent at once, then retried on the backoff schedule until a 2xx answer
+    or the schedule runs out (``deliveries.RETRY_SCHEDULE``)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    endpoint = TenantForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = TenantForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0, help_text="Attempts made, all rounds together.")
+    round_start = models.PositiveIntegerField(
+        default=0, help_text="``attempts`` when the current round began (a redelivery starts a new round)."
+    )
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "endpoint", "event"], name="webhookdelivery_unique")
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhookdelivery_due")]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.endpoint_id}: {self.status}"
+
+
+class WebhookAttempt(TenantModel):
+    """One HTTP attempt of a delivery: what came back (or why nothing did), and how long it took."""
+
+    delivery = TenantForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    attempted_at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(default=0)
+    response_excerpt = models.CharField(max_length=500, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-attempted_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} at {self.attempted_at:%Y-%m-%d %H:%M:%S}: {self.status_code or self.error}"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300

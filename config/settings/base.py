@@ -230,6 +230,15 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "chargeback@localhost"
 # Where e-mails link to (statements issued, disputes opened and resolved).
 PORTAL_URL = os.environ.get("PORTAL_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# Webhooks (apps/webhooks, README "Webhooks"). Targets on private, link-local, reserved and multicast
+# addresses are always refused; loopback only where this allows it (local and test settings, never production).
+WEBHOOK_ALLOW_LOOPBACK = env_bool("WEBHOOK_ALLOW_LOOPBACK", False)
+# An endpoint whose deliveries have failed without a success for this many days is disabled (Svix: 5 days).
+WEBHOOK_DISABLE_AFTER_DAYS = int(os.environ.get("WEBHOOK_DISABLE_AFTER_DAYS", "5"))
+# A receiver has this long to answer (Svix: 15 s); after a rotation the old secret signs too for this long.
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "15"))
+WEBHOOK_SECRET_OVERLAP_HOURS = int(os.environ.get("WEBHOOK_SECRET_OVERLAP_HOURS", "24"))
+
 # Celery: unset broker = the embedded runtime, where tasks run eagerly in-process.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_URL or None)
@@ -262,6 +271,8 @@ CELERY_BEAT_SCHEDULE = {
     # Showback (apps/showback/tasks.py): idempotent, so the schedule only bounds how late they notice.
     "showback-snapshot-forecasts": {"task": "showback.snapshot_forecasts", "schedule": 6 * 3600.0},
     "showback-detect-spikes": {"task": "showback.detect_spikes", "schedule": 3600.0},
+    # Webhook deliveries that are due (first sends whose message was lost, and retries): apps/webhooks/tasks.py.
+    "webhooks-send-due": {"task": "webhooks.send_due", "schedule": 30.0},
 }
 
 REST_FRAMEWORK = {

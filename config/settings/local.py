@@ -10,3 +10,6 @@ SECRET_KEY = SECRET_KEY or "local-dev-only-not-secret-5b2f7c1e9a4d"
 # No collectstatic here: WhiteNoise serves from the apps' static folders.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+
+# Webhooks to a receiver on this machine (development, tests); production keeps the base default, False.
+WEBHOOK_ALLOW_LOOPBACK = True

@@ -36,3 +36,6 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
+
+# Never a webhook to this machine or its neighbours, whatever the environment says.
+WEBHOOK_ALLOW_LOOPBACK = False

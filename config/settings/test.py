@@ -16,3 +16,6 @@ WHITENOISE_USE_FINDERS = True
 
 # seed_demo in tests: the same shapes, a fraction of the demo's 210,000 requests.
 DEMO_USAGE_REQUESTS = {"acme": 4_000, "globex": 800}
+
+# Webhooks to a receiver on this machine (development, tests); production keeps the base default, False.
+WEBHOOK_ALLOW_LOOPBACK = True

@@ -16,7 +16,7 @@ EXPECTED = {
         ("Close", CLOSE_ALL),
         ("Catalog", CATALOG_ALL),
         ("Data", ["Usage", "Invoices"]),
-        ("Admin", ["Members", "API clients", "History", "Settings"]),
+        ("Admin", ["Members", "API clients", "Webhooks", "History", "Settings"]),
     ],
     Role.FINANCE_ADMIN: [
         ("Spend", ["Home", "Showback", "Budgets", "Forecasts", "Alerts"]),
