@@ -1,24 +1,17 @@
 """Reads of the journal: a period's entries and their posting status, why a closed period has nothing
 booked, the period fact and the reopen warning."""
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, QuerySet
 
 from apps.periods.models import BillingPeriod
 from apps.statements.models import Statement
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
 
-from .models import JournalEntry, JournalLine, RecoveryAccount
-from .services import missing_accounts_text
+from .common import missing_accounts_text
+from .models import JournalEntry, RecoveryAccount
 
 POSTING_ORDER = [JournalEntry.Posting.POSTED, JournalEntry.Posting.PENDING, JournalEntry.Posting.FAILED]
-
-
-def with_lines(queryset: QuerySet[JournalEntry]) -> QuerySet[JournalEntry]:
-    """Entries with their lines in one more query, and the external id of the entry a reversal reverses."""
-    return queryset.select_related("reverses").prefetch_related(
-        Prefetch("lines", queryset=JournalLine.objects.order_by("position"))
-    )
 
 
 @tenant_scoped

@@ -41,6 +41,7 @@ from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
 from apps.webhooks.events import emit
 
+from .common import missing_accounts_text
 from .models import JournalEntry, JournalLine, RecoveryAccount
 
 SECTION_MEMO = {
@@ -86,19 +87,7 @@ class Booking:
         )
 
 
-def missing_accounts_text(*, label: str, missing_gl: list[str], missing_recovery: list[str]) -> str:
-    parts = []
-    if missing_gl:
-        parts.append(f"cost centres without a GL account: {', '.join(missing_gl)}")
-    if missing_recovery:
-        codes = ", ".join(code or "(blank)" for code in missing_recovery)
-        parts.append(f"company codes without a recovery account (and no default one): {codes}")
-    if not parts:
-        return ""
-    return f"Nothing of {label} was booked to the journal: " + "; ".join(parts) + "."
-
-
-def posting_date(billing_period: BillingPeriod):
+def _posting_date(billing_period: BillingPeriod):
     """The last day of the period (its fiscal bounds: the organisation's start day)."""
     _first, after = period_bounds(billing_period.period, start_day=billing_period.organization.period_start_day)
     return after - timedelta(days=1)
@@ -293,7 +282,7 @@ def journal_book(*, organization: Organization, billing_period: BillingPeriod, a
     booking.missing_gl, booking.missing_recovery = _missing(statements, accounts)
     if booking.blocked:
         return booking
-    date = posting_date(billing_period)
+    date = _posting_date(billing_period)
     booking.reversals = [_reversal(charge, date=date) for charge in to_reverse]
     booking.charges = [
         _charge(

@@ -15,6 +15,7 @@ from apps.tenancy.permissions import org_any_perm_required, org_perm_required, r
 from apps.tenancy.roles import Perm
 
 from . import selectors, services
+from .common import with_lines
 from .forms import RecoveryAccountForm
 from .models import RecoveryAccount
 
@@ -32,7 +33,7 @@ def period_journal(request, org_slug: str, period: str):
     if billing_period is None:
         raise Http404(f"{period} has no billing period in {organization.name}.")
     booking = services.journal_book_if_due(organization=organization, billing_period=billing_period)
-    entries = selectors.with_lines(selectors.period_entries(organization=organization, billing_period=billing_period))
+    entries = with_lines(selectors.period_entries(organization=organization, billing_period=billing_period))
     page = Paginator(entries, ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,

@@ -9,7 +9,8 @@ from rest_framework.response import Response
 
 from apps.core.api.errors import ErrorSerializer
 from apps.core.calendar import parse_period
-from apps.journals import selectors, services
+from apps.journals import services
+from apps.journals.common import with_lines
 from apps.journals.filters import JournalEntryFilter
 from apps.journals.models import JournalEntry
 from apps.periods.models import BillingPeriod
@@ -35,7 +36,7 @@ class JournalEntryViewSet(OrganizationReadOnlyViewSet):
     write_scope = TokenScope.JOURNAL_WRITE
 
     def restrict_queryset(self, queryset):
-        return selectors.with_lines(queryset)
+        return with_lines(queryset)
 
     def list(self, request, *args, **kwargs):
         self._book_requested_period(request)
