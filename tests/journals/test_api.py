@@ -163,6 +163,6 @@ def test_scopes(world: World, closed):
 
 def test_the_list_takes_a_bounded_number_of_queries(world: World, closed, django_assert_max_num_queries):
     api = world.api("a", [TokenScope.JOURNAL_READ])
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(8):
         response = api.get(LIST, {"period": "2026-10"})
     assert len(response.json()["results"]) == 3
