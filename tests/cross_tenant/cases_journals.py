@@ -4,7 +4,7 @@ from django_scopes import scope
 
 from apps.journals.models import RecoveryAccount
 
-from . import tenant_model
+from . import api_route, portal_route, tenant_model
 
 
 def make_recovery_account(world, organization) -> RecoveryAccount:
@@ -57,3 +57,40 @@ def make_journal_line(world, organization):
 
 tenant_model("journals.journalentry", make_journal_entry)
 tenant_model("journals.journalline", make_journal_line)
+
+
+# --- routes ---------------------------------------------------------------------------------------
+
+
+def _org(world, organization) -> dict:
+    return {"org_slug": organization.slug}
+
+
+def _period(world, organization) -> dict:
+    # Each organisation's own month (see cases_periods): the other organisation has no period in it.
+    from .cases_periods import own_period
+
+    return {"org_slug": organization.slug, "period": own_period(world, organization).label}
+
+
+def _recovery_account(world, organization) -> dict:
+    return {"org_slug": organization.slug, "pk": make_recovery_account(world, organization).pk}
+
+
+portal_route("journals:period", _period, role="finance_analyst")
+portal_route("journals:recovery_accounts", _org, role="finance_admin")
+portal_route("journals:recovery_account_edit", _recovery_account, role="finance_admin")
+portal_route("journals:recovery_account_delete", _recovery_account, method="post", role="finance_admin")
+
+
+def _entry_id(world, organization):
+    return make_journal_entry(world, organization).pk
+
+
+def _entry_pk(world, organization) -> dict:
+    return {"pk": make_journal_entry(world, organization).pk}
+
+
+api_route("api:journal-entry-list", row_id=_entry_id)
+api_route("api:journal-entry-detail", _entry_pk)
+api_route("api:journal-entry-acknowledge", _entry_pk, method="post")
