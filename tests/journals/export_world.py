@@ -158,3 +158,28 @@ def reverse(charge: JournalEntry) -> JournalEntry:
                 memo=line.memo,
             )
     return entry
+
+
+def booked_october(organization) -> list[JournalEntry]:
+    """October (``scenarios.SHARED``) closed, its three final statements booked (CC-1101 16.11, CC-1201 4.55,
+    CC-1401 0.35 USD), then CC-1101's charge reversed: four entries, in booking order."""
+    from tests import scenarios
+
+    scenarios.closed(scenarios.issued(organization))
+    charges = book_charges(organization, scenarios.OCT)
+    return [*charges, reverse(charges[0])]
+
+
+def rows_of(text: str) -> list[list[str]]:
+    """A CSV file's header and rows, each text cell as it went in (the formula guard taken off)."""
+    import csv
+    import io
+
+    from apps.core.csv import restore
+
+    return [[restore(cell) for cell in row] for row in csv.reader(io.StringIO(text, newline=""))]
+
+
+def records_of(text: str) -> list[dict]:
+    rows = rows_of(text)
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
