@@ -12,7 +12,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, NotFound
 from rest_framework.exceptions import ValidationError as DRFValidationError
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 
 from apps.core.api.errors import ErrorSerializer
 from apps.core.api.months import MONTH_SCHEMA, MonthField
@@ -22,18 +22,6 @@ from apps.journals.layouts import LAYOUT_CHOICES, LayoutError
 from apps.journals.models import JournalEntry
 from apps.tenancy.api.views import OrganizationAPIView
 from apps.tenancy.roles import TokenScope
-
-
-class CsvFileRenderer(BaseRenderer):
-    """Lets a client ask for ``Accept: text/csv``; the view answers the file itself (an HttpResponse), so this
-    renderer never renders anything but the empty body of a HEAD."""
-
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        return b"" if data is None else str(data).encode()
 
 
 class ExportQuerySerializer(serializers.Serializer):
@@ -50,16 +38,15 @@ class JournalConflict(APIException):
 class JournalEntryExportView(OrganizationAPIView):
     queryset = JournalEntry.objects.none()
     read_scope = TokenScope.JOURNAL_READ
-    renderer_classes = [JSONRenderer, CsvFileRenderer]
+    renderer_classes = [JSONRenderer]
     pagination_class = None
     filter_backends: list = []
 
-    def handle_exception(self, exc):
-        # An error is the API's JSON body even when the client asked for text/csv.
-        response = super().handle_exception(exc)
-        self.request.accepted_renderer = JSONRenderer()
-        self.request.accepted_media_type = JSONRenderer.media_type
-        return response
+    def perform_content_negotiation(self, request, force=False):
+        # Whatever Accept asks for (text/csv, */*): the file itself on success (an HttpResponse, no renderer
+        # involved), the API's JSON error body otherwise. No 406 for a client that asks for the CSV it gets.
+        renderer = JSONRenderer()
+        return renderer, renderer.media_type
 
     @extend_schema(
         operation_id="journal_entries_export",
