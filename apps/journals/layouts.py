@@ -6,16 +6,17 @@ neutralised against spreadsheet formulas. An entry whose debits and credits diff
 the layout: no ledger posts it, and the product never writes one.
 
 ``netsuite``: the NetSuite CSV Import Assistant's journal entry import (Setup > Import/Export > Import
-    CSV Records, record type Journal Entry). Columns from NetSuite's help, "Journal Entry and Intercompany
-    Journal Entry Header Fields Table" (External ID, Date, Subsidiary, Currency, Memo) and "... Line-Level
-    Fields Table" (Account, Debit, Credit, Memo, Department, Class, Location; the line memo is headed
-    "Line Memo" here so the two memos can be told apart when mapping). As that help says for a single-file
-    import, each line of an entry is its own row and the rows that share an External ID form one entry;
-    each imported entry needs at least two lines and balancing debits and credits; Debit and Credit take
-    at most 10 digits before the decimal point and 2 after, and a line fills one of them (the other cell is
-    left empty). External ID is the entry's stable ``external_id``, so importing the file twice updates
-    rather than duplicates. Subsidiary is the entry's company code; Date the posting date (ISO 8601: choose
-    that date format when mapping).
+    CSV Records, record type Journal Entry). Columns from NetSuite's help pages "Journal Entry and
+    Intercompany Journal Entry Header Fields Table" (External ID, Date, Subsidiary, Currency, Memo) and
+    "Journal Entry and Intercompany Journal Entry Line-Level Fields Table" (Account, Debit, Credit, Memo,
+    Department, Class, Location; the line's memo is headed "Line Memo" here so the two memos can be told
+    apart when mapping). The line-level page: each imported entry needs at least two lines and balancing
+    debits and credits; Debit and Credit take at most 10 digits before the decimal point and 2 after. As
+    NetSuite's single-file transaction imports go ("Custom Transaction CSV File Examples"), each line is its
+    own row and the rows that share an External ID form one entry; a line fills Debit or Credit and leaves
+    the other cell empty. External ID is the entry's stable ``external_id``, so importing the file twice
+    updates rather than duplicates. Subsidiary is the entry's company code; Date the posting date (ISO 8601:
+    choose that date format when mapping).
 
 ``sap``: one row per G/L line item of ``BAPI_ACC_DOCUMENT_POST`` (SAP's accounting-document BAPI, the
     interface a G/L upload program fills), headed with the BAPI's own field names: document header
@@ -24,13 +25,16 @@ the layout: no ledger posts it, and the product never writes one.
     ``CURRENCYAMOUNT`` (BAPIACCR09) CURRENCY, AMT_DOCCUR. Field lengths from SAP's data dictionary:
     REF_DOC_NO is data element XBLNR (BKPF-XBLNR, reference document number, CHAR 16), HEADER_TXT is BKTXT
     (document header text, CHAR 25), ITEM_TEXT is SGTXT (CHAR 50), PSTNG_DATE is BUDAT (DATS, written
-    YYYYMMDD). AMT_DOCCUR is signed: a debit positive, a credit negative, so a document's rows sum to zero.
+    YYYYMMDD). AMT_DOCCUR is signed: a debit positive, a credit negative (the BAPI derives the debit/credit
+    indicator SHKZG from the sign: S above zero, H below, as SAP's blog "Posting Key (BSCHL) and debit/credit
+    indicator (SHKZG) determination logic for IDOC type ACC_DOCUMENT03" shows), so a document's rows sum to
+    zero.
     One document per entry, keyed by REF_DOC_NO (the entry's ``document_ref``): a reference longer than 16
     characters is refused (cutting it could make two documents one), a header text longer than 25 and an
     item text longer than 50 are cut (they only describe).
 
-``generic``: every field of the API's journal entry JSON (``/api/v1/journal-entries/``) repeated on each of
-    its lines, for ledgers with their own import mapping and for people.
+``generic``: the journal entry fields of the API (``/api/v1/journal-entries/``: everything but the FX block
+    and the timestamps) repeated on each of its lines, for ledgers with their own import mapping and people.
 """
 
 from __future__ import annotations
