@@ -12,13 +12,15 @@ from .models import ApiClient, ApiKeyPrefix
 
 @admin.register(ApiClient)
 class ApiClientAdmin(TenantAdmin):
-    list_display = ["name", "organization", "key_prefix", "status", "expires_at", "last_used_at", "created_by"]
-    list_filter = ["organization"]
+    list_display = ["name", "organization", "key_prefix", "role", "status", "expires_at", "last_used_at", "created_by"]
+    list_filter = ["role", "organization"]
     search_fields = ["name", "key_prefix"]
-    # Tokens are created in the portal, where the secret is shown once; here they can only be inspected.
+    # Tokens are created in the portal (or by create_api_client), where the secret is shown once; here they can
+    # only be inspected. A service account's role is fixed: a different role is a new token.
     readonly_fields = [
         "organization",
         "name",
+        "role",
         "key_prefix",
         "token_hash",
         "scopes",

@@ -5,13 +5,19 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from apps.tenancy.models import Organization
-from apps.tenancy.roles import Role, TokenScope
+from apps.tenancy.roles import HUMAN_ONLY_MESSAGE, TOKEN_ROLES, Role, TokenScope
 
 User = get_user_model()
 
 
 class ApiClientForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="Which system uses it, e.g. 'NetSuite connector'.")
+    role = forms.ChoiceField(
+        choices=[(role, Role(role).label) for role in TOKEN_ROLES],
+        initial=Role.VIEWER,
+        help_text="The token acts as itself with this role, never as you. A finance analyst's token may prepare "
+        "periods (with the periods:write scope); a viewer's only reads. " + HUMAN_ONLY_MESSAGE,
+    )
     scopes = forms.MultipleChoiceField(choices=TokenScope.choices, widget=forms.CheckboxSelectMultiple)
     expires_at = forms.DateTimeField(
         label="Expires",

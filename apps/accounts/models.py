@@ -5,6 +5,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from apps.tenancy.models import Organization, TenantModel
+from apps.tenancy.roles import Role, token_has_perm
 
 
 def hash_token(raw_token: str) -> str:
@@ -13,9 +14,16 @@ def hash_token(raw_token: str) -> str:
 
 
 class ApiClient(TenantModel):
-    """An org-bound credential for an ERP connector or gateway. Only the token's hash is kept."""
+    """An org-bound credential for an ERP connector or gateway, and a principal of its own (a service account):
+    it acts with its own ``role`` and ``scopes``, never with its creator's. Only the token's hash is kept."""
 
     name = models.CharField(max_length=100)
+    role = models.CharField(
+        max_length=32,
+        choices=Role.choices,
+        default=Role.VIEWER,
+        help_text="What the token may do where a role decides (preparing periods); human-only actions never.",
+    )
     # Unique everywhere: ApiKeyPrefix holds it (the client table is keyed by organisation, the lookup is not)
     key_prefix = models.CharField(max_length=16, help_text="Public part of the token, for lookup.")
     token_hash = models.CharField(max_length=64)
@@ -48,6 +56,9 @@ class ApiClient(TenantModel):
     @property
     def audit_label(self) -> str:
         return f"api:{self.name}"
+
+    def has_perm(self, perm: str) -> bool:
+        return token_has_perm(self.role, perm)
 
     @property
     def is_active(self) -> bool:

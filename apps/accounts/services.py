@@ -13,7 +13,7 @@ from django.utils import timezone
 from apps.audit.services import audit_record, model_snapshot
 from apps.tenancy.hooks import settings_guards_for
 from apps.tenancy.models import Membership, Organization
-from apps.tenancy.roles import Role, TokenScope
+from apps.tenancy.roles import TOKEN_ROLES, Role, TokenScope
 from apps.tenancy.scoping import tenant_scoped
 
 from .models import ApiClient, hash_token
@@ -30,10 +30,20 @@ def _new_token() -> tuple[str, str]:
 @tenant_scoped
 @transaction.atomic
 def api_client_create(
-    *, organization: Organization, actor, name: str, scopes: list[str], expires_at: datetime
+    *,
+    organization: Organization,
+    actor,
+    name: str,
+    scopes: list[str],
+    expires_at: datetime,
+    role: str = Role.VIEWER,
 ) -> tuple[ApiClient, str]:
-    """Create a client and return it with its token. The token is never stored or shown again."""
+    """Create a client (a service account: it acts with ``role`` and ``scopes``, never as ``actor``) and
+    return it with its token. The token is never stored or shown again."""
     errors = {}
+    if role not in TOKEN_ROLES:
+        offered = " or ".join(Role(r).label for r in TOKEN_ROLES)
+        errors["role"] = f"A token may hold the role {offered}: {role!r} is not one of them."
     unknown = sorted(set(scopes) - set(TokenScope.values))
     if unknown:
         errors["scopes"] = f"Unknown scope(s): {', '.join(unknown)}."
@@ -54,16 +64,23 @@ def api_client_create(
         name=name,
         key_prefix=key_prefix,
         token_hash=hash_token(raw_token),
+        role=role,
         scopes=sorted(set(scopes)),
         expires_at=expires_at,
-        created_by=actor,
+        created_by=actor if getattr(actor, "_meta", None) is not None else None,
     )
     audit_record(
         organization=organization,
         actor=actor,
         action="api_client.created",
         target=client,
-        after={"name": name, "scopes": client.scopes, "expires_at": expires_at, "key_prefix": key_prefix},
+        after={
+            "name": name,
+            "role": role,
+            "scopes": client.scopes,
+            "expires_at": expires_at,
+            "key_prefix": key_prefix,
+        },
     )
     return client, raw_token
 

@@ -10,7 +10,7 @@ from apps.core.forms import apply_validation_error
 from apps.core.tables import Column, Table
 from apps.tenancy.models import Membership
 from apps.tenancy.permissions import org_perm_required, require_org_perm
-from apps.tenancy.roles import ROLE_PERMS, Perm, Role
+from apps.tenancy.roles import HUMAN_ONLY_MESSAGE, ROLE_PERMS, Perm, Role
 from apps.tenancy.selectors import membership_list
 
 from . import services
@@ -22,6 +22,7 @@ API_CLIENTS_TABLE = Table(
     (
         Column("name", "Name", value="name", order="name"),
         Column("key", "Key", value="key_prefix", order="key_prefix"),
+        Column("role", "Role", value="get_role_display", order="role"),
         Column("scopes", "Scopes", value=lambda c: ", ".join(c.scopes)),
         Column(
             "status",
@@ -62,7 +63,13 @@ def api_clients(request, org_slug: str):
     return render(
         request,
         "accounts/api_clients.html",
-        {"clients": clients, "form": form, "new_token": new_token, "table": table},
+        {
+            "clients": clients,
+            "form": form,
+            "new_token": new_token,
+            "table": table,
+            "human_only_message": HUMAN_ONLY_MESSAGE,
+        },
     )
 
 

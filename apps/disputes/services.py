@@ -7,7 +7,8 @@ per table), and only then check that what is open or credited fits in what was c
 once wait for each other, and the second sees the first's dispute or credit.
 
 Who may do what is checked by the views (``Perm.OPEN_DISPUTES`` on a visible statement,
-``Perm.RESOLVE_DISPUTES`` for the queue); these functions check what the data allows.
+``Perm.RESOLVE_DISPUTES`` for the queue); these functions check what the data allows, and that no API token
+resolves a dispute (a human action: ``tenancy.roles.HUMAN_ONLY_PERMS``).
 """
 
 from __future__ import annotations
@@ -15,17 +16,19 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from apps.accounts.authentication import ApiPrincipal
 from apps.audit.services import actor_label_for, audit_record
 from apps.core.money import currency_exponent, decimal_to_nano, nano_to_decimal, quantize_money
 from apps.owners.models import BudgetOwner
 from apps.periods.models import BillingPeriod
 from apps.statements.models import Statement, StatementLine
 from apps.statements.services import adjustment_pair_create, statements_rebuild
+from apps.tenancy.roles import HUMAN_ONLY_MESSAGE
 from apps.tenancy.scoping import tenant_scoped
 
 from . import notifications, selectors
@@ -300,6 +303,12 @@ def dispute_comment_add(*, dispute: Dispute, actor, body: str) -> DisputeComment
     return comment
 
 
+def _refuse_tokens(actor) -> None:
+    """Resolving a dispute is a human action: no API token takes it, whatever its role."""
+    if isinstance(actor, ApiPrincipal):
+        raise PermissionDenied(HUMAN_ONLY_MESSAGE)
+
+
 def _open_for_resolution(dispute: Dispute) -> tuple[BillingPeriod, Dispute]:
     """The period, the dispute's statement, its line and the dispute itself, locked in the order
     ``dispute_open`` locks them."""
@@ -340,6 +349,7 @@ def dispute_accept(*, dispute: Dispute, actor, amount: Decimal, recharge_owner: 
     """Accept (part of) a dispute: the owner is credited ``amount`` and ``recharge_owner`` charged it, as an
     adjustment pair of the period. While the period is in review both owners' draft statements are rebuilt
     now; otherwise the pair appears on the period's next statement version."""
+    _refuse_tokens(actor)
     organization = dispute.organization
     billing_period, dispute = _open_for_resolution(dispute)
     adjusted_nano = _amount_nano(amount, field="amount", currency=dispute.currency)
@@ -406,6 +416,7 @@ def dispute_accept(*, dispute: Dispute, actor, amount: Decimal, recharge_owner: 
 @tenant_scoped(via="dispute")
 @transaction.atomic
 def dispute_reject(*, dispute: Dispute, actor, reason: str) -> Dispute:
+    _refuse_tokens(actor)
     organization = dispute.organization
     _billing_period, dispute = _open_for_resolution(dispute)
     dispute.resolution_note = _text(reason, field="reason", message="Say why the dispute is rejected.")

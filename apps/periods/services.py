@@ -5,11 +5,12 @@ and registered by other apps through ``hooks``), changes the state, records who 
 one audit event and runs the other apps' effects, all in one transaction. ``transition_check`` is the
 same checks without the lock or the change: the period page shows its messages before anyone clicks.
 
-Who acts: a portal or admin user acts as themselves, with their role in the organisation. An API token
-acts for the member who created it (``ApiClient.created_by``), with that member's current role; preparing
-transitions (start reconciliation, submit for review) are also open to a token with ``periods:write``
-whoever made it, as uploads are to ``usage:write``. Approving, closing and reopening always need a person
-whose role allows them, so maker-checker compares people in every interface.
+Who acts: a portal or admin user acts as themselves, with their role in the organisation. An API token is
+a service account: it acts as itself, with its own role (``ApiClient.role``) and scopes, never as the member
+who created it. It prepares (start reconciliation, submit for review) when its role allows preparing and it
+holds ``periods:write`` (the API checks the scope). Approving, closing, reopening and overriding a guard are
+human actions (``tenancy.roles.HUMAN_ONLY_PERMS``): a token is refused them with 403 and that rule, whatever
+its role, so maker-checker compares people in every interface.
 """
 
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from django.utils import timezone
 
 from apps.audit.services import audit_record
 from apps.tenancy.models import Membership, Organization
-from apps.tenancy.roles import Perm, TokenScope
+from apps.tenancy.roles import HUMAN_ONLY_MESSAGE, HUMAN_ONLY_PERMS, TokenScope
 from apps.tenancy.scoping import tenant_scoped
 
 from . import hooks
@@ -73,22 +74,16 @@ class TransitionBlocked(PeriodTransitionError):
 
 
 @dataclass(frozen=True)
-class _OnBehalf:
-    """An API client acting for the member who created it: the audit names both."""
-
-    user: object
-    audit_label: str
-
-
-@dataclass(frozen=True)
 class Acting:
-    actor: object  # what the audit records: a user, an API principal (or one acting for a member), or None
-    user: object | None  # the person, for roles and maker-checker
+    actor: object  # what the audit records: a user, an API principal, or None
+    user: object | None  # the person, for roles and maker-checker (None for a token: it is nobody)
     membership: Membership | None
     label: str
     api_client: object | None = None
 
     def has_perm(self, perm: str) -> bool:
+        if self.api_client is not None:  # its own role, less the human-only permissions
+            return self.api_client.has_perm(perm)
         return self.membership is not None and self.membership.has_perm(perm)
 
 
@@ -101,36 +96,26 @@ def _membership(organization: Organization, user) -> Membership | None:
 @tenant_scoped
 def acting_for(*, organization: Organization, actor) -> Acting:
     client = getattr(actor, "client", None)
-    if client is not None:  # an API principal
-        person = client.created_by
-        membership = _membership(organization, person)
-        if membership is None:
-            return Acting(actor=actor, user=None, membership=None, label=client.audit_label, api_client=client)
-        on_behalf = _OnBehalf(user=person, audit_label=f"{client.audit_label} for {person.get_username()}")
-        return Acting(
-            actor=on_behalf, user=person, membership=membership, label=on_behalf.audit_label, api_client=client
-        )
+    if client is not None:  # an API principal: the client itself, whoever created it
+        return Acting(actor=actor, user=None, membership=None, label=client.audit_label, api_client=client)
     if getattr(actor, "_meta", None) is not None:
         return Acting(actor=actor, user=actor, membership=_membership(organization, actor), label=actor.get_username())
     return Acting(actor=None, user=None, membership=None, label="system")
 
 
-def _role_blocker(t: Transition, acting: Acting, billing_period: BillingPeriod) -> str:
+def _role_blocker(t: Transition, acting: Acting, billing_period: BillingPeriod, *, override: bool = False) -> str:
     client = acting.api_client
-    if client is not None and t.perm == Perm.PREPARE_PERIOD and TokenScope.PERIODS_WRITE in client.scopes:
-        return ""  # the scope is the authority for preparing, as for uploads
+    if client is not None and (t.perm in HUMAN_ONLY_PERMS or override):
+        return HUMAN_ONLY_MESSAGE
     if acting.has_perm(t.perm):
+        if client is not None and TokenScope.PERIODS_WRITE not in client.scopes:  # the API checks it first
+            return f"API client {client.name} lacks the '{TokenScope.PERIODS_WRITE}' scope."
         return ""
     label, who_may = billing_period.label, roles_that_may(t.perm)
-    if client is not None and acting.membership is None:
-        return (
-            f"API client {client.name} cannot {t.verb} {label}: it acts for nobody (it was not created by a "
-            f"current member), and only {who_may} can {t.verb} a period. Do it in the portal."
-        )
     if client is not None:
         return (
-            f"API client {client.name} acts for {acting.user.get_username()}, whose role "
-            f"({acting.membership.get_role_display()}) cannot {t.verb} {label}: only {who_may} can."
+            f"API client {client.name} has the role {client.get_role_display()}, which cannot {t.verb} {label}: "
+            f"only {who_may} can."
         )
     if acting.membership is None:
         organization = billing_period.organization.name
@@ -185,7 +170,7 @@ def _check(
     reason: str,
 ) -> TransitionCheck:
     check = TransitionCheck(transition=t, billing_period=billing_period)
-    check.role = _role_blocker(t, acting, billing_period)
+    check.role = _role_blocker(t, acting, billing_period, override=override)
     if billing_period.state != t.source:
         check.wrong_state = wrong_state_message(billing_period, t)
     label = billing_period.label

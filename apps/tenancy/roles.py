@@ -106,6 +106,26 @@ SECOND_FACTOR_PERMS: frozenset[str] = frozenset(
 )
 
 
+# Service accounts (API clients) act as themselves, with their own role and scopes, never as the person who
+# made them. These permissions are human actions whatever role a token holds: approving, closing and
+# reopening a period and overriding a guard (all Perm.APPROVE_PERIOD), and resolving disputes. Maker-checker
+# compares people; a token that could sign off would let one person be both maker and checker.
+HUMAN_ONLY_PERMS: frozenset[str] = frozenset({Perm.APPROVE_PERIOD, Perm.RESOLVE_DISPUTES})
+HUMAN_ONLY_MESSAGE = (
+    "Approving, closing and reopening a period, overriding a guard and resolving disputes are human actions: "
+    "no API token can take them."
+)
+# The roles a new token may hold: those whose permissions a token can use. Org admins administer people,
+# tokens and settings (no API does that); a finance admin's own permission is approval (human-only); a budget
+# owner's is opening disputes in the portal. What is left to a token is preparing (finance analyst) or reading.
+TOKEN_ROLES: tuple[str, ...] = (Role.FINANCE_ANALYST, Role.VIEWER)
+
+
+def token_has_perm(role: str, perm: str) -> bool:
+    """What a token holding ``role`` may do: the role's permissions less the human-only ones."""
+    return perm not in HUMAN_ONLY_PERMS and role_has_perm(role, perm)
+
+
 def second_factor_needed(*, role: str, perm: str | None, organization_requires: bool) -> bool:
     if organization_requires:
         return True

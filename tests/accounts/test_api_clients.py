@@ -126,7 +126,7 @@ def test_org_admin_creates_and_revokes_in_the_portal_and_the_token_is_shown_once
     portal = world.login("a")
     url = reverse("accounts:api_clients", kwargs={"org_slug": "alpha"})
     expires = (timezone.now() + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M")
-    response = portal.post(url, {"name": "Workday", "scopes": ["org:read"], "expires_at": expires})
+    response = portal.post(url, {"name": "Workday", "role": "viewer", "scopes": ["org:read"], "expires_at": expires})
     token = response.context["new_token"]
     assert token and token.encode() in response.content
     assert _bearer(token).get(ORG_URL).status_code == 200

@@ -102,7 +102,8 @@ def test_api_clients_sort_and_export(world):
         "charlie",
     ]
     rows = csv_rows(admin.get(url + "?sort=-expires&export=csv"))
-    assert rows[0] == ["Name", "Key", "Scopes", "Status", "Expires (UTC)", "Last used (UTC)", "Created by"]
+    assert rows[0] == ["Name", "Key", "Role", "Scopes", "Status", "Expires (UTC)", "Last used (UTC)", "Created by"]
+    assert column(rows, "Role") == ["Viewer", "Viewer", "Viewer"]
     assert column(rows, "Name") == ["alpha", "charlie", "bravo"]
     rows = xlsx_rows(admin.get(url + "?sort=status&export=xlsx"))
     assert column(rows, "Status") == ["active", "active", "revoked"]

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, settings
 
 from apps.accounts.services import api_client_create
 from apps.tenancy.models import Membership, Organization
-from apps.tenancy.roles import TokenScope
+from apps.tenancy.roles import Role, TokenScope
 
 from . import figures
 
@@ -34,7 +34,8 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", get_wsgi_application(
 
 @pytest.fixture(scope="session")
 def token(django_db_setup, django_db_blocker) -> str:
-    """The demo world (seed_demo) and an acme token carrying every scope, made once for the run."""
+    """The demo world (seed_demo) and an acme token carrying every scope, made once for the run. It is a finance
+    analyst (the token role that may prepare), so the preparing transitions are exercised too."""
     with django_db_blocker.unblock():
         call_command("seed_demo", verbosity=0)
         organization = Organization.objects.get(slug="acme")
@@ -45,6 +46,7 @@ def token(django_db_setup, django_db_blocker) -> str:
                 actor=admin,
                 name="schemathesis",
                 scopes=list(TokenScope.values),
+                role=Role.FINANCE_ANALYST,
                 expires_at=timezone.now() + timedelta(days=1),
             )
     return raw_token

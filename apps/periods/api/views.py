@@ -1,8 +1,8 @@
 """Periods API: read periods (``periods:read``) and move them along the workflow (``periods:write``).
 
-A token acts for the member who created it (see ``apps.periods.services``): approving, closing and
-reopening need that member's role to allow them, and maker-checker compares that member with the
-preparer. Refusals answer 409 (wrong state: a step cannot be skipped), 403 (who may not) or 400 (guards),
+A token is a service account acting as itself (see ``apps.periods.services``): it prepares when its own
+role allows it; approving, closing, reopening and overriding a guard are human actions it is refused (403,
+the rule named). Refusals answer 409 (wrong state: a step cannot be skipped), 403 (who may not) or 400 (guards),
 each with every message.
 """
 
@@ -80,12 +80,13 @@ class PeriodViewSet(OrganizationReadOnlyViewSet):
         responses={
             200: BillingPeriodSerializer,
             400: OpenApiResponse(ErrorSerializer, description="A guard blocks it, or the body is invalid."),
-            403: OpenApiResponse(ErrorSerializer, description="The token, or its member, may not."),
+            403: OpenApiResponse(ErrorSerializer, description="The token may not: its role, or a human-only action."),
             404: OpenApiResponse(ErrorSerializer, description="The month has no usage, invoices or billing period."),
             409: OpenApiResponse(ErrorSerializer, description="The period is not in the state it leaves."),
         },
-        description="Apply one transition: start_reconciliation, submit_for_review (optionally with override "
-        "and reason), approve, close, or reopen (reason required).",
+        description="Apply one preparing transition: start_reconciliation or submit_for_review, when the token's "
+        "own role may prepare. approve, close, reopen and an override are human actions: every token is refused "
+        "them with 403 and the rule (do them in the portal).",
     )
     @action(detail=True, methods=["post"], url_path="transitions")
     def transitions(self, request, period=None):
