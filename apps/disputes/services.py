@@ -27,8 +27,10 @@ from apps.periods.models import BillingPeriod
 from apps.statements.models import Statement, StatementLine
 from apps.statements.services import adjustment_pair_create, statements_rebuild
 from apps.tenancy.scoping import tenant_scoped
+from apps.webhooks.models import EventType
 
 from . import notifications, selectors
+from .events import dispute_event_emit
 from .models import Dispute, DisputeComment
 
 MAX_TEXT = 4000
@@ -272,6 +274,7 @@ def dispute_open(
         target=dispute,
         after={**_snapshot(dispute), "reason": dispute.reason, "evidence_url": dispute.evidence_url},
     )
+    dispute_event_emit(dispute=dispute, type=EventType.DISPUTE_OPENED, actor_label=actor_label_for(actor))
     transaction.on_commit(lambda: notifications.dispute_opened_notify(dispute_id=dispute.pk))
     return dispute
 
@@ -399,6 +402,7 @@ def dispute_accept(*, dispute: Dispute, actor, amount: Decimal, recharge_owner: 
             "statements_rebuilt": [statement.reference for statement in rebuilt],
         },
     )
+    dispute_event_emit(dispute=dispute, type=EventType.DISPUTE_RESOLVED, actor_label=actor_label_for(actor))
     transaction.on_commit(lambda: notifications.dispute_resolved_notify(dispute_id=dispute.pk))
     return dispute
 
@@ -422,5 +426,6 @@ def dispute_reject(*, dispute: Dispute, actor, reason: str) -> Dispute:
         after={**_snapshot(dispute), "reason": dispute.resolution_note},
         reason=dispute.resolution_note,
     )
+    dispute_event_emit(dispute=dispute, type=EventType.DISPUTE_RESOLVED, actor_label=actor_label_for(actor))
     transaction.on_commit(lambda: notifications.dispute_resolved_notify(dispute_id=dispute.pk))
     return dispute
