@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("apps.statements.api.urls")),
     path("", include("apps.disputes.api.urls")),
     path("", include("apps.periods.api.urls")),
+    path("", include("apps.webhooks.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # Last: a path no route matches answers the API's JSON 404, not the portal's HTML page.
     re_path(r"^.*$", NotFoundView.as_view(), name="not-found"),

@@ -24,7 +24,7 @@ def _data(statement: Statement, status: str) -> dict:
         "reference": statement.reference,
         "supersedes": statement.supersedes_id,
         "currency": statement.currency,
-        "total": str(statement.total_amount),
+        "total": str(statement.money(statement.total_amount)),
     }
 
 

@@ -5,7 +5,7 @@ from django_scopes import scope
 from apps.webhooks.events import emit
 from apps.webhooks.models import Event, EventCounter
 
-from . import tenant_model
+from . import api_route, tenant_model
 
 
 def make_event(world, organization) -> Event:
@@ -32,3 +32,6 @@ def make_event_counter(world, organization) -> EventCounter:
 
 tenant_model("webhooks.event", make_event)
 tenant_model("webhooks.eventcounter", make_event_counter)
+
+# The event feed lists rows by their webhook-id ("msg_…"), the feed's "id".
+api_route("api:event-list", row_id=lambda world, organization: make_event(world, organization).webhook_id)
