@@ -1,6 +1,7 @@
 """Writes on disputes: open, comment, accept (into an adjustment pair), reject. Each runs in one
 transaction with the period row locked first (the same order as a period transition, so an approval
-cannot slip between a check and a write), writes its audit event, and e-mails after commit.
+cannot slip between a check and a write), writes its audit event and its event (``events``: opened,
+resolved), and e-mails after commit.
 
 Opening and accepting then lock the statement and the line (every lock filtered by organisation, one row
 per table), and only then check that what is open or credited fits in what was charged: two requests at

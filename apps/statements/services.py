@@ -5,7 +5,7 @@ These run as period-transition hooks (registered in ``apps.py``), inside the tra
 with the period row locked. They write no audit event of their own: a transition writes exactly one
 (``apps.periods.services``), and the statements themselves record when, by whom and from which run they
 were issued. ``adjustment_pair_create`` is called by ``apps.disputes.services.dispute_accept``, which audits
-the acceptance.
+the acceptance. Each draft issued and each statement made final emits its event (``events``).
 
 A statement of version n+1 is a full restatement of the owner's charge for the period (the allocation run
 of that version plus every accepted adjustment of the period), so the journal can reverse version n and
