@@ -26,9 +26,18 @@ DEFAULT_LIMIT = 100
 MAX_SEQ = 2**63 - 1  # the seq column is a signed 64-bit integer
 
 
+def _parameter_error(errors: dict[str, list[str]]) -> ValidationError:
+    """A 400 by parameter, except ``limit``: the error body's ``limit`` is the 413's (the setting whose limit
+    was crossed, a string), so the messages about this parameter go under ``non_field_errors``, named."""
+    body = {name: messages for name, messages in errors.items() if name != "limit"}
+    if "limit" in errors:
+        body["non_field_errors"] = [f"limit: {message}" for message in errors["limit"]]
+    return ValidationError(body)
+
+
 def _whole_number(raw: str, *, name: str, low: int, high: int, message: str) -> int:
     if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        raise ValidationError({name: [message]})
+        raise _parameter_error({name: [message]})
     return int(raw)
 
 
@@ -42,7 +51,7 @@ class EventFeedPagination(BasePagination):
         params = request.query_params
         errors = single_values(params, [self.after_query_param, self.limit_query_param])
         if errors:
-            raise ValidationError(errors)
+            raise _parameter_error(errors)
         self.after = _whole_number(
             params.get(self.after_query_param, "0"),
             name=self.after_query_param,

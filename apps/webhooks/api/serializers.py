@@ -21,7 +21,9 @@ class EventDataSerializer(serializers.Serializer):
 class EventSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="webhook_id", help_text='"msg_<32 hex>": the webhook-id of its deliveries.')
     type = serializers.ChoiceField(choices=EventType.choices)
-    timestamp = serializers.DateTimeField(source="occurred_at", help_text="When the change committed (UTC).")
+    timestamp = serializers.DateTimeField(
+        source="occurred_at", help_text="When the change was made (UTC), in the transaction that committed it."
+    )
     actor = serializers.CharField(source="actor_label", help_text="Who made the change, as the audit names them.")
     data = serializers.SerializerMethodField()
 
