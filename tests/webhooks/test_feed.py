@@ -160,3 +160,9 @@ def test_a_page_is_read_in_a_bounded_number_of_queries(world, django_assert_max_
     with django_assert_max_num_queries(6):
         body = api.get(URL, {"limit": "100"}).json()
     assert len(body["results"]) == 100 and body["has_more"] is True
+
+
+def test_a_number_too_long_to_convert_is_a_400_not_a_500(world):
+    response = world.api("a").get(f"{URL}?after={'9' * 5000}")
+    assert response.status_code == 400
+    assert response.json() == {"after": ["Give the seq of the last event you have (a whole number; 0 for the start)."]}

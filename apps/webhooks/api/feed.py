@@ -36,7 +36,8 @@ def _parameter_error(errors: dict[str, list[str]]) -> ValidationError:
 
 
 def _whole_number(raw: str, *, name: str, low: int, high: int, message: str) -> int:
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+    # At most 20 digits before int(): past 4300 digits Python refuses to convert (a 500, not a 400).
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 20) or not low <= int(raw) <= high:
         raise _parameter_error({name: [message]})
     return int(raw)
 
