@@ -126,6 +126,7 @@ def test_the_default_page_is_100_and_the_largest_500(world):
         ("limit=0", {"non_field_errors": ["limit: Give a whole number from 1 to 500."]}),
         ("limit=501", {"non_field_errors": ["limit: Give a whole number from 1 to 500."]}),
         ("limit=1&limit=2", {"non_field_errors": ["limit: Give limit once."]}),
+        ("page_size=5", {"non_field_errors": ["Unknown parameter 'page_size': the feed takes after, limit and type."]}),
         (
             "type=period.deleted",
             {"type": ["Select a valid choice. period.deleted is not one of the available choices."]},

@@ -24,6 +24,7 @@ from .serializers import EventSerializer
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
 MAX_SEQ = 2**63 - 1  # the seq column is a signed 64-bit integer
+KNOWN_PARAMETERS = {"after", "limit", "type", "format"}  # format: DRF's response format
 
 
 def _parameter_error(errors: dict[str, list[str]]) -> ValidationError:
@@ -140,3 +141,13 @@ class EventFeedViewSet(OrganizationScopedMixin, mixins.ListModelMixin, viewsets.
     filterset_class = EventFilter
     pagination_class = EventFeedPagination
     read_scope = TokenScope.EVENTS_READ
+
+    def list(self, request, *args, **kwargs):
+        # A poller that sends a parameter the feed does not read (page_size, since…) would believe it applied.
+        unknown = sorted(set(request.query_params) - KNOWN_PARAMETERS)
+        if unknown:
+            names = ", ".join(repr(name) for name in unknown)
+            raise ValidationError(
+                {"non_field_errors": [f"Unknown parameter {names}: the feed takes after, limit and type."]}
+            )
+        return super().list(request, *args, **kwargs)
