@@ -14,7 +14,6 @@ urlpatterns = [
     path("", include("apps.taxonomy.api.urls")),
     path("", include("apps.pricing.api.urls")),
     path("", include("apps.fx.api.urls")),
-    path("", include("apps.webhooks.api.urls")),
     path("", include("apps.usage.api.urls")),
     path("", include("apps.invoices.api.urls")),
     path("", include("apps.reconciliation.api.urls")),
@@ -23,6 +22,7 @@ urlpatterns = [
     path("", include("apps.disputes.api.urls")),
     path("", include("apps.journals.api.urls")),
     path("", include("apps.periods.api.urls")),
+    path("", include("apps.webhooks.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # Last: a path no route matches answers the API's JSON 404, not the portal's HTML page.
     re_path(r"^.*$", NotFoundView.as_view(), name="not-found"),

@@ -27,6 +27,7 @@ from apps.tenancy.roles import HUMAN_ONLY_MESSAGE, HUMAN_ONLY_PERMS, TokenScope
 from apps.tenancy.scoping import tenant_scoped
 
 from . import hooks
+from .events import period_event_emit
 from .models import BillingPeriod
 from .workflow import TRANSITIONS, Transition, roles_that_may, wrong_state_message
 
@@ -319,6 +320,7 @@ def period_transition(
             after={**_snapshot(billing_period), "period": billing_period.label, **after_extra},
             reason=reason,
         )
+        period_event_emit(billing_period=billing_period, transition=t.name, actor_label=acting.label, reason=reason)
         for effect in hooks.effects_for(t.name):
             effect(billing_period=billing_period, actor=acting.actor, reason=reason)
     return billing_period
