@@ -38,4 +38,4 @@ class EventSerializer(serializers.ModelSerializer):
         url = None
         if event.api_path:
             url = request.build_absolute_uri(event.api_path) if request is not None else event.api_path
-        return {"id": event.object_id, "object": event.object_type, "url": url, "seq": event.seq, **event.data}
+        return event.body_data(url)
