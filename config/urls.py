@@ -43,6 +43,7 @@ urlpatterns = [
     path("", app_urls("apps.allocation.runs.urls")),
     path("", app_urls("apps.statements.urls")),
     path("", app_urls("apps.disputes.urls")),
+    path("", app_urls("apps.journals.urls")),
     path("", app_urls("apps.periods.urls")),
     path("", app_urls("apps.showback.urls")),
     path("", app_urls("apps.portal.urls")),

@@ -2,10 +2,10 @@ from django.contrib import admin
 from django.db import transaction
 from django.forms.models import model_to_dict
 
-from apps.audit.admin_kit import AuditedAdminMixin, TenantAdmin
+from apps.audit.admin_kit import AuditedAdminMixin, ReadOnlyTenantAdmin, TenantAdmin
 from apps.audit.services import audit_record, normalise_for_audit
 from apps.tenancy.admin import admin_organization_ids
-from apps.tenancy.models import Membership, Organization
+from apps.tenancy.models import IdempotencyKey, Membership, Organization
 
 from .models import ApiClient, ApiKeyPrefix
 
@@ -100,3 +100,15 @@ class MembershipAdmin(TenantAdmin):
         # The user lookup searches every account, so only superusers get it; an org admin chooses among
         # their organisations' members (a new member is added on the portal's Members page, by username).
         return ["user"] if request.user.is_superuser else []
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(ReadOnlyTenantAdmin):
+    """The Idempotency-Keys API clients sent with their POSTs (apps.tenancy.idempotency): written by the API
+    and purged after 48 h, only inspected here (registered with the API clients they belong to)."""
+
+    list_display = ["key", "organization", "client_id", "method", "path", "status_code", "created_at"]
+    list_filter = ["organization", "status_code"]
+    list_select_related = ["organization"]
+    search_fields = ["key", "path"]
+    date_hierarchy = "created_at"

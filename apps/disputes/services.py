@@ -1,6 +1,7 @@
 """Writes on disputes: open, comment, accept (into an adjustment pair), reject. Each runs in one
 transaction with the period row locked first (the same order as a period transition, so an approval
-cannot slip between a check and a write), writes its audit event, and e-mails after commit.
+cannot slip between a check and a write), writes its audit event and its event (``events``: opened,
+resolved), and e-mails after commit.
 
 Opening and accepting then lock the statement and the line (every lock filtered by organisation, one row
 per table), and only then check that what is open or credited fits in what was charged: two requests at
@@ -30,8 +31,10 @@ from apps.statements.models import Statement, StatementLine
 from apps.statements.services import adjustment_pair_create, statements_rebuild
 from apps.tenancy.roles import HUMAN_ONLY_MESSAGE
 from apps.tenancy.scoping import tenant_scoped
+from apps.webhooks.models import EventType
 
 from . import notifications, selectors
+from .events import dispute_event_emit
 from .models import Dispute, DisputeComment
 
 MAX_TEXT = 4000
@@ -275,6 +278,7 @@ def dispute_open(
         target=dispute,
         after={**_snapshot(dispute), "reason": dispute.reason, "evidence_url": dispute.evidence_url},
     )
+    dispute_event_emit(dispute=dispute, type=EventType.DISPUTE_OPENED, actor_label=actor_label_for(actor))
     transaction.on_commit(lambda: notifications.dispute_opened_notify(dispute_id=dispute.pk))
     return dispute
 
@@ -409,6 +413,7 @@ def dispute_accept(*, dispute: Dispute, actor, amount: Decimal, recharge_owner: 
             "statements_rebuilt": [statement.reference for statement in rebuilt],
         },
     )
+    dispute_event_emit(dispute=dispute, type=EventType.DISPUTE_RESOLVED, actor_label=actor_label_for(actor))
     transaction.on_commit(lambda: notifications.dispute_resolved_notify(dispute_id=dispute.pk))
     return dispute
 
@@ -433,5 +438,6 @@ def dispute_reject(*, dispute: Dispute, actor, reason: str) -> Dispute:
         after={**_snapshot(dispute), "reason": dispute.resolution_note},
         reason=dispute.resolution_note,
     )
+    dispute_event_emit(dispute=dispute, type=EventType.DISPUTE_RESOLVED, actor_label=actor_label_for(actor))
     transaction.on_commit(lambda: notifications.dispute_resolved_notify(dispute_id=dispute.pk))
     return dispute

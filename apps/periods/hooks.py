@@ -19,6 +19,10 @@ Transitions are named (see ``services``): ``start_reconciliation`` (open → rec
   board and on a period's page under its label. Periods missing from the answer show as empty. One call
   per page, so a fact is one grouped query, not one per period.
 
+- A *warning* is ``fn(*, billing_period) -> str | None``: something a person should know before taking a
+  transition that does not block it (e.g. the journal: a reopened period's posted entries need their
+  reversal posted too). The period page shows them on the step.
+
 - The *figures* are ``fn(*, organization, periods) -> {period: figures}``: the estimated and invoiced cost of
   each month the board and a period's page show (one provider: reconciliation). Without one they show empty.
 
@@ -46,6 +50,7 @@ _effects: dict[str, list[Effect]] = defaultdict(list)
 _facts: dict[str, Fact] = {}
 _checks: dict[str, list[Check]] = defaultdict(list)
 _figures: list[Figures] = []
+_warnings: dict[str, list[Callable[..., "str | None"]]] = defaultdict(list)
 _month_sources: dict[str, tuple[Callable[..., set], Callable[..., bool]]] = {}
 
 
@@ -82,6 +87,16 @@ def register_check(transition: str, check: Check) -> None:
 
 def checks_for(transition: str) -> list[Check]:
     return list(_checks[transition])
+
+
+def register_warning(transition: str, warning: Callable[..., "str | None"]) -> None:
+    _check(transition)
+    if warning not in _warnings[transition]:
+        _warnings[transition].append(warning)
+
+
+def warnings_for(transition: str) -> list[Callable[..., "str | None"]]:
+    return list(_warnings[transition])
 
 
 def register_period_figures(fn: Figures) -> None:

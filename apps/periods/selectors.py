@@ -162,7 +162,8 @@ def checks_for_page(*, organization: Organization, billing_period: BillingPeriod
             reason="(dry run)",
             billing_period=billing_period,
         )
-    return {"transition": t, "check": check, "override_check": override}
+    warnings = [message for warn in hooks.warnings_for(t.name) if (message := warn(billing_period=billing_period))]
+    return {"transition": t, "check": check, "override_check": override, "warnings": warnings}
 
 
 @tenant_scoped

@@ -27,6 +27,7 @@ from apps.tenancy.roles import HUMAN_ONLY_MESSAGE, HUMAN_ONLY_PERMS, TokenScope
 from apps.tenancy.scoping import tenant_scoped
 
 from . import hooks
+from .events import period_event_emit
 from .models import BillingPeriod
 from .workflow import TRANSITIONS, Transition, roles_that_may, wrong_state_message
 
@@ -178,9 +179,15 @@ def _check(
         fill(check, acting=acting, override=override, reason=reason)
     preparer = billing_period.prepared_by_id
     if t.name == "approve" and preparer is not None and acting.user is not None and acting.user.pk == preparer:
+        by_token = billing_period.prepared_by_label.startswith("api:")
         check.forbidden.append(
-            f"{acting.user.get_username()} prepared {label} (submitted it for review), so cannot approve it: "
-            "another finance admin must (maker-checker)."
+            f"{acting.user.get_username()} prepared {label} "
+            + (
+                f"(through the API client they created, {billing_period.prepared_by_label}), "
+                if by_token
+                else "(submitted it for review), "
+            )
+            + "so cannot approve it: another finance admin must (maker-checker)."
         )
     if t.name in ("approve", "close") and organization.mode == Organization.Mode.SHOWBACK:
         check.blocked.append(
@@ -243,7 +250,10 @@ def _snapshot(billing_period: BillingPeriod) -> dict:
 def _apply(billing_period: BillingPeriod, t: Transition, acting: Acting, check: TransitionCheck, reason: str, now):
     after_extra: dict = {}
     if t.name == "submit_for_review":
-        billing_period.prepared_by, billing_period.prepared_by_label = acting.user, acting.label
+        # A token's preparation is its creator's for maker-checker: the person who provisioned the token may
+        # not approve what it submitted (else one person could prepare by script and approve by hand).
+        preparer_user = acting.user if acting.api_client is None else acting.api_client.created_by
+        billing_period.prepared_by, billing_period.prepared_by_label = preparer_user, acting.label
         billing_period.prepared_at = now
         after_extra["reconciliation_run"] = check.reconciliation_run.pk if check.reconciliation_run else None
         if check.override_used:
@@ -319,6 +329,7 @@ def period_transition(
             after={**_snapshot(billing_period), "period": billing_period.label, **after_extra},
             reason=reason,
         )
+        period_event_emit(billing_period=billing_period, transition=t.name, actor_label=acting.label, reason=reason)
         for effect in hooks.effects_for(t.name):
             effect(billing_period=billing_period, actor=acting.actor, reason=reason)
     return billing_period

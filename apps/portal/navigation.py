@@ -68,6 +68,8 @@ NAV_GROUPS: list[NavGroup] = [
             NavItem("Tagging", "taxonomy:dimensions", (Perm.VIEW_ALL_COST, Perm.MANAGE_CATALOG)),
             NavItem("Prices", "pricing:book", (Perm.VIEW_ALL_COST, Perm.MANAGE_CATALOG)),
             NavItem("Exchange rates", "fx:exchange_rates", (Perm.VIEW_ALL_COST, Perm.MANAGE_SETTINGS)),
+            # The accounts journal entries credit; each period's journal is reached from its page.
+            NavItem("Recovery accounts", "journals:recovery_accounts", (Perm.MANAGE_LEDGER, Perm.VIEW_ALL_COST)),
         ),
     ),
     NavGroup(

@@ -12,6 +12,7 @@ from apps.audit.services import audit_record
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
 
+from .events import alert_event_emit
 from .models import Alert
 
 
@@ -71,6 +72,7 @@ def alert_raise(
                     "title": alert.title,
                 },
             )
+            alert_event_emit(alert=alert)
     except IntegrityError:
         # Another worker raised it between the read and the insert: theirs stands, nothing is sent twice.
         return Alert.objects.get(organization=organization, kind=kind, key=key, period=period), False

@@ -3,8 +3,8 @@ its share of the month's budget raises one alert for that month, as AWS Budgets'
 
 ``alert_raise`` is idempotent (one ``Alert`` per kind, key and month), so evaluating again, every hour or by
 hand, never repeats an alert: a threshold that fired stays in ALARM for the month, and the next month starts
-OK. The alert goes by e-mail to the cost centre's owners and the organisation's finance admins. Webhooks do
-not exist yet: the ``Alert`` row is the event they will deliver.
+OK. The alert goes by e-mail to the cost centre's owners and the organisation's finance admins, and raising
+it emits ``budget.threshold_crossed`` (``events``), the event webhooks deliver.
 """
 
 from dataclasses import dataclass, field

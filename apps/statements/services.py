@@ -5,7 +5,7 @@ These run as period-transition hooks (registered in ``apps.py``), inside the tra
 with the period row locked. They write no audit event of their own: a transition writes exactly one
 (``apps.periods.services``), and the statements themselves record when, by whom and from which run they
 were issued. ``adjustment_pair_create`` is called by ``apps.disputes.services.dispute_accept``, which audits
-the acceptance.
+the acceptance. Each draft issued and each statement made final emits its event (``events``).
 
 A statement of version n+1 is a full restatement of the owner's charge for the period (the allocation run
 of that version plus every accepted adjustment of the period), so the journal can reverse version n and
@@ -30,7 +30,9 @@ from apps.core.money import footed_minor_units
 from apps.owners.models import BudgetOwner
 from apps.periods.models import BillingPeriod
 from apps.tenancy.scoping import tenant_scoped
+from apps.webhooks.models import EventType
 
+from .events import statements_event_emit
 from .models import SECTION_ORDER, Adjustment, Section, Statement, StatementLine, section_for
 
 LINE_FIELDS = [
@@ -265,6 +267,9 @@ def statements_issue(*, billing_period: BillingPeriod, actor=None, reason: str =
         _write_lines(statement, specs.get(owner.pk, []))
         statement.save()
         statements.append(statement)
+    statements_event_emit(
+        billing_period=billing_period, statements=statements, type=EventType.STATEMENT_ISSUED, actor=actor
+    )
     if statements:
         from .notifications import statements_issued_notify
 
@@ -330,19 +335,21 @@ def statements_rebuild(*, billing_period: BillingPeriod, owner_ids, actor=None) 
     previous = _previous_finals(billing_period)
     # The drafts are locked up front in primary-key order, as every writer locks rows of one table.
     list(current.select_for_update().filter(owner_id__in=set(owner_ids)).order_by("pk").values_list("pk", flat=True))
-    rebuilt = []
+    rebuilt, new = [], []
     for owner in BudgetOwner.objects.filter(pk__in=set(owner_ids)).order_by("code"):
         statement = current.select_for_update().filter(owner=owner).first()
         if statement is None:
             statement = _new_draft(
                 billing_period=billing_period, run=run, owner=owner, previous=previous.get(owner.pk), actor=actor
             )
+            new.append(statement)
         elif statement.is_final:
             continue
         _write_lines(statement, specs.get(owner.pk, []))
         statement.rebuilt_at = timezone.now()
         statement.save()
         rebuilt.append(statement)
+    statements_event_emit(billing_period=billing_period, statements=new, type=EventType.STATEMENT_ISSUED, actor=actor)
     return rebuilt
 
 
@@ -350,6 +357,12 @@ def statements_rebuild(*, billing_period: BillingPeriod, owner_ids, actor=None) 
 @transaction.atomic
 def statements_finalise(*, billing_period: BillingPeriod, actor=None, reason: str = "") -> int:
     """Effect of ``close``: the current version's drafts become final (and immutable from now on)."""
-    return Statement.objects.filter(
+    drafts = Statement.objects.filter(
         billing_period=billing_period, version=billing_period.version, status=Statement.Status.DRAFT
-    ).update(status=Statement.Status.FINAL, finalised_at=timezone.now())
+    )
+    finalised = list(drafts.order_by("owner_code", "pk"))
+    count = drafts.update(status=Statement.Status.FINAL, finalised_at=timezone.now())
+    statements_event_emit(
+        billing_period=billing_period, statements=finalised, type=EventType.STATEMENT_FINALIZED, actor=actor
+    )
+    return count

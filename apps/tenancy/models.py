@@ -359,3 +359,37 @@ def connect_m2m_guards() -> None:
                     weak=False,
                     dispatch_uid=f"tenancy.m2m_guard.{model._meta.label_lower}.{field.name}",
                 )
+
+
+class IdempotencyKey(TenantModel):
+    """One ``Idempotency-Key`` an API client sent with a POST, and the answer it got (``apps.tenancy.idempotency``).
+
+    Keyed by organisation, API client and key: two clients never share keys. ``fingerprint`` is the SHA-256 of
+    the method, the path and the body (its JSON, keys sorted), so a retry is recognised whatever the key order or
+    spacing and a reuse for another request is refused. While the request runs ``status_code`` is empty (a
+    second request with the key answers 409); once it answered below 500 the status, body and ``Location`` are
+    kept and replayed; a 5xx drops the row so the client can retry. Rows are purged by a beat task once older
+    than ``IDEMPOTENCY_KEY_RETENTION`` (48 h; never less than 24 h). ``client_id`` is the ``accounts.ApiClient``
+    id, held without a foreign key: accounts stands on a floor above tenancy, and a revoked or deleted client's
+    keys simply age out."""
+
+    client_id = models.PositiveBigIntegerField(help_text="The API client (accounts.ApiClient id) that sent the key.")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=2000)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and body.")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty while in flight.")
+    response_body = models.TextField(blank=True, default="", help_text="The answer's JSON, as sent (empty: none).")
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(help_text="When the key was first seen.")
+    claimed_at = models.DateTimeField(help_text="When the request now answering it started.")
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "client_id", "key"], name="idempotencykey_unique_key"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotencykey_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.method} {self.path})"

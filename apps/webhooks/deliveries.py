@@ -51,14 +51,7 @@ def lease() -> timedelta:
 def payload(event: Event) -> dict:
     """The request body (Standard Webhooks shape): type, timestamp, and data with the object's id, kind,
     absolute API URL (null when the API has no page for it) and the event's number, then the event's data."""
-    data = {
-        "id": event.object_id,
-        "object": event.object_type,
-        "url": f"{settings.PORTAL_URL}{event.api_path}" if event.api_path else None,
-        "seq": event.seq,
-    }
-    for key, value in event.data.items():
-        data.setdefault(key, value)
+    data = event.body_data(f"{settings.PORTAL_URL}{event.api_path}" if event.api_path else None)
     occurred = event.occurred_at.astimezone(UTC)
     return {"type": event.type, "timestamp": occurred.isoformat().replace("+00:00", "Z"), "data": data}
 

@@ -64,6 +64,14 @@ class Event(TenantModel):
     def __str__(self) -> str:
         return f"#{self.seq} {self.type} {self.object_type} {self.object_id}"
 
+    def body_data(self, url: str | None) -> dict:
+        """The ``data`` of its webhook body and of its feed row: the object's id, kind, API URL (absolute,
+        or null when the API has no page for it) and the event's number, then the event's own fields."""
+        data = {"id": self.object_id, "object": self.object_type, "url": url, "seq": self.seq}
+        for key, value in self.data.items():
+            data.setdefault(key, value)
+        return data
+
     @property
     def webhook_id(self) -> str:
         """The Standard Webhooks message id: the same on every attempt of this event to every endpoint."""

@@ -259,6 +259,11 @@ INGEST_STALE_AFTER = timedelta(minutes=int(os.environ.get("INGEST_STALE_AFTER_MI
 # A received upload body is deleted as soon as its job cannot be re-run (succeeded, refused); that of a job
 # that failed or was interrupted (a retry reads it again) is kept this many days after it stopped.
 INGEST_PAYLOAD_RETENTION_DAYS = int(os.environ.get("INGEST_PAYLOAD_RETENTION_DAYS", "7"))
+# Idempotency-Key on the API's POSTs (apps/tenancy/idempotency.py): a key and its stored answer are kept this
+# many hours (at least 24) and then purged by the beat task; a request still running with a key after
+# IDEMPOTENCY_STALE_AFTER (its process died before it answered) lets a retry with the key run again.
+IDEMPOTENCY_KEY_RETENTION = timedelta(hours=max(24, int(os.environ.get("IDEMPOTENCY_KEY_RETENTION_HOURS", "48"))))
+IDEMPOTENCY_STALE_AFTER = timedelta(minutes=int(os.environ.get("IDEMPOTENCY_STALE_AFTER_MINUTES", "10")))
 # Periodic tasks, run by `celery -A config beat`.
 CELERY_BEAT_SCHEDULE = {
     "usage-sweep-stale-jobs": {"task": "usage.sweep_stale_jobs", "schedule": 60.0},
@@ -273,6 +278,8 @@ CELERY_BEAT_SCHEDULE = {
     "showback-detect-spikes": {"task": "showback.detect_spikes", "schedule": 3600.0},
     # Webhook deliveries that are due (first sends whose message was lost, and retries): apps/webhooks/tasks.py.
     "webhooks-send-due": {"task": "webhooks.send_due", "schedule": 30.0},
+    # Idempotency keys older than IDEMPOTENCY_KEY_RETENTION (apps/tenancy/tasks.py).
+    "tenancy-purge-idempotency-keys": {"task": "tenancy.purge_idempotency_keys", "schedule": 3600.0},
 }
 
 REST_FRAMEWORK = {
@@ -306,6 +313,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "StatementStatusEnum": "apps.statements.models.Statement.Status",
         "DisputeStatusEnum": "apps.disputes.models.Dispute.Status",
+        # The event types, wherever a field takes them (the event feed's type, a webhook endpoint's events).
+        "EventTypeEnum": "apps.webhooks.models.EventType",
     },
 }
 

@@ -243,3 +243,33 @@ def test_decimal_and_month_patterns_need_digits_and_a_real_year(document):
     ]
     assert not re.match(MONTH_PATTERN, "0000-01")
     assert re.match(MONTH_PATTERN, "2026-10")
+
+
+# The uploads keep their own job-based Idempotency-Key (a key names the job): no 409/422 of the shared one.
+OWN_IDEMPOTENCY = {"/api/v1/usage/", "/api/v1/invoices/"}
+
+
+def test_every_post_documents_the_idempotency_key_and_every_get_the_etag(document):
+    posts = gets = 0
+    for path, method, operation in operations(document):
+        parameters = {(p["name"], p["in"]): p for p in operation.get("parameters", [])}
+        responses = operation["responses"]
+        if method == "post":
+            posts += 1
+            assert ("Idempotency-Key", "header") in parameters, path
+            if path in OWN_IDEMPOTENCY:
+                assert "422" not in responses, path
+                continue
+            key = parameters[("Idempotency-Key", "header")]
+            assert not key.get("required") and key["schema"]["maxLength"] == 255, path
+            assert "422" in key["description"] and "409" in key["description"], path
+            assert {"409", "422"} <= set(responses), path
+            assert "Idempotency-Key" in responses["422"]["description"], path
+            success = [status for status in responses if status.startswith("2")]
+            assert all("Idempotent-Replayed" in responses[status]["headers"] for status in success), path
+        if method == "get" and path != "/api/v1/schema/":
+            gets += 1
+            assert ("If-None-Match", "header") in parameters, path
+            assert "ETag" in responses["200"]["headers"] and "ETag" in responses["304"]["headers"], path
+            assert "content" not in responses["304"], path
+    assert posts >= 11 and gets >= 20

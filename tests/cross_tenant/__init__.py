@@ -41,6 +41,8 @@ class ApiRoute:
     # For list routes: returns the id of a row of the given org that must show up only for that org.
     row_id: Callable[["object", Organization], object] | None = None
     method: str = "get"
+    # For routes that need query parameters (a file download): builds them for the token's organisation.
+    query: KwargsBuilder | None = None
 
 
 @dataclass(frozen=True)
@@ -72,9 +74,9 @@ def portal_route(
     PORTAL_ROUTES[url_name] = PortalRoute(url_name, kwargs, method, role)
 
 
-def api_route(url_name: str, kwargs: KwargsBuilder = no_kwargs, row_id=None, method: str = "get") -> None:
+def api_route(url_name: str, kwargs: KwargsBuilder = no_kwargs, row_id=None, method: str = "get", query=None) -> None:
     assert url_name not in API_ROUTES, f"{url_name} registered twice"
-    API_ROUTES[url_name] = ApiRoute(url_name, kwargs, row_id, method)
+    API_ROUTES[url_name] = ApiRoute(url_name, kwargs, row_id, method, query)
 
 
 def tenant_model(label: str, make) -> None:

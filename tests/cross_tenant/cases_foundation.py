@@ -32,6 +32,27 @@ def _audit_event(world, organization) -> AuditEvent:
         )
 
 
+def _idempotency_key(world, organization):
+    from django.utils import timezone
+
+    from apps.tenancy.models import IdempotencyKey
+
+    client = _api_client(world, organization)
+    with scope(organization=organization):
+        return IdempotencyKey.objects.create(
+            organization=organization,
+            client_id=client.pk,
+            key="retry-1",
+            method="POST",
+            path="/api/v1/budget-owners/",
+            fingerprint="0" * 64,
+            status_code=201,
+            response_body='{"id": 1}',
+            created_at=timezone.now(),
+            claimed_at=timezone.now(),
+        )
+
+
 def _membership(world, organization):
     key = "a" if organization.slug == world.orgs["a"].slug else "b"
     return world.memberships[(key, Role.VIEWER)]
@@ -57,6 +78,7 @@ api_route("api:audit-event-detail", lambda w, o: {"pk": _audit_event(w, o).pk})
 tenant_model("tenancy.membership", _membership)
 tenant_model("accounts.apiclient", _api_client)
 tenant_model("audit.auditevent", _audit_event)
+tenant_model("tenancy.idempotencykey", _idempotency_key)
 
 unscoped_route("portal:switcher", "lists only the logged-in user's own memberships")
 unscoped_route("accounts:login", "public")

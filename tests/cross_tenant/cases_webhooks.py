@@ -97,3 +97,6 @@ api_route(
     lambda w, o: {"pk": make_delivery(w, o).endpoint_id, "delivery_id": make_delivery(w, o).pk},
     method="post",
 )
+
+# The event feed lists rows by their webhook-id ("msg_…"), the feed's "id".
+api_route("api:event-list", row_id=lambda world, organization: make_event(world, organization).webhook_id)

@@ -6,6 +6,7 @@ import pytest
 from django_scopes import scope
 
 from apps.fx.models import FxRate, OrgFxRate
+from apps.tenancy.models import IdempotencyKey
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/fx-rates/"
@@ -50,12 +51,20 @@ def test_own_rates_written_for_the_token_organisation_only(world):
 def test_idempotency_key_replays_and_refuses_another_body(world):
     api = world.api("a", ["fx:write"])
     first = _post(api, BODY, **{"Idempotency-Key": "k1"})
+    assert first.status_code == 201 and first.json()["created"] == 1
+    # The API's stored answer (apps.tenancy.idempotency): the same status and body, marked as a replay.
     again = _post(api, BODY, **{"Idempotency-Key": "k1"})
-    assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
     other = {"rates": [{**BODY["rates"][0], "rate": "0.8713"}]}
     refused = _post(api, other, **{"Idempotency-Key": "k1"})
-    assert refused.status_code == 400 and "Idempotency-Key" in refused.content.decode()
+    assert refused.status_code == 422 and "Idempotency-Key" in refused.json()["detail"]
+    # Once the API's key is purged (after 48 h), the load still knows its key: the same load, 200.
+    with scope(organization=world.org("a")):
+        IdempotencyKey.objects.all().delete()
+    late = _post(api, BODY, **{"Idempotency-Key": "k1"})
+    assert late.status_code == 200 and late["Idempotent-Replayed"] == "true"
+    assert late.json()["load"] == first.json()["load"]
     with scope(organization=world.org("a")):
         assert OrgFxRate.objects.get().rate_e10 == 8_712_000_000
 

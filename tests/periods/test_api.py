@@ -9,10 +9,11 @@ from django_scopes import scope
 
 from apps.audit.models import AuditEvent
 from apps.periods.models import BillingPeriod
+from apps.periods.services import TransitionForbidden
 from apps.periods.workflow import TRANSITIONS
 from apps.tenancy.roles import HUMAN_ONLY_MESSAGE, Role, TokenScope
 from tests.factories import ApiClientFactory
-from tests.scenarios import OCT, TO_CLOSED, TO_IN_REVIEW, allocated, reconciled, step, walk
+from tests.scenarios import OCT, TO_CLOSED, TO_IN_REVIEW, allocated, reconciled, second_finance_admin, step, walk
 
 pytestmark = pytest.mark.django_db
 
@@ -94,17 +95,31 @@ def test_a_token_prepares_as_itself_and_a_person_approves(ready):
     assert response.json()["state"] == "reconciling"
     submitted = transition(analyst_token, "submit_for_review", reason="ERP says ready").json()
     assert (submitted["state"], submitted["prepared_by_label"]) == ("in_review", label)
-    # The finance admin who made the token is not its preparer: the token is nobody's, so they may approve.
-    step(ready, "approve", actor=ready.user("a", Role.FINANCE_ADMIN))
+    # The token's preparation counts as its creator's for maker-checker: the finance admin who made it may not
+    # approve what it submitted (one person could otherwise prepare by script and approve by hand); another may.
+    maker = ready.user("a", Role.FINANCE_ADMIN)
+    refused = token_less_approve(ready, maker)
+    assert refused == [
+        f"alpha-finance_admin prepared 2026-10 (through the API client they created, {label}), so cannot "
+        "approve it: another finance admin must (maker-checker)."
+    ]
+    checker = second_finance_admin(ready)
+    step(ready, "approve", actor=checker)
     events = billing_period_events(ready.org("a"))
     assert [(e.action, e.actor, e.actor_label, e.reason) for e in events] == [
         ("billing_period.start_reconciliation", None, label, ""),
         ("billing_period.submit_for_review", None, label, "ERP says ready"),
-        ("billing_period.approve", ready.user("a", Role.FINANCE_ADMIN), "alpha-finance_admin", ""),
+        ("billing_period.approve", checker, checker.get_username(), ""),
     ]
     with scope(organization=ready.org("a")):
         billing_period = BillingPeriod.objects.get(period=OCT)
-    assert billing_period.prepared_by is None and billing_period.prepared_by_label == label
+    assert billing_period.prepared_by == maker and billing_period.prepared_by_label == label
+
+
+def token_less_approve(world, person) -> list[str]:
+    with pytest.raises(TransitionForbidden) as excinfo:
+        step(world, "approve", actor=person)
+    return excinfo.value.messages
 
 
 def test_skipping_a_state_answers_409(ready):

@@ -8,7 +8,7 @@ from apps.tenancy.roles import Role
 pytestmark = pytest.mark.django_db
 
 CLOSE_ALL = ["Periods", "Reconciliation", "Allocation", "Allocation rules", "Statements", "Disputes"]
-CATALOG_ALL = ["Cost centres", "Tagging", "Prices", "Exchange rates"]
+CATALOG_ALL = ["Cost centres", "Tagging", "Prices", "Exchange rates", "Recovery accounts"]
 
 EXPECTED = {
     Role.ORG_ADMIN: [

@@ -22,9 +22,11 @@ from django_scopes import scope
 from apps.owners.models import Budget, BudgetThreshold
 from apps.showback.budgets import budget_report, threshold_key
 from apps.showback.models import Alert
+from apps.showback.services import alert_raise
 from apps.showback.services_budgets import budgets_evaluate
 from apps.showback.tasks import evaluate_budgets
 from apps.tenancy.roles import Role
+from tests.event_log import events
 from tests.factories.owners import BudgetFactory, BudgetOwnerFactory
 from tests.factories.taxonomy import TagDimensionFactory, TagSetFactory, TagValueFactory
 from tests.factories.usage import DailyUsageFactory
@@ -461,3 +463,32 @@ def test_the_beat_schedule_evaluates_budgets_hourly(settings):
     ]
     assert [entry["schedule"] for entry in entries] == [3600.0]
     assert "showback.evaluate_budgets" in app.tasks
+
+
+def test_each_budget_alert_emits_budget_threshold_crossed_once_and_a_spike_emits_nothing(alpha, thresholds):
+    _evaluate(alpha)
+    _evaluate(alpha)  # evaluating again raises nothing, so emits nothing
+    alerts = _alerts(alpha)
+    emitted = events(alpha["org"])
+    assert [e.type for e in emitted] == ["budget.threshold_crossed"] * len(FIRING)
+    assert all((e.object_type, e.api_path) == ("alert", "") for e in emitted)
+    by_alert = {e.object_id: e.data for e in emitted}
+    expected = {  # worked out in the thresholds fixture: (pct, basis, spend, budget)
+        "1101-80": ("CC-1101", "80.00", "actual", "850.50", "1000.00"),
+        "1101-100f": ("CC-1101", "100.00", "forecast", "2636.55", "1000.00"),
+        "1201-110": ("CC-1201", "110.00", "actual", "330.00", "300.00"),
+        "1100-50": ("CC-1100", "50.00", "actual", "970.75", "1700.00"),
+    }
+    for name, (owner, pct, basis, spend, budget) in expected.items():
+        alert = alerts[threshold_key(thresholds[name].pk)]
+        assert by_alert[str(alert.pk)] == {
+            "owner": owner,
+            "period": "2026-10",
+            "pct": pct,
+            "basis": basis,
+            "spend": spend,
+            "budget": budget,
+            "currency": "USD",
+        }, name
+    alert_raise(organization=alpha["org"], kind="spike", key="team:search", period=D(2026, 10, 10), title="Spike")
+    assert len(events(alpha["org"])) == len(FIRING)

@@ -77,7 +77,8 @@ def test_api_route_never_shows_another_organisations_rows(world, case):
         assert other_id not in ids
     else:
         kwargs_b = case.kwargs(world, world.org("b"))
-        response = getattr(api, case.method)(reverse(case.url_name, kwargs=kwargs_b))
+        query = case.query(world, world.org("a")) if case.query else None
+        response = getattr(api, case.method)(reverse(case.url_name, kwargs=kwargs_b), query)
         if kwargs_b:
             assert response.status_code == 404
         else:

@@ -4,7 +4,7 @@ answer, each with the one error body (``ErrorSerializer``), unless the view decl
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 from .errors import ErrorSerializer
@@ -19,7 +19,44 @@ ERROR_DESCRIPTIONS = {
     "413": "The body is over the size limit named in detail.",
     "415": "The body's Content-Type is not one this operation reads.",
     "429": "Over the client's request rate; Retry-After says when to try again.",
+    "409": "The Idempotency-Key is still in use by a request that has not answered yet: retry later.",
+    "422": "The Idempotency-Key was already used for another request (another path or body).",
 }
+
+# The sync conventions every organisation-scoped view follows (apps/tenancy/api/views.py), said in the document.
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Makes a retry safe: the same key with the same path and body answers the first request's "
+    "status and body (with Idempotent-Replayed: true) instead of running it again; with another path or body "
+    "422; while the first still runs 409. A 5xx is not kept. Keys are per API client, kept 48 hours (at least "
+    "24). 1 to 255 visible ASCII characters, e.g. a UUID.",
+)
+IDEMPOTENT_REPLAYED = OpenApiParameter(
+    "Idempotent-Replayed",
+    {"type": "string", "enum": ["true"]},
+    OpenApiParameter.HEADER,
+    response=["200", "201", "202"],
+    description="Present when this is the stored answer to an earlier request with the same Idempotency-Key.",
+)
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The ETag of an earlier answer: 304 with no body when the answer would be the same.",
+)
+ETAG = OpenApiParameter(
+    "ETag",
+    str,
+    OpenApiParameter.HEADER,
+    response=["200", "304"],
+    description="The answer's entity tag (Cache-Control: private, no-cache; Vary: Authorization): send it back "
+    "as If-None-Match.",
+)
+NOT_MODIFIED = "Not modified: If-None-Match named the current ETag. No body."
 
 # Strings a filter or a body field refuses although nothing else in their schema excludes them.
 NO_NUL_PATTERN = r"^[^\x00]*$"
@@ -57,8 +94,28 @@ class ApiAutoSchema(AutoSchema):
             schema, required = {**schema, "minLength": 1}, True
         return schema, required
 
+    def shares_idempotency(self) -> bool:
+        """A POST of a view that follows the shared Idempotency-Key (not one whose handler keeps its own)."""
+        if self.method != "POST" or not hasattr(self.view, "own_idempotency_actions"):
+            return False
+        handler = getattr(self.view, "action", None) or self.method.lower()
+        return handler not in self.view.own_idempotency_actions
+
+    def is_conditional_read(self) -> bool:
+        return self.method == "GET" and hasattr(self.view, "own_idempotency_actions")
+
+    def get_override_parameters(self):
+        parameters = list(super().get_override_parameters())
+        if self.shares_idempotency():
+            parameters += [IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED]
+        if self.is_conditional_read():
+            parameters += [IF_NONE_MATCH, ETAG]
+        return parameters
+
     def error_statuses(self) -> list[str]:
         statuses = ["401", "403", "429"]
+        if self.shares_idempotency():
+            statuses += ["409", "422"]
         has_path_parameters = "{" in self.path
         is_list = self.method == "GET" and self._is_list_view()
         if self.method in BODY_METHODS or is_list:
@@ -78,6 +135,8 @@ class ApiAutoSchema(AutoSchema):
                 responses[status] = self._get_response_for_code(
                     OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[status]), status
                 )
+        if self.is_conditional_read() and "200" in responses:
+            responses["304"] = self._get_response_for_code(OpenApiResponse(description=NOT_MODIFIED), "304")
         return responses
 
 

@@ -97,10 +97,10 @@ class FxRateView(OrganizationAPIView):
     @extend_schema(
         request=OwnRatesInSerializer,
         responses={201: OwnRatesLoadedSerializer, 200: OwnRatesLoadedSerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
         description='Load own rates: {"rates": [{"day": "2026-11-02", "from": "USD", "to": "EUR", "rate": '
         '"0.8712", "source": "Treasury EOD"}]}. Answers 201 with the counts; the same Idempotency-Key with the '
-        "same body answers the same load (200, Idempotent-Replayed: true), with another body 400.",
+        "same body answers the stored answer (Idempotent-Replayed: true), with another body 422; once the key "
+        "has been purged (after 48 h) the load still knows it: the same body answers the same load (200).",
     )
     def post(self, request):
         incoming = OwnRatesInSerializer(data=request.data)

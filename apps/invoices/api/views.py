@@ -47,6 +47,8 @@ class InvoiceViewSet(OrganizationReadOnlyViewSet):
     filterset_class = ProviderInvoiceFilter
     read_scope = TokenScope.PERIODS_READ
     write_scope = TokenScope.INVOICES_WRITE
+    # A bill's Idempotency-Key names its import job (apps.ingest.payloads): the same key and body answer that job.
+    own_idempotency_actions = ("create",)
 
     def restrict_queryset(self, queryset):
         return queryset.annotate(

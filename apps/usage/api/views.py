@@ -39,6 +39,8 @@ class UsageJobViewSet(JobRetryMixin, OrganizationReadOnlyViewSet):
     # Jobs are followed by the client that uploads them: reading one needs the write scope too.
     read_scope = write_scope = TokenScope.USAGE_WRITE
     filterset_class = IngestJobFilter
+    # An upload's Idempotency-Key names its job (apps.ingest.payloads): the same key and body answer that job.
+    own_idempotency_actions = ("create",)
 
     def get_parsers(self):
         if getattr(self, "action", None) == "create" or (self.request and self.request.method == "POST"):
