@@ -19,10 +19,26 @@ def single_values(query_params, names) -> dict[str, list[str]]:
 
 
 class StrictFilterBackend(DjangoFilterBackend):
+    """A list's query parameters are its filters and its paginator's (``cursor``, ``page_size``), plus what
+    the view names in ``extra_query_params``; any other parameter answers 400 naming it (a misspelt filter
+    must not return every row as if it had filtered). Only a list is held to it: a detail route (or an action
+    under it, such as an invoice's lines with their own filters) reads the list's queryset to find its object."""
+
     def filter_queryset(self, request, queryset, view):
         filterset_class = self.get_filterset_class(view, queryset)
         if filterset_class is not None:
             check_filter_parameters(request.query_params, filterset_class.base_filters)
+        if filterset_class is not None and getattr(view, "action", "list") == "list":
+            known = set(filterset_class.base_filters) | set(getattr(view, "extra_query_params", ()))
+            paginator = getattr(view, "paginator", None)
+            for attribute in ("cursor_query_param", "page_size_query_param", "page_query_param"):
+                if getattr(paginator, attribute, None):
+                    known.add(getattr(paginator, attribute))
+            unknown = sorted(name for name in request.query_params if name not in known)
+            if unknown:
+                raise ValidationError(
+                    {name: [f"Not a parameter of this list; use {', '.join(sorted(known))}."] for name in unknown}
+                )
         return super().filter_queryset(request, queryset, view)
 
 
