@@ -71,6 +71,7 @@ class Dispute(TenantModel):
         related_name="+",
         help_text="Who pays the accepted amount instead.",
     )
+    updated_at = models.DateTimeField(auto_now=True, help_text="Last change (opened, resolved).")
 
     class Meta:
         ordering = ["-opened_at", "-id"]
@@ -102,7 +103,10 @@ class Dispute(TenantModel):
                 name="dispute_rejected_has_reason",
             ),
         ]
-        indexes = [models.Index(fields=["organization", "status", "billing_period"], name="dispute_org_status")]
+        indexes = [
+            models.Index(fields=["organization", "status", "billing_period"], name="dispute_org_status"),
+            models.Index(fields=["organization", "updated_at"], name="dispute_org_updated"),
+        ]
 
     def __str__(self) -> str:
         return f"Dispute #{self.pk} ({self.status})"

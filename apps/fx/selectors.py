@@ -278,12 +278,7 @@ class CurrencyLines:
         return max(line.for_day or line.period_end for line in self.lines)
 
 
-@tenant_scoped(via="conversion")
-def conversion_currencies(*, conversion: Conversion) -> list[CurrencyLines]:
-    """A stored conversion's lines, per currency converted (in currency order), each in day order."""
-    lines = ConversionLine.objects.filter(organization_id=conversion.organization_id, conversion=conversion).order_by(
-        "from_currency", "for_day", "period_start", "period_end", "id"
-    )
+def _currency_lines(lines) -> list[CurrencyLines]:
     by_currency: dict[str, list] = {}
     for line in lines:
         by_currency.setdefault(line.from_currency, []).append(line)
@@ -291,6 +286,34 @@ def conversion_currencies(*, conversion: Conversion) -> list[CurrencyLines]:
         CurrencyLines(from_currency=currency, to_currency=of[0].to_currency, lines=tuple(of))
         for currency, of in by_currency.items()
     ]
+
+
+_LINE_ORDER = ("from_currency", "for_day", "period_start", "period_end", "id")
+
+
+@tenant_scoped(via="conversion")
+def conversion_currencies(*, conversion: Conversion) -> list[CurrencyLines]:
+    """A stored conversion's lines, per currency converted (in currency order), each in day order."""
+    lines = ConversionLine.objects.filter(organization_id=conversion.organization_id, conversion=conversion).order_by(
+        *_LINE_ORDER
+    )
+    return _currency_lines(lines)
+
+
+@tenant_scoped
+def conversions_currencies(*, organization: Organization, conversion_ids: Iterable[int]) -> dict[int, list]:
+    """``conversion_currencies`` of several stored conversions in one query: {conversion id: [CurrencyLines]}
+    (a list of statements shows each one's rates without a query per row)."""
+    ids = set(conversion_ids)
+    if not ids:
+        return {}
+    lines = ConversionLine.objects.filter(organization=organization, conversion_id__in=ids).order_by(
+        "conversion_id", *_LINE_ORDER
+    )
+    by_conversion: dict[int, list] = {}
+    for line in lines:
+        by_conversion.setdefault(line.conversion_id, []).append(line)
+    return {conversion_id: _currency_lines(of) for conversion_id, of in by_conversion.items()}
 
 
 @tenant_scoped

@@ -1,5 +1,6 @@
 import django_filters
 
+from apps.core.api.filtering import UpdatedSinceFilter
 from apps.core.api.months import MonthFilter
 
 from .models import JournalEntry
@@ -12,9 +13,7 @@ class JournalEntryFilter(django_filters.FilterSet):
         field_name="posting_status", choices=JournalEntry.Posting.choices, label="pending, posted or failed"
     )
     owner = django_filters.CharFilter(field_name="owner_code", lookup_expr="iexact", label="Cost-centre code")
-    updated_since = django_filters.IsoDateTimeFilter(
-        field_name="updated_at", lookup_expr="gte", label="Changed at or after (ISO-8601 datetime)"
-    )
+    updated_since = UpdatedSinceFilter()
 
     class Meta:
         model = JournalEntry

@@ -96,8 +96,9 @@ def _posting_date(billing_period: BillingPeriod):
 def _fx_block(statement: Statement) -> dict | None:
     # The statement API's conversion block, as JSON (its dates as ISO text), so the entry carries the same.
     from apps.statements.api.serializers import conversion_data
+    from apps.statements.selectors import statement_conversion
 
-    data = conversion_data(statement)
+    data = conversion_data(statement, statement_conversion(statement=statement))
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder)) if data else None
 
 

@@ -90,6 +90,8 @@ def record_late_arrivals(*, organization: Organization, kind: str, job, found: l
             arrival.detail = item.detail
             arrival.last_at = now
             arrival.save()
+            # The period's payload (late_data) changed: a client polling ?updated_since= sees the period again.
+            BillingPeriod.objects.filter(organization=organization, pk=billing_period.pk).update(updated_at=now)
             audit_record(
                 organization=organization,
                 actor=None,

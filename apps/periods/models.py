@@ -111,6 +111,7 @@ class BillingPeriod(TenantModel):
                 name="billingperiod_maker_checker",
             ),
         ]
+        indexes = [models.Index(fields=["organization", "updated_at"], name="billingperiod_org_updated")]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -97,6 +97,9 @@ class Statement(TenantModel):
         null=True, blank=True, help_text="When an accepted dispute last rebuilt this draft."
     )
     finalised_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(
+        auto_now=True, help_text="Last change (issued, rebuilt, finalised): what ?updated_since= filters on."
+    )
 
     class Meta:
         ordering = ["-period", "owner_code", "-version"]
@@ -120,7 +123,10 @@ class Statement(TenantModel):
                 name="statement_total_is_sections",
             ),
         ]
-        indexes = [models.Index(fields=["organization", "period", "owner"], name="statement_org_period_owner")]
+        indexes = [
+            models.Index(fields=["organization", "period", "owner"], name="statement_org_period_owner"),
+            models.Index(fields=["organization", "updated_at"], name="statement_org_updated"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.owner_code} {self.period:%Y-%m} v{self.version} ({self.status})"

@@ -356,12 +356,14 @@ def statements_rebuild(*, billing_period: BillingPeriod, owner_ids, actor=None) 
 @tenant_scoped(via="billing_period")
 @transaction.atomic
 def statements_finalise(*, billing_period: BillingPeriod, actor=None, reason: str = "") -> int:
-    """Effect of ``close``: the current version's drafts become final (and immutable from now on)."""
+    """Effect of ``close``: the current version's drafts become final (and immutable from now on). One UPDATE,
+    which ``auto_now`` does not see: it sets ``updated_at`` itself (the last change such a row ever gets)."""
+    now = timezone.now()
     drafts = Statement.objects.filter(
         billing_period=billing_period, version=billing_period.version, status=Statement.Status.DRAFT
     )
     finalised = list(drafts.order_by("owner_code", "pk"))
-    count = drafts.update(status=Statement.Status.FINAL, finalised_at=timezone.now())
+    count = drafts.update(status=Statement.Status.FINAL, finalised_at=now, updated_at=now)
     statements_event_emit(
         billing_period=billing_period, statements=finalised, type=EventType.STATEMENT_FINALIZED, actor=actor
     )

@@ -5,6 +5,7 @@ import itertools
 from operator import attrgetter
 
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from apps.core.csv import csv_response
@@ -17,6 +18,7 @@ from apps.tenancy.roles import Perm
 from . import hooks, selectors
 from .forms import StatementFilterForm
 from .models import Statement
+from .pdf import statement_pdf
 
 PAGE_SIZE = 50
 
@@ -164,6 +166,20 @@ def statement_detail(request, org_slug: str, pk: int):
 def statement_print(request, org_slug: str, pk: int):
     statement = _visible_statement_or_404(request, pk)
     return render(request, "statements/statement_print.html", _detail_context(request, statement))
+
+
+def pdf_response(*, organization, statement: Statement) -> HttpResponse:
+    """The statement's PDF as a download (the portal and the API answer the same file)."""
+    response = HttpResponse(statement_pdf(statement=statement), content_type="application/pdf")
+    filename = f"statement-{organization.slug}-{statement.reference}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@org_perm_required(Perm.VIEW_ORG)
+def statement_pdf_download(request, org_slug: str, pk: int):
+    """The PDF of a statement the member may see (a budget owner: their subtree's; anything else is a 404)."""
+    return pdf_response(organization=request.organization, statement=_visible_statement_or_404(request, pk))
 
 
 CSV_HEADER = [

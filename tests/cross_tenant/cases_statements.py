@@ -46,6 +46,7 @@ portal_route("statements:list", _org)
 portal_route("statements:detail", _statement)
 portal_route("statements:print", _statement)
 portal_route("statements:export", _statement)
+portal_route("statements:pdf", _statement)
 
 
 def _statement_id(world, organization):
@@ -58,3 +59,4 @@ def _statement_pk(world, organization) -> dict:
 
 api_route("api:statement-list", row_id=_statement_id)
 api_route("api:statement-detail", _statement_pk)
+api_route("api:statement-pdf", _statement_pk)

@@ -239,7 +239,9 @@ def test_the_disputes_api(world, issued):
         "resolution_note": "",
         "adjusted": None,
         "recharge_owner_code": None,
+        "updated_at": row["updated_at"],
     }
+    assert row["updated_at"] >= row["opened_at"]
     assert api.get(f"/api/v1/disputes/{dispute.pk}/").json()["id"] == dispute.pk
     assert api.get("/api/v1/disputes/", {"status": "accepted"}).json()["results"] == []
     forbidden = world.api("a", scopes=[TokenScope.STATEMENTS_READ]).get("/api/v1/disputes/")

@@ -273,7 +273,11 @@ def test_the_api_lists_statements_with_decimal_strings(world, issued):
         "superseded_by": None,
         "issued_at": row["issued_at"],
         "finalised_at": None,
+        "updated_at": row["updated_at"],
+        "erp": {"gl_account": "", "department": "", "company_code": "", "class": "", "location": ""},
+        "conversion": None,
     }
+    assert row["updated_at"] >= row["issued_at"]
     assert api.get("/api/v1/statements/", {"status": "final"}).json()["results"] == []
 
 

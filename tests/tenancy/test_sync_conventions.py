@@ -37,7 +37,10 @@ def token(world, key: str = "a", *, scopes=None, created_by=None):
     organization = world.org(key)
     with scope(organization=organization):
         api_client = ApiClientFactory(
-            organization=organization, created_by=created_by, scopes=scopes or list(TokenScope.values)
+            organization=organization,
+            created_by=created_by,
+            role=Role.FINANCE_ANALYST,  # a service account that may prepare periods
+            scopes=scopes or list(TokenScope.values),
         )
     return api_client, Client(headers={"Authorization": f"Bearer {api_client.raw_token}"})
 

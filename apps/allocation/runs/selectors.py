@@ -19,7 +19,7 @@ from django.db.models.functions import TruncMonth
 from apps.core.calendar import month_before, period_bounds, period_of_day
 from apps.core.money import exact_text, footed_minor_units, money_text
 from apps.fx.models import Conversion
-from apps.fx.selectors import conversion_currencies
+from apps.fx.selectors import conversion_currencies, conversions_currencies
 from apps.invoices.models import ProviderInvoice
 from apps.owners.models import BudgetOwner
 from apps.periods.models import BillingPeriod
@@ -270,14 +270,9 @@ class RunConversion:
         return " ".join(f"Converted from {c.from_currency} at {self.source_text} ({c.text})." for c in self.currencies)
 
 
-@tenant_scoped(via="run")
-def run_conversion(*, run: AllocationRun) -> RunConversion | None:
-    """What the run converted into its currency and at which rates; None when everything was in it."""
-    if run.conversion_id is None:
-        return None
-    conversion = Conversion.objects.get(organization_id=run.organization_id, pk=run.conversion_id)
+def _run_conversion(conversion: Conversion, currency_lines) -> RunConversion:
     currencies = []
-    for of in conversion_currencies(conversion=conversion):
+    for of in currency_lines:
         by_day = sorted(of.lines, key=lambda line: (line.for_day or line.period_start, line.period_end or date.min))
         currencies.append(
             CurrencyConversion(
@@ -296,3 +291,31 @@ def run_conversion(*, run: AllocationRun) -> RunConversion | None:
             )
         )
     return RunConversion(conversion=conversion, currencies=currencies)
+
+
+@tenant_scoped(via="run")
+def run_conversion(*, run: AllocationRun) -> RunConversion | None:
+    """What the run converted into its currency and at which rates; None when everything was in it."""
+    if run.conversion_id is None:
+        return None
+    conversion = Conversion.objects.get(organization_id=run.organization_id, pk=run.conversion_id)
+    return _run_conversion(conversion, conversion_currencies(conversion=conversion))
+
+
+@tenant_scoped
+def runs_conversions(*, organization: Organization, run_ids) -> dict[int, RunConversion]:
+    """``run_conversion`` of several runs in three queries whatever their number: {run id: RunConversion}, for
+    the runs that converted anything (a run that did not is absent)."""
+    runs = dict(
+        AllocationRun.objects.filter(
+            organization=organization, pk__in=set(run_ids), conversion__isnull=False
+        ).values_list("pk", "conversion_id")
+    )
+    if not runs:
+        return {}
+    conversions = Conversion.objects.filter(organization=organization, pk__in=set(runs.values())).in_bulk()
+    lines = conversions_currencies(organization=organization, conversion_ids=conversions)
+    return {
+        run_id: _run_conversion(conversions[conversion_id], lines.get(conversion_id, []))
+        for run_id, conversion_id in runs.items()
+    }

@@ -39,6 +39,7 @@ class DisputeSerializer(serializers.ModelSerializer):
             "resolution_note",
             "adjusted",
             "recharge_owner_code",
+            "updated_at",
         ]
         read_only_fields = fields
 

@@ -47,50 +47,6 @@ class StatementLineSerializer(serializers.ModelSerializer):
         return line.adjustment.dispute_id if line.adjustment_id else None
 
 
-class StatementSerializer(serializers.ModelSerializer):
-    period = MonthField(read_only=True)
-    reference = serializers.CharField(read_only=True, help_text="{period}-{cost centre}-v{version}")
-    supersedes = serializers.PrimaryKeyRelatedField(
-        read_only=True, allow_null=True, help_text="The version this one replaces; null for a first version."
-    )
-    superseded_by = serializers.SerializerMethodField()
-    sections = serializers.SerializerMethodField(help_text="Footed total per section, decimal strings.")
-    total = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Statement
-        fields = [
-            "id",
-            "reference",
-            "period",
-            "owner_code",
-            "owner_name",
-            "version",
-            "status",
-            "currency",
-            "sections",
-            "total",
-            "line_count",
-            "supersedes",
-            "superseded_by",
-            "issued_at",
-            "finalised_at",
-        ]
-        read_only_fields = fields
-
-    def get_superseded_by(self, statement) -> int | None:
-        try:
-            return statement.superseded_by.pk
-        except Statement.DoesNotExist:
-            return None
-
-    def get_sections(self, statement) -> dict[str, str]:
-        return {section: money(statement.section_amount(section), statement.currency) for section in SECTION_ORDER}
-
-    def get_total(self, statement) -> str:
-        return money(statement.total_amount, statement.currency)
-
-
 class ConvertedCurrencySerializer(serializers.Serializer):
     from_currency = serializers.CharField()
     to_currency = serializers.CharField()
@@ -111,8 +67,7 @@ class StatementConversionSerializer(serializers.Serializer):
     currencies = ConvertedCurrencySerializer(many=True)
 
 
-def conversion_data(statement) -> dict | None:
-    converted = statement_conversion(statement=statement)
+def conversion_data(statement, converted) -> dict | None:
     if converted is None:
         return None
     return {
@@ -137,21 +92,95 @@ def conversion_data(statement) -> dict | None:
     }
 
 
-class StatementDetailSerializer(StatementSerializer):
-    lines = serializers.SerializerMethodField()
+# "class" is a Python keyword: the ERP block's serializer is built with it as a field name.
+StatementErpSerializer = type(
+    "StatementErpSerializer",
+    (serializers.Serializer,),
+    {
+        "__doc__": "The cost centre's ERP references, as its record holds them now (owners settings).",
+        "gl_account": serializers.CharField(help_text="The GL (expense) account the charge is booked to."),
+        "department": serializers.CharField(),
+        "company_code": serializers.CharField(help_text="Company code (SAP) or subsidiary (NetSuite)."),
+        "class": serializers.CharField(source="erp_class", help_text="The ERP class (NetSuite)."),
+        "location": serializers.CharField(),
+    },
+)
+
+
+class StatementSerializer(serializers.ModelSerializer):
+    period = MonthField(read_only=True)
+    reference = serializers.CharField(read_only=True, help_text="{period}-{cost centre}-v{version}")
+    supersedes = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="The version this one replaces; null for a first version."
+    )
+    superseded_by = serializers.SerializerMethodField()
+    sections = serializers.SerializerMethodField(help_text="Footed total per section, decimal strings.")
+    total = serializers.SerializerMethodField()
+    erp = StatementErpSerializer(
+        source="owner",
+        read_only=True,
+        help_text="The cost centre's ERP references (gl_account, department, company_code, class, location): "
+        "read from the cost centre now, not frozen with the statement; empty strings where none is set.",
+    )
     conversion = serializers.SerializerMethodField(
         help_text="How amounts in other currencies were converted into the statement's currency (the "
         "allocation run's exchange rates); null when everything was in it."
     )
 
-    class Meta(StatementSerializer.Meta):
-        fields = [*StatementSerializer.Meta.fields, "conversion", "lines"]
+    class Meta:
+        model = Statement
+        fields = [
+            "id",
+            "reference",
+            "period",
+            "owner_code",
+            "owner_name",
+            "version",
+            "status",
+            "currency",
+            "sections",
+            "total",
+            "line_count",
+            "supersedes",
+            "superseded_by",
+            "issued_at",
+            "finalised_at",
+            "updated_at",
+            "erp",
+            "conversion",
+        ]
         read_only_fields = fields
+
+    def get_superseded_by(self, statement) -> int | None:
+        try:
+            return statement.superseded_by.pk
+        except Statement.DoesNotExist:
+            return None
+
+    def get_sections(self, statement) -> dict[str, str]:
+        return {section: money(statement.section_amount(section), statement.currency) for section in SECTION_ORDER}
+
+    def get_total(self, statement) -> str:
+        return money(statement.total_amount, statement.currency)
 
     @extend_schema_field(StatementConversionSerializer(allow_null=True))
     def get_conversion(self, statement) -> dict | None:
-        data = conversion_data(statement)
+        """A list passes every row's conversion in its context (``conversions``: loaded for the page at once);
+        a single statement reads its own."""
+        conversions = self.context.get("conversions")
+        converted = (
+            conversions.get(statement.pk) if conversions is not None else statement_conversion(statement=statement)
+        )
+        data = conversion_data(statement, converted)
         return StatementConversionSerializer(data).data if data else None
+
+
+class StatementDetailSerializer(StatementSerializer):
+    lines = serializers.SerializerMethodField()
+
+    class Meta(StatementSerializer.Meta):
+        fields = [*StatementSerializer.Meta.fields, "lines"]
+        read_only_fields = fields
 
     def get_lines(self, statement) -> list[dict]:
         lines = statement.lines.select_related("adjustment").order_by("position")

@@ -1,18 +1,41 @@
-from drf_spectacular.utils import extend_schema, extend_schema_view
+import json
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework.decorators import action
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+
+from apps.core.api.errors import ErrorSerializer
 from apps.statements.filters import StatementFilter
 from apps.statements.models import Statement
+from apps.statements.selectors import statements_conversions
+from apps.statements.views import pdf_response
 from apps.tenancy.api.views import OrganizationReadOnlyViewSet
 from apps.tenancy.roles import TokenScope
 
 from .serializers import StatementDetailSerializer, StatementSerializer
 
 
+class PdfRenderer(BaseRenderer):
+    """Lets a client ask for ``Accept: application/pdf``; the action answers the file itself (an error under
+    that Accept still carries the JSON error body)."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data if isinstance(data, bytes) else json.dumps(data).encode()
+
+
 @extend_schema_view(
     list=extend_schema(
-        description="Statements per cost centre, period and version. An ERP pulls `?status=final`; "
-        "`current=true` leaves out versions a later one supersedes. Amounts are decimal strings footed to "
-        "the currency's minor unit."
+        description="Statements per cost centre, period and version, each with its cost centre's ERP references "
+        "(`erp`) and its exchange rates (`conversion`). An ERP pulls `?status=final&current=true`: the versions "
+        "in force (a final version stays current while the version after it is only a draft in review). "
+        "`updated_since` (ISO-8601) answers what changed at or after an instant. Amounts are decimal strings "
+        "footed to the currency's minor unit."
     ),
     retrieve=extend_schema(description="One statement with its lines (footed and exact amounts)."),
 )
@@ -26,4 +49,25 @@ class StatementViewSet(OrganizationReadOnlyViewSet):
         return StatementDetailSerializer if self.action == "retrieve" else StatementSerializer
 
     def restrict_queryset(self, queryset):
-        return queryset.select_related("superseded_by")
+        return queryset.select_related("superseded_by", "owner")
+
+    @extend_schema(
+        responses={
+            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The statement as a PDF."),
+            (404, "application/json"): OpenApiResponse(ErrorSerializer, description="No such statement."),
+        },
+        description="The statement as a PDF document: the figures of its page in the portal (header, sections "
+        "with every line, totals, exchange rates).",
+    )
+    @action(detail=True, methods=["get"], url_path="pdf", renderer_classes=[JSONRenderer, PdfRenderer])
+    def pdf(self, request, pk=None):
+        return pdf_response(organization=request.organization, statement=self.get_object())
+
+    def list(self, request, *args, **kwargs):
+        """A page's conversions are read at once (three queries), not per row."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        conversions = statements_conversions(organization=request.organization, statements=page)
+        serializer = self.get_serializer(
+            page, many=True, context={**self.get_serializer_context(), "conversions": conversions}
+        )
+        return self.get_paginated_response(serializer.data)
