@@ -140,6 +140,8 @@ class EventFeedViewSet(OrganizationScopedMixin, mixins.ListModelMixin, viewsets.
     serializer_class = EventSerializer
     filterset_class = EventFilter
     pagination_class = EventFeedPagination
+    # The feed pages by seq (after, limit), not by cursor: the strict filter backend must know its parameters.
+    extra_query_params = (EventFeedPagination.after_query_param, EventFeedPagination.limit_query_param)
     read_scope = TokenScope.EVENTS_READ
 
     def list(self, request, *args, **kwargs):

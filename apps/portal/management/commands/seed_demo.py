@@ -5,11 +5,12 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from apps.accounts.demo import DEMO_TOTP_SECRET, demo_authenticator
+from apps.accounts.demo import DEMO_TOTP_SECRET, demo_authenticator, seed_demo_erp_client
 from apps.allocation import demo as allocation_demo
 from apps.audit.services import audit_record
 from apps.disputes import demo as disputes_demo
 from apps.fx import demo as fx_demo
+from apps.journals import demo as journals_demo
 from apps.owners import demo as owners_demo
 from apps.periods import demo as periods_demo
 from apps.pricing import demo as pricing_demo
@@ -20,6 +21,7 @@ from apps.tenancy.models import Membership, Organization
 from apps.tenancy.roles import SECOND_FACTOR_ROLES, Role
 from apps.tenancy.scoping import organization_scope
 from apps.usage import demo as usage_demo
+from apps.webhooks import demo as webhooks_demo
 
 User = get_user_model()
 
@@ -41,7 +43,13 @@ APP_SEEDERS = [
     usage_demo.seed_demo_budgets,
     reconciliation_demo.seed_demo,
     allocation_demo.seed_demo,
+    # The ERP side: recovery accounts before the months close (closing books their journals), the ERP's
+    # service account and its (disabled) webhook endpoint, then the journals of the closed months.
+    journals_demo.seed_demo_recovery_accounts,
+    seed_demo_erp_client,
+    webhooks_demo.seed_demo,
     periods_demo.seed_demo,
+    journals_demo.seed_demo,
     disputes_demo.seed_demo,
     showback_demo.seed_demo,
 ]
