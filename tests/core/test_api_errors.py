@@ -40,5 +40,7 @@ def test_a_list_refuses_a_parameter_it_does_not_have_and_names_the_ones_it_has(w
     api = Client(headers={"Authorization": f"Bearer {api_client.raw_token}"})
     response = api.get(reverse("api:tag-set-list"), {"hsah": "abc"})
     assert response.status_code == 400
-    assert response.json()["hsah"] == ["Not a parameter of this list; use cursor, hash, page_size."]
+    assert response.json()["non_field_errors"] == [
+        "Not a parameter of this list: hsah. It takes cursor, hash, page_size."
+    ]
     assert api.get(reverse("api:tag-set-list"), {"hash": "abc", "page_size": "5"}).status_code == 200

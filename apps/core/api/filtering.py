@@ -36,8 +36,14 @@ class StrictFilterBackend(DjangoFilterBackend):
                     known.add(getattr(paginator, attribute))
             unknown = sorted(name for name in request.query_params if name not in known)
             if unknown:
+                # Under non_field_errors: a parameter's own name (say "limit") may be a key the error body
+                # already uses for something else.
                 raise ValidationError(
-                    {name: [f"Not a parameter of this list; use {', '.join(sorted(known))}."] for name in unknown}
+                    {
+                        "non_field_errors": [
+                            f"Not a parameter of this list: {', '.join(unknown)}. It takes {', '.join(sorted(known))}."
+                        ]
+                    }
                 )
         return super().filter_queryset(request, queryset, view)
 

@@ -1,9 +1,7 @@
-import json
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.decorators import action
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 
 from apps.core.api.errors import ErrorSerializer
 from apps.statements.filters import StatementFilter
@@ -14,19 +12,6 @@ from apps.tenancy.api.views import OrganizationReadOnlyViewSet
 from apps.tenancy.roles import TokenScope
 
 from .serializers import StatementDetailSerializer, StatementSerializer
-
-
-class PdfRenderer(BaseRenderer):
-    """Lets a client ask for ``Accept: application/pdf``; the action answers the file itself (an error under
-    that Accept still carries the JSON error body)."""
-
-    media_type = "application/pdf"
-    format = "pdf"
-    charset = None
-    render_style = "binary"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        return data if isinstance(data, bytes) else json.dumps(data).encode()
 
 
 @extend_schema_view(
@@ -45,6 +30,14 @@ class StatementViewSet(OrganizationReadOnlyViewSet):
     filterset_class = StatementFilter
     read_scope = TokenScope.STATEMENTS_READ
 
+    def perform_content_negotiation(self, request, force=False):
+        if self.action != "pdf":
+            return super().perform_content_negotiation(request, force=force)
+        # Whatever Accept or ?format asks for: the file itself on success (an HttpResponse, no renderer
+        # involved), the API's JSON error body otherwise, never an error labelled application/pdf.
+        renderer = JSONRenderer()
+        return renderer, renderer.media_type
+
     def get_serializer_class(self):
         return StatementDetailSerializer if self.action == "retrieve" else StatementSerializer
 
@@ -59,7 +52,7 @@ class StatementViewSet(OrganizationReadOnlyViewSet):
         description="The statement as a PDF document: the figures of its page in the portal (header, sections "
         "with every line, totals, exchange rates).",
     )
-    @action(detail=True, methods=["get"], url_path="pdf", renderer_classes=[JSONRenderer, PdfRenderer])
+    @action(detail=True, methods=["get"], url_path="pdf", renderer_classes=[JSONRenderer])
     def pdf(self, request, pk=None):
         return pdf_response(organization=request.organization, statement=self.get_object())
 
