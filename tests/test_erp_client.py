@@ -38,7 +38,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from apps.webhooks.tasks import send_due
 from django.core.management import call_command
 from django_scopes import scope
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -50,6 +49,7 @@ from apps.statements.models import Statement
 from apps.tenancy.roles import Role
 from apps.webhooks.deliveries import deliveries_send_due
 from apps.webhooks.models import Event, WebhookAttempt, WebhookDelivery
+from apps.webhooks.tasks import send_due
 from tests.factories.invoices import InvoiceLineFactory, ProviderInvoiceFactory
 from tests.scenarios import OCT, SHARED, TO_CLOSED, allocated, chargeback, reconciled, walk
 from tests.test_browser_month_end import _emptied_past_the_triggers  # noqa: F401 (fixture)
