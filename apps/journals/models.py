@@ -139,3 +139,21 @@ class JournalLine(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.entry_id}#{self.position} {self.account}"
+
+    def mirrored(self, *, memo: str) -> "JournalLine":
+        """This line with its sides swapped (unsaved, no entry): a reversal's line."""
+        return JournalLine(
+            organization_id=self.organization_id,
+            position=self.position,
+            account=self.account,
+            debit_nano=self.credit_nano,
+            credit_nano=self.debit_nano,
+            debit=self.credit,
+            credit=self.debit,
+            cost_centre=self.cost_centre,
+            department=self.department,
+            erp_class=self.erp_class,
+            location=self.location,
+            company_code=self.company_code,
+            memo=memo[:300],
+        )

@@ -200,22 +200,7 @@ def _charge(statement: Statement, *, organization: Organization, recovery: Recov
 
 
 def _reversal(charge: JournalEntry, *, date) -> JournalEntry:
-    lines = [
-        JournalLine(
-            account=line.account,
-            debit_nano=line.credit_nano,
-            credit_nano=line.debit_nano,
-            debit=line.credit,
-            credit=line.debit,
-            cost_centre=line.cost_centre,
-            department=line.department,
-            erp_class=line.erp_class,
-            location=line.location,
-            company_code=line.company_code,
-            memo=f"Reversal: {line.memo}"[:300],
-        )
-        for line in charge.lines.order_by("position")
-    ]
+    lines = [line.mirrored(memo=f"Reversal: {line.memo}") for line in charge.lines.order_by("position")]
     entry = JournalEntry(
         organization_id=charge.organization_id,
         billing_period_id=charge.billing_period_id,

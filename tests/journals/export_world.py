@@ -141,22 +141,9 @@ def reverse(charge: JournalEntry) -> JournalEntry:
         entry.document_ref = f"CB{entry.pk}"
         entry.save(update_fields=["document_ref"])
         for line in charge.lines.order_by("position"):
-            JournalLine.objects.create(
-                organization=organization,
-                entry=entry,
-                position=line.position,
-                account=line.account,
-                debit_nano=line.credit_nano,
-                credit_nano=line.debit_nano,
-                debit=line.credit,
-                credit=line.debit,
-                cost_centre=line.cost_centre,
-                department=line.department,
-                erp_class=line.erp_class,
-                location=line.location,
-                company_code=line.company_code,
-                memo=line.memo,
-            )
+            mirrored = line.mirrored(memo=line.memo)
+            mirrored.entry = entry
+            mirrored.save()
     return entry
 
 
