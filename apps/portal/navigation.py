@@ -93,6 +93,11 @@ NAV_GROUPS: list[NavGroup] = [
 ]
 
 
+# Pages that belong to another group than their app's first entry: a period's journal is part of the close,
+# though the recovery accounts it credits are catalog.
+PAGE_GROUPS = {"journals:period": "Close"}
+
+
 def nav_groups_for(request) -> list[dict]:
     """The member's groups, each ``{"label", "active", "items": [{"label", "url", "active"}]}``; [] outside
     an organisation. ``active`` marks the current page and its group (the subnav shows that group's entries)."""
@@ -111,6 +116,9 @@ def nav_groups_for(request) -> list[dict]:
         if items:
             groups.append({"label": group.label, "items": items, "active": any(i["active"] for i in items)})
     # A page that is not an entry itself (a statement, a run) belongs to the group of its app's first entry.
+    if groups and not any(group["active"] for group in groups) and current in PAGE_GROUPS:
+        for group in groups:
+            group["active"] = group["label"] == PAGE_GROUPS[current]
     if groups and not any(group["active"] for group in groups) and ":" in current:
         namespace = current.split(":", 1)[0] + ":"
         for group, source in ((g, s) for g in groups for s in NAV_GROUPS if s.label == g["label"]):

@@ -86,3 +86,13 @@ def test_no_navigation_outside_an_organisation(world):
     assert response.status_code == 200
     assert response.context["nav_groups"] == []
     assert b'class="navgroup' not in response.content
+
+
+def test_a_periods_journal_sits_under_close_though_its_app_files_recovery_accounts_under_catalog(world):
+    from apps.portal.navigation import nav_groups_for
+
+    client = world.login("a", Role.FINANCE_ANALYST)
+    request = client.get("/o/alpha/periods/2026-10/journal/").wsgi_request
+    assert [g["label"] for g in nav_groups_for(request) if g["active"]] == ["Close"]
+    request = client.get("/o/alpha/settings/recovery-accounts/").wsgi_request
+    assert [g["label"] for g in nav_groups_for(request) if g["active"]] == ["Catalog"]
