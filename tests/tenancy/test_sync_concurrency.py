@@ -38,7 +38,10 @@ def _token(world, *, created_by=None) -> str:
     organization = world.org("a")
     with scope(organization=organization):
         return ApiClientFactory(
-            organization=organization, created_by=created_by, scopes=list(TokenScope.values)
+            organization=organization,
+            created_by=created_by,
+            role=Role.FINANCE_ANALYST,  # a service account that may prepare periods
+            scopes=list(TokenScope.values),
         ).raw_token
 
 
