@@ -9,6 +9,8 @@ class PeriodsConfig(AppConfig):
     def ready(self):
         from apps.tenancy.hooks import register_settings_guard
 
+        from . import jobs
         from .guards import calendar_may_change
 
         register_settings_guard("period_start_day", calendar_may_change)
+        jobs.register()

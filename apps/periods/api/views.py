@@ -16,7 +16,9 @@ from rest_framework.response import Response
 from apps.core.api.errors import ErrorSerializer
 from apps.core.api.months import MONTH_REGEX
 from apps.core.calendar import parse_period
-from apps.periods import selectors
+from apps.jobs.api.serializers import JobSerializer
+from apps.jobs.api.views import accepted
+from apps.periods import jobs, selectors
 from apps.periods.filters import BillingPeriodFilter
 from apps.periods.late_data import late_data_for
 from apps.periods.models import BillingPeriod
@@ -78,11 +80,19 @@ class PeriodViewSet(OrganizationReadOnlyViewSet):
     @extend_schema(
         request=TransitionRequestSerializer,
         responses={
-            200: BillingPeriodSerializer,
+            200: OpenApiResponse(BillingPeriodSerializer, description="start_reconciliation, approve, reopen: done."),
+            202: OpenApiResponse(
+                JobSerializer,
+                description="submit_for_review, close (and send_back): checked, then done by a worker (they issue, "
+                "finalise or withdraw statements). Poll the job (Location) until it succeeded or failed.",
+            ),
             400: OpenApiResponse(ErrorSerializer, description="A guard blocks it, or the body is invalid."),
             403: OpenApiResponse(ErrorSerializer, description="The token may not: its role, or a human-only action."),
             404: OpenApiResponse(ErrorSerializer, description="The month has no usage, invoices or billing period."),
-            409: OpenApiResponse(ErrorSerializer, description="The period is not in the state it leaves."),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="The period is not in the state it leaves, or a job is moving it now.",
+            ),
         },
         description="Apply one preparing transition: start_reconciliation or submit_for_review, when the token's "
         "own role may prepare. approve, close, reopen and an override are human actions: every token is refused "
@@ -99,15 +109,22 @@ class PeriodViewSet(OrganizationReadOnlyViewSet):
                 {"detail": "Invalid transition request.", "messages": _flatten(body.errors)},
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        name = body.validated_data["transition"]
+        args = {
+            "organization": request.organization,
+            "period": month,
+            "transition": name,
+            "actor": request.user,
+            "reason": body.validated_data["reason"],
+            "override": body.validated_data["override"],
+        }
         try:
-            billing_period = period_transition(
-                organization=request.organization,
-                period=month,
-                transition=body.validated_data["transition"],
-                actor=request.user,
-                reason=body.validated_data["reason"],
-                override=body.validated_data["override"],
-            )
+            if jobs.runs_as_job(name):  # checked now, done by a worker: 202 and the job to poll
+                return accepted(jobs.period_transition_submit(**args), self.get_serializer_context())
+            active = jobs.active_period_job(organization=request.organization, period=month)
+            if active is not None:
+                raise jobs.busy_error(active)
+            billing_period = period_transition(**args)
         except PeriodTransitionError as exc:
             return Response({"detail": " ".join(exc.messages), "messages": exc.messages}, status=exc.status_code)
         self._late_data = late_data_for(organization=request.organization, billing_periods=[billing_period])
