@@ -2,8 +2,9 @@
 
 A token is a service account acting as itself (see ``apps.periods.services``): it prepares when its own
 role allows it; approving, closing, reopening and overriding a guard are human actions it is refused (403,
-the rule named). Refusals answer 409 (wrong state: a step cannot be skipped), 403 (who may not) or 400 (guards),
-each with every message.
+the rule named). The transitions that issue or finalise statements are checked in the request, then done by a
+worker: 202 with the job (``apps.periods.jobs``). Refusals answer 409 (wrong state: a step cannot be skipped),
+403 (who may not) or 400 (guards), each with every message.
 """
 
 from django.core.exceptions import ValidationError
@@ -94,8 +95,9 @@ class PeriodViewSet(OrganizationReadOnlyViewSet):
                 description="The period is not in the state it leaves, or a job is moving it now.",
             ),
         },
-        description="Apply one preparing transition: start_reconciliation or submit_for_review, when the token's "
-        "own role may prepare. approve, close, reopen and an override are human actions: every token is refused "
+        description="Apply one preparing transition: start_reconciliation (200, the period) or submit_for_review "
+        "(checked now, then 202 and the job that issues the statements), when the token's own role may prepare. "
+        "approve, close, reopen and an override are human actions: every token is refused "
         "them with 403 and the rule (do them in the portal).",
     )
     @action(detail=True, methods=["post"], url_path="transitions")
