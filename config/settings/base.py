@@ -242,10 +242,29 @@ WEBHOOK_SECRET_OVERLAP_HOURS = int(os.environ.get("WEBHOOK_SECRET_OVERLAP_HOURS"
 # Celery: unset broker = the embedded runtime, where tasks run eagerly in-process.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_URL or None)
+# `filesystem://` (what `make demo` and `make worker` set): kombu's filesystem transport, a real worker beside
+# the development server with no service to run. A message is a file in CELERY_FILESYSTEM_DIR/queue (the
+# web process writes it, a worker moves it away), the exchange tables are files in .../control (so fanout,
+# e.g. `celery inspect ping`, reaches the workers). No result backend: the job rows are the results. The
+# folders are made here, since the transport expects them to exist.
+CELERY_FILESYSTEM_DIR = Path(os.environ.get("CELERY_FILESYSTEM_DIR", str(BASE_DIR / ".celery")))
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_FILESYSTEM_DIR / "queue"),
+        "data_folder_out": str(CELERY_FILESYSTEM_DIR / "queue"),
+        "control_folder": str(CELERY_FILESYSTEM_DIR / "control"),
+        # How often an idle worker looks for a new file (seconds; kombu's default is 1).
+        "polling_interval": float(os.environ.get("CELERY_FILESYSTEM_POLL_SECONDS", "0.2")),
+    }
+    for folder in ("queue", "control"):
+        (CELERY_FILESYSTEM_DIR / folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
+# A job still queued after this many seconds: its page says no worker has taken it (is one running?).
+WORKER_WAIT_WARNING_SECONDS = int(os.environ.get("WORKER_WAIT_WARNING_SECONDS", "15"))
 CELERY_TASK_ACKS_LATE = True  # a killed worker's task is redelivered, and every task is safe to re-run
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
