@@ -245,20 +245,28 @@ CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_UR
 # `filesystem://` (what `make demo` and `make worker` set): kombu's filesystem transport, a real worker beside
 # the development server with no service to run. A message is a file in CELERY_FILESYSTEM_DIR/queue (the
 # web process writes it, a worker moves it away), the exchange tables are files in .../control (so fanout,
-# e.g. `celery inspect ping`, reaches the workers). No result backend: the job rows are the results. The
-# folders are made here, since the transport expects them to exist.
+# e.g. `celery inspect ping`, reaches the workers). No result backend: the job rows are the results.
 CELERY_FILESYSTEM_DIR = Path(os.environ.get("CELERY_FILESYSTEM_DIR", str(BASE_DIR / ".celery")))
+
+
+def filesystem_broker_options(folder: Path, *, poll_seconds: float = 0.2) -> dict:
+    """kombu's filesystem transport options for the broker kept in ``folder`` (its folders made here).
+    ``poll_seconds``: how often an idle worker looks for a new message (kombu's default is 1 s)."""
+    for name in ("queue", "control"):
+        (folder / name).mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "control_folder": str(folder / "control"),
+        "polling_interval": poll_seconds,
+    }
+
+
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(CELERY_FILESYSTEM_DIR / "queue"),
-        "data_folder_out": str(CELERY_FILESYSTEM_DIR / "queue"),
-        "control_folder": str(CELERY_FILESYSTEM_DIR / "control"),
-        # How often an idle worker looks for a new file (seconds; kombu's default is 1).
-        "polling_interval": float(os.environ.get("CELERY_FILESYSTEM_POLL_SECONDS", "0.2")),
-    }
-    for folder in ("queue", "control"):
-        (CELERY_FILESYSTEM_DIR / folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(
+        CELERY_FILESYSTEM_DIR, poll_seconds=float(os.environ.get("CELERY_FILESYSTEM_POLL_SECONDS", "0.2"))
+    )
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 if not CELERY_BROKER_URL:
