@@ -41,3 +41,24 @@ def test_the_filesystem_broker_is_a_real_celery_with_its_folders(tmp_path):
         "polling_interval": 0.2,
     }
     assert (folder / "queue").is_dir() and (folder / "control").is_dir()
+
+
+def test_production_refuses_the_filesystem_broker(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.production",
+            "SECRET_KEY": "x" * 20 + "a-long-random-production-key-9f8e7d6c5b4a",
+            "REDIS_CACHE_URL": "redis://127.0.0.1:6379/1",
+            "CELERY_BROKER_URL": "filesystem://",
+            "CELERY_FILESYSTEM_DIR": str(tmp_path / "broker"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "CELERY_BROKER_URL=filesystem:// is the demo's broker" in result.stderr
