@@ -348,6 +348,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "StatementStatusEnum": "apps.statements.models.Statement.Status",
         "DisputeStatusEnum": "apps.disputes.models.Dispute.Status",
+        # A job's status (apps/jobs), the same choices as an ingest job's: one enum for both.
+        "JobStatusEnum": "apps.jobs.models.Job.Status",
         # The event types, wherever a field takes them (the event feed's type, a webhook endpoint's events).
         "EventTypeEnum": "apps.webhooks.models.EventType",
     },
