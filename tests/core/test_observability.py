@@ -16,11 +16,12 @@ def _sample(name: str, **labels) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def test_health_checks_database_cache_broker_and_worker_as_json():
+def test_health_checks_database_cache_broker_and_worker_as_json(eager_celery):
     response = Client().get("/health/", headers={"Accept": "text/html"})
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
-    # The embedded runtime: tasks run eagerly in the web process, so no worker is asked for.
+    # The embedded runtime: tasks run eagerly in the web process, so no worker is asked for (a real one is asked
+    # in tests/test_observability_worker.py).
     assert response.json() == {
         "Database(alias='default')": "OK",
         "Cache(alias='default')": "OK",
