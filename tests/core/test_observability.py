@@ -31,11 +31,13 @@ def test_health_checks_database_cache_broker_and_worker_as_json(eager_celery):
 
 
 @pytest.fixture
-def unreachable_broker():
-    # Settings come from Django under the CELERY_ namespace, so the namespaced key is the one to change. A port
-    # nothing listens on (1, tcpmux): the connection is refused at once.
-    previous = current_app.conf.broker_url
-    current_app.conf.update(CELERY_BROKER_URL="redis://127.0.0.1:1/0")
+def unreachable_broker(monkeypatch):
+    # A port nothing listens on (1, tcpmux): the connection is refused at once. Celery reads the broker URL from
+    # the environment before its settings (where CI sets one), and its settings are under the CELERY_ namespace.
+    url = "redis://127.0.0.1:1/0"
+    monkeypatch.setenv("CELERY_BROKER_URL", url)
+    previous = current_app.conf.get("CELERY_BROKER_URL")
+    current_app.conf.update(CELERY_BROKER_URL=url)
     yield
     current_app.conf.update(CELERY_BROKER_URL=previous)
 
