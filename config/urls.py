@@ -35,6 +35,7 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("", app_urls("apps.accounts.urls")),
     path("", app_urls("apps.audit.urls")),
+    path("", app_urls("apps.jobs.urls")),
     path("", app_urls("apps.owners.urls")),
     path("", app_urls("apps.taxonomy.urls")),
     path("", app_urls("apps.pricing.urls")),

@@ -7,11 +7,11 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.core.mail import send_mail_on_commit
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.roles import Role
 from apps.tenancy.scoping import tenant_scoped
@@ -323,11 +323,12 @@ def audit_anchor_publish(*, organization: Organization, now=None) -> AuditAnchor
         sinks["webhook"] = anchoring.webhook_post(line)
     if settings.AUDIT_ANCHOR_EMAILS:
         subject = f"[{organization.name}] Audit trail head #{line['seq']}"[:200]
-        try:
-            send_mail(subject, anchoring.email_body(line), None, settings.AUDIT_ANCHOR_EMAILS)
-            sinks["email"] = "ok"
-        except OSError as exc:
-            sinks["email"] = f"failed: {exc}"
+        # Queued with retries (core.send_mail): "queued" is all this process can know of its delivery.
+        sinks["email"] = (
+            "queued"
+            if send_mail_on_commit(subject, anchoring.email_body(line), settings.AUDIT_ANCHOR_EMAILS)
+            else "no address"
+        )
     if sinks != anchor.sinks:
         AuditAnchor.objects.filter(organization=organization, pk=anchor.pk).update(sinks=sinks)
         anchor.sinks = sinks
@@ -385,5 +386,5 @@ def audit_chain_check(*, organization: Organization, alert: bool = True, now=Non
                 "anchor directory as they are, and compare them with the heads your auditors received.\n\n"
                 f"Audit trail: {link}\n"
             )
-            transaction.on_commit(lambda: send_mail(subject, body, None, recipients))
+            send_mail_on_commit(subject, body, recipients)
     return check
