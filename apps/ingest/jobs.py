@@ -25,6 +25,7 @@ from django_scopes import scopes_disabled
 
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
+from apps.core.observability.metrics import observe_ingest
 from apps.core.workers import worker_wait_seconds
 from apps.ingest.payloads import payload_discard, payload_exists, payload_files_older_than
 from apps.tenancy.scoping import organization_scope, tenant_scoped
@@ -173,6 +174,8 @@ def job_finish(*, job, status: str, message: str = "", audit_fields: tuple[str, 
                 lambda: job_payload_purge(job_model=kind.job_model, organization_id=job.organization_id, job_id=job.pk),
                 robust=True,
             )
+        if status == kind.job_model.Status.SUCCEEDED:
+            transaction.on_commit(lambda: _observe_throughput(kind, job), robust=True)
         audit_record(
             organization=job.organization,
             actor=None,
@@ -206,6 +209,13 @@ def job_worker_wait(*, job, now: datetime | None = None) -> int | None:
         )
         since = max(since, retried) if retried else since
     return worker_wait_seconds(queued_since=since, now=now)
+
+
+def _observe_throughput(kind: JobKind, job) -> None:
+    """Ingest rows per second for the operators' metrics: the job's rows over its time from first start (or,
+    for a kind that records no start, from being received) to its end."""
+    started = getattr(job, "started_at", None) or job.created_at
+    observe_ingest(kind=kind.audit_prefix, rows=job.rows_total, seconds=(job.finished_at - started).total_seconds())
 
 
 def job_heartbeat(job) -> None:

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -70,6 +71,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that the latency it records is the whole of Django's (apps/core/observability/metrics.py).
+    "apps.core.observability.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -242,6 +245,21 @@ WEBHOOK_DISABLE_AFTER_DAYS = int(os.environ.get("WEBHOOK_DISABLE_AFTER_DAYS", "5
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "15"))
 WEBHOOK_SECRET_OVERLAP_HOURS = int(os.environ.get("WEBHOOK_SECRET_OVERLAP_HOURS", "24"))
 
+# Audit anchoring (apps/audit/anchoring.py, README "Audit trail anchoring"): each organisation's chain head is
+# published, signed with AUDIT_ANCHOR_KEY, to AUDIT_ANCHOR_DIR (read back by verify_audit_chain) and optionally
+# POSTed to a webhook and e-mailed to auditors. Unset directory: nothing is anchored (verification says so).
+AUDIT_ANCHOR_KEY = os.environ.get("AUDIT_ANCHOR_KEY", "")
+AUDIT_ANCHOR_DIR = os.environ.get("AUDIT_ANCHOR_DIR", "")
+AUDIT_ANCHOR_WEBHOOK_URL = os.environ.get("AUDIT_ANCHOR_WEBHOOK_URL", "")
+AUDIT_ANCHOR_WEBHOOK_TIMEOUT = float(os.environ.get("AUDIT_ANCHOR_WEBHOOK_TIMEOUT", "10"))
+AUDIT_ANCHOR_EMAILS = env_list("AUDIT_ANCHOR_EMAILS")
+
+# Prometheus metrics at /metrics (README "Health and metrics"): a scraper sends "Authorization: Bearer
+# <METRICS_TOKEN>"; with no token set, only requests from this machine are answered where this allows it
+# (not in production, where a proxy on the same machine would make every request look local).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOW_LOOPBACK = env_bool("METRICS_ALLOW_LOOPBACK", True)
+
 # Celery: unset broker = the embedded runtime, where tasks run eagerly in-process.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_URL or None)
@@ -315,6 +333,10 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks-send-due": {"task": "webhooks.send_due", "schedule": 30.0},
     # Idempotency keys older than IDEMPOTENCY_KEY_RETENTION (apps/tenancy/tasks.py).
     "tenancy-purge-idempotency-keys": {"task": "tenancy.purge_idempotency_keys", "schedule": 3600.0},
+    # Each organisation's audit chain head to the anchor sinks, and the nightly check of every chain against
+    # the last published head, alerting org admins on a failure (apps/audit/tasks.py).
+    "audit-publish-anchors": {"task": "audit.publish_anchors", "schedule": crontab(minute=5)},
+    "audit-verify-chains": {"task": "audit.verify_chains", "schedule": crontab(hour=2, minute=30)},
 }
 
 REST_FRAMEWORK = {

@@ -43,5 +43,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 
+# /metrics only with METRICS_TOKEN: behind a proxy on this machine every request would come from loopback.
+METRICS_ALLOW_LOOPBACK = env_bool("METRICS_ALLOW_LOOPBACK", False)
+
 # Never a webhook to this machine or its neighbours, whatever the environment says.
 WEBHOOK_ALLOW_LOOPBACK = False
