@@ -280,6 +280,8 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks-send-due": {"task": "webhooks.send_due", "schedule": 30.0},
     # Idempotency keys older than IDEMPOTENCY_KEY_RETENTION (apps/tenancy/tasks.py).
     "tenancy-purge-idempotency-keys": {"task": "tenancy.purge_idempotency_keys", "schedule": 3600.0},
+    # Draft statements whose dispute window closes within a day: their owners are reminded once (apps/disputes).
+    "disputes-remind-deadlines": {"task": "disputes.remind_deadlines", "schedule": 3600.0},
 }
 
 REST_FRAMEWORK = {
