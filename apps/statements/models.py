@@ -128,7 +128,7 @@ class Statement(TenantModel):
                 name="statement_withdrawn_has_date",
             ),
             models.CheckConstraint(
-                condition=models.Q(status="draft") | models.Q(finalised_at__isnull=False),
+                condition=~models.Q(status="final") | models.Q(finalised_at__isnull=False),
                 name="statement_final_has_date",
             ),
             models.CheckConstraint(condition=models.Q(version__gte=1), name="statement_version_positive"),

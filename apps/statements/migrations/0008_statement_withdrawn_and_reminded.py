@@ -3,6 +3,7 @@
 - ``status`` gains ``withdrawn``, with when, by whom and why (a withdrawn row must carry its date); the
   unique owner-and-version constraint leaves withdrawn rows out, so the period's next submission issues new
   drafts of the same version beside the withdrawn ones.
+- a final statement still needs its date; a withdrawn one (not final) has none, as a draft.
 - ``deadline_reminded_at``: set once, when the owners were reminded that the dispute window closes.
 
 No row changes: existing statements are drafts or finals. On SQLite, changing constraints rebuilds the table,
@@ -45,6 +46,17 @@ class Migration(migrations.Migration):
         migrations.RemoveConstraint(
             model_name="statement",
             name="statement_status_valid",
+        ),
+        migrations.RemoveConstraint(
+            model_name="statement",
+            name="statement_final_has_date",
+        ),
+        migrations.AddConstraint(
+            model_name="statement",
+            constraint=models.CheckConstraint(
+                condition=~models.Q(status="final") | models.Q(finalised_at__isnull=False),
+                name="statement_final_has_date",
+            ),
         ),
         migrations.AddField(
             model_name="statement",
