@@ -386,7 +386,11 @@ def statements_withdraw(*, billing_period: BillingPeriod, actor=None, reason: st
     if not withdrawn:
         return []
     now = timezone.now()
+    # ``supersedes`` is one-to-one: the resubmitted draft of the same version takes the link to the final
+    # statement it replaces, so the withdrawn one lets go of it (its owner, period and version still say
+    # which final it would have replaced: the owner's latest of an earlier version).
     drafts.filter(pk__in=[s.pk for s in withdrawn]).update(
+        supersedes=None,
         status=Statement.Status.WITHDRAWN,
         withdrawn_at=now,
         withdrawn_by_label=actor_label_for(actor),
@@ -395,6 +399,7 @@ def statements_withdraw(*, billing_period: BillingPeriod, actor=None, reason: st
     )
     for statement in withdrawn:
         statement.status, statement.withdrawn_at, statement.withdrawn_reason = Statement.Status.WITHDRAWN, now, reason
+        statement.supersedes = None
     from .notifications import statements_withdrawn_notify
 
     ids = [statement.pk for statement in withdrawn]

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django_scopes import scope
 
 from apps.allocation.models import AllocationRun
+from apps.allocation.runs.services import allocation_run_create
 from apps.audit.models import AuditEvent
 from apps.disputes.services import dispute_open, dispute_reject
 from apps.owners.models import BudgetOwner
@@ -20,9 +21,11 @@ from apps.periods.models import BillingPeriod, LateArrival
 from apps.periods.services import TransitionBlocked, TransitionForbidden, period_transition, transition_check
 from apps.reconciliation.models import ReconciliationRun
 from apps.statements.models import FinalStatementError, Statement
+from apps.statements.services import statements_issue
 from apps.tenancy.roles import TokenScope
 from apps.webhooks.models import Event
-from tests.factories.periods import BillingPeriodFactory, LateArrivalFactory
+from tests import scenarios
+from tests.factories.periods import BillingPeriodFactory, LateArrivalFactory, set_state
 from tests.scenarios import OCT, TO_IN_REVIEW, reconciled, step, walk
 
 SEP = datetime.date(2026, 9, 1)
@@ -326,3 +329,30 @@ def test_the_page_without_late_data_has_no_notice_and_a_viewer_gets_no_actions(r
     viewer = world.login("a", "viewer").get("/o/alpha/periods/2026-10/").content.decode()
     assert "Only finance analysts, finance admins and org admins reconcile and allocate." in viewer
     assert "/allocate/" not in viewer
+
+
+def test_a_reopened_period_sent_back_resubmits_drafts_that_supersede_the_final_version(world):
+    """Version 2 (after a reopen) sent back: its withdrawn drafts let go of the final version 1 they were to
+    replace, and the resubmitted version 2 takes the link (``supersedes`` is one-to-one)."""
+    organization = world.org("a")
+    first = scenarios.issued(organization, world.user("a", "finance_analyst"))
+    version_2 = scenarios.reissued(first)
+    finals = {s.owner_code: s.supersedes_id for s in version_2}
+    assert all(finals.values())
+    billing_period = first.refresh_period()
+    assert (billing_period.state, billing_period.version) == ("in_review", 2)
+    period_transition(
+        organization=organization,
+        period=OCT,
+        transition="send_back",
+        actor=world.user("a", "finance_admin"),
+        reason=REASON,
+    )
+    with scope(organization=organization):
+        withdrawn = list(Statement.objects.filter(version=2).order_by("owner_code"))
+    assert {(s.status, s.supersedes_id) for s in withdrawn} == {("withdrawn", None)}
+    allocation_run_create(organization=organization, period=OCT, actor=None)
+    set_state(first.refresh_period(), BillingPeriod.State.IN_REVIEW)
+    resubmitted = statements_issue(billing_period=first.refresh_period(), actor=None, reason="")
+    assert {s.owner_code: s.supersedes_id for s in resubmitted} == finals
+    assert {s.owner_code: s.total_nano for s in resubmitted} == {s.owner_code: s.total_nano for s in version_2}
