@@ -152,7 +152,8 @@ class DuplicateSubmission(ValidationError):
         self.dispute = dispute
 
 
-def dispute_window_closed_message(statement: Statement) -> str:
+@tenant_scoped(via="statement")
+def dispute_window_closed_message(*, statement: Statement) -> str:
     days = statement.organization.dispute_window_business_days
     return (
         f"The dispute window of {statement.reference} has closed: disputes were open until the end of "
@@ -268,7 +269,7 @@ def dispute_open(
             "review, on its current statements."
         )
     if not dispute_window_open(statement):
-        raise ValidationError(dispute_window_closed_message(statement))
+        raise ValidationError(dispute_window_closed_message(statement=statement))
     if line is not None:
         line = _locked_line(organization, line.pk)
         if line is None or line.statement_id != statement.pk:

@@ -163,7 +163,7 @@ def dispute_create(request, org_slug: str, pk: int):
     )
     if not can_dispute(request, statement):
         if in_dispute_stage(request, statement):  # in review, but its window has closed
-            messages.error(request, services.dispute_window_closed_message(statement))
+            messages.error(request, services.dispute_window_closed_message(statement=statement))
         else:
             messages.error(request, f"Statement {statement.reference} is not in review: it can no longer be disputed.")
         return redirect("statements:detail", org_slug=org_slug, pk=statement.pk)

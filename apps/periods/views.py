@@ -148,7 +148,7 @@ def _detail(request, month, *, errors=None, status=200, form=None, attempted=Non
     context["may_transition"] = request.membership.has_perm(t.perm)
     context["may_override"] = request.membership.has_perm(Perm.APPROVE_PERIOD)
     context["may_prepare"] = request.membership.has_perm(Perm.PREPARE_PERIOD)
-    context["stale_run"] = arrived_after_run(context["arrivals"], run)
+    context["stale_run"] = arrived_after_run(billing_period=billing_period, arrivals=context["arrivals"], run=run)
     if not billing_period.is_allocatable:
         context["allocate_blocker"] = (
             f"{billing_period.label} is {billing_period.get_state_display().lower()}: its allocation is frozen "

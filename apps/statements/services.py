@@ -380,7 +380,10 @@ def statements_withdraw(*, billing_period: BillingPeriod, actor=None, reason: st
     The next submission issues new drafts of the same version from a new allocation. The owners are e-mailed
     after commit."""
     drafts = Statement.objects.filter(
-        billing_period=billing_period, version=billing_period.version, status=Statement.Status.DRAFT
+        organization_id=billing_period.organization_id,
+        billing_period=billing_period,
+        version=billing_period.version,
+        status=Statement.Status.DRAFT,
     )
     withdrawn = list(drafts.select_for_update().order_by("pk"))
     if not withdrawn:
