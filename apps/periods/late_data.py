@@ -204,9 +204,9 @@ class ArrivedAfterRun:
 def arrived_after_run(*, billing_period: BillingPeriod, arrivals, run) -> ArrivedAfterRun | None:
     """Of ``billing_period``'s late arrivals (``late_arrivals``, already read for its page), those whose rows
     were last stored after ``run`` (the last reconciliation run, with its ``created_at``) was made; None when
-    there are none or no run. An arrival is counted whole: a job that finished after the run stored rows the run did not see. Data that
-    came while the period was still open is not flagged (it is not late), so a run made while open is
-    compared with what arrived once the period left open."""
+    there are none or no run. An arrival is counted whole: a job that finished after the run stored rows the
+    run did not see. Data that came while the period was still open is not flagged (it is not late), so a run
+    made while open is compared with what arrived once the period left open."""
     if run is None:
         return None
     after = [arrival for arrival in arrivals if arrival.last_at > run.created_at]
