@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "apps.tenancy",
     "apps.accounts",
     "apps.audit",
+    "apps.jobs",
     "apps.portal",
     "apps.owners",
     "apps.taxonomy",
@@ -227,6 +228,8 @@ INGEST_MAX_FUTURE_HOURS = int(os.environ.get("INGEST_MAX_FUTURE_HOURS", "24"))
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "chargeback@localhost")
+# A notification e-mail the mail server refused for a moment is tried again this many times (apps/core/mail.py).
+MAIL_MAX_RETRIES = int(os.environ.get("MAIL_MAX_RETRIES", "8"))
 # Where e-mails link to (statements issued, disputes opened and resolved).
 PORTAL_URL = os.environ.get("PORTAL_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -256,6 +259,10 @@ CELERY_TIMEZONE = TIME_ZONE
 # A running ingest job whose worker has not reported for this long (a usage job beats at every committed
 # chunk, an invoice job while it reads) is marked interrupted by the sweeper, and can then be retried.
 INGEST_STALE_AFTER = timedelta(minutes=int(os.environ.get("INGEST_STALE_AFTER_MINUTES", "15")))
+# Background jobs (apps/jobs): a running job's worker beats every JOB_HEARTBEAT_SECONDS; one silent for
+# JOB_STALE_AFTER_MINUTES is marked interrupted by the sweeper (and can be retried).
+JOB_HEARTBEAT_SECONDS = int(os.environ.get("JOB_HEARTBEAT_SECONDS", "30"))
+JOB_STALE_AFTER = timedelta(minutes=int(os.environ.get("JOB_STALE_AFTER_MINUTES", "5")))
 # A received upload body is deleted as soon as its job cannot be re-run (succeeded, refused); that of a job
 # that failed or was interrupted (a retry reads it again) is kept this many days after it stopped.
 INGEST_PAYLOAD_RETENTION_DAYS = int(os.environ.get("INGEST_PAYLOAD_RETENTION_DAYS", "7"))
@@ -268,6 +275,7 @@ IDEMPOTENCY_STALE_AFTER = timedelta(minutes=int(os.environ.get("IDEMPOTENCY_STAL
 CELERY_BEAT_SCHEDULE = {
     "usage-sweep-stale-jobs": {"task": "usage.sweep_stale_jobs", "schedule": 60.0},
     "invoices-sweep-stale-jobs": {"task": "invoices.sweep_stale_jobs", "schedule": 60.0},
+    "jobs-sweep-stale": {"task": "jobs.sweep_stale", "schedule": 60.0},
     "ingest-purge-payloads": {"task": "usage.purge_ingest_payloads", "schedule": 3600.0},
     # The usage table's monthly partitions, this month and the next three (apps/usage/partitions.py).
     "usage-create-partitions": {"task": "usage.create_usage_partitions", "schedule": 6 * 3600.0},
