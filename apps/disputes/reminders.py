@@ -3,17 +3,17 @@ once, to the budget-owner users who see the statement, when less than a day of t
 task ``disputes.remind_deadlines`` (hourly) calls ``dispute_deadline_reminders_send`` for every organisation;
 the statements' ``deadline_reminded_at`` marker, set under a row lock in the transaction that records the
 reminder (one audit event per period), makes a repeated or overlapping run send nothing twice. The e-mails are
-sent after that transaction commits."""
+queued after that transaction commits (``apps.core.mail.send_mail_on_commit``: sent by a worker, with retries)."""
 
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from apps.audit.services import audit_record
+from apps.core.mail import send_mail_on_commit
 from apps.periods.models import BillingPeriod
 from apps.statements.deadlines import dispute_deadline, dispute_last_day
 from apps.statements.models import Statement
@@ -103,5 +103,5 @@ def _send(*, organization: Organization, ids: list[int]) -> int:
             )
             lines.append(f"  {portal_link('statements:detail', org_slug=organization.slug, pk=statement.pk)}")
         subject = f"[{organization.name}] Disputes on {first.period_label} close {last_day:%A %-d %B}"
-        send_mail(subject, "\n".join(lines), None, [user.email])
+        send_mail_on_commit(subject, "\n".join(lines), [user.email])
     return len(by_user)

@@ -1,13 +1,13 @@
 """E-mails about period transitions that periods itself sends (the statements' owners hear from statements):
 submitting a period for review tells its approvers, the members whose role may approve periods (finance
-admins), other than the one who submitted it (maker-checker: they may not approve it). Sent after the
-transition commits, so nobody is told of a submission that rolled back."""
+admins), other than the one who submitted it (maker-checker: they may not approve it). Queued after the
+transition commits (``apps.core.mail.send_mail_on_commit``: a worker sends it, with retries), so nobody is told
+of a submission that rolled back."""
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import transaction
 from django.urls import reverse
 
+from apps.core.mail import send_mail_on_commit
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.roles import ROLE_PERMS, Perm
 from apps.tenancy.scoping import tenant_scoped
@@ -48,4 +48,4 @@ def period_submitted_notify(*, billing_period: BillingPeriod, actor=None, reason
     lines += [f"Review and approve it: {link}"]
     subject = f"[{organization.name}] {label} is ready for your review"
     body = "\n".join(lines)
-    transaction.on_commit(lambda: send_mail(subject, body, None, recipients))
+    send_mail_on_commit(subject, body, recipients)

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.urls import reverse
 
+from apps.core.mail import send_mail_on_commit
 from apps.owners.models import BudgetOwner
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
@@ -96,5 +97,5 @@ def statements_withdrawn_notify(*, organization: Organization, ids: list[int], r
             lines.append(f"- {statement.owner_code} {statement.owner_name} ({statement.reference})")
             lines.append(f"  {portal_link('statements:detail', org_slug=organization.slug, pk=statement.pk)}")
         lines += ["", f"Reason: {reason}", "", "New drafts will be issued when the period is submitted again."]
-        send_mail(subject, "\n".join(lines), None, [user.email])
+        send_mail_on_commit(subject, "\n".join(lines), [user.email])
     return len(by_user)
