@@ -245,10 +245,37 @@ WEBHOOK_SECRET_OVERLAP_HOURS = int(os.environ.get("WEBHOOK_SECRET_OVERLAP_HOURS"
 # Celery: unset broker = the embedded runtime, where tasks run eagerly in-process.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_URL or None)
+# `filesystem://` (what `make demo` and `make worker` set): kombu's filesystem transport, a real worker beside
+# the development server with no service to run. A message is a file in CELERY_FILESYSTEM_DIR/queue (the
+# web process writes it, a worker moves it away), the exchange tables are files in .../control (so fanout,
+# e.g. `celery inspect ping`, reaches the workers). No result backend: the job rows are the results.
+CELERY_FILESYSTEM_DIR = Path(os.environ.get("CELERY_FILESYSTEM_DIR", str(BASE_DIR / ".celery")))
+
+
+def filesystem_broker_options(folder: Path, *, poll_seconds: float = 0.2) -> dict:
+    """kombu's filesystem transport options for the broker kept in ``folder`` (its folders made here).
+    ``poll_seconds``: how often an idle worker looks for a new message (kombu's default is 1 s)."""
+    for name in ("queue", "control"):
+        (folder / name).mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "control_folder": str(folder / "control"),
+        "polling_interval": poll_seconds,
+    }
+
+
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(
+        CELERY_FILESYSTEM_DIR, poll_seconds=float(os.environ.get("CELERY_FILESYSTEM_POLL_SECONDS", "0.2"))
+    )
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
+# A job still queued after this many seconds: its page says no worker has taken it (is one running?).
+WORKER_WAIT_WARNING_SECONDS = int(os.environ.get("WORKER_WAIT_WARNING_SECONDS", "15"))
 CELERY_TASK_ACKS_LATE = True  # a killed worker's task is redelivered, and every task is safe to re-run
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -323,6 +350,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "StatementStatusEnum": "apps.statements.models.Statement.Status",
         "DisputeStatusEnum": "apps.disputes.models.Dispute.Status",
+        # A job's status (apps/jobs), the same choices as an ingest job's: one enum for both.
+        "JobStatusEnum": "apps.jobs.models.Job.Status",
         # The event types, wherever a field takes them (the event feed's type, a webhook endpoint's events).
         "EventTypeEnum": "apps.webhooks.models.EventType",
     },

@@ -10,6 +10,12 @@ from .base import CELERY_BROKER_URL, REDIS_CACHE_URL, env_bool, env_list, redis_
 DEBUG = False
 require_secret_key()
 
+# The filesystem transport (`make demo`) is a folder on one machine, and a killed worker loses its message there.
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    raise ImproperlyConfigured(
+        "CELERY_BROKER_URL=filesystem:// is the demo's broker (one machine, a folder): production needs Redis."
+    )
+
 # Several web processes: throttle counters must live in one place they all see (see base.py).
 if not REDIS_CACHE_URL:
     if not CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
