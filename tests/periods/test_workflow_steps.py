@@ -275,7 +275,7 @@ def test_the_page_shows_a_blocked_approval_as_disabled_with_a_link_to_the_open_d
         )
     client = world.login("a", "finance_admin")
     url = reverse("periods:detail", kwargs={"org_slug": "alpha", "period": "2026-10"})
-    with django_assert_max_num_queries(60):
+    with django_assert_max_num_queries(24):  # 20 measured (session, membership, period, guards, facts, figures)
         response = client.get(url)
     html = response.content.decode()
     link = f'<a href="/o/alpha/disputes/{dispute.pk}/">1 dispute is still open: resolve it before approving.</a>'
