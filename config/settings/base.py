@@ -337,6 +337,8 @@ CELERY_BEAT_SCHEDULE = {
     # the last published head, alerting org admins on a failure (apps/audit/tasks.py).
     "audit-publish-anchors": {"task": "audit.publish_anchors", "schedule": crontab(minute=5)},
     "audit-verify-chains": {"task": "audit.verify_chains", "schedule": crontab(hour=2, minute=30)},
+    # Draft statements whose dispute window closes within a day: their owners are reminded once (apps/disputes).
+    "disputes-remind-deadlines": {"task": "disputes.remind_deadlines", "schedule": 3600.0},
 }
 
 REST_FRAMEWORK = {
