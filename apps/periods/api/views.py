@@ -97,8 +97,8 @@ class PeriodViewSet(OrganizationReadOnlyViewSet):
         },
         description="Apply one preparing transition: start_reconciliation (200, the period) or submit_for_review "
         "(checked now, then 202 and the job that issues the statements), when the token's own role may prepare. "
-        "approve, close, reopen and an override are human actions: every token is refused "
-        "them with 403 and the rule (do them in the portal).",
+        "approve, close, reopen, send_back and an override are human actions: every token is refused them with 403 "
+        "and the rule (do them in the portal).",
     )
     @action(detail=True, methods=["post"], url_path="transitions")
     def transitions(self, request, period=None):
