@@ -215,9 +215,11 @@ def connection_pull(*, connection: ProviderConnection, trigger: str, actor=None,
     try:
         documents = _read_reports(stored, start, end, figures)
         jobs = _hand_over(stored, documents, actor, start, end)
+    except (client.ConnectorError, crypto.CredentialsUnreadable) as refused:
+        return _finish(stored, pull, figures, began, error=str(refused))
     except Exception as exc:
-        if not isinstance(exc, client.ConnectorError | crypto.CredentialsUnreadable):
-            logger.exception("pull %s of connection %s failed", pull.pk, stored.pk)
+        # Whatever went wrong, the pull ends (never "running" for ever) and says what happened.
+        logger.exception("pull %s of connection %s failed", pull.pk, stored.pk)
         return _finish(stored, pull, figures, began, error=failure_text(exc))
     return _finish(stored, pull, figures, began, jobs=jobs)
 
