@@ -199,6 +199,14 @@ def connection_pull(*, connection: ProviderConnection, trigger: str, actor=None,
         stored = _locked(connection)
         pull_start_check(connection=stored, now=now)
         start, end = _pull_window(stored, now)
+        # A pull left running by a worker that died (past CONNECTOR_PULL_STALE_MINUTES) ends here, failed.
+        ConnectorPull.objects.filter(
+            organization=stored.organization_id, connection=stored, status=PullStatus.RUNNING
+        ).update(
+            status=PullStatus.FAILED,
+            error_message="The worker running this pull stopped before it ended; a later pull read its window.",
+            finished_at=now,
+        )
         pull = ConnectorPull.objects.create(
             organization=stored.organization,
             connection=stored,

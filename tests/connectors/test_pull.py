@@ -296,7 +296,17 @@ def test_a_pull_refuses_while_another_pull_of_the_connection_runs(world, fake_pr
         connection.save()
         with pytest.raises(ValidationError, match="is running"):
             connection_pull(connection=connection, trigger="manual", now=NOW)
-        # A pull "running" for longer than CONNECTOR_PULL_STALE_MINUTES (its worker died) no longer blocks.
+        died = ConnectorPull.objects.create(
+            organization=connection.organization,
+            connection=connection,
+            trigger="schedule",
+            window_start=datetime(2026, 12, 1, tzinfo=UTC),
+            window_end=datetime(2026, 12, 8, tzinfo=UTC),
+        )
+        # A pull "running" for longer than CONNECTOR_PULL_STALE_MINUTES (its worker died) no longer blocks, and
+        # is ended as failed by the next one.
         serve_openai(fake_provider, dec6_input=1_000_000, dec6_cost="2.50")
         later = connection_pull(connection=connection, trigger="manual", now=datetime(2026, 12, 7, 12, 30, tzinfo=UTC))
+        died.refresh_from_db()
     assert later.status == PullStatus.SUCCEEDED
+    assert died.status == PullStatus.FAILED and "stopped before it ended" in died.error_message
