@@ -10,11 +10,22 @@ from .schedule import connections_due
 from .services import connection_pull
 
 
-def pull_one(connection_id: int, trigger: str, user_id: int | None = None) -> dict:
+class _Principal:
+    """Who asked for a pull when no person did (an API client): named in the pull and the audit by its label."""
+
+    user = None
+
+    def __init__(self, label: str):
+        self.audit_label = label
+
+
+def pull_one(connection_id: int, trigger: str, user_id: int | None = None, actor_label: str = "") -> dict:
     """An entry point's pull of one connection (given its id), inside its organisation's scope."""
     with scopes_disabled():
         connection = ProviderConnection.objects.select_related("organization").filter(pk=connection_id).first()
         actor = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    if actor is None and actor_label:
+        actor = _Principal(actor_label)
     if connection is None:
         return {"connection": connection_id, "skipped": "no such connection"}
     with organization_scope(connection.organization):
@@ -36,9 +47,11 @@ def pull_one(connection_id: int, trigger: str, user_id: int | None = None) -> di
 
 
 @shared_task(name="connectors.pull_connection", acks_late=True)
-def pull_connection(connection_id: int, trigger: str = ConnectorPull.Trigger.SCHEDULE, user_id: int | None = None):
+def pull_connection(
+    connection_id: int, trigger: str = ConnectorPull.Trigger.SCHEDULE, user_id: int | None = None, actor_label: str = ""
+):
     """One pull (idempotent: a pull reads a window again and the ingest stores each bucket once)."""
-    return pull_one(connection_id, trigger, user_id)
+    return pull_one(connection_id, trigger, user_id, actor_label)
 
 
 @shared_task(name="connectors.pull_due")

@@ -7,7 +7,7 @@ from django_scopes import scope
 from apps.connectors import crypto
 from apps.connectors.models import ConnectorPull, ProviderConnection
 
-from . import portal_route, tenant_model
+from . import api_route, portal_route, tenant_model
 
 
 def make_connection(world, organization) -> ProviderConnection:
@@ -56,3 +56,11 @@ portal_route("connectors:list", _org)
 portal_route("connectors:detail", _connection)
 portal_route("connectors:pull", _connection, method="post", role="finance_analyst")
 portal_route("connectors:delete", _connection, method="post")
+
+
+api_route("api:connector-list", row_id=lambda world, organization: make_connection(world, organization).pk)
+api_route("api:connector-detail", lambda world, organization: {"pk": make_connection(world, organization).pk})
+api_route("api:connector-pulls", lambda world, organization: {"pk": make_pull(world, organization).connection_id})
+api_route(
+    "api:connector-pull", lambda world, organization: {"pk": make_connection(world, organization).pk}, method="post"
+)
