@@ -343,6 +343,8 @@ SPECTACULAR_SETTINGS = {
         "DisputeStatusEnum": "apps.disputes.models.Dispute.Status",
         # The event types, wherever a field takes them (the event feed's type, a webhook endpoint's events).
         "EventTypeEnum": "apps.webhooks.models.EventType",
+        # A provider connection's last pull and each pull's status (apps/connectors).
+        "ConnectorPullStatusEnum": "apps.connectors.models.PullStatus",
     },
 }
 
