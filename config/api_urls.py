@@ -10,6 +10,7 @@ app_name = "api"
 urlpatterns = [
     path("", include("apps.tenancy.api.urls")),
     path("", include("apps.audit.api.urls")),
+    path("", include("apps.jobs.api.urls")),
     path("", include("apps.owners.api.urls")),
     path("", include("apps.taxonomy.api.urls")),
     path("", include("apps.pricing.api.urls")),

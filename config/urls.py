@@ -31,6 +31,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", app_urls("apps.accounts.urls")),
     path("", app_urls("apps.audit.urls")),
+    path("", app_urls("apps.jobs.urls")),
     path("", app_urls("apps.owners.urls")),
     path("", app_urls("apps.taxonomy.urls")),
     path("", app_urls("apps.pricing.urls")),

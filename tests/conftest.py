@@ -34,6 +34,20 @@ def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_
         test["NAME"] = str(Path(tempfile.gettempdir()) / f"chargeback-test-{checkout}.sqlite3")
 
 
+@pytest.fixture(autouse=True)
+def _celery_mode(request):
+    """Tasks run in-process in every test but the real-worker ones (marked ``celery_worker``): the web flow's
+    heavy work is queued on Celery (issue 18), and a test of that flow must not wait for a worker that CI's
+    broker has but the test did not start. A real-worker test keeps the settings' mode (a broker, not eager)."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    if request.node.get_closest_marker("celery_worker") is None:
+        app.conf.update(CELERY_TASK_ALWAYS_EAGER=True)
+    yield
+    app.conf.update(CELERY_TASK_ALWAYS_EAGER=previous)
+
+
 @pytest.fixture
 def world(db) -> World:
     return build_world()

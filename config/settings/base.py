@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "apps.tenancy",
     "apps.accounts",
     "apps.audit",
+    "apps.jobs",
     "apps.portal",
     "apps.owners",
     "apps.taxonomy",
@@ -230,6 +231,8 @@ INGEST_MAX_FUTURE_HOURS = int(os.environ.get("INGEST_MAX_FUTURE_HOURS", "24"))
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "chargeback@localhost")
+# A notification e-mail the mail server refused for a moment is tried again this many times (apps/core/mail.py).
+MAIL_MAX_RETRIES = int(os.environ.get("MAIL_MAX_RETRIES", "8"))
 # Where e-mails link to (statements issued, disputes opened and resolved).
 PORTAL_URL = os.environ.get("PORTAL_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -265,12 +268,39 @@ CONNECTOR_PULL_STALE_MINUTES = int(os.environ.get("CONNECTOR_PULL_STALE_MINUTES"
 # Celery: unset broker = the embedded runtime, where tasks run eagerly in-process.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_URL or None)
+# `filesystem://` (what `make demo` and `make worker` set): kombu's filesystem transport, a real worker beside
+# the development server with no service to run. A message is a file in CELERY_FILESYSTEM_DIR/queue (the
+# web process writes it, a worker moves it away), the exchange tables are files in .../control (so fanout,
+# e.g. `celery inspect ping`, reaches the workers). No result backend: the job rows are the results.
+CELERY_FILESYSTEM_DIR = Path(os.environ.get("CELERY_FILESYSTEM_DIR", str(BASE_DIR / ".celery")))
+
+
+def filesystem_broker_options(folder: Path, *, poll_seconds: float = 0.2) -> dict:
+    """kombu's filesystem transport options for the broker kept in ``folder`` (its folders made here).
+    ``poll_seconds``: how often an idle worker looks for a new message (kombu's default is 1 s)."""
+    for name in ("queue", "control"):
+        (folder / name).mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "control_folder": str(folder / "control"),
+        "polling_interval": poll_seconds,
+    }
+
+
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(
+        CELERY_FILESYSTEM_DIR, poll_seconds=float(os.environ.get("CELERY_FILESYSTEM_POLL_SECONDS", "0.2"))
+    )
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
 # The queue tasks are sent to and workers read by default (a real-worker test gives its worker a queue of its own).
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# A job still queued after this many seconds: its page says no worker has taken it (is one running?).
+WORKER_WAIT_WARNING_SECONDS = int(os.environ.get("WORKER_WAIT_WARNING_SECONDS", "15"))
 CELERY_TASK_ACKS_LATE = True  # a killed worker's task is redelivered, and every task is safe to re-run
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -281,6 +311,10 @@ CELERY_TIMEZONE = TIME_ZONE
 # A running ingest job whose worker has not reported for this long (a usage job beats at every committed
 # chunk, an invoice job while it reads) is marked interrupted by the sweeper, and can then be retried.
 INGEST_STALE_AFTER = timedelta(minutes=int(os.environ.get("INGEST_STALE_AFTER_MINUTES", "15")))
+# Background jobs (apps/jobs): a running job's worker beats every JOB_HEARTBEAT_SECONDS; one silent for
+# JOB_STALE_AFTER_MINUTES is marked interrupted by the sweeper (and can be retried).
+JOB_HEARTBEAT_SECONDS = int(os.environ.get("JOB_HEARTBEAT_SECONDS", "30"))
+JOB_STALE_AFTER = timedelta(minutes=int(os.environ.get("JOB_STALE_AFTER_MINUTES", "5")))
 # A received upload body is deleted as soon as its job cannot be re-run (succeeded, refused); that of a job
 # that failed or was interrupted (a retry reads it again) is kept this many days after it stopped.
 INGEST_PAYLOAD_RETENTION_DAYS = int(os.environ.get("INGEST_PAYLOAD_RETENTION_DAYS", "7"))
@@ -293,6 +327,7 @@ IDEMPOTENCY_STALE_AFTER = timedelta(minutes=int(os.environ.get("IDEMPOTENCY_STAL
 CELERY_BEAT_SCHEDULE = {
     "usage-sweep-stale-jobs": {"task": "usage.sweep_stale_jobs", "schedule": 60.0},
     "invoices-sweep-stale-jobs": {"task": "invoices.sweep_stale_jobs", "schedule": 60.0},
+    "jobs-sweep-stale": {"task": "jobs.sweep_stale", "schedule": 60.0},
     "ingest-purge-payloads": {"task": "usage.purge_ingest_payloads", "schedule": 3600.0},
     # The usage table's monthly partitions, this month and the next three (apps/usage/partitions.py).
     "usage-create-partitions": {"task": "usage.create_usage_partitions", "schedule": 6 * 3600.0},
@@ -341,6 +376,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "StatementStatusEnum": "apps.statements.models.Statement.Status",
         "DisputeStatusEnum": "apps.disputes.models.Dispute.Status",
+        # A job's status (apps/jobs), the same choices as an ingest job's: one enum for both.
+        "JobStatusEnum": "apps.jobs.models.Job.Status",
         # The event types, wherever a field takes them (the event feed's type, a webhook endpoint's events).
         "EventTypeEnum": "apps.webhooks.models.EventType",
         # A provider connection's last pull and each pull's status (apps/connectors).

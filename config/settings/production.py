@@ -24,6 +24,12 @@ if not CONNECTOR_ENCRYPTION_KEYS:
         "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
     )
 
+# The filesystem transport (`make demo`) is a folder on one machine, and a killed worker loses its message there.
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    raise ImproperlyConfigured(
+        "CELERY_BROKER_URL=filesystem:// is the demo's broker (one machine, a folder): production needs Redis."
+    )
+
 # Several web processes: throttle counters must live in one place they all see (see base.py).
 if not REDIS_CACHE_URL:
     if not CELERY_BROKER_URL.startswith(("redis://", "rediss://")):

@@ -30,6 +30,8 @@ NO_ORGANISATION = {
     "apps.tenancy.selectors:organizations_where_user_may": "the organisations where a person holds a permission",
     "apps.usage.services.ingest:ingest_job_run": "a worker's body: given the job's id, it enters the job's scope",
     "apps.invoices.services.ingest:invoice_ingest_run": "a worker's body: given the job's id, it enters its scope",
+    "apps.jobs.services:job_run": "a worker's body: given the organisation's and the job's ids, it enters its scope",
+    "apps.jobs.services:jobs_interrupt_stale": "the sweeper: every organisation's silent jobs, each under its lock",
     # The global price book: list prices, providers and models are shared by every organisation (no tenant rows).
     "apps.pricing.selectors:providers": "the global list of providers",
     "apps.pricing.selectors:ai_models": "the global list of models",

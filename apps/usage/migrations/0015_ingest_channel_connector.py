@@ -4,15 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('usage', '0014_usagesourceday'),
+        ("usage", "0014_usagesourceday"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='ingestjob',
-            name='channel',
-            field=models.CharField(choices=[('upload', 'Portal upload'), ('api', 'REST API'), ('command', 'Management command'), ('connector', 'Provider connector')], max_length=20),
+            model_name="ingestjob",
+            name="channel",
+            field=models.CharField(
+                choices=[
+                    ("upload", "Portal upload"),
+                    ("api", "REST API"),
+                    ("command", "Management command"),
+                    ("connector", "Provider connector"),
+                ],
+                max_length=20,
+            ),
         ),
     ]
