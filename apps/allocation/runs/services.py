@@ -200,7 +200,8 @@ def allocation_run_create(
     _refuse_frozen(BillingPeriod.objects.filter(organization=organization, period=period).first())
     version = _version_for(organization, version)
     computed = compute(organization=organization, period=period, version=version, progress=progress)
-    (progress or _silent)(2, PHASES, f"Writing the run ({len(computed.result.lines)} lines)")
+    lines = len(computed.result.lines) + len(computed.result.unallocated)
+    (progress or _silent)(2, PHASES, f"Writing the run ({lines} lines)")
     with transaction.atomic():
         billing_period = period_for_update(organization=organization, period=period, actor=actor)
         _refuse_frozen(billing_period)
