@@ -18,10 +18,26 @@ migrate: $(STAMP)
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
+# The demo runs a real Celery worker (with beat inside it, -B) beside the development server, on kombu's
+# filesystem transport: messages are files under .celery/ (git-ignored), so no broker service is needed and
+# long jobs show real progress. Ctrl-C stops the server and then the worker (the trap). A job queued while no
+# worker runs waits in .celery/queue and runs at the next start. DEMO_ADDR picks another address and port.
+DEMO_ADDR ?= 127.0.0.1:8000
+DEMO_BROKER ?= filesystem://
+CELERY_DIR ?= .celery
 demo: seed
 	@echo ""
-	@echo "Portal: http://127.0.0.1:8000/  (log in with any user above; Ctrl-C stops it)"
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	@echo "Portal: http://$(DEMO_ADDR)/  (log in with any user above; Ctrl-C stops it)"
+	@echo "Worker and beat: log in $(CELERY_DIR)/worker.log"
+	@export CELERY_BROKER_URL="$(DEMO_BROKER)" CELERY_FILESYSTEM_DIR="$(abspath $(CELERY_DIR))"; \
+	mkdir -p "$(CELERY_DIR)"; \
+	$(BIN)/celery -A config worker -B --concurrency=2 --without-gossip --without-mingle \
+		--schedule="$(CELERY_DIR)/beat-schedule" --logfile="$(CELERY_DIR)/worker.log" --loglevel=INFO & \
+	worker=$$!; \
+	trap 'echo "Stopping the worker: it finishes the task it is running (Ctrl-C again stops it at once)."; \
+		kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	trap 'exit 130' INT TERM; \
+	$(BIN)/python manage.py runserver "$(DEMO_ADDR)"
 
 # With DATABASE_URL=postgres://… the run also checks that every statement routes by organisation
 # (tests/routing/plugin.py; ROUTING_CHECK=off turns that off, ROUTING_CHECK_REPORT=<file> keeps the list).
@@ -58,8 +74,11 @@ bench: $(STAMP)
 	$(BIN)/python manage.py bench_pages --rows $(BENCH_PAGE_ROWS) --template-rows $(BENCH_TEMPLATE_ROWS)
 	$(BIN)/python manage.py bench_dashboard
 
+# A worker alone (beside `manage.py runserver` started with the same CELERY_BROKER_URL): on the filesystem
+# transport unless CELERY_BROKER_URL names another broker (redis://...).
 worker: $(STAMP)
-	$(BIN)/celery -A config worker --loglevel=INFO
+	CELERY_BROKER_URL="$${CELERY_BROKER_URL:-$(DEMO_BROKER)}" CELERY_FILESYSTEM_DIR="$(abspath $(CELERY_DIR))" \
+		$(BIN)/celery -A config worker -B --schedule="$(CELERY_DIR)/beat-schedule" --loglevel=INFO
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles $(CELERY_DIR)

@@ -13,6 +13,8 @@ from importlib import import_module
 from django.contrib import admin
 from django.urls import include, path
 
+from apps.core.observability.health import HealthView
+from apps.core.observability.metrics import metrics_view
 from apps.portal.views import healthz
 
 ORGANIZATION = "o/<slug:org_slug>/"
@@ -29,6 +31,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),
     path("healthz", healthz, name="healthz"),
+    path("health/", HealthView.as_view(), name="health"),
+    path("metrics", metrics_view, name="metrics"),
     path("", app_urls("apps.accounts.urls")),
     path("", app_urls("apps.audit.urls")),
     path("", app_urls("apps.jobs.urls")),

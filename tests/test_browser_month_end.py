@@ -355,7 +355,11 @@ def test_month_end_walk_in_a_browser(october, live_server, browser):
     checker.goto(f"{org}/periods/2026-10/")
     next_step = checker.locator("#next-step")
     expect(next_step).to_contain_text("1 dispute is still open: resolve it before approving.")
-    expect(next_step.get_by_role("button", name="Approve 2026-10")).to_be_disabled()
+    expect(next_step.get_by_role("button", name="Approve 2026-10")).to_have_attribute("aria-disabled", "true")
+    # The blocker links to the open dispute.
+    expect(
+        next_step.get_by_role("link", name="1 dispute is still open: resolve it before approving.")
+    ).to_have_attribute("href", re.compile(r"/disputes/\d+/$"))
 
     # Finance accepts it: CC-1101 credited 1.00, CC-1201 charged instead.
     analyst.goto(f"{org}/disputes/")
@@ -375,13 +379,19 @@ def test_month_end_walk_in_a_browser(october, live_server, browser):
     )
     expect(preparer.locator("#next-step")).to_contain_text(refusal)
     approve = preparer.locator("#next-step").get_by_role("button", name="Approve 2026-10")
-    expect(approve).to_be_disabled()
-    approve.evaluate("button => button.removeAttribute('disabled')")
+    # Blocked, it is aria-disabled, greyed and not a submit button: made one again, the server still refuses.
+    expect(approve).to_have_attribute("aria-disabled", "true")
+    approve.evaluate(
+        "button => { button.removeAttribute('aria-disabled'); button.classList.remove('is-disabled'); "
+        "button.type = 'submit'; }"
+    )
     approve.click()
     expect(preparer.locator(".errors[role=alert]")).to_contain_text("Approve was refused:")
     expect(preparer.locator(".errors[role=alert]")).to_contain_text(refusal)
     expect(preparer.locator("h1")).to_contain_text("In review")
-    expect(preparer.locator("#next-step").get_by_role("button", name="Approve 2026-10")).to_be_disabled()
+    expect(preparer.locator("#next-step").get_by_role("button", name="Approve 2026-10")).to_have_attribute(
+        "aria-disabled", "true"
+    )
     screenshot(preparer, "period-refused")
 
     # The second finance admin approves and closes.

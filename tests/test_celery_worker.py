@@ -85,5 +85,6 @@ def test_a_worker_process_runs_a_task_against_the_database(worker_queue):
         "organization": "worker-org",
         "ok": True,
         "events_checked": 3,
+        "anchored_seq": None,  # no anchor directory in the test settings
         "problem": "",
     }

@@ -46,6 +46,7 @@ class OrganizationSettingsForm(forms.ModelForm):
             "fx_policy",
             "fx_source",
             "dispute_response_days",
+            "dispute_window_business_days",
         ]
         labels = {
             "fx_policy": "Exchange-rate policy",
@@ -55,12 +56,13 @@ class OrganizationSettingsForm(forms.ModelForm):
             "variance_tolerance_pct": "Variance tolerance (%)",
             "period_start_day": "Billing periods start on day",
             "dispute_response_days": "Days to answer a dispute",
+            "dispute_window_business_days": "Business days to dispute a statement",
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Left out of a post (an older form, a script): the stored choice stays.
-        for name in ("fx_policy", "fx_source", "dispute_response_days"):
+        for name in ("fx_policy", "fx_source", "dispute_response_days", "dispute_window_business_days"):
             self.fields[name].required = False
 
     def clean_fx_policy(self):
@@ -72,6 +74,10 @@ class OrganizationSettingsForm(forms.ModelForm):
     def clean_dispute_response_days(self):
         value = self.cleaned_data.get("dispute_response_days")
         return self.instance.dispute_response_days if value is None else value
+
+    def clean_dispute_window_business_days(self):
+        value = self.cleaned_data.get("dispute_window_business_days")
+        return self.instance.dispute_window_business_days if value is None else value
 
 
 class MembershipAddForm(forms.Form):

@@ -115,6 +115,7 @@ ORGANIZATION_SETTINGS_FIELDS = (
     "fx_policy",
     "fx_source",
     "dispute_response_days",
+    "dispute_window_business_days",
 )
 _UNCHANGED = object()
 
@@ -134,6 +135,7 @@ def organization_update(
     fx_policy: str | None = None,
     fx_source: str | None = None,
     dispute_response_days: int | None = None,
+    dispute_window_business_days: int | None = None,
     reason: str = "",
 ) -> Organization:
     # "before" comes from the database: a bound ModelForm has already written into the instance.
@@ -164,6 +166,9 @@ def organization_update(
     organization.fx_source = stored.fx_source if fx_source is None else fx_source
     organization.dispute_response_days = (
         stored.dispute_response_days if dispute_response_days is None else dispute_response_days
+    )
+    organization.dispute_window_business_days = (
+        stored.dispute_window_business_days if dispute_window_business_days is None else dispute_window_business_days
     )
     organization.full_clean()
     organization.save(update_fields=list(ORGANIZATION_SETTINGS_FIELDS))

@@ -90,3 +90,43 @@ class AuditEvent(TenantModel):
     def compute_hash(self) -> str:
         canonical = json.dumps(self.canonical_payload(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class AuditAnchor(TenantModel):
+    """One publication of an organisation's chain head to the sinks outside the database (apps/audit/anchoring.py).
+
+    A record for people (what was published when, and how each sink answered), never evidence: someone who can
+    rewrite the chain can rewrite this table too, so ``audit_chain_verify`` reads the head back from the sink.
+    """
+
+    seq = models.PositiveBigIntegerField()
+    hash = models.CharField(max_length=64)
+    mac = models.CharField(max_length=64, help_text="HMAC-SHA256 of the published line, keyed with AUDIT_ANCHOR_KEY.")
+    published_at = models.DateTimeField()
+    sinks = models.JSONField(default=dict, help_text="Each sink's answer: 'ok' or why it failed.")
+
+    class Meta:
+        ordering = ["organization_id", "-published_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-seq"], name="auditanchor_org_seq")]
+
+    def __str__(self) -> str:
+        return f"head #{self.seq} published {self.published_at:%Y-%m-%d %H:%M}"
+
+
+class AuditChainCheck(TenantModel):
+    """One verification of an organisation's chain (the nightly task or the command), kept with its finding."""
+
+    checked_at = models.DateTimeField()
+    ok = models.BooleanField()
+    events_checked = models.PositiveBigIntegerField(default=0)
+    anchored_seq = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="The last published head the chain was checked against, if any."
+    )
+    problem = models.TextField(blank=True)
+    alerted = models.PositiveIntegerField(default=0, help_text="Org admins e-mailed about a failure.")
+
+    class Meta:
+        ordering = ["organization_id", "-checked_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{'intact' if self.ok else 'BROKEN'} at {self.checked_at:%Y-%m-%d %H:%M}"

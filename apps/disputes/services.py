@@ -20,13 +20,16 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.authentication import ApiPrincipal
 from apps.audit.services import actor_label_for, audit_record
 from apps.core.money import currency_exponent, decimal_to_nano, nano_to_decimal, quantize_money
 from apps.owners.models import BudgetOwner
+from apps.periods.hooks import Blocker
 from apps.periods.models import BillingPeriod
+from apps.statements.deadlines import dispute_last_day, dispute_window_open
 from apps.statements.models import Statement, StatementLine
 from apps.statements.services import adjustment_pair_create, statements_rebuild
 from apps.tenancy.roles import HUMAN_ONLY_MESSAGE
@@ -88,15 +91,36 @@ def open_disputes_count(*, billing_period: BillingPeriod) -> int:
     return Dispute.objects.filter(billing_period=billing_period, status=Dispute.Status.OPEN).count()
 
 
+def _open_disputes_blocker(billing_period: BillingPeriod, *, before: str) -> str | None:
+    """The message naming the period's open disputes, linking to the one open dispute (or to the queue of the
+    period's open disputes when there are several)."""
+    open_ids = list(
+        Dispute.objects.filter(billing_period=billing_period, status=Dispute.Status.OPEN)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:2]
+    )
+    if not open_ids:
+        return None
+    slug = billing_period.organization.slug
+    if len(open_ids) == 1:
+        url = reverse("disputes:detail", kwargs={"org_slug": slug, "pk": open_ids[0]})
+        return Blocker(f"1 dispute is still open: resolve it before {before}.", url=url)
+    count = open_disputes_count(billing_period=billing_period)
+    url = f"{reverse('disputes:list', kwargs={'org_slug': slug})}?status=open&period={billing_period.label}"
+    return Blocker(f"{count} disputes are still open: resolve them before {before}.", url=url)
+
+
 @tenant_scoped(via="billing_period")
 def guard_no_open_disputes(*, billing_period: BillingPeriod, actor=None) -> str | None:
     """Guard of ``approve``: every dispute of the period is resolved."""
-    count = open_disputes_count(billing_period=billing_period)
-    if count == 0:
-        return None
-    if count == 1:
-        return "1 dispute is still open: resolve it before approving."
-    return f"{count} disputes are still open: resolve them before approving."
+    return _open_disputes_blocker(billing_period, before="approving")
+
+
+@tenant_scoped(via="billing_period")
+def guard_send_back_no_open_disputes(*, billing_period: BillingPeriod, actor=None) -> str | None:
+    """Guard of ``send_back``: an open dispute is about a draft that sending back would withdraw, so it is
+    answered first (accepted: its credit carries into the next drafts; rejected: with the reason)."""
+    return _open_disputes_blocker(billing_period, before="sending the period back (its statement would be withdrawn)")
 
 
 @tenant_scoped
@@ -126,6 +150,16 @@ class DuplicateSubmission(ValidationError):
     def __init__(self, message: str, *, dispute: Dispute):
         super().__init__(message)
         self.dispute = dispute
+
+
+@tenant_scoped(via="statement")
+def dispute_window_closed_message(*, statement: Statement) -> str:
+    days = statement.organization.dispute_window_business_days
+    return (
+        f"The dispute window of {statement.reference} has closed: disputes were open until the end of "
+        f"{dispute_last_day(statement):%A %-d %B %Y}, {days} business day{'s' if days != 1 else ''} after it was "
+        f"issued on {statement.issued_at:%-d %B %Y}. Ask finance if the charge is still wrong."
+    )
 
 
 def _what(line: StatementLine | None) -> str:
@@ -234,6 +268,8 @@ def dispute_open(
             f"Statement {statement.reference} is not in review: disputes are opened while the period is in "
             "review, on its current statements."
         )
+    if not dispute_window_open(statement):
+        raise ValidationError(dispute_window_closed_message(statement=statement))
     if line is not None:
         line = _locked_line(organization, line.pk)
         if line is None or line.statement_id != statement.pk:

@@ -14,9 +14,10 @@ from django.views.decorators.http import require_POST
 from apps.core.forms import apply_validation_error
 from apps.core.money import nano_to_decimal, quantize_money
 from apps.core.tables import Column, Table, nano_money
+from apps.statements.deadlines import dispute_last_day
 from apps.statements.models import StatementLine
 from apps.statements.selectors import adjustments_for_dispute, statements_visible
-from apps.statements.views import can_dispute
+from apps.statements.views import can_dispute, in_dispute_stage
 from apps.tenancy.permissions import org_any_perm_required, org_perm_required
 from apps.tenancy.roles import Perm
 
@@ -161,7 +162,10 @@ def dispute_create(request, org_slug: str, pk: int):
         statements_visible(membership=request.membership).select_related("billing_period"), pk=pk
     )
     if not can_dispute(request, statement):
-        messages.error(request, f"Statement {statement.reference} is not in review: it can no longer be disputed.")
+        if in_dispute_stage(request, statement):  # in review, but its window has closed
+            messages.error(request, services.dispute_window_closed_message(statement=statement))
+        else:
+            messages.error(request, f"Statement {statement.reference} is not in review: it can no longer be disputed.")
         return redirect("statements:detail", org_slug=org_slug, pk=statement.pk)
     line_id = request.POST.get("line") or request.GET.get("line")
     line = None
@@ -198,7 +202,13 @@ def dispute_create(request, org_slug: str, pk: int):
     return render(
         request,
         "disputes/dispute_form.html",
-        {"form": form, "statement": statement, "line": line, "disputable": disputable},
+        {
+            "form": form,
+            "statement": statement,
+            "line": line,
+            "disputable": disputable,
+            "dispute_last_day": dispute_last_day(statement),
+        },
     )
 
 

@@ -23,7 +23,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
+from apps.core.observability.metrics import observe_ingest
+from apps.core.workers import worker_wait_seconds
 from apps.ingest.payloads import payload_discard, payload_exists, payload_files_older_than
 from apps.tenancy.scoping import organization_scope, tenant_scoped
 
@@ -171,6 +174,8 @@ def job_finish(*, job, status: str, message: str = "", audit_fields: tuple[str, 
                 lambda: job_payload_purge(job_model=kind.job_model, organization_id=job.organization_id, job_id=job.pk),
                 robust=True,
             )
+        if status == kind.job_model.Status.SUCCEEDED:
+            transaction.on_commit(lambda: _observe_throughput(kind, job), robust=True)
         audit_record(
             organization=job.organization,
             actor=None,
@@ -179,6 +184,38 @@ def job_finish(*, job, status: str, message: str = "", audit_fields: tuple[str, 
             after={**{name: getattr(job, name) for name in audit_fields}, "message": message},
         )
     return job
+
+
+@tenant_scoped(via="job")
+def job_worker_wait(*, job, now: datetime | None = None) -> int | None:
+    """Seconds ``job`` has been waiting for a worker, once past WORKER_WAIT_WARNING_SECONDS (its page then
+    asks whether a worker runs); None when it is not queued or has not waited that long. The wait counts from
+    when it was last queued: its creation, or for a retried job its latest retry (read from the retry's audit
+    event: one query, only while a retried job is queued)."""
+    if job.status != job.Status.QUEUED:
+        return None
+    since = job.created_at
+    if job.attempts:
+        retried = (
+            AuditEvent.objects.filter(
+                organization_id=job.organization_id,
+                object_type=job._meta.label_lower,
+                object_id=str(job.pk),
+                action=f"{job_kind_of(type(job)).audit_prefix}.ingest_retried",
+            )
+            .order_by("-seq")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        since = max(since, retried) if retried else since
+    return worker_wait_seconds(queued_since=since, now=now)
+
+
+def _observe_throughput(kind: JobKind, job) -> None:
+    """Ingest rows per second for the operators' metrics: the job's rows over its time from first start (or,
+    for a kind that records no start, from being received) to its end."""
+    started = getattr(job, "started_at", None) or job.created_at
+    observe_ingest(kind=kind.audit_prefix, rows=job.rows_total, seconds=(job.finished_at - started).total_seconds())
 
 
 def job_heartbeat(job) -> None:

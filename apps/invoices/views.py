@@ -169,6 +169,7 @@ def import_detail(request, org_slug: str, pk: int):
         {
             "job": job,
             "errors": errors,
+            "worker_wait": job_kit.job_worker_wait(job=job),
             "invoices": selectors.invoices(organization=request.organization).filter(jobs=job),
             "can_ingest": request.membership.has_perm(Perm.INGEST),
         },

@@ -68,6 +68,7 @@ def job_submit(
                     title=title[:200],
                     params=params,
                     dedupe_key=dedupe_key,
+                    queued_at=timezone.now(),
                     created_by=user,
                     created_by_label=getattr(actor, "audit_label", None) or str(user or "system"),
                 )
@@ -119,9 +120,10 @@ def job_retry(*, job: Job, actor) -> Job:
                 raise ValidationError(f"The same work is already {other.get_status_display().lower()}: job {other.pk}.")
         before = job.status
         job.status = Job.Status.QUEUED
+        job.queued_at = timezone.now()
         job.finished_at = None
         job.error_message = ""
-        job.save(update_fields=["status", "finished_at", "error_message"])
+        job.save(update_fields=["status", "queued_at", "finished_at", "error_message"])
         audit_record(
             organization=job.organization,
             actor=actor,

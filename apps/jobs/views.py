@@ -5,9 +5,9 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from apps.core.workers import worker_wait_seconds
 from apps.tenancy.permissions import org_perm_required, require_second_factor
 from apps.tenancy.roles import Perm
 
@@ -16,8 +16,6 @@ from .models import Job
 from .registry import job_kind, kinds_for
 
 JOBS_PER_PAGE = 50
-# A queued job nobody picked up after this long: the page says a worker may be missing.
-WAITING_WARNING_SECONDS = 30
 
 
 def _visible_job(request, pk: int) -> Job:
@@ -28,10 +26,8 @@ def _visible_job(request, pk: int) -> Job:
 
 
 def _context(job: Job) -> dict:
-    waiting = (
-        job.status == Job.Status.QUEUED and (timezone.now() - job.created_at).total_seconds() > WAITING_WARNING_SECONDS
-    )
-    return {"job": job, "waiting_for_worker": waiting}
+    queued_since = (job.queued_at or job.created_at) if job.status == Job.Status.QUEUED else None
+    return {"job": job, "worker_wait": worker_wait_seconds(queued_since=queued_since)}
 
 
 @org_perm_required(Perm.VIEW_ORG)

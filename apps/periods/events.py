@@ -2,7 +2,8 @@
 transition's transaction by ``services.period_transition``: an event exists exactly when its change committed.
 
 Starting reconciliation is internal to finance and emits nothing; the four steps a system outside follows
-(``period.submitted``, ``period.approved``, ``period.closed``, ``period.reopened``) each emit one event.
+(``period.submitted``, ``period.approved``, ``period.closed``, ``period.reopened``, and back:
+``period.sent_back``, with its reason) each emit one event.
 """
 
 from django.urls import reverse
@@ -18,6 +19,7 @@ TRANSITION_EVENTS = {
     "approve": EventType.PERIOD_APPROVED,
     "close": EventType.PERIOD_CLOSED,
     "reopen": EventType.PERIOD_REOPENED,
+    "send_back": EventType.PERIOD_SENT_BACK,
 }
 
 
@@ -29,7 +31,7 @@ def period_event_emit(*, billing_period: BillingPeriod, transition: str, actor_l
         return None
     label = billing_period.label
     data = {"period": label, "state": billing_period.state, "version": billing_period.version}
-    if transition == "reopen":
+    if transition in ("reopen", "send_back"):
         data["reason"] = reason
     return emit(
         organization=billing_period.organization,

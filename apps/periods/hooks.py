@@ -2,7 +2,7 @@
 
 Transitions are named (see ``services``): ``start_reconciliation`` (open → reconciling),
 ``submit_for_review`` (reconciling → in_review), ``approve`` (in_review → approved),
-``close`` (approved → closed) and ``reopen`` (closed → open).
+``close`` (approved → closed), ``reopen`` (closed → open) and ``send_back`` (in_review → reconciling).
 
 - A *guard* is ``fn(*, billing_period, actor) -> str | None``: a message that blocks the transition, or None.
   Guards run with the period row locked, before anything changes.
@@ -37,7 +37,20 @@ idempotent (a function is kept once).
 from collections import defaultdict
 from collections.abc import Callable
 
-TRANSITION_NAMES = ("start_reconciliation", "submit_for_review", "approve", "close", "reopen")
+TRANSITION_NAMES = ("start_reconciliation", "submit_for_review", "approve", "close", "reopen", "send_back")
+
+
+class Blocker(str):
+    """A guard's message that names what blocks, with a link to it (the open dispute, the earlier period):
+    a plain ``str`` everywhere (the API's messages, the audit), and ``url`` for the page to link."""
+
+    url: str = ""
+
+    def __new__(cls, message: str, url: str = ""):
+        instance = super().__new__(cls, message)
+        instance.url = url
+        return instance
+
 
 Guard = Callable[..., "str | None"]
 Effect = Callable[..., None]

@@ -180,3 +180,40 @@ def late_arrivals(*, billing_period: BillingPeriod):
     return LateArrival.objects.filter(billing_period=billing_period, version=billing_period.version).order_by(
         "first_at", "id"
     )
+
+
+@dataclass(frozen=True)
+class ArrivedAfterRun:
+    """Late data stored after the period's last reconciliation run was made: the run does not include it."""
+
+    usage_rows: int
+    invoice_lines: int
+    last_at: object
+
+    @property
+    def text(self) -> str:
+        parts = []
+        if self.usage_rows:
+            parts.append(f"{self.usage_rows} usage row{'s' if self.usage_rows != 1 else ''}")
+        if self.invoice_lines:
+            parts.append(f"{self.invoice_lines} invoice line{'s' if self.invoice_lines != 1 else ''}")
+        return " and ".join(parts)
+
+
+@tenant_scoped(via="billing_period")
+def arrived_after_run(*, billing_period: BillingPeriod, arrivals, run) -> ArrivedAfterRun | None:
+    """Of ``billing_period``'s late arrivals (``late_arrivals``, already read for its page), those whose rows
+    were last stored after ``run`` (the last reconciliation run, with its ``created_at``) was made; None when
+    there are none or no run. An arrival is counted whole: a job that finished after the run stored rows the
+    run did not see. Data that came while the period was still open is not flagged (it is not late), so a run
+    made while open is compared with what arrived once the period left open."""
+    if run is None:
+        return None
+    after = [arrival for arrival in arrivals if arrival.last_at > run.created_at]
+    if not after:
+        return None
+    return ArrivedAfterRun(
+        usage_rows=sum(a.rows for a in after if a.kind == LateArrival.Kind.USAGE),
+        invoice_lines=sum(a.rows for a in after if a.kind == LateArrival.Kind.INVOICES),
+        last_at=max(a.last_at for a in after),
+    )

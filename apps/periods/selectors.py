@@ -14,7 +14,7 @@ from . import hooks
 from .late_data import LateData, late_data_for
 from .models import BillingPeriod
 from .services import TransitionCheck, transition_check
-from .workflow import transition_from
+from .workflow import transition_from, transitions_back_from
 
 
 @tenant_scoped
@@ -139,8 +139,8 @@ def timeline(*, billing_period: BillingPeriod) -> QuerySet[AuditEvent]:
 
 @tenant_scoped
 def checks_for_page(*, organization: Organization, billing_period: BillingPeriod, actor) -> dict:
-    """The dry run of the period's next transition for this actor, and of the override when reconciliation
-    is outside tolerance."""
+    """The dry run of the period's next transition for this actor, of the override when one would clear what
+    blocks it (reconciliation outside tolerance, an earlier period not closed), and of the ways back."""
     t = transition_from(billing_period.state)
     # A reason is typed into the form, so its absence is not shown as a blocker before anyone types one.
     check: TransitionCheck = transition_check(
@@ -152,7 +152,7 @@ def checks_for_page(*, organization: Organization, billing_period: BillingPeriod
         reason="(dry run)" if t.reason_required else "",
     )
     override = None
-    if check.outside_tolerance:
+    if check.overridable:
         override = transition_check(
             organization=organization,
             period=billing_period.period,
@@ -163,7 +163,18 @@ def checks_for_page(*, organization: Organization, billing_period: BillingPeriod
             billing_period=billing_period,
         )
     warnings = [message for warn in hooks.warnings_for(t.name) if (message := warn(billing_period=billing_period))]
-    return {"transition": t, "check": check, "override_check": override, "warnings": warnings}
+    back = [
+        transition_check(
+            organization=organization,
+            period=billing_period.period,
+            transition=back_t.name,
+            actor=actor,
+            billing_period=billing_period,
+            reason="(dry run)",
+        )
+        for back_t in transitions_back_from(billing_period.state)
+    ]
+    return {"transition": t, "check": check, "override_check": override, "warnings": warnings, "back_checks": back}
 
 
 @tenant_scoped

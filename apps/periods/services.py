@@ -19,6 +19,7 @@ from datetime import date
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.audit.services import audit_record
@@ -140,6 +141,12 @@ class TransitionCheck:
     reconciliation_run: object | None = None
     outside_tolerance: bool = False  # an override with a reason would clear the reconciliation guard
     override_used: bool = False
+    earlier_open: list = field(default_factory=list)  # close: earlier periods not closed (an override may pass)
+
+    @property
+    def overridable(self) -> bool:
+        """An override with a written reason would clear what blocks: the tolerance, or closing out of order."""
+        return self.outside_tolerance or bool(self.earlier_open)
 
     @property
     def allowed(self) -> bool:
@@ -194,15 +201,55 @@ def _check(
             f"{organization.name} is in showback: periods stop at reviewed statements; "
             f"switch to chargeback to {t.verb}."
         )
+    if t.name == "close":
+        _check_close_order(check, organization=organization, override=override, reason=reason)
     if t.reason_required and not reason:
-        check.blocked.append(
-            f"Reopening needs a written reason: it starts version {billing_period.version + 1} of {label}'s statements."
-        )
+        check.blocked.append(REASON_NEEDED[t.name].format(label=label, next_version=billing_period.version + 1))
     for guard in hooks.guards_for(t.name):
         message = guard(billing_period=billing_period, actor=acting.actor)
         if message:
-            check.blocked.append(str(message))
+            check.blocked.append(message if isinstance(message, str) else str(message))
     return check
+
+
+REASON_NEEDED = {
+    "reopen": "Reopening needs a written reason: it starts version {next_version} of {label}'s statements.",
+    "send_back": "Sending {label} back needs a written reason: the owners of its withdrawn drafts are told it.",
+}
+
+
+def _check_close_order(check: TransitionCheck, *, organization: Organization, override: bool, reason: str) -> None:
+    """Periods close in order: not while an earlier period's cycle is under way (reconciling, in review or
+    approved), unless a finance admin overrides it with a written reason (the same override as the
+    tolerance's: a human action, recorded on the transition's audit event). An earlier period still *open*
+    has not started a cycle (a showback month before chargeback began, a month nobody charges) and does not
+    hold the later ones back; once started, it must finish first."""
+    billing_period = check.billing_period
+    check.earlier_open = list(
+        BillingPeriod.objects.filter(
+            organization=organization,
+            period__lt=billing_period.period,
+            state__in=[BillingPeriod.State.RECONCILING, BillingPeriod.State.IN_REVIEW, BillingPeriod.State.APPROVED],
+        ).order_by("period")
+    )
+    if not check.earlier_open:
+        return
+    if override and reason:
+        check.override_used = True
+        return
+    first = check.earlier_open[0]
+    others = len(check.earlier_open) - 1
+    more = f" (and {others} more earlier period{'s' if others != 1 else ''})" if others else ""
+    check.blocked.append(
+        hooks.Blocker(
+            f"{first.label} is {first.get_state_display().lower()}{more}: periods close in order, so close "
+            f"{first.label} first, or a finance admin closes {billing_period.label} out of order with a written "
+            "reason.",
+            url=reverse("periods:detail", kwargs={"org_slug": organization.slug, "period": first.label}),
+        )
+    )
+    if override and not reason:
+        check.blocked.append(f"Closing {billing_period.label} out of order needs a written reason.")
 
 
 @tenant_scoped
@@ -270,6 +317,17 @@ def _apply(billing_period: BillingPeriod, t: Transition, acting: Acting, check: 
     elif t.name == "close":
         billing_period.closed_by, billing_period.closed_by_label = acting.user, acting.label
         billing_period.closed_at = now
+        if check.override_used:
+            after_extra["closed_out_of_order"] = [earlier.label for earlier in check.earlier_open]
+    elif t.name == "send_back":
+        # Back to preparing: the next submission is a new preparation (and its preparer the one maker-checker
+        # compares); the audit keeps who prepared the withdrawn drafts.
+        after_extra["withdrawn_prepared_by"] = billing_period.prepared_by_label
+        for prefix in ("prepared", "override"):
+            setattr(billing_period, f"{prefix}_by", None)
+            setattr(billing_period, f"{prefix}_by_label", "")
+            setattr(billing_period, f"{prefix}_at", None)
+        billing_period.override_reason = ""
     elif t.name == "reopen":
         # A new cycle: version n+1 is prepared, reviewed and approved afresh; the audit keeps the last one.
         billing_period.version += 1

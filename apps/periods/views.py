@@ -15,7 +15,7 @@ from apps.tenancy.roles import Perm
 
 from . import selectors
 from .forms import TransitionForm
-from .late_data import late_arrivals, late_data_for
+from .late_data import arrived_after_run, late_arrivals, late_data_for
 from .services import PeriodTransitionError, period_transition
 from .workflow import TRANSITIONS, track
 
@@ -147,6 +147,13 @@ def _detail(request, month, *, errors=None, status=200, form=None, attempted=Non
     t = context["transition"]
     context["may_transition"] = request.membership.has_perm(t.perm)
     context["may_override"] = request.membership.has_perm(Perm.APPROVE_PERIOD)
+    context["may_prepare"] = request.membership.has_perm(Perm.PREPARE_PERIOD)
+    context["stale_run"] = arrived_after_run(billing_period=billing_period, arrivals=context["arrivals"], run=run)
+    if not billing_period.is_allocatable:
+        context["allocate_blocker"] = (
+            f"{billing_period.label} is {billing_period.get_state_display().lower()}: its allocation is frozen "
+            "because statements were built from it."
+        )
     return render(request, "periods/detail.html", context, status=status)
 
 

@@ -4,11 +4,13 @@ only code that applies it; nothing else changes a period's state. The pure helpe
 (the track of states, who may take a step, a wrong-state message) are here too: they read no table.
 
     open ─start_reconciliation─► reconciling ─submit_for_review─► in_review ─approve─► approved ─close─► closed
-      ▲                                                                                                   │
+      ▲                               ▲                             │                                     │
+      │                               └──── send_back (reason) ─────┘                                     │
       └───────────────────────────────────────────── reopen (reason) ─────────────────────────────────────┘
 
-Each state has exactly one way out, so a state can never be skipped (tests/periods check the table
-against ``hooks.TRANSITION_NAMES``).
+Each state has exactly one way forward, so a state can never be skipped; ``in_review`` has a second way out,
+back: a finance admin sends the period back to reconciling with a reason (its draft statements are withdrawn).
+tests/periods check the table against ``hooks.TRANSITION_NAMES``.
 """
 
 from dataclasses import dataclass
@@ -101,15 +103,34 @@ TRANSITIONS: dict[str, Transition] = {
             "reopen",
             "Start statement version n+1 (the closed version stays, and is reversed by the next one).",
         ),
+        Transition(
+            "send_back",
+            State.IN_REVIEW,
+            State.RECONCILING,
+            Perm.APPROVE_PERIOD,
+            True,
+            "Send back",
+            "send back",
+            "Back to reconciling: the draft statements are withdrawn (kept, marked withdrawn) and their owners told "
+            "why; allocate again and resubmit.",
+        ),
     )
 }
+
+# The ways back: taken only on purpose, never the next step a board or inbox proposes.
+BACKWARD = frozenset({"send_back"})
 
 STATE_ORDER = (State.OPEN, State.RECONCILING, State.IN_REVIEW, State.APPROVED, State.CLOSED)
 
 
 def transition_from(state: str) -> Transition:
-    """The one transition that leaves ``state``."""
-    return next(t for t in TRANSITIONS.values() if t.source == state)
+    """The one transition that moves ``state`` forward."""
+    return next(t for t in TRANSITIONS.values() if t.source == state and t.name not in BACKWARD)
+
+
+def transitions_back_from(state: str) -> list[Transition]:
+    """The ways back from ``state`` (``send_back`` from in review), if any."""
+    return [t for t in TRANSITIONS.values() if t.source == state and t.name in BACKWARD]
 
 
 def track(*, billing_period: BillingPeriod) -> list[dict]:

@@ -17,3 +17,4 @@ class StatementsConfig(AppConfig):
         hooks.register_guard("submit_for_review", services.guard_period_has_draft_allocation)
         hooks.on_transition("submit_for_review", services.statements_issue)
         hooks.on_transition("close", services.statements_finalise)
+        hooks.on_transition("send_back", services.statements_withdraw)

@@ -29,4 +29,6 @@ class StatementFilter(django_filters.FilterSet):
         never close), so ``?status=final&current=true`` answers exactly the statements in force. The successor
         is at most one row (``supersedes`` is one-to-one): a left join on it, over the organisation too."""
         superseded = Q(superseded_by__status=Statement.Status.FINAL)
-        return queryset.exclude(superseded) if value else queryset.filter(superseded)
+        if value:  # a withdrawn draft (its period sent back) is in force nowhere
+            return queryset.exclude(superseded).exclude(status=Statement.Status.WITHDRAWN)
+        return queryset.filter(superseded)

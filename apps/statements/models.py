@@ -9,6 +9,10 @@ when the period closes. A final statement and its lines never change again:
   and DELETE of a line whose statement is final, from the ORM, raw SQL or another program. The close itself
   is the UPDATE of a row whose old status is ``draft``, so it passes.
 
+A period sent back from review (``send_back``) *withdraws* its drafts: they stay, marked withdrawn with the
+reason, when and by whom, and never change again (nor count in any total); the next submission issues new
+drafts of the same version.
+
 Reopening a closed period and closing it again produces version n+1, which ``supersedes`` version n: a full
 restatement (the journal reverses version n and books n+1), never an edit.
 
@@ -62,6 +66,7 @@ class Statement(TenantModel):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft (in review)"
         FINAL = "final", "Final"
+        WITHDRAWN = "withdrawn", "Withdrawn (sent back)"
 
     billing_period = TenantForeignKey("periods.BillingPeriod", on_delete=models.PROTECT, related_name="+")
     period = models.DateField(help_text="First day of the month charged.")
@@ -97,6 +102,12 @@ class Statement(TenantModel):
         null=True, blank=True, help_text="When an accepted dispute last rebuilt this draft."
     )
     finalised_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True, help_text="When the period was sent back.")
+    withdrawn_by_label = models.CharField(max_length=200, blank=True)
+    withdrawn_reason = models.TextField(blank=True, help_text="Why the period was sent back from review.")
+    deadline_reminded_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its owners were reminded that the dispute window closes."
+    )
     updated_at = models.DateTimeField(
         auto_now=True, help_text="Last change (issued, rebuilt, finalised): what ?updated_since= filters on."
     )
@@ -105,11 +116,19 @@ class Statement(TenantModel):
         ordering = ["-period", "owner_code", "-version"]
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "billing_period", "owner", "version"], name="statement_unique_owner_version"
+                fields=["organization", "billing_period", "owner", "version"],
+                condition=~models.Q(status="withdrawn"),
+                name="statement_unique_owner_version",
             ),
-            models.CheckConstraint(condition=models.Q(status__in=["draft", "final"]), name="statement_status_valid"),
             models.CheckConstraint(
-                condition=models.Q(status="draft") | models.Q(finalised_at__isnull=False),
+                condition=models.Q(status__in=["draft", "final", "withdrawn"]), name="statement_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="withdrawn") | models.Q(withdrawn_at__isnull=False),
+                name="statement_withdrawn_has_date",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="final") | models.Q(finalised_at__isnull=False),
                 name="statement_final_has_date",
             ),
             models.CheckConstraint(condition=models.Q(version__gte=1), name="statement_version_positive"),
@@ -140,6 +159,10 @@ class Statement(TenantModel):
         return self.status == self.Status.FINAL
 
     @property
+    def is_withdrawn(self) -> bool:
+        return self.status == self.Status.WITHDRAWN
+
+    @property
     def reference(self) -> str:
         """What an ERP calls it: ``{period}-{cost centre}-v{n}``."""
         return f"{self.period_label}-{self.owner_code}-v{self.version}"
@@ -159,8 +182,11 @@ class Statement(TenantModel):
         return type(self)._base_manager.filter(pk=self.pk).values_list("status", flat=True).first()
 
     def save(self, *args, **kwargs):
-        if self._stored_status() == self.Status.FINAL:
+        stored = self._stored_status()
+        if stored == self.Status.FINAL:
             raise FinalStatementError(f"Statement {self.reference} is final and cannot be changed.")
+        if stored == self.Status.WITHDRAWN:
+            raise FinalStatementError(f"Statement {self.reference} was withdrawn and cannot be changed.")
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
@@ -261,7 +287,9 @@ class StatementLine(TenantModel):
 
     def _statement_is_final(self) -> bool:
         return (
-            Statement._base_manager.filter(pk=self.statement_id, status=Statement.Status.FINAL).exists()
+            Statement._base_manager.filter(
+                pk=self.statement_id, status__in=[Statement.Status.FINAL, Statement.Status.WITHDRAWN]
+            ).exists()
             if self.statement_id
             else False
         )

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.urls import reverse
 
+from apps.core.mail import send_mail_on_commit
 from apps.owners.models import BudgetOwner
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
@@ -67,4 +68,34 @@ def statements_issued_notify(*, organization: Organization, ids: list[int]) -> i
             "If a charge looks wrong, open the statement and dispute the line before the period is approved.",
         ]
         send_mail(subject, "\n".join(lines), None, [user.email])
+    return len(by_user)
+
+
+@tenant_scoped
+def statements_withdrawn_notify(*, organization: Organization, ids: list[int], reason: str) -> int:
+    """One e-mail per budget-owner user whose draft statements were withdrawn (the period was sent back from
+    review), with the reason. Returns e-mails sent."""
+    statements = list(Statement.objects.filter(pk__in=ids).order_by("owner_code"))
+    if not statements:
+        return 0
+    seeing = users_seeing_owners(organization=organization, owner_ids={s.owner_id for s in statements})
+    by_user = defaultdict(list)
+    for statement in statements:
+        for user in seeing[statement.owner_id]:
+            by_user[user].append(statement)
+    first = statements[0]
+    subject = f"[{organization.name}] Draft statements for {first.period_label} withdrawn"
+    for user, own in sorted(by_user.items(), key=lambda item: item[0].username):
+        lines = [
+            f"Hello {user.get_full_name() or user.username},",
+            "",
+            f"Finance sent {first.period_label} back from review to reconciling. These draft statements are "
+            "withdrawn and no longer charge you:",
+            "",
+        ]
+        for statement in own:
+            lines.append(f"- {statement.owner_code} {statement.owner_name} ({statement.reference})")
+            lines.append(f"  {portal_link('statements:detail', org_slug=organization.slug, pk=statement.pk)}")
+        lines += ["", f"Reason: {reason}", "", "New drafts will be issued when the period is submitted again."]
+        send_mail_on_commit(subject, "\n".join(lines), [user.email])
     return len(by_user)

@@ -46,7 +46,7 @@ def statement_list(
     if owner_code:
         queryset = queryset.filter(owner_code__iexact=owner_code.strip())
     if status == "current":
-        queryset = queryset.filter(superseded_by__isnull=True)
+        queryset = queryset.filter(superseded_by__isnull=True).exclude(status=Statement.Status.WITHDRAWN)
     elif status == "superseded":
         queryset = queryset.filter(superseded_by__isnull=False)
     elif status:
@@ -232,6 +232,7 @@ def current_statements(*, membership: Membership, period: date) -> list[Statemen
     return list(
         statements_visible(membership=membership)
         .filter(period=period, superseded_by__isnull=True)
+        .exclude(status=Statement.Status.WITHDRAWN)
         .order_by("owner_code", "-version")
     )
 
@@ -243,7 +244,7 @@ def owner_statements_panel(*, membership: Membership) -> OwnerPanel | None:
     (``apps.portal.selectors.owner_home_panel``)."""
     if membership.role != Role.BUDGET_OWNER:
         return None
-    visible = statements_visible(membership=membership)
+    visible = statements_visible(membership=membership).exclude(status=Statement.Status.WITHDRAWN)
     latest = visible.order_by("-period").values_list("period", flat=True).first()
     panel = OwnerPanel(period=latest, currency=membership.organization.base_currency)
     if latest is None:
@@ -276,7 +277,11 @@ def owner_statements_panel(*, membership: Membership) -> OwnerPanel | None:
 @tenant_scoped(via="membership")
 def period_totals(*, membership: Membership, period: date) -> dict:
     """Sums of the current statements of a period that the member sees (finance list header)."""
-    rows = statements_visible(membership=membership).filter(period=period, superseded_by__isnull=True)
+    rows = (
+        statements_visible(membership=membership)
+        .filter(period=period, superseded_by__isnull=True)
+        .exclude(status=Statement.Status.WITHDRAWN)
+    )
     totals = rows.aggregate(total=Sum("total_nano"), drafts=Count("id", filter=Q(status="draft")), count=Count("id"))
     return {"total_nano": totals["total"] or 0, "drafts": totals["drafts"], "count": totals["count"]}
 
@@ -433,6 +438,7 @@ def statement_summary(*, statement: Statement, sections: list[SectionView]) -> S
             period=month_before(statement.period),
             superseded_by__isnull=True,
         )
+        .exclude(status=Statement.Status.WITHDRAWN)
         .order_by("-version")
         .first()
     )

@@ -249,7 +249,8 @@ def statements_issue(*, billing_period: BillingPeriod, actor=None, reason: str =
     run = _draft_run(billing_period)
     if run is None:
         raise ValidationError(guard_period_has_draft_allocation(billing_period=billing_period, actor=actor))
-    if Statement.objects.filter(billing_period=billing_period, version=billing_period.version).exists():
+    issued = Statement.objects.filter(billing_period=billing_period, version=billing_period.version)
+    if issued.exclude(status=Statement.Status.WITHDRAWN).exists():
         raise ValidationError(
             f"Statements of {billing_period.label} version {billing_period.version} are already issued."
         )
@@ -326,7 +327,7 @@ def statements_rebuild(*, billing_period: BillingPeriod, owner_ids, actor=None) 
         return []
     current = Statement.objects.filter(
         organization_id=billing_period.organization_id, billing_period=billing_period, version=billing_period.version
-    )
+    ).exclude(status=Statement.Status.WITHDRAWN)
     sample = current.select_related("allocation_run").first()
     if sample is None:
         return []
@@ -368,3 +369,43 @@ def statements_finalise(*, billing_period: BillingPeriod, actor=None, reason: st
         billing_period=billing_period, statements=finalised, type=EventType.STATEMENT_FINALIZED, actor=actor
     )
     return count
+
+
+@tenant_scoped(via="billing_period")
+@transaction.atomic
+def statements_withdraw(*, billing_period: BillingPeriod, actor=None, reason: str = "") -> list[Statement]:
+    """Effect of ``send_back``: the current version's drafts are withdrawn, not deleted. They keep their lines,
+    their allocation run (which stays issued: it explains them) and their disputes, marked withdrawn with the
+    reason, so the audit trail and the owners' links still show what was issued and why it was taken back.
+    The next submission issues new drafts of the same version from a new allocation. The owners are e-mailed
+    after commit."""
+    drafts = Statement.objects.filter(
+        organization_id=billing_period.organization_id,
+        billing_period=billing_period,
+        version=billing_period.version,
+        status=Statement.Status.DRAFT,
+    )
+    withdrawn = list(drafts.select_for_update().order_by("pk"))
+    if not withdrawn:
+        return []
+    now = timezone.now()
+    # ``supersedes`` is one-to-one: the resubmitted draft of the same version takes the link to the final
+    # statement it replaces, so the withdrawn one lets go of it (its owner, period and version still say
+    # which final it would have replaced: the owner's latest of an earlier version).
+    drafts.filter(pk__in=[s.pk for s in withdrawn]).update(
+        supersedes=None,
+        status=Statement.Status.WITHDRAWN,
+        withdrawn_at=now,
+        withdrawn_by_label=actor_label_for(actor),
+        withdrawn_reason=reason,
+        updated_at=now,
+    )
+    for statement in withdrawn:
+        statement.status, statement.withdrawn_at, statement.withdrawn_reason = Statement.Status.WITHDRAWN, now, reason
+        statement.supersedes = None
+    from .notifications import statements_withdrawn_notify
+
+    ids = [statement.pk for statement in withdrawn]
+    organization = billing_period.organization
+    transaction.on_commit(lambda: statements_withdrawn_notify(organization=organization, ids=ids, reason=reason))
+    return withdrawn

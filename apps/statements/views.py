@@ -16,6 +16,7 @@ from apps.tenancy.permissions import org_perm_required
 from apps.tenancy.roles import Perm
 
 from . import hooks, selectors
+from .deadlines import dispute_last_day, dispute_window_open
 from .forms import StatementFilterForm
 from .models import Statement
 from .pdf import statement_pdf
@@ -37,8 +38,8 @@ def _superseded_by(statement: Statement) -> Statement | None:
         return None
 
 
-def can_dispute(request, statement: Statement) -> bool:
-    """Budget owners dispute the current draft of a period in review."""
+def in_dispute_stage(request, statement: Statement) -> bool:
+    """The current draft of a period in review, seen by someone who may dispute: its window is what decides."""
     period = statement.billing_period
     return (
         request.membership.has_perm(Perm.OPEN_DISPUTES)
@@ -46,6 +47,11 @@ def can_dispute(request, statement: Statement) -> bool:
         and period.state == BillingPeriod.State.IN_REVIEW
         and statement.version == period.version
     )
+
+
+def can_dispute(request, statement: Statement) -> bool:
+    """Budget owners dispute the current draft of a period in review, until its dispute window closes."""
+    return in_dispute_stage(request, statement) and dispute_window_open(statement)
 
 
 def _money_column(key: str, label: str) -> Column:
@@ -150,6 +156,8 @@ def _detail_context(request, statement: Statement, *, group_small: bool = False)
         "superseded_by": _superseded_by(statement),
         "period_state": statement.billing_period.get_state_display(),
         "can_dispute": can_dispute(request, statement),
+        "dispute_stage": in_dispute_stage(request, statement),
+        "dispute_last_day": dispute_last_day(statement) if statement.status == Statement.Status.DRAFT else None,
         "conversion": selectors.statement_conversion(statement=statement),
     }
 

@@ -92,6 +92,12 @@ class Organization(models.Model):
         help_text="Days finance has to answer a dispute once it is opened (1–90). The home page shows each open "
         "dispute's deadline (opened on + these days) and the ones past it.",
     )
+    dispute_window_business_days = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text="Business days (Monday to Friday) budget owners have to dispute a draft statement after it is "
+        "issued (1–30): until the end of the last one, in the portal's time zone. Owners are reminded a day before.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -123,6 +129,11 @@ class Organization(models.Model):
             models.CheckConstraint(
                 condition=models.Q(dispute_response_days__gte=1) & models.Q(dispute_response_days__lte=90),
                 name="organization_dispute_response_days_1_90",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(dispute_window_business_days__gte=1)
+                & models.Q(dispute_window_business_days__lte=30),
+                name="organization_dispute_window_1_30",
             ),
         ]
 

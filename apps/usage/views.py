@@ -344,7 +344,8 @@ def job_detail(request, org_slug: str, pk: int):
     job = get_object_or_404(IngestJob, pk=pk)
     errors = Paginator(IngestError.objects.filter(job=job).order_by("line", "id"), 50).get_page(request.GET.get("page"))
     template = "usage/_job_progress.html" if request.htmx else "usage/job_detail.html"
-    return render(request, template, {"job": job, "errors": errors})
+    worker_wait = job_kit.job_worker_wait(job=job)
+    return render(request, template, {"job": job, "errors": errors, "worker_wait": worker_wait})
 
 
 @org_perm_required(Perm.INGEST)

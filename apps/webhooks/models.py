@@ -22,6 +22,7 @@ class EventType(models.TextChoices):
     PERIOD_APPROVED = "period.approved", "A period was approved"
     PERIOD_CLOSED = "period.closed", "A period was closed"
     PERIOD_REOPENED = "period.reopened", "A period was reopened"
+    PERIOD_SENT_BACK = "period.sent_back", "A period was sent back from review to reconciling"
     STATEMENT_ISSUED = "statement.issued", "A draft statement was issued"
     STATEMENT_FINALIZED = "statement.finalized", "A statement became final"
     JOURNAL_READY = "journal.ready", "A period's journal entries are ready to post"

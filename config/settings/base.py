@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -70,6 +71,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that the latency it records is the whole of Django's (apps/core/observability/metrics.py).
+    "apps.core.observability.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -242,13 +245,55 @@ WEBHOOK_DISABLE_AFTER_DAYS = int(os.environ.get("WEBHOOK_DISABLE_AFTER_DAYS", "5
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "15"))
 WEBHOOK_SECRET_OVERLAP_HOURS = int(os.environ.get("WEBHOOK_SECRET_OVERLAP_HOURS", "24"))
 
+# Audit anchoring (apps/audit/anchoring.py, README "Audit trail anchoring"): each organisation's chain head is
+# published, signed with AUDIT_ANCHOR_KEY, to AUDIT_ANCHOR_DIR (read back by verify_audit_chain) and optionally
+# POSTed to a webhook and e-mailed to auditors. Unset directory: nothing is anchored (verification says so).
+AUDIT_ANCHOR_KEY = os.environ.get("AUDIT_ANCHOR_KEY", "")
+AUDIT_ANCHOR_DIR = os.environ.get("AUDIT_ANCHOR_DIR", "")
+AUDIT_ANCHOR_WEBHOOK_URL = os.environ.get("AUDIT_ANCHOR_WEBHOOK_URL", "")
+AUDIT_ANCHOR_WEBHOOK_TIMEOUT = float(os.environ.get("AUDIT_ANCHOR_WEBHOOK_TIMEOUT", "10"))
+AUDIT_ANCHOR_EMAILS = env_list("AUDIT_ANCHOR_EMAILS")
+
+# Prometheus metrics at /metrics (README "Health and metrics"): a scraper sends "Authorization: Bearer
+# <METRICS_TOKEN>"; with no token set, only requests from this machine are answered where this allows it
+# (not in production, where a proxy on the same machine would make every request look local).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOW_LOOPBACK = env_bool("METRICS_ALLOW_LOOPBACK", True)
+
 # Celery: unset broker = the embedded runtime, where tasks run eagerly in-process.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_URL or None)
+# `filesystem://` (what `make demo` and `make worker` set): kombu's filesystem transport, a real worker beside
+# the development server with no service to run. A message is a file in CELERY_FILESYSTEM_DIR/queue (the
+# web process writes it, a worker moves it away), the exchange tables are files in .../control (so fanout,
+# e.g. `celery inspect ping`, reaches the workers). No result backend: the job rows are the results.
+CELERY_FILESYSTEM_DIR = Path(os.environ.get("CELERY_FILESYSTEM_DIR", str(BASE_DIR / ".celery")))
+
+
+def filesystem_broker_options(folder: Path, *, poll_seconds: float = 0.2) -> dict:
+    """kombu's filesystem transport options for the broker kept in ``folder`` (its folders made here).
+    ``poll_seconds``: how often an idle worker looks for a new message (kombu's default is 1 s)."""
+    for name in ("queue", "control"):
+        (folder / name).mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "control_folder": str(folder / "control"),
+        "polling_interval": poll_seconds,
+    }
+
+
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(
+        CELERY_FILESYSTEM_DIR, poll_seconds=float(os.environ.get("CELERY_FILESYSTEM_POLL_SECONDS", "0.2"))
+    )
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
+# A job still queued after this many seconds: its page says no worker has taken it (is one running?).
+WORKER_WAIT_WARNING_SECONDS = int(os.environ.get("WORKER_WAIT_WARNING_SECONDS", "15"))
 CELERY_TASK_ACKS_LATE = True  # a killed worker's task is redelivered, and every task is safe to re-run
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -288,6 +333,12 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks-send-due": {"task": "webhooks.send_due", "schedule": 30.0},
     # Idempotency keys older than IDEMPOTENCY_KEY_RETENTION (apps/tenancy/tasks.py).
     "tenancy-purge-idempotency-keys": {"task": "tenancy.purge_idempotency_keys", "schedule": 3600.0},
+    # Each organisation's audit chain head to the anchor sinks, and the nightly check of every chain against
+    # the last published head, alerting org admins on a failure (apps/audit/tasks.py).
+    "audit-publish-anchors": {"task": "audit.publish_anchors", "schedule": crontab(minute=5)},
+    "audit-verify-chains": {"task": "audit.verify_chains", "schedule": crontab(hour=2, minute=30)},
+    # Draft statements whose dispute window closes within a day: their owners are reminded once (apps/disputes).
+    "disputes-remind-deadlines": {"task": "disputes.remind_deadlines", "schedule": 3600.0},
 }
 
 REST_FRAMEWORK = {
@@ -321,6 +372,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "StatementStatusEnum": "apps.statements.models.Statement.Status",
         "DisputeStatusEnum": "apps.disputes.models.Dispute.Status",
+        # A job's status (apps/jobs), the same choices as an ingest job's: one enum for both.
+        "JobStatusEnum": "apps.jobs.models.Job.Status",
         # The event types, wherever a field takes them (the event feed's type, a webhook endpoint's events).
         "EventTypeEnum": "apps.webhooks.models.EventType",
     },

@@ -10,6 +10,12 @@ from .base import CELERY_BROKER_URL, REDIS_CACHE_URL, env_bool, env_list, redis_
 DEBUG = False
 require_secret_key()
 
+# The filesystem transport (`make demo`) is a folder on one machine, and a killed worker loses its message there.
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    raise ImproperlyConfigured(
+        "CELERY_BROKER_URL=filesystem:// is the demo's broker (one machine, a folder): production needs Redis."
+    )
+
 # Several web processes: throttle counters must live in one place they all see (see base.py).
 if not REDIS_CACHE_URL:
     if not CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
@@ -36,6 +42,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
+
+# /metrics only with METRICS_TOKEN: behind a proxy on this machine every request would come from loopback.
+METRICS_ALLOW_LOOPBACK = env_bool("METRICS_ALLOW_LOOPBACK", False)
 
 # Never a webhook to this machine or its neighbours, whatever the environment says.
 WEBHOOK_ALLOW_LOOPBACK = False

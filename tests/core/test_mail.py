@@ -29,10 +29,9 @@ def test_an_email_is_sent_once_the_change_commits_to_each_address_once(django_ca
 
 @pytest.mark.django_db(transaction=True)
 def test_nothing_is_sent_for_a_change_that_rolled_back():
-    with pytest.raises(RuntimeError):
-        with transaction.atomic():
-            send_mail_on_commit("Statement issued", "Your October statement.", ["a@x.test"])
-            raise RuntimeError("the change failed")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        send_mail_on_commit("Statement issued", "Your October statement.", ["a@x.test"])
+        raise RuntimeError("the change failed")
     assert mail.outbox == []
 
 

@@ -207,12 +207,13 @@ def test_a_job_nobody_picked_up_says_a_worker_may_be_missing(world):
     with scope(organization=organization):
         job = Job.objects.create(organization=organization, kind="tests.echo", title="Echo")
         Job.objects.filter(organization=organization, pk=job.pk).update(
-            created_at=timezone.now() - timedelta(seconds=45)
+            queued_at=timezone.now() - timedelta(seconds=45)
         )
     page = world.login("a", Role.FINANCE_ANALYST).get(
         reverse("jobs:detail", kwargs={"org_slug": "alpha", "pk": job.pk})
     )
-    assert "No worker has picked this job up" in page.content.decode()
+    html = page.content.decode()
+    assert "Waiting for a worker:</strong> no worker has picked this job up for 45 s" in html
 
 
 def test_members_see_only_the_jobs_their_role_may_run_or_that_they_asked_for(world):

@@ -16,7 +16,7 @@ from apps.periods.services import (
     period_transition,
     transition_check,
 )
-from apps.periods.workflow import STATE_ORDER, TRANSITIONS, transition_from
+from apps.periods.workflow import BACKWARD, STATE_ORDER, TRANSITIONS, transition_from, transitions_back_from
 from apps.tenancy.models import Organization
 from apps.tenancy.roles import Role
 from tests.scenarios import OCT, TO_CLOSED, TO_IN_REVIEW, chargeback, reconciled, second_finance_admin, step, walk
@@ -32,17 +32,24 @@ def period_events(organization, billing_period=None):
         return list(events.order_by("seq"))
 
 
-def test_the_table_has_one_way_out_of_each_state_and_names_the_hooks_transitions():
+def test_the_table_has_one_way_forward_out_of_each_state_in_review_a_second_way_back_and_names_the_hooks_transitions():
     assert tuple(TRANSITIONS) == hooks.TRANSITION_NAMES
-    assert [t.source for t in TRANSITIONS.values()] == [*STATE_ORDER]
+    forward = [t for t in TRANSITIONS.values() if t.name not in BACKWARD]
+    assert [t.source for t in forward] == [*STATE_ORDER]
     assert [(t.source, t.target) for t in TRANSITIONS.values()] == [
         ("open", "reconciling"),
         ("reconciling", "in_review"),
         ("in_review", "approved"),
         ("approved", "closed"),
         ("closed", "open"),
+        ("in_review", "reconciling"),
     ]
-    assert [t.name for t in TRANSITIONS.values() if t.reason_required] == ["reopen"]
+    # in_review has two ways out: forward (approve) and back (send_back); every other state has exactly one.
+    ways_out = {state: [t.name for t in TRANSITIONS.values() if t.source == state] for state in STATE_ORDER}
+    assert ways_out["in_review"] == ["approve", "send_back"]
+    assert all(len(names) == 1 for state, names in ways_out.items() if state != "in_review")
+    assert [t.name for t in TRANSITIONS.values() if t.reason_required] == ["reopen", "send_back"]
+    assert [t.name for t in transitions_back_from("in_review")] == ["send_back"]
 
 
 def test_a_period_walks_from_open_to_closed_recording_who_did_what_with_one_audit_event_per_step(ready):
@@ -109,7 +116,8 @@ def test_an_unknown_transition_is_named(world):
     with pytest.raises(TransitionBlocked) as refused:
         period_transition(organization=world.org("a"), period=OCT, transition="finalise", actor=None)
     assert refused.value.messages == [
-        "Unknown transition “finalise”: use one of start_reconciliation, submit_for_review, approve, close, reopen."
+        "Unknown transition “finalise”: use one of start_reconciliation, submit_for_review, approve, close, reopen, "
+        "send_back."
     ]
 
 
@@ -372,4 +380,4 @@ def test_the_dry_run_shows_what_would_block_without_changing_anything(world):
 
 
 def test_transition_from_each_state():
-    assert [transition_from(state).name for state in STATE_ORDER] == list(TRANSITIONS)
+    assert [transition_from(state).name for state in STATE_ORDER] == [n for n in TRANSITIONS if n not in BACKWARD]

@@ -82,7 +82,9 @@ def test_an_approver_sees_periods_in_review_and_approved_but_not_one_they_prepar
     assert _titles(section) == ["Close 2026-09", "Approve 2026-10"]  # oldest first; 2026-08 is theirs
     assert section.total == 2
     assert [item.link for item in section.items] == ["/o/alpha/periods/2026-09/", "/o/alpha/periods/2026-10/"]
-    assert not any(item.blocked for item in section.items)
+    # Periods close in order: September waits for August, still in review (the blocker the period page shows).
+    assert [item.blocked for item in section.items] == [True, False]
+    assert section.items[0].detail.startswith("2026-08 is in review: periods close in order, so close 2026-08 first")
     # the period page is where it is done, and it agrees: this member may approve October
     assert october.state == "in_review"
 

@@ -4,6 +4,7 @@ import csv
 import io
 from decimal import Decimal
 
+import numpy
 import pytest
 from django.urls import reverse
 from django_scopes import scope
@@ -273,6 +274,11 @@ def test_the_api_lists_statements_with_decimal_strings(world, issued):
         "superseded_by": None,
         "issued_at": row["issued_at"],
         "finalised_at": None,
+        # 5 business days (the default window) after the day it was issued, counted by numpy's business-day
+        # calendar (Monday to Friday; a weekend issue day rolls back to the Friday before, which is not counted).
+        "disputes_until": f"{numpy.busday_offset(row['issued_at'][:10], 5, roll='backward') + 1}T00:00:00Z",
+        "withdrawn_at": None,
+        "withdrawn_reason": "",
         "updated_at": row["updated_at"],
         "erp": {"gl_account": "", "department": "", "company_code": "", "class": "", "location": ""},
         "conversion": None,

@@ -79,6 +79,7 @@ class TransitionRequestSerializer(serializers.Serializer):
     override = JsonBooleanField(
         required=False,
         default=False,
-        help_text="submit_for_review only: go to review although reconciliation is outside tolerance "
-        "(needs a member who may approve periods, and a reason).",
+        help_text="submit_for_review: go to review although reconciliation is outside tolerance; close: close "
+        "although an earlier period is still reconciling, in review or approved (either needs a member who may "
+        "approve periods, and a reason: a token is refused it).",
     )

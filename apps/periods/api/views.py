@@ -85,8 +85,8 @@ class PeriodViewSet(OrganizationReadOnlyViewSet):
             409: OpenApiResponse(ErrorSerializer, description="The period is not in the state it leaves."),
         },
         description="Apply one preparing transition: start_reconciliation or submit_for_review, when the token's "
-        "own role may prepare. approve, close, reopen and an override are human actions: every token is refused "
-        "them with 403 and the rule (do them in the portal).",
+        "own role may prepare. approve, close, reopen, send_back and an override are human actions: every token "
+        "is refused them with 403 and the rule (do them in the portal).",
     )
     @action(detail=True, methods=["post"], url_path="transitions")
     def transitions(self, request, period=None):

@@ -4,6 +4,7 @@ from rest_framework import serializers
 from apps.core.api.months import MonthField
 from apps.core.money import nano_to_decimal, quantize_money
 from apps.fx.convert import decimal_text
+from apps.statements.deadlines import dispute_deadline
 from apps.statements.models import SECTION_ORDER, Statement, StatementLine
 from apps.statements.selectors import statement_conversion
 
@@ -126,6 +127,10 @@ class StatementSerializer(serializers.ModelSerializer):
         help_text="How amounts in other currencies were converted into the statement's currency (the "
         "allocation run's exchange rates); null when everything was in it."
     )
+    disputes_until = serializers.SerializerMethodField(
+        help_text="A draft's dispute window closes at this moment (the end of the organisation's "
+        "dispute_window_business_days-th business day after issued_at); null unless the statement is a draft."
+    )
 
     class Meta:
         model = Statement
@@ -145,6 +150,9 @@ class StatementSerializer(serializers.ModelSerializer):
             "superseded_by",
             "issued_at",
             "finalised_at",
+            "disputes_until",
+            "withdrawn_at",
+            "withdrawn_reason",
             "updated_at",
             "erp",
             "conversion",
@@ -156,6 +164,14 @@ class StatementSerializer(serializers.ModelSerializer):
             return statement.superseded_by.pk
         except Statement.DoesNotExist:
             return None
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_disputes_until(self, statement) -> str | None:
+        if statement.status != Statement.Status.DRAFT:
+            return None
+        request = self.context.get("request")
+        organization = getattr(request, "organization", None) if request is not None else None
+        return serializers.DateTimeField().to_representation(dispute_deadline(statement, organization=organization))
 
     def get_sections(self, statement) -> dict[str, str]:
         return {section: money(statement.section_amount(section), statement.currency) for section in SECTION_ORDER}
