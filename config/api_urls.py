@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("apps.fx.api.urls")),
     path("", include("apps.usage.api.urls")),
     path("", include("apps.invoices.api.urls")),
+    path("", include("apps.connectors.api.urls")),
     path("", include("apps.reconciliation.api.urls")),
     path("", include("apps.allocation.api.urls")),
     path("", include("apps.statements.api.urls")),

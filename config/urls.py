@@ -43,6 +43,7 @@ urlpatterns = [
     path("", app_urls("apps.webhooks.urls")),
     path("", app_urls("apps.usage.urls")),
     path("", app_urls("apps.invoices.urls")),
+    path("", app_urls("apps.connectors.urls")),
     path("", app_urls("apps.reconciliation.urls")),
     path("", app_urls("apps.allocation.rules.urls")),
     path("", app_urls("apps.allocation.runs.urls")),

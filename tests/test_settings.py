@@ -28,8 +28,22 @@ def test_production_settings_pass_the_deploy_check():
         SECRET_KEY="x" * 20 + "a-long-random-production-key-9f8e7d6c5b4a",
         ALLOWED_HOSTS="chargeback.example.com",
         REDIS_CACHE_URL="redis://127.0.0.1:6379/1",
+        CONNECTOR_ENCRYPTION_KEYS="H1i0cuKpTG9Qihz0y-_kSwX-68A4YGCSmafXTyRZIGM=",
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_connector_encryption_keys():
+    result = _manage(
+        "check",
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY="x" * 20 + "a-long-random-production-key-9f8e7d6c5b4a",
+        ALLOWED_HOSTS="chargeback.example.com",
+        REDIS_CACHE_URL="redis://127.0.0.1:6379/1",
+        CONNECTOR_ENCRYPTION_KEYS="",
+    )
+    assert result.returncode != 0
+    assert "Set CONNECTOR_ENCRYPTION_KEYS" in result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key():

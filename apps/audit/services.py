@@ -260,9 +260,9 @@ def audit_anchor_publish(*, organization: Organization, now=None) -> AuditAnchor
     links and matches its hash (the first publication walks the whole chain); otherwise ``AnchorRefused``,
     and nothing is published. The organisation row is locked while the tail is read and the directory line
     written, so the line names a committed head (the organisation's audited writes wait meanwhile: a
-    publication walks the events since the last head, an hour's worth; the first one walks the whole chain). Not itself an audit event: an event about anchoring would
-    move the head it anchors. The webhook and the e-mail go after the commit; their answers are saved on
-    the returned ``AuditAnchor``.
+    publication walks the events since the last head, an hour's worth; the first one walks the whole
+    chain). Not itself an audit event: an event about anchoring would move the head it anchors. The
+    webhook and the e-mail go after the commit; their answers are saved on the returned ``AuditAnchor``.
     """
     folder = anchoring.directory()
     if folder is None and not settings.AUDIT_ANCHOR_WEBHOOK_URL and not settings.AUDIT_ANCHOR_EMAILS:

@@ -24,6 +24,8 @@ class JobChannel(models.TextChoices):
     UPLOAD = "upload", "Portal upload"
     API = "api", "REST API"
     COMMAND = "command", "Management command"
+    # Pulled from a provider's usage or cost API by a connection (apps/connectors).
+    CONNECTOR = "connector", "Provider connector"
 
 
 def extend_choices(

@@ -14,6 +14,7 @@ from apps.tenancy.roles import Perm
 
 from . import selectors
 from .forms import InvoiceFilterForm, InvoiceSettingsForm, InvoiceUploadForm, LineFilterForm
+from .hooks import invoice_panels
 from .models import InvoiceIngestError, InvoiceIngestJob, ProviderInvoice
 from .services.ingest import invoice_ingest_create, invoice_settings_for
 from .services.settings import invoice_settings_update
@@ -74,6 +75,8 @@ def invoice_list(request, org_slug: str):
             "query": table.query,
             "table": table,
             "period_totals": selectors.invoice_period_totals(organization=request.organization, provider=provider)[:36],
+            # What other apps show here (the provider connectors' last pulls): apps/invoices/hooks.py.
+            "panels": invoice_panels(organization=request.organization),
         },
     )
 

@@ -78,6 +78,8 @@ NAV_GROUPS: list[NavGroup] = [
             NavItem("Usage", "usage:explorer", (Perm.VIEW_ORG,)),
             NavItem("Usage imports", "usage:jobs", (Perm.INGEST,)),
             NavItem("Invoices", "invoices:list", _ALL_COST),
+            # Provider connectors: finance pulls now, org admins keep the credentials.
+            NavItem("Connectors", "connectors:list", (Perm.INGEST, Perm.MANAGE_SETTINGS)),
         ),
     ),
     NavGroup(

@@ -15,6 +15,7 @@ from apps.audit.services import actor_label_for, audit_record, model_snapshot
 from apps.core.calendar import period_bounds
 from apps.core.ceilings import require_in_range, sums_checked
 from apps.fx.services import conversion_record
+from apps.jobs.once import job_record_written, job_written
 from apps.taxonomy.models import Granularity, TagDimension, TagSet, TagValue
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
@@ -112,14 +113,30 @@ def _validate_period(period: date) -> None:
         raise ValidationError({"period": "Choose a month (the first day of it), e.g. 2026-10."})
 
 
+def _silent(done: int, total: int, message: str = "") -> None:
+    pass
+
+
+PHASES = 3  # reading, comparing, writing: what a job's progress counts
+
+
 @tenant_scoped
-@transaction.atomic
-def reconciliation_run_create(*, organization: Organization, period: date, actor) -> ReconciliationRun:
+def reconciliation_run_create(
+    *, organization: Organization, period: date, actor, progress=None, job=None
+) -> ReconciliationRun:
     """Reconcile one month: estimates from the usage cube against the month's invoice lines.
 
     Every figure is recomputed from the current data and stored as a new run; earlier runs stay as
-    history, so running again after new usage or invoices arrive is always safe."""
+    history, so running again after new usage or invoices arrive is always safe.
+
+    Reads and computes outside any transaction, reporting each phase to ``progress(done, total, message)``
+    (a job's), then writes the run, its lines, its rates and its audit event in one transaction. Given the
+    ``job`` that runs it, an attempt after one that already wrote the run returns that run (apps.jobs.once)."""
     _validate_period(period)
+    if job is not None and (done := _written_run(organization, job, lock=False)) is not None:
+        return done
+    report = progress or _silent
+    report(0, PHASES, f"Reading the usage and invoices of {period:%Y-%m}")
     tolerance = organization.variance_tolerance_pct
     base = organization.base_currency
     what = f"The usage and invoices of {period:%Y-%m}"
@@ -138,6 +155,7 @@ def reconciliation_run_create(*, organization: Organization, period: date, actor
         invoices = invoice_reader.read()
         other_cloud = invoices.other_cloud_nano
         overlaps = overlap_reader.read()
+        report(1, PHASES, "Comparing the estimates with the invoices")
         lines = _with_overlap_notes(
             engine.reconcile(usage=usage.cells, invoices=invoices.cells, tolerance_pct=tolerance), overlaps, base
         )
@@ -154,6 +172,38 @@ def reconciliation_run_create(*, organization: Organization, period: date, actor
             *(value for line in lines for value in (line.estimated_nano, line.invoiced_nano, line.variance_nano)),
         ],
     )
+    report(2, PHASES, "Writing the run")
+    with transaction.atomic():
+        if job is not None and (done := _written_run(organization, job, lock=True)) is not None:
+            return done
+        run = _run_write(
+            organization=organization,
+            period=period,
+            actor=actor,
+            tolerance=tolerance,
+            batch=batch,
+            usage=usage,
+            invoices=invoices,
+            overlaps=overlaps,
+            lines=lines,
+            providers=providers,
+            tags=tags,
+        )
+        if job is not None:
+            job_record_written(job=job, result={"run": run.pk})
+    return run
+
+
+def _written_run(organization: Organization, job, *, lock: bool) -> ReconciliationRun | None:
+    earlier = job_written(job=job, lock=lock).get("run")
+    return ReconciliationRun.objects.filter(organization=organization, pk=earlier).first() if earlier else None
+
+
+def _run_write(
+    *, organization, period, actor, tolerance, batch, usage, invoices, overlaps, lines, providers, tags
+) -> ReconciliationRun:
+    """The run, its lines, its rates and its audit event (inside the caller's transaction)."""
+    other_cloud = invoices.other_cloud_nano
     fx_conversion = None
     if batch.converter is not None and batch.converter.lines:
         fx_conversion = conversion_record(

@@ -5,7 +5,6 @@ import json
 from datetime import date
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,13 +16,13 @@ from apps.core.forms import PeriodForm
 from apps.core.money import nano_to_decimal
 from apps.core.tables import Column, Table, exact_decimal, nano_exact
 from apps.invoices.selectors import invoices
+from apps.jobs.after_submit import after_submit
 from apps.tenancy.permissions import org_any_perm_required, org_perm_required
 from apps.tenancy.roles import Perm
 
 from . import selectors
-from .formatting import normalised_pct
+from .jobs import reconciliation_submit
 from .models import ReconciliationRun
-from .services import reconciliation_run_create
 
 READ_PERMS = (Perm.PREPARE_PERIOD, Perm.VIEW_ALL_COST)
 
@@ -157,17 +156,8 @@ def run_create(request, org_slug: str):
     if period is None:
         messages.error(request, "Choose the month to reconcile as YYYY-MM, e.g. 2026-10.")
         return redirect("reconciliation:overview", org_slug=org_slug)
-    try:
-        run = reconciliation_run_create(organization=request.organization, period=period, actor=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect("reconciliation:overview", org_slug=org_slug)
-    messages.success(
-        request,
-        f"Reconciled {run.period_label}: {run.get_status_display().lower()} (tolerance "
-        f"{normalised_pct(run.tolerance_pct)}%).",
-    )
-    return redirect(f"{reverse('reconciliation:overview', kwargs={'org_slug': org_slug})}?period={run.period_label}")
+    job = reconciliation_submit(organization=request.organization, period=period, actor=request.user)
+    return after_submit(request, job, refused_url=reverse("reconciliation:overview", kwargs={"org_slug": org_slug}))
 
 
 CSV_HEADER = [

@@ -1,6 +1,8 @@
 """Settings shared by every runtime. Everything that differs between machines comes from the
 environment; the defaults give the embedded runtime (SQLite, eager Celery, console e-mail)."""
 
+import base64
+import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -60,6 +62,7 @@ INSTALLED_APPS = [
     "apps.fx",
     "apps.usage",
     "apps.invoices",
+    "apps.connectors",
     "apps.reconciliation",
     "apps.allocation",
     "apps.periods",
@@ -260,6 +263,26 @@ AUDIT_ANCHOR_EMAILS = env_list("AUDIT_ANCHOR_EMAILS")
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 METRICS_ALLOW_LOOPBACK = env_bool("METRICS_ALLOW_LOOPBACK", True)
 
+# Provider connectors (apps/connectors, README "Provider connectors"). Credentials are encrypted with Fernet keys
+# (comma-separated, the first encrypts, all decrypt: add the new key first to rotate). Production refuses to start
+# without them; local and test settings fall back to DEV_CONNECTOR_ENCRYPTION_KEY, derived from a published string.
+CONNECTOR_ENCRYPTION_KEYS = env_list("CONNECTOR_ENCRYPTION_KEYS")
+DEV_CONNECTOR_ENCRYPTION_KEY = base64.urlsafe_b64encode(
+    hashlib.sha256(b"ai-chargeback development connector key: public, protects nothing").digest()
+).decode()
+CONNECTOR_OPENAI_BASE_URL = os.environ.get("CONNECTOR_OPENAI_BASE_URL", "https://api.openai.com").rstrip("/")
+CONNECTOR_ANTHROPIC_BASE_URL = os.environ.get("CONNECTOR_ANTHROPIC_BASE_URL", "https://api.anthropic.com").rstrip("/")
+# A connection is pulled by the hourly beat task once its last pull started this long ago.
+CONNECTOR_PULL_EVERY_MINUTES = int(os.environ.get("CONNECTOR_PULL_EVERY_MINUTES", "60"))
+# How far back the first pull of a new connection reads.
+CONNECTOR_BACKFILL_DAYS = int(os.environ.get("CONNECTOR_BACKFILL_DAYS", "31"))
+CONNECTOR_TIMEOUT_SECONDS = float(os.environ.get("CONNECTOR_TIMEOUT_SECONDS", "30"))
+# 429 answers: wait what Retry-After says (at most CONNECTOR_MAX_RETRY_AFTER_SECONDS), this many times a request.
+CONNECTOR_MAX_RETRIES = int(os.environ.get("CONNECTOR_MAX_RETRIES", "5"))
+CONNECTOR_MAX_RETRY_AFTER_SECONDS = int(os.environ.get("CONNECTOR_MAX_RETRY_AFTER_SECONDS", "120"))
+# A pull still "running" after this long (its worker died) no longer blocks the next one.
+CONNECTOR_PULL_STALE_MINUTES = int(os.environ.get("CONNECTOR_PULL_STALE_MINUTES", "30"))
+
 # Celery: unset broker = the embedded runtime, where tasks run eagerly in-process.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_URL or None)
@@ -292,6 +315,8 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
+# The queue tasks are sent to and workers read by default (a real-worker test gives its worker a queue of its own).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
 # A job still queued after this many seconds: its page says no worker has taken it (is one running?).
 WORKER_WAIT_WARNING_SECONDS = int(os.environ.get("WORKER_WAIT_WARNING_SECONDS", "15"))
 CELERY_TASK_ACKS_LATE = True  # a killed worker's task is redelivered, and every task is safe to re-run
@@ -331,6 +356,9 @@ CELERY_BEAT_SCHEDULE = {
     "showback-detect-spikes": {"task": "showback.detect_spikes", "schedule": 3600.0},
     # Webhook deliveries that are due (first sends whose message was lost, and retries): apps/webhooks/tasks.py.
     "webhooks-send-due": {"task": "webhooks.send_due", "schedule": 30.0},
+    # Provider connectors due a pull (apps/connectors/tasks.py): each connection at most every
+    # CONNECTOR_PULL_EVERY_MINUTES, re-reading its last repull_days.
+    "connectors-pull-due": {"task": "connectors.pull_due", "schedule": 3600.0},
     # Idempotency keys older than IDEMPOTENCY_KEY_RETENTION (apps/tenancy/tasks.py).
     "tenancy-purge-idempotency-keys": {"task": "tenancy.purge_idempotency_keys", "schedule": 3600.0},
     # Each organisation's audit chain head to the anchor sinks, and the nightly check of every chain against
@@ -376,6 +404,8 @@ SPECTACULAR_SETTINGS = {
         "JobStatusEnum": "apps.jobs.models.Job.Status",
         # The event types, wherever a field takes them (the event feed's type, a webhook endpoint's events).
         "EventTypeEnum": "apps.webhooks.models.EventType",
+        # A provider connection's last pull and each pull's status (apps/connectors).
+        "ConnectorPullStatusEnum": "apps.connectors.models.PullStatus",
     },
 }
 

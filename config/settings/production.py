@@ -5,10 +5,24 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import CELERY_BROKER_URL, REDIS_CACHE_URL, env_bool, env_list, redis_cache, require_secret_key
+from .base import (
+    CELERY_BROKER_URL,
+    CONNECTOR_ENCRYPTION_KEYS,
+    REDIS_CACHE_URL,
+    env_bool,
+    env_list,
+    redis_cache,
+    require_secret_key,
+)
 
 DEBUG = False
 require_secret_key()
+# Provider credentials are encrypted with these keys: never with the development key (apps/connectors/crypto.py).
+if not CONNECTOR_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured(
+        "Set CONNECTOR_ENCRYPTION_KEYS (one or more Fernet keys, comma-separated; make one with "
+        "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
+    )
 
 # The filesystem transport (`make demo`) is a folder on one machine, and a killed worker loses its message there.
 if CELERY_BROKER_URL.startswith("filesystem://"):

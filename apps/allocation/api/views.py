@@ -4,18 +4,24 @@ its lines (cursor-paginated, filterable by owner). Reading needs ``periods:read`
 import re
 from datetime import date
 
-from drf_spectacular.utils import extend_schema
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.response import Response
 
 from apps.allocation.models import AllocationLine, AllocationRun
 from apps.allocation.runs.filters import AllocationLineFilter
+from apps.allocation.runs.jobs import allocation_submit
 from apps.allocation.runs.selectors import current_run, run_summary_json
+from apps.core.api.errors import ErrorSerializer
 from apps.core.api.months import MONTH_PATH_PARAMETER
 from apps.core.money import footed_minor_units
+from apps.jobs.api.serializers import JobSerializer
+from apps.jobs.api.views import accepted
 from apps.tenancy.api.views import OrganizationAPIView, OrganizationScopedMixin
-from apps.tenancy.roles import TokenScope
+from apps.tenancy.roles import Perm, TokenScope
 
 from .serializers import AllocationLineSerializer, AllocationSummarySerializer
 
@@ -23,12 +29,16 @@ PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 PERIOD_PARAMETER = MONTH_PATH_PARAMETER
 
 
-def period_run(request, period: str) -> AllocationRun:
-    """The period's current run (its draft, else its latest issued run), or a 404 that says why."""
+def _month(period: str) -> date:
     match = PERIOD_RE.match(period)
     if not match:
         raise NotFound("Use a period as YYYY-MM, e.g. 2026-10.")
-    run = current_run(organization=request.organization, period=date(int(match.group(1)), int(match.group(2)), 1))
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def period_run(request, period: str) -> AllocationRun:
+    """The period's current run (its draft, else its latest issued run), or a 404 that says why."""
+    run = current_run(organization=request.organization, period=_month(period))
     if run is None:
         raise NotFound(f"{period} has not been allocated.")
     return run
@@ -50,16 +60,43 @@ def run_summary(run: AllocationRun) -> dict:
 
 class PeriodAllocationView(OrganizationAPIView):
     """The current allocation of a period (YYYY-MM): pool, Unallocated and each owner's amount, footed to
-    the currency's minor unit so they add up; 404 when the period has not been allocated."""
+        the currency's minor unit so they add up; 404 when the period has not been allocated. POST allocates it
+    again, on a worker: 202 with the job to poll."""
 
     queryset = AllocationRun.objects.none()
     serializer_class = AllocationSummarySerializer
     read_scope = TokenScope.PERIODS_READ
+    write_scope = TokenScope.PERIODS_WRITE
 
     @extend_schema(parameters=[PERIOD_PARAMETER], responses=AllocationSummarySerializer)
     def get(self, request, period: str):
         run = period_run(request, period)
         return Response(AllocationSummarySerializer(run_summary(run)).data)
+
+    @extend_schema(
+        parameters=[PERIOD_PARAMETER],
+        request=None,
+        responses={
+            202: JobSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="The period is frozen, or no rule set is published."),
+            403: OpenApiResponse(ErrorSerializer, description="The token's role may not prepare periods."),
+            404: OpenApiResponse(ErrorSerializer, description="Not a period (YYYY-MM)."),
+        },
+        description="Allocate the period with the primary rule set's published version: a job a worker runs. "
+        "A frozen period or no published rule set is refused at once (400). Poll the job (Location) until it "
+        "succeeded (its result names the run: the period's draft, replaced, or kept when nothing changed) or "
+        "failed (error_message says why; POST /api/v1/jobs/{id}/retry/). While one is queued or running for the "
+        "period, that job is answered. Always 202, even when the job already finished.",
+    )
+    def post(self, request, period: str):
+        month = _month(period)
+        if not request.auth.has_perm(Perm.PREPARE_PERIOD):
+            raise PermissionDenied("This token's role may not prepare periods (allocate them).")
+        try:
+            job = allocation_submit(organization=request.organization, period=month, actor=request.user)
+        except ValidationError as exc:
+            raise DRFValidationError(exc.messages) from exc
+        return accepted(job, self.get_serializer_context())
 
 
 @extend_schema(parameters=[PERIOD_PARAMETER])

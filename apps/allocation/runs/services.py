@@ -21,7 +21,9 @@ from apps.core.money import currency_exponent, nano_to_decimal, quantize_money
 from apps.fx.convert import RateGap
 from apps.fx.models import Conversion
 from apps.fx.services import conversion_record
+from apps.jobs.once import job_record_written, job_written
 from apps.owners.models import BudgetOwner
+from apps.periods.models import BillingPeriod
 from apps.periods.services import period_for_update
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
@@ -33,10 +35,18 @@ from .inputs import CURRENCY_SYMBOLS, engine_rules, period_inputs
 from .selectors import current_run, run_owner_totals
 from .totals import UNALLOCATED_KEY, Computed, footed_owner_totals, result_owner_totals
 
+PHASES = 3  # reading, allocating, writing: what a job's progress counts
+
+
+def _silent(done: int, total: int, message: str = "") -> None:
+    pass
+
 
 @tenant_scoped
-def compute(*, organization: Organization, period: date, version: RuleSetVersion) -> Computed:
+def compute(*, organization: Organization, period: date, version: RuleSetVersion, progress=None) -> Computed:
     """Run the engine for a period with one version (draft or published), without writing anything."""
+    report = progress or _silent
+    report(0, PHASES, f"Reading the usage and invoices of {period:%Y-%m}")
     what = f"The usage and invoices of {period:%Y-%m}"
     currency = organization.base_currency
     with sums_checked(what):
@@ -50,6 +60,7 @@ def compute(*, organization: Organization, period: date, version: RuleSetVersion
                 code="fx_rate_missing",
             ) from gap
     cells, totals = inputs.cells, inputs.invoice_totals
+    report(1, PHASES, f"Allocating {len(cells)} usage cells with rule set version {version.number}")
     rules, policy, owners, names = engine_rules(organization=organization, document=version.document)
     try:
         result = engine.allocate(
@@ -150,22 +161,75 @@ def _line_rows(run: AllocationRun, computed: Computed, owners: dict[str, BudgetO
     return rows
 
 
-@tenant_scoped
-@transaction.atomic
-def allocation_run_create(
-    *, organization: Organization, period: date, actor, version: RuleSetVersion | None = None
-) -> AllocationRun:
-    """Allocate a period with the primary rule set's latest published version (or the given one).
-
-    Replaces the period's draft run; keeps it untouched when nothing it was made from has changed."""
-    billing_period = period_for_update(organization=organization, period=period, actor=actor)
-    if not billing_period.is_allocatable:
+def _refuse_frozen(billing_period) -> None:
+    if billing_period is not None and not billing_period.is_allocatable:
         raise ValidationError(
             f"{billing_period.label} is {billing_period.get_state_display().lower()}: its allocation is frozen "
             "because statements were built from it. Reopen the period to allocate it again."
         )
+
+
+@tenant_scoped
+def allocation_check(*, organization: Organization, period: date) -> None:
+    """Refuse at once (ValidationError) what allocating ``period`` would refuse after its work: a frozen
+    period, no published rule set. Read only: the allocation checks again under the period's lock."""
+    _refuse_frozen(BillingPeriod.objects.filter(organization=organization, period=period).first())
+    _version_for(organization, None)
+
+
+@tenant_scoped
+def allocation_run_create(
+    *,
+    organization: Organization,
+    period: date,
+    actor,
+    version: RuleSetVersion | None = None,
+    progress=None,
+    job=None,
+) -> AllocationRun:
+    """Allocate a period with the primary rule set's latest published version (or the given one).
+
+    Replaces the period's draft run; keeps it untouched when nothing it was made from has changed.
+
+    Reads and computes outside any transaction, reporting each phase to ``progress(done, total, message)``
+    (a job's); then, under the period's lock (checked again: still allocatable), replaces the draft with the
+    run and its lines in one transaction, so a worker killed mid-way leaves the earlier draft or the new run,
+    never a part. Given the ``job`` that runs it, an attempt after one that wrote the run returns that run."""
+    if job is not None and (done := _written_run(organization, job)) is not None:
+        return done
+    _refuse_frozen(BillingPeriod.objects.filter(organization=organization, period=period).first())
     version = _version_for(organization, version)
-    computed = compute(organization=organization, period=period, version=version)
+    computed = compute(organization=organization, period=period, version=version, progress=progress)
+    lines = len(computed.result.lines) + len(computed.result.unallocated)
+    (progress or _silent)(2, PHASES, f"Writing the run ({lines} lines)")
+    with transaction.atomic():
+        billing_period = period_for_update(organization=organization, period=period, actor=actor)
+        _refuse_frozen(billing_period)
+        # The period's lock orders two attempts of one job: the second sees what the first wrote.
+        if job is not None and (done := _written_run(organization, job)) is not None:
+            return done
+        run = _run_write(
+            organization=organization,
+            period=period,
+            actor=actor,
+            billing_period=billing_period,
+            version=version,
+            computed=computed,
+        )
+        if job is not None:
+            job_record_written(job=job, result={"run": run.pk})
+    return run
+
+
+def _written_run(organization: Organization, job) -> AllocationRun | None:
+    earlier = job_written(job=job, lock=False).get("run")
+    return AllocationRun.objects.filter(organization=organization, pk=earlier).first() if earlier else None
+
+
+def _run_write(
+    *, organization: Organization, period: date, actor, billing_period, version: RuleSetVersion, computed: Computed
+) -> AllocationRun:
+    """Replace the period's draft with the computed run (inside the caller's transaction, the period locked)."""
     result = computed.result
     previous = AllocationRun.objects.filter(
         organization=organization, period=period, status=AllocationRun.Status.DRAFT

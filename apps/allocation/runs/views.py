@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from apps.core.forms import PeriodForm
 from apps.core.money import footed_minor_units, nano_to_decimal, quantize_money
+from apps.jobs.after_submit import after_submit
 from apps.owners.models import BudgetOwner
 from apps.owners.selectors import visible_owner_ids
 from apps.periods.selectors import month_exists
@@ -28,6 +29,7 @@ from apps.tenancy.roles import Perm
 from ..rules.selectors import primary_version
 from . import drilldown, selectors, services
 from .formatting import exact_amount
+from .jobs import allocation_submit
 
 LINES_PER_PAGE = 50
 
@@ -122,28 +124,13 @@ def period_detail(request, org_slug: str, period: str):
 @require_POST
 @org_perm_required(Perm.PREPARE_PERIOD)
 def allocate(request, org_slug: str, period: str):
-    organization = request.organization
     month = _known_month(request, period)
-    before = selectors.current_run(organization=organization, period=month)
     try:
-        run = services.allocation_run_create(organization=organization, period=month, actor=request.user)
+        job = allocation_submit(organization=request.organization, period=month, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(_period_url(org_slug, month))
-    if before is not None and before.pk == run.pk:
-        messages.info(
-            request,
-            f"Nothing has changed since run #{run.pk}: the usage, invoices and rules are the same, "
-            f"so the allocation of {run.period_label} is kept as it is.",
-        )
-    else:
-        version = run.rule_set_version
-        messages.success(
-            request,
-            f"Allocated {run.period_label} with {version.rule_set.name} v{version.number}: {run.line_count} lines, "
-            f"Unallocated {_money(run.unallocated_nano, run.currency)} {run.currency}.",
-        )
-    return redirect(_period_url(org_slug, month))
+    return after_submit(request, job, refused_url=_period_url(org_slug, month))
 
 
 def _line_rows(request, *, lines, owner, total: Decimal, run, month: date):
