@@ -1,8 +1,8 @@
-"""E-mails about disputes, sent after commit: a new dispute goes to the organisation's finance team
+"""E-mails about disputes, queued after commit (``apps.core.mail.send_mail_on_commit``: a worker sends them,
+retrying a mail server that refuses): a new dispute goes to the organisation's finance team
 (everyone whose role resolves disputes), an outcome to the person who opened the dispute."""
 
-from django.core.mail import send_mail
-
+from apps.core.mail import send_mail_on_commit
 from apps.core.money import nano_to_decimal, quantize_money
 from apps.statements.notifications import portal_link
 from apps.tenancy.models import Membership
@@ -55,7 +55,7 @@ def dispute_opened_notify(*, dispute_id: int) -> int:
         ]
     )
     subject = f"[{organization.name}] Dispute #{dispute.pk} opened on {statement.reference}"
-    send_mail(subject, body, None, recipients)
+    send_mail_on_commit(subject, body, recipients)
     return 1
 
 
@@ -87,5 +87,5 @@ def dispute_resolved_notify(*, dispute_id: int) -> int:
         ]
     )
     subject = f"[{organization.name}] Dispute #{dispute.pk} {dispute.get_status_display().lower()}"
-    send_mail(subject, body, None, [opener.email])
+    send_mail_on_commit(subject, body, [opener.email])
     return 1

@@ -9,9 +9,10 @@ class PeriodsConfig(AppConfig):
     def ready(self):
         from apps.tenancy.hooks import register_settings_guard
 
-        from . import hooks
+        from . import hooks, jobs
         from .guards import calendar_may_change
         from .notifications import period_submitted_notify
 
         register_settings_guard("period_start_day", calendar_may_change)
         hooks.on_transition("submit_for_review", period_submitted_notify)
+        jobs.register()

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.core.calendar import parse_period, period_bounds
@@ -13,7 +14,7 @@ from apps.core.tables import Column, Table, nano_money
 from apps.tenancy.permissions import org_any_perm_required, require_second_factor
 from apps.tenancy.roles import Perm
 
-from . import selectors
+from . import jobs, selectors
 from .forms import TransitionForm
 from .late_data import arrived_after_run, late_arrivals, late_data_for
 from .services import PeriodTransitionError, period_transition
@@ -173,23 +174,49 @@ def transition(request, org_slug: str, period: str):
     # Approving, closing, reopening and overriding the tolerance need a second factor from an admin
     # (apps.tenancy.roles.SECOND_FACTOR_PERMS); the service still decides whether the role may at all.
     require_second_factor(request, Perm.APPROVE_PERIOD if form.cleaned_data["override"] else TRANSITIONS[name].perm)
+    args = {
+        "organization": request.organization,
+        "period": month,
+        "transition": name,
+        "actor": request.user,
+        "reason": form.cleaned_data["reason"],
+        "override": form.cleaned_data["override"],
+    }
     try:
-        billing_period = period_transition(
-            organization=request.organization,
-            period=month,
-            transition=name,
-            actor=request.user,
-            reason=form.cleaned_data["reason"],
-            override=form.cleaned_data["override"],
-        )
+        if jobs.runs_as_job(name):
+            # Checked now (a refusal shows here at once), done by a worker: issuing statements takes a while.
+            return _after_job(request, jobs.period_transition_submit(**args), name)
+        active = jobs.active_period_job(organization=request.organization, period=month)
+        if active is not None:
+            raise jobs.busy_error(active)
+        billing_period = period_transition(**args)
     except PeriodTransitionError as exc:
         return _detail(
             request, month, errors=exc.messages, status=exc.status_code, form=form, attempted=TRANSITIONS[name]
         )
+    return _moved(request, billing_period, name)
+
+
+def _moved(request, billing_period, name: str):
     suffix = f" (version {billing_period.version})" if name == "reopen" else ""
     state = billing_period.get_state_display().lower()
     messages.success(request, f"{TRANSITIONS[name].label}: {billing_period.label} is now {state}{suffix}.")
-    return redirect("periods:detail", org_slug=org_slug, period=billing_period.label)
+    return redirect("periods:detail", org_slug=request.organization.slug, period=billing_period.label)
+
+
+def _after_job(request, job, name: str):
+    """Where a transition job sends the person: the period's page once it is done (at once without a
+    worker), else the job's page, which follows it there."""
+    if job.status == job.Status.SUCCEEDED:
+        billing_period = selectors.billing_period_or_unsaved(
+            organization=request.organization, period=parse_period(job.params["period"])
+        )
+        return _moved(request, billing_period, name)
+    if job.status == job.Status.FAILED:
+        messages.error(request, f"{TRANSITIONS[name].label} failed: {job.error_message}")
+    else:
+        messages.info(request, f"{job.title}: a worker is doing it; this page follows it.")
+    return redirect(reverse("jobs:detail", kwargs={"org_slug": request.organization.slug, "pk": job.pk}) + "?follow=1")
 
 
 @periods_read_required

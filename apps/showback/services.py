@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.audit.services import audit_record
+from apps.core.mail import send_mail_on_commit
 from apps.tenancy.models import Organization
 from apps.tenancy.scoping import tenant_scoped
 
@@ -17,10 +17,11 @@ from .models import Alert
 
 
 def _alert_notify(*, alert_id: int, recipients: list[str], body: str) -> None:
-    """After commit: one e-mail to every recipient, then ``notified_at`` (a failed send leaves it empty)."""
+    """After commit: one e-mail to every recipient queued (a worker sends it, retrying a refusing mail server),
+    then ``notified_at`` (a failure to queue leaves it empty)."""
     alert = Alert._base_manager.select_related("organization").get(pk=alert_id)
     if recipients:
-        send_mail(f"[{alert.organization.name}] {alert.title}", body, None, recipients)
+        send_mail_on_commit(f"[{alert.organization.name}] {alert.title}", body, recipients)
     Alert._base_manager.filter(organization_id=alert.organization_id, pk=alert.pk).update(notified_at=timezone.now())
 
 

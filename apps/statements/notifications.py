@@ -1,10 +1,10 @@
-"""E-mails about statements. Sent after the transaction commits (``transaction.on_commit``), so nobody is
-told about statements that were rolled back; the backend is the console in the demo, locmem in tests."""
+"""E-mails about statements. Queued after the transaction commits (``apps.core.mail.send_mail_on_commit``), so
+nobody is told about statements that were rolled back, and sent by a worker that retries a refusing mail server;
+the backend is the console in the demo, locmem in tests."""
 
 from collections import defaultdict
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.urls import reverse
 
 from apps.core.mail import send_mail_on_commit
@@ -67,7 +67,7 @@ def statements_issued_notify(*, organization: Organization, ids: list[int]) -> i
             "",
             "If a charge looks wrong, open the statement and dispute the line before the period is approved.",
         ]
-        send_mail(subject, "\n".join(lines), None, [user.email])
+        send_mail_on_commit(subject, "\n".join(lines), [user.email])
     return len(by_user)
 
 

@@ -9,12 +9,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.audit.services import audit_record
+from apps.core.mail import send_mail_on_commit
 from apps.tenancy.models import Membership, Organization
 from apps.tenancy.roles import Role
 from apps.tenancy.scoping import tenant_scoped
@@ -173,7 +173,7 @@ def _notify_disabled(endpoint: WebhookEndpoint) -> None:
         f"{endpoint.disabled_reason}\n\n"
         f"Nothing more is sent to it. Fix the receiver, then enable it again: {link}\n"
     )
-    transaction.on_commit(lambda: send_mail(subject, body, None, recipients))
+    send_mail_on_commit(subject, body, recipients)
 
 
 @tenant_scoped(via="endpoint")

@@ -1,6 +1,7 @@
-"""Periods API: list and detail, and transitions with 200 / 409 / 400 / 403 and every message. A token is a
-service account: it prepares when its own role allows it, and approving, closing, reopening and overriding are
-human actions it is refused whatever its role, so maker-checker compares people on the API too."""
+"""Periods API: list and detail, and transitions with 200 (202 and a job for those that issue statements) / 409 /
+400 / 403 and every message. A token is a service account: it prepares when its own role allows it, and
+approving, closing, reopening and overriding are human actions it is refused whatever its role, so maker-checker
+compares people on the API too."""
 
 import pytest
 from django.test import Client
@@ -93,8 +94,22 @@ def test_a_token_prepares_as_itself_and_a_person_approves(ready):
     response = transition(analyst_token, "start_reconciliation")
     assert response.status_code == 200
     assert response.json()["state"] == "reconciling"
-    submitted = transition(analyst_token, "submit_for_review", reason="ERP says ready").json()
+    # Submitting issues the statements: checked at once, done by a worker (here in-process): 202 and the job.
+    accepted = transition(analyst_token, "submit_for_review", reason="ERP says ready")
+    assert accepted.status_code == 202
+    job = accepted.json()
+    assert accepted["Location"] == job["url"] == f"/api/v1/jobs/{job['id']}/"
+    assert (job["kind"], job["status"], job["created_by_label"]) == ("periods.transition", "succeeded", label)
+    assert {k: job["result"][k] for k in ("period", "transition", "state", "version")} == {
+        "period": "2026-10",
+        "transition": "submit_for_review",
+        "state": "in_review",
+        "version": 1,
+    }
+    assert job["result_url"] == "/o/alpha/periods/2026-10/"
+    submitted = analyst_token.get("/api/v1/periods/2026-10/").json()
     assert (submitted["state"], submitted["prepared_by_label"]) == ("in_review", label)
+    assert analyst_token.get(job["url"]).json()["status"] == "succeeded"  # the token follows its job
     # The token's preparation counts as its creator's for maker-checker: the finance admin who made it may not
     # approve what it submitted (one person could otherwise prepare by script and approve by hand); another may.
     maker = ready.user("a", Role.FINANCE_ADMIN)
@@ -186,7 +201,7 @@ def test_a_token_made_by_nobody_prepares_but_never_approves(ready):
     allocated(ready.org("a"))
     api = token(ready)  # no creator: the client acts as itself, as every client does
     walk_response = [transition(api, name).status_code for name in TO_IN_REVIEW]
-    assert walk_response == [200, 200]
+    assert walk_response == [200, 202]  # submitting for review is a job (it issues the statements)
     with scope(organization=ready.org("a")):
         billing_period = BillingPeriod.objects.get(period=OCT)
     assert billing_period.prepared_by is None and billing_period.prepared_by_label == api.client.audit_label

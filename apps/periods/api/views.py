@@ -2,8 +2,9 @@
 
 A token is a service account acting as itself (see ``apps.periods.services``): it prepares when its own
 role allows it; approving, closing, reopening and overriding a guard are human actions it is refused (403,
-the rule named). Refusals answer 409 (wrong state: a step cannot be skipped), 403 (who may not) or 400 (guards),
-each with every message.
+the rule named). The transitions that issue or finalise statements are checked in the request, then done by a
+worker: 202 with the job (``apps.periods.jobs``). Refusals answer 409 (wrong state: a step cannot be skipped),
+403 (who may not) or 400 (guards), each with every message.
 """
 
 from django.core.exceptions import ValidationError
@@ -16,7 +17,9 @@ from rest_framework.response import Response
 from apps.core.api.errors import ErrorSerializer
 from apps.core.api.months import MONTH_REGEX
 from apps.core.calendar import parse_period
-from apps.periods import selectors
+from apps.jobs.api.serializers import JobSerializer
+from apps.jobs.api.views import accepted
+from apps.periods import jobs, selectors
 from apps.periods.filters import BillingPeriodFilter
 from apps.periods.late_data import late_data_for
 from apps.periods.models import BillingPeriod
@@ -78,15 +81,24 @@ class PeriodViewSet(OrganizationReadOnlyViewSet):
     @extend_schema(
         request=TransitionRequestSerializer,
         responses={
-            200: BillingPeriodSerializer,
+            200: OpenApiResponse(BillingPeriodSerializer, description="start_reconciliation, approve, reopen: done."),
+            202: OpenApiResponse(
+                JobSerializer,
+                description="submit_for_review, close (and send_back): checked, then done by a worker (they issue, "
+                "finalise or withdraw statements). Poll the job (Location) until it succeeded or failed.",
+            ),
             400: OpenApiResponse(ErrorSerializer, description="A guard blocks it, or the body is invalid."),
             403: OpenApiResponse(ErrorSerializer, description="The token may not: its role, or a human-only action."),
             404: OpenApiResponse(ErrorSerializer, description="The month has no usage, invoices or billing period."),
-            409: OpenApiResponse(ErrorSerializer, description="The period is not in the state it leaves."),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="The period is not in the state it leaves, or a job is moving it now.",
+            ),
         },
-        description="Apply one preparing transition: start_reconciliation or submit_for_review, when the token's "
-        "own role may prepare. approve, close, reopen, send_back and an override are human actions: every token "
-        "is refused them with 403 and the rule (do them in the portal).",
+        description="Apply one preparing transition: start_reconciliation (200, the period) or submit_for_review "
+        "(checked now, then 202 and the job that issues the statements), when the token's own role may prepare. "
+        "approve, close, reopen, send_back and an override are human actions: every token is refused them with 403 "
+        "and the rule (do them in the portal).",
     )
     @action(detail=True, methods=["post"], url_path="transitions")
     def transitions(self, request, period=None):
@@ -99,15 +111,22 @@ class PeriodViewSet(OrganizationReadOnlyViewSet):
                 {"detail": "Invalid transition request.", "messages": _flatten(body.errors)},
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        name = body.validated_data["transition"]
+        args = {
+            "organization": request.organization,
+            "period": month,
+            "transition": name,
+            "actor": request.user,
+            "reason": body.validated_data["reason"],
+            "override": body.validated_data["override"],
+        }
         try:
-            billing_period = period_transition(
-                organization=request.organization,
-                period=month,
-                transition=body.validated_data["transition"],
-                actor=request.user,
-                reason=body.validated_data["reason"],
-                override=body.validated_data["override"],
-            )
+            if jobs.runs_as_job(name):  # checked now, done by a worker: 202 and the job to poll
+                return accepted(jobs.period_transition_submit(**args), self.get_serializer_context())
+            active = jobs.active_period_job(organization=request.organization, period=month)
+            if active is not None:
+                raise jobs.busy_error(active)
+            billing_period = period_transition(**args)
         except PeriodTransitionError as exc:
             return Response({"detail": " ".join(exc.messages), "messages": exc.messages}, status=exc.status_code)
         self._late_data = late_data_for(organization=request.organization, billing_periods=[billing_period])
