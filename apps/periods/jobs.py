@@ -21,8 +21,7 @@ from datetime import date
 
 from django.urls import reverse
 
-from apps.accounts.authentication import ApiPrincipal
-from apps.accounts.models import ApiClient
+from apps.accounts.job_actor import job_actor, job_actor_params
 from apps.jobs.models import Job
 from apps.jobs.registry import register_job_kind
 from apps.jobs.services import job_submit
@@ -31,7 +30,7 @@ from apps.tenancy.roles import Perm, TokenScope
 from apps.tenancy.scoping import tenant_scoped
 
 from .models import BillingPeriod
-from .services import TransitionBlocked, WrongState, period_transition, transition_check
+from .services import WrongState, period_transition, transition_check
 from .workflow import TRANSITIONS
 
 KIND = "periods.transition"
@@ -46,34 +45,6 @@ def runs_as_job(transition: str) -> bool:
 
 def dedupe_key(period: date) -> str:
     return f"period:{period:%Y-%m}"
-
-
-def _actor_params(actor) -> dict:
-    client = getattr(actor, "client", None)
-    if client is not None:
-        return {"api_client": client.pk}
-    if getattr(actor, "_meta", None) is not None:
-        return {"user": actor.pk}
-    return {}
-
-
-def _actor(organization: Organization, params: dict):
-    """The actor who asked, as the service takes it. A token revoked or expired since is refused; a user who
-    left the organisation is refused by the service's role check."""
-    from django.contrib.auth import get_user_model
-
-    if "api_client" in params:
-        client = (
-            ApiClient.objects.select_related("organization", "created_by")
-            .filter(organization=organization, pk=params["api_client"])
-            .first()
-        )
-        if client is None or not client.is_active:
-            raise TransitionBlocked(["The API client that asked for this transition is revoked or expired."])
-        return ApiPrincipal(client)
-    if "user" in params:
-        return get_user_model().objects.filter(pk=params["user"]).first()
-    return None
 
 
 @tenant_scoped
@@ -111,7 +82,7 @@ def period_transition_submit(
         "transition": transition,
         "reason": reason,
         "override": bool(override),
-        "actor": _actor_params(actor),
+        **job_actor_params(actor),
         "version": check.billing_period.version,
     }
     return job_submit(
@@ -164,7 +135,7 @@ def run_period_transition(job: Job, progress) -> dict:
             organization=organization,
             period=month,
             transition=t.name,
-            actor=_actor(organization, params.get("actor") or {}),
+            actor=job_actor(job),
             reason=params.get("reason", ""),
             override=bool(params.get("override")),
         )

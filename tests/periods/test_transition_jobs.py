@@ -130,7 +130,8 @@ def test_one_transition_job_per_period_at_a_time(reconciling):
             organization=organization,
             kind=KIND,
             title="Submit for review: 2026-10",
-            params={"period": "2026-10", "transition": "submit_for_review", "actor": {"user": analyst.pk}},
+            params={"period": "2026-10", "transition": "submit_for_review"},
+            created_by=analyst,
             dedupe_key="period:2026-10",
         )
         # Asking for the same transition again is the same job (done once) ...
@@ -178,7 +179,7 @@ def test_a_token_revoked_before_the_worker_runs_its_job_is_refused(reconciling):
             organization=organization,
             kind=KIND,
             title="Submit for review: 2026-10",
-            params={"period": "2026-10", "transition": "submit_for_review", "actor": {"api_client": client.pk}},
+            params={"period": "2026-10", "transition": "submit_for_review", "api_client": client.pk},
             dedupe_key="period:2026-10",
         )
         client.revoked_at = timezone.now()
@@ -186,7 +187,7 @@ def test_a_token_revoked_before_the_worker_runs_its_job_is_refused(reconciling):
     done = job_services.job_run(organization_id=organization.pk, job_id=job.pk)
     assert (done.status, done.error_message) == (
         "failed",
-        "The API client that asked for this transition is revoked or expired.",
+        "The API client that asked for this job is revoked or expired.",
     )
     with scope(organization=organization):
         assert BillingPeriod.objects.get(period=OCT).state == "reconciling"
