@@ -48,6 +48,7 @@ def test_settings_change_is_saved_and_audited(world):
             "usage_retention_months": "13",
             "fx_policy": "month_average",
             "dispute_response_days": "14",
+            "dispute_window_business_days": "7",
             "reason": "FY27",
         },
     )
@@ -67,6 +68,7 @@ def test_settings_change_is_saved_and_audited(world):
         "fx_policy": "usage_day",
         "fx_source": "ecb",
         "dispute_response_days": 10,
+        "dispute_window_business_days": 5,
     }
     assert event.after == {
         "name": "Alpha Corporation",
@@ -78,6 +80,7 @@ def test_settings_change_is_saved_and_audited(world):
         "fx_policy": "month_average",
         "fx_source": "ecb",
         "dispute_response_days": 14,
+        "dispute_window_business_days": 7,
     }
     assert event.reason == "FY27"
     assert event.actor_label == "alpha-org_admin"
