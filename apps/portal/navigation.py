@@ -59,6 +59,8 @@ NAV_GROUPS: list[NavGroup] = [
             NavItem("Statements", "statements:list", (Perm.VIEW_ORG,)),
             # Finance works the queue; a budget owner follows their own disputes; viewers read them.
             NavItem("Disputes", "disputes:list", (Perm.RESOLVE_DISPUTES, Perm.OPEN_DISPUTES, Perm.VIEW_ALL_COST)),
+            # The background work of the close (runs, issuing statements): who prepares and approves follows it.
+            NavItem("Jobs", "jobs:list", (Perm.PREPARE_PERIOD,)),
         ),
     ),
     NavGroup(

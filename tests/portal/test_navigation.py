@@ -20,14 +20,14 @@ EXPECTED = {
     ],
     Role.FINANCE_ADMIN: [
         ("Spend", ["Home", "Showback", "Budgets", "Forecasts", "Alerts"]),
-        ("Close", CLOSE_ALL),
+        ("Close", [*CLOSE_ALL, "Jobs"]),
         ("Catalog", CATALOG_ALL),
         ("Data", ["Usage", "Usage imports", "Invoices", "Connectors"]),
         ("Admin", ["Members", "History"]),
     ],
     Role.FINANCE_ANALYST: [
         ("Spend", ["Home", "Showback", "Budgets", "Forecasts", "Alerts"]),
-        ("Close", CLOSE_ALL),
+        ("Close", [*CLOSE_ALL, "Jobs"]),
         ("Catalog", CATALOG_ALL),
         ("Data", ["Usage", "Usage imports", "Invoices", "Connectors"]),
         ("Admin", ["Members"]),
