@@ -37,17 +37,23 @@ def users_seeing_owners(*, organization: Organization, owner_ids) -> dict[int, s
     return seeing
 
 
-@tenant_scoped
-def statements_issued_notify(*, organization: Organization, ids: list[int]) -> int:
-    """One e-mail per budget-owner user, listing the statements issued that they see. Returns e-mails sent."""
-    statements = list(Statement.objects.filter(pk__in=ids).order_by("owner_code"))
-    if not statements:
-        return 0
+def _statements_by_reader(organization: Organization, ids: list[int]) -> tuple[list, dict]:
+    """The statements ``ids`` (by cost centre code) and, for every user who sees one, the ones they see."""
+    statements = list(Statement.objects.filter(organization=organization, pk__in=ids).order_by("owner_code"))
     seeing = users_seeing_owners(organization=organization, owner_ids={s.owner_id for s in statements})
     by_user = defaultdict(list)
     for statement in statements:
         for user in seeing[statement.owner_id]:
             by_user[user].append(statement)
+    return statements, by_user
+
+
+@tenant_scoped
+def statements_issued_notify(*, organization: Organization, ids: list[int]) -> int:
+    """One e-mail per budget-owner user, listing the statements issued that they see. Returns e-mails sent."""
+    statements, by_user = _statements_by_reader(organization, ids)
+    if not statements:
+        return 0
     first = statements[0]
     subject = f"[{organization.name}] Statements for {first.period_label} issued (version {first.version})"
     for user, own in sorted(by_user.items(), key=lambda item: item[0].username):
@@ -75,14 +81,9 @@ def statements_issued_notify(*, organization: Organization, ids: list[int]) -> i
 def statements_withdrawn_notify(*, organization: Organization, ids: list[int], reason: str) -> int:
     """One e-mail per budget-owner user whose draft statements were withdrawn (the period was sent back from
     review), with the reason. Returns e-mails sent."""
-    statements = list(Statement.objects.filter(pk__in=ids).order_by("owner_code"))
+    statements, by_user = _statements_by_reader(organization, ids)
     if not statements:
         return 0
-    seeing = users_seeing_owners(organization=organization, owner_ids={s.owner_id for s in statements})
-    by_user = defaultdict(list)
-    for statement in statements:
-        for user in seeing[statement.owner_id]:
-            by_user[user].append(statement)
     first = statements[0]
     subject = f"[{organization.name}] Draft statements for {first.period_label} withdrawn"
     for user, own in sorted(by_user.items(), key=lambda item: item[0].username):
