@@ -150,6 +150,8 @@ def _detail(request, month, *, errors=None, status=200, form=None, attempted=Non
     context["may_override"] = request.membership.has_perm(Perm.APPROVE_PERIOD)
     context["may_prepare"] = request.membership.has_perm(Perm.PREPARE_PERIOD)
     context["stale_run"] = arrived_after_run(billing_period=billing_period, arrivals=context["arrivals"], run=run)
+    # A transition a worker is doing now (submit, close, send back): the page says so and links to it.
+    context["active_job"] = jobs.active_period_job(organization=request.organization, period=billing_period.period)
     if not billing_period.is_allocatable:
         context["allocate_blocker"] = (
             f"{billing_period.label} is {billing_period.get_state_display().lower()}: its allocation is frozen "

@@ -192,3 +192,30 @@ def test_a_token_revoked_before_the_worker_runs_its_job_is_refused(reconciling):
     with scope(organization=organization):
         assert BillingPeriod.objects.get(period=OCT).state == "reconciling"
         assert Statement.objects.count() == 0
+
+
+def test_the_period_page_says_a_worker_is_moving_it_and_links_to_the_job(reconciling):
+    organization = reconciling.org("a")
+    analyst = reconciling.user("a", Role.FINANCE_ANALYST)
+    with scope(organization=organization):
+        waiting = Job.objects.create(
+            organization=organization,
+            kind=KIND,
+            title="Submit for review: 2026-10",
+            params={"period": "2026-10", "transition": "submit_for_review"},
+            created_by=analyst,
+            dedupe_key="period:2026-10",
+        )
+    page = reconciling.login("a", Role.FINANCE_ANALYST).get(
+        reverse("periods:detail", kwargs={"org_slug": "alpha", "period": "2026-10"})
+    )
+    html = page.content.decode()
+    assert "<strong>Submit for review: 2026-10</strong> is queued (a worker issues the statements)" in html
+    assert f'href="/o/alpha/jobs/{waiting.pk}/?follow=1">follow job {waiting.pk}</a>' in html
+    # Once it is done the page no longer mentions it.
+    with scope(organization=organization):
+        Job.objects.filter(organization=organization, pk=waiting.pk).update(status=Job.Status.SUCCEEDED)
+    again = reconciling.login("a", Role.FINANCE_ANALYST).get(
+        reverse("periods:detail", kwargs={"org_slug": "alpha", "period": "2026-10"})
+    )
+    assert "a worker issues the statements" not in again.content.decode()
