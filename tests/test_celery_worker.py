@@ -2,7 +2,6 @@
 
 import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from django.db import connection, transaction
 from apps.audit.services import audit_record
 from apps.audit.tasks import verify_audit_chain_task
 from tests.factories import OrganizationFactory
+from tests.workers import start_worker, stop_worker
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
@@ -43,35 +43,11 @@ def worker_queue():
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": _database_url_for_worker(),
     }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "--concurrency=1",
-            "-Q",
-            queue,
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    worker = start_worker(env=env, queue=queue, output=subprocess.PIPE)
     try:
         yield queue
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop_worker(worker)
 
 
 def test_a_worker_process_runs_a_task_against_the_database(worker_queue):

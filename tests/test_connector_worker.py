@@ -3,8 +3,6 @@ loopback provider (pages, a 429 it really waits out), and the ingest jobs the pu
 worker, so the usage and the invoice land as the eager tests say."""
 
 import os
-import subprocess
-import sys
 import time
 import uuid
 from datetime import date
@@ -21,7 +19,8 @@ from apps.usage.models import DailyUsage, IngestJob
 from tests.connectors.fake_providers import FakeProvider
 from tests.connectors.test_pull import COSTS, OPENAI_KEY, serve_openai
 from tests.factories import OrganizationFactory
-from tests.test_celery_worker import ROOT, _database_url_for_worker, _skip
+from tests.test_celery_worker import _database_url_for_worker, _skip
+from tests.workers import start_worker, stop_worker
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
@@ -48,11 +47,7 @@ def test_a_worker_pulls_and_runs_the_imports_it_queued(price_book):
         "CONNECTOR_OPENAI_BASE_URL": fake.base_url,
         "CELERY_TASK_DEFAULT_QUEUE": queue,
     }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", queue,
-         "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    worker = start_worker(env=env, queue=queue)
     try:
         outcome = pull_connection.apply_async(args=[connection.pk, "manual"], queue=queue).get(timeout=120)
         assert (outcome["status"], outcome["requests"], outcome["pages"], outcome["rate_limited"]) == (
@@ -66,11 +61,7 @@ def test_a_worker_pulls_and_runs_the_imports_it_queued(price_book):
                 break
             time.sleep(0.2)
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop_worker(worker)
         fake.stop()
     assert pull.status == PullStatus.SUCCEEDED
     assert (pull.usage_job.status, pull.invoice_job.status) == (

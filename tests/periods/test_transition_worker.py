@@ -3,8 +3,6 @@ polled until it succeeded), and a redelivered job issues nothing twice. PostgreS
 it; locally a Redis database of its own, e.g. CELERY_BROKER_URL=redis://127.0.0.1:6379/11)."""
 
 import os
-import subprocess
-import sys
 import time
 
 import pytest
@@ -23,7 +21,8 @@ from apps.statements.models import Statement
 from apps.tenancy.roles import Role, TokenScope
 from tests.factories import ApiClientFactory
 from tests.scenarios import OCT, allocated, chargeback, reconciled, step
-from tests.test_celery_worker import ROOT, _database_url_for_worker, _skip
+from tests.test_celery_worker import _database_url_for_worker, _skip
+from tests.workers import start_worker, stop_worker
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
@@ -41,33 +40,11 @@ def default_queue_worker():
 
     app.control.purge()  # nothing left over from an earlier run is delivered to this worker
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": database_url}
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "--concurrency=1",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = start_worker(env=env)
     try:
         yield worker
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop_worker(worker)
 
 
 def _poll(api: Client, url: str, *, seconds: int = 120) -> dict:

@@ -10,7 +10,6 @@ import datetime
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import psycopg
@@ -31,6 +30,7 @@ from tests.factories.accounts import ApiClientFactory
 from tests.reconciliation.conftest import build_october
 from tests.scenarios import OCT
 from tests.test_celery_worker import ROOT, _database_url_for_worker, _skip
+from tests.workers import stop_worker, worker_command
 from tests.world import build_world
 
 from .helpers import G, ready_to_allocate, usage_total_nano
@@ -53,21 +53,14 @@ def workers():
     app.control.purge()  # what an earlier run left queued (a worker's own --purge would race the first POST)
 
     def start() -> subprocess.Popen:
-        command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1"]
-        command += ["--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=WARNING"]
+        command = [*worker_command(), "--without-heartbeat"]
         worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         started.append(worker)
         return worker
 
     yield start
     for worker in started:
-        if worker.poll() is None:
-            worker.terminate()
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
+        stop_worker(worker)
 
 
 def _wait(what: str, check):

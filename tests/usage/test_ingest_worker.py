@@ -4,8 +4,6 @@ the retry finishes it with no lost and no duplicated rows. PostgreSQL + a broker
 import io
 import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
 
@@ -19,7 +17,8 @@ from apps.usage.models import DailyUsage, IngestJob, UsageRecord
 from apps.usage.services.ingest import ingest_job_create, ingest_job_run
 from apps.usage.synthetic import generate_events
 from tests.factories import OrganizationFactory
-from tests.test_celery_worker import ROOT, _database_url_for_worker, _skip
+from tests.test_celery_worker import _database_url_for_worker, _skip
+from tests.workers import start_worker
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
@@ -55,26 +54,7 @@ def test_killed_worker_loses_nothing_and_double_counts_nothing(price_book):
         "INGEST_CHUNK_LINES": "1000",
         "INGEST_PAYLOAD_DIR": settings.INGEST_PAYLOAD_DIR,
     }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "-Q",
-            queue,
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = start_worker(env=env, queue=queue)
     try:
         from apps.usage.tasks import run_ingest_job
 
