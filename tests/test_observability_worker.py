@@ -5,8 +5,6 @@ Redis database 8 of the broker's server, so that the queue these tests fill and 
 import asyncio
 import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from celery import Celery
 from django.test import Client
 
 from apps.core.observability.health import Worker
+from tests.workers import start_worker, stop_worker
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db]
 
@@ -30,11 +29,14 @@ def _skip(reason: str) -> None:
 
 
 @pytest.fixture
-def broker_url():
+def broker_url(monkeypatch):
     url = os.environ.get("CELERY_BROKER_URL", "")
     if not url.startswith("redis://"):
         _skip("no Redis CELERY_BROKER_URL configured (CI sets one)")
     own = re.sub(r"/\d*$", "", url.rstrip("/")) + "/8"
+    # A Celery app takes its broker from CELERY_BROKER_URL in the environment before its own ``broker``
+    # argument: the probe must see this database, not the suite's.
+    monkeypatch.setenv("CELERY_BROKER_URL", own)
     client = redis.Redis.from_url(own)
     client.delete(QUEUE)
     yield own
@@ -65,13 +67,7 @@ def test_the_worker_check_fails_without_a_worker_and_passes_with_one(broker_url)
     probe = _probe(broker_url)
     assert _worker_error(probe) == "Unavailable: Celery workers unavailable"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "CELERY_BROKER_URL": broker_url}
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", QUEUE, "--loglevel=WARNING"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = start_worker(env=env, queue=QUEUE)
     try:
         deadline = time.monotonic() + 60
         error = "not asked yet"
@@ -79,8 +75,4 @@ def test_the_worker_check_fails_without_a_worker_and_passes_with_one(broker_url)
             error = _worker_error(probe)
         assert error is None
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop_worker(worker)
