@@ -51,6 +51,7 @@ def test_production_refuses_the_filesystem_broker(tmp_path):
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings.production",
             "SECRET_KEY": "x" * 20 + "a-long-random-production-key-9f8e7d6c5b4a",
+            "CONNECTOR_ENCRYPTION_KEYS": "H1i0cuKpTG9Qihz0y-_kSwX-68A4YGCSmafXTyRZIGM=",
             "REDIS_CACHE_URL": "redis://127.0.0.1:6379/1",
             "CELERY_BROKER_URL": "filesystem://",
             "CELERY_FILESYSTEM_DIR": str(tmp_path / "broker"),

@@ -37,7 +37,14 @@ def _settings_of(module: str, code: str, **env: str) -> subprocess.CompletedProc
     return subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", code],
         cwd=ROOT,
-        env={**base, "DJANGO_SETTINGS_MODULE": module, "ALLOWED_HOSTS": "x.example.com", **env},
+        env={
+            **base,
+            "DJANGO_SETTINGS_MODULE": module,
+            "ALLOWED_HOSTS": "x.example.com",
+            # A test key: production refuses to start without the connectors' encryption keys.
+            "CONNECTOR_ENCRYPTION_KEYS": "H1i0cuKpTG9Qihz0y-_kSwX-68A4YGCSmafXTyRZIGM=",
+            **env,
+        },
         capture_output=True,
         text=True,
         timeout=120,

@@ -27,6 +27,7 @@ def test_loopback_is_allowed_only_outside_production(module, expected):
         "WEBHOOK_ALLOW_LOOPBACK": "true",
         "PORTAL_URL": "https://chargeback.example.com/",
         "SECRET_KEY": "x" * 20 + "a-long-random-production-key-9f8e7d6c5b4a",
+        "CONNECTOR_ENCRYPTION_KEYS": "H1i0cuKpTG9Qihz0y-_kSwX-68A4YGCSmafXTyRZIGM=",
         "ALLOWED_HOSTS": "chargeback.example.com",
         "REDIS_CACHE_URL": "redis://127.0.0.1:6379/1",
     }
