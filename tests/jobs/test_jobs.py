@@ -270,3 +270,9 @@ def test_the_api_lists_and_retries_jobs(world):
     viewer = _token(world, role=Role.VIEWER)
     assert viewer.post(f"/api/v1/jobs/{job.pk}/retry/").status_code == 403
     assert _token(world, scopes=[TokenScope.USAGE_READ]).get("/api/v1/jobs/").status_code == 403
+
+
+def test_the_jobs_list_refuses_a_parameter_it_does_not_take(world):
+    answer = _token(world).get("/api/v1/jobs/?status=failed")
+    assert answer.status_code == 400
+    assert answer.json()["non_field_errors"] == ["Not a parameter of this list: status. It takes cursor, page_size."]

@@ -28,8 +28,10 @@ class StrictFilterBackend(DjangoFilterBackend):
         filterset_class = self.get_filterset_class(view, queryset)
         if filterset_class is not None:
             check_filter_parameters(request.query_params, filterset_class.base_filters)
-        if filterset_class is not None and getattr(view, "action", "list") == "list":
-            known = set(filterset_class.base_filters) | set(getattr(view, "extra_query_params", ()))
+        if getattr(view, "action", "list") == "list":
+            # A list without filters takes only its paginator's parameters (and the view's extra ones).
+            filters = filterset_class.base_filters if filterset_class is not None else {}
+            known = set(filters) | set(getattr(view, "extra_query_params", ()))
             paginator = getattr(view, "paginator", None)
             for attribute in ("cursor_query_param", "page_size_query_param", "page_query_param"):
                 if getattr(paginator, attribute, None):
