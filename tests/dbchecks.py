@@ -33,3 +33,13 @@ def trigger_refusal_classes() -> tuple[type[Exception], ...]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'")
         return (IntegrityError, InternalError) if cursor.fetchone() else (IntegrityError,)
+
+
+def migrate_to_latest() -> None:
+    """Apply every migration (the leaves of the graph): for the migration tests, which go back to an earlier
+    state of one app and so also unapply whatever later migrations of other apps depend on it."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())

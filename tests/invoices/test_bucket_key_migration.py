@@ -10,12 +10,21 @@ from django_scopes import scope
 
 from apps.invoices.models import InvoiceLine, InvoiceLineRestatement, ProviderInvoice
 from apps.invoices.parsers.base import bucket_key_of
+from tests.dbchecks import migrate_to_latest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = ("invoices", "0007_invoiceline_bucket_key_restatement")
 AFTER = ("invoices", "0008_fill_bucket_keys")
 DAY = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _latest_migrations_again():
+    """Going back to BEFORE also unapplied every later migration that depends on it (the connectors' tables):
+    leave the test database with all of them, as the other tests expect."""
+    yield
+    migrate_to_latest()
 
 
 def _migrate(target):

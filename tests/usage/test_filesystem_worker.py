@@ -94,8 +94,11 @@ def _stop(worker: subprocess.Popen) -> None:
 
 
 def test_a_worker_on_the_filesystem_transport_reads_a_queued_file_to_the_end(
-    _emptied_past_the_triggers, catalog, tmp_path
+    _emptied_past_the_triggers, catalog, tmp_path, monkeypatch
 ):
+    # Celery reads CELERY_BROKER_URL from the environment before an app's own ``broker`` argument: under the
+    # suite's Redis broker (CI) the producer below would otherwise send to Redis, not to the folder.
+    monkeypatch.setenv("CELERY_BROKER_URL", "filesystem://")
     organization = catalog.org("a")
     body = b"".join(
         json.dumps(event).encode() + b"\n"
