@@ -12,9 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.core.mail import send_mail_on_commit
-from apps.tenancy.models import Membership, Organization
+from apps.tenancy.models import Organization
 from apps.tenancy.roles import Role
 from apps.tenancy.scoping import tenant_scoped
+from apps.tenancy.selectors import member_emails
 
 from . import anchoring
 from .models import GENESIS_HASH, AuditAnchor, AuditChainCheck, AuditEvent
@@ -339,18 +340,6 @@ def audit_anchor_publish(*, organization: Organization, now=None) -> AuditAnchor
 ALERT_REPEAT_AFTER = timedelta(hours=24)
 
 
-def _org_admin_emails(organization: Organization) -> list[str]:
-    return sorted(
-        {
-            address
-            for address in Membership.objects.filter(
-                organization=organization, role=Role.ORG_ADMIN, user__is_active=True
-            ).values_list("user__email", flat=True)
-            if address
-        }
-    )
-
-
 @tenant_scoped
 def audit_chain_check(*, organization: Organization, alert: bool = True, now=None) -> AuditChainCheck:
     """Verify the chain (``audit_chain_verify``) and keep the finding; on a failure e-mail the organisation's
@@ -365,7 +354,7 @@ def audit_chain_check(*, organization: Organization, alert: bool = True, now=Non
         already = AuditChainCheck.objects.filter(
             ok=False, problem=result.problem, alerted__gt=0, checked_at__gt=now - ALERT_REPEAT_AFTER
         ).exists()
-        recipients = [] if already else _org_admin_emails(organization)
+        recipients = [] if already else member_emails(organization=organization, role=Role.ORG_ADMIN)
     with transaction.atomic():
         check = AuditChainCheck.objects.create(
             organization=organization,

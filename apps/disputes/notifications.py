@@ -5,27 +5,14 @@ retrying a mail server that refuses): a new dispute goes to the organisation's f
 from apps.core.mail import send_mail_on_commit
 from apps.core.money import nano_to_decimal, quantize_money
 from apps.statements.notifications import portal_link
-from apps.tenancy.models import Membership
-from apps.tenancy.roles import ROLE_PERMS, Perm
-from apps.tenancy.scoping import tenant_scoped
+from apps.tenancy.roles import Perm
+from apps.tenancy.selectors import member_emails
 
 from .models import Dispute
 
 
 def _money(nano: int, currency: str) -> str:
     return f"{quantize_money(nano_to_decimal(nano), currency):,} {currency}"
-
-
-@tenant_scoped
-def finance_recipients(*, organization) -> list[str]:
-    roles = [role for role, perms in ROLE_PERMS.items() if Perm.RESOLVE_DISPUTES in perms]
-    emails = (
-        Membership.objects.filter(organization=organization, role__in=roles, user__is_active=True)
-        .exclude(user__email="")
-        .order_by("user__email")
-        .values_list("user__email", flat=True)
-    )
-    return list(dict.fromkeys(emails))
 
 
 def _dispute(dispute_id: int) -> Dispute:
@@ -37,7 +24,7 @@ def _dispute(dispute_id: int) -> Dispute:
 def dispute_opened_notify(*, dispute_id: int) -> int:
     dispute = _dispute(dispute_id)
     organization = dispute.organization
-    recipients = finance_recipients(organization=organization)
+    recipients = member_emails(organization=organization, perm=Perm.RESOLVE_DISPUTES)
     if not recipients:
         return 0
     statement = dispute.statement

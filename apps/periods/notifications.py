@@ -8,30 +8,20 @@ from django.conf import settings
 from django.urls import reverse
 
 from apps.core.mail import send_mail_on_commit
-from apps.tenancy.models import Membership, Organization
-from apps.tenancy.roles import ROLE_PERMS, Perm
+from apps.tenancy.roles import Perm
 from apps.tenancy.scoping import tenant_scoped
+from apps.tenancy.selectors import member_emails
 
 from .models import BillingPeriod
-
-
-@tenant_scoped
-def approver_emails(*, organization: Organization, exclude_user_id=None) -> list[str]:
-    """The e-mail addresses of the active members who may approve periods, in address order."""
-    roles = [role for role, perms in ROLE_PERMS.items() if Perm.APPROVE_PERIOD in perms]
-    members = Membership.objects.filter(organization=organization, role__in=roles, user__is_active=True).exclude(
-        user__email=""
-    )
-    if exclude_user_id is not None:
-        members = members.exclude(user_id=exclude_user_id)
-    return list(dict.fromkeys(members.order_by("user__email").values_list("user__email", flat=True)))
 
 
 @tenant_scoped(via="billing_period")
 def period_submitted_notify(*, billing_period: BillingPeriod, actor=None, reason: str = "") -> None:
     """Effect of ``submit_for_review``: once it commits, one e-mail to the period's approvers."""
     organization = billing_period.organization
-    recipients = approver_emails(organization=organization, exclude_user_id=billing_period.prepared_by_id)
+    recipients = member_emails(
+        organization=organization, perm=Perm.APPROVE_PERIOD, exclude_user_id=billing_period.prepared_by_id
+    )
     if not recipients:
         return
     label, version = billing_period.label, billing_period.version

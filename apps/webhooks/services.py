@@ -15,9 +15,10 @@ from django.utils import timezone
 
 from apps.audit.services import audit_record
 from apps.core.mail import send_mail_on_commit
-from apps.tenancy.models import Membership, Organization
+from apps.tenancy.models import Organization
 from apps.tenancy.roles import Role
 from apps.tenancy.scoping import tenant_scoped
+from apps.tenancy.selectors import member_emails
 
 from . import sending
 from .deliveries import queue_on_commit
@@ -155,15 +156,7 @@ def endpoint_disable(
 
 def _notify_disabled(endpoint: WebhookEndpoint) -> None:
     organization = endpoint.organization
-    recipients = sorted(
-        {
-            address
-            for address in Membership.objects.filter(
-                organization=organization, role=Role.ORG_ADMIN, user__is_active=True
-            ).values_list("user__email", flat=True)
-            if address
-        }
-    )
+    recipients = member_emails(organization=organization, role=Role.ORG_ADMIN)
     if not recipients:
         return
     link = settings.PORTAL_URL + reverse("webhooks:endpoint", kwargs={"org_slug": organization.slug, "pk": endpoint.pk})
