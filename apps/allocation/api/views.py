@@ -1,9 +1,6 @@
 """Allocation API: a period's current run as the ``allocate --json`` object with the run's identity, and
 its lines (cursor-paginated, filterable by owner). Reading needs ``periods:read``."""
 
-import re
-from datetime import date
-
 from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics
@@ -16,7 +13,7 @@ from apps.allocation.runs.filters import AllocationLineFilter
 from apps.allocation.runs.jobs import allocation_submit
 from apps.allocation.runs.selectors import current_run, run_summary_json
 from apps.core.api.errors import ErrorSerializer
-from apps.core.api.months import MONTH_PATH_PARAMETER
+from apps.core.api.months import MONTH_PATH_PARAMETER, month_in_path
 from apps.core.money import footed_minor_units
 from apps.jobs.api.serializers import JobSerializer
 from apps.jobs.api.views import accepted
@@ -25,20 +22,12 @@ from apps.tenancy.roles import Perm, TokenScope
 
 from .serializers import AllocationLineSerializer, AllocationSummarySerializer
 
-PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 PERIOD_PARAMETER = MONTH_PATH_PARAMETER
-
-
-def _month(period: str) -> date:
-    match = PERIOD_RE.match(period)
-    if not match:
-        raise NotFound("Use a period as YYYY-MM, e.g. 2026-10.")
-    return date(int(match.group(1)), int(match.group(2)), 1)
 
 
 def period_run(request, period: str) -> AllocationRun:
     """The period's current run (its draft, else its latest issued run), or a 404 that says why."""
-    run = current_run(organization=request.organization, period=_month(period))
+    run = current_run(organization=request.organization, period=month_in_path(period))
     if run is None:
         raise NotFound(f"{period} has not been allocated.")
     return run
@@ -89,7 +78,7 @@ class PeriodAllocationView(OrganizationAPIView):
         "period, that job is answered. Always 202, even when the job already finished.",
     )
     def post(self, request, period: str):
-        month = _month(period)
+        month = month_in_path(period)
         if not request.auth.has_perm(Perm.PREPARE_PERIOD):
             raise PermissionDenied("This token's role may not prepare periods (allocate them).")
         try:

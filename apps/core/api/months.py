@@ -4,8 +4,12 @@ month's first day. The schema says so with a pattern instead of calling it a dat
 import datetime
 
 import django_filters
+from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+
+from apps.core.calendar import parse_period
 
 MONTH_REGEX = r"[1-9]\d{3}-(?:0[1-9]|1[0-2])"  # year 0 is no year
 MONTH_PATTERN = rf"^{MONTH_REGEX}$"
@@ -42,3 +46,11 @@ class MonthFilter(django_filters.DateFilter):
 MONTH_PATH_PARAMETER = OpenApiParameter(
     "period", MONTH_SCHEMA, OpenApiParameter.PATH, description="The month, as YYYY-MM (e.g. 2026-10)."
 )
+
+
+def month_in_path(period: str) -> datetime.date:
+    """The month a path names ("YYYY-MM"), as its first day; else the API's 404 saying how to write one."""
+    try:
+        return parse_period(period)
+    except ValidationError:
+        raise NotFound("Use a period as YYYY-MM, e.g. 2026-10.") from None

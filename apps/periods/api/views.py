@@ -7,7 +7,6 @@ worker: 202 with the job (``apps.periods.jobs``). Refusals answer 409 (wrong sta
 403 (who may not) or 400 (guards), each with every message.
 """
 
-from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -15,8 +14,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from apps.core.api.errors import ErrorSerializer
-from apps.core.api.months import MONTH_REGEX
-from apps.core.calendar import parse_period
+from apps.core.api.months import MONTH_REGEX, month_in_path
 from apps.jobs.api.serializers import JobSerializer
 from apps.jobs.api.views import accepted
 from apps.periods import jobs, selectors
@@ -52,10 +50,7 @@ class PeriodViewSet(OrganizationReadOnlyViewSet):
         return context
 
     def _month(self):
-        try:
-            return parse_period(self.kwargs["period"])
-        except ValidationError:
-            raise NotFound("Use a period as YYYY-MM, e.g. 2026-10.") from None
+        return month_in_path(self.kwargs["period"])
 
     def get_object(self):
         month = self._month()

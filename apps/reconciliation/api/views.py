@@ -1,12 +1,9 @@
-import re
-from datetime import date
-
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
 from apps.core.api.errors import ErrorSerializer
-from apps.core.api.months import MONTH_PATH_PARAMETER
+from apps.core.api.months import MONTH_PATH_PARAMETER, month_in_path
 from apps.jobs.api.serializers import JobSerializer
 from apps.jobs.api.views import accepted
 from apps.reconciliation.jobs import reconciliation_submit
@@ -16,15 +13,6 @@ from apps.tenancy.api.views import OrganizationAPIView
 from apps.tenancy.roles import Perm, TokenScope
 
 from .serializers import ReconciliationRunSerializer
-
-PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-
-
-def _month(period: str) -> date:
-    match = PERIOD_RE.match(period)
-    if not match:
-        raise NotFound("Use a period as YYYY-MM, e.g. 2026-10.")
-    return date(int(match.group(1)), int(match.group(2)), 1)
 
 
 class PeriodReconciliationView(OrganizationAPIView):
@@ -38,7 +26,7 @@ class PeriodReconciliationView(OrganizationAPIView):
 
     @extend_schema(parameters=[MONTH_PATH_PARAMETER], responses=ReconciliationRunSerializer)
     def get(self, request, period: str):
-        run = latest_run(organization=request.organization, period=_month(period))
+        run = latest_run(organization=request.organization, period=month_in_path(period))
         if run is None or run.organization_id != request.organization.pk:
             raise NotFound(f"{period} has not been reconciled.")
         return Response(self.get_serializer(run).data)
@@ -57,7 +45,7 @@ class PeriodReconciliationView(OrganizationAPIView):
         "/api/v1/jobs/{id}/retry/). Always 202, even when the job already finished.",
     )
     def post(self, request, period: str):
-        month = _month(period)
+        month = month_in_path(period)
         if not request.auth.has_perm(Perm.PREPARE_PERIOD):
             raise PermissionDenied("This token's role may not prepare periods (reconcile them).")
         job = reconciliation_submit(organization=request.organization, period=month, actor=request.user)
